@@ -1,0 +1,147 @@
+/**
+ * @module
+ * The `config.toml` schema. Every section is strict: unknown keys are errors, so a typo never
+ * silently turns a rule off. Defaults are the safe ones: inbound disabled, only `query`
+ * enabled.
+ *
+ * @example
+ * ```ts
+ * import { Config } from "./schema.ts";
+ * const cfg = Config.parse({ inbound: { enabled: false } });
+ * cfg.profiles.query.enabled; // true
+ * cfg.profiles.full.enabled; // false
+ * ```
+ */
+import { z } from "zod";
+import { AbsolutePath, Name } from "../protocol/task.ts";
+
+/** The built-in profile names, least capable first. */
+export const BUILTIN_PROFILES = ["query", "edit", "build", "full"] as const;
+
+const Port = z.int().min(1).max(65535);
+const PositiveInt = z.int().positive();
+
+/** A tag as Tailscale writes it: `tag:name`. */
+const Tag = z.string().regex(/^tag:[A-Za-z0-9][A-Za-z0-9_-]*$/, 'must look like "tag:name"');
+
+/** `[node]`: how this machine names itself. */
+export const NodeSection = z.strictObject({
+  /** Display name; defaults to the Tailscale hostname. */
+  name: z.string().min(1).max(63).optional(),
+});
+
+/** `[daemon]`: ports and where state lives. */
+export const DaemonSection = z.strictObject({
+  state_dir: AbsolutePath.optional(),
+  control_port: Port.default(7434),
+  worker_port: Port.default(7433),
+  log_level: z.enum(["debug", "info", "warning", "error"]).default("info"),
+  max_body_bytes: PositiveInt.max(16 * 1024 * 1024).default(256 * 1024),
+});
+
+/** `[tailscale]`: how to reach the LocalAPI and how to treat grants. */
+export const TailscaleSection = z.strictObject({
+  /** Unix socket of tailscaled (default per OS). */
+  socket: AbsolutePath.optional(),
+  /** Explicit TCP LocalAPI URL (e.g. macOS GUI variants); overrides `socket`. */
+  localapi_url: z.url().optional(),
+  localapi_token: z.string().min(1).optional(),
+  timeout_ms: PositiveInt.max(60_000).default(2000),
+  /** Sources arrive from 127.0.0.1 in userspace networking; still whois'd. Off by default. */
+  userspace_networking: z.boolean().default(false),
+  /** When set, the whois CapMap entry with this name must also allow each request. */
+  app_capability: z.string().regex(
+    /^[a-z0-9.-]+\/[A-Za-z0-9._/-]+$/,
+    'must look like "example.com/cap/cmesh"',
+  )
+    .optional(),
+});
+
+/** One peer I may delegate to. */
+export const OutboundPeer = z.strictObject({
+  /** Tailscale hostname, MagicDNS name or tailnet IP. */
+  name: z.string().min(1),
+  /** Overrides resolution through LocalAPI status (a tailnet IP or host). */
+  address: z.string().min(1).optional(),
+  port: Port.default(7433),
+  profiles: z.array(Name).min(1).default(["query"]),
+  /** Glob patterns (`*` within a segment, `**` across) of cwds I allow myself to send. */
+  cwd: z.array(AbsolutePath).min(1).default(["/**"]),
+});
+
+/** `[outbound]`: who I may delegate to. */
+export const OutboundSection = z.strictObject({
+  default_timeout_s: PositiveInt.default(1800),
+  peers: z.array(OutboundPeer).default([]),
+});
+
+/** One inbound allow rule: who (any of peers/tags/logins) may do what. */
+export const InboundRule = z.strictObject({
+  /** Node names (short hostnames) this rule matches. */
+  peers: z.array(z.string().min(1)).default([]),
+  tags: z.array(Tag).default([]),
+  logins: z.array(z.string().min(1)).default([]),
+  profiles: z.array(Name).min(1).default(["query"]),
+  /** Allowed cwd roots: a task's cwd must be one of these or inside one (after realpath). */
+  cwd: z.array(AbsolutePath).min(1),
+  runners: z.array(Name).min(1).default(["claude", "codex"]),
+  max_concurrent: PositiveInt.optional(),
+  max_queue: z.int().nonnegative().optional(),
+});
+
+/** `[inbound]`: who may ask me for work. Disabled until configured. */
+export const InboundSection = z.strictObject({
+  enabled: z.boolean().default(false),
+  max_concurrent: PositiveInt.max(256).default(2),
+  max_queue: z.int().nonnegative().max(100_000).default(32),
+  max_prompt_bytes: PositiveInt.max(4 * 1024 * 1024).default(64 * 1024),
+  default_timeout_s: PositiveInt.default(1800),
+  max_timeout_s: PositiveInt.default(7200),
+  max_output_bytes: PositiveInt.default(8 * 1024 * 1024),
+  allow: z.array(InboundRule).default([]),
+});
+
+/** One profile switch. */
+export const ProfileSection = z.strictObject({
+  enabled: z.boolean(),
+  description: z.string().optional(),
+});
+
+/** Per-runner overrides of a manifest. */
+export const RunnerSection = z.strictObject({
+  enabled: z.boolean().default(true),
+  /** Binary name on PATH or absolute path; overrides the manifest. */
+  binary: z.string().min(1).optional(),
+  /** Extra arguments appended after the profile's flags. */
+  args: z.array(z.string()).default([]),
+  /** Names of daemon env vars passed through to the runner (e.g. ANTHROPIC_API_KEY). */
+  env_pass: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/)).default([]),
+  /** Fixed env vars set for the runner. */
+  env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string()).default({}),
+});
+
+const defaultProfiles = {
+  query: { enabled: true, description: "read-only inspection" },
+  edit: { enabled: false, description: "write files inside the cwd" },
+  build: { enabled: false, description: "write files and run build/test commands" },
+  full: { enabled: false, description: "everything the runner can do (opt-in only)" },
+};
+
+/** The whole `config.toml`. */
+export const Config = z.strictObject({
+  node: NodeSection.default({}),
+  daemon: DaemonSection.default(DaemonSection.parse({})),
+  tailscale: TailscaleSection.default(TailscaleSection.parse({})),
+  outbound: OutboundSection.default(OutboundSection.parse({})),
+  inbound: InboundSection.default(InboundSection.parse({})),
+  profiles: z.record(Name, ProfileSection).default(defaultProfiles).transform((
+    p,
+  ): Record<string, z.infer<typeof ProfileSection>> => ({ ...defaultProfiles, ...p })),
+  runners: z.record(Name, RunnerSection).default({}),
+});
+/** A validated config. */
+export type Config = z.infer<typeof Config>;
+/** One inbound rule, validated. */
+export type InboundRule = z.infer<typeof InboundRule>;
+/** One outbound peer, validated. */
+export type OutboundPeer = z.infer<typeof OutboundPeer>;
