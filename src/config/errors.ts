@@ -3,7 +3,6 @@
  * Turning zod issues and TOML syntax errors into messages that name the file, the key path
  * and what is wrong, e.g. `inbound.allow[1].cwd[0]: must be an absolute path, got "srv/app"`.
  */
-import type { z } from "zod";
 
 /** A config problem, located. `problems` holds one line per issue. */
 export class ConfigError extends Error {
@@ -13,54 +12,4 @@ export class ConfigError extends Error {
   }
 }
 
-/**
- * Formats a zod issue path as a TOML-ish key path.
- *
- * @example
- * ```ts
- * formatKeyPath(["inbound", "allow", 1, "cwd", 0]); // "inbound.allow[1].cwd[0]"
- * ```
- */
-export function formatKeyPath(path: readonly PropertyKey[]): string {
-  let out = "";
-  for (const seg of path) {
-    if (typeof seg === "number") out += `[${seg}]`;
-    else out += out === "" ? String(seg) : `.${String(seg)}`;
-  }
-  return out || "(top level)";
-}
-
-function describe(value: unknown): string {
-  if (value === undefined) return "nothing";
-  if (Array.isArray(value)) return "an array";
-  if (value === null) return "null";
-  if (typeof value === "object") return "a table";
-  const s = JSON.stringify(value);
-  return s.length > 60 ? `${s.slice(0, 57)}...` : s;
-}
-
-/** One readable line per zod issue. */
-export function formatIssues(issues: readonly z.core.$ZodIssue[]): string[] {
-  const lines: string[] = [];
-  for (const issue of issues) {
-    if (issue.code === "unrecognized_keys") {
-      for (const key of issue.keys) {
-        lines.push(
-          `${
-            formatKeyPath([...issue.path, key])
-          }: unknown key (check the spelling; see docs/configuration.md)`,
-        );
-      }
-      continue;
-    }
-    const where = formatKeyPath(issue.path);
-    let msg = issue.message;
-    if (issue.code === "invalid_type") {
-      msg = `expected ${issue.expected}, got ${describe(issue.input)}`;
-    } else if ("input" in issue && issue.input !== undefined && !/got /.test(msg)) {
-      msg = `${msg}, got ${describe(issue.input)}`;
-    }
-    lines.push(`${where}: ${msg}`);
-  }
-  return lines;
-}
+export { formatIssues, formatKeyPath } from "../util/zod_issues.ts";
