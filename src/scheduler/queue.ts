@@ -1,0 +1,105 @@
+/**
+ * @module
+ * The in-memory run queue: FIFO with a global concurrency limit and a per-peer one. The store
+ * is the source of truth (queued tasks are persisted before they get here); this only
+ * decides *when* each starts, and lets a running task be cancelled.
+ *
+ * @example
+ * ```ts
+ * const q = new RunQueue({ maxConcurrent: 2 }, async (job, signal) => { await work(job.id, signal); });
+ * q.enqueue({ id: "t_000000001", peerKey: "nodeStable1", peerMaxConcurrent: 1 });
+ * ```
+ */
+
+/** A queued job: which task, whose, and that peer's own concurrency limit. */
+export interface QueueJob {
+  id: string;
+  peerKey: string;
+  peerMaxConcurrent?: number;
+}
+
+/** Runs one job; must settle. `signal` aborts on cancel or shutdown. */
+export type JobRunner = (job: QueueJob, signal: AbortSignal) => Promise<void>;
+
+/** Counts for admission decisions and `status`. */
+export interface QueueCounts {
+  running: number;
+  queued: number;
+}
+
+/** FIFO run queue with global and per-peer concurrency. */
+export class RunQueue {
+  #waiting: QueueJob[] = [];
+  #running = new Map<string, { job: QueueJob; ctl: AbortController; done: Promise<void> }>();
+  #closed = false;
+
+  constructor(
+    private readonly limits: { maxConcurrent: number },
+    private readonly run: JobRunner,
+  ) {}
+
+  /** Adds a job (ignored if the id is already queued or running). */
+  enqueue(job: QueueJob): void {
+    if (this.#closed || this.#running.has(job.id) || this.#waiting.some((j) => j.id === job.id)) {
+      return;
+    }
+    this.#waiting.push(job);
+    this.#pump();
+  }
+
+  /** Cancels a job: removes it if waiting (returns "dequeued"), aborts it if running. */
+  cancel(id: string, reason = "cancelled"): "dequeued" | "aborted" | "unknown" {
+    const i = this.#waiting.findIndex((j) => j.id === id);
+    if (i >= 0) {
+      this.#waiting.splice(i, 1);
+      return "dequeued";
+    }
+    const r = this.#running.get(id);
+    if (r) {
+      r.ctl.abort(reason);
+      return "aborted";
+    }
+    return "unknown";
+  }
+
+  /** Global counts, or one peer's when `peerKey` is given. */
+  counts(peerKey?: string): QueueCounts {
+    const match = (j: QueueJob) => peerKey === undefined || j.peerKey === peerKey;
+    return {
+      running: [...this.#running.values()].filter((r) => match(r.job)).length,
+      queued: this.#waiting.filter(match).length,
+    };
+  }
+
+  /** 1-based position of a waiting job, or null. */
+  position(id: string): number | null {
+    const i = this.#waiting.findIndex((j) => j.id === id);
+    return i < 0 ? null : i + 1;
+  }
+
+  /** Stops starting jobs, aborts running ones and waits for them (bounded by the runners). */
+  async close(reason = "shutdown"): Promise<void> {
+    this.#closed = true;
+    this.#waiting = [];
+    for (const r of this.#running.values()) r.ctl.abort(reason);
+    await Promise.allSettled([...this.#running.values()].map((r) => r.done));
+  }
+
+  #pump(): void {
+    while (!this.#closed && this.#running.size < this.limits.maxConcurrent) {
+      const i = this.#waiting.findIndex((j) =>
+        j.peerMaxConcurrent === undefined || this.counts(j.peerKey).running < j.peerMaxConcurrent
+      );
+      if (i < 0) return;
+      const [job] = this.#waiting.splice(i, 1);
+      const ctl = new AbortController();
+      const done = this.run(job, ctl.signal)
+        .catch((e) => console.error(`scheduler: job ${job.id} failed unexpectedly`, e))
+        .finally(() => {
+          this.#running.delete(job.id);
+          this.#pump();
+        });
+      this.#running.set(job.id, { job, ctl, done });
+    }
+  }
+}
