@@ -9,7 +9,8 @@ import { CliError, type CommonOptions, EXIT } from "./output.ts";
 
 /** The config file a command uses: `--config`, else `CMESH_CONFIG`, else the per-OS default. */
 export function configFileFor(opts: CommonOptions): string {
-  return opts.config ?? Deno.env.get("CMESH_CONFIG") ?? currentPaths().configFile;
+  // An empty CMESH_CONFIG counts as unset (`CMESH_CONFIG= cmesh ...`), not as the path "".
+  return opts.config ?? (Deno.env.get("CMESH_CONFIG") || currentPaths().configFile);
 }
 
 /** Loads config for a command, turning config errors into a usage-class CLI error. */

@@ -11,7 +11,7 @@
  * p.stateDir; // "/home/ann/.local/state/cmesh"
  * ```
  */
-import { join } from "node:path";
+import { posix, win32 } from "node:path";
 
 /** Resolved locations of cmesh's files. */
 export interface CmeshPaths {
@@ -30,8 +30,18 @@ export interface PathInputs {
   env: Record<string, string | undefined>;
 }
 
-/** Per-OS default paths, honouring `CMESH_HOME`, XDG variables and `%APPDATA%`. */
+/**
+ * Per-OS default paths, honouring `CMESH_HOME`, XDG variables and `%APPDATA%`. Paths are
+ * joined with the target OS's separator, whatever OS computes them. Empty or relative
+ * XDG / `%APPDATA%` values are ignored (the XDG spec says to treat them as unset).
+ */
 export function cmeshPaths({ os, env }: PathInputs): CmeshPaths {
+  const join = os === "windows" ? win32.join : posix.join;
+  const isAbs = os === "windows" ? win32.isAbsolute : posix.isAbsolute;
+  const absEnv = (name: string): string | undefined => {
+    const v = env[name];
+    return v && isAbs(v) ? v : undefined;
+  };
   const home = env.CMESH_HOME;
   if (home) {
     return {
@@ -41,24 +51,28 @@ export function cmeshPaths({ os, env }: PathInputs): CmeshPaths {
       stateDir: join(home, "state"),
     };
   }
-  const userHome = env.HOME ?? env.USERPROFILE;
+  // On Windows, HOME may be a POSIX-style path set by Git Bash or MSYS: prefer USERPROFILE.
+  const userHome = os === "windows" ? env.USERPROFILE ?? env.HOME : env.HOME ?? env.USERPROFILE;
   let configDir: string;
   let stateDir: string;
   if (os === "windows") {
-    const appData = env.APPDATA ?? (userHome ? join(userHome, "AppData", "Roaming") : undefined);
+    const appData = absEnv("APPDATA") ??
+      (userHome ? join(userHome, "AppData", "Roaming") : undefined);
     if (!appData) throw new Error("cannot find %APPDATA%: set CMESH_HOME to choose a directory");
     configDir = join(appData, "cmesh");
-    stateDir = join(env.LOCALAPPDATA ?? appData, "cmesh", "state");
+    stateDir = join(absEnv("LOCALAPPDATA") ?? appData, "cmesh", "state");
   } else if (os === "darwin") {
     if (!userHome) throw new Error("cannot find $HOME: set CMESH_HOME to choose a directory");
     configDir = join(userHome, "Library", "Application Support", "cmesh");
     stateDir = join(configDir, "state");
   } else {
-    if (!userHome && !(env.XDG_CONFIG_HOME && env.XDG_STATE_HOME)) {
+    const xdgConfig = absEnv("XDG_CONFIG_HOME");
+    const xdgState = absEnv("XDG_STATE_HOME");
+    if (!userHome && !(xdgConfig && xdgState)) {
       throw new Error("cannot find $HOME: set CMESH_HOME to choose a directory");
     }
-    configDir = join(env.XDG_CONFIG_HOME ?? join(userHome!, ".config"), "cmesh");
-    stateDir = join(env.XDG_STATE_HOME ?? join(userHome!, ".local", "state"), "cmesh");
+    configDir = join(xdgConfig ?? join(userHome!, ".config"), "cmesh");
+    stateDir = join(xdgState ?? join(userHome!, ".local", "state"), "cmesh");
   }
   return {
     configDir,

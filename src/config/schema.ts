@@ -18,8 +18,22 @@ import { AbsolutePath, Name } from "../protocol/task.ts";
 /** The built-in profile names, least capable first. */
 export const BUILTIN_PROFILES = ["query", "edit", "build", "full"] as const;
 
-const Port = z.int().min(1).max(65535);
 const PositiveInt = z.int().positive();
+
+const NON_EMPTY = "must list at least one entry, got an empty array";
+const NonEmptyString = z.string().min(1, "must not be empty");
+
+const PORT_RANGE = "must be a port number from 1 to 65535";
+const Port = z.int().min(1, PORT_RANGE).max(65535, PORT_RANGE);
+
+/** A table keyed by profile or runner name; a bad name says what a name must look like. */
+const NamedTables = <T extends z.ZodType>(value: T) =>
+  z.record(Name, value, {
+    error: (issue) =>
+      issue.code === "invalid_key"
+        ? "must be a lowercase name: letters, digits, '_' or '-', starting with a letter (max 32)"
+        : undefined,
+  });
 
 /** A tag as Tailscale writes it: `tag:name`. */
 const Tag = z.string().regex(/^tag:[A-Za-z0-9][A-Za-z0-9_-]*$/, 'must look like "tag:name"');
@@ -27,7 +41,8 @@ const Tag = z.string().regex(/^tag:[A-Za-z0-9][A-Za-z0-9_-]*$/, 'must look like 
 /** `[node]`: how this machine names itself. */
 export const NodeSection = z.strictObject({
   /** Display name; defaults to the Tailscale hostname. */
-  name: z.string().min(1).max(63).optional(),
+  name: z.string().min(1, "must be 1 to 63 characters").max(63, "must be 1 to 63 characters")
+    .optional(),
 });
 
 /** `[daemon]`: ports and where state lives. */
@@ -45,7 +60,7 @@ export const TailscaleSection = z.strictObject({
   socket: AbsolutePath.optional(),
   /** Explicit TCP LocalAPI URL (e.g. macOS GUI variants); overrides `socket`. */
   localapi_url: z.url().optional(),
-  localapi_token: z.string().min(1).optional(),
+  localapi_token: NonEmptyString.optional(),
   timeout_ms: PositiveInt.max(60_000).default(2000),
   /** Sources arrive from 127.0.0.1 in userspace networking; still whois'd. Off by default. */
   userspace_networking: z.boolean().default(false),
@@ -60,13 +75,13 @@ export const TailscaleSection = z.strictObject({
 /** One peer I may delegate to. */
 export const OutboundPeer = z.strictObject({
   /** Tailscale hostname, MagicDNS name or tailnet IP. */
-  name: z.string().min(1),
+  name: NonEmptyString,
   /** Overrides resolution through LocalAPI status (a tailnet IP or host). */
-  address: z.string().min(1).optional(),
+  address: NonEmptyString.optional(),
   port: Port.default(7433),
-  profiles: z.array(Name).min(1).default(["query"]),
+  profiles: z.array(Name).min(1, NON_EMPTY).default(["query"]),
   /** Glob patterns (`*` within a segment, `**` across) of cwds I allow myself to send. */
-  cwd: z.array(AbsolutePath).min(1).default(["/**"]),
+  cwd: z.array(AbsolutePath).min(1, NON_EMPTY).default(["/**"]),
 });
 
 /** `[outbound]`: who I may delegate to. */
@@ -78,13 +93,13 @@ export const OutboundSection = z.strictObject({
 /** One inbound allow rule: who (any of peers/tags/logins) may do what. */
 export const InboundRule = z.strictObject({
   /** Node names (short hostnames) this rule matches. */
-  peers: z.array(z.string().min(1)).default([]),
+  peers: z.array(NonEmptyString).default([]),
   tags: z.array(Tag).default([]),
-  logins: z.array(z.string().min(1)).default([]),
-  profiles: z.array(Name).min(1).default(["query"]),
+  logins: z.array(NonEmptyString).default([]),
+  profiles: z.array(Name).min(1, NON_EMPTY).default(["query"]),
   /** Allowed cwd roots: a task's cwd must be one of these or inside one (after realpath). */
-  cwd: z.array(AbsolutePath).min(1),
-  runners: z.array(Name).min(1).default(["claude", "codex"]),
+  cwd: z.array(AbsolutePath).min(1, NON_EMPTY),
+  runners: z.array(Name).min(1, NON_EMPTY).default(["claude", "codex"]),
   max_concurrent: PositiveInt.optional(),
   max_queue: z.int().nonnegative().optional(),
 });
@@ -107,37 +122,48 @@ export const ProfileSection = z.strictObject({
   description: z.string().optional(),
 });
 
+const ENV_VAR_NAME_RULE =
+  "must be an environment variable name: letters, digits, '_', not starting with a digit";
+const EnvVarName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, ENV_VAR_NAME_RULE);
+
 /** Per-runner overrides of a manifest. */
 export const RunnerSection = z.strictObject({
   enabled: z.boolean().default(true),
   /** Binary name on PATH or absolute path; overrides the manifest. */
-  binary: z.string().min(1).optional(),
+  binary: NonEmptyString.optional(),
   /** Extra arguments appended after the profile's flags. */
   args: z.array(z.string()).default([]),
   /** Names of daemon env vars passed through to the runner (e.g. ANTHROPIC_API_KEY). */
-  env_pass: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/)).default([]),
+  env_pass: z.array(EnvVarName).default([]),
   /** Fixed env vars set for the runner. */
-  env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string()).default({}),
+  env: z.record(EnvVarName, z.string(), {
+    error: (issue) => issue.code === "invalid_key" ? ENV_VAR_NAME_RULE : undefined,
+  }).default({}),
 });
 
-const defaultProfiles = {
+/**
+ * The built-in profiles with their safe switches. A function, so every parse gets fresh
+ * objects: a caller mutating one loaded config must never change the defaults of the next.
+ */
+const defaultProfiles = (): Record<string, z.infer<typeof ProfileSection>> => ({
   query: { enabled: true, description: "read-only inspection" },
   edit: { enabled: false, description: "write files inside the cwd" },
   build: { enabled: false, description: "write files and run build/test commands" },
   full: { enabled: false, description: "everything the runner can do (opt-in only)" },
-};
+});
 
 /** The whole `config.toml`. */
 export const Config = z.strictObject({
-  node: NodeSection.default({}),
-  daemon: DaemonSection.default(DaemonSection.parse({})),
-  tailscale: TailscaleSection.default(TailscaleSection.parse({})),
-  outbound: OutboundSection.default(OutboundSection.parse({})),
-  inbound: InboundSection.default(InboundSection.parse({})),
-  profiles: z.record(Name, ProfileSection).default(defaultProfiles).transform((
+  // Section defaults are functions (fresh objects per parse) for the same reason as above.
+  node: NodeSection.default(() => ({})),
+  daemon: DaemonSection.default(() => DaemonSection.parse({})),
+  tailscale: TailscaleSection.default(() => TailscaleSection.parse({})),
+  outbound: OutboundSection.default(() => OutboundSection.parse({})),
+  inbound: InboundSection.default(() => InboundSection.parse({})),
+  profiles: NamedTables(ProfileSection).default(defaultProfiles).transform((
     p,
-  ): Record<string, z.infer<typeof ProfileSection>> => ({ ...defaultProfiles, ...p })),
-  runners: z.record(Name, RunnerSection).default({}),
+  ): Record<string, z.infer<typeof ProfileSection>> => ({ ...defaultProfiles(), ...p })),
+  runners: NamedTables(RunnerSection).default({}),
 });
 /** A validated config. */
 export type Config = z.infer<typeof Config>;
