@@ -59,6 +59,16 @@ export function buildProgram(): Command {
     async () => (await import("./commands/config.ts")).configPath,
   );
 
+  leaf(
+    program.command("daemon").description(
+      "run the daemon in the foreground: loopback control API + tailnet worker (when inbound is enabled)",
+    ),
+    async () => (await import("./commands/daemon.ts")).daemon,
+  ).addOption(
+    new Option("--insecure-local-demo <node>", "local demo only: treat loopback callers as <node>")
+      .hideHelp(),
+  );
+
   return program;
 }
 

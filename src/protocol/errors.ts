@@ -30,6 +30,9 @@ export const ERROR_STATUS = {
   internal: 500,
   identity_unavailable: 503,
   peer_unreachable: 502,
+  peer_not_cmesh: 502,
+  peer_denied: 403,
+  peer_busy: 429,
 } as const;
 /** An error code. */
 export type ErrorCode = keyof typeof ERROR_STATUS;

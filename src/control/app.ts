@@ -1,0 +1,187 @@
+/**
+ * @module
+ * The loopback control API for `cmesh mcp` and the CLI. Guards first (loopback source, Host,
+ * no Origin, bearer token, bounded bodies), then thin handlers over the delegation service.
+ *
+ * | Route | What it does |
+ * | --- | --- |
+ * | `GET /v1/status` | daemon, tailnet, worker, runners |
+ * | `GET /v1/peers` | outbound peers, online state, what each allows me |
+ * | `POST /v1/delegate` | delegate a task to a peer |
+ * | `GET /v1/tasks` | recent outbound tasks (`state`, `peer`, `limit`) |
+ * | `GET /v1/tasks/:id` | status (+ peer) |
+ * | `GET /v1/tasks/:id/result` | result (claims and evidence) |
+ * | `GET /v1/tasks/:id/events` | stored events after `after` |
+ * | `GET /v1/tasks/:id/wait` | long-poll until new events or terminal (`after`, `timeout_s` ≤ 60) |
+ * | `POST /v1/tasks/:id/cancel` | cancel at the peer |
+ */
+import { type Context, Hono } from "hono";
+import { z } from "zod";
+import type { DelegateOutcome, DelegationService } from "../delegation/service.ts";
+import { ERROR_STATUS, errorBody, type ErrorCode } from "../protocol/errors.ts";
+import { AbsolutePath, Name, TASK_STATES, TaskId } from "../protocol/task.ts";
+import { readJsonBody } from "../util/json_request.ts";
+import type { ControlEnv } from "./env.ts";
+import { bearerToken } from "./guards/bearer_token.ts";
+import { loopbackOnly } from "./guards/loopback_only.ts";
+
+/** The body of `POST /v1/delegate`. */
+export const DelegateBody = z.strictObject({
+  peer: z.string().min(1).max(253),
+  task: z.string().min(1, "must not be empty"),
+  cwd: AbsolutePath,
+  profile: Name.default("query"),
+  runner: Name.optional(),
+  timeout_s: z.int().positive().max(7 * 24 * 3600).optional(),
+  id: TaskId.optional(),
+});
+/** A delegate request. */
+export type DelegateBody = z.infer<typeof DelegateBody>;
+
+/** What the control app needs. */
+export interface ControlAppDeps {
+  port: number;
+  token: string;
+  tokenFile: string;
+  maxBodyBytes: number;
+  delegation: DelegationService;
+  status(): Promise<Record<string, unknown>>;
+  peers(): Promise<unknown[]>;
+}
+
+const FAILURE_CODE: Record<Exclude<DelegateOutcome, { ok: true }>["kind"], ErrorCode> = {
+  denied_locally: "denied",
+  denied_by_peer: "peer_denied",
+  unreachable: "peer_unreachable",
+  not_cmesh: "peer_not_cmesh",
+  busy: "peer_busy",
+  invalid: "invalid_request",
+  conflict: "conflict",
+};
+
+/** Builds the control Hono app. Serve it on 127.0.0.1 only. */
+export function createControlApp(deps: ControlAppDeps): Hono<ControlEnv> {
+  const app = new Hono<ControlEnv>();
+  const d = deps.delegation;
+  app.use("*", loopbackOnly(deps.port));
+  app.use("*", bearerToken(deps.token, deps.tokenFile));
+
+  // deno-lint-ignore no-explicit-any
+  const fail = (c: Context<ControlEnv, any>, code: ErrorCode, message: string, rule?: string) =>
+    c.json(errorBody(code, message, rule), ERROR_STATUS[code]);
+  const withId = (c: Context<ControlEnv>) => {
+    const id = c.req.param("id") ?? "";
+    return TaskId.safeParse(id).success ? id : null;
+  };
+
+  app.get("/v1/status", async (c) => c.json(await deps.status()));
+  app.get("/v1/peers", async (c) => c.json({ peers: await deps.peers() }));
+
+  app.post("/v1/delegate", async (c) => {
+    const body = await readJsonBody(c, DelegateBody, deps.maxBodyBytes);
+    if (!body.ok) return c.json(body.body, body.status);
+    const b = body.value;
+    const out = await d.delegate({
+      peer: b.peer,
+      prompt: b.task,
+      cwd: b.cwd,
+      profile: b.profile,
+      runner: b.runner,
+      timeout_s: b.timeout_s,
+      id: b.id,
+    });
+    if (out.ok) return c.json({ task: out.task, peer: out.peer }, 202);
+    const code = FAILURE_CODE[out.kind];
+    return c.json({
+      ...errorBody(code, out.message, out.rule),
+      ...(out.task ? { task: out.task } : {}),
+    }, ERROR_STATUS[code]);
+  });
+
+  app.get("/v1/tasks", (c) => {
+    const state = c.req.query("state");
+    if (state !== undefined && !(TASK_STATES as readonly string[]).includes(state)) {
+      return fail(c, "bad_request", `state must be one of ${TASK_STATES.join(", ")}`);
+    }
+    const limit = Number(c.req.query("limit") ?? "20");
+    if (!Number.isInteger(limit) || limit < 1 || limit > 500) {
+      return fail(c, "bad_request", "limit must be 1..500");
+    }
+    const tasks = d.list({ state: state as never, peer: c.req.query("peer"), limit }).map((t) => ({
+      ...d.status(t.id),
+      peer: t.peer,
+    }));
+    return c.json({ tasks });
+  });
+
+  app.get("/v1/tasks/:id", (c) => {
+    const id = withId(c);
+    const rec = id ? d.record(id) : null;
+    if (!id) return fail(c, "bad_request", "malformed task id");
+    if (!rec) {
+      return fail(c, "not_found", `no outbound task ${id}; list them with 'cmesh tasks list'`);
+    }
+    return c.json({ task: { ...d.status(id), peer: rec.peer } });
+  });
+
+  app.get("/v1/tasks/:id/result", (c) => {
+    const id = withId(c);
+    if (!id) return fail(c, "bad_request", "malformed task id");
+    const rec = d.record(id);
+    if (!rec) return fail(c, "not_found", `no outbound task ${id}`);
+    const result = d.result(id);
+    if (!result) {
+      return c.json({
+        ...errorBody(
+          "conflict",
+          `task ${id} is ${rec.state}; no result yet (wait for it with cmesh_wait)`,
+        ),
+        task: d.status(id),
+      }, 409);
+    }
+    return c.json({ result, peer: rec.peer });
+  });
+
+  app.get("/v1/tasks/:id/events", (c) => {
+    const id = withId(c);
+    if (!id) return fail(c, "bad_request", "malformed task id");
+    if (!d.record(id)) return fail(c, "not_found", `no outbound task ${id}`);
+    const after = Number(c.req.query("after") ?? "0");
+    if (!Number.isSafeInteger(after) || after < 0) {
+      return fail(c, "bad_request", "after must be a non-negative integer");
+    }
+    return c.json({ events: d.events(id, after) });
+  });
+
+  app.get("/v1/tasks/:id/wait", async (c) => {
+    const id = withId(c);
+    if (!id) return fail(c, "bad_request", "malformed task id");
+    const after = Number(c.req.query("after") ?? "0");
+    const timeoutS = Number(c.req.query("timeout_s") ?? "10");
+    if (!Number.isSafeInteger(after) || after < 0) {
+      return fail(c, "bad_request", "after must be a non-negative integer");
+    }
+    if (!(timeoutS >= 0 && timeoutS <= 60)) {
+      return fail(c, "bad_request", "timeout_s must be 0..60");
+    }
+    const out = await d.wait(id, after, timeoutS * 1000, c.req.raw.signal);
+    if (!out) return fail(c, "not_found", `no outbound task ${id}`);
+    return c.json({ task: { ...out.status, peer: d.record(id)!.peer }, events: out.events });
+  });
+
+  app.post("/v1/tasks/:id/cancel", async (c) => {
+    const id = withId(c);
+    if (!id) return fail(c, "bad_request", "malformed task id");
+    const out = await d.cancel(id);
+    return out.ok ? c.json({ task: out.task }, 202) : fail(c, "peer_unreachable", out.message);
+  });
+
+  app.notFound((c) =>
+    fail(c, "not_found", `no route ${c.req.method} ${new URL(c.req.url).pathname}`)
+  );
+  app.onError((err, c) => {
+    console.error("control: unhandled error", err);
+    return fail(c, "internal", "internal error; see the daemon log");
+  });
+  return app;
+}

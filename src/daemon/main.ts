@@ -1,0 +1,231 @@
+/**
+ * @module
+ * `cmesh daemon`: one process per machine. Its main thread holds the state-dir lock, the
+ * loopback control API and the outbound (requester) flow; the tailnet-facing worker runs in a
+ * permission-narrowed Web Worker. SIGINT/SIGTERM stop it cleanly.
+ */
+import { join } from "node:path";
+import { loadConfig } from "../config/load.ts";
+import { currentPaths } from "../config/paths.ts";
+import { createControlApp } from "../control/app.ts";
+import { controlTokenPath, ensureControlToken } from "../control/token.ts";
+import { resolvePeerAddress, type StatusSource } from "../delegation/peer_resolve.ts";
+import { PeerClient } from "../delegation/peer_client.ts";
+import { DelegationService } from "../delegation/service.ts";
+import { outboundDecision } from "../policy/outbound.ts";
+import { appendAudit } from "../store/audit.ts";
+import { openStore } from "../store/db.ts";
+import { LocalApiClient } from "../tailscale/localapi.ts";
+import { VERSION } from "../version.ts";
+import { acquireDaemonLock } from "./lock.ts";
+import { type RunningWorker, startWorker } from "./start_worker.ts";
+import { bindAddresses, prepareWorker } from "./worker_setup.ts";
+
+/** Options of {@link runDaemon}. */
+export interface DaemonOptions {
+  configFile: string;
+  /** Local demo only: loopback callers are named this (never reachable from config). */
+  insecureLocalDemo?: string;
+  /** Resolves when the daemon should stop (tests); default: SIGINT/SIGTERM. */
+  until?: Promise<void>;
+}
+
+function log(msg: string): void {
+  console.error(`cmesh daemon: ${msg}`);
+}
+
+/** Runs the daemon until a stop signal. Returns the exit code. */
+export async function runDaemon(opts: DaemonOptions): Promise<number> {
+  const { config } = await loadConfig(opts.configFile);
+  const paths = currentPaths();
+  const stateDir = config.daemon.state_dir ?? paths.stateDir;
+  const demo = opts.insecureLocalDemo !== undefined;
+  const lock = await acquireDaemonLock(stateDir);
+  const dbPath = join(stateDir, "cmesh.db");
+  const store = openStore(dbPath);
+  const token = await ensureControlToken(stateDir);
+  const localApi = demo ? null : LocalApiClient.create({
+    socket: config.tailscale.socket,
+    url: config.tailscale.localapi_url,
+    token: config.tailscale.localapi_token,
+    timeoutMs: config.tailscale.timeout_ms,
+  });
+  const statusSource: StatusSource | null = localApi
+    ? async () => {
+      const st = await localApi.status();
+      return st.ok ? { ok: true, status: st } : { ok: false, reason: st.reason };
+    }
+    : null;
+  const initial = statusSource ? await statusSource() : null;
+  const nodeName = config.node.name ?? (initial?.ok ? initial.status.self?.name : undefined) ??
+    Deno.hostname();
+  if (demo) {
+    log(
+      `LOCAL DEMO MODE: loopback callers are treated as "${opts.insecureLocalDemo}"; never use this outside 'cmesh demo'`,
+    );
+  }
+
+  let worker: RunningWorker | null = null;
+  let runnerInfo: unknown = { inbound: "disabled" };
+  const cleanup = () => {
+    store.close();
+    lock.release();
+  };
+  if (config.inbound.enabled) {
+    const bind = bindAddresses(config, initial?.ok ? initial.status : null, demo);
+    if (!bind.ok) {
+      const why = initial && !initial.ok ? initial.reason : bind.reason;
+      log(
+        `cannot start the worker: ${why}. Inbound tasks need tailscaled (fail closed); set inbound.enabled = false to run as a requester only`,
+      );
+      cleanup();
+      return 1;
+    }
+    const setup = await prepareWorker({
+      config,
+      bind: bind.bind,
+      stateDir,
+      dbPath,
+      runnersDir: paths.runnersDir,
+      nodeName,
+      demoCaller: opts.insecureLocalDemo,
+    });
+    runnerInfo = {
+      available: setup.runtime.available.map((r) => ({ name: r.name, binary: r.binary })),
+      unavailable: setup.runtime.unavailable,
+    };
+    try {
+      worker = await startWorker(setup.init, setup.permissions);
+    } catch (e) {
+      log(`cannot start the worker: ${(e as Error).message}`);
+      cleanup();
+      return 1;
+    }
+    log(
+      `worker listening on ${worker.listening.join(", ")} (sandboxed; runners: ${
+        setup.runtime.available.map((r) => r.name).join(", ") || "none"
+      })`,
+    );
+    if (worker.recovered.interrupted.length) {
+      log(
+        `marked ${worker.recovered.interrupted.length} task(s) interrupted after an unclean stop`,
+      );
+    }
+  }
+
+  const findPeer = (name: string) => {
+    const d = outboundDecision({
+      outbound: config.outbound,
+      profiles: config.profiles,
+      peer: name,
+      profile: "query",
+      cwd: "/",
+    });
+    return "peer" in d ? d.peer : config.outbound.peers.find((p) => p.name === name) ?? null;
+  };
+  const delegation = new DelegationService({
+    store,
+    self: nodeName,
+    decide: (i) => outboundDecision({ outbound: config.outbound, profiles: config.profiles, ...i }),
+    resolvePeer: async (name) => {
+      const peer = findPeer(name);
+      if (!peer) return { ok: false, message: `peer ${name} is not in outbound.peers` };
+      const r = await resolvePeerAddress(peer, statusSource);
+      return r.ok ? { ok: true, address: r.address } : r;
+    },
+  });
+
+  const app = createControlApp({
+    port: config.daemon.control_port,
+    token,
+    tokenFile: controlTokenPath(stateDir),
+    maxBodyBytes: config.daemon.max_body_bytes,
+    delegation,
+    status: async () => {
+      const st = statusSource ? await statusSource() : null;
+      return {
+        node: nodeName,
+        version: VERSION,
+        pid: Deno.pid,
+        demo,
+        config_file: opts.configFile,
+        state_dir: stateDir,
+        control: `127.0.0.1:${config.daemon.control_port}`,
+        worker: { enabled: config.inbound.enabled, listening: worker?.listening ?? [] },
+        tailnet: st === null ? { ok: false, reason: "local demo: no tailnet" } : st.ok
+          ? {
+            ok: true,
+            backend_state: st.status.backendState,
+            self: st.status.self,
+            peers: st.status.peers.length,
+          }
+          : { ok: false, reason: st.reason },
+        runners: runnerInfo,
+        outbound_peers: config.outbound.peers.map((p) => p.name),
+      };
+    },
+    peers: () =>
+      Promise.all(config.outbound.peers.map(async (p) => {
+        const r = await resolvePeerAddress(p, statusSource);
+        if (!r.ok) {
+          return { name: p.name, online: false, profiles_i_send: p.profiles, error: r.message };
+        }
+        const hello = await new PeerClient(r.address, 3000).hello();
+        return {
+          name: p.name,
+          address: `${r.address.host}:${r.address.port}`,
+          online: r.online ?? hello.ok,
+          cmesh: hello.ok,
+          profiles_i_send: p.profiles,
+          cwd_i_send: p.cwd,
+          ...(hello.ok
+            ? { allows_me: hello.value.allowed, peer_version: hello.value.cmesh }
+            : { error: hello.failure.message }),
+        };
+      })),
+  });
+  let server: Deno.HttpServer;
+  try {
+    server = Deno.serve(
+      { hostname: "127.0.0.1", port: config.daemon.control_port, onListen: () => {} },
+      (req, info) => app.fetch(req, { remoteAddr: info.remoteAddr }),
+    );
+  } catch (e) {
+    log(`cannot listen on 127.0.0.1:${config.daemon.control_port}: ${(e as Error).message}`);
+    await worker?.stop();
+    cleanup();
+    return 1;
+  }
+  appendAudit(store, {
+    kind: "daemon.start",
+    actor: { node: nodeName },
+    data: { version: VERSION, pid: Deno.pid, demo, worker: worker?.listening ?? [] },
+  });
+  const resumed = await delegation.resumeAll();
+  if (resumed) log(`following ${resumed} outbound task(s) again`);
+  log(
+    `control API on 127.0.0.1:${config.daemon.control_port} (token in ${
+      controlTokenPath(stateDir)
+    })`,
+  );
+  console.log(
+    JSON.stringify({
+      ready: true,
+      node: nodeName,
+      control: `127.0.0.1:${config.daemon.control_port}`,
+      worker: worker?.listening ?? [],
+    }),
+  );
+
+  const stop = opts.until ?? new Promise<void>((resolve) => {
+    for (const sig of ["SIGINT", "SIGTERM"] as const) Deno.addSignalListener(sig, () => resolve());
+  });
+  await stop;
+  log("stopping");
+  delegation.close();
+  await server.shutdown().catch(() => {});
+  await worker?.stop();
+  appendAudit(store, { kind: "daemon.stop", actor: { node: nodeName }, data: { pid: Deno.pid } });
+  cleanup();
+  return 0;
+}

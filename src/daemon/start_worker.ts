@@ -1,0 +1,71 @@
+/**
+ * @module
+ * Starts the sandboxed worker (a Deno Web Worker with narrowed permissions) and waits until it
+ * listens, or reports why it could not.
+ */
+import type { WorkerInit, WorkerReport } from "../worker/thread.ts";
+import type { WorkerPermissions } from "./worker_permissions.ts";
+
+/** A running worker. */
+export interface RunningWorker {
+  listening: string[];
+  recovered: { interrupted: string[]; requeued: string[] };
+  /** Stops serving, interrupts running tasks (stored as `interrupted`), then terminates. */
+  stop(timeoutMs?: number): Promise<void>;
+}
+
+/** Spawns the worker thread and initialises it. Rejects with the worker's error. */
+export function startWorker(
+  init: WorkerInit,
+  permissions: WorkerPermissions,
+  timeoutMs = 30_000,
+): Promise<RunningWorker> {
+  const worker = new Worker(new URL("../worker/thread.ts", import.meta.url), {
+    type: "module",
+    name: "cmesh-worker",
+    deno: { permissions },
+  });
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      worker.terminate();
+      reject(new Error(`the worker did not start within ${timeoutMs} ms`));
+    }, timeoutMs);
+    worker.onerror = (e) => {
+      e.preventDefault();
+      clearTimeout(timer);
+      worker.terminate();
+      reject(new Error(`worker failed: ${e.message}`));
+    };
+    worker.onmessage = (e: MessageEvent<WorkerReport>) => {
+      const msg = e.data;
+      if (msg.type === "error") {
+        clearTimeout(timer);
+        worker.terminate();
+        reject(new Error(msg.message));
+      } else if (msg.type === "ready") {
+        clearTimeout(timer);
+        resolve({
+          listening: msg.listening,
+          recovered: msg.recovered,
+          stop(stopTimeoutMs = 15_000) {
+            return new Promise<void>((done) => {
+              const t = setTimeout(() => {
+                worker.terminate();
+                done();
+              }, stopTimeoutMs);
+              worker.onmessage = (ev: MessageEvent<WorkerReport>) => {
+                if (ev.data.type === "stopped" || ev.data.type === "error") {
+                  clearTimeout(t);
+                  worker.terminate();
+                  done();
+                }
+              };
+              worker.postMessage({ type: "shutdown" });
+            });
+          },
+        });
+      }
+    };
+    worker.postMessage(init);
+  });
+}

@@ -1,0 +1,73 @@
+/**
+ * @module
+ * The exact Deno permissions of the sandboxed worker, computed from the config and what the
+ * daemon resolved at start-up. Pure, so a test can pin them down.
+ *
+ * @example
+ * ```ts
+ * const perms = workerPermissions({
+ *   bind: ["100.64.0.2"], port: 7433, stateDir: "/var/lib/cmesh", roots: ["/srv/app"],
+ *   localApi: { transport: "unix", path: "/var/run/tailscale/tailscaled.sock" },
+ *   runBinaries: ["/usr/bin/claude"], tools: { gitBin: "/usr/bin/git", killBin: "/usr/bin/kill", psBin: "/usr/bin/ps" },
+ * });
+ * perms.net; // ["100.64.0.2:7433", "unix:/var/run/tailscale/tailscaled.sock"]
+ * ```
+ */
+import type { RunTools } from "../runner/run.ts";
+
+/** How the worker reaches the LocalAPI (none in the local demo). */
+export type LocalApiAccess =
+  | { transport: "unix"; path: string }
+  | { transport: "tcp"; host: string; port: number }
+  | { transport: "none" };
+
+/** Inputs of {@link workerPermissions}. */
+export interface WorkerPermissionInputs {
+  bind: string[];
+  port: number;
+  stateDir: string;
+  /** Realpaths of every allowed cwd root (missing roots left out). */
+  roots: string[];
+  localApi: LocalApiAccess;
+  runBinaries: string[];
+  tools: RunTools;
+}
+
+/** Deno permission descriptor for `new Worker(..., {deno: {permissions}})`. */
+export interface WorkerPermissions {
+  net: string[];
+  read: string[];
+  write: string[];
+  run: string[];
+  env: false;
+  sys: false;
+  ffi: false;
+  import: false;
+}
+
+const uniq = (xs: string[]) => [...new Set(xs)];
+
+/** Narrow permissions: own listener(s) + LocalAPI; state dir; cwd roots; runner binaries. */
+export function workerPermissions(i: WorkerPermissionInputs): WorkerPermissions {
+  const net = i.bind.map((h) => (h.includes(":") ? `[${h}]:${i.port}` : `${h}:${i.port}`));
+  const read = [i.stateDir, ...i.roots, ...i.runBinaries];
+  const write = [i.stateDir];
+  if (i.localApi.transport === "unix") {
+    net.push(`unix:${i.localApi.path}`);
+    read.push(i.localApi.path);
+    write.push(i.localApi.path);
+  } else if (i.localApi.transport === "tcp") {
+    net.push(`${i.localApi.host}:${i.localApi.port}`);
+  }
+  const tools = [i.tools.killBin, i.tools.psBin, ...(i.tools.gitBin ? [i.tools.gitBin] : [])];
+  return {
+    net: uniq(net),
+    read: uniq([...read, ...tools]),
+    write: uniq(write),
+    run: uniq([...i.runBinaries, ...tools]),
+    env: false,
+    sys: false,
+    ffi: false,
+    import: false,
+  };
+}

@@ -1,0 +1,112 @@
+/**
+ * @module
+ * Everything the daemon resolves in its main thread before the sandboxed worker starts:
+ * bind addresses, runners, tools, cwd roots, the env snapshot, and the permission set.
+ */
+import type { Config } from "../config/schema.ts";
+import { BASE_ENV_ALLOWLIST, WINDOWS_BASE_ENV_ALLOWLIST } from "../runner/env.ts";
+import { resolveBinary } from "../runner/probe.ts";
+import { resolveProcessTools } from "../runner/process_tree.ts";
+import type { RunTools } from "../runner/run.ts";
+import { resolveRunners, type RunnerRuntime } from "../runner/runtime.ts";
+import { isTailnetIp } from "../tailscale/addr.ts";
+import type { TailnetStatus } from "../tailscale/status.ts";
+import { resolveRoots, rootsCaseInsensitive } from "../worker/cwd_resolve.ts";
+import type { WorkerInit } from "../worker/thread.ts";
+import {
+  type LocalApiAccess,
+  type WorkerPermissions,
+  workerPermissions,
+} from "./worker_permissions.ts";
+
+/** Where the worker listens: tailnet addresses only, loopback only in userspace/demo mode. */
+export function bindAddresses(
+  config: Config,
+  status: TailnetStatus | null,
+  demo: boolean,
+): { ok: true; bind: string[] } | { ok: false; reason: string } {
+  if (demo || config.tailscale.userspace_networking) return { ok: true, bind: ["127.0.0.1"] };
+  if (!status?.self) {
+    return { ok: false, reason: "tailscaled reports no self node (logged out or stopped?)" };
+  }
+  const bind = status.self.addresses.filter(isTailnetIp);
+  if (bind.length === 0) {
+    return { ok: false, reason: "this node has no tailnet address yet (is Tailscale up?)" };
+  }
+  return { ok: true, bind };
+}
+
+function localApiAccess(config: Config, demo: boolean): LocalApiAccess {
+  if (demo) return { transport: "none" };
+  const ts = config.tailscale;
+  if (ts.localapi_url) {
+    const u = new URL(ts.localapi_url);
+    return { transport: "tcp", host: u.hostname.replace(/^\[|\]$/g, ""), port: Number(u.port) };
+  }
+  return { transport: "unix", path: ts.socket ?? "/var/run/tailscale/tailscaled.sock" };
+}
+
+/** The worker's init message and permissions, plus what `status` reports about runners. */
+export interface WorkerSetup {
+  init: WorkerInit;
+  permissions: WorkerPermissions;
+  runtime: RunnerRuntime;
+}
+
+/** Resolves runners, tools, roots and env, and computes the worker's permissions. */
+export async function prepareWorker(args: {
+  config: Config;
+  bind: string[];
+  stateDir: string;
+  dbPath: string;
+  runnersDir: string;
+  nodeName: string;
+  demoCaller?: string;
+}): Promise<WorkerSetup> {
+  const { config } = args;
+  const env = Deno.env.toObject();
+  const runtime = await resolveRunners(config, {
+    runnersDir: args.runnersDir,
+    pathEnv: env.PATH ?? "",
+  });
+  const processTools = resolveProcessTools();
+  const gitBin = await resolveBinary("git", env.PATH ?? "", { runner: "git" }).catch(() => null);
+  const tools: RunTools = { ...processTools, gitBin };
+  const rootsReal = await resolveRoots(config.inbound.allow);
+  const caseInsensitive = await rootsCaseInsensitive(rootsReal);
+  // Only the variables a runner could receive cross into the worker.
+  const wanted = new Set([
+    ...BASE_ENV_ALLOWLIST,
+    ...(Deno.build.os === "windows" ? WINDOWS_BASE_ENV_ALLOWLIST : []),
+    ...runtime.available.flatMap((r) => [...r.manifest.env.pass, ...r.envPass]),
+  ]);
+  const envSnapshot = Object.fromEntries(Object.entries(env).filter(([k]) => wanted.has(k)));
+  const permissions = workerPermissions({
+    bind: args.bind,
+    port: config.daemon.worker_port,
+    stateDir: args.stateDir,
+    roots: [...new Set(rootsReal.flat().filter((r): r is string => r !== null))],
+    localApi: localApiAccess(config, args.demoCaller !== undefined),
+    runBinaries: runtime.available.map((r) => r.binary),
+    tools,
+  });
+  return {
+    runtime,
+    permissions,
+    init: {
+      type: "init",
+      config,
+      dbPath: args.dbPath,
+      stateDir: args.stateDir,
+      nodeName: args.nodeName,
+      bind: args.bind,
+      port: config.daemon.worker_port,
+      runners: runtime.available,
+      tools,
+      env: envSnapshot,
+      rootsReal,
+      caseInsensitive,
+      ...(args.demoCaller ? { demoCaller: args.demoCaller } : {}),
+    },
+  };
+}

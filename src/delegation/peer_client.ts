@@ -1,0 +1,229 @@
+/**
+ * @module
+ * The requester's HTTP client for a peer's worker API (`/v1` over the tailnet). It classifies
+ * failures so the user hears "peer offline" or "cmesh not running there" rather than a socket
+ * error, and labels the peer's own refusals as the peer's.
+ */
+import { ApiError, TaskEvent, TaskRequest, TaskResult, TaskStatus } from "../protocol/task.ts";
+import { readSse } from "./sse.ts";
+
+/** Where a peer's worker listens. */
+export interface PeerAddress {
+  name: string;
+  host: string;
+  port: number;
+}
+
+/** Why a call did not produce an answer from the peer's cmesh. */
+export type PeerFailure =
+  | { kind: "unreachable"; message: string }
+  | { kind: "not_cmesh"; message: string }
+  | {
+    kind: "refused";
+    status: number;
+    code: string;
+    message: string;
+    rule?: string;
+    retryAfterS?: number;
+  };
+
+/** The outcome of a peer call. */
+export type PeerResult<T> = { ok: true; status: number; value: T } | {
+  ok: false;
+  failure: PeerFailure;
+};
+
+const MAX_RESPONSE_BYTES = 8 * 1024 * 1024;
+
+function baseUrl(p: PeerAddress): string {
+  const host = p.host.includes(":") ? `[${p.host}]` : p.host;
+  return `http://${host}:${p.port}`;
+}
+
+function networkFailure(peer: PeerAddress, err: unknown): PeerFailure {
+  const msg = err instanceof Error ? err.message : String(err);
+  if (/refused/i.test(msg)) {
+    return {
+      kind: "not_cmesh",
+      message:
+        `${peer.name} (${peer.host}:${peer.port}) refused the connection: it is online but cmesh is not listening there. ` +
+        `On ${peer.name}, start it with 'cmesh daemon' (and check daemon.worker_port)`,
+    };
+  }
+  if (/timed? ?out|abort/i.test(msg)) {
+    return {
+      kind: "unreachable",
+      message:
+        `${peer.name} (${peer.host}:${peer.port}) did not answer in time: it may be offline, asleep, or a tailnet grant blocks the port`,
+    };
+  }
+  return {
+    kind: "unreachable",
+    message:
+      `cannot reach ${peer.name} (${peer.host}:${peer.port}): ${msg}. Is it online on your tailnet?`,
+  };
+}
+
+async function boundedJson(res: Response): Promise<unknown> {
+  const text = await res.text();
+  if (text.length > MAX_RESPONSE_BYTES) throw new Error("response too large");
+  return JSON.parse(text);
+}
+
+/** A client for one peer. */
+export class PeerClient {
+  constructor(readonly peer: PeerAddress, private readonly timeoutMs = 10_000) {}
+
+  async #call<T>(
+    method: "GET" | "POST",
+    path: string,
+    body: unknown,
+    pick: (json: unknown) => T,
+    signal?: AbortSignal,
+  ): Promise<PeerResult<T>> {
+    let res: Response;
+    const timeout = AbortSignal.timeout(this.timeoutMs);
+    try {
+      res = await fetch(baseUrl(this.peer) + path, {
+        method,
+        headers: body === undefined ? {} : { "content-type": "application/json" },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+      });
+    } catch (err) {
+      return { ok: false, failure: networkFailure(this.peer, err) };
+    }
+    let json: unknown;
+    try {
+      json = await boundedJson(res);
+    } catch {
+      return {
+        ok: false,
+        failure: {
+          kind: "not_cmesh",
+          message:
+            `${this.peer.name} answered HTTP ${res.status} with something that is not cmesh JSON: is another program on port ${this.peer.port}?`,
+        },
+      };
+    }
+    if (res.ok) {
+      try {
+        return { ok: true, status: res.status, value: pick(json) };
+      } catch (e) {
+        return {
+          ok: false,
+          failure: {
+            kind: "not_cmesh",
+            message: `${this.peer.name} sent an unexpected answer: ${(e as Error).message}`,
+          },
+        };
+      }
+    }
+    const err = ApiError.safeParse(json);
+    if (!err.success) {
+      return {
+        ok: false,
+        failure: {
+          kind: "not_cmesh",
+          message: `${this.peer.name} answered HTTP ${res.status} without a cmesh error body`,
+        },
+      };
+    }
+    const retry = Number(res.headers.get("retry-after") ?? "");
+    return {
+      ok: false,
+      failure: {
+        kind: "refused",
+        status: res.status,
+        code: err.data.error.code,
+        message: err.data.error.message,
+        rule: err.data.error.rule,
+        retryAfterS: Number.isFinite(retry) && retry > 0 ? retry : undefined,
+      },
+    };
+  }
+
+  /** `GET /v1/hello`: what this peer allows me. */
+  hello(signal?: AbortSignal): Promise<PeerResult<Record<string, unknown>>> {
+    return this.#call("GET", "/v1/hello", undefined, (j) => j as Record<string, unknown>, signal);
+  }
+
+  /** `POST /v1/tasks` (idempotent on `req.id`). */
+  submit(req: TaskRequest, signal?: AbortSignal): Promise<PeerResult<TaskStatus>> {
+    return this.#call(
+      "POST",
+      "/v1/tasks",
+      req,
+      (j) => TaskStatus.parse((j as { task: unknown }).task),
+      signal,
+    );
+  }
+
+  /** `GET /v1/tasks/:id`. */
+  status(id: string, signal?: AbortSignal): Promise<PeerResult<TaskStatus>> {
+    return this.#call(
+      "GET",
+      `/v1/tasks/${id}`,
+      undefined,
+      (j) => TaskStatus.parse((j as { task: unknown }).task),
+      signal,
+    );
+  }
+
+  /** `GET /v1/tasks/:id/result`. */
+  result(id: string, signal?: AbortSignal): Promise<PeerResult<TaskResult>> {
+    return this.#call(
+      "GET",
+      `/v1/tasks/${id}/result`,
+      undefined,
+      (j) => TaskResult.parse((j as { result: unknown }).result),
+      signal,
+    );
+  }
+
+  /** `POST /v1/tasks/:id/cancel`. */
+  cancel(id: string, signal?: AbortSignal): Promise<PeerResult<TaskStatus>> {
+    return this.#call(
+      "POST",
+      `/v1/tasks/${id}/cancel`,
+      {},
+      (j) => TaskStatus.parse((j as { task: unknown }).task),
+      signal,
+    );
+  }
+
+  /**
+   * Follows `GET /v1/tasks/:id/events` (SSE) from `after`, calling `onEvent` per event. Resolves
+   * when the stream ends (task terminal) or fails; the caller falls back to polling.
+   */
+  async followEvents(
+    id: string,
+    after: number,
+    onEvent: (ev: TaskEvent) => void,
+    signal: AbortSignal,
+  ): Promise<{ ended: boolean; error?: string }> {
+    let res: Response;
+    try {
+      res = await fetch(`${baseUrl(this.peer)}/v1/tasks/${id}/events?after=${after}`, {
+        headers: { accept: "text/event-stream" },
+        signal,
+      });
+    } catch (err) {
+      return { ended: false, error: networkFailure(this.peer, err).message };
+    }
+    if (!res.ok || !res.body) {
+      await res.body?.cancel();
+      return { ended: false, error: `events: HTTP ${res.status}` };
+    }
+    try {
+      for await (const msg of readSse(res.body, 1 << 20)) {
+        if (msg.event === "end") return { ended: true };
+        const ev = TaskEvent.safeParse(JSON.parse(msg.data));
+        if (ev.success) onEvent(ev.data);
+      }
+      return { ended: false, error: "event stream closed before the task ended" };
+    } catch (err) {
+      return { ended: false, error: (err as Error).message };
+    }
+  }
+}

@@ -1,0 +1,105 @@
+/**
+ * @module
+ * One run from start to finish: git snapshot before → supervise the runner (stream its
+ * output through the manifest's parser into events) → git evidence after → a terminal
+ * {@link RunOutcome} with the runner's claims kept apart from the worker's evidence.
+ *
+ * Exit 0 without a result line is not success: the parser decides, the exit code alone never
+ * does.
+ */
+import type { Evidence } from "../protocol/task.ts";
+import { collectGitEvidence, gitSnapshotWithReason } from "./evidence.ts";
+import type { RunnerManifest } from "./manifest.ts";
+import { createParser } from "./parsers/mod.ts";
+import { superviseRun } from "./supervisor.ts";
+import type { Invocation, RunLimits, RunnerEvent, RunOutcome } from "./types.ts";
+
+/** Tools the run needs, resolved once at start-up (absolute paths). */
+export interface RunTools {
+  gitBin: string | null;
+  killBin: string;
+  psBin: string;
+}
+
+/** Inputs of {@link executeRun}. */
+export interface ExecuteRunInput {
+  invocation: Invocation;
+  manifest: RunnerManifest;
+  limits: RunLimits;
+  runToken: string;
+  tools: RunTools;
+  /** Receives parsed events in order. */
+  onEvent(ev: RunnerEvent): void;
+  /** Aborting cancels the run (the manifest's signal sequence, whole tree). */
+  signal?: AbortSignal;
+}
+
+/** Runs one task's runner and concludes it. Never throws for runner failures. */
+export async function executeRun(input: ExecuteRunInput): Promise<RunOutcome> {
+  const { invocation, manifest, tools } = input;
+  const gitEnv = { PATH: invocation.env.PATH ?? "/usr/bin:/bin", HOME: invocation.env.HOME ?? "/" };
+  const before = tools.gitBin
+    ? await gitSnapshotWithReason(invocation.cwd, tools.gitBin, gitEnv)
+    : null;
+  const parser = createParser(manifest.output);
+  const run = await superviseRun(invocation, input.limits, {
+    runToken: input.runToken,
+    onStdoutLine: (line) => {
+      for (const ev of parser.feedLine(line)) input.onEvent(ev);
+    },
+    signal: input.signal,
+    cancelSignals: manifest.cancel.signals,
+    graceMs: manifest.cancel.grace_ms,
+    killBin: tools.killBin,
+    psBin: tools.psBin,
+  });
+  const parsed = parser.finish({ code: run.code, signal: run.signal });
+  const git = tools.gitBin && before?.snapshot
+    ? (await collectGitEvidence(invocation.cwd, before.snapshot, tools.gitBin, gitEnv)).git
+    : null;
+  const evidence: Evidence = {
+    exit_code: run.code,
+    signal: run.signal,
+    duration_ms: Math.round(run.durationMs),
+    git,
+    usage: parsed.usage,
+    permission_denials: parsed.denials,
+    truncated: run.truncated,
+    stderr_tail: run.stderrTail,
+  };
+  if (run.cancelled) {
+    return {
+      state: "cancelled",
+      claims: parsed.claims,
+      evidence,
+      error: {
+        code: "cancelled",
+        message: "the task was cancelled; the runner's process tree was stopped",
+      },
+    };
+  }
+  if (run.timedOut) {
+    return {
+      state: "timed_out",
+      claims: parsed.claims,
+      evidence,
+      error: {
+        code: "timed_out",
+        message: `the runner exceeded its ${
+          Math.round(input.limits.timeoutMs / 1000)
+        }s timeout and was stopped; give a larger timeout or a smaller task`,
+      },
+    };
+  }
+  if (parsed.success) return { state: "succeeded", claims: parsed.claims, evidence, error: null };
+  return {
+    state: "failed",
+    claims: parsed.claims,
+    evidence,
+    error: parsed.error ??
+      {
+        code: "runner_failed",
+        message: `the runner ended without a result (exit ${run.code ?? run.signal})`,
+      },
+  };
+}

@@ -1,0 +1,215 @@
+/**
+ * @module
+ * Runs one admitted inbound task: `queued → running` (stored and audited with its run token
+ * before the process starts), events streamed into the store, then the terminal state, the
+ * result and the audit record in one transaction.
+ */
+import type { Claims, ErrorInfo, Evidence, TaskResult, TaskState } from "../protocol/task.ts";
+import { buildInvocation } from "../runner/invocation.ts";
+import { RunnerSetupError } from "../runner/manifest.ts";
+import { newRunToken } from "../runner/process_tree.ts";
+import { executeRun, type RunTools } from "../runner/run.ts";
+import type { ResolvedRunner } from "../runner/runtime.ts";
+
+/** A terminal outcome to store (a run's outcome, or one decided without running). */
+export interface TerminalOutcome {
+  state: Exclude<TaskState, "queued" | "running">;
+  claims: Claims;
+  evidence: Evidence | null;
+  error: ErrorInfo | null;
+}
+import { appendAudit } from "../store/audit.ts";
+import type { Store } from "../store/db.ts";
+import {
+  appendEvent,
+  getTask,
+  saveResult,
+  type TaskRecord,
+  updateTaskState,
+} from "../store/tasks.ts";
+import type { TaskBus } from "./task_bus.ts";
+
+/** What the executor needs. */
+export interface ExecutorDeps {
+  store: Store;
+  bus: TaskBus;
+  runners: ReadonlyMap<string, ResolvedRunner>;
+  tools: RunTools;
+  /** The daemon env snapshot; only allowlisted parts reach runners. */
+  env: Readonly<Record<string, string>>;
+  /** Per-runner private state dir (e.g. CLAUDE_CONFIG_DIR), under the state dir. */
+  runnerStateDir(runner: string): string;
+  maxOutputBytes: number;
+  defaultTimeoutS: number;
+  nodeName: string;
+}
+
+function resultOf(
+  task: TaskRecord,
+  outcome: TerminalOutcome,
+  startedAt: string | null,
+  finishedAt: string,
+): TaskResult {
+  return {
+    id: task.id,
+    state: outcome.state,
+    profile: task.profile,
+    runner: task.runner,
+    cwd: task.cwd,
+    started_at: startedAt,
+    finished_at: finishedAt,
+    claims: outcome.claims,
+    evidence: outcome.evidence,
+    error: outcome.error,
+  };
+}
+
+/** Stores a terminal outcome: result, state, event and audit record in one transaction. */
+export function finishTask(
+  deps: Pick<ExecutorDeps, "store" | "bus" | "nodeName">,
+  task: TaskRecord,
+  outcome: TerminalOutcome,
+  auditKind = "task.finish",
+): void {
+  const { store } = deps;
+  store.transaction(() => {
+    const now = store.now();
+    if (
+      !updateTaskState(store, "inbound", task.id, outcome.state, {
+        error: outcome.error,
+        pgid: null,
+      })
+    ) return;
+    const fresh = getTask(store, "inbound", task.id)!;
+    saveResult(
+      store,
+      "inbound",
+      task.id,
+      resultOf(fresh, outcome, fresh.started_at, fresh.finished_at ?? now),
+    );
+    appendEvent(store, "inbound", task.id, {
+      kind: "state",
+      text: outcome.error ? `${outcome.state}: ${outcome.error.message}` : outcome.state,
+      data: { state: outcome.state },
+    });
+    appendAudit(store, {
+      kind: auditKind,
+      task_id: task.id,
+      actor: { node: deps.nodeName, role: "worker" },
+      reason: outcome.error?.message ?? null,
+      data: {
+        state: outcome.state,
+        requester: task.peer,
+        exit_code: outcome.evidence?.exit_code ?? null,
+        signal: outcome.evidence?.signal ?? null,
+        duration_ms: outcome.evidence?.duration_ms ?? null,
+        changed_files: outcome.evidence?.git?.changed_files.length ?? null,
+      },
+    });
+  });
+  deps.bus.emit(task.id);
+}
+
+const NO_CLAIMS = { final_text: null, session_id: null };
+
+/** Runs a queued task to a terminal state. Resolves when it is stored. */
+export async function executeTask(
+  deps: ExecutorDeps,
+  id: string,
+  signal: AbortSignal,
+): Promise<void> {
+  const { store } = deps;
+  const task = getTask(store, "inbound", id);
+  if (!task || task.state !== "queued") return;
+  const runner = deps.runners.get(task.runner);
+  if (!runner) {
+    finishTask(deps, task, {
+      state: "failed",
+      claims: NO_CLAIMS,
+      evidence: null,
+      error: {
+        code: "runner_unavailable",
+        message: `runner ${task.runner} is no longer available on ${deps.nodeName}`,
+      },
+    });
+    return;
+  }
+  let invocation;
+  try {
+    invocation = buildInvocation({
+      manifest: runner.manifest,
+      profile: task.profile,
+      prompt: task.prompt,
+      cwd: task.cwd,
+      resolvedBinary: runner.binary,
+      env: deps.env,
+      extraArgs: runner.args,
+      extraEnv: { pass: runner.envPass, set: runner.envSet },
+      stateDir: deps.runnerStateDir(runner.name),
+    });
+  } catch (e) {
+    if (!(e instanceof RunnerSetupError)) throw e;
+    finishTask(deps, task, {
+      state: "failed",
+      claims: NO_CLAIMS,
+      evidence: null,
+      error: e.toErrorInfo(),
+    });
+    return;
+  }
+  const runToken = newRunToken();
+  const started = store.transaction(() => {
+    if (!updateTaskState(store, "inbound", id, "running", { run_token: runToken })) return false;
+    appendEvent(store, "inbound", id, {
+      kind: "state",
+      text: `running (${runner.name}, profile ${task.profile})`,
+      data: { state: "running" },
+    });
+    appendAudit(store, {
+      kind: "task.start",
+      task_id: id,
+      actor: { node: deps.nodeName, role: "worker" },
+      data: {
+        runner: runner.name,
+        binary: runner.binary,
+        argv_flags: invocation.argv.slice(1).filter((a) => a.startsWith("-")),
+        cwd: task.cwd,
+        profile: task.profile,
+      },
+    });
+    return true;
+  });
+  deps.bus.emit(id);
+  if (!started) return;
+  await Deno.mkdir(deps.runnerStateDir(runner.name), { recursive: true, mode: 0o700 }).catch(
+    () => {},
+  );
+  const outcome = await executeRun({
+    invocation,
+    manifest: runner.manifest,
+    limits: {
+      timeoutMs: (task.timeout_s ?? deps.defaultTimeoutS) * 1000,
+      maxStdoutBytes: deps.maxOutputBytes,
+      maxStderrBytes: 64 * 1024,
+    },
+    runToken,
+    tools: deps.tools,
+    signal,
+    onEvent: (ev) => {
+      appendEvent(store, "inbound", id, ev);
+      deps.bus.emit(id);
+    },
+  });
+  if (outcome.state === "cancelled" && signal.reason === "shutdown") {
+    finishTask(deps, task, {
+      ...outcome,
+      state: "interrupted",
+      error: {
+        code: "interrupted",
+        message: "the worker daemon shut down while the task ran; its processes were stopped",
+      },
+    }, "task.interrupted");
+    return;
+  }
+  finishTask(deps, task, outcome);
+}

@@ -1,0 +1,67 @@
+/**
+ * @module
+ * Start-up after a crash: tasks left `running` become `interrupted` (their process trees are
+ * found by run token and killed first), and the audit log records it. Tasks still `queued`
+ * go back into the queue.
+ */
+import { killOrphansOfToken } from "../runner/process_tree.ts";
+import type { RunTools } from "../runner/run.ts";
+import type { Store } from "../store/db.ts";
+import { listRunningTasks, listTasks } from "../store/tasks.ts";
+import { finishTask } from "./executor.ts";
+import type { RunQueue } from "./queue.ts";
+import type { TaskBus } from "./task_bus.ts";
+
+/** What recovery did. */
+export interface RecoveryReport {
+  interrupted: string[];
+  requeued: string[];
+  /** Processes that survived the kill (should be empty). */
+  survivors: number[];
+}
+
+/** Recovers inbound tasks after an unclean stop. */
+export async function recoverInbound(deps: {
+  store: Store;
+  bus: TaskBus;
+  queue: RunQueue;
+  tools: RunTools;
+  nodeName: string;
+}): Promise<RecoveryReport> {
+  const report: RecoveryReport = { interrupted: [], requeued: [], survivors: [] };
+  for (const task of listRunningTasks(deps.store, "inbound")) {
+    let killed = "no run token recorded";
+    if (task.run_token) {
+      try {
+        const r = await killOrphansOfToken(task.run_token, {
+          killBin: deps.tools.killBin,
+          psBin: deps.tools.psBin,
+          graceMs: 1000,
+        });
+        report.survivors.push(...r.survivors);
+        killed = `${new Set(r.steps.flatMap((s) => s.pids)).size} leftover process(es) stopped`;
+      } catch (e) {
+        killed = `could not sweep leftover processes: ${(e as Error).message}`;
+      }
+    }
+    finishTask(deps, task, {
+      state: "interrupted",
+      claims: { final_text: null, session_id: null },
+      evidence: null,
+      error: {
+        code: "interrupted",
+        message:
+          `the worker daemon stopped while this task ran (${killed}); submit it again with a new id if it is still needed`,
+      },
+    }, "task.interrupted");
+    report.interrupted.push(task.id);
+  }
+  for (
+    const task of listTasks(deps.store, { direction: "inbound", state: "queued", limit: 100_000 })
+      .reverse()
+  ) {
+    deps.queue.enqueue({ id: task.id, peerKey: task.requester_key ?? task.peer });
+    report.requeued.push(task.id);
+  }
+  return report;
+}

@@ -1,0 +1,199 @@
+/**
+ * @module
+ * The tailnet-facing worker API, `/v1`. Every request passes the source guard, then whois,
+ * then its handler: validate, then act. A caller sees only its own tasks.
+ *
+ * | Route | What it does |
+ * | --- | --- |
+ * | `GET /v1/hello` | version, protocol, what *this caller* may do here |
+ * | `POST /v1/tasks` | submit a task (idempotent on the client task id) |
+ * | `GET /v1/tasks/:id` | status |
+ * | `GET /v1/tasks/:id/result` | result (409 `not_finished` until terminal) |
+ * | `GET /v1/tasks/:id/events` | SSE progress (`?after=N` resumes) |
+ * | `POST /v1/tasks/:id/cancel` | cancel |
+ */
+import { type Context, Hono } from "hono";
+import { streamSSE } from "hono/streaming";
+import { errorBody } from "../protocol/errors.ts";
+import { isTerminal, type TaskEvent, TaskId, TaskRequest } from "../protocol/task.ts";
+import { readJsonBody } from "../util/json_request.ts";
+import type { WorkerEnv } from "./env.ts";
+import { callerIdentity } from "./guards/caller_identity.ts";
+import { type SourceOptions, tailnetSource } from "./guards/tailnet_source.ts";
+import type { IdentityLookup, TaskOutcome, WorkerTasks } from "./ports.ts";
+
+/** What the worker app needs. */
+export interface WorkerAppDeps {
+  tasks: WorkerTasks;
+  identity: IdentityLookup;
+  source: SourceOptions;
+  maxBodyBytes: number;
+  /** Concurrent SSE streams allowed (bounded so followers cannot exhaust the daemon). */
+  maxStreams?: number;
+  /** Seconds between SSE keep-alive comments. */
+  heartbeatS?: number;
+}
+
+const SSE_TERMINAL_GRACE_MS = 50;
+
+/** Builds the worker Hono app. Serve it with `Deno.serve({hostname: tailnetIp}, app.fetch)`. */
+export function createWorkerApp(deps: WorkerAppDeps): Hono<WorkerEnv> {
+  const app = new Hono<WorkerEnv>();
+  let streams = 0;
+  const maxStreams = deps.maxStreams ?? 256;
+
+  app.use("*", tailnetSource(deps.source, deps.tasks));
+  app.use("*", callerIdentity(deps.identity, deps.tasks));
+
+  // deno-lint-ignore no-explicit-any
+  const outcome = (c: Context<WorkerEnv, any>, o: TaskOutcome) => {
+    if (o.ok) return c.json({ task: o.task }, o.status);
+    if (o.retryAfterS !== undefined) c.header("Retry-After", String(o.retryAfterS));
+    return c.json(o.body, o.status);
+  };
+  const badId = (id: string) =>
+    TaskId.safeParse(id).success ? null : errorBody(
+      "bad_request",
+      `task id "${id.slice(0, 80)}" is malformed: ${
+        TaskId.safeParse(id).error?.issues[0]?.message
+      }`,
+    );
+
+  app.get("/v1/hello", (c) => c.json(deps.tasks.hello(c.get("caller"))));
+
+  app.post("/v1/tasks", async (c) => {
+    const body = await readJsonBody(c, TaskRequest, deps.maxBodyBytes);
+    if (!body.ok) return c.json(body.body, body.status);
+    return outcome(c, await deps.tasks.submit(c.get("caller"), body.value, c.get("sourceIp")));
+  });
+
+  app.get("/v1/tasks/:id", (c) => {
+    const id = c.req.param("id");
+    const bad = badId(id);
+    if (bad) return c.json(bad, 400);
+    const task = deps.tasks.status(c.get("caller"), id);
+    return task
+      ? c.json({ task })
+      : c.json(errorBody("not_found", `no task ${id} of yours here`), 404);
+  });
+
+  app.get("/v1/tasks/:id/result", (c) => {
+    const id = c.req.param("id");
+    const bad = badId(id);
+    if (bad) return c.json(bad, 400);
+    const result = deps.tasks.result(c.get("caller"), id);
+    if (result === null) return c.json(errorBody("not_found", `no task ${id} of yours here`), 404);
+    if (result === "pending") {
+      return c.json(
+        errorBody(
+          "conflict",
+          `task ${id} has not finished; follow /v1/tasks/${id}/events or poll its status`,
+        ),
+        409,
+      );
+    }
+    return c.json({ result });
+  });
+
+  app.post("/v1/tasks/:id/cancel", async (c) => {
+    const id = c.req.param("id");
+    const bad = badId(id);
+    if (bad) return c.json(bad, 400);
+    return outcome(c, await deps.tasks.cancel(c.get("caller"), id));
+  });
+
+  app.get("/v1/tasks/:id/events", (c) => {
+    const id = c.req.param("id");
+    const bad = badId(id);
+    if (bad) return c.json(bad, 400);
+    const caller = c.get("caller");
+    const after = Number(c.req.query("after") ?? c.req.header("last-event-id") ?? "0");
+    if (!Number.isSafeInteger(after) || after < 0) {
+      return c.json(errorBody("bad_request", "after must be a non-negative integer"), 400);
+    }
+    if (!deps.tasks.status(caller, id)) {
+      return c.json(errorBody("not_found", `no task ${id} of yours here`), 404);
+    }
+    if (streams >= maxStreams) {
+      c.header("Retry-After", "5");
+      return c.json(
+        errorBody(
+          "queue_full",
+          `too many event streams open (${maxStreams}); poll the status instead`,
+        ),
+        429,
+      );
+    }
+    streams++;
+    return streamSSE(c, async (stream) => {
+      let last = after;
+      let wake: (() => void) | null = null;
+      const pending: TaskEvent[] = [];
+      const unsubscribe = deps.tasks.subscribe(id, (ev) => {
+        pending.push(ev);
+        wake?.();
+      });
+      const heartbeat = setInterval(() => wake?.(), (deps.heartbeatS ?? 15) * 1000);
+      stream.onAbort(() => wake?.());
+      try {
+        for (const ev of deps.tasks.events(caller, id, last) ?? []) {
+          await stream.writeSSE({ id: String(ev.seq), event: ev.kind, data: JSON.stringify(ev) });
+          last = ev.seq;
+        }
+        while (!stream.aborted) {
+          const status = deps.tasks.status(caller, id);
+          while (pending.length) {
+            const ev = pending.shift()!;
+            if (ev.seq <= last) continue;
+            await stream.writeSSE({ id: String(ev.seq), event: ev.kind, data: JSON.stringify(ev) });
+            last = ev.seq;
+          }
+          if (!status || isTerminal(status.state)) {
+            // Catch events stored between the status read and now, then close.
+            await new Promise((r) => setTimeout(r, SSE_TERMINAL_GRACE_MS));
+            for (const ev of deps.tasks.events(caller, id, last) ?? []) {
+              await stream.writeSSE({
+                id: String(ev.seq),
+                event: ev.kind,
+                data: JSON.stringify(ev),
+              });
+              last = ev.seq;
+            }
+            await stream.writeSSE({
+              event: "end",
+              data: JSON.stringify({ state: status?.state ?? "unknown" }),
+            });
+            break;
+          }
+          await new Promise<void>((resolve) => {
+            wake = resolve;
+            if (pending.length) resolve();
+          });
+          wake = null;
+          if (!pending.length) await stream.write(": keep-alive\n\n");
+        }
+      } finally {
+        clearInterval(heartbeat);
+        unsubscribe();
+        streams--;
+      }
+    });
+  });
+
+  app.notFound((c) =>
+    c.json(
+      errorBody(
+        "not_found",
+        `no route ${c.req.method} ${
+          new URL(c.req.url).pathname
+        }; see docs/architecture.md for the /v1 API`,
+      ),
+      404,
+    )
+  );
+  app.onError((err, c) => {
+    console.error("worker: unhandled error", err);
+    return c.json(errorBody("internal", "internal error; the daemon log has details"), 500);
+  });
+  return app;
+}

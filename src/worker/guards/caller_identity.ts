@@ -1,0 +1,33 @@
+/**
+ * @module
+ * The second guard: ask tailscaled who owns the connection (LocalAPI whois on the source
+ * address and port). No answer, a 404, a timeout or bad JSON means deny.
+ */
+import type { MiddlewareHandler } from "hono";
+import { errorBody } from "../../protocol/errors.ts";
+import type { WorkerEnv } from "../env.ts";
+import type { IdentityLookup, WorkerTasks } from "../ports.ts";
+
+/** Sets `caller` from whois, or answers 403 `unknown_peer` / 503 `identity_unavailable`. */
+export function callerIdentity(
+  lookup: IdentityLookup,
+  audit: Pick<WorkerTasks, "auditDenied">,
+): MiddlewareHandler<WorkerEnv> {
+  return async (c, next) => {
+    const ip = c.get("sourceIp");
+    const who = await lookup.whois(ip, c.get("sourcePort"));
+    if (!who.ok) {
+      const unknown = who.code === "not_found";
+      const rule = unknown ? "identity.unknown_peer" : "identity.unavailable";
+      const reason = unknown
+        ? `tailscaled does not know ${ip} (whois: ${who.reason}); only nodes of this tailnet may call`
+        : `cannot establish who ${ip} is, so the request is refused (fail closed): ${who.reason}`;
+      audit.auditDenied({ sourceIp: ip, rule, reason });
+      return unknown
+        ? c.json(errorBody("unknown_peer", reason, rule), 403)
+        : c.json(errorBody("identity_unavailable", reason, rule), 503);
+    }
+    c.set("caller", who.identity);
+    await next();
+  };
+}

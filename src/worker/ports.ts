@@ -1,0 +1,48 @@
+/**
+ * @module
+ * The narrow interfaces the worker HTTP surface depends on, so its handlers stay thin and its
+ * tests can pass small fakes instead of the whole daemon.
+ */
+import type { CallerIdentity } from "../policy/types.ts";
+import type { ApiError, TaskEvent, TaskRequest, TaskResult, TaskStatus } from "../protocol/task.ts";
+
+/** The answer of a whois lookup: an identity, or why there is none (fail closed). */
+export type IdentityOutcome =
+  | { ok: true; identity: CallerIdentity }
+  | { ok: false; code: "not_found" | "unavailable" | "bad_response" | "denied"; reason: string };
+
+/** Who is calling, from the connection's own source address. */
+export interface IdentityLookup {
+  whois(ip: string, port: number): Promise<IdentityOutcome>;
+}
+
+/** What `/v1/hello` tells a caller. */
+export interface HelloBody {
+  cmesh: string;
+  protocol: number;
+  node: string;
+  you: { node: string; login: string | null; tags: string[] };
+  allowed: unknown;
+}
+
+/** The outcome of a submission or cancel: a status to return, or an error. */
+export type TaskOutcome =
+  | { ok: true; status: 200 | 202; task: TaskStatus }
+  | { ok: false; status: 403 | 404 | 409 | 429 | 500; body: ApiError; retryAfterS?: number };
+
+/** Admission, queries and cancel, scoped to the caller (a caller sees only its own tasks). */
+export interface WorkerTasks {
+  hello(caller: CallerIdentity): HelloBody;
+  submit(caller: CallerIdentity, req: TaskRequest, sourceIp: string): Promise<TaskOutcome>;
+  status(caller: CallerIdentity, id: string): TaskStatus | null;
+  /** `null`: no such task for this caller; `"pending"`: not finished yet. */
+  result(caller: CallerIdentity, id: string): TaskResult | "pending" | null;
+  events(caller: CallerIdentity, id: string, afterSeq: number): TaskEvent[] | null;
+  /** Calls `onEvent` for every new event of task `id`; returns an unsubscribe function. */
+  subscribe(id: string, onEvent: (ev: TaskEvent) => void): () => void;
+  cancel(caller: CallerIdentity, id: string): Promise<TaskOutcome>;
+  /** Records a denial that happened before a caller was known (source or whois). */
+  auditDenied(
+    info: { sourceIp: string; rule: string; reason: string; identity?: CallerIdentity },
+  ): void;
+}

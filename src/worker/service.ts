@@ -1,0 +1,278 @@
+/**
+ * @module
+ * The worker's task service behind `/v1`: admission (cwd realpath → inbound policy → load
+ * limits → durable insert + audit in one transaction → queue), caller-scoped queries, cancel,
+ * and `hello`. Every decision, allow or deny, is audited with its rule and reason.
+ */
+import type { Config } from "../config/schema.ts";
+import { inboundDecision } from "../policy/inbound.ts";
+import { allowedFor } from "../policy/allowed.ts";
+import { admissionLimits, limitsFor } from "../policy/limits.ts";
+import type { CallerIdentity } from "../policy/types.ts";
+import { errorBody } from "../protocol/errors.ts";
+import {
+  isTerminal,
+  type TaskEvent,
+  type TaskRequest,
+  type TaskResult,
+  type TaskStatus,
+} from "../protocol/task.ts";
+import type { ResolvedRunner } from "../runner/runtime.ts";
+import { finishTask } from "../scheduler/executor.ts";
+import type { RunQueue } from "../scheduler/queue.ts";
+import type { TaskBus } from "../scheduler/task_bus.ts";
+import { appendAudit } from "../store/audit.ts";
+import type { Store } from "../store/db.ts";
+import { requestHash } from "../store/hash.ts";
+import {
+  getResult,
+  getTask,
+  insertTask,
+  lastEvent,
+  listEvents,
+  type TaskRecord,
+  toTaskStatus,
+} from "../store/tasks.ts";
+import { PROTOCOL, VERSION } from "../version.ts";
+import { resolveCwd } from "./cwd_resolve.ts";
+import type { HelloBody, TaskOutcome, WorkerTasks } from "./ports.ts";
+
+/** What the service needs. */
+export interface WorkerServiceDeps {
+  config: Config;
+  store: Store;
+  queue: RunQueue;
+  bus: TaskBus;
+  nodeName: string;
+  runners: ReadonlyMap<string, ResolvedRunner>;
+  /** Realpaths of each rule's cwd roots (see `resolveRoots`). */
+  rootsReal: (string | null)[][];
+  caseInsensitive: boolean;
+}
+
+function actorOf(caller: CallerIdentity, sourceIp?: string) {
+  return {
+    node: caller.node,
+    stable_id: caller.stableId,
+    login: caller.login,
+    tags: caller.tags,
+    ...(sourceIp ? { source_ip: sourceIp } : {}),
+  };
+}
+
+/** Builds the {@link WorkerTasks} implementation. */
+export function createWorkerService(deps: WorkerServiceDeps): WorkerTasks {
+  const { config, store, queue, bus } = deps;
+  const runnerNames = [...deps.runners.keys()];
+  const mine = (caller: CallerIdentity, id: string): TaskRecord | null => {
+    const t = getTask(store, "inbound", id);
+    return t && t.requester_key === caller.stableId ? t : null;
+  };
+  const statusOf = (t: TaskRecord): TaskStatus =>
+    toTaskStatus(t, lastEvent(store, "inbound", t.id));
+
+  return {
+    hello(caller): HelloBody {
+      return {
+        cmesh: VERSION,
+        protocol: PROTOCOL,
+        node: deps.nodeName,
+        you: { node: caller.node, login: caller.login, tags: caller.tags },
+        allowed: allowedFor(caller, config, runnerNames),
+      };
+    },
+
+    async submit(caller, req: TaskRequest, sourceIp): Promise<TaskOutcome> {
+      const cwd = await resolveCwd(req.cwd);
+      const runner = req.runner ?? runnerNames[0] ?? "none";
+      const decision = inboundDecision({
+        config,
+        caller,
+        request: {
+          cwdReal: cwd.ok ? cwd.real : null,
+          cwdRequested: req.cwd,
+          cwdProblem: cwd.ok ? undefined : cwd.reason,
+          profile: req.profile,
+          runner,
+          promptBytes: new TextEncoder().encode(req.prompt).length,
+          timeoutS: req.timeout_s,
+        },
+        rootsReal: deps.rootsReal,
+        runnersAvailable: runnerNames,
+        caseInsensitive: deps.caseInsensitive,
+      });
+      const auditBase = {
+        kind: "task.decision",
+        task_id: req.id,
+        actor: actorOf(caller, sourceIp),
+        data: {
+          cwd: req.cwd,
+          cwd_real: cwd.ok ? cwd.real : null,
+          profile: req.profile,
+          runner,
+          prompt_bytes: new TextEncoder().encode(req.prompt).length,
+        },
+      };
+      if (!decision.allow) {
+        appendAudit(store, {
+          ...auditBase,
+          decision: "deny",
+          rule: decision.rule,
+          reason: decision.reason,
+        });
+        const msg = decision.hint ? `${decision.reason} (${decision.hint})` : decision.reason;
+        return { ok: false, status: 403, body: errorBody("denied", msg, decision.rule) };
+      }
+      const existing = mine(caller, req.id);
+      if (!existing) {
+        const limits = limitsFor(config.inbound, decision.matched.limits);
+        const load = admissionLimits({
+          global: queue.counts(),
+          peer: queue.counts(caller.stableId),
+          limits,
+        });
+        if (!load.allow) {
+          appendAudit(store, {
+            ...auditBase,
+            decision: "deny",
+            rule: load.rule,
+            reason: load.reason,
+          });
+          return {
+            ok: false,
+            status: 429,
+            body: errorBody(
+              "queue_full",
+              load.hint ? `${load.reason} (${load.hint})` : load.reason,
+              load.rule,
+            ),
+            retryAfterS: load.retryAfterS,
+          };
+        }
+      }
+      const inserted = store.transaction(() => {
+        const r = insertTask(store, {
+          direction: "inbound",
+          id: req.id,
+          peer: caller.node,
+          requester: {
+            node: caller.node,
+            stable_id: caller.stableId,
+            login: caller.login ?? "",
+            tags: caller.tags,
+          },
+          requester_key: caller.stableId,
+          profile: req.profile,
+          runner,
+          cwd: cwd.ok ? cwd.real : req.cwd,
+          prompt: req.prompt,
+          timeout_s: decision.matched.timeoutS,
+          request_hash: requestHash(req),
+        });
+        if (r.outcome === "created") {
+          appendAudit(store, {
+            ...auditBase,
+            decision: "allow",
+            rule: decision.rule,
+            reason: decision.reason,
+            data: {
+              ...auditBase.data,
+              rule_index: decision.matched.ruleIndex,
+              matched_by: decision.matched.by,
+              timeout_s: decision.matched.timeoutS,
+            },
+          });
+        }
+        return r;
+      });
+      if (inserted.outcome === "conflict") {
+        return {
+          ok: false,
+          status: 409,
+          body: errorBody(
+            "conflict",
+            `task id ${req.id} is already used for a different request; use a new id`,
+          ),
+        };
+      }
+      if (inserted.outcome === "created") {
+        queue.enqueue({
+          id: req.id,
+          peerKey: caller.stableId,
+          peerMaxConcurrent: decision.matched.limits.maxConcurrent,
+        });
+        bus.emit(req.id);
+      }
+      const task = getTask(store, "inbound", req.id)!;
+      return { ok: true, status: inserted.outcome === "created" ? 202 : 200, task: statusOf(task) };
+    },
+
+    status(caller, id) {
+      const t = mine(caller, id);
+      return t ? statusOf(t) : null;
+    },
+
+    result(caller, id): TaskResult | "pending" | null {
+      const t = mine(caller, id);
+      if (!t) return null;
+      if (!isTerminal(t.state)) return "pending";
+      return getResult(store, "inbound", id);
+    },
+
+    events(caller, id, afterSeq): TaskEvent[] | null {
+      return mine(caller, id) ? listEvents(store, "inbound", id, afterSeq) : null;
+    },
+
+    subscribe(id, onEvent) {
+      let last = lastEvent(store, "inbound", id)?.seq ?? 0;
+      return bus.on(id, () => {
+        for (const ev of listEvents(store, "inbound", id, last)) {
+          last = ev.seq;
+          onEvent(ev);
+        }
+      });
+    },
+
+    cancel(caller, id): Promise<TaskOutcome> {
+      const t = mine(caller, id);
+      if (!t) {
+        return Promise.resolve({
+          ok: false,
+          status: 404,
+          body: errorBody("not_found", `no task ${id} of yours here`),
+        });
+      }
+      if (isTerminal(t.state)) return Promise.resolve({ ok: true, status: 200, task: statusOf(t) });
+      appendAudit(store, {
+        kind: "task.cancel",
+        task_id: id,
+        actor: actorOf(caller),
+        data: { state: t.state },
+      });
+      const how = queue.cancel(id, "cancel");
+      if (how !== "aborted") {
+        finishTask({ store, bus, nodeName: deps.nodeName }, t, {
+          state: "cancelled",
+          claims: { final_text: null, session_id: null },
+          evidence: null,
+          error: { code: "cancelled", message: "cancelled before it started" },
+        });
+      }
+      return Promise.resolve({
+        ok: true,
+        status: 202,
+        task: statusOf(getTask(store, "inbound", id)!),
+      });
+    },
+
+    auditDenied({ sourceIp, rule, reason, identity }) {
+      appendAudit(store, {
+        kind: "request.denied",
+        actor: identity ? actorOf(identity, sourceIp) : { source_ip: sourceIp },
+        decision: "deny",
+        rule,
+        reason,
+      });
+    },
+  };
+}

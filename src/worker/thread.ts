@@ -1,0 +1,147 @@
+/**
+ * @module
+ * The permission-sandboxed worker: this module runs inside a Deno Web Worker whose
+ * permissions the daemon narrowed from the config (see `daemon/worker_permissions.ts`). It
+ * owns the tailnet-facing HTTP server, the run queue and runner supervision. It gets the
+ * daemon's environment as data in the init message, so it needs no `env` permission.
+ */
+/// <reference lib="deno.worker" />
+import type { Config } from "../config/schema.ts";
+import { LocalApiClient } from "../tailscale/localapi.ts";
+import type { RunTools } from "../runner/run.ts";
+import type { ResolvedRunner } from "../runner/runtime.ts";
+import { executeTask } from "../scheduler/executor.ts";
+import { RunQueue } from "../scheduler/queue.ts";
+import { recoverInbound } from "../scheduler/recovery.ts";
+import { TaskBus } from "../scheduler/task_bus.ts";
+import { openStore } from "../store/db.ts";
+import { createWorkerApp } from "./app.ts";
+import { demoIdentityLookup } from "./demo_identity.ts";
+import type { IdentityLookup } from "./ports.ts";
+import { createWorkerService } from "./service.ts";
+
+/** The init message the daemon posts. Everything is plain data. */
+export interface WorkerInit {
+  type: "init";
+  config: Config;
+  dbPath: string;
+  stateDir: string;
+  nodeName: string;
+  /** Addresses to listen on (tailnet IPs; loopback only in userspace or demo mode). */
+  bind: string[];
+  port: number;
+  runners: ResolvedRunner[];
+  tools: RunTools;
+  env: Record<string, string>;
+  rootsReal: (string | null)[][];
+  caseInsensitive: boolean;
+  /** Local demo: name every loopback caller this node (never from config). */
+  demoCaller?: string;
+}
+
+/** Messages the worker posts back. */
+export type WorkerReport =
+  | { type: "ready"; listening: string[]; recovered: { interrupted: string[]; requeued: string[] } }
+  | { type: "error"; message: string }
+  | { type: "stopped" };
+
+function post(msg: WorkerReport): void {
+  self.postMessage(msg);
+}
+
+let stop: (() => Promise<void>) | null = null;
+
+async function start(init: WorkerInit): Promise<void> {
+  const store = openStore(init.dbPath);
+  const bus = new TaskBus();
+  const runners = new Map(init.runners.map((r) => [r.name, r]));
+  const deps = {
+    store,
+    bus,
+    runners,
+    tools: init.tools,
+    env: init.env,
+    runnerStateDir: (name: string) => `${init.stateDir}/runners/${name}`,
+    maxOutputBytes: init.config.inbound.max_output_bytes,
+    defaultTimeoutS: init.config.inbound.default_timeout_s,
+    nodeName: init.nodeName,
+  };
+  const queue = new RunQueue(
+    { maxConcurrent: init.config.inbound.max_concurrent },
+    (job, signal) => executeTask(deps, job.id, signal),
+  );
+  const recovered = await recoverInbound({
+    store,
+    bus,
+    queue,
+    tools: init.tools,
+    nodeName: init.nodeName,
+  });
+  const tasks = createWorkerService({
+    config: init.config,
+    store,
+    queue,
+    bus,
+    nodeName: init.nodeName,
+    runners,
+    rootsReal: init.rootsReal,
+    caseInsensitive: init.caseInsensitive,
+  });
+  let identity: IdentityLookup;
+  if (init.demoCaller) identity = demoIdentityLookup(init.demoCaller);
+  else {
+    const ts = init.config.tailscale;
+    identity = LocalApiClient.create({
+      socket: ts.socket,
+      url: ts.localapi_url,
+      token: ts.localapi_token,
+      timeoutMs: ts.timeout_ms,
+    });
+  }
+  const app = createWorkerApp({
+    tasks,
+    identity,
+    source: {
+      allowLoopback: init.config.tailscale.userspace_networking || init.demoCaller !== undefined,
+    },
+    maxBodyBytes: init.config.daemon.max_body_bytes,
+  });
+  const servers: Deno.HttpServer[] = [];
+  const listening: string[] = [];
+  for (const hostname of init.bind) {
+    const server = Deno.serve(
+      { hostname, port: init.port, onListen: () => {} },
+      (req, info) => app.fetch(req, { remoteAddr: info.remoteAddr }),
+    );
+    servers.push(server);
+    listening.push(
+      hostname.includes(":") ? `[${hostname}]:${init.port}` : `${hostname}:${init.port}`,
+    );
+  }
+  stop = async () => {
+    await Promise.allSettled(servers.map((s) => s.shutdown()));
+    await queue.close("shutdown");
+    store.close();
+  };
+  post({
+    type: "ready",
+    listening,
+    recovered: { interrupted: recovered.interrupted, requeued: recovered.requeued },
+  });
+}
+
+self.onmessage = async (e: MessageEvent<WorkerInit | { type: "shutdown" }>) => {
+  const msg = e.data;
+  try {
+    if (msg.type === "init") await start(msg);
+    else if (msg.type === "shutdown") {
+      await stop?.();
+      post({ type: "stopped" });
+    }
+  } catch (err) {
+    post({
+      type: "error",
+      message: err instanceof Error ? `${err.name}: ${err.message}` : String(err),
+    });
+  }
+};
