@@ -1,0 +1,95 @@
+/**
+ * @module
+ * The client `cmesh mcp` and the CLI use to talk to the local daemon's control API. It finds
+ * the port and token from the config and state dir, and turns "daemon not running" into a
+ * message that says how to start it.
+ *
+ * @example
+ * ```ts
+ * const client = await ControlClient.fromConfig("/home/ann/.config/cmesh/config.toml");
+ * const res = await client.get("/v1/status");
+ * ```
+ */
+import { loadConfig } from "../config/load.ts";
+import { currentPaths } from "../config/paths.ts";
+import type { ApiError } from "../protocol/task.ts";
+import { controlTokenPath, readControlToken } from "./token.ts";
+
+/** A control API answer: the JSON body and HTTP status, or a local failure. */
+export type ControlResponse =
+  | { ok: true; status: number; body: Record<string, unknown> }
+  | { ok: false; status: number; error: ApiError["error"] & { task?: unknown } }
+  | { ok: false; status: 0; error: { code: "daemon_not_running" | "no_token"; message: string } };
+
+/** How to reach the daemon. */
+export interface ControlEndpoint {
+  port: number;
+  token: string | null;
+  tokenFile: string;
+  configFile: string;
+}
+
+/** The message an agent or human gets when the daemon is down. */
+export function daemonNotRunningMessage(ep: Pick<ControlEndpoint, "port" | "configFile">): string {
+  return `the cmesh daemon is not running (nothing answers on 127.0.0.1:${ep.port}). ` +
+    `Start it with 'cmesh daemon' (or 'cmesh service install' to keep it running), using config ${ep.configFile}`;
+}
+
+/** A client for the loopback control API. */
+export class ControlClient {
+  constructor(readonly endpoint: ControlEndpoint) {}
+
+  /** Builds a client from a config file (port) and its state dir (token). */
+  static async fromConfig(configFile: string): Promise<ControlClient> {
+    const { config } = await loadConfig(configFile);
+    const stateDir = config.daemon.state_dir ?? currentPaths().stateDir;
+    let token: string | null = null;
+    try {
+      token = await readControlToken(stateDir);
+    } catch { /* reported on first call */ }
+    return new ControlClient({ port: config.daemon.control_port, token, tokenFile: controlTokenPath(stateDir), configFile });
+  }
+
+  /** GET a control path. */
+  get(path: string, signal?: AbortSignal): Promise<ControlResponse> {
+    return this.#call("GET", path, undefined, signal);
+  }
+
+  /** POST JSON to a control path. */
+  post(path: string, body: unknown, signal?: AbortSignal): Promise<ControlResponse> {
+    return this.#call("POST", path, body, signal);
+  }
+
+  async #call(method: string, path: string, body: unknown, signal?: AbortSignal): Promise<ControlResponse> {
+    const ep = this.endpoint;
+    if (ep.token === null) {
+      return {
+        ok: false,
+        status: 0,
+        error: {
+          code: "no_token",
+          message: `no control token at ${ep.tokenFile}: the daemon has never started with this state dir. ${daemonNotRunningMessage(ep)}`,
+        },
+      };
+    }
+    let res: Response;
+    try {
+      res = await fetch(`http://127.0.0.1:${ep.port}${path}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${ep.token}`,
+          ...(body === undefined ? {} : { "content-type": "application/json" }),
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal,
+      });
+    } catch (e) {
+      if (signal?.aborted) throw e;
+      return { ok: false, status: 0, error: { code: "daemon_not_running", message: daemonNotRunningMessage(ep) } };
+    }
+    const json = await res.json().catch(() => ({})) as Record<string, unknown>;
+    if (res.ok) return { ok: true, status: res.status, body: json };
+    const err = (json.error ?? { code: "internal", message: `HTTP ${res.status}` }) as ApiError["error"];
+    return { ok: false, status: res.status, error: { ...err, ...(json.task ? { task: json.task } : {}) } };
+  }
+}
