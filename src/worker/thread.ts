@@ -7,7 +7,6 @@
  */
 /// <reference lib="deno.worker" />
 import type { Config } from "../config/schema.ts";
-import { LocalApiClient } from "../tailscale/localapi.ts";
 import type { RunTools } from "../runner/run.ts";
 import type { ResolvedRunner } from "../runner/runtime.ts";
 import { executeTask } from "../scheduler/executor.ts";
@@ -19,6 +18,7 @@ import { createWorkerApp } from "./app.ts";
 import { demoIdentityLookup } from "./demo_identity.ts";
 import type { IdentityLookup } from "./ports.ts";
 import { createWorkerService } from "./service.ts";
+import { tailnetIdentityLookup } from "./tailnet_identity.ts";
 
 /** The init message the daemon posts. Everything is plain data. */
 export interface WorkerInit {
@@ -89,15 +89,7 @@ async function start(init: WorkerInit): Promise<void> {
   });
   let identity: IdentityLookup;
   if (init.demoCaller) identity = demoIdentityLookup(init.demoCaller);
-  else {
-    const ts = init.config.tailscale;
-    identity = LocalApiClient.create({
-      socket: ts.socket,
-      url: ts.localapi_url,
-      token: ts.localapi_token,
-      timeoutMs: ts.timeout_ms,
-    });
-  }
+  else identity = tailnetIdentityLookup(init.config.tailscale);
   const app = createWorkerApp({
     tasks,
     identity,
