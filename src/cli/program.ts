@@ -69,6 +69,91 @@ export function buildProgram(): Command {
       .hideHelp(),
   );
 
+  leaf(
+    program.command("mcp").description(
+      "serve the delegation tools to your coding agent over stdio (MCP); needs a running daemon",
+    ),
+    async () => (await import("./commands/mcp.ts")).mcp,
+  );
+
+  leaf(
+    program.command("delegate").description("hand a task to a peer's coding agent")
+      .argument("<peer>", "peer name (as in outbound.peers)")
+      .argument("<task>", "what the remote agent should do")
+      .requiredOption("--cwd <dir>", "absolute working directory on the peer")
+      .option("--profile <name>", "query | edit | build | full (least privilege first)", "query")
+      .option("--runner <name>", "runner on the peer (default: the peer's first available)")
+      .option("--timeout <seconds>", "hard timeout for the run")
+      .option("--id <taskId>", "client task id (for idempotent retries)")
+      .option("--wait", "follow progress and print the result"),
+    async () => (await import("./commands/delegate.ts")).delegate,
+  );
+
+  const tasks = program.command("tasks").description("list, inspect and cancel delegated tasks");
+  leaf(
+    tasks.command("list").description("recent outbound tasks")
+      .option("--state <state>", "only tasks in this state")
+      .option("--peer <name>", "only tasks sent to this peer")
+      .option("--limit <n>", "how many", "20"),
+    async () => (await import("./commands/tasks.ts")).tasksList,
+  );
+  leaf(
+    tasks.command("show").description("status of a task, and its result once finished")
+      .argument("<id>", "task id"),
+    async () => (await import("./commands/tasks.ts")).tasksShow,
+  );
+  leaf(
+    tasks.command("logs").description("progress events of a task").argument("<id>", "task id")
+      .option("--follow", "keep printing until the task ends"),
+    async () => (await import("./commands/tasks.ts")).tasksLogs,
+  );
+  leaf(
+    tasks.command("cancel").description("cancel a task on its peer").argument("<id>", "task id"),
+    async () => (await import("./commands/tasks.ts")).tasksCancel,
+  );
+
+  leaf(
+    program.command("peers").description("outbound peers: online state and what each allows me"),
+    async () => (await import("./commands/peers_status.ts")).peers,
+  );
+  leaf(
+    program.command("status").description("daemon, tailnet, config and runners at a glance"),
+    async () => (await import("./commands/peers_status.ts")).status,
+  );
+
+  const audit = program.command("audit").description("the local hash-chained audit log");
+  leaf(
+    audit.command("list").description("audit records, oldest first")
+      .option("--task <id>", "only records about this task")
+      .option("--since <time>", "ISO time or a duration like 30m, 2h, 7d")
+      .option("--limit <n>", "most recent N records", "50"),
+    async () => (await import("./commands/audit.ts")).auditList,
+  );
+  leaf(
+    audit.command("verify").description("check the hash chain; name the first broken record"),
+    async () => (await import("./commands/audit.ts")).auditVerify,
+  );
+  leaf(
+    audit.command("export").description("every record as JSON lines on stdout")
+      .option("--format <format>", "jsonl", "jsonl"),
+    async () => (await import("./commands/audit.ts")).auditExport,
+  );
+
+  const policy = program.command("policy").description("inspect this node's inbound policy");
+  leaf(
+    policy.command("explain").description(
+      "the decision for a caller and request, without running anything",
+    )
+      .requiredOption("--peer <node>", "the caller's node name")
+      .requiredOption("--cwd <dir>", "requested working directory")
+      .option("--profile <name>", "requested profile", "query")
+      .option("--runner <name>", "requested runner")
+      .option("--login <login>", "the caller's login (user-owned nodes)")
+      .option("--tag <tag...>", "the caller's tags (tagged nodes)")
+      .option("--cap <json>", "grant capability values the caller carries (JSON)"),
+    async () => (await import("./commands/policy.ts")).policyExplain,
+  );
+
   return program;
 }
 
@@ -90,7 +175,8 @@ export async function runCli(argv: string[]): Promise<number> {
   for (const c of all(program)) c.exitOverride();
   try {
     await program.parseAsync(argv, { from: "user" });
-    return EXIT.OK;
+    // Commands that finish normally but report a non-zero outcome set Deno.exitCode.
+    return Deno.exitCode || EXIT.OK;
   } catch (e) {
     if (e instanceof CommanderError) {
       if (["commander.helpDisplayed", "commander.version", "commander.help"].includes(e.code)) {

@@ -4,7 +4,7 @@
  */
 import { runDaemon } from "../../daemon/main.ts";
 import { configFileFor } from "../context.ts";
-import { CliError, type CommonOptions, EXIT } from "../output.ts";
+import { CliError, type CommonOptions } from "../output.ts";
 
 /** Runs the daemon in the foreground until SIGINT/SIGTERM. */
 export async function daemon(opts: CommonOptions & { insecureLocalDemo?: string }): Promise<void> {

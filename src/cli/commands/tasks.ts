@@ -1,0 +1,84 @@
+/**
+ * @module
+ * `cmesh tasks list|show|logs|cancel`: outbound tasks through the daemon.
+ */
+import {
+  isTerminal,
+  type TaskEvent,
+  type TaskResult,
+  type TaskStatus,
+} from "../../protocol/task.ts";
+import { call, controlFor } from "../control_call.ts";
+import { formatEvent, formatResult, formatTaskLine } from "../format.ts";
+import { type CommonOptions, emit } from "../output.ts";
+
+/** `cmesh tasks list`. */
+export async function tasksList(
+  opts: CommonOptions & { state?: string; peer?: string; limit?: string },
+): Promise<void> {
+  const q = new URLSearchParams();
+  if (opts.state) q.set("state", opts.state);
+  if (opts.peer) q.set("peer", opts.peer);
+  q.set("limit", opts.limit ?? "20");
+  const body = await call(await controlFor(opts), "GET", `/v1/tasks?${q}`);
+  const tasks = body.tasks as (TaskStatus & { peer: string })[];
+  emit(opts, body, () => tasks.length ? tasks.map(formatTaskLine).join("\n") : "no tasks yet");
+}
+
+/** `cmesh tasks show <id>`: status, and the result once finished. */
+export async function tasksShow(id: string, opts: CommonOptions): Promise<void> {
+  const client = await controlFor(opts);
+  const body = await call(client, "GET", `/v1/tasks/${encodeURIComponent(id)}`);
+  const task = body.task as TaskStatus & { peer: string };
+  const res = isTerminal(task.state)
+    ? await client.get(`/v1/tasks/${encodeURIComponent(id)}/result`)
+    : null;
+  const result = res?.ok ? res.body.result as TaskResult : null;
+  emit(
+    opts,
+    { task, result },
+    () =>
+      result
+        ? formatResult(result, task.peer)
+        : `${formatTaskLine(task)}${task.last_event ? `\n  last: ${task.last_event.text}` : ""}${
+          task.error ? `\n  error: ${task.error.message}` : ""
+        }`,
+  );
+}
+
+/** `cmesh tasks logs <id> [--follow]`. */
+export async function tasksLogs(
+  id: string,
+  opts: CommonOptions & { follow?: boolean },
+): Promise<void> {
+  const client = await controlFor(opts);
+  const path = `/v1/tasks/${encodeURIComponent(id)}`;
+  if (!opts.follow) {
+    const body = await call(client, "GET", `${path}/events`);
+    emit(opts, body, () => (body.events as TaskEvent[]).map(formatEvent).join("\n"));
+    return;
+  }
+  let after = 0;
+  const all: TaskEvent[] = [];
+  for (;;) {
+    const w = await call(client, "GET", `${path}/wait?after=${after}&timeout_s=10`);
+    for (const ev of w.events as TaskEvent[]) {
+      after = ev.seq;
+      all.push(ev);
+      if (!opts.json) console.log(formatEvent(ev));
+    }
+    if (isTerminal((w.task as TaskStatus).state)) break;
+  }
+  if (opts.json) console.log(JSON.stringify({ events: all }, null, 2));
+}
+
+/** `cmesh tasks cancel <id>`. */
+export async function tasksCancel(id: string, opts: CommonOptions): Promise<void> {
+  const body = await call(
+    await controlFor(opts),
+    "POST",
+    `/v1/tasks/${encodeURIComponent(id)}/cancel`,
+  );
+  const task = body.task as TaskStatus;
+  emit(opts, body, () => `cancel sent for ${task.id} (now ${task.state})`);
+}

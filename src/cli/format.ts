@@ -1,0 +1,77 @@
+/**
+ * @module
+ * Human-readable rendering of task statuses, events and results for the CLI. Results always
+ * show the remote agent's claims apart from the worker's evidence.
+ */
+import type { TaskEvent, TaskResult, TaskStatus } from "../protocol/task.ts";
+import { style } from "./output.ts";
+
+/** One line per task: id, state, peer, profile, cwd, age. */
+export function formatTaskLine(t: TaskStatus & { peer?: string }): string {
+  return `${t.id}  ${t.state.padEnd(11)} ${(t.peer ?? "").padEnd(14)} ${
+    t.profile.padEnd(6)
+  } ${t.cwd}`;
+}
+
+/** One event as a log line. */
+export function formatEvent(ev: TaskEvent): string {
+  return `${ev.at.slice(11, 19)} #${String(ev.seq).padStart(3)} ${ev.kind.padEnd(7)} ${ev.text}`;
+}
+
+/** A result with claims and evidence clearly apart. */
+export function formatResult(r: TaskResult, peer?: string): string {
+  const lines: string[] = [];
+  lines.push(
+    `${style("task", "bold")} ${r.id} on ${peer ?? "?"}: ${
+      style(r.state, r.state === "succeeded" ? "green" : "red")
+    }`,
+  );
+  lines.push(`  runner ${r.runner || "?"}, profile ${r.profile}, cwd ${r.cwd}`);
+  if (r.error) {
+    lines.push(`  error: ${r.error.message}${r.error.rule ? ` [rule ${r.error.rule}]` : ""}`);
+  }
+  lines.push("");
+  lines.push(style("Claims (what the remote agent says; untrusted):", "bold"));
+  lines.push(
+    r.claims.final_text
+      ? r.claims.final_text.split("\n").map((l) => `  | ${l}`).join("\n")
+      : "  (no final text)",
+  );
+  lines.push("");
+  lines.push(style("Evidence (observed by the worker):", "bold"));
+  const e = r.evidence;
+  if (!e) lines.push("  (none: the runner did not run)");
+  else {
+    lines.push(
+      `  exit: ${e.exit_code ?? "-"}${e.signal ? ` (signal ${e.signal})` : ""}, duration ${
+        (e.duration_ms / 1000).toFixed(1)
+      }s`,
+    );
+    const u = e.usage;
+    lines.push(
+      `  usage: ${u.input_tokens ?? "?"} in / ${u.output_tokens ?? "?"} out tokens${
+        u.cost_usd !== null ? `, $${u.cost_usd}` : ""
+      }`,
+    );
+    if (e.git) {
+      const head = (h: string | null | undefined) => h ? h.slice(0, 12) : "none";
+      lines.push(
+        `  git: HEAD ${head(e.git.before?.head)} -> ${
+          head(e.git.after?.head)
+        }, ${e.git.changed_files.length} file(s) changed`,
+      );
+      for (const f of e.git.changed_files.slice(0, 20)) lines.push(`    ${f}`);
+      if (e.git.diff_stat) {
+        lines.push(e.git.diff_stat.split("\n").map((l) => `    ${l}`).join("\n"));
+      }
+    } else lines.push("  git: not a git work tree");
+    if (e.permission_denials.length) {
+      lines.push(`  permission denials (${e.permission_denials.length}):`);
+      for (const d of e.permission_denials.slice(0, 10)) lines.push(`    ${d.tool}: ${d.detail}`);
+    }
+    if (e.truncated.stdout || e.truncated.stderr) {
+      lines.push(`  output truncated: stdout ${e.truncated.stdout}, stderr ${e.truncated.stderr}`);
+    }
+  }
+  return lines.join("\n");
+}
