@@ -15,7 +15,10 @@ export function formatTaskLine(t: TaskStatus & { peer?: string }): string {
 
 /** One event as a log line. */
 export function formatEvent(ev: TaskEvent): string {
-  return `${ev.at.slice(11, 19)} #${String(ev.seq).padStart(3)} ${ev.kind.padEnd(7)} ${ev.text}`;
+  const text = ev.text.length > 300 ? `${ev.text.slice(0, 300)}…` : ev.text;
+  return `${ev.at.slice(11, 19)} #${String(ev.seq).padStart(3)} ${ev.kind.padEnd(7)} ${
+    text.replace(/\s*\n\s*/g, " | ")
+  }`;
 }
 
 /** A result with claims and evidence clearly apart. */

@@ -154,6 +154,13 @@ export function buildProgram(): Command {
     async () => (await import("./commands/policy.ts")).policyExplain,
   );
 
+  leaf(
+    program.command("demo").description(
+      "run a complete local delegation between two daemons on this machine (no Tailscale, no keys)",
+    ).option("--keep", "keep the demo directory for inspection"),
+    async () => (await import("./commands/demo.ts")).demo,
+  );
+
   return program;
 }
 

@@ -1,0 +1,212 @@
+/**
+ * @module
+ * `cmesh demo`: a complete local delegation with no Tailscale and no API keys. Two daemons
+ * (`laptop`, `server`) run on this machine with the clearly marked local-demo identity source
+ * and the built-in read-only demo runner. It prints the task, the policy decisions, the
+ * progress, the result with evidence, a refused request, and both audit trails.
+ */
+import { join } from "node:path";
+import { ControlClient } from "../../control/client.ts";
+import type { TaskEvent, TaskResult, TaskStatus } from "../../protocol/task.ts";
+import { listAudit } from "../../store/audit.ts";
+import { verifyAudit } from "../../store/audit_verify.ts";
+import { openStore } from "../../store/db.ts";
+import { formatAuditLine } from "./audit.ts";
+import { createDemoLayout, type DemoLayout, selfCommand } from "../demo_setup.ts";
+import { formatEvent, formatResult } from "../format.ts";
+import { CliError, type CommonOptions, EXIT, style } from "../output.ts";
+
+interface DemoDaemon {
+  name: string;
+  child: Deno.ChildProcess;
+  stderr: () => string;
+}
+
+async function startDemoDaemon(
+  name: string,
+  home: string,
+  demoCaller: string,
+): Promise<DemoDaemon> {
+  const self = selfCommand();
+  const child = new Deno.Command(self.bin, {
+    args: [...self.args, "daemon", "--insecure-local-demo", demoCaller],
+    env: { CMESH_HOME: home, NO_COLOR: "1" },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let err = "";
+  (async () => {
+    for await (const c of child.stderr.pipeThrough(new TextDecoderStream())) err += c;
+  })();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let buf = "";
+  const deadline = Date.now() + 30_000;
+  while (!buf.includes('{"ready"')) {
+    const next = await Promise.race([
+      reader.read(),
+      new Promise<null>((r) => setTimeout(() => r(null), Math.max(0, deadline - Date.now()))),
+    ]);
+    if (next === null || next.done) {
+      try {
+        child.kill("SIGKILL");
+      } catch { /* gone */ }
+      throw new CliError(
+        `the ${name} daemon did not start:\n${err.replace(/^Warning.*\n/gm, "")}`,
+        EXIT.FAILURE,
+        "demo_failed",
+      );
+    }
+    buf += next.value;
+  }
+  (async () => {
+    while (!(await reader.read().catch(() => ({ done: true }))).done) { /* drain */ }
+  })();
+  return { name, child, stderr: () => err };
+}
+
+function heading(text: string): void {
+  console.log(`\n${style(`== ${text}`, "bold")}`);
+}
+
+function printAudit(label: string, home: string): { ok: boolean; count: number } {
+  const store = openStore(join(home, "state", "cmesh.db"));
+  try {
+    console.log(style(`-- ${label}'s audit log --`, "dim"));
+    for (const r of listAudit(store, { limit: 100 })) console.log(formatAuditLine(r));
+    const v = verifyAudit(store);
+    console.log(
+      v.ok
+        ? style(`   chain verifies: ${v.count} records, head ${v.head_hash.slice(0, 16)}…`, "green")
+        : style(`   CHAIN BROKEN at #${v.first_bad?.seq}: ${v.first_bad?.problem}`, "red"),
+    );
+    return { ok: v.ok, count: v.count };
+  } finally {
+    store.close();
+  }
+}
+
+async function runFlow(l: DemoLayout): Promise<boolean> {
+  const laptop = new ControlClient({
+    port: l.ports.laptopControl,
+    token: (await Deno.readTextFile(join(l.laptopHome, "state", "control.token"))).trim(),
+    tokenFile: join(l.laptopHome, "state", "control.token"),
+    configFile: join(l.laptopHome, "config.toml"),
+  });
+  const prompt = "Give me an overview of this repository: files, languages and size.";
+  heading("1. The task");
+  console.log(
+    `laptop asks server: "${prompt}"\n  cwd ${l.repo}, profile query (read-only), runner demo`,
+  );
+
+  heading("2. Delegation and policy decisions");
+  const sent = await laptop.post("/v1/delegate", {
+    peer: "server",
+    task: prompt,
+    cwd: l.repo,
+    profile: "query",
+  });
+  if (!sent.ok) {
+    throw new CliError(`delegation failed: ${sent.error.message}`, EXIT.FAILURE, "demo_failed");
+  }
+  const id = (sent.body.task as TaskStatus).id;
+  console.log(
+    `laptop's outbound policy allowed it; server's inbound policy admitted it as task ${id}`,
+  );
+
+  heading("3. Progress (streamed from server)");
+  let after = 0;
+  let status = sent.body.task as TaskStatus;
+  while (
+    !["succeeded", "failed", "cancelled", "timed_out", "interrupted", "denied"].includes(
+      status.state,
+    )
+  ) {
+    const w = await laptop.get(`/v1/tasks/${id}/wait?after=${after}&timeout_s=10`);
+    if (!w.ok) throw new CliError(w.error.message, EXIT.FAILURE, "demo_failed");
+    status = w.body.task as TaskStatus;
+    for (const ev of w.body.events as TaskEvent[]) {
+      after = ev.seq;
+      console.log(`  ${formatEvent(ev)}`);
+    }
+  }
+
+  heading("4. Result: the agent's claims, and the worker's evidence");
+  const res = await laptop.get(`/v1/tasks/${id}/result`);
+  if (res.ok) console.log(formatResult(res.body.result as TaskResult, "server"));
+
+  heading("5. What gets refused (and why)");
+  const outside = await laptop.post("/v1/delegate", {
+    peer: "server",
+    task: "read the host's password file",
+    cwd: "/etc",
+    profile: "query",
+  });
+  console.log(
+    `cwd /etc → ${outside.ok ? "accepted?!" : `${outside.error.code}: ${outside.error.message}`}`,
+  );
+  const escalate = await laptop.post("/v1/delegate", {
+    peer: "server",
+    task: "fix the failing test",
+    cwd: l.repo,
+    profile: "edit",
+  });
+  console.log(
+    `profile edit → ${
+      escalate.ok ? "accepted?!" : `${escalate.error.code}: ${escalate.error.message}`
+    }`,
+  );
+  const sibling = await laptop.post("/v1/delegate", {
+    peer: "server",
+    task: "look around",
+    cwd: join(l.base, "server-repos"),
+    profile: "query",
+  });
+  console.log(
+    `cwd outside server's roots → ${
+      sibling.ok ? "accepted?!" : `${sibling.error.code}: ${sibling.error.message}`
+    }`,
+  );
+  return status.state === "succeeded" && !outside.ok && !escalate.ok && !sibling.ok;
+}
+
+/** Runs the demo. `--keep` leaves the demo directory for inspection. */
+export async function demo(opts: CommonOptions & { keep?: boolean }): Promise<void> {
+  const base = await Deno.makeTempDir({ prefix: "cmesh-demo-" });
+  const l = await createDemoLayout(base);
+  console.log(
+    style("cmesh local demo", "bold") +
+      style(
+        " (LOCAL DEMO identity: loopback callers are named 'laptop'; no Tailscale, no API keys)",
+        "dim",
+      ),
+  );
+  console.log(`demo directory: ${base}`);
+  const daemons: DemoDaemon[] = [];
+  let ok = false;
+  try {
+    daemons.push(await startDemoDaemon("server", l.serverHome, "laptop"));
+    daemons.push(await startDemoDaemon("laptop", l.laptopHome, "laptop"));
+    ok = await runFlow(l);
+  } finally {
+    for (const d of daemons) {
+      try {
+        d.child.kill("SIGTERM");
+      } catch { /* gone */ }
+      await d.child.status;
+    }
+  }
+  heading("6. Audit trails (hash-chained, verified)");
+  const a = printAudit("laptop", l.laptopHome);
+  const b = printAudit("server", l.serverHome);
+  ok = ok && a.ok && b.ok;
+  if (opts.keep) {
+    console.log(`\nkept ${base}; inspect with: CMESH_HOME=${l.serverHome} cmesh audit list`);
+  } else await Deno.remove(base, { recursive: true }).catch(() => {});
+  console.log(
+    ok
+      ? style("\ndemo complete: delegated, ran, refused what it should, audited.", "green")
+      : style("\ndemo did not behave as expected", "red"),
+  );
+  if (!ok) Deno.exitCode = EXIT.FAILURE;
+}

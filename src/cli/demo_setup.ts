@@ -1,0 +1,123 @@
+/**
+ * @module
+ * The embedded default for `cmesh demo`: two nodes on this machine (`laptop` asks, `server`
+ * works), a sample git repo, the built-in read-only demo runner, and the local-demo identity
+ * source. Nothing here touches Tailscale or needs an API key.
+ */
+import { join } from "node:path";
+
+/** Where the demo lives and which ports it uses. */
+export interface DemoLayout {
+  base: string;
+  laptopHome: string;
+  serverHome: string;
+  repo: string;
+  ports: {
+    laptopControl: number;
+    serverControl: number;
+    serverWorker: number;
+    laptopWorker: number;
+  };
+}
+
+function freePort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return port;
+}
+
+/** Config of the requesting node. */
+export function laptopConfig(l: DemoLayout): string {
+  return `# cmesh demo: the requesting node ("laptop").
+[node]
+name = "laptop"
+[daemon]
+control_port = ${l.ports.laptopControl}
+worker_port = ${l.ports.laptopWorker}
+[inbound]
+enabled = false
+[[outbound.peers]]
+name = "server"
+address = "127.0.0.1"          # the demo's stand-in for a tailnet address
+port = ${l.ports.serverWorker}
+profiles = ["query"]           # laptop allows itself only read-only tasks
+cwd = ["${l.base}/**"]
+`;
+}
+
+/** Config of the working node. */
+export function serverConfig(l: DemoLayout): string {
+  return `# cmesh demo: the working node ("server").
+[node]
+name = "server"
+[daemon]
+control_port = ${l.ports.serverControl}
+worker_port = ${l.ports.serverWorker}
+[inbound]
+enabled = true
+max_concurrent = 2
+[[inbound.allow]]
+peers = ["laptop"]
+profiles = ["query"]
+cwd = ["${l.repo}"]
+runners = ["demo"]
+[runners.demo]                 # the built-in read-only demo agent (no model, no keys)
+`;
+}
+
+const SAMPLE_FILES: Record<string, string> = {
+  "README.md": "# sample-app\n\nA tiny project for the cmesh demo.\n",
+  "src/app.ts": "export function greet(name: string): string {\n  return `hello ${name}`;\n}\n",
+  "src/app_test.ts":
+    'import { greet } from "./app.ts";\nif (greet("a") !== "hello a") throw new Error("greet");\n',
+  "package.json": '{ "name": "sample-app", "version": "1.0.0" }\n',
+};
+
+/** Creates the demo's directories, configs and sample repo. */
+export async function createDemoLayout(base: string): Promise<DemoLayout> {
+  const l: DemoLayout = {
+    base,
+    laptopHome: join(base, "laptop"),
+    serverHome: join(base, "server"),
+    repo: join(base, "server-repos", "sample-app"),
+    ports: {
+      laptopControl: freePort(),
+      serverControl: freePort(),
+      serverWorker: freePort(),
+      laptopWorker: freePort(),
+    },
+  };
+  for (const [rel, text] of Object.entries(SAMPLE_FILES)) {
+    await Deno.mkdir(join(l.repo, rel, ".."), { recursive: true });
+    await Deno.writeTextFile(join(l.repo, rel), text);
+  }
+  const git = (...args: string[]) =>
+    new Deno.Command("git", {
+      args: ["-c", "user.email=demo@cmesh.invalid", "-c", "user.name=cmesh demo", ...args],
+      cwd: l.repo,
+      stdout: "null",
+      stderr: "null",
+    }).output().catch(() => null);
+  await git("init", "-q");
+  await git("add", ".");
+  await git("commit", "-qm", "sample app");
+  await Deno.mkdir(l.laptopHome, { recursive: true, mode: 0o700 });
+  await Deno.mkdir(l.serverHome, { recursive: true, mode: 0o700 });
+  await Deno.writeTextFile(join(l.laptopHome, "config.toml"), laptopConfig(l));
+  await Deno.writeTextFile(join(l.serverHome, "config.toml"), serverConfig(l));
+  return l;
+}
+
+/** The command that runs this same cmesh (compiled binary, or `deno run` from source). */
+export function selfCommand(): { bin: string; args: string[] } {
+  const exe = Deno.execPath();
+  const fromSource = /(^|[\\/])deno(\.exe)?$/.test(exe);
+  if (!fromSource) return { bin: exe, args: [] };
+  const main = new URL("../main.ts", import.meta.url);
+  const denoJson = new URL("../../deno.json", import.meta.url);
+  return {
+    bin: exe,
+    args: ["run", "--no-prompt", `--config=${denoJson.pathname}`, "-P=cmesh", main.pathname],
+  };
+}
