@@ -1,0 +1,55 @@
+/**
+ * @module
+ * The built-in Codex CLI manifest (`codex exec --json`), following the observations in
+ * `runners.md` (codex-cli 0.171.0). Flags per profile, and what each protects against, are
+ * explained in `docs/runner-manifests.md`.
+ *
+ * @example
+ * ```ts
+ * import { codexManifest } from "./codex.ts";
+ * codexManifest.profiles.edit.args; // ["--sandbox", "workspace-write"]
+ * ```
+ */
+import { parseManifest, type RunnerManifest } from "../manifest.ts";
+
+/** The built-in `codex` runner. */
+export const codexManifest: RunnerManifest = parseManifest({
+  name: "codex",
+  description: "OpenAI Codex CLI (codex exec --json), JSONL events",
+  binary: "codex",
+  install_hint: "install it with `npm i -g @openai/codex`",
+  version_args: ["--version"],
+  base_args: [
+    "exec",
+    "--json",
+    // Outside a git repo exec refuses to run without it.
+    "--skip-git-repo-check",
+    // These two removed every phone-home lookup (git ls-remote to github.com, plugin sync,
+    // OTel metrics to ab.chatgpt.com).
+    "--disable",
+    "plugins",
+    "-c",
+    "analytics.enabled=false",
+    // Run `bash -c`, not `bash -lc`: the user's login profile stays out of the sandbox.
+    "-c",
+    "allow_login_shell=false",
+  ],
+  profiles: {
+    query: { args: ["--sandbox", "read-only"] },
+    edit: { args: ["--sandbox", "workspace-write"] },
+    // Codex has no finer switch than its sandbox: build equals edit (commands always run).
+    build: { args: ["--sandbox", "workspace-write"] },
+    full: { args: ["--dangerously-bypass-approvals-and-sandbox"] },
+  },
+  // `-` makes exec read the prompt from stdin; the supervisor writes it and closes stdin
+  // (exec blocks until EOF). The prompt never appears in argv, so it cannot be read as a flag,
+  // hit the 128 KiB argument limit, or show up in `ps`.
+  prompt: { via: "stdin", args: ["-"] },
+  output: "codex-jsonl",
+  cancel: { signals: ["SIGINT", "SIGTERM", "SIGKILL"], grace_ms: 2000 },
+  env: {
+    pass: ["OPENAI_API_KEY", "CODEX_API_KEY", "OPENAI_BASE_URL"],
+    set: {},
+  },
+  state_dir_env: "CODEX_HOME",
+}, "builtin:codex");
