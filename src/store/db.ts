@@ -1,0 +1,239 @@
+/**
+ * @module
+ * Opening the cmesh SQLite database (`node:sqlite`), with WAL, a busy timeout, foreign keys
+ * and migrations, and a `transaction` helper that nests.
+ *
+ * Opening never resets anything: a file that is not a cmesh database, is damaged, or was
+ * written by a newer cmesh raises a {@link StoreError} that names the file and what to do.
+ *
+ * @example
+ * ```ts
+ * import { openStore } from "./db.ts";
+ * const store = openStore("/home/ann/.local/state/cmesh/cmesh.db");
+ * store.transaction(() => {
+ *   // several writes that must land together
+ * });
+ * store.close();
+ * ```
+ */
+import { DatabaseSync, type StatementSync } from "node:sqlite";
+import { dirname } from "node:path";
+import { busyError, corruptError, isBusy, isCorrupt, StoreError, tooNewError } from "./errors.ts";
+import { LATEST_SCHEMA_VERSION, migrate, schemaVersion } from "./migrations.ts";
+
+/** Options for {@link openStore}. */
+export interface StoreOptions {
+  /** How long a write waits for another connection's lock, in ms. Default 5000. */
+  busyTimeoutMs?: number;
+  /** Events kept per task (first `n - 1` plus the latest). Default 2000, minimum 2. */
+  maxEventsPerTask?: number;
+  /** Clock for `created_at`, event and audit times. Default: `() => new Date()`. */
+  now?: () => Date;
+}
+
+/** An open cmesh database. All methods are synchronous. */
+export interface Store {
+  /** The file name it was opened with. */
+  readonly path: string;
+  /** The underlying connection, for the store modules (and tests). */
+  readonly db: DatabaseSync;
+  /** The schema version after migrations ran. */
+  readonly schemaVersion: number;
+  /** Events kept per task; see {@link StoreOptions.maxEventsPerTask}. */
+  readonly maxEventsPerTask: number;
+  /** True while inside {@link Store.transaction}. */
+  readonly inTransaction: boolean;
+  /** The current time as an ISO-8601 UTC string (`2026-11-26T15:07:00.000Z`). */
+  now(): string;
+  /** A cached prepared statement for `sql` (prepared once per connection). */
+  prepare(sql: string): StatementSync;
+  /**
+   * Runs `fn` in a write transaction (`BEGIN IMMEDIATE`): commits when it returns, rolls back
+   * when it throws. A nested call becomes a savepoint, so an inner failure that the outer
+   * function catches undoes only the inner writes. `fn` must be synchronous.
+   */
+  transaction<T>(fn: () => T): T;
+  /** Closes the connection. Safe to call twice. */
+  close(): void;
+  /** Same as `close()`, for `using store = openStore(...)`. */
+  [Symbol.dispose](): void;
+}
+
+/**
+ * Opens (creating if needed) the database at `path` and brings its schema up to date.
+ *
+ * @param path Database file; its parent directory is created with mode 0700 if missing.
+ * `":memory:"` gives a private in-memory database (tests).
+ * @param opts Busy timeout, event cap, clock.
+ * @returns An open {@link Store}.
+ * @throws {StoreError} `corrupt` (not a database, damaged, or another program's SQLite file),
+ * `too_new` (schema newer than this build), `busy`, `open_failed`, `migration_failed`. In
+ * every case the file is left as it was.
+ *
+ * @example
+ * ```ts
+ * const store = openStore(join(stateDir, "cmesh.db"), { busyTimeoutMs: 5000 });
+ * ```
+ */
+export function openStore(path: string, opts: StoreOptions = {}): Store {
+  const busyTimeoutMs = opts.busyTimeoutMs ?? 5000;
+  const maxEventsPerTask = Math.max(2, Math.floor(opts.maxEventsPerTask ?? 2000));
+  const clock = opts.now ?? (() => new Date());
+  if (path !== ":memory:") ensureParentDir(path);
+
+  let db: DatabaseSync;
+  try {
+    db = new DatabaseSync(path, { timeout: busyTimeoutMs });
+  } catch (e) {
+    throw openFailed(path, e);
+  }
+  let version: number;
+  try {
+    version = prepareConnection(db, path, busyTimeoutMs);
+  } catch (e) {
+    db.close();
+    if (e instanceof StoreError) throw e;
+    if (isCorrupt(e)) throw corruptError(path, (e as Error).message, e);
+    if (isBusy(e)) throw busyError(path, busyTimeoutMs, e);
+    throw openFailed(path, e);
+  }
+  return new SqliteStore(path, db, version, maxEventsPerTask, clock, busyTimeoutMs);
+}
+
+/** Checks the version, sets the pragmas, migrates. Order matters: see the comments. */
+function prepareConnection(db: DatabaseSync, path: string, busyTimeoutMs: number): number {
+  // Reading the header first: a random-bytes file fails here, before anything is written.
+  const found = schemaVersion(db);
+  if (found > LATEST_SCHEMA_VERSION) throw tooNewError(path, found, LATEST_SCHEMA_VERSION);
+  const mode = db.prepare("PRAGMA journal_mode = WAL").get() as { journal_mode: string };
+  if (path !== ":memory:" && mode.journal_mode !== "wal") {
+    throw new StoreError(
+      "open_failed",
+      path,
+      `${path}: could not switch to WAL journal mode (got ${mode.journal_mode}); ` +
+        `is the file on a network filesystem?`,
+    );
+  }
+  db.exec("PRAGMA foreign_keys = ON");
+  db.exec("PRAGMA synchronous = NORMAL");
+  return migrate(db, path, LATEST_SCHEMA_VERSION, busyTimeoutMs);
+}
+
+function ensureParentDir(path: string): void {
+  const dir = dirname(path);
+  try {
+    Deno.statSync(dir);
+    return;
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw openFailed(path, e);
+  }
+  try {
+    Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    // mkdir's mode is filtered by the umask; the state dir must be private regardless.
+    if (Deno.build.os !== "windows") Deno.chmodSync(dir, 0o700);
+  } catch (e) {
+    throw openFailed(path, e);
+  }
+}
+
+function openFailed(path: string, e: unknown): StoreError {
+  return new StoreError(
+    "open_failed",
+    path,
+    `cannot open database ${path}: ${(e as Error)?.message ?? String(e)}`,
+    { cause: e },
+  );
+}
+
+class SqliteStore implements Store {
+  #depth = 0;
+  #statements = new Map<string, StatementSync>();
+  #closed = false;
+
+  constructor(
+    readonly path: string,
+    readonly db: DatabaseSync,
+    readonly schemaVersion: number,
+    readonly maxEventsPerTask: number,
+    private readonly clock: () => Date,
+    private readonly busyTimeoutMs: number,
+  ) {}
+
+  get inTransaction(): boolean {
+    return this.#depth > 0;
+  }
+
+  now(): string {
+    return this.clock().toISOString();
+  }
+
+  prepare(sql: string): StatementSync {
+    let stmt = this.#statements.get(sql);
+    if (!stmt) {
+      stmt = this.db.prepare(sql);
+      this.#statements.set(sql, stmt);
+    }
+    return stmt;
+  }
+
+  transaction<T>(fn: () => T): T {
+    const depth = this.#depth;
+    const savepoint = `cmesh_sp_${depth}`;
+    this.#begin(depth, savepoint);
+    this.#depth++;
+    let result: T;
+    try {
+      result = fn();
+      if (result instanceof Promise) {
+        // Catch the rejection we are about to abandon, so it is not reported as unhandled.
+        result.catch(() => {});
+        throw new TypeError("Store.transaction: fn must be synchronous (it returned a Promise)");
+      }
+    } catch (e) {
+      this.#depth--;
+      this.#rollback(depth, savepoint);
+      throw e;
+    }
+    this.#depth--;
+    try {
+      this.db.exec(depth === 0 ? "COMMIT" : `RELEASE ${savepoint}`);
+    } catch (e) {
+      this.#rollback(depth, savepoint);
+      if (isBusy(e)) throw busyError(this.path, this.busyTimeoutMs, e);
+      throw e;
+    }
+    return result;
+  }
+
+  #begin(depth: number, savepoint: string): void {
+    try {
+      this.db.exec(depth === 0 ? "BEGIN IMMEDIATE" : `SAVEPOINT ${savepoint}`);
+    } catch (e) {
+      if (isBusy(e)) throw busyError(this.path, this.busyTimeoutMs, e);
+      throw e;
+    }
+  }
+
+  #rollback(depth: number, savepoint: string): void {
+    // Some errors (SQLITE_FULL, SQLITE_IOERR...) make SQLite roll back the whole transaction
+    // by itself; then there is nothing left to undo here.
+    if (!this.db.isTransaction) return;
+    if (depth === 0) {
+      this.db.exec("ROLLBACK");
+    } else {
+      this.db.exec(`ROLLBACK TO ${savepoint}`);
+      this.db.exec(`RELEASE ${savepoint}`);
+    }
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#statements.clear();
+    this.db.close();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}

@@ -1,0 +1,369 @@
+/**
+ * @module
+ * The task repository, for both directions: `inbound` (tasks this machine runs for a peer)
+ * and `outbound` (tasks this machine sent to a peer). The key is `(direction, id)`, so the
+ * same client-made id can exist once in each direction.
+ *
+ * Idempotency: {@link insertTask} with an id that exists returns the stored task when the
+ * request hash and requester match, and a conflict otherwise. Terminal states never change:
+ * {@link updateTaskState} returns `false` instead. Events and results live in
+ * `task_events.ts` (re-exported here).
+ *
+ * @example
+ * ```ts
+ * import { insertTask, updateTaskState } from "./tasks.ts";
+ * const r = insertTask(store, {
+ *   direction: "inbound", id: req.id, peer: "laptop", requester, requester_key: requester.stable_id,
+ *   profile: req.profile, runner: "claude", cwd: req.cwd, prompt: req.prompt,
+ *   timeout_s: req.timeout_s ?? null, request_hash: requestHash(req),
+ * });
+ * if (r.outcome === "created") updateTaskState(store, "inbound", req.id, "running");
+ * ```
+ */
+import type { SQLInputValue } from "node:sqlite";
+import type { ErrorInfo, TaskEvent, TaskState, TaskStatus } from "../protocol/task.ts";
+import { TERMINAL_STATES } from "../protocol/task.ts";
+import type { Store } from "./db.ts";
+import { assertNoNul, storableText } from "./text.ts";
+
+export { appendEvent, getResult, lastEvent, listEvents, saveResult } from "./task_events.ts";
+export type { NewEvent } from "./task_events.ts";
+
+/** Which way a task goes, seen from this machine. */
+export type Direction = "inbound" | "outbound";
+
+/** Who asked for an inbound task, as Tailscale whois told the worker. */
+export interface RequesterIdentity {
+  node: string;
+  stable_id: string;
+  login: string;
+  tags: string[];
+}
+
+/** A stored task. Times are ISO-8601 UTC strings. */
+export interface TaskRecord {
+  direction: Direction;
+  id: string;
+  /** Inbound: the requesting node's name. Outbound: the target peer's name. */
+  peer: string;
+  /** Inbound: the whois identity. Outbound: usually `null`. */
+  requester: RequesterIdentity | null;
+  /** The key that scopes "a caller sees only its own tasks". */
+  requester_key: string | null;
+  state: TaskState;
+  profile: string;
+  runner: string;
+  cwd: string;
+  prompt: string;
+  timeout_s: number | null;
+  /** {@link requestHash} of the request, for idempotent retries. */
+  request_hash: string;
+  created_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+  error: ErrorInfo | null;
+  /** Random token put in the runner's environment, to find its processes after a crash. */
+  run_token: string | null;
+  /** Process group of the runner, while running. */
+  pgid: number | null;
+  /** Outbound: the last state the peer reported. */
+  remote_state: TaskState | null;
+  updated_at: string;
+}
+
+/** What {@link insertTask} needs. `state` defaults to `queued`. */
+export interface NewTask {
+  direction: Direction;
+  id: string;
+  peer: string;
+  requester?: RequesterIdentity | null;
+  requester_key?: string | null;
+  /** `denied` records a refused admission (and sets `finished_at`). */
+  state?: "queued" | "denied";
+  profile: string;
+  runner: string;
+  cwd: string;
+  prompt: string;
+  timeout_s?: number | null;
+  request_hash: string;
+  error?: ErrorInfo | null;
+  run_token?: string | null;
+}
+
+/** The outcome of {@link insertTask}. */
+export type InsertOutcome =
+  | { outcome: "created"; task: TaskRecord }
+  /** Same id, same request hash, same requester: a retry. */
+  | { outcome: "existing"; task: TaskRecord }
+  /** Same id, but a different request or a different requester. */
+  | { outcome: "conflict"; task: TaskRecord; reason: "different_request" | "different_requester" };
+
+/** Fields {@link updateTaskState} may set along with the state. Omitted = unchanged. */
+export interface TaskUpdate {
+  started_at?: string | null;
+  finished_at?: string | null;
+  error?: ErrorInfo | null;
+  run_token?: string | null;
+  pgid?: number | null;
+  remote_state?: TaskState | null;
+}
+
+/** Filters for {@link listTasks}. Results are newest first. */
+export interface TaskQuery {
+  direction: Direction;
+  state?: TaskState | readonly TaskState[];
+  peer?: string;
+  requesterKey?: string;
+  /** Only tasks created at or after this ISO time. */
+  since?: string;
+  /** Default 100. */
+  limit?: number;
+}
+
+const COLUMNS = "direction, id, peer, requester, requester_key, state, profile, runner, cwd, " +
+  "prompt, timeout_s, request_hash, created_at, started_at, finished_at, error, run_token, " +
+  "pgid, remote_state, updated_at";
+const TERMINAL_SQL = TERMINAL_STATES.map((s) => `'${s}'`).join(", ");
+
+/** A row as `node:sqlite` returns it. */
+type Row = Record<string, string | number | null>;
+
+function str(v: unknown): string {
+  return String(v);
+}
+function strOrNull(v: unknown): string | null {
+  return v === null || v === undefined ? null : String(v);
+}
+function jsonOrNull<T>(v: unknown): T | null {
+  return v === null || v === undefined ? null : JSON.parse(String(v)) as T;
+}
+
+/** Maps a `tasks` row to a {@link TaskRecord}. */
+export function rowToTask(row: Row): TaskRecord {
+  return {
+    direction: str(row.direction) as Direction,
+    id: str(row.id),
+    peer: str(row.peer),
+    requester: jsonOrNull<RequesterIdentity>(row.requester),
+    requester_key: strOrNull(row.requester_key),
+    state: str(row.state) as TaskState,
+    profile: str(row.profile),
+    runner: str(row.runner),
+    cwd: str(row.cwd),
+    prompt: str(row.prompt),
+    timeout_s: row.timeout_s === null ? null : Number(row.timeout_s),
+    request_hash: str(row.request_hash),
+    created_at: str(row.created_at),
+    started_at: strOrNull(row.started_at),
+    finished_at: strOrNull(row.finished_at),
+    error: jsonOrNull<ErrorInfo>(row.error),
+    run_token: strOrNull(row.run_token),
+    pgid: row.pgid === null ? null : Number(row.pgid),
+    remote_state: strOrNull(row.remote_state) as TaskState | null,
+    updated_at: str(row.updated_at),
+  };
+}
+
+/**
+ * Records a new task, or reports what is already stored under `(direction, id)`.
+ *
+ * The prompt is stored with NUL characters and lone surrogates replaced by U+FFFD (see
+ * `text.ts`): `node:sqlite` could not read it back otherwise.
+ *
+ * @returns `created`; `existing` for a retry (same hash and requester key); `conflict`.
+ * @throws {RangeError} when an identifier field (id, peer, requester_key, profile, runner,
+ * cwd) contains a NUL character.
+ *
+ * @example
+ * ```ts
+ * const r = insertTask(store, task);
+ * if (r.outcome === "conflict") return reply409(`task id ${task.id} is in use (${r.reason})`);
+ * ```
+ */
+export function insertTask(store: Store, task: NewTask): InsertOutcome {
+  for (const field of ["id", "peer", "requester_key", "profile", "runner", "cwd"] as const) {
+    assertNoNul(field, task[field]);
+  }
+  return store.transaction(() => {
+    const existing = getTask(store, task.direction, task.id);
+    if (existing) {
+      if (existing.requester_key !== (task.requester_key ?? null)) {
+        return { outcome: "conflict", task: existing, reason: "different_requester" };
+      }
+      if (existing.request_hash !== task.request_hash) {
+        return { outcome: "conflict", task: existing, reason: "different_request" };
+      }
+      return { outcome: "existing", task: existing };
+    }
+    const now = store.now();
+    const state = task.state ?? "queued";
+    store.prepare(
+      `INSERT INTO tasks (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(
+      task.direction,
+      task.id,
+      task.peer,
+      task.requester ? JSON.stringify(task.requester) : null,
+      task.requester_key ?? null,
+      state,
+      task.profile,
+      task.runner,
+      task.cwd,
+      storableText(task.prompt),
+      task.timeout_s ?? null,
+      task.request_hash,
+      now,
+      null,
+      state === "denied" ? now : null,
+      task.error ? JSON.stringify(task.error) : null,
+      task.run_token ?? null,
+      null,
+      null,
+      now,
+    );
+    return { outcome: "created", task: getTask(store, task.direction, task.id)! };
+  });
+}
+
+/** The task stored under `(direction, id)`, or `null`. */
+export function getTask(store: Store, direction: Direction, id: string): TaskRecord | null {
+  const row = store.prepare(`SELECT ${COLUMNS} FROM tasks WHERE direction = ? AND id = ?`)
+    .get(direction, id) as Row | undefined;
+  return row ? rowToTask(row) : null;
+}
+
+/**
+ * Tasks matching `query`, newest first.
+ *
+ * @example
+ * ```ts
+ * listTasks(store, { direction: "inbound", requesterKey: caller.stable_id, limit: 20 });
+ * ```
+ */
+export function listTasks(store: Store, query: TaskQuery): TaskRecord[] {
+  const where = ["direction = ?"];
+  const args: SQLInputValue[] = [query.direction];
+  if (query.state !== undefined) {
+    const states = typeof query.state === "string" ? [query.state] : [...query.state];
+    if (states.length === 0) return [];
+    where.push(`state IN (${states.map(() => "?").join(", ")})`);
+    args.push(...states);
+  }
+  const add = (condition: string, value: SQLInputValue | undefined) => {
+    if (value === undefined) return;
+    where.push(condition);
+    args.push(value);
+  };
+  add("peer = ?", query.peer);
+  add("requester_key = ?", query.requesterKey);
+  add("created_at >= ?", query.since);
+  args.push(Math.max(0, Math.floor(query.limit ?? 100)));
+  const sql = `SELECT ${COLUMNS} FROM tasks WHERE ${where.join(" AND ")} ` +
+    `ORDER BY created_at DESC, id DESC LIMIT ?`;
+  return (store.prepare(sql).all(...args) as Row[]).map(rowToTask);
+}
+
+/**
+ * Moves a task to `state` and sets `fields`. Entering `running` sets `started_at` and entering
+ * a terminal state sets `finished_at`, unless given. A task already in a terminal state is left
+ * alone.
+ *
+ * @returns `true` if the task was updated; `false` if it does not exist or is terminal.
+ *
+ * @example
+ * ```ts
+ * updateTaskState(store, "inbound", id, "running", { run_token, pgid });
+ * updateTaskState(store, "inbound", id, "succeeded", { pgid: null }); // false if cancelled first
+ * ```
+ */
+export function updateTaskState(
+  store: Store,
+  direction: Direction,
+  id: string,
+  state: TaskState,
+  fields: TaskUpdate = {},
+): boolean {
+  const now = store.now();
+  const sets = ["state = ?", "updated_at = ?"];
+  const args: SQLInputValue[] = [state, now];
+  const set = (column: string, value: SQLInputValue, expression = "?") => {
+    sets.push(`${column} = ${expression}`);
+    args.push(value);
+  };
+  if (fields.started_at !== undefined) set("started_at", fields.started_at);
+  else if (state === "running") set("started_at", now, "COALESCE(started_at, ?)");
+  if (fields.finished_at !== undefined) set("finished_at", fields.finished_at);
+  else if (TERMINAL_STATES.includes(state)) set("finished_at", now, "COALESCE(finished_at, ?)");
+  if (fields.error !== undefined) set("error", fields.error ? JSON.stringify(fields.error) : null);
+  if (fields.run_token !== undefined) set("run_token", fields.run_token);
+  if (fields.pgid !== undefined) set("pgid", fields.pgid);
+  if (fields.remote_state !== undefined) set("remote_state", fields.remote_state);
+  args.push(direction, id);
+  const sql = `UPDATE tasks SET ${sets.join(", ")} ` +
+    `WHERE direction = ? AND id = ? AND state NOT IN (${TERMINAL_SQL})`;
+  return Number(store.prepare(sql).run(...args).changes) > 0;
+}
+
+/**
+ * Tasks in state `running`, oldest start first. After a crash, these are the tasks whose
+ * runner processes must be found (by `run_token` / `pgid`) and the tasks marked `interrupted`.
+ */
+export function listRunningTasks(store: Store, direction: Direction): TaskRecord[] {
+  return (store.prepare(
+    `SELECT ${COLUMNS} FROM tasks WHERE direction = ? AND state = 'running' ` +
+      `ORDER BY started_at, id`,
+  ).all(direction) as Row[]).map(rowToTask);
+}
+
+/**
+ * Queued and running counts, for admission limits (overall, per requester, or per peer).
+ *
+ * @example
+ * ```ts
+ * const { queued, running } = countActive(store, { direction: "inbound", requesterKey: key });
+ * ```
+ */
+export function countActive(
+  store: Store,
+  query: { direction: Direction; requesterKey?: string; peer?: string },
+): { queued: number; running: number } {
+  let sql = "SELECT state, count(*) AS n FROM tasks WHERE direction = ? " +
+    "AND state IN ('queued', 'running')";
+  const args: SQLInputValue[] = [query.direction];
+  if (query.requesterKey !== undefined) {
+    sql += " AND requester_key = ?";
+    args.push(query.requesterKey);
+  }
+  if (query.peer !== undefined) {
+    sql += " AND peer = ?";
+    args.push(query.peer);
+  }
+  const counts = { queued: 0, running: 0 };
+  for (const row of store.prepare(`${sql} GROUP BY state`).all(...args) as Row[]) {
+    counts[row.state as "queued" | "running"] = Number(row.n);
+  }
+  return counts;
+}
+
+/**
+ * The wire status (`GET /v1/tasks/:id`) of a stored task.
+ *
+ * @example
+ * ```ts
+ * const status = toTaskStatus(task, lastEvent(store, "inbound", task.id));
+ * ```
+ */
+export function toTaskStatus(task: TaskRecord, last: TaskEvent | null): TaskStatus {
+  return {
+    id: task.id,
+    state: task.state,
+    profile: task.profile,
+    runner: task.runner,
+    cwd: task.cwd,
+    created_at: task.created_at,
+    started_at: task.started_at,
+    finished_at: task.finished_at,
+    last_event: last,
+    error: task.error,
+  };
+}
