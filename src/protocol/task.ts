@@ -63,8 +63,10 @@ export const AbsolutePath = z.string().min(1).refine(
 /** What a requester sends to `POST /v1/tasks`. Unknown fields are rejected. */
 export const TaskRequest = z.strictObject({
   id: TaskId,
-  prompt: z.string().min(1, "must not be empty"),
-  cwd: AbsolutePath,
+  prompt: z.string().min(1, "must not be empty").refine((p) => !p.includes("\0"), {
+    message: "must not contain NUL characters",
+  }),
+  cwd: AbsolutePath.refine((p) => !p.includes("\0"), { message: "must not contain NUL characters" }),
   profile: Name,
   runner: Name.optional(),
   timeout_s: z.int().positive().max(7 * 24 * 3600).optional(),
