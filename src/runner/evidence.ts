@@ -1,0 +1,300 @@
+/**
+ * @module
+ * Git evidence the worker itself observes around a run: HEAD and `git status` before and
+ * after, the diff stat against the before HEAD, and the files changed (tracked changes, new
+ * commits and untracked new files). A git failure never fails a task: each function degrades
+ * to null/empty with a reason.
+ *
+ * Git runs with a scrubbed environment (caller's base env minus every `GIT_*` variable, plus
+ * `GIT_OPTIONAL_LOCKS=0`, `GIT_TERMINAL_PROMPT=0`, no pager), `core.quotepath=off`, fsmonitor
+ * off, no external diff or textconv, a timeout and an output cap.
+ *
+ * @example
+ * ```ts
+ * import { collectGitEvidence, gitSnapshot } from "./evidence.ts";
+ * const before = await gitSnapshot("/srv/app", "/usr/bin/git");
+ * // ... run the task ...
+ * const { git, reasons } = await collectGitEvidence("/srv/app", before, "/usr/bin/git");
+ * ```
+ */
+import type { Evidence, GitSnapshot } from "../protocol/task.ts";
+import { runBounded } from "../util/bounded_command.ts";
+
+/** Limits for one git helper call. */
+const GIT_TIMEOUT_MS = 30_000;
+const GIT_MAX_BYTES = 8 * 1024 * 1024;
+/** Most status entries / changed files kept; beyond it a final `… N more` entry is added. */
+export const MAX_GIT_ENTRIES = 5000;
+/** Most bytes of diff stat kept. */
+export const MAX_DIFF_STAT_BYTES = 64 * 1024;
+
+type GitCall = { ok: true; stdout: Uint8Array } | {
+  ok: false;
+  code: number | null;
+  reason: string;
+};
+
+function gitEnv(base: Record<string, string>): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(base)) if (!k.startsWith("GIT_")) env[k] = v;
+  return {
+    ...env,
+    GIT_OPTIONAL_LOCKS: "0",
+    GIT_TERMINAL_PROMPT: "0",
+    GIT_PAGER: "cat",
+    PAGER: "cat",
+    LC_ALL: "C",
+  };
+}
+
+async function git(
+  cwd: string,
+  gitBin: string,
+  env: Record<string, string>,
+  args: string[],
+): Promise<GitCall> {
+  const fullArgs = [
+    "--no-pager",
+    "-c",
+    "core.quotepath=off",
+    "-c",
+    "core.fsmonitor=false",
+    "-c",
+    "color.ui=false",
+    ...args,
+  ];
+  try {
+    const r = await runBounded(gitBin, {
+      args: fullArgs,
+      cwd,
+      env: gitEnv(env),
+      maxStdoutBytes: GIT_MAX_BYTES,
+      timeoutMs: GIT_TIMEOUT_MS,
+    });
+    if (r.timedOut) return { ok: false, code: null, reason: `git ${args[0]} timed out` };
+    if (r.stdoutTruncated) return { ok: true, stdout: r.stdout };
+    if (r.code !== 0) {
+      const msg = r.stderr.trim().split("\n")[0] ?? "";
+      return { ok: false, code: r.code, reason: `git ${args[0]} exited ${r.code}: ${msg}` };
+    }
+    return { ok: true, stdout: r.stdout };
+  } catch (e) {
+    return { ok: false, code: null, reason: `cannot run git: ${(e as Error).message}` };
+  }
+}
+
+const decode = (b: Uint8Array) => new TextDecoder().decode(b);
+
+/**
+ * Parses `git status --porcelain=v1 -z` into `"XY path"` entries (renames and copies as
+ * `"R  old -> new"`). An entry cut by the output cap is dropped.
+ *
+ * @example
+ * ```ts
+ * parsePorcelainZ("?? new.txt\0R  b.txt\0a.txt\0"); // ["?? new.txt", "R  a.txt -> b.txt"]
+ * ```
+ */
+export function parsePorcelainZ(text: string): string[] {
+  const fields = text.split("\0");
+  fields.pop(); // the part after the last NUL is empty or cut
+  const entries: string[] = [];
+  for (let i = 0; i < fields.length; i++) {
+    const field = fields[i];
+    if (field.length < 4) continue;
+    const xy = field.slice(0, 2);
+    const path = field.slice(3);
+    if (
+      (xy[0] === "R" || xy[0] === "C" || xy[1] === "R" || xy[1] === "C") && i + 1 < fields.length
+    ) {
+      entries.push(`${xy} ${fields[++i]} -> ${path}`);
+    } else {
+      entries.push(`${xy} ${path}`);
+    }
+  }
+  return entries;
+}
+
+function capEntries(entries: string[]): string[] {
+  if (entries.length <= MAX_GIT_ENTRIES) return entries;
+  return [
+    ...entries.slice(0, MAX_GIT_ENTRIES),
+    `… ${entries.length - MAX_GIT_ENTRIES} more`,
+  ];
+}
+
+function untrackedOf(status: string[]): Set<string> {
+  return new Set(status.filter((e) => e.startsWith("?? ")).map((e) => e.slice(3)));
+}
+
+/** A snapshot, or null with the reason it could not be taken. */
+export interface GitSnapshotOutcome {
+  snapshot: GitSnapshot | null;
+  reason: string | null;
+}
+
+async function headOf(cwd: string, gitBin: string, env: Record<string, string>) {
+  const r = await git(cwd, gitBin, env, ["rev-parse", "--verify", "--quiet", "HEAD^{commit}"]);
+  if (r.ok) return { head: decode(r.stdout).trim() || null, reason: null };
+  // `--verify --quiet` exits 1 without output on an unborn branch (fresh repo, no commits).
+  if (r.code === 1) return { head: null, reason: null };
+  return { head: null, reason: r.reason };
+}
+
+/**
+ * Takes a snapshot of the git work tree at `cwd` and says why when it cannot.
+ *
+ * @example
+ * ```ts
+ * const { snapshot, reason } = await gitSnapshotWithReason("/srv/app", "/usr/bin/git", {});
+ * ```
+ */
+export async function gitSnapshotWithReason(
+  cwd: string,
+  gitBin: string,
+  env: Record<string, string> = {},
+): Promise<GitSnapshotOutcome> {
+  const inside = await git(cwd, gitBin, env, ["rev-parse", "--is-inside-work-tree"]);
+  if (!inside.ok || decode(inside.stdout).trim() !== "true") {
+    return { snapshot: null, reason: inside.ok ? "not a git work tree" : inside.reason };
+  }
+  const head = await headOf(cwd, gitBin, env);
+  if (head.reason) return { snapshot: null, reason: head.reason };
+  const status = await git(cwd, gitBin, env, [
+    "status",
+    "--porcelain=v1",
+    "-z",
+    "--untracked-files=all",
+  ]);
+  if (!status.ok) return { snapshot: null, reason: status.reason };
+  return {
+    snapshot: { head: head.head, status: capEntries(parsePorcelainZ(decode(status.stdout))) },
+    reason: null,
+  };
+}
+
+/**
+ * A snapshot of the git work tree at `cwd`: HEAD (null before the first commit) and the
+ * porcelain status entries. Null when `cwd` is not a git work tree or git fails.
+ *
+ * @example
+ * ```ts
+ * const before = await gitSnapshot("/srv/app", "/usr/bin/git", { HOME: "/var/lib/cmesh" });
+ * ```
+ */
+export async function gitSnapshot(
+  cwd: string,
+  gitBin: string,
+  env: Record<string, string> = {},
+): Promise<GitSnapshot | null> {
+  return (await gitSnapshotWithReason(cwd, gitBin, env)).snapshot;
+}
+
+/** Diff evidence; `reason` says why `diff_stat` is null. */
+export interface GitDiffEvidence {
+  diff_stat: string | null;
+  changed_files: string[];
+  reason: string | null;
+}
+
+/**
+ * Compares the work tree (including commits made since) with the `before` HEAD: `diff_stat` is
+ * `git diff --stat <before HEAD>` (the empty tree when there was no commit), and
+ * `changed_files` lists tracked changes plus untracked files that are new or gone since
+ * `before`. Paths are relative to the repository root.
+ *
+ * Limits: files that were already modified before the run show up as changed too (compare with
+ * `before.status`); an untracked file that existed before and was only edited is not detected.
+ *
+ * @example
+ * ```ts
+ * const { diff_stat, changed_files } = await gitDiffEvidence("/srv/app", before, "/usr/bin/git");
+ * ```
+ */
+export async function gitDiffEvidence(
+  cwd: string,
+  before: GitSnapshot | null,
+  gitBin: string,
+  env: Record<string, string> = {},
+  after?: GitSnapshot | null,
+): Promise<GitDiffEvidence> {
+  if (before === null) {
+    return { diff_stat: null, changed_files: [], reason: "no snapshot from before the run" };
+  }
+  let base = before.head;
+  if (base === null) {
+    const empty = await git(cwd, gitBin, env, ["hash-object", "-t", "tree", "/dev/null"]);
+    if (!empty.ok) return { diff_stat: null, changed_files: [], reason: empty.reason };
+    base = decode(empty.stdout).trim();
+  }
+  const reasons: string[] = [];
+  const diffArgs = ["diff", "--no-ext-diff", "--no-textconv", "--no-renames", "--no-color"];
+
+  let diffStat: string | null = null;
+  const stat = await git(cwd, gitBin, env, [...diffArgs, "--stat=200,160,500", base, "--"]);
+  if (stat.ok) {
+    const text = decode(stat.stdout.subarray(0, MAX_DIFF_STAT_BYTES)).trimEnd();
+    diffStat = stat.stdout.length > MAX_DIFF_STAT_BYTES ? text + "\n… (diff stat truncated)" : text;
+  } else reasons.push(stat.reason);
+
+  const changed = new Set<string>();
+  const names = await git(cwd, gitBin, env, [...diffArgs, "--name-only", "-z", base, "--"]);
+  if (names.ok) {
+    const list = decode(names.stdout).split("\0");
+    list.pop();
+    for (const name of list) if (name) changed.add(name);
+  } else reasons.push(names.reason);
+
+  let afterStatus = after?.status ?? null;
+  if (afterStatus === null) {
+    const s = await git(cwd, gitBin, env, [
+      "status",
+      "--porcelain=v1",
+      "-z",
+      "--untracked-files=all",
+    ]);
+    if (s.ok) afterStatus = parsePorcelainZ(decode(s.stdout));
+    else reasons.push(s.reason);
+  }
+  if (afterStatus !== null) {
+    const untrackedBefore = untrackedOf(before.status);
+    const untrackedAfter = untrackedOf(afterStatus);
+    for (const p of untrackedAfter) if (!untrackedBefore.has(p)) changed.add(p);
+    for (const p of untrackedBefore) if (!untrackedAfter.has(p)) changed.add(p);
+  }
+  return {
+    diff_stat: diffStat,
+    changed_files: capEntries([...changed].sort()),
+    reason: reasons.length > 0 ? reasons.join("; ") : null,
+  };
+}
+
+/**
+ * Everything for `Evidence.git`: takes the after snapshot and the diff. `git` is null when there
+ * was no before snapshot (not a repository); `reasons` collects why anything degraded.
+ *
+ * @example
+ * ```ts
+ * const { git, reasons } = await collectGitEvidence(cwd, before, "/usr/bin/git", env);
+ * evidence.git = git;
+ * ```
+ */
+export async function collectGitEvidence(
+  cwd: string,
+  before: GitSnapshot | null,
+  gitBin: string,
+  env: Record<string, string> = {},
+): Promise<{ git: Evidence["git"]; reasons: string[] }> {
+  if (before === null) return { git: null, reasons: ["no git snapshot from before the run"] };
+  const after = await gitSnapshotWithReason(cwd, gitBin, env);
+  const diff = await gitDiffEvidence(cwd, before, gitBin, env, after.snapshot);
+  const reasons = [after.reason, diff.reason].filter((r): r is string => r !== null);
+  return {
+    git: {
+      before,
+      after: after.snapshot,
+      diff_stat: diff.diff_stat,
+      changed_files: diff.changed_files,
+    },
+    reasons,
+  };
+}

@@ -1,0 +1,378 @@
+/**
+ * @module
+ * Find and kill every process of one run: its process group and every process that carries
+ * the run's marker in its environment (`CMESH_RUN_ID=<token>`), including processes that left
+ * the group with `setsid` (Claude Code starts each Bash tool command that way).
+ *
+ * Works without `Deno.kill` and without `/proc`, because the runner lives in a Deno Worker with
+ * narrowed permissions where neither is available: processes are listed by spawning `ps` (with
+ * the environment shown) and signalled by spawning `kill`, both as absolute paths.
+ *
+ * Platforms: Linux (procps `ps … e`) is tested. macOS is wired to `ps -E` but unverified.
+ * Windows has no process groups or `kill` binary: {@link treeKillSupport} says so and
+ * {@link killTree} falls back to the caller's direct kill of the main child only.
+ *
+ * @example
+ * ```ts
+ * import { killTree, resolveProcessTools } from "./process_tree.ts";
+ * const { killBin, psBin } = resolveProcessTools();
+ * await killTree({
+ *   pgid: 4242, token: "r0123456789abcdef0123456789abcdef",
+ *   signals: ["SIGINT", "SIGTERM", "SIGKILL"], graceMs: 2000, killBin, psBin,
+ * });
+ * ```
+ */
+import { delay, runBounded } from "../util/bounded_command.ts";
+
+/** The environment variable that marks every process of a run. */
+export const RUN_TOKEN_ENV = "CMESH_RUN_ID";
+
+const TOKEN_PATTERN = /^[A-Za-z0-9_-]{16,128}$/;
+
+/** A fresh unguessable run token (`r` + 32 hex digits). */
+export function newRunToken(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return "r" + Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** True when `token` is a usable run token: 16–128 characters of `[A-Za-z0-9_-]`. */
+export function isValidRunToken(token: string): boolean {
+  return TOKEN_PATTERN.test(token);
+}
+
+/** Signals the tree killer may send. */
+const SIGNALS = new Set([
+  "SIGINT",
+  "SIGTERM",
+  "SIGKILL",
+  "SIGHUP",
+  "SIGQUIT",
+  "SIGUSR1",
+  "SIGUSR2",
+  "SIGABRT",
+  "SIGALRM",
+]);
+
+/**
+ * Validates a signal sequence and makes sure it ends with SIGKILL, so every kill is final.
+ * Accepts `"SIGTERM"` or `"TERM"` (any case).
+ *
+ * @example
+ * ```ts
+ * normalizeSignals(["int", "SIGTERM"]); // ["SIGINT", "SIGTERM", "SIGKILL"]
+ * ```
+ */
+export function normalizeSignals(signals: readonly string[]): string[] {
+  const out = signals.map((s) => {
+    const upper = s.toUpperCase();
+    const name = upper.startsWith("SIG") ? upper : "SIG" + upper;
+    if (!SIGNALS.has(name)) throw new Error(`unsupported signal "${s}"`);
+    return name;
+  });
+  if (out[out.length - 1] !== "SIGKILL") out.push("SIGKILL");
+  return out;
+}
+
+/** Whether tree kill works on an OS, and why not. */
+export interface TreeKillSupport {
+  supported: boolean;
+  reason: string;
+}
+
+/** What tree kill can do on `os` (default: this machine). */
+export function treeKillSupport(os: string = Deno.build.os): TreeKillSupport {
+  if (os === "linux") return { supported: true, reason: "procps ps with environment (tested)" };
+  if (os === "darwin") return { supported: true, reason: "BSD ps -E (untested)" };
+  return {
+    supported: false,
+    reason: `process-tree kill is not supported on ${os}: no process groups or kill/ps tools; ` +
+      "only the main child is killed",
+  };
+}
+
+/** Absolute paths of the `kill` and `ps` binaries. */
+export interface ProcessTools {
+  killBin: string;
+  psBin: string;
+}
+
+/**
+ * Finds `kill` and `ps` in the conventional places (needs read access to them). Resolve once in
+ * the daemon's main thread and pass the paths to the worker, whose `run` allowlist holds them.
+ */
+export function resolveProcessTools(): ProcessTools {
+  const support = treeKillSupport();
+  if (!support.supported) throw new Error(support.reason);
+  const find = (name: string) => {
+    for (const dir of ["/usr/bin", "/bin", "/usr/sbin", "/sbin"]) {
+      const path = `${dir}/${name}`;
+      try {
+        if (Deno.statSync(path).isFile) return path;
+      } catch { /* try the next one */ }
+    }
+    throw new Error(`cannot find the "${name}" binary in /usr/bin, /bin, /usr/sbin or /sbin`);
+  };
+  return { killBin: find("kill"), psBin: find("ps") };
+}
+
+/** One row of the process listing. */
+export interface ProcessInfo {
+  pid: number;
+  ppid: number;
+  pgid: number;
+  /** `ps` state letters; a leading `Z` is a zombie (already dead, not killable). */
+  stat: string;
+  /** True when the process carries `CMESH_RUN_ID=<token>` in its environment. */
+  hasToken: boolean;
+}
+
+/** The `ps` arguments that list every process with its environment, per OS. */
+export function psArguments(os: string = Deno.build.os): string[] {
+  if (os === "linux") return ["-e", "-ww", "-o", "pid=,ppid=,pgid=,stat=,args=", "e"];
+  if (os === "darwin") return ["-A", "-ww", "-E", "-o", "pid=,ppid=,pgid=,stat=,command="];
+  throw new Error(treeKillSupport(os).reason);
+}
+
+const PS_LINE = /^\s*(\d+)\s+(\d+)\s+(\d+)\s+(\S+)\s?(.*)$/;
+
+/**
+ * Parses a `ps` listing (see {@link psArguments}) and marks the rows carrying `token`. The marker
+ * must appear as a whole word `CMESH_RUN_ID=<token>` (the environment follows the arguments).
+ *
+ * @example
+ * ```ts
+ * parsePsListing(" 10 1 10 S sleep 9 CMESH_RUN_ID=rabc HOME=/\n", "rabc");
+ * // [{pid:10, ppid:1, pgid:10, stat:"S", hasToken:true}]
+ * ```
+ */
+export function parsePsListing(listing: string, token: string | null): ProcessInfo[] {
+  const needle = token === null ? null : ` ${RUN_TOKEN_ENV}=${token}`;
+  const rows: ProcessInfo[] = [];
+  for (const line of listing.split("\n")) {
+    const m = PS_LINE.exec(line);
+    if (!m) continue;
+    const rest = " " + m[5];
+    let hasToken = false;
+    if (needle !== null) {
+      for (let at = rest.indexOf(needle); at !== -1; at = rest.indexOf(needle, at + 1)) {
+        const after = rest.charAt(at + needle.length);
+        if (after === "" || /\s/.test(after)) {
+          hasToken = true;
+          break;
+        }
+      }
+    }
+    rows.push({ pid: +m[1], ppid: +m[2], pgid: +m[3], stat: m[4], hasToken });
+  }
+  return rows;
+}
+
+const PS_TIMEOUT_MS = 10_000;
+const PS_MAX_BYTES = 64 * 1024 * 1024;
+
+/** Lists every process (with token marks) by running `ps`. Throws when `ps` fails. */
+export async function listProcesses(psBin: string, token: string | null): Promise<ProcessInfo[]> {
+  const r = await runBounded(psBin, {
+    args: psArguments(),
+    env: { LC_ALL: "C" },
+    maxStdoutBytes: PS_MAX_BYTES,
+    timeoutMs: PS_TIMEOUT_MS,
+  });
+  if (r.code !== 0 && !r.stdoutTruncated) {
+    throw new Error(`${psBin} failed (code ${r.code}, signal ${r.signal}): ${r.stderr.trim()}`);
+  }
+  return parsePsListing(new TextDecoder().decode(r.stdout), token);
+}
+
+/** True for pids the tree killer must never touch: nothing, init, and this process. */
+function isProtected(pid: number): boolean {
+  return pid <= 1 || pid === Deno.pid;
+}
+
+/**
+ * The pids of live (non-zombie) processes carrying the run token.
+ *
+ * @example
+ * ```ts
+ * const pids = await findProcessesByToken("r0123456789abcdef0123456789abcdef", "/usr/bin/ps");
+ * ```
+ */
+export async function findProcessesByToken(token: string, psBin: string): Promise<number[]> {
+  if (!isValidRunToken(token)) throw new Error("invalid run token");
+  const rows = await listProcesses(psBin, token);
+  return rows.filter((p) => p.hasToken && !p.stat.startsWith("Z") && !isProtected(p.pid))
+    .map((p) => p.pid);
+}
+
+/**
+ * Sends `signal` to a process group and/or single pids with one `kill` invocation. Missing
+ * processes are not an error (they already died); a failure to run `kill` is thrown.
+ */
+export async function sendSignal(
+  killBin: string,
+  signal: string,
+  targets: { pgid: number | null; pids: number[] },
+): Promise<void> {
+  const [name] = normalizeSignals([signal]);
+  const ids = targets.pids.filter((p) => !isProtected(p)).map(String);
+  if (targets.pgid !== null && !isProtected(targets.pgid)) ids.unshift(`-${targets.pgid}`);
+  if (ids.length === 0) return;
+  const r = await runBounded(killBin, {
+    args: ["-s", name.slice(3), "--", ...ids],
+    env: { LC_ALL: "C" },
+    maxStdoutBytes: 64 * 1024,
+    timeoutMs: PS_TIMEOUT_MS,
+  });
+  if (r.code !== 0 && !/no such process/i.test(r.stderr)) {
+    throw new Error(`${killBin} failed (code ${r.code}): ${r.stderr.trim()}`);
+  }
+}
+
+/** What to kill and how. */
+export interface KillTreeOptions {
+  /** The run's process group (the main child's pid when spawned detached), if known. */
+  pgid: number | null;
+  /** The run token marking the run's processes, if known. */
+  token: string | null;
+  /** Signals in order; SIGKILL is appended when missing. */
+  signals: readonly string[];
+  /** How long to wait for the tree to die after each signal before escalating. */
+  graceMs: number;
+  killBin: string;
+  psBin: string;
+  /** How often to re-list while waiting (default 100 ms). */
+  pollMs?: number;
+  /** How long to wait after the final SIGKILL (default max(graceMs, 2000)). */
+  finalWaitMs?: number;
+  /**
+   * Called with each signal when the `kill` binary cannot be used (spawn refused, platform
+   * unsupported), e.g. `(s) => child.kill(s)`: at least the main child is then reached.
+   */
+  directKill?: (signal: string) => void;
+}
+
+/** What a tree kill did. */
+export interface KillTreeReport {
+  /** Each signal actually sent, with the group and the extra pids it went to. */
+  steps: { signal: string; pgid: number | null; pids: number[] }[];
+  /** Pids still alive at the end (empty on success; unknown listings count as none). */
+  survivors: number[];
+  /** Problems met on the way (listing or signalling failures). */
+  errors: string[];
+}
+
+/** Extra SIGKILL rounds for processes forked while the tree was being killed. */
+const EXTRA_KILL_ROUNDS = 3;
+
+/**
+ * Signals the run's process group and every token-marked process, escalating through
+ * `signals` with `graceMs` between steps, until nothing of the run is alive. Bounded: at most
+ * `signals.length + 3` rounds, each waiting at most `graceMs` (or `finalWaitMs`).
+ *
+ * @example
+ * ```ts
+ * const report = await killTree({
+ *   pgid: child.pid, token, signals: ["SIGINT", "SIGTERM"], graceMs: 3000,
+ *   killBin: "/usr/bin/kill", psBin: "/usr/bin/ps",
+ * });
+ * if (report.survivors.length > 0) console.warn("survivors", report.survivors);
+ * ```
+ */
+export async function killTree(opts: KillTreeOptions): Promise<KillTreeReport> {
+  const report: KillTreeReport = { steps: [], survivors: [], errors: [] };
+  const signals = normalizeSignals(opts.signals);
+  const support = treeKillSupport();
+  if (!support.supported) {
+    report.errors.push(support.reason);
+    for (const s of signals) {
+      report.steps.push({ signal: s, pgid: null, pids: [] });
+      try {
+        opts.directKill?.(s);
+      } catch { /* already gone */ }
+      await delay(opts.graceMs);
+    }
+    return report;
+  }
+  const token = opts.token !== null && isValidRunToken(opts.token) ? opts.token : null;
+  if (opts.token !== null && token === null) report.errors.push("invalid run token ignored");
+  const pollMs = opts.pollMs ?? 100;
+  const finalWaitMs = opts.finalWaitMs ?? Math.max(opts.graceMs, 2000);
+
+  /** Live members of the run, or null when the listing failed. */
+  const members = async (): Promise<ProcessInfo[] | null> => {
+    try {
+      const rows = await listProcesses(opts.psBin, token);
+      return rows.filter((p) =>
+        !p.stat.startsWith("Z") && !isProtected(p.pid) &&
+        (p.hasToken || (opts.pgid !== null && p.pgid === opts.pgid))
+      );
+    } catch (e) {
+      report.errors.push(`listing processes: ${(e as Error).message}`);
+      return null;
+    }
+  };
+
+  const sequence = [...signals, ...Array(EXTRA_KILL_ROUNDS).fill("SIGKILL")];
+  let alive = await members();
+  for (let i = 0; i < sequence.length; i++) {
+    if (alive !== null && alive.length === 0) break;
+    const signal = sequence[i];
+    // Signal the group once, and token holders outside the group by pid (no double delivery).
+    const groupAlive = opts.pgid !== null &&
+      (alive === null || alive.some((p) => p.pgid === opts.pgid));
+    const pgid = groupAlive ? opts.pgid : null;
+    const pids = alive === null ? [] : alive.filter((p) => p.pgid !== pgid).map((p) => p.pid);
+    report.steps.push({ signal, pgid, pids });
+    try {
+      await sendSignal(opts.killBin, signal, { pgid, pids });
+    } catch (e) {
+      report.errors.push(`signalling: ${(e as Error).message}`);
+      try {
+        opts.directKill?.(signal);
+      } catch { /* already gone */ }
+    }
+    const deadline = Date.now() + (i >= signals.length - 1 ? finalWaitMs : opts.graceMs);
+    do {
+      await delay(Math.min(pollMs, Math.max(0, deadline - Date.now())));
+      alive = await members();
+    } while ((alive === null || alive.length > 0) && Date.now() < deadline);
+  }
+  report.survivors = alive === null ? [] : alive.map((p) => p.pid);
+  return report;
+}
+
+/** Options for {@link killOrphansOfToken}. */
+export interface KillOrphansOptions {
+  killBin: string;
+  psBin: string;
+  /** Default `["SIGTERM", "SIGKILL"]`. */
+  signals?: readonly string[];
+  /** Default 2000 ms. */
+  graceMs?: number;
+}
+
+/**
+ * Crash recovery: kills every process still carrying `token` (tasks left `running` in the store
+ * keep their run token). The process group is not used: after a restart its id may be reused.
+ *
+ * @example
+ * ```ts
+ * for (const task of store.runningTasks()) {
+ *   await killOrphansOfToken(task.run_token, { killBin, psBin });
+ * }
+ * ```
+ */
+export async function killOrphansOfToken(
+  token: string,
+  opts: KillOrphansOptions,
+): Promise<KillTreeReport> {
+  if (!isValidRunToken(token)) throw new Error("invalid run token");
+  return await killTree({
+    pgid: null,
+    token,
+    signals: opts.signals ?? ["SIGTERM", "SIGKILL"],
+    graceMs: opts.graceMs ?? 2000,
+    killBin: opts.killBin,
+    psBin: opts.psBin,
+  });
+}

@@ -1,0 +1,136 @@
+/**
+ * @module
+ * Tests for evidence.ts on throwaway git repositories: snapshots before/after, diff stat,
+ * changed files (tracked, committed, untracked, deleted), a fresh repo without commits, a
+ * non-git directory, and degradation when git cannot run.
+ */
+import assert from "node:assert/strict";
+import {
+  collectGitEvidence,
+  gitDiffEvidence,
+  gitSnapshot,
+  gitSnapshotWithReason,
+  parsePorcelainZ,
+} from "../../src/runner/evidence.ts";
+
+const GIT = "/usr/bin/git";
+const ENV = { HOME: "/nonexistent-home" };
+
+function sh(cwd: string, ...args: string[]) {
+  const o = new Deno.Command(GIT, {
+    args: ["-c", "user.name=t", "-c", "user.email=t@example.com", ...args],
+    cwd,
+    env: { HOME: "/nonexistent-home", GIT_CONFIG_NOSYSTEM: "1" },
+    clearEnv: true,
+  }).outputSync();
+  if (o.code !== 0) throw new Error(`git ${args.join(" ")}: ${new TextDecoder().decode(o.stderr)}`);
+}
+
+function repoWithCommit(): string {
+  const dir = Deno.realPathSync(Deno.makeTempDirSync());
+  sh(dir, "init", "-q", "-b", "main");
+  Deno.writeTextFileSync(`${dir}/a.txt`, "one\ntwo\n");
+  Deno.writeTextFileSync(`${dir}/keep.txt`, "keep\n");
+  Deno.writeTextFileSync(`${dir}/old-untracked.txt`, "x\n");
+  sh(dir, "add", "a.txt", "keep.txt");
+  sh(dir, "commit", "-q", "-m", "init");
+  return dir;
+}
+
+Deno.test("parsePorcelainZ handles renames, spaces and a cut tail", () => {
+  assert.deepEqual(
+    parsePorcelainZ("?? new file.txt\0R  b.txt\0a.txt\0 M dir/é.txt\0?? cut"),
+    ["?? new file.txt", "R  a.txt -> b.txt", " M dir/é.txt"],
+  );
+  assert.deepEqual(parsePorcelainZ(""), []);
+});
+
+Deno.test("snapshot and diff evidence: modified, committed, new untracked, deleted", async () => {
+  const dir = repoWithCommit();
+  const before = await gitSnapshot(dir, GIT, ENV);
+  assert.ok(before);
+  assert.match(before.head ?? "", /^[0-9a-f]{40}$/);
+  assert.deepEqual(before.status, ["?? old-untracked.txt"]);
+
+  // What an agent might do: edit, commit, add an untracked file (with a space and non-ASCII
+  // name, to check quotepath), and delete a tracked file.
+  Deno.writeTextFileSync(`${dir}/a.txt`, "one\ntwo\nthree\n");
+  sh(dir, "commit", "-q", "-am", "agent commit");
+  Deno.writeTextFileSync(`${dir}/keep.txt`, "changed but not committed\n");
+  Deno.writeTextFileSync(`${dir}/nouveau fichier é.txt`, "new\n");
+  Deno.removeSync(`${dir}/old-untracked.txt`);
+
+  const after = await gitSnapshot(dir, GIT, ENV);
+  assert.ok(after);
+  assert.notEqual(after.head, before.head);
+  assert.deepEqual(after.status, [" M keep.txt", "?? nouveau fichier é.txt"]);
+
+  const diff = await gitDiffEvidence(dir, before, GIT, ENV);
+  assert.equal(diff.reason, null);
+  assert.deepEqual(diff.changed_files, [
+    "a.txt",
+    "keep.txt",
+    "nouveau fichier é.txt",
+    "old-untracked.txt",
+  ]);
+  assert.match(diff.diff_stat ?? "", /a\.txt\s+\| 1 \+/);
+  assert.match(diff.diff_stat ?? "", /2 files changed/);
+
+  const all = await collectGitEvidence(dir, before, GIT, ENV);
+  assert.deepEqual(all.reasons, []);
+  assert.deepEqual(all.git?.after, after);
+  assert.deepEqual(all.git?.changed_files, diff.changed_files);
+});
+
+Deno.test("a fresh repository without commits has a null head and diffs against nothing", async () => {
+  const dir = Deno.realPathSync(Deno.makeTempDirSync());
+  sh(dir, "init", "-q");
+  const before = await gitSnapshot(dir, GIT, ENV);
+  assert.deepEqual(before, { head: null, status: [] });
+  Deno.writeTextFileSync(`${dir}/first.txt`, "hello\n");
+  Deno.writeTextFileSync(`${dir}/staged.txt`, "s\n");
+  sh(dir, "add", "staged.txt");
+  const diff = await gitDiffEvidence(dir, before, GIT, ENV);
+  assert.equal(diff.reason, null);
+  assert.deepEqual(diff.changed_files, ["first.txt", "staged.txt"]);
+  assert.match(diff.diff_stat ?? "", /staged\.txt/);
+});
+
+Deno.test("a non-git directory gives null with a reason", async () => {
+  const dir = Deno.makeTempDirSync();
+  assert.equal(await gitSnapshot(dir, GIT, ENV), null);
+  const { snapshot, reason } = await gitSnapshotWithReason(dir, GIT, ENV);
+  assert.equal(snapshot, null);
+  assert.match(reason ?? "", /not a git repository|not a git work tree/);
+  assert.deepEqual(await collectGitEvidence(dir, null, GIT, ENV), {
+    git: null,
+    reasons: ["no git snapshot from before the run"],
+  });
+  const diff = await gitDiffEvidence(dir, null, GIT, ENV);
+  assert.equal(diff.diff_stat, null);
+  assert.deepEqual(diff.changed_files, []);
+});
+
+Deno.test("git failures degrade to null with a reason, never throw", async () => {
+  const dir = repoWithCommit();
+  const missing = await gitSnapshotWithReason(dir, "/nonexistent/git", ENV);
+  assert.equal(missing.snapshot, null);
+  assert.match(missing.reason ?? "", /cannot run git/);
+  const before = { head: "0".repeat(40), status: [] };
+  const diff = await gitDiffEvidence(dir, before, GIT, ENV);
+  assert.equal(diff.diff_stat, null);
+  assert.match(diff.reason ?? "", /git diff exited/);
+  assert.deepEqual(diff.changed_files, ["old-untracked.txt"]);
+});
+
+Deno.test("GIT_* variables from the caller's env cannot redirect git", async () => {
+  const dir = repoWithCommit();
+  const other = Deno.makeTempDirSync();
+  const snap = await gitSnapshot(dir, GIT, {
+    ...ENV,
+    GIT_DIR: `${other}/.git`,
+    GIT_WORK_TREE: other,
+  });
+  assert.ok(snap);
+  assert.deepEqual(snap.status, ["?? old-untracked.txt"]);
+});

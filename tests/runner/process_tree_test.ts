@@ -1,0 +1,226 @@
+/**
+ * @module
+ * Tests for process_tree.ts: parsing `ps` listings, signal normalisation, and killing real
+ * trees (a process group plus a `setsid` escapee found by its run token) through the `kill` and
+ * `ps` binaries.
+ */
+import assert from "node:assert/strict";
+import {
+  findProcessesByToken,
+  isValidRunToken,
+  killOrphansOfToken,
+  killTree,
+  newRunToken,
+  normalizeSignals,
+  parsePsListing,
+  psArguments,
+  resolveProcessTools,
+  RUN_TOKEN_ENV,
+  treeKillSupport,
+} from "../../src/runner/process_tree.ts";
+
+const { killBin, psBin } = resolveProcessTools();
+const decode = (b: Uint8Array) => new TextDecoder().decode(b);
+
+/** Independent check: live (non-zombie) processes whose ps line mentions the token. */
+function liveWithMarker(token: string): string[] {
+  const o = new Deno.Command(psBin, { args: ["-e", "-ww", "-o", "pid=,stat=,args=", "e"] })
+    .outputSync();
+  return decode(o.stdout).split("\n")
+    .filter((l) => l.includes(`${RUN_TOKEN_ENV}=${token}`) && !/^\s*\d+\s+Z/.test(l));
+}
+
+function isAlive(pid: number): boolean {
+  const o = new Deno.Command(psBin, { args: ["-o", "stat=", "-p", String(pid)] }).outputSync();
+  const stat = decode(o.stdout).trim();
+  return stat !== "" && !stat.startsWith("Z");
+}
+
+/** Starts `bash` in its own group with the token; it forks a setsid'd sleeper and a plain one. */
+async function startTree(token: string, dir: string, ignoreTerm: boolean) {
+  const trap = ignoreTerm ? "trap '' TERM INT;" : "";
+  const script =
+    `${trap} setsid /bin/bash -c '${trap} echo $$ > ${dir}/escaped; sleep 300; sleep 1' &
+    sleep 300 & echo $! > ${dir}/member; wait`;
+  const child = new Deno.Command("/bin/bash", {
+    args: ["-c", script],
+    env: { PATH: "/usr/bin:/bin", [RUN_TOKEN_ENV]: token },
+    clearEnv: true,
+    detached: true,
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  const read = async (name: string) => {
+    for (let i = 0; i < 300; i++) {
+      try {
+        const text = Deno.readTextFileSync(`${dir}/${name}`).trim();
+        if (text) return Number(text);
+      } catch { /* not yet */ }
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    throw new Error(`${name} pid file never appeared`);
+  };
+  return { child, escaped: await read("escaped"), member: await read("member") };
+}
+
+/** Test-side cleanup, independent of the code under test: SIGKILL the pids and every marked one. */
+function cleanup(pids: number[], token?: string) {
+  const marked = token ? liveWithMarker(token).map((l) => Number(l.trim().split(/\s+/)[0])) : [];
+  for (const pid of [...pids, ...marked]) {
+    try {
+      Deno.kill(pid, "SIGKILL");
+    } catch { /* gone */ }
+  }
+}
+
+Deno.test("parsePsListing marks only whole-word token matches", () => {
+  const token = "rAAAAAAAAAAAAAAAAAAAA";
+  const listing = [
+    `  100     1   100 Ss   sleep 9 HOME=/ ${RUN_TOKEN_ENV}=${token}`,
+    `  101   100   100 S    cat ${RUN_TOKEN_ENV}=${token}X OTHER=1`,
+    `  102     1   102 S    bash X${RUN_TOKEN_ENV}=${token}`,
+    `  103     1   103 Z    [sleep] <defunct>`,
+    `  104     1   104 S    sleep ${RUN_TOKEN_ENV}=${token} PATH=/bin`,
+    `garbage line`,
+    ``,
+  ].join("\n");
+  const rows = parsePsListing(listing, token);
+  assert.deepEqual(rows.map((r) => [r.pid, r.hasToken]), [
+    [100, true],
+    [101, false],
+    [102, false],
+    [103, false],
+    [104, true],
+  ]);
+  assert.deepEqual(rows[1], { pid: 101, ppid: 100, pgid: 100, stat: "S", hasToken: false });
+  assert.equal(parsePsListing(listing, null).some((r) => r.hasToken), false);
+});
+
+Deno.test("normalizeSignals validates names and always ends with SIGKILL", () => {
+  assert.deepEqual(normalizeSignals(["int", "SIGTERM"]), ["SIGINT", "SIGTERM", "SIGKILL"]);
+  assert.deepEqual(normalizeSignals(["KILL"]), ["SIGKILL"]);
+  assert.deepEqual(normalizeSignals([]), ["SIGKILL"]);
+  assert.throws(() => normalizeSignals(["SIGSTOP; rm -rf /"]), /unsupported signal/);
+});
+
+Deno.test("run tokens are random and validated", () => {
+  const a = newRunToken();
+  assert.ok(isValidRunToken(a));
+  assert.notEqual(a, newRunToken());
+  assert.equal(isValidRunToken("short"), false);
+  assert.equal(isValidRunToken("has space in it, long enough"), false);
+});
+
+Deno.test("platform support: linux supported, windows has a clear not-supported path", () => {
+  assert.equal(treeKillSupport("linux").supported, true);
+  const win = treeKillSupport("windows");
+  assert.equal(win.supported, false);
+  assert.match(win.reason, /not supported on windows/);
+  assert.throws(() => psArguments("windows"), /not supported/);
+  assert.ok(psArguments("darwin").includes("-E"));
+});
+
+Deno.test("findProcessesByToken finds a setsid'd process outside the group", async () => {
+  const dir = Deno.makeTempDirSync();
+  const token = newRunToken();
+  const { child, escaped, member } = await startTree(token, dir, false);
+  try {
+    const pids = await findProcessesByToken(token, psBin);
+    assert.ok(pids.includes(child.pid), "the group leader carries the token");
+    assert.ok(pids.includes(escaped), "the setsid'd process carries the token");
+    assert.ok(pids.includes(member));
+    assert.equal((await findProcessesByToken(newRunToken(), psBin)).length, 0);
+  } finally {
+    cleanup([child.pid, escaped, member], token);
+    await child.status;
+  }
+});
+
+Deno.test("killTree escalates to SIGKILL and leaves no survivors, in or out of the group", async () => {
+  const dir = Deno.makeTempDirSync();
+  const token = newRunToken();
+  const { child, escaped, member } = await startTree(token, dir, true);
+  try {
+    const report = await killTree({
+      pgid: child.pid,
+      token,
+      signals: ["SIGTERM"],
+      graceMs: 200,
+      killBin,
+      psBin,
+    });
+    assert.equal(isAlive(child.pid), false);
+    const status = await child.status;
+    assert.deepEqual(report.errors, []);
+    assert.deepEqual(report.survivors, []);
+    assert.deepEqual(report.steps.map((s) => s.signal), ["SIGTERM", "SIGKILL"]);
+    assert.equal(report.steps[0].pgid, child.pid);
+    assert.ok(report.steps[0].pids.includes(escaped), "escapee signalled by pid");
+    assert.equal(status.signal, "SIGKILL", "bash ignored SIGTERM, so SIGKILL was needed");
+    assert.equal(isAlive(escaped), false);
+    assert.equal(isAlive(member), false);
+    assert.deepEqual(liveWithMarker(token), []);
+  } finally {
+    cleanup([child.pid, escaped, member], token);
+  }
+});
+
+Deno.test("killOrphansOfToken kills by token alone (crash recovery)", async () => {
+  const dir = Deno.makeTempDirSync();
+  const token = newRunToken();
+  const { child, escaped, member } = await startTree(token, dir, false);
+  try {
+    const report = await killOrphansOfToken(token, { killBin, psBin, graceMs: 500 });
+    assert.deepEqual(report.survivors, []);
+    assert.equal(report.steps[0].pgid, null, "no group is trusted after a restart");
+    assert.deepEqual(liveWithMarker(token), []);
+    await assert.rejects(() => killOrphansOfToken("bad", { killBin, psBin }), /invalid run token/);
+  } finally {
+    cleanup([child.pid, escaped, member], token);
+    await child.status;
+  }
+});
+
+Deno.test("killTree with nothing alive sends nothing", async () => {
+  const report = await killTree({
+    pgid: null,
+    token: newRunToken(),
+    signals: ["SIGINT"],
+    graceMs: 10,
+    killBin,
+    psBin,
+  });
+  assert.deepEqual(report, { steps: [], survivors: [], errors: [] });
+});
+
+Deno.test("killTree falls back to the direct kill when the kill binary cannot run", async () => {
+  const token = newRunToken();
+  const child = new Deno.Command("/usr/bin/sleep", {
+    args: ["300"],
+    env: { [RUN_TOKEN_ENV]: token },
+    clearEnv: true,
+    detached: true,
+  }).spawn();
+  const directSignals: string[] = [];
+  try {
+    const report = await killTree({
+      pgid: child.pid,
+      token,
+      signals: ["SIGTERM"],
+      graceMs: 500,
+      killBin: "/nonexistent/kill",
+      psBin,
+      directKill: (s) => {
+        directSignals.push(s);
+        child.kill(s as Deno.Signal);
+      },
+    });
+    assert.deepEqual(directSignals, ["SIGTERM"]);
+    assert.match(report.errors[0], /signalling/);
+    assert.deepEqual(report.survivors, []);
+  } finally {
+    cleanup([child.pid], token);
+  }
+  assert.equal((await child.status).signal, "SIGTERM");
+});
