@@ -42,17 +42,43 @@ export async function executeRun(input: ExecuteRunInput): Promise<RunOutcome> {
     ? await gitSnapshotWithReason(invocation.cwd, tools.gitBin, gitEnv)
     : null;
   const parser = createParser(manifest.output);
-  const run = await superviseRun(invocation, input.limits, {
-    runToken: input.runToken,
-    onStdoutLine: (line) => {
-      for (const ev of parser.feedLine(line)) input.onEvent(ev);
-    },
-    signal: input.signal,
-    cancelSignals: manifest.cancel.signals,
-    graceMs: manifest.cancel.grace_ms,
-    killBin: tools.killBin,
-    psBin: tools.psBin,
-  });
+  let run;
+  try {
+    run = await superviseRun(invocation, input.limits, {
+      runToken: input.runToken,
+      onStdoutLine: (line) => {
+        for (const ev of parser.feedLine(line)) input.onEvent(ev);
+      },
+      signal: input.signal,
+      cancelSignals: manifest.cancel.signals,
+      graceMs: manifest.cancel.grace_ms,
+      killBin: tools.killBin,
+      psBin: tools.psBin,
+    });
+  } catch (e) {
+    return {
+      state: "failed",
+      claims: { final_text: null, session_id: null },
+      evidence: {
+        exit_code: null,
+        signal: null,
+        duration_ms: 0,
+        git: null,
+        usage: { input_tokens: null, output_tokens: null, cost_usd: null },
+        permission_denials: [],
+        truncated: { stdout: false, stderr: false },
+        stderr_tail: "",
+      },
+      error: {
+        code: "runner_spawn_failed",
+        message: `could not start runner ${manifest.name}: ${(e as Error).message}`,
+      },
+    };
+  }
+  // The output cap may have dropped the final result line; the supervisor keeps the last one.
+  if (run.truncated.stdout && run.lastStdoutLine) {
+    for (const ev of parser.feedLine(run.lastStdoutLine)) input.onEvent(ev);
+  }
   const parsed = parser.finish({ code: run.code, signal: run.signal });
   const git = tools.gitBin && before?.snapshot
     ? (await collectGitEvidence(invocation.cwd, before.snapshot, tools.gitBin, gitEnv)).git
