@@ -47,7 +47,12 @@ export class ControlClient {
     try {
       token = await readControlToken(stateDir);
     } catch { /* reported on first call */ }
-    return new ControlClient({ port: config.daemon.control_port, token, tokenFile: controlTokenPath(stateDir), configFile });
+    return new ControlClient({
+      port: config.daemon.control_port,
+      token,
+      tokenFile: controlTokenPath(stateDir),
+      configFile,
+    });
   }
 
   /** GET a control path. */
@@ -60,7 +65,12 @@ export class ControlClient {
     return this.#call("POST", path, body, signal);
   }
 
-  async #call(method: string, path: string, body: unknown, signal?: AbortSignal): Promise<ControlResponse> {
+  async #call(
+    method: string,
+    path: string,
+    body: unknown,
+    signal?: AbortSignal,
+  ): Promise<ControlResponse> {
     const ep = this.endpoint;
     if (ep.token === null) {
       return {
@@ -68,7 +78,10 @@ export class ControlClient {
         status: 0,
         error: {
           code: "no_token",
-          message: `no control token at ${ep.tokenFile}: the daemon has never started with this state dir. ${daemonNotRunningMessage(ep)}`,
+          message:
+            `no control token at ${ep.tokenFile}: the daemon has never started with this state dir. ${
+              daemonNotRunningMessage(ep)
+            }`,
         },
       };
     }
@@ -85,11 +98,20 @@ export class ControlClient {
       });
     } catch (e) {
       if (signal?.aborted) throw e;
-      return { ok: false, status: 0, error: { code: "daemon_not_running", message: daemonNotRunningMessage(ep) } };
+      return {
+        ok: false,
+        status: 0,
+        error: { code: "daemon_not_running", message: daemonNotRunningMessage(ep) },
+      };
     }
     const json = await res.json().catch(() => ({})) as Record<string, unknown>;
     if (res.ok) return { ok: true, status: res.status, body: json };
-    const err = (json.error ?? { code: "internal", message: `HTTP ${res.status}` }) as ApiError["error"];
-    return { ok: false, status: res.status, error: { ...err, ...(json.task ? { task: json.task } : {}) } };
+    const err =
+      (json.error ?? { code: "internal", message: `HTTP ${res.status}` }) as ApiError["error"];
+    return {
+      ok: false,
+      status: res.status,
+      error: { ...err, ...(json.task ? { task: json.task } : {}) },
+    };
   }
 }

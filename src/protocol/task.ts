@@ -66,7 +66,9 @@ export const TaskRequest = z.strictObject({
   prompt: z.string().min(1, "must not be empty").refine((p) => !p.includes("\0"), {
     message: "must not contain NUL characters",
   }),
-  cwd: AbsolutePath.refine((p) => !p.includes("\0"), { message: "must not contain NUL characters" }),
+  cwd: AbsolutePath.refine((p) => !p.includes("\0"), {
+    message: "must not contain NUL characters",
+  }),
   profile: Name,
   runner: Name.optional(),
   timeout_s: z.int().positive().max(7 * 24 * 3600).optional(),

@@ -53,9 +53,18 @@ export async function resolveCwd(path: string): Promise<ResolvedCwd> {
   let real: string;
   try {
     real = stripVerbatim(await Deno.realPath(path));
+  } catch (error) {
+    return { ok: false, reason: describeError(error) };
+  }
+  try {
     const info = await Deno.stat(real);
     if (!info.isDirectory) return { ok: false, reason: "is not a directory" };
   } catch (error) {
+    // In the sandboxed worker, only the allowed roots are readable: a path inside a root that
+    // resolves (through a symlink) to somewhere outside them cannot be stat'ed. Its real
+    // location is known, so hand it to policy, which denies it as outside the roots
+    // (`inbound.allow[i].cwd`, "resolves to …") instead of calling it unreadable.
+    if (error instanceof Deno.errors.NotCapable) return { ok: true, real };
     return { ok: false, reason: describeError(error) };
   }
   return { ok: true, real };

@@ -27,7 +27,7 @@ Deno.test("RunQueue honours the global concurrency limit in FIFO order", async (
   await q.close();
 });
 
-Deno.test("RunQueue holds a peer at its own limit and lets other peers pass", async () => {
+Deno.test("RunQueue holds a peer at its own limit and lets other peers pass", () => {
   const started: string[] = [];
   const q = new RunQueue({ maxConcurrent: 4 }, () => {
     started.push("x");

@@ -61,9 +61,13 @@ export interface DaemonProcess {
  */
 export async function startDaemon(
   home: string,
-  opts: { demoCaller?: string; env?: Record<string, string>; wrap?: string[]; timeoutMs?: number } = {},
+  opts: { demoCaller?: string; env?: Record<string, string>; wrap?: string[]; timeoutMs?: number } =
+    {},
 ): Promise<DaemonProcess> {
-  const args = cmeshArgs("daemon", ...(opts.demoCaller ? ["--insecure-local-demo", opts.demoCaller] : []));
+  const args = cmeshArgs(
+    "daemon",
+    ...(opts.demoCaller ? ["--insecure-local-demo", opts.demoCaller] : []),
+  );
   const argv = [...(opts.wrap ?? []), Deno.execPath(), ...args];
   const child = new Deno.Command(argv[0], {
     args: argv.slice(1),
@@ -119,7 +123,9 @@ export async function startDaemon(
 }
 
 /** A temp dir removed by the returned function. */
-export async function tempDir(prefix = "cmesh-test-"): Promise<{ path: string; cleanup: () => Promise<void> }> {
+export async function tempDir(
+  prefix = "cmesh-test-",
+): Promise<{ path: string; cleanup: () => Promise<void> }> {
   const path = await Deno.makeTempDir({ prefix });
   return { path, cleanup: () => Deno.remove(path, { recursive: true }).catch(() => {}) };
 }
