@@ -1,0 +1,286 @@
+import assert from "node:assert/strict";
+import { Config } from "../../src/config/schema.ts";
+import type { CallerIdentity } from "../../src/policy/types.ts";
+import { RunQueue } from "../../src/scheduler/queue.ts";
+import { TaskBus } from "../../src/scheduler/task_bus.ts";
+import { listAudit } from "../../src/store/audit.ts";
+import { openStore } from "../../src/store/db.ts";
+import { createWorkerApp } from "../../src/worker/app.ts";
+import { resolveRoots } from "../../src/worker/cwd_resolve.ts";
+import type { IdentityOutcome } from "../../src/worker/ports.ts";
+import { createWorkerService } from "../../src/worker/service.ts";
+
+const laptop: CallerIdentity = {
+  node: "laptop",
+  dnsName: "laptop.tail1.ts.net.",
+  stableId: "nLAPTOP",
+  login: "alice@example.com",
+  tags: [],
+  capMap: {},
+};
+const phone: CallerIdentity = {
+  ...laptop,
+  node: "phone",
+  dnsName: "phone.tail1.ts.net.",
+  stableId: "nPHONE",
+};
+
+async function world(opts: { maxQueue?: number } = {}) {
+  const root = await Deno.realPath(await Deno.makeTempDir({ prefix: "cmesh-app-" }));
+  await Deno.mkdir(`${root}/repo`);
+  await Deno.symlink("/etc", `${root}/repo/escape`);
+  const config = Config.parse({
+    inbound: {
+      enabled: true,
+      max_concurrent: 1,
+      max_queue: opts.maxQueue ?? 8,
+      allow: [{ peers: ["laptop", "phone"], cwd: [`${root}/repo`], runners: ["fake"] }],
+    },
+  });
+  const store = openStore(":memory:");
+  const bus = new TaskBus();
+  // Jobs never finish on their own: tasks stay queued/running so limits can be observed.
+  const queue = new RunQueue(
+    { maxConcurrent: 1 },
+    (_job, signal) => new Promise((r) => signal.addEventListener("abort", () => r())),
+  );
+  const tasks = createWorkerService({
+    config,
+    store,
+    queue,
+    bus,
+    nodeName: "server",
+    runners: new Map([["fake", {} as never]]),
+    rootsReal: await resolveRoots(config.inbound.allow),
+    caseInsensitive: false,
+  });
+  const whoisCalls: string[] = [];
+  const table = new Map<string, IdentityOutcome>([
+    ["100.64.0.2", { ok: true, identity: laptop }],
+    ["100.64.0.3", { ok: true, identity: phone }],
+    ["100.64.0.9", { ok: false, code: "not_found", reason: "no match for IP:port" }],
+    ["100.64.0.10", { ok: false, code: "unavailable", reason: "socket missing" }],
+  ]);
+  const app = createWorkerApp({
+    tasks,
+    identity: {
+      whois(ip) {
+        whoisCalls.push(ip);
+        return Promise.resolve(
+          table.get(ip) ?? { ok: false, code: "not_found", reason: "unknown" },
+        );
+      },
+    },
+    source: { allowLoopback: false },
+    maxBodyBytes: 4096,
+  });
+  const call = async (ip: string, path: string, init: RequestInit = {}) => {
+    const res = await app.request(`http://100.64.0.1:7433${path}`, init, {
+      remoteAddr: { transport: "tcp", hostname: ip, port: 41000 },
+    });
+    return { status: res.status, headers: res.headers, body: await res.json() };
+  };
+  const submit = (ip: string, body: unknown) =>
+    call(ip, "/v1/tasks", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+  return {
+    root,
+    store,
+    queue,
+    whoisCalls,
+    call,
+    submit,
+    async close() {
+      await queue.close();
+      store.close();
+      await Deno.remove(root, { recursive: true });
+    },
+  };
+}
+
+const task = (id: string, cwd: string, extra: Record<string, unknown> = {}) => ({
+  id,
+  prompt: "list the files",
+  cwd,
+  profile: "query",
+  ...extra,
+});
+
+Deno.test("worker app: non-tailnet sources are refused before any whois", async () => {
+  const w = await world();
+  try {
+    for (
+      const ip of ["10.0.0.2", "192.168.1.5", "127.0.0.1", "100.128.0.1", "100.100.100.100", "::1"]
+    ) {
+      const r = await w.call(ip, "/v1/hello");
+      assert.equal(r.status, 403, ip);
+      assert.equal(r.body.error.code, "not_tailnet");
+      assert.equal(r.body.error.rule, "source.not_tailnet");
+    }
+    assert.deepEqual(w.whoisCalls, []);
+    const audit = listAudit(w.store, { limit: 100 });
+    assert.ok(
+      audit.length >= 6 &&
+        audit.every((a) => a.rule === "source.not_tailnet" && a.decision === "deny"),
+    );
+  } finally {
+    await w.close();
+  }
+});
+
+Deno.test("worker app: whois decides identity; unknown → 403, unavailable → 503 (fail closed)", async () => {
+  const w = await world();
+  try {
+    const unknown = await w.call("100.64.0.9", "/v1/hello");
+    assert.equal(unknown.status, 403);
+    assert.equal(unknown.body.error.code, "unknown_peer");
+    const down = await w.call("100.64.0.10", "/v1/hello");
+    assert.equal(down.status, 503);
+    assert.equal(down.body.error.code, "identity_unavailable");
+    assert.match(down.body.error.message, /fail closed/);
+    const mapped = await w.call("::ffff:100.64.0.2", "/v1/hello");
+    assert.equal(mapped.status, 200);
+    assert.equal(w.whoisCalls.at(-1), "100.64.0.2");
+  } finally {
+    await w.close();
+  }
+});
+
+Deno.test("worker app: identity headers are ignored", async () => {
+  const w = await world();
+  try {
+    const forged = {
+      "Tailscale-User-Login": "laptop@example.com",
+      "X-Forwarded-For": "100.64.0.2",
+      "Tailscale-Headers-Info": "x",
+    };
+    assert.equal((await w.call("100.64.0.9", "/v1/hello", { headers: forged })).status, 403);
+    const me = await w.call("100.64.0.3", "/v1/hello", { headers: forged });
+    assert.equal(me.body.you.node, "phone");
+  } finally {
+    await w.close();
+  }
+});
+
+Deno.test("worker app: hello tells the caller what it may do here", async () => {
+  const w = await world();
+  try {
+    const r = await w.call("100.64.0.2", "/v1/hello");
+    assert.equal(r.status, 200);
+    assert.equal(r.body.node, "server");
+    assert.equal(r.body.protocol, 1);
+    assert.deepEqual(r.body.you, { node: "laptop", login: "alice@example.com", tags: [] });
+    assert.deepEqual(r.body.allowed.rules[0].profiles, ["query"]);
+    assert.deepEqual(r.body.allowed.rules[0].cwd, [`${w.root}/repo`]);
+  } finally {
+    await w.close();
+  }
+});
+
+Deno.test("worker app: submit is idempotent, conflicts are 409, callers see only their own tasks", async () => {
+  const w = await world();
+  try {
+    const first = await w.submit("100.64.0.2", task("t_00000001", `${w.root}/repo`));
+    assert.equal(first.status, 202, JSON.stringify(first.body));
+    const again = await w.submit("100.64.0.2", task("t_00000001", `${w.root}/repo`));
+    assert.equal(again.status, 200);
+    assert.equal(again.body.task.id, "t_00000001");
+    const changed = await w.submit(
+      "100.64.0.2",
+      task("t_00000001", `${w.root}/repo`, { prompt: "other" }),
+    );
+    assert.equal(changed.status, 409);
+    const stolen = await w.submit("100.64.0.3", task("t_00000001", `${w.root}/repo`));
+    assert.equal(stolen.status, 409);
+    assert.equal((await w.call("100.64.0.3", "/v1/tasks/t_00000001")).status, 404);
+    assert.equal((await w.call("100.64.0.2", "/v1/tasks/t_00000001")).status, 200);
+    const pending = await w.call("100.64.0.2", "/v1/tasks/t_00000001/result");
+    assert.equal(pending.status, 409);
+  } finally {
+    await w.close();
+  }
+});
+
+Deno.test("worker app: policy denials name the rule and are audited", async () => {
+  const w = await world();
+  try {
+    const escape = await w.submit("100.64.0.2", task("t_00000002", `${w.root}/repo/escape`));
+    assert.equal(escape.status, 403);
+    assert.equal(escape.body.error.rule, "inbound.allow[0].cwd");
+    const dotdot = await w.submit("100.64.0.2", task("t_00000003", `${w.root}/repo/../`));
+    assert.equal(dotdot.status, 403);
+    const profile = await w.submit(
+      "100.64.0.2",
+      task("t_00000004", `${w.root}/repo`, { profile: "edit" }),
+    );
+    assert.equal(profile.status, 403);
+    assert.match(profile.body.error.rule, /^profile\.disabled|inbound\.allow\[0\]\.profile$/);
+    const denials = listAudit(w.store, { limit: 50 }).filter((a) => a.kind === "task.decision");
+    assert.equal(denials.length, 3);
+    assert.ok(denials.every((a) => a.decision === "deny" && a.rule && a.reason));
+    assert.equal((denials[0].actor as { node: string }).node, "laptop");
+  } finally {
+    await w.close();
+  }
+});
+
+Deno.test("worker app: a full queue answers 429 with Retry-After", async () => {
+  const w = await world({ maxQueue: 1 });
+  try {
+    assert.equal((await w.submit("100.64.0.2", task("t_00000010", `${w.root}/repo`))).status, 202); // runs
+    assert.equal((await w.submit("100.64.0.2", task("t_00000011", `${w.root}/repo`))).status, 202); // queued
+    const full = await w.submit("100.64.0.2", task("t_00000012", `${w.root}/repo`));
+    assert.equal(full.status, 429);
+    assert.equal(full.body.error.code, "queue_full");
+    assert.ok(Number(full.headers.get("retry-after")) > 0);
+    const cancel = await w.call("100.64.0.2", "/v1/tasks/t_00000011/cancel", { method: "POST" });
+    assert.equal(cancel.status, 202);
+    assert.equal(cancel.body.task.state, "cancelled");
+    const result = await w.call("100.64.0.2", "/v1/tasks/t_00000011/result");
+    assert.equal(result.body.result.state, "cancelled");
+  } finally {
+    await w.close();
+  }
+});
+
+Deno.test("worker app: malformed requests get JSON 4xx and change nothing", async () => {
+  const w = await world();
+  try {
+    const post = (body: string, type = "application/json") =>
+      w.call("100.64.0.2", "/v1/tasks", {
+        method: "POST",
+        headers: { "content-type": type },
+        body,
+      });
+    const cases: [string, string, number][] = [
+      ["{", "application/json", 400],
+      ["{}", "text/plain", 415],
+      [JSON.stringify(task("t_00000020", "/x", { extra: true })), "application/json", 400],
+      [JSON.stringify(task("bad id!", "/x")), "application/json", 400],
+      [JSON.stringify({ ...task("t_00000021", "/x"), prompt: 5 }), "application/json", 400],
+      ["x".repeat(5000), "application/json", 413],
+      ["[".repeat(3000), "application/json", 400],
+    ];
+    for (const [body, type, status] of cases) {
+      const r = await post(body, type);
+      assert.equal(r.status, status, body.slice(0, 40));
+      assert.ok(r.body.error.code && r.body.error.message);
+    }
+    const bad = new Uint8Array([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x7d]);
+    const res = await w.call("100.64.0.2", "/v1/tasks", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: bad,
+    });
+    assert.equal(res.status, 400);
+    assert.match(res.body.error.message, /UTF-8/);
+    assert.equal((await w.call("100.64.0.2", "/v1/tasks/..%2Fx")).status, 400);
+    assert.equal((await w.call("100.64.0.2", "/v1/tasks", { method: "GET" })).status, 404);
+    assert.equal(listAudit(w.store, { limit: 10 }).length, 0);
+  } finally {
+    await w.close();
+  }
+});

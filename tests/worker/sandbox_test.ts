@@ -1,0 +1,111 @@
+import assert from "node:assert/strict";
+import { workerPermissions } from "../../src/daemon/worker_permissions.ts";
+import { freePort } from "../support/daemon.ts";
+
+const git = ["/usr/bin/git", "/bin/git"].find((p) => {
+  try {
+    return Deno.statSync(p).isFile;
+  } catch {
+    return false;
+  }
+});
+
+Deno.test({
+  name: "the sandboxed worker can do its job and nothing else",
+  ignore: !git, // git is installed by .ci/run; without it the run probe has nothing allowed to run
+  async fn() {
+    const base = await Deno.realPath(await Deno.makeTempDir({ prefix: "cmesh-sandbox-" }));
+    const stateDir = `${base}/state`;
+    const root = `${base}/repo`;
+    await Deno.mkdir(stateDir);
+    await Deno.mkdir(root);
+    await Deno.writeTextFile(`${root}/README.md`, "hi");
+    const bindPort = freePort();
+    const otherPort = freePort();
+    const perms = workerPermissions({
+      bind: ["127.0.0.1"],
+      port: bindPort,
+      stateDir,
+      roots: [root],
+      localApi: { transport: "unix", path: `${base}/tailscaled.sock` },
+      runBinaries: [],
+      tools: { gitBin: git!, killBin: "/usr/bin/kill", psBin: "/usr/bin/ps" },
+    });
+    assert.equal(perms.env, false);
+    assert.ok(!perms.net.some((n) => n.startsWith("0.0.0.0")));
+    const worker = new Worker(new URL("../support/sandbox_probe.ts", import.meta.url), {
+      type: "module",
+      deno: { permissions: perms },
+    });
+    try {
+      const results = await new Promise<Record<string, string>>((resolve, reject) => {
+        worker.onmessage = (e) => resolve(e.data);
+        worker.onerror = (e) => reject(e);
+        worker.postMessage({
+          allowedRead: `${root}/README.md`,
+          stateDir,
+          bindPort,
+          otherPort,
+          git,
+        });
+      });
+      assert.deepEqual(results, {
+        read_allowed_root: "ok",
+        read_etc_passwd: "NotCapable",
+        read_home_ssh: "NotCapable",
+        write_state_dir: "ok",
+        write_tmp: "NotCapable",
+        run_sh: "NotCapable",
+        run_git: "ok",
+        listen_bind: "ok",
+        listen_all_interfaces: "NotCapable",
+        listen_other_port: "NotCapable",
+        connect_other: "NotCapable",
+        env_home: "NotCapable",
+        kill_pid1: "NotCapable",
+        ffi: "NotCapable",
+      });
+    } finally {
+      worker.terminate();
+      await Deno.remove(base, { recursive: true });
+    }
+  },
+});
+
+Deno.test("workerPermissions: exactly the listeners, LocalAPI, state dir, roots and binaries", () => {
+  const p = workerPermissions({
+    bind: ["100.64.0.1", "fd7a:115c:a1e0::1"],
+    port: 7433,
+    stateDir: "/var/lib/cmesh",
+    roots: ["/srv/app", "/srv/app"],
+    localApi: { transport: "unix", path: "/run/tailscale/tailscaled.sock" },
+    runBinaries: ["/usr/local/bin/claude"],
+    tools: { gitBin: "/usr/bin/git", killBin: "/usr/bin/kill", psBin: "/usr/bin/ps" },
+  });
+  assert.deepEqual(p.net, [
+    "100.64.0.1:7433",
+    "[fd7a:115c:a1e0::1]:7433",
+    "unix:/run/tailscale/tailscaled.sock",
+  ]);
+  assert.deepEqual(p.write, ["/var/lib/cmesh", "/run/tailscale/tailscaled.sock"]);
+  assert.deepEqual(p.run, [
+    "/usr/local/bin/claude",
+    "/usr/bin/kill",
+    "/usr/bin/ps",
+    "/usr/bin/git",
+  ]);
+  assert.ok(p.read.includes("/srv/app") && p.read.filter((r) => r === "/srv/app").length === 1);
+  assert.equal(p.env, false);
+  assert.equal(p.ffi, false);
+  const tcp = workerPermissions({
+    bind: ["127.0.0.1"],
+    port: 7433,
+    stateDir: "/s",
+    roots: [],
+    localApi: { transport: "tcp", host: "127.0.0.1", port: 41112 },
+    runBinaries: [],
+    tools: { gitBin: null, killBin: "/usr/bin/kill", psBin: "/usr/bin/ps" },
+  });
+  assert.deepEqual(tcp.net, ["127.0.0.1:7433", "127.0.0.1:41112"]);
+  assert.deepEqual(tcp.run, ["/usr/bin/kill", "/usr/bin/ps"]);
+});
