@@ -1,0 +1,140 @@
+/**
+ * @module
+ * Following a delegated task for a bounded time: loop on the daemon's `/wait` long-poll
+ * (≤ 10 s per request, so a stuck request never outlives the caller's budget by much),
+ * collect events, report progress, and fetch the result once the task is terminal.
+ *
+ * Giving up waiting never cancels the task: that is `cmesh_cancel`'s job.
+ *
+ * @example
+ * ```ts
+ * import { followTask } from "./follow.ts";
+ * import { LazyControl } from "./control.ts";
+ * import { ProgressReporter } from "./progress.ts";
+ * const out = await followTask(new LazyControl("/x/config.toml"), "t0123456789", {
+ *   waitSeconds: 30, after: 0, progress: new ProgressReporter({ send: async () => {} }),
+ * });
+ * ```
+ */
+import { isTerminal } from "../protocol/task.ts";
+import type { ControlAccess } from "./control.ts";
+import { progressLine } from "./format.ts";
+import type { ProgressReporter } from "./progress.ts";
+import type { ToolError } from "./results.ts";
+import {
+  type EventOut,
+  type FollowOut,
+  type ResultOut,
+  type TaskOut,
+  toEventOut,
+  toResultOut,
+  toTaskOut,
+} from "./schemas.ts";
+
+/** Longest single long-poll to the daemon (seconds). */
+export const POLL_S = 10;
+/** Most events returned by one follow; older ones are counted in `events_omitted`. */
+export const MAX_EVENTS = 30;
+/** Least time between two progress notifications while the state stays the same. */
+export const HEARTBEAT_MS = 1000;
+
+/** Options of {@link followTask}. */
+export interface FollowOptions {
+  /** How long to wait for the task to finish (0: one look, no waiting). */
+  waitSeconds: number;
+  /** Only events with `seq > after` are returned. */
+  after: number;
+  progress: ProgressReporter;
+  /** The tool call's signal: the client gave up. */
+  signal?: AbortSignal;
+  pollS?: number;
+}
+
+/** The outcome of {@link followTask}. */
+export type FollowAnswer = { ok: true; value: FollowOut } | { ok: false; error: ToolError };
+
+/** The path of a task's control API resource. */
+export function taskPath(id: string, sub = ""): string {
+  return `/v1/tasks/${encodeURIComponent(id)}${sub}`;
+}
+
+/** The stored result of a terminal task, or null when there is none. */
+export async function fetchResult(
+  control: ControlAccess,
+  task: TaskOut,
+  signal?: AbortSignal,
+): Promise<ResultOut | null> {
+  const res = await control.get(taskPath(task.id, "/result"), signal);
+  return res.ok ? toResultOut(res.body.result, task.peer) : null;
+}
+
+/** Waits up to `waitSeconds` for the task to finish, reporting progress on the way. */
+export async function followTask(
+  control: ControlAccess,
+  id: string,
+  opts: FollowOptions,
+): Promise<FollowAnswer> {
+  const started = Date.now();
+  const deadline = started + opts.waitSeconds * 1000;
+  const pollS = opts.pollS ?? POLL_S;
+  let after = opts.after;
+  let events: EventOut[] = [];
+  let omitted = 0;
+  let task: TaskOut | null = null;
+  let reportedState: string | null = null;
+  let reportedAt = Number.NEGATIVE_INFINITY;
+  for (;;) {
+    const leftS = Math.max(0, (deadline - Date.now()) / 1000);
+    const timeoutS = Math.min(pollS, leftS).toFixed(1);
+    let res;
+    try {
+      res = await control.get(
+        taskPath(id, `/wait?after=${after}&timeout_s=${timeoutS}`),
+        opts.signal,
+      );
+    } catch (e) {
+      if (opts.signal?.aborted && task) break;
+      throw e;
+    }
+    if (!res.ok) return { ok: false, error: res.error };
+    task = toTaskOut(res.body.task);
+    const fresh = (Array.isArray(res.body.events) ? res.body.events : [])
+      .map(toEventOut)
+      .filter((e): e is EventOut => e !== null && e.seq > after);
+    for (const e of fresh) after = Math.max(after, e.seq);
+    events.push(...fresh);
+    if (events.length > MAX_EVENTS) {
+      omitted += events.length - MAX_EVENTS;
+      events = events.slice(-MAX_EVENTS);
+    }
+    const done = isTerminal(task.state);
+    const now = Date.now();
+    if (
+      opts.progress.enabled &&
+      (done || task.state !== reportedState || now - reportedAt >= HEARTBEAT_MS)
+    ) {
+      await opts.progress.report(progressLine(task, now));
+      reportedState = task.state;
+      reportedAt = Date.now();
+    }
+    if (done || Date.now() >= deadline || opts.signal?.aborted) break;
+  }
+  const done = isTerminal(task.state);
+  const result = done ? await fetchResult(control, task, opts.signal).catch(() => null) : null;
+  await opts.progress.settle();
+  return {
+    ok: true,
+    value: {
+      task_id: task.id,
+      peer: task.peer,
+      state: task.state,
+      done,
+      waited_s: Math.round((Date.now() - started) / 100) / 10,
+      task,
+      events,
+      events_omitted: omitted,
+      next_after: after,
+      result,
+    },
+  };
+}

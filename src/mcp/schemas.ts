@@ -1,0 +1,240 @@
+/**
+ * @module
+ * The output schemas of the MCP tools (published as `outputSchema`, checked against every
+ * `structuredContent`), and the functions that turn control API answers into them.
+ *
+ * Results keep the remote agent's `claims` apart from the worker's `evidence`; the schema
+ * descriptions say which is which, so a client that only reads JSON learns it too.
+ *
+ * @example
+ * ```ts
+ * import { toTaskOut } from "./schemas.ts";
+ * const t = toTaskOut({ id: "t123456789", state: "running", peer: "build-box" });
+ * t.last_event; // null
+ * ```
+ */
+import { z } from "zod";
+import { Claims, ErrorInfo, Evidence, TASK_STATES, type TaskState } from "../protocol/task.ts";
+
+/** One task event as the tools show it (without the bulky `data`). */
+export const EventOut = z.object({
+  seq: z.int().describe("event number, from 1; pass the last one as `after` to skip old events"),
+  at: z.string(),
+  kind: z.string().describe("state, message, tool, denial, usage, log or error"),
+  text: z.string(),
+});
+/** An event as shown. */
+export type EventOut = z.infer<typeof EventOut>;
+
+/** The status of one delegated task, as the local daemon records it. */
+export const TaskOut = z.object({
+  id: z.string(),
+  peer: z.string().describe("the peer the task was sent to"),
+  state: z.enum(TASK_STATES),
+  profile: z.string(),
+  runner: z.string().describe("empty until the worker reports which runner it chose"),
+  cwd: z.string().describe("working directory on the peer"),
+  created_at: z.string().nullable(),
+  started_at: z.string().nullable(),
+  finished_at: z.string().nullable(),
+  last_event: EventOut.nullable(),
+  error: ErrorInfo.nullable(),
+});
+/** A task status as shown. */
+export type TaskOut = z.infer<typeof TaskOut>;
+
+/** A finished task's outcome: claims (untrusted) and evidence (observed), kept apart. */
+export const ResultOut = z.object({
+  task_id: z.string(),
+  peer: z.string(),
+  state: z.enum(TASK_STATES),
+  profile: z.string(),
+  runner: z.string(),
+  cwd: z.string(),
+  started_at: z.string().nullable(),
+  finished_at: z.string().nullable(),
+  claims: Claims.describe(
+    "UNTRUSTED: what the remote agent says it did (its final text). Verify against evidence.",
+  ),
+  evidence: Evidence.nullable().describe(
+    "What the worker observed itself: exit status, duration, git before/after, diff stat, " +
+      "changed files, token use/cost as reported, permission denials, truncation. " +
+      "null when the runner never started.",
+  ),
+  error: ErrorInfo.nullable(),
+});
+/** A result as shown. */
+export type ResultOut = z.infer<typeof ResultOut>;
+
+/** What `cmesh_delegate` and `cmesh_wait` return: status so far, recent events, result if done. */
+export const FollowOut = z.object({
+  task_id: z.string(),
+  peer: z.string(),
+  state: z.enum(TASK_STATES),
+  done: z.boolean().describe("true when the state is terminal (nothing will change any more)"),
+  waited_s: z.number().describe("how long this call waited"),
+  task: TaskOut,
+  events: z.array(EventOut).describe("events after `after` (the most recent ones if many)"),
+  events_omitted: z.int().describe("older events left out of `events`"),
+  next_after: z.int().describe("pass as `after` to cmesh_wait to get only newer events"),
+  result: ResultOut.nullable().describe("the result when done, else null"),
+});
+/** A follow answer. */
+export type FollowOut = z.infer<typeof FollowOut>;
+
+/** `cmesh_status`. */
+export const StatusOut = z.object({
+  task_id: z.string(),
+  peer: z.string(),
+  state: z.enum(TASK_STATES),
+  done: z.boolean(),
+  task: TaskOut,
+});
+
+/** `cmesh_result`. */
+export const ResultToolOut = z.object({
+  task_id: z.string(),
+  peer: z.string(),
+  state: z.enum(TASK_STATES),
+  done: z.boolean(),
+  result: ResultOut.nullable().describe("null while the task is still queued or running"),
+  task: TaskOut,
+});
+
+/** `cmesh_cancel`. */
+export const CancelOut = z.object({
+  task_id: z.string(),
+  peer: z.string(),
+  state: z.enum(TASK_STATES),
+  done: z.boolean(),
+  already_finished: z.boolean().describe("true when the task had ended before the cancel"),
+  task: TaskOut,
+});
+
+/** `cmesh_tasks`. */
+export const TasksOut = z.object({
+  count: z.int(),
+  tasks: z.array(TaskOut),
+});
+
+/** One rule of a peer's inbound policy that names me. */
+export const AllowedRuleOut = z.object({
+  rule: z.string().describe("the rule on the peer, e.g. inbound.allow[0]"),
+  by: z.string().describe("how the rule matched me (peer name, tag, login)"),
+  profiles: z.array(z.string()),
+  cwd: z.array(z.string()).describe(
+    "allowed cwd roots on the peer (a task's cwd must be inside one)",
+  ),
+  runners: z.array(z.string()),
+});
+
+/** One outbound peer. */
+export const PeerOut = z.object({
+  name: z.string(),
+  online: z.boolean(),
+  cmesh: z.boolean().describe("true when cmesh answered on the peer"),
+  address: z.string().nullable(),
+  peer_version: z.string().nullable(),
+  i_may_send: z.object({
+    profiles: z.array(z.string()),
+    cwd: z.array(z.string()).describe("cwd glob patterns my own outbound policy allows"),
+  }).describe("what MY outbound policy allows me to send to this peer"),
+  peer_allows_me: z.object({
+    inbound_enabled: z.boolean(),
+    rules: z.array(AllowedRuleOut),
+    limits: z.record(z.string(), z.unknown()),
+  }).nullable().describe("what the PEER's inbound policy allows me; null when it did not answer"),
+  error: z.string().nullable(),
+});
+/** A peer as shown. */
+export type PeerOut = z.infer<typeof PeerOut>;
+
+/** `cmesh_peers`. */
+export const PeersOut = z.object({ peers: z.array(PeerOut) });
+
+type Raw = Record<string, unknown>;
+
+const str = (v: unknown, dflt = ""): string => typeof v === "string" ? v : dflt;
+const strOrNull = (v: unknown): string | null => typeof v === "string" ? v : null;
+const strings = (v: unknown): string[] =>
+  Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : [];
+
+/** Drops an event's `data`. */
+export function toEventOut(raw: unknown): EventOut | null {
+  if (!raw || typeof raw !== "object") return null;
+  const e = raw as Raw;
+  return { seq: Number(e.seq) || 0, at: str(e.at), kind: str(e.kind), text: str(e.text) };
+}
+
+/** A control API task status (with `peer`) as {@link TaskOut}. */
+export function toTaskOut(raw: unknown, peer?: string): TaskOut {
+  const t = (raw ?? {}) as Raw;
+  const err = t.error as Raw | null | undefined;
+  return {
+    id: str(t.id),
+    peer: str(t.peer, peer ?? ""),
+    state: (TASK_STATES as readonly string[]).includes(str(t.state))
+      ? t.state as TaskState
+      : "failed",
+    profile: str(t.profile),
+    runner: str(t.runner),
+    cwd: str(t.cwd),
+    created_at: strOrNull(t.created_at),
+    started_at: strOrNull(t.started_at),
+    finished_at: strOrNull(t.finished_at),
+    last_event: toEventOut(t.last_event),
+    error: err && typeof err === "object"
+      ? {
+        code: str(err.code),
+        message: str(err.message),
+        ...(typeof err.rule === "string" ? { rule: err.rule } : {}),
+      }
+      : null,
+  };
+}
+
+/** A control API result (a wire `TaskResult`) as {@link ResultOut}. */
+export function toResultOut(raw: unknown, peer: string): ResultOut {
+  const r = (raw ?? {}) as Raw;
+  return {
+    task_id: str(r.id),
+    peer,
+    state: r.state as TaskState,
+    profile: str(r.profile),
+    runner: str(r.runner),
+    cwd: str(r.cwd),
+    started_at: strOrNull(r.started_at),
+    finished_at: strOrNull(r.finished_at),
+    claims: r.claims as ResultOut["claims"],
+    evidence: (r.evidence ?? null) as ResultOut["evidence"],
+    error: (r.error ?? null) as ResultOut["error"],
+  };
+}
+
+/** A `/v1/peers` entry as {@link PeerOut}. */
+export function toPeerOut(raw: unknown): PeerOut {
+  const p = (raw ?? {}) as Raw;
+  const allowed = p.allows_me as Raw | undefined;
+  return {
+    name: str(p.name),
+    online: p.online === true,
+    cmesh: p.cmesh === true,
+    address: strOrNull(p.address),
+    peer_version: strOrNull(p.peer_version),
+    i_may_send: { profiles: strings(p.profiles_i_send), cwd: strings(p.cwd_i_send) },
+    peer_allows_me: allowed && typeof allowed === "object"
+      ? {
+        inbound_enabled: allowed.inboundEnabled === true,
+        rules: (Array.isArray(allowed.rules) ? allowed.rules as Raw[] : []).map((r) => ({
+          rule: `inbound.allow[${Number(r.ruleIndex)}]`,
+          by: str(r.by),
+          profiles: strings(r.profiles),
+          cwd: strings(r.cwd),
+          runners: strings(r.runners),
+        })),
+        limits: (allowed.limits && typeof allowed.limits === "object" ? allowed.limits : {}) as Raw,
+      }
+      : null,
+    error: strOrNull(p.error),
+  };
+}

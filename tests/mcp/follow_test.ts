@@ -1,0 +1,153 @@
+/** The bounded follow loop against a scripted control API (no processes). */
+import assert from "node:assert/strict";
+import type { ControlAccess, ControlAnswer } from "../../src/mcp/control.ts";
+import { followTask, MAX_EVENTS, POLL_S } from "../../src/mcp/follow.ts";
+import { ProgressReporter } from "../../src/mcp/progress.ts";
+
+const status = (state: string, seq: number) => ({
+  id: "t0123456789",
+  peer: "box",
+  state,
+  profile: "query",
+  runner: "demo",
+  cwd: "/srv/app",
+  created_at: new Date(Date.now() - 5000).toISOString(),
+  started_at: new Date(Date.now() - 4000).toISOString(),
+  finished_at: null,
+  last_event: seq
+    ? { seq, at: "", kind: "tool", text: `Read f${seq}.ts`, data: { big: "x" } }
+    : null,
+  error: null,
+});
+const events = (from: number, to: number) =>
+  Array.from(
+    { length: to - from + 1 },
+    (_, i) => ({ seq: from + i, at: "", kind: "tool", text: `Read f${from + i}.ts` }),
+  );
+
+/** A control double: `/wait` answers come from `script`, in order; the last repeats. */
+function scripted(script: ((q: URLSearchParams) => Record<string, unknown>)[]) {
+  const paths: string[] = [];
+  let i = 0;
+  const control: ControlAccess = {
+    get(path: string): Promise<ControlAnswer> {
+      paths.push(path);
+      if (path.endsWith("/result")) {
+        return Promise.resolve({
+          ok: true,
+          status: 200,
+          body: {
+            result: {
+              id: "t0123456789",
+              state: "succeeded",
+              profile: "query",
+              runner: "demo",
+              cwd: "/srv/app",
+              started_at: null,
+              finished_at: null,
+              claims: { final_text: "done", session_id: null },
+              evidence: null,
+              error: null,
+            },
+          },
+        });
+      }
+      const q = new URLSearchParams(path.split("?")[1]);
+      const step = script[Math.min(i++, script.length - 1)];
+      return Promise.resolve({ ok: true, status: 200, body: step(q) });
+    },
+    post: () => Promise.reject(new Error("unused")),
+  };
+  return { control, paths };
+}
+
+function recorder() {
+  const messages: string[] = [];
+  const progress = new ProgressReporter({
+    progressToken: 1,
+    send: (n) => Promise.resolve(void messages.push((n.params as { message: string }).message)),
+  });
+  return { progress, messages };
+}
+
+Deno.test("follows until terminal, keeps events after `after`, fetches the result", async () => {
+  const { control, paths } = scripted([
+    () => ({ task: status("running", 3), events: events(1, 3) }),
+    () => ({ task: status("running", 5), events: events(4, 5) }),
+    () => ({ task: status("succeeded", 6), events: events(6, 6) }),
+  ]);
+  const { progress, messages } = recorder();
+  const out = await followTask(control, "t0123456789", { waitSeconds: 30, after: 2, progress });
+  assert.ok(out.ok);
+  const f = out.value;
+  assert.equal(f.done, true);
+  assert.equal(f.state, "succeeded");
+  assert.deepEqual(f.events.map((e) => e.seq), [3, 4, 5, 6]);
+  assert.equal(f.next_after, 6);
+  assert.equal(f.result?.claims.final_text, "done");
+  assert.equal("data" in (f.task.last_event ?? {}), false);
+  // Each long-poll asks for events after the last one seen, for at most POLL_S seconds.
+  assert.match(paths[0], /\/v1\/tasks\/t0123456789\/wait\?after=2&timeout_s=10\.0$/);
+  assert.match(paths[1], /after=3&/);
+  assert.match(paths[2], /after=5&/);
+  assert.ok(
+    paths.every((p) =>
+      p.endsWith("/result") ||
+      Number(new URLSearchParams(p.split("?")[1]).get("timeout_s")) <= POLL_S
+    ),
+  );
+  // First report (new state) and the final one (terminal) always go out.
+  assert.equal(messages[0].startsWith("running · 4s · last: tool Read f3.ts"), true, messages[0]);
+  assert.match(messages.at(-1)!, /^succeeded · /);
+});
+
+Deno.test("stops at the deadline with the status so far, and caps the events", async () => {
+  let n = 0;
+  const { control } = scripted([
+    () => ({ task: status("running", ++n * 20), events: events((n - 1) * 20 + 1, n * 20) }),
+  ]);
+  const { progress } = recorder();
+  const started = Date.now();
+  const out = await followTask(control, "t0123456789", { waitSeconds: 0.2, after: 0, progress });
+  assert.ok(out.ok);
+  assert.ok(Date.now() - started < 2000);
+  assert.equal(out.value.done, false);
+  assert.equal(out.value.result, null);
+  assert.equal(out.value.events.length, MAX_EVENTS);
+  assert.equal(out.value.events_omitted + MAX_EVENTS, n * 20);
+  assert.equal(out.value.next_after, n * 20);
+});
+
+Deno.test("wait_seconds 0 looks once with timeout_s=0.0", async () => {
+  const { control, paths } = scripted([() => ({ task: status("queued", 0), events: [] })]);
+  const out = await followTask(control, "t0123456789", {
+    waitSeconds: 0,
+    after: 0,
+    progress: recorder().progress,
+  });
+  assert.ok(out.ok);
+  assert.equal(paths.length, 1);
+  assert.match(paths[0], /timeout_s=0\.0$/);
+  assert.equal(out.value.state, "queued");
+});
+
+Deno.test("a control error is returned, not thrown", async () => {
+  const control: ControlAccess = {
+    get: () =>
+      Promise.resolve({
+        ok: false,
+        status: 404,
+        error: { code: "not_found", message: "no outbound task t0123456789" },
+      }),
+    post: () => Promise.reject(new Error("unused")),
+  };
+  const out = await followTask(control, "t0123456789", {
+    waitSeconds: 5,
+    after: 0,
+    progress: recorder().progress,
+  });
+  assert.deepEqual(out, {
+    ok: false,
+    error: { code: "not_found", message: "no outbound task t0123456789" },
+  });
+});
