@@ -21,6 +21,7 @@ import type { DelegateOutcome, DelegationService } from "../delegation/service.t
 import { ERROR_STATUS, errorBody, type ErrorCode } from "../protocol/errors.ts";
 import { AbsolutePath, Name, TASK_STATES, TaskId } from "../protocol/task.ts";
 import { readJsonBody } from "../util/json_request.ts";
+import { logger } from "../util/log.ts";
 import type { ControlEnv } from "./env.ts";
 import { bearerToken } from "./guards/bearer_token.ts";
 import { loopbackOnly } from "./guards/loopback_only.ts";
@@ -180,7 +181,10 @@ export function createControlApp(deps: ControlAppDeps): Hono<ControlEnv> {
     fail(c, "not_found", `no route ${c.req.method} ${new URL(c.req.url).pathname}`)
   );
   app.onError((err, c) => {
-    console.error("control: unhandled error", err);
+    logger("control").error("unhandled error on {path}: {error}", {
+      path: c.req.path,
+      error: String(err),
+    });
     return fail(c, "internal", "internal error; see the daemon log");
   });
   return app;

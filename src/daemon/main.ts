@@ -16,6 +16,7 @@ import { outboundDecision } from "../policy/outbound.ts";
 import { appendAudit } from "../store/audit.ts";
 import { openStore } from "../store/db.ts";
 import { LocalApiClient } from "../tailscale/localapi.ts";
+import { defaultLogOptions, logger, setupLogging } from "../util/log.ts";
 import { VERSION } from "../version.ts";
 import { acquireDaemonLock } from "./lock.ts";
 import { type RunningWorker, startWorker } from "./start_worker.ts";
@@ -30,13 +31,16 @@ export interface DaemonOptions {
   until?: Promise<void>;
 }
 
-function log(msg: string): void {
-  console.error(`cmesh daemon: ${msg}`);
-}
+const log = (msg: string) => logger("daemon").info(msg);
+const logError = (msg: string) => logger("daemon").error(msg);
 
 /** Runs the daemon until a stop signal. Returns the exit code. */
 export async function runDaemon(opts: DaemonOptions): Promise<number> {
   const { config } = await loadConfig(opts.configFile);
+  const logOptions = defaultLogOptions(config.daemon.log_level, {
+    NO_COLOR: Deno.env.get("NO_COLOR"),
+  });
+  setupLogging(logOptions);
   const paths = currentPaths();
   const stateDir = config.daemon.state_dir ?? paths.stateDir;
   const demo = opts.insecureLocalDemo !== undefined;
@@ -89,6 +93,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       runnersDir: paths.runnersDir,
       nodeName,
       demoCaller: opts.insecureLocalDemo,
+      log: logOptions,
     });
     runnerInfo = {
       available: setup.runtime.available.map((r) => ({ name: r.name, binary: r.binary })),
@@ -97,7 +102,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     try {
       worker = await startWorker(setup.init, setup.permissions);
     } catch (e) {
-      log(`cannot start the worker: ${(e as Error).message}`);
+      logError(`cannot start the worker: ${(e as Error).message}`);
       cleanup();
       return 1;
     }
@@ -191,7 +196,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       (req, info) => app.fetch(req, { remoteAddr: info.remoteAddr }),
     );
   } catch (e) {
-    log(`cannot listen on 127.0.0.1:${config.daemon.control_port}: ${(e as Error).message}`);
+    logError(`cannot listen on 127.0.0.1:${config.daemon.control_port}: ${(e as Error).message}`);
     await worker?.stop();
     cleanup();
     return 1;

@@ -11,6 +11,7 @@ import type { RunTools } from "../runner/run.ts";
 import { resolveRunners, type RunnerRuntime } from "../runner/runtime.ts";
 import { isTailnetIp } from "../tailscale/addr.ts";
 import type { TailnetStatus } from "../tailscale/status.ts";
+import type { LogOptions } from "../util/log.ts";
 import { resolveRoots, rootsCaseInsensitive } from "../worker/cwd_resolve.ts";
 import type { WorkerInit } from "../worker/thread.ts";
 import {
@@ -62,6 +63,7 @@ export async function prepareWorker(args: {
   runnersDir: string;
   nodeName: string;
   demoCaller?: string;
+  log: LogOptions;
 }): Promise<WorkerSetup> {
   const { config } = args;
   const env = Deno.env.toObject();
@@ -106,6 +108,7 @@ export async function prepareWorker(args: {
       env: envSnapshot,
       rootsReal,
       caseInsensitive,
+      log: args.log,
       ...(args.demoCaller ? { demoCaller: args.demoCaller } : {}),
     },
   };

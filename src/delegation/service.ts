@@ -33,6 +33,7 @@ import {
 } from "../store/tasks.ts";
 import { type PeerAddress, PeerClient, type PeerFailure } from "./peer_client.ts";
 import { TaskBus } from "../scheduler/task_bus.ts";
+import { logger } from "../util/log.ts";
 
 /** What a user (or agent) asks to delegate. */
 export interface DelegateInput {
@@ -276,7 +277,12 @@ export class DelegationService {
     const ctl = new AbortController();
     this.#followers.set(task.id, ctl);
     this.#followLoop(task.id, address, ctl.signal)
-      .catch((e) => console.error(`delegation: following ${task.id} failed`, e))
+      .catch((e) =>
+        logger("delegation").error("following {id} failed: {error}", {
+          id: task.id,
+          error: String(e),
+        })
+      )
       .finally(() => this.#followers.delete(task.id));
   }
 

@@ -118,3 +118,28 @@ export function describeCaller(caller: CallerIdentity): string {
   else parts.push(caller.login ? `login ${caller.login}` : "no login");
   return parts.join(", ");
 }
+
+/**
+ * The runner a request gets when it names none: the first runner, in rule order, that a rule
+ * matching the caller allows and that is installed; else the first installed one (policy then
+ * explains why it is not allowed).
+ *
+ * @example
+ * ```ts
+ * import { defaultRunnerFor } from "./caller.ts";
+ * const caller = { node: "laptop", dnsName: "", stableId: "", login: null, tags: [], capMap: {} };
+ * defaultRunnerFor(caller, [{ peers: ["laptop"], tags: [], logins: [], runners: ["codex"] }], ["claude", "codex"]);
+ * // "codex"
+ * ```
+ */
+export function defaultRunnerFor(
+  caller: CallerIdentity,
+  rules: readonly Pick<InboundRule, "peers" | "tags" | "logins" | "runners">[],
+  available: readonly string[],
+): string {
+  for (const { index } of matchingRules(caller, rules)) {
+    const found = rules[index].runners.find((r) => available.includes(r));
+    if (found) return found;
+  }
+  return available[0] ?? "none";
+}

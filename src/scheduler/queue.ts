@@ -10,6 +10,7 @@
  * q.enqueue({ id: "t_000000001", peerKey: "nodeStable1", peerMaxConcurrent: 1 });
  * ```
  */
+import { logger } from "../util/log.ts";
 
 /** A queued job: which task, whose, and that peer's own concurrency limit. */
 export interface QueueJob {
@@ -94,7 +95,12 @@ export class RunQueue {
       const [job] = this.#waiting.splice(i, 1);
       const ctl = new AbortController();
       const done = this.run(job, ctl.signal)
-        .catch((e) => console.error(`scheduler: job ${job.id} failed unexpectedly`, e))
+        .catch((e) =>
+          logger("scheduler").error("job {id} failed unexpectedly: {error}", {
+            id: job.id,
+            error: String(e),
+          })
+        )
         .finally(() => {
           this.#running.delete(job.id);
           this.#pump();

@@ -17,6 +17,7 @@ import { streamSSE } from "hono/streaming";
 import { errorBody } from "../protocol/errors.ts";
 import { isTerminal, type TaskEvent, TaskId, TaskRequest } from "../protocol/task.ts";
 import { readJsonBody } from "../util/json_request.ts";
+import { logger } from "../util/log.ts";
 import type { WorkerEnv } from "./env.ts";
 import { callerIdentity } from "./guards/caller_identity.ts";
 import { type SourceOptions, tailnetSource } from "./guards/tailnet_source.ts";
@@ -192,7 +193,10 @@ export function createWorkerApp(deps: WorkerAppDeps): Hono<WorkerEnv> {
     )
   );
   app.onError((err, c) => {
-    console.error("worker: unhandled error", err);
+    logger("worker").error("unhandled error on {path}: {error}", {
+      path: c.req.path,
+      error: String(err),
+    });
     return c.json(errorBody("internal", "internal error; the daemon log has details"), 500);
   });
   return app;

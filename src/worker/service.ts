@@ -5,6 +5,7 @@
  * and `hello`. Every decision, allow or deny, is audited with its rule and reason.
  */
 import type { Config } from "../config/schema.ts";
+import { defaultRunnerFor } from "../policy/caller.ts";
 import { inboundDecision } from "../policy/inbound.ts";
 import { allowedFor } from "../policy/allowed.ts";
 import { admissionLimits, limitsFor } from "../policy/limits.ts";
@@ -33,7 +34,10 @@ import {
   type TaskRecord,
   toTaskStatus,
 } from "../store/tasks.ts";
+import { logger } from "../util/log.ts";
 import { PROTOCOL, VERSION } from "../version.ts";
+
+const log = logger("worker");
 import { resolveCwd } from "./cwd_resolve.ts";
 import type { HelloBody, TaskOutcome, WorkerTasks } from "./ports.ts";
 
@@ -84,7 +88,7 @@ export function createWorkerService(deps: WorkerServiceDeps): WorkerTasks {
 
     async submit(caller, req: TaskRequest, sourceIp): Promise<TaskOutcome> {
       const cwd = await resolveCwd(req.cwd);
-      const runner = req.runner ?? runnerNames[0] ?? "none";
+      const runner = req.runner ?? defaultRunnerFor(caller, config.inbound.allow, runnerNames);
       const decision = inboundDecision({
         config,
         caller,
@@ -119,6 +123,11 @@ export function createWorkerService(deps: WorkerServiceDeps): WorkerTasks {
           decision: "deny",
           rule: decision.rule,
           reason: decision.reason,
+        });
+        log.info("denied task {id} from {node}: {rule}", {
+          id: req.id,
+          node: caller.node,
+          rule: decision.rule,
         });
         const msg = decision.hint ? `${decision.reason} (${decision.hint})` : decision.reason;
         return { ok: false, status: 403, body: errorBody("denied", msg, decision.rule) };
@@ -196,6 +205,13 @@ export function createWorkerService(deps: WorkerServiceDeps): WorkerTasks {
         };
       }
       if (inserted.outcome === "created") {
+        log.info("admitted task {id} from {node} ({profile}, {runner}, {bytes} prompt bytes)", {
+          id: req.id,
+          node: caller.node,
+          profile: req.profile,
+          runner,
+          bytes: auditBase.data.prompt_bytes,
+        });
         queue.enqueue({
           id: req.id,
           peerKey: caller.stableId,

@@ -14,6 +14,7 @@ import { RunQueue } from "../scheduler/queue.ts";
 import { recoverInbound } from "../scheduler/recovery.ts";
 import { TaskBus } from "../scheduler/task_bus.ts";
 import { openStore } from "../store/db.ts";
+import { type LogOptions, setupLogging } from "../util/log.ts";
 import { createWorkerApp } from "./app.ts";
 import { demoIdentityLookup } from "./demo_identity.ts";
 import type { IdentityLookup } from "./ports.ts";
@@ -35,6 +36,8 @@ export interface WorkerInit {
   env: Record<string, string>;
   rootsReal: (string | null)[][];
   caseInsensitive: boolean;
+  /** How to log inside the worker thread (it has no env access to decide itself). */
+  log: LogOptions;
   /** Local demo: name every loopback caller this node (never from config). */
   demoCaller?: string;
 }
@@ -52,6 +55,7 @@ function post(msg: WorkerReport): void {
 let stop: (() => Promise<void>) | null = null;
 
 async function start(init: WorkerInit): Promise<void> {
+  setupLogging(init.log);
   const store = openStore(init.dbPath);
   const bus = new TaskBus();
   const runners = new Map(init.runners.map((r) => [r.name, r]));

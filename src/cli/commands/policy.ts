@@ -5,6 +5,7 @@
  * evaluated when `--cap` gives the capability values the caller would carry.
  */
 import { currentPaths } from "../../config/paths.ts";
+import { defaultRunnerFor } from "../../policy/caller.ts";
 import { inboundDecision } from "../../policy/inbound.ts";
 import type { CallerIdentity } from "../../policy/types.ts";
 import { resolveRunners } from "../../runner/runtime.ts";
@@ -57,7 +58,7 @@ export async function policyExplain(opts: ExplainOptions): Promise<void> {
   const runnersAvailable = runtime.available.map((r) => r.name);
   const rootsReal = await resolveRoots(config.inbound.allow);
   const cwd = await resolveCwd(opts.cwd);
-  const runner = opts.runner ?? runnersAvailable[0] ?? "none";
+  const runner = opts.runner ?? defaultRunnerFor(caller, config.inbound.allow, runnersAvailable);
   const decision = inboundDecision({
     config,
     caller,
