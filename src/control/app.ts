@@ -174,7 +174,8 @@ export function createControlApp(deps: ControlAppDeps): Hono<ControlEnv> {
     const id = withId(c);
     if (!id) return fail(c, "bad_request", "malformed task id");
     const out = await d.cancel(id);
-    return out.ok ? c.json({ task: out.task }, 202) : fail(c, "peer_unreachable", out.message);
+    if (out.ok) return c.json({ task: out.task }, 202);
+    return fail(c, out.notFound ? "not_found" : "peer_unreachable", out.message);
   });
 
   app.notFound((c) =>

@@ -46,7 +46,10 @@ export class ControlClient {
     let token: string | null = null;
     try {
       token = await readControlToken(stateDir);
-    } catch { /* reported on first call */ }
+    } catch (e) {
+      // A missing file is reported on the first call; a file others can read is refused now.
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+    }
     return new ControlClient({
       port: config.daemon.control_port,
       token,

@@ -41,7 +41,9 @@ function baseUrl(p: PeerAddress): string {
 }
 
 function networkFailure(peer: PeerAddress, err: unknown): PeerFailure {
-  const msg = err instanceof Error ? err.message : String(err);
+  // Deno's fetch says only "fetch failed"; the socket error is in `cause`.
+  const cause = err instanceof Error && err.cause instanceof Error ? ` (${err.cause.message})` : "";
+  const msg = (err instanceof Error ? err.message : String(err)) + cause;
   if (/refused/i.test(msg)) {
     return {
       kind: "not_cmesh",

@@ -422,9 +422,15 @@ export class DelegationService {
   /** Asks the peer to cancel; the follower records the final state. */
   async cancel(
     id: string,
-  ): Promise<{ ok: true; task: TaskStatus } | { ok: false; message: string }> {
+  ): Promise<{ ok: true; task: TaskStatus } | { ok: false; message: string; notFound?: boolean }> {
     const task = this.record(id);
-    if (!task) return { ok: false, message: `no outbound task ${id}` };
+    if (!task) {
+      return {
+        ok: false,
+        notFound: true,
+        message: `no outbound task ${id}; list them with 'cmesh tasks list'`,
+      };
+    }
     if (isTerminal(task.state)) return { ok: true, task: this.status(id)! };
     const resolved = await this.deps.resolvePeer(task.peer);
     if (!resolved.ok) return { ok: false, message: resolved.message };

@@ -21,8 +21,8 @@ import {
   currentSelf,
   daemonInvocation,
   LAUNCHD_LABEL,
-  SERVICE_NAME,
   type SelfInfo,
+  SERVICE_NAME,
   type ServiceSpec,
 } from "./spec.ts";
 import { systemdUnit, systemdUnitPath } from "./systemd.ts";
@@ -228,12 +228,15 @@ export async function installService(
     const list: [string, string[], { ignoreFailure?: boolean }?][] = [
       ["schtasks", ["/Create", "/TN", WINDOWS_TASK_NAME, "/XML", def.file, "/F"]],
     ];
-    if (changed) list.push(["schtasks", ["/End", "/TN", WINDOWS_TASK_NAME], { ignoreFailure: true }]);
+    if (changed) {
+      list.push(["schtasks", ["/End", "/TN", WINDOWS_TASK_NAME], { ignoreFailure: true }]);
+    }
     list.push(["schtasks", ["/Run", "/TN", WINDOWS_TASK_NAME]]);
     const r = await runSteps(se, out.steps, list);
     out.started = r.ok;
     if (!r.ok) {
-      out.hint = `schtasks refused (${r.stderr}); run in PowerShell: schtasks /Create /TN ${WINDOWS_TASK_NAME} /XML "${def.file}" /F; schtasks /Run /TN ${WINDOWS_TASK_NAME}`;
+      out.hint =
+        `schtasks refused (${r.stderr}); run in PowerShell: schtasks /Create /TN ${WINDOWS_TASK_NAME} /XML "${def.file}" /F; schtasks /Run /TN ${WINDOWS_TASK_NAME}`;
     }
   }
   return out;
@@ -255,9 +258,17 @@ export async function uninstallService(se: ServiceEnvironment): Promise<Uninstal
   const out: UninstallOutcome = { manager: def.manager, file: def.file, removed: false, steps: [] };
   const ignore = { ignoreFailure: true };
   if (def.manager === "systemd") {
-    await runSteps(se, out.steps, [["systemctl", ["--user", "disable", "--now", "cmesh.service"], ignore]]);
+    await runSteps(se, out.steps, [[
+      "systemctl",
+      ["--user", "disable", "--now", "cmesh.service"],
+      ignore,
+    ]]);
   } else if (def.manager === "launchd") {
-    await runSteps(se, out.steps, [["launchctl", ["bootout", `gui/${se.uid}/${LAUNCHD_LABEL}`], ignore]]);
+    await runSteps(se, out.steps, [[
+      "launchctl",
+      ["bootout", `gui/${se.uid}/${LAUNCHD_LABEL}`],
+      ignore,
+    ]]);
   } else {
     await runSteps(se, out.steps, [
       ["schtasks", ["/End", "/TN", WINDOWS_TASK_NAME], ignore],
@@ -294,7 +305,9 @@ export async function serviceStatus(se: ServiceEnvironment): Promise<ServiceStat
   if (installed) {
     if (def.manager === "systemd") {
       const r = await se.run("systemctl", ["--user", "is-active", "cmesh.service"]);
-      state = r.missing ? "unknown (no systemctl)" : r.stdout.trim() || r.stderr.trim() || "unknown";
+      state = r.missing
+        ? "unknown (no systemctl)"
+        : r.stdout.trim() || r.stderr.trim() || "unknown";
     } else if (def.manager === "launchd") {
       const r = await se.run("launchctl", ["print", `gui/${se.uid}/${LAUNCHD_LABEL}`]);
       state = r.code === 0
