@@ -161,6 +161,52 @@ export function buildProgram(): Command {
     async () => (await import("./commands/demo.ts")).demo,
   );
 
+  leaf(
+    program.command("doctor").description(
+      "check config, state, daemon, Tailscale, worker, runners and agents; a fix for each problem",
+    ),
+    async () => (await import("./commands/doctor.ts")).doctor,
+  );
+
+  const service = program.command("service").description(
+    "run the daemon as a user service (systemd, launchd, Scheduled Task)",
+  );
+  leaf(
+    service.command("install").description("write the service definition, then enable and start it")
+      .option("--no-start", "only write the file"),
+    async () => (await import("./commands/service.ts")).serviceInstall,
+  );
+  leaf(
+    service.command("uninstall").description("stop the service and remove its definition"),
+    async () => (await import("./commands/service.ts")).serviceUninstall,
+  );
+  leaf(
+    service.command("status").description("is the service installed, up to date, running"),
+    async () => (await import("./commands/service.ts")).serviceStatusCommand,
+  );
+
+  leaf(
+    program.command("install-mcp").description(
+      "register the 'cmesh mcp' server with the coding agents installed here (idempotent)",
+    )
+      .option("--agent <id...>", "only these: claude-code codex gemini cursor claude-desktop")
+      .option("--command <path>", "the cmesh executable agents should start (default: this one)")
+      .option("--dry-run", "show what would change, write nothing"),
+    async () => (await import("./commands/install_mcp.ts")).installMcp,
+  );
+  leaf(
+    program.command("uninstall").description(
+      "remove the MCP registrations; with flags also the service, binary, config, state",
+    )
+      .option("--agent <id...>", "only these agents (default: every agent that has cmesh)")
+      .option("--stop-service", "also stop and remove the user service")
+      .option("--remove-binary", "also delete this cmesh executable")
+      .option("--remove-config", "also delete config.toml, its backups and runners/")
+      .option("--remove-state", "also delete the state dir (database, audit log, token)")
+      .option("--dry-run", "show what would change, remove nothing"),
+    async () => (await import("./commands/uninstall.ts")).uninstall,
+  );
+
   return program;
 }
 

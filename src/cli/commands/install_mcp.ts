@@ -34,7 +34,9 @@ export function agentList(values: string[] | undefined): AgentId[] | undefined {
 /** One line per agent for humans. */
 export function describeResults(results: AgentResult[], dryRun: boolean): string {
   const verb = (r: AgentResult) =>
-    dryRun && ["added", "updated", "removed"].includes(r.action) ? `would be ${r.action}` : r.action;
+    dryRun && ["added", "updated", "removed"].includes(r.action)
+      ? `would be ${r.action}`
+      : r.action;
   return results.map((r) => {
     const extra = r.action === "skipped"
       ? ` (${r.message})`

@@ -48,6 +48,22 @@ async function removePath(path: string, dryRun: boolean): Promise<boolean> {
   return true;
 }
 
+/** True when `dir` is missing or holds cmesh's files (never delete a directory we did not make). */
+async function looksLikeStateDir(dir: string): Promise<boolean> {
+  try {
+    await Deno.stat(dir);
+  } catch {
+    return true;
+  }
+  for (const name of ["cmesh.db", "control.token"]) {
+    try {
+      await Deno.stat(join(dir, name));
+      return true;
+    } catch { /* keep looking */ }
+  }
+  return false;
+}
+
 /** Removes config.toml, its backups, runners/, service.env and the task XML; then the dir if empty. */
 async function removeConfig(configFile: string, dryRun: boolean): Promise<string[]> {
   const dir = dirname(configFile);
@@ -82,8 +98,9 @@ export async function uninstall(opts: UninstallOptions): Promise<void> {
   });
   const steps: StepOutcome[] = [];
   if (opts.stopService) {
-    if (dryRun) steps.push({ step: "service", ok: true, message: "would stop and remove the service" });
-    else {
+    if (dryRun) {
+      steps.push({ step: "service", ok: true, message: "would stop and remove the service" });
+    } else {
       const out = await uninstallService(await serviceEnvFor(opts));
       steps.push({
         step: "service",
@@ -99,6 +116,13 @@ export async function uninstall(opts: UninstallOptions): Promise<void> {
         ok: false,
         message:
           `the daemon is still running: stop it first (add --stop-service, or stop 'cmesh daemon'); ${stateDir} was kept`,
+      });
+    } else if (!await looksLikeStateDir(stateDir)) {
+      steps.push({
+        step: "state",
+        ok: false,
+        message:
+          `${stateDir} holds neither cmesh.db nor control.token: it does not look like a cmesh state directory, so it was kept`,
       });
     } else {
       const gone = await removePath(stateDir, dryRun);
@@ -133,7 +157,11 @@ export async function uninstall(opts: UninstallOptions): Promise<void> {
       const exe = Deno.execPath();
       try {
         if (!dryRun) await Deno.remove(exe);
-        steps.push({ step: "binary", ok: true, message: `${dryRun ? "would remove" : "removed"} ${exe}` });
+        steps.push({
+          step: "binary",
+          ok: true,
+          message: `${dryRun ? "would remove" : "removed"} ${exe}`,
+        });
       } catch (e) {
         steps.push({
           step: "binary",

@@ -15,7 +15,6 @@
  * r.changed; // true; r.text keeps "x"
  * ```
  */
-import { isDeepStrictEqual } from "node:util";
 import { parse as parseToml, stringify as stringifyToml } from "smol-toml";
 
 /** The outcome of an edit. */
@@ -38,6 +37,25 @@ export class AgentConfigError extends Error {
 }
 
 type Obj = Record<string, unknown>;
+
+/**
+ * Structural equality of parsed config data. Unlike `sameData` it ignores
+ * prototypes (smol-toml builds its tables without `Object.prototype`); TOML dates compare by
+ * their text.
+ */
+export function sameData(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
+  if (Array.isArray(a) || Array.isArray(b)) {
+    return Array.isArray(a) && Array.isArray(b) && a.length === b.length &&
+      a.every((x, i) => sameData(x, b[i]));
+  }
+  if (a instanceof Date || b instanceof Date) return String(a) === String(b);
+  const ka = Object.keys(a);
+  const kb = Object.keys(b);
+  return ka.length === kb.length &&
+    ka.every((k) => Object.hasOwn(b, k) && sameData((a as Obj)[k], (b as Obj)[k]));
+}
 const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
 
 function detectIndent(text: string): string | number {
@@ -78,7 +96,7 @@ export function setJsonServer(
   const root = parseJsonObject(text, file);
   const servers = serversOf(root, file) ?? {};
   const previous = servers[name];
-  if (isDeepStrictEqual(previous, entry) && text !== null) {
+  if (sameData(previous, entry) && text !== null) {
     return { text, changed: false, previous };
   }
   root.mcpServers = { ...servers, [name]: entry };
@@ -175,7 +193,7 @@ function tomlEdit(
 ): EditResult {
   const before = parseTomlText(text, file);
   const previous = tomlServers(before, file)?.[name];
-  if (isDeepStrictEqual(previous, entry)) return { text, changed: false, previous };
+  if (sameData(previous, entry)) return { text, changed: false, previous };
   let next = withoutBlock(text, name);
   if (entry) {
     const block = stringifyToml({ mcp_servers: { [name]: entry } }).trim();
@@ -184,8 +202,8 @@ function tomlEdit(
   let proven = false;
   try {
     const after = parseToml(next) as Obj;
-    proven = isDeepStrictEqual(normalised(after, name), normalised(before, name)) &&
-      isDeepStrictEqual((after.mcp_servers as Obj | undefined)?.[name], entry);
+    proven = sameData(normalised(after, name), normalised(before, name)) &&
+      sameData((after.mcp_servers as Obj | undefined)?.[name], entry);
   } catch { /* not provable: fall back below */ }
   if (proven) return { text: next, changed: true, previous };
   const whole = structuredClone(before);

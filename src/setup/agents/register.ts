@@ -24,7 +24,13 @@ import {
   setJsonServer,
   setTomlServer,
 } from "./edit.ts";
-import { type AgentId, type AgentTarget, agentTargets, entryFor, type McpLaunch } from "./targets.ts";
+import {
+  type AgentId,
+  type AgentTarget,
+  agentTargets,
+  entryFor,
+  type McpLaunch,
+} from "./targets.ts";
 
 /** The server name cmesh registers under. */
 export const MCP_SERVER_NAME = "cmesh";
@@ -166,7 +172,9 @@ async function apply(
         ...(r.reformatted ? { reformatted: true } : {}),
       });
     } catch (e) {
-      const message = e instanceof AgentConfigError ? e.message : `${t.file}: ${(e as Error).message}`;
+      const message = e instanceof AgentConfigError
+        ? e.message
+        : `${t.file}: ${(e as Error).message}`;
       results.push({ ...base, action: "error", message });
     }
   }

@@ -1,0 +1,237 @@
+/**
+ * @module
+ * Gathering what `cmesh doctor` and `cmesh_setup_status` judge: the config file, the state
+ * directory and token, the daemon (control API), tailscaled (LocalAPI status), the runners
+ * (with versions), the agents with cmesh registered, the user service, and — through the
+ * daemon — the outbound peers. I/O only; {@link ./checks.ts} turns the facts into verdicts.
+ *
+ * @example
+ * ```ts
+ * import { gatherFacts } from "./facts.ts";
+ * const facts = await gatherFacts({ configFile: "/home/ann/.config/cmesh/config.toml" });
+ * facts.daemon.running;
+ * ```
+ */
+import { join } from "node:path";
+import { ConfigError } from "../config/errors.ts";
+import { loadConfig } from "../config/load.ts";
+import { currentPaths } from "../config/paths.ts";
+import { type Config, Config as ConfigSchema } from "../config/schema.ts";
+import { ControlClient } from "../control/client.ts";
+import { controlTokenPath } from "../control/token.ts";
+import { probeVersion } from "../runner/probe.ts";
+import { resolveRunners } from "../runner/runtime.ts";
+import { serviceEnvironment, type ServiceStatus, serviceStatus } from "../service/manager.ts";
+import { LocalApiClient } from "../tailscale/localapi.ts";
+import { type AgentRegistration, agentRegistrations } from "./agents/register.ts";
+
+/** The config file as found. */
+export interface ConfigFacts {
+  file: string;
+  exists: boolean;
+  valid: boolean;
+  problems?: string[];
+  /** The validated config, or the defaults when the file is missing or invalid. */
+  config: Config;
+}
+
+/** A tailnet peer as LocalAPI lists it. */
+export interface TailnetPeerFact {
+  name: string;
+  dnsName: string;
+  addresses: string[];
+  online: boolean;
+  os: string;
+  tags: string[];
+}
+
+/** tailscaled, as LocalAPI status shows it. */
+export interface TailscaleFacts {
+  ok: boolean;
+  /** Where the LocalAPI was asked. */
+  where: string;
+  reason?: string;
+  backendState?: string;
+  self?: { name: string; dnsName: string; addresses: string[] };
+  peers?: TailnetPeerFact[];
+  health?: string[];
+}
+
+/** One runner. */
+export interface RunnerFact {
+  name: string;
+  available: boolean;
+  binary?: string;
+  version?: string;
+  /** Why it is unavailable, or why the version probe failed. */
+  problem?: string;
+}
+
+/** One outbound peer as the daemon sees it (`GET /v1/peers`). */
+export type PeerFact = Record<string, unknown> & { name: string };
+
+/** Everything the checks look at. */
+export interface SetupFacts {
+  os: typeof Deno.build.os;
+  config: ConfigFacts;
+  stateDir: { path: string; exists: boolean; writable: boolean | null; problem?: string };
+  token: { path: string; exists: boolean; mode: number | null; problem?: string };
+  daemon: { running: boolean; port: number; status?: Record<string, unknown>; message?: string };
+  tailscale: TailscaleFacts;
+  runners: RunnerFact[];
+  agents: AgentRegistration[];
+  service: ServiceStatus | { error: string };
+  /** `null` when the daemon is not running. */
+  peers: PeerFact[] | null;
+}
+
+async function configFacts(file: string): Promise<ConfigFacts> {
+  try {
+    const loaded = await loadConfig(file);
+    return { file, exists: loaded.exists, valid: true, config: loaded.config };
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    let exists = true;
+    try {
+      await Deno.stat(file);
+    } catch {
+      exists = false;
+    }
+    return { file, exists, valid: false, problems: e.problems, config: ConfigSchema.parse({}) };
+  }
+}
+
+async function stateFacts(path: string): Promise<SetupFacts["stateDir"]> {
+  try {
+    const st = await Deno.stat(path);
+    if (!st.isDirectory) return { path, exists: true, writable: false, problem: "not a directory" };
+  } catch {
+    return { path, exists: false, writable: null };
+  }
+  const probe = join(path, `.doctor-probe-${Deno.pid}`);
+  try {
+    await Deno.writeTextFile(probe, "");
+    await Deno.remove(probe);
+    return { path, exists: true, writable: true };
+  } catch (e) {
+    return { path, exists: true, writable: false, problem: (e as Error).message };
+  }
+}
+
+async function tokenFacts(stateDir: string): Promise<SetupFacts["token"]> {
+  const path = controlTokenPath(stateDir);
+  try {
+    const st = await Deno.stat(path);
+    return { path, exists: true, mode: st.mode === null ? null : st.mode & 0o777 };
+  } catch (e) {
+    return e instanceof Deno.errors.NotFound
+      ? { path, exists: false, mode: null }
+      : { path, exists: false, mode: null, problem: (e as Error).message };
+  }
+}
+
+async function daemonFacts(file: string, cfg: ConfigFacts): Promise<SetupFacts["daemon"]> {
+  const port = cfg.config.daemon.control_port;
+  if (!cfg.valid) return { running: false, port, message: "config is invalid" };
+  const client = await ControlClient.fromConfig(file);
+  const res = await client.get("/v1/status");
+  return res.ok
+    ? { running: true, port, status: res.body }
+    : { running: false, port, message: res.error.message };
+}
+
+/** Asks tailscaled for status through the configured LocalAPI. */
+export async function tailscaleFacts(config: Config): Promise<TailscaleFacts> {
+  let client: LocalApiClient;
+  try {
+    client = LocalApiClient.create({
+      socket: config.tailscale.socket,
+      url: config.tailscale.localapi_url,
+      token: config.tailscale.localapi_token,
+      timeoutMs: config.tailscale.timeout_ms,
+    });
+  } catch (e) {
+    return { ok: false, where: "(invalid settings)", reason: (e as Error).message };
+  }
+  const where = client.describe();
+  const st = await client.status();
+  if (!st.ok) return { ok: false, where, reason: st.reason };
+  return {
+    ok: true,
+    where,
+    backendState: st.backendState,
+    health: st.health,
+    ...(st.self
+      ? { self: { name: st.self.name, dnsName: st.self.dnsName, addresses: st.self.addresses } }
+      : {}),
+    peers: st.peers.map((p) => ({
+      name: p.name,
+      dnsName: p.dnsName,
+      addresses: p.addresses,
+      online: p.online,
+      os: p.os,
+      tags: p.tags,
+    })),
+  };
+}
+
+async function runnerFacts(config: Config, runnersDir: string): Promise<RunnerFact[]> {
+  let runtime;
+  try {
+    runtime = await resolveRunners(config, { runnersDir, pathEnv: Deno.env.get("PATH") ?? "" });
+  } catch (e) {
+    return [{ name: "(manifests)", available: false, problem: (e as Error).message }];
+  }
+  const available = await Promise.all(runtime.available.map(async (r): Promise<RunnerFact> => {
+    try {
+      const version = await probeVersion(r.binary, r.manifest.version_args, 10_000);
+      return { name: r.name, available: true, binary: r.binary, version };
+    } catch (e) {
+      return { name: r.name, available: true, binary: r.binary, problem: (e as Error).message };
+    }
+  }));
+  return [
+    ...available,
+    ...runtime.unavailable.map((u) => ({ name: u.name, available: false, problem: u.reason })),
+  ];
+}
+
+/** Inputs of {@link gatherFacts}. */
+export interface GatherOptions {
+  configFile: string;
+}
+
+/** Gathers every fact (independent probes run concurrently). */
+export async function gatherFacts(opts: GatherOptions): Promise<SetupFacts> {
+  const paths = currentPaths();
+  const config = await configFacts(opts.configFile);
+  const stateDir = config.config.daemon.state_dir ?? paths.stateDir;
+  const env = Deno.env.toObject();
+  const [state, token, daemon, tailscale, runners, agents, service] = await Promise.all([
+    stateFacts(stateDir),
+    tokenFacts(stateDir),
+    daemonFacts(opts.configFile, config),
+    tailscaleFacts(config.config),
+    runnerFacts(config.config, paths.runnersDir),
+    agentRegistrations(Deno.build.os, env).catch(() => []),
+    serviceStatus(serviceEnvironment({ stateDir, configDir: paths.configDir }))
+      .catch((e) => ({ error: (e as Error).message })),
+  ]);
+  let peers: PeerFact[] | null = null;
+  if (daemon.running) {
+    const res = await (await ControlClient.fromConfig(opts.configFile)).get("/v1/peers");
+    if (res.ok) peers = res.body.peers as PeerFact[];
+  }
+  return {
+    os: Deno.build.os,
+    config,
+    stateDir: state,
+    token,
+    daemon,
+    tailscale,
+    runners,
+    agents,
+    service,
+    peers,
+  };
+}
