@@ -5,8 +5,6 @@
  * and `hello`. Every decision, allow or deny, is audited with its rule and reason.
  */
 import type { Config } from "../config/schema.ts";
-import { defaultRunnerFor } from "../policy/caller.ts";
-import { inboundDecision } from "../policy/inbound.ts";
 import { allowedFor } from "../policy/allowed.ts";
 import { admissionLimits, limitsFor } from "../policy/limits.ts";
 import type { CallerIdentity } from "../policy/types.ts";
@@ -38,7 +36,7 @@ import { logger } from "../util/log.ts";
 import { PROTOCOL, VERSION } from "../version.ts";
 
 const log = logger("worker");
-import { resolveCwd } from "./cwd_resolve.ts";
+import { decideInbound } from "./decide.ts";
 import type { HelloBody, TaskOutcome, WorkerTasks } from "./ports.ts";
 
 /** What the service needs. */
@@ -87,17 +85,13 @@ export function createWorkerService(deps: WorkerServiceDeps): WorkerTasks {
     },
 
     async submit(caller, req: TaskRequest, sourceIp): Promise<TaskOutcome> {
-      const cwd = await resolveCwd(req.cwd);
-      const runner = req.runner ?? defaultRunnerFor(caller, config.inbound.allow, runnerNames);
-      const decision = inboundDecision({
+      const { decision, runner, cwd } = await decideInbound({
         config,
         caller,
         request: {
-          cwdReal: cwd.ok ? cwd.real : null,
-          cwdRequested: req.cwd,
-          cwdProblem: cwd.ok ? undefined : cwd.reason,
+          cwd: req.cwd,
           profile: req.profile,
-          runner,
+          runner: req.runner,
           promptBytes: new TextEncoder().encode(req.prompt).length,
           timeoutS: req.timeout_s,
         },

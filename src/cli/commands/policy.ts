@@ -5,11 +5,10 @@
  * evaluated when `--cap` gives the capability values the caller would carry.
  */
 import { currentPaths } from "../../config/paths.ts";
-import { defaultRunnerFor } from "../../policy/caller.ts";
-import { inboundDecision } from "../../policy/inbound.ts";
 import type { CallerIdentity } from "../../policy/types.ts";
 import { resolveRunners } from "../../runner/runtime.ts";
-import { resolveCwd, resolveRoots, rootsCaseInsensitive } from "../../worker/cwd_resolve.ts";
+import { resolveRoots, rootsCaseInsensitive } from "../../worker/cwd_resolve.ts";
+import { decideInbound } from "../../worker/decide.ts";
 import { loadConfigFor } from "../context.ts";
 import { CliError, type CommonOptions, emit, EXIT, style } from "../output.ts";
 
@@ -57,19 +56,10 @@ export async function policyExplain(opts: ExplainOptions): Promise<void> {
   });
   const runnersAvailable = runtime.available.map((r) => r.name);
   const rootsReal = await resolveRoots(config.inbound.allow);
-  const cwd = await resolveCwd(opts.cwd);
-  const runner = opts.runner ?? defaultRunnerFor(caller, config.inbound.allow, runnersAvailable);
-  const decision = inboundDecision({
+  const { decision, runner, cwd } = await decideInbound({
     config,
     caller,
-    request: {
-      cwdReal: cwd.ok ? cwd.real : null,
-      cwdRequested: opts.cwd,
-      cwdProblem: cwd.ok ? undefined : cwd.reason,
-      profile: opts.profile,
-      runner,
-      promptBytes: 0,
-    },
+    request: { cwd: opts.cwd, profile: opts.profile, runner: opts.runner, promptBytes: 0 },
     rootsReal,
     runnersAvailable,
     caseInsensitive: await rootsCaseInsensitive(rootsReal),
