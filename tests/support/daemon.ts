@@ -3,6 +3,7 @@
  * `deno task cmesh`), wait until it is ready, and stop it.
  */
 import { fileURLToPath } from "node:url";
+import { spawnDaemon } from "../../src/daemon/spawn.ts";
 
 /** Repo root (tests spawn `src/main.ts` from here so `-P=cmesh` finds deno.json). */
 export const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -69,57 +70,14 @@ export async function startDaemon(
     ...(opts.demoCaller ? ["--insecure-local-demo", opts.demoCaller] : []),
   );
   const argv = [...(opts.wrap ?? []), Deno.execPath(), ...args];
-  const child = new Deno.Command(argv[0], {
+  const d = await spawnDaemon({
+    bin: argv[0],
     args: argv.slice(1),
     cwd: REPO_ROOT,
     env: { CMESH_HOME: home, NO_COLOR: "1", ...opts.env },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  let err = "";
-  (async () => {
-    for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) err += chunk;
-  })();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let buf = "";
-  const deadline = Date.now() + (opts.timeoutMs ?? 30_000);
-  let ready: DaemonProcess["ready"] | null = null;
-  while (!ready) {
-    const left = deadline - Date.now();
-    const next = await Promise.race([
-      reader.read(),
-      new Promise<null>((r) => setTimeout(() => r(null), Math.max(0, left))),
-    ]);
-    if (next === null || next.done) {
-      try {
-        child.kill("SIGKILL");
-      } catch { /* gone */ }
-      await child.status;
-      throw new Error(`daemon did not become ready:\n${err}\n${buf}`);
-    }
-    buf += next.value;
-    const line = buf.split("\n").find((l) => l.startsWith('{"ready"'));
-    if (line) ready = JSON.parse(line);
-  }
-  // Keep draining stdout so the daemon never blocks on a full pipe.
-  (async () => {
-    try {
-      for (;;) if ((await reader.read()).done) break;
-    } catch { /* closed */ }
-  })();
-  return {
-    home,
-    child,
-    ready,
-    stderr: () => err,
-    async stop(kill9 = false) {
-      try {
-        child.kill(kill9 ? "SIGKILL" : "SIGTERM");
-      } catch { /* already gone */ }
-      return await child.status;
-    },
-  };
+    timeoutMs: opts.timeoutMs,
+  });
+  return { home, ...d };
 }
 
 /** A temp dir removed by the returned function. */

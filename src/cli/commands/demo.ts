@@ -7,6 +7,7 @@
  */
 import { join } from "node:path";
 import { ControlClient } from "../../control/client.ts";
+import { spawnDaemon, type SpawnedDaemon } from "../../daemon/spawn.ts";
 import type { TaskEvent, TaskResult, TaskStatus } from "../../protocol/task.ts";
 import { listAudit } from "../../store/audit.ts";
 import { verifyAudit } from "../../store/audit_verify.ts";
@@ -16,53 +17,22 @@ import { createDemoLayout, type DemoLayout, selfCommand } from "../demo_setup.ts
 import { formatEvent, formatResult } from "../format.ts";
 import { CliError, type CommonOptions, EXIT, style } from "../output.ts";
 
-interface DemoDaemon {
-  name: string;
-  child: Deno.ChildProcess;
-  stderr: () => string;
-}
-
 async function startDemoDaemon(
   name: string,
   home: string,
   demoCaller: string,
-): Promise<DemoDaemon> {
+): Promise<SpawnedDaemon> {
   const self = selfCommand();
-  const child = new Deno.Command(self.bin, {
-    args: [...self.args, "daemon", "--insecure-local-demo", demoCaller],
-    env: { CMESH_HOME: home, NO_COLOR: "1" },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  let err = "";
-  (async () => {
-    for await (const c of child.stderr.pipeThrough(new TextDecoderStream())) err += c;
-  })();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let buf = "";
-  const deadline = Date.now() + 30_000;
-  while (!buf.includes('{"ready"')) {
-    const next = await Promise.race([
-      reader.read(),
-      new Promise<null>((r) => setTimeout(() => r(null), Math.max(0, deadline - Date.now()))),
-    ]);
-    if (next === null || next.done) {
-      try {
-        child.kill("SIGKILL");
-      } catch { /* gone */ }
-      throw new CliError(
-        `the ${name} daemon did not start:\n${err.replace(/^Warning.*\n/gm, "")}`,
-        EXIT.FAILURE,
-        "demo_failed",
-      );
-    }
-    buf += next.value;
+  try {
+    return await spawnDaemon({
+      bin: self.bin,
+      args: [...self.args, "daemon", "--insecure-local-demo", demoCaller],
+      env: { CMESH_HOME: home, NO_COLOR: "1" },
+    });
+  } catch (e) {
+    const why = (e as Error).message.replace(/^Warning.*\n/gm, "");
+    throw new CliError(`the ${name} daemon did not start: ${why}`, EXIT.FAILURE, "demo_failed");
   }
-  (async () => {
-    while (!(await reader.read().catch(() => ({ done: true }))).done) { /* drain */ }
-  })();
-  return { name, child, stderr: () => err };
 }
 
 function heading(text: string): void {
@@ -182,19 +152,14 @@ export async function demo(opts: CommonOptions & { keep?: boolean }): Promise<vo
       ),
   );
   console.log(`demo directory: ${base}`);
-  const daemons: DemoDaemon[] = [];
+  const daemons: SpawnedDaemon[] = [];
   let ok = false;
   try {
     daemons.push(await startDemoDaemon("server", l.serverHome, "laptop"));
     daemons.push(await startDemoDaemon("laptop", l.laptopHome, "laptop"));
     ok = await runFlow(l);
   } finally {
-    for (const d of daemons) {
-      try {
-        d.child.kill("SIGTERM");
-      } catch { /* gone */ }
-      await d.child.status;
-    }
+    for (const d of daemons) await d.stop();
   }
   heading("6. Audit trails (hash-chained, verified)");
   const a = printAudit("laptop", l.laptopHome);
