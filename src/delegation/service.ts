@@ -26,14 +26,13 @@ import {
   lastEvent,
   listEvents,
   listTasks,
-  saveResult,
   type TaskRecord,
   toTaskStatus,
   updateTaskState,
 } from "../store/tasks.ts";
 import { type PeerAddress, PeerClient, type PeerFailure } from "./peer_client.ts";
+import { type FailureKind, recordPeerFailure, TaskFollower } from "./follower.ts";
 import { TaskBus } from "../scheduler/task_bus.ts";
-import { logger } from "../util/log.ts";
 
 /** What a user (or agent) asks to delegate. */
 export interface DelegateInput {
@@ -52,14 +51,7 @@ export type DelegateOutcome =
   | { ok: true; task: TaskStatus; peer: string }
   | {
     ok: false;
-    kind:
-      | "denied_locally"
-      | "denied_by_peer"
-      | "unreachable"
-      | "not_cmesh"
-      | "busy"
-      | "invalid"
-      | "conflict";
+    kind: FailureKind | "denied_locally" | "conflict";
     message: string;
     rule?: string;
     task?: TaskStatus;
@@ -94,10 +86,17 @@ const RETRY_DELAYS_MS = [250, 1000, 3000];
 /** The requester side of delegation. One per daemon. */
 export class DelegationService {
   readonly bus = new TaskBus();
-  #followers = new Map<string, AbortController>();
+  #follower: TaskFollower;
   #closed = false;
 
-  constructor(private readonly deps: DelegationDeps) {}
+  constructor(private readonly deps: DelegationDeps) {
+    this.#follower = new TaskFollower({
+      store: deps.store,
+      bus: this.bus,
+      self: deps.self,
+      pollMs: deps.pollMs,
+    });
+  }
 
   /** Delegates a task. Returns as soon as the peer accepted (or refused) it. */
   async delegate(input: DelegateInput): Promise<DelegateOutcome> {
@@ -231,142 +230,13 @@ export class DelegationService {
   }
 
   #recordDispatchFailure(id: string, peerName: string, failure: PeerFailure): DelegateOutcome {
-    const { store } = this.deps;
-    let kind: Exclude<DelegateOutcome, { ok: true }>["kind"];
-    let state: TaskState = "failed";
-    let message: string;
-    let rule: string | undefined;
-    if (failure.kind === "refused") {
-      rule = failure.rule;
-      const ruleText = failure.rule ? ` [peer rule ${failure.rule}]` : "";
-      message =
-        `${peerName} refused the task${ruleText}: "${failure.message}" (this is ${peerName}'s own reason)`;
-      if (failure.status === 429) {
-        kind = "busy";
-        message += failure.retryAfterS ? `; retry in about ${failure.retryAfterS}s` : "";
-      } else if (failure.status === 403 || failure.status === 503) {
-        kind = "denied_by_peer";
-        state = "denied";
-      } else kind = "invalid";
-    } else {
-      kind = failure.kind;
-      message = failure.message;
-    }
-    store.transaction(() => {
-      updateTaskState(store, "outbound", id, state, {
-        error: { code: kind, message, ...(rule ? { rule } : {}) },
-      });
-      appendEvent(store, "outbound", id, { kind: "error", text: message });
-      appendAudit(store, {
-        kind: "outbound.failed",
-        task_id: id,
-        actor: { node: this.deps.self },
-        decision: state === "denied" ? "deny" : null,
-        rule: rule ?? null,
-        reason: message,
-        data: { peer: peerName },
-      });
-    });
-    this.bus.emit(id);
-    return { ok: false, kind, message, rule, task: this.status(id) ?? undefined };
+    const f = recordPeerFailure(this.deps.store, this.bus, this.deps.self, id, peerName, failure);
+    return { ok: false, ...f, task: this.status(id) ?? undefined };
   }
 
-  /** Follows a dispatched task until it is terminal (SSE first, then polling). */
   #follow(task: TaskRecord, address: PeerAddress): void {
-    if (this.#closed || this.#followers.has(task.id) || isTerminal(task.state)) return;
-    const ctl = new AbortController();
-    this.#followers.set(task.id, ctl);
-    this.#followLoop(task.id, address, ctl.signal)
-      .catch((e) =>
-        logger("delegation").error("following {id} failed: {error}", {
-          id: task.id,
-          error: String(e),
-        })
-      )
-      .finally(() => this.#followers.delete(task.id));
-  }
-
-  #remoteSeq(id: string): number {
-    let max = 0;
-    for (const ev of listEvents(this.deps.store, "outbound", id, 0, 100_000)) {
-      const rs = (ev.data as { remote_seq?: number } | undefined)?.remote_seq;
-      if (typeof rs === "number" && rs > max) max = rs;
-    }
-    return max;
-  }
-
-  async #followLoop(id: string, address: PeerAddress, signal: AbortSignal): Promise<void> {
-    const { store } = this.deps;
-    const client = new PeerClient(address);
-    let after = this.#remoteSeq(id);
-    const mirror = (ev: TaskEvent) => {
-      if (ev.seq <= after) return;
-      after = ev.seq;
-      store.transaction(() => {
-        appendEvent(store, "outbound", id, {
-          kind: ev.kind,
-          text: ev.text,
-          data: { ...(ev.data ?? {}), remote_seq: ev.seq, remote_at: ev.at },
-        });
-        if (ev.kind === "state" && /^running/.test(ev.text)) {
-          updateTaskState(store, "outbound", id, "running", { remote_state: "running" });
-        }
-      });
-      this.bus.emit(id);
-    };
-    while (!signal.aborted) {
-      const sse = await client.followEvents(id, after, mirror, signal);
-      if (signal.aborted) return;
-      const st = await client.status(id, signal);
-      if (st.ok) {
-        if (isTerminal(st.value.state)) {
-          await this.#finish(id, client, st.value, signal);
-          return;
-        }
-        if (st.value.state === "running") {
-          if (updateTaskState(store, "outbound", id, "running", { remote_state: "running" })) {
-            this.bus.emit(id);
-          }
-        }
-      } else if (st.failure.kind === "refused" && st.failure.status === 404) {
-        this.#recordDispatchFailure(id, address.name, {
-          kind: "refused",
-          status: 404,
-          code: "not_found",
-          message: "the peer no longer knows this task (its state was reset?)",
-        });
-        return;
-      }
-      if (!sse.ended) await new Promise((r) => setTimeout(r, this.deps.pollMs ?? 1000));
-    }
-  }
-
-  async #finish(
-    id: string,
-    client: PeerClient,
-    status: TaskStatus,
-    signal: AbortSignal,
-  ): Promise<void> {
-    const { store } = this.deps;
-    const res = await client.result(id, signal);
-    store.transaction(() => {
-      if (res.ok) saveResult(store, "outbound", id, res.value);
-      updateTaskState(store, "outbound", id, status.state, {
-        remote_state: status.state,
-        error: status.error,
-      });
-      appendEvent(store, "outbound", id, {
-        kind: "state",
-        text: `${status.state} on ${client.peer.name}`,
-      });
-      appendAudit(store, {
-        kind: "outbound.finish",
-        task_id: id,
-        actor: { node: this.deps.self },
-        data: { peer: client.peer.name, state: status.state, result_stored: res.ok },
-      });
-    });
-    this.bus.emit(id);
+    if (this.#closed) return;
+    this.#follower.follow(task, address);
   }
 
   /** The local view of an outbound task. */
@@ -469,6 +339,6 @@ export class DelegationService {
   /** Stops following (tasks stay stored and are resumed on the next start). */
   close(): void {
     this.#closed = true;
-    for (const c of this.#followers.values()) c.abort("shutdown");
+    this.#follower.close();
   }
 }

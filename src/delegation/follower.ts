@@ -1,0 +1,186 @@
+/**
+ * @module
+ * Following a dispatched task at its peer until it is terminal: SSE first, polling as the
+ * fallback, every remote event mirrored into the local log with its `remote_seq` (so a restart
+ * resumes where it stopped), and the result stored at the end. Also records a peer's refusal
+ * or a transport failure, with the peer's reason verbatim and labelled as the peer's.
+ */
+import { isTerminal, type TaskEvent, type TaskState, type TaskStatus } from "../protocol/task.ts";
+import type { TaskBus } from "../scheduler/task_bus.ts";
+import { appendAudit } from "../store/audit.ts";
+import type { Store } from "../store/db.ts";
+import {
+  appendEvent,
+  listEvents,
+  saveResult,
+  type TaskRecord,
+  updateTaskState,
+} from "../store/tasks.ts";
+import { logger } from "../util/log.ts";
+import { type PeerAddress, PeerClient, type PeerFailure } from "./peer_client.ts";
+
+/** Why a delegation did not go through, as the agent and the CLI see it. */
+export type FailureKind = "denied_by_peer" | "unreachable" | "not_cmesh" | "busy" | "invalid";
+
+/** Classifies a peer failure into the stored state and an actionable message. Pure. */
+export function describePeerFailure(
+  peerName: string,
+  failure: PeerFailure,
+): { kind: FailureKind; state: TaskState; message: string; rule?: string } {
+  if (failure.kind !== "refused") {
+    return { kind: failure.kind, state: "failed", message: failure.message };
+  }
+  const ruleText = failure.rule ? ` [peer rule ${failure.rule}]` : "";
+  let message =
+    `${peerName} refused the task${ruleText}: "${failure.message}" (this is ${peerName}'s own reason)`;
+  if (failure.status === 429) {
+    if (failure.retryAfterS) message += `; retry in about ${failure.retryAfterS}s`;
+    return { kind: "busy", state: "failed", message, rule: failure.rule };
+  }
+  if (failure.status === 403 || failure.status === 503) {
+    return { kind: "denied_by_peer", state: "denied", message, rule: failure.rule };
+  }
+  return { kind: "invalid", state: "failed", message, rule: failure.rule };
+}
+
+/** Stores a peer failure: terminal state, error event and audit record in one transaction. */
+export function recordPeerFailure(
+  store: Store,
+  bus: TaskBus,
+  self: string,
+  id: string,
+  peerName: string,
+  failure: PeerFailure,
+): { kind: FailureKind; message: string; rule?: string } {
+  const { kind, state, message, rule } = describePeerFailure(peerName, failure);
+  store.transaction(() => {
+    updateTaskState(store, "outbound", id, state, {
+      error: { code: kind, message, ...(rule ? { rule } : {}) },
+    });
+    appendEvent(store, "outbound", id, { kind: "error", text: message });
+    appendAudit(store, {
+      kind: "outbound.failed",
+      task_id: id,
+      actor: { node: self },
+      decision: state === "denied" ? "deny" : null,
+      rule: rule ?? null,
+      reason: message,
+      data: { peer: peerName },
+    });
+  });
+  bus.emit(id);
+  return { kind, message, rule };
+}
+
+/** Background followers, one per open outbound task. */
+export class TaskFollower {
+  #followers = new Map<string, AbortController>();
+
+  constructor(
+    private readonly deps: { store: Store; bus: TaskBus; self: string; pollMs?: number },
+  ) {}
+
+  /** Starts following `task` unless it is terminal or already followed. */
+  follow(task: TaskRecord, address: PeerAddress): void {
+    if (this.#followers.has(task.id) || isTerminal(task.state)) return;
+    const ctl = new AbortController();
+    this.#followers.set(task.id, ctl);
+    this.#loop(task.id, address, ctl.signal)
+      .catch((e) =>
+        logger("delegation").error("following {id} failed: {error}", {
+          id: task.id,
+          error: String(e),
+        })
+      )
+      .finally(() => this.#followers.delete(task.id));
+  }
+
+  /** Stops every follower (the tasks are resumed on the next start). */
+  close(): void {
+    for (const c of this.#followers.values()) c.abort("shutdown");
+  }
+
+  #remoteSeq(id: string): number {
+    let max = 0;
+    for (const ev of listEvents(this.deps.store, "outbound", id, 0, 100_000)) {
+      const rs = (ev.data as { remote_seq?: number } | undefined)?.remote_seq;
+      if (typeof rs === "number" && rs > max) max = rs;
+    }
+    return max;
+  }
+
+  async #loop(id: string, address: PeerAddress, signal: AbortSignal): Promise<void> {
+    const { store, bus } = this.deps;
+    const client = new PeerClient(address);
+    let after = this.#remoteSeq(id);
+    const mirror = (ev: TaskEvent) => {
+      if (ev.seq <= after) return;
+      after = ev.seq;
+      store.transaction(() => {
+        appendEvent(store, "outbound", id, {
+          kind: ev.kind,
+          text: ev.text,
+          data: { ...(ev.data ?? {}), remote_seq: ev.seq, remote_at: ev.at },
+        });
+        if (ev.kind === "state" && /^running/.test(ev.text)) {
+          updateTaskState(store, "outbound", id, "running", { remote_state: "running" });
+        }
+      });
+      bus.emit(id);
+    };
+    while (!signal.aborted) {
+      const sse = await client.followEvents(id, after, mirror, signal);
+      if (signal.aborted) return;
+      const st = await client.status(id, signal);
+      if (st.ok) {
+        if (isTerminal(st.value.state)) {
+          await this.#finish(id, client, st.value, signal);
+          return;
+        }
+        if (
+          st.value.state === "running" &&
+          updateTaskState(store, "outbound", id, "running", { remote_state: "running" })
+        ) {
+          bus.emit(id);
+        }
+      } else if (st.failure.kind === "refused" && st.failure.status === 404) {
+        recordPeerFailure(store, bus, this.deps.self, id, address.name, {
+          kind: "refused",
+          status: 404,
+          code: "not_found",
+          message: "the peer no longer knows this task (its state was reset?)",
+        });
+        return;
+      }
+      if (!sse.ended) await new Promise((r) => setTimeout(r, this.deps.pollMs ?? 1000));
+    }
+  }
+
+  async #finish(
+    id: string,
+    client: PeerClient,
+    status: TaskStatus,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const { store } = this.deps;
+    const res = await client.result(id, signal);
+    store.transaction(() => {
+      if (res.ok) saveResult(store, "outbound", id, res.value);
+      updateTaskState(store, "outbound", id, status.state, {
+        remote_state: status.state,
+        error: status.error,
+      });
+      appendEvent(store, "outbound", id, {
+        kind: "state",
+        text: `${status.state} on ${client.peer.name}`,
+      });
+      appendAudit(store, {
+        kind: "outbound.finish",
+        task_id: id,
+        actor: { node: this.deps.self },
+        data: { peer: client.peer.name, state: status.state, result_stored: res.ok },
+      });
+    });
+    this.deps.bus.emit(id);
+  }
+}
