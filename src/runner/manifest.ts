@@ -249,7 +249,7 @@ function firstLine(s: string): string {
  * @example
  * ```ts
  * import { loadManifestFile } from "./manifest.ts";
- * const m = await loadManifestFile("examples/runner-custom.toml");
+ * const m = await loadManifestFile("examples/runners/custom.toml");
  * console.log(Object.keys(m.profiles));
  * ```
  * @throws {RunnerSetupError} `runner_manifest_invalid` (unreadable file, unknown extension,

@@ -48,8 +48,8 @@ Deno.test("JSON manifest with every key parses as written", async () => {
   assert.equal(m.install_hint, "install it from https://example.invalid/agent");
 });
 
-Deno.test("examples/runner-custom.toml is a valid manifest", async () => {
-  const path = new URL("../../examples/runner-custom.toml", import.meta.url).pathname;
+Deno.test("examples/runners/custom.toml is a valid manifest", async () => {
+  const path = new URL("../../examples/runners/custom.toml", import.meta.url).pathname;
   const m = await loadManifestFile(path);
   assert.equal(m.name, "claude-npm");
   assert.deepEqual(Object.keys(m.profiles).sort(), ["build", "edit", "query"]);
