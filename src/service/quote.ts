@@ -21,13 +21,15 @@ function refuseControl(value: string, where: string): void {
 }
 
 /**
- * One word of a systemd `ExecStart=` line. `%` starts a specifier and `$` a variable
- * expansion in every word, quoted or not, so both are doubled; a word with whitespace,
- * quotes or backslashes is double-quoted with C-style escapes.
+ * One word of a systemd `ExecStart=` line. `%` starts a specifier in every word, and `$` a
+ * variable expansion in the arguments (not in the program path, which systemd takes as
+ * written), so those are doubled; a word with whitespace, quotes or backslashes is
+ * double-quoted with C-style escapes.
  */
-export function systemdExecArg(word: string): string {
+export function systemdExecArg(word: string, opts: { program?: boolean } = {}): string {
   refuseControl(word, "ExecStart");
-  const escaped = word.replaceAll("%", "%%").replaceAll("$", "$$$$");
+  const specifiers = word.replaceAll("%", "%%");
+  const escaped = opts.program ? specifiers : specifiers.replaceAll("$", "$$$$");
   if (word !== "" && !/[\s"'\\;]/.test(word)) return escaped;
   return `"${escaped.replaceAll("\\", "\\\\").replaceAll('"', '\\"')}"`;
 }

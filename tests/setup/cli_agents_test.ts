@@ -1,0 +1,151 @@
+/**
+ * `cmesh install-mcp` and `cmesh uninstall` through the real CLI in a temporary HOME, checked
+ * by the agents' own CLIs: after install, `claude mcp list` and `codex mcp list` show cmesh
+ * next to an entry the user had; a second install changes nothing; after uninstall cmesh is
+ * gone and the user's entry is still there. The agent CLI part skips (with a message) when
+ * `claude` / `codex` are not installed (`.ci/run` installs them from npm).
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { tempDir } from "../support/daemon.ts";
+import { cleanEnv, cmesh, json, listDir, which } from "./_helpers.ts";
+
+interface AgentOut {
+  id: string;
+  action: string;
+  backup?: string;
+}
+
+async function agentCli(
+  program: string,
+  args: string[],
+  env: Record<string, string>,
+): Promise<string> {
+  const out = await new Deno.Command(program, {
+    args,
+    env,
+    clearEnv: true,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(120_000),
+  }).output();
+  const dec = new TextDecoder();
+  const text = dec.decode(out.stdout) + dec.decode(out.stderr);
+  assert.ok(out.success, `${program} ${args.join(" ")} failed:\n${text}`);
+  return dec.decode(out.stdout);
+}
+
+const claude = which("claude");
+const codex = which("codex");
+
+Deno.test("install-mcp / uninstall with --json: actions per agent, idempotent, exit codes", async () => {
+  const dir = await tempDir("cmesh-agents-");
+  try {
+    const home = dir.path;
+    await Deno.mkdir(join(home, ".gemini"));
+    await Deno.writeTextFile(
+      join(home, ".gemini", "settings.json"),
+      JSON.stringify({ theme: "x", mcpServers: { keep: { command: "k" } } }),
+    );
+    // PATH without agent CLIs: only the .gemini dir makes an agent "installed".
+    const env = cleanEnv(home, { PATH: join(home, "no-bin") });
+    const first = await cmesh(["install-mcp", "--json", "--command", "/opt/cmesh"], env);
+    assert.equal(first.code, 0, first.stderr);
+    const body = json<{ launch: { command: string }; agents: AgentOut[] }>(first);
+    assert.equal(body.launch.command, "/opt/cmesh");
+    const gemini = body.agents.find((a) => a.id === "gemini")!;
+    assert.equal(gemini.action, "added");
+    assert.ok(gemini.backup);
+    assert.equal(body.agents.find((a) => a.id === "codex")!.action, "skipped");
+
+    const second = await cmesh(["install-mcp", "--json", "--command", "/opt/cmesh"], env);
+    assert.equal(
+      json<{ agents: AgentOut[] }>(second).agents.find((a) => a.id === "gemini")!.action,
+      "unchanged",
+    );
+
+    const human = await cmesh(["install-mcp", "--dry-run", "--agent", "cursor"], env);
+    assert.equal(human.code, 0);
+    assert.match(human.stdout, /Cursor +would be added/);
+    assert.deepEqual(await listDir(join(home, ".cursor")), [], "dry run wrote nothing");
+
+    const bad = await cmesh(["install-mcp", "--agent", "vim"], env);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /unknown agent vim/);
+
+    const un = await cmesh(["uninstall", "--json"], env);
+    assert.equal(un.code, 0, un.stderr);
+    assert.equal(
+      json<{ agents: AgentOut[] }>(un).agents.find((a) => a.id === "gemini")!.action,
+      "removed",
+    );
+    const settings = JSON.parse(await Deno.readTextFile(join(home, ".gemini", "settings.json")));
+    assert.deepEqual(settings, { theme: "x", mcpServers: { keep: { command: "k" } } });
+  } finally {
+    await dir.cleanup();
+  }
+});
+
+Deno.test({
+  name:
+    "the real `claude mcp list` and `codex mcp list` see cmesh after install-mcp, and not after uninstall",
+  ignore: !claude && !codex,
+  async fn() {
+    if (!claude) console.warn("SKIP claude part: the claude CLI is not installed");
+    if (!codex) console.warn("SKIP codex part: the codex CLI is not installed");
+    const dir = await tempDir("cmesh-agents-");
+    try {
+      const home = dir.path;
+      const env = cleanEnv(home);
+      // Entries the user already had, added by the agents' own CLIs.
+      if (claude) {
+        await agentCli(
+          claude,
+          ["mcp", "add", "--scope", "user", "mine", "--", "/bin/echo", "hi"],
+          env,
+        );
+      }
+      if (codex) await agentCli(codex, ["mcp", "add", "mine", "--", "/bin/echo", "hi"], env);
+
+      const install = await cmesh(["install-mcp"], env);
+      assert.equal(install.code, 0, install.stderr);
+      if (claude) assert.match(install.stdout, /Claude Code +added/);
+      if (codex) assert.match(install.stdout, /Codex +added/);
+      const again = await cmesh(["install-mcp"], env);
+      if (claude) assert.match(again.stdout, /Claude Code +unchanged/);
+      if (codex) assert.match(again.stdout, /Codex +unchanged/);
+
+      if (claude) {
+        const list = await agentCli(claude, ["mcp", "list"], env);
+        assert.match(list, /^cmesh: .*src\/main\.ts mcp/m, list);
+        assert.match(list, /^mine: \/bin\/echo hi/m, list);
+      }
+      if (codex) {
+        const list = JSON.parse(await agentCli(codex, ["mcp", "list", "--json"], env)) as {
+          name: string;
+          transport: { command: string; args: string[] };
+        }[];
+        assert.deepEqual(list.map((s) => s.name).sort(), ["cmesh", "mine"]);
+        const c = list.find((s) => s.name === "cmesh")!;
+        assert.equal(c.transport.args.at(-1), "mcp");
+      }
+
+      const un = await cmesh(["uninstall"], env);
+      assert.equal(un.code, 0, un.stderr);
+      if (claude) {
+        const list = await agentCli(claude, ["mcp", "list"], env);
+        assert.doesNotMatch(list, /^cmesh:/m, list);
+        assert.match(list, /^mine: \/bin\/echo hi/m, list);
+      }
+      if (codex) {
+        const list = JSON.parse(await agentCli(codex, ["mcp", "list", "--json"], env)) as {
+          name: string;
+        }[];
+        assert.deepEqual(list.map((s) => s.name), ["mine"]);
+      }
+    } finally {
+      await dir.cleanup();
+    }
+  },
+});
