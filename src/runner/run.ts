@@ -8,6 +8,7 @@
  * does.
  */
 import type { Evidence } from "../protocol/task.ts";
+import { readCodexTranscriptDenials } from "./codex_transcript.ts";
 import { collectGitEvidence, gitSnapshotWithReason } from "./evidence.ts";
 import type { RunnerManifest } from "./manifest.ts";
 import { createParser } from "./parsers/mod.ts";
@@ -80,6 +81,17 @@ export async function executeRun(input: ExecuteRunInput): Promise<RunOutcome> {
     for (const ev of parser.feedLine(run.lastStdoutLine)) input.onEvent(ev);
   }
   const parsed = parser.finish({ code: run.code, signal: run.signal });
+  if (manifest.output === "codex-jsonl") {
+    // Codex leaves sandbox-blocked commands and rejected patches out of its JSONL; its own
+    // transcript has them (see codex_transcript.ts).
+    const denials = await codexDenials(invocation, manifest, parsed.claims.session_id);
+    if (denials !== null) {
+      parsed.denials = denials;
+      for (const d of denials) {
+        input.onEvent({ kind: "denial", text: `${d.tool}: ${d.detail}`, data: { ...d } });
+      }
+    }
+  }
   const git = tools.gitBin && before?.snapshot
     ? (await collectGitEvidence(invocation.cwd, before.snapshot, tools.gitBin, gitEnv)).git
     : null;
@@ -128,4 +140,18 @@ export async function executeRun(input: ExecuteRunInput): Promise<RunOutcome> {
         message: `the runner ended without a result (exit ${run.code ?? run.signal})`,
       },
   };
+}
+
+/** Denials from the Codex transcript of this run's thread, or null when it cannot be read. */
+async function codexDenials(
+  invocation: Invocation,
+  manifest: RunnerManifest,
+  threadId: string | null,
+) {
+  if (threadId === null) return null;
+  const home = (manifest.state_dir_env ? invocation.env[manifest.state_dir_env] : undefined) ??
+    invocation.env.CODEX_HOME ??
+    (invocation.env.HOME ? `${invocation.env.HOME}/.codex` : undefined);
+  if (!home) return null;
+  return await readCodexTranscriptDenials(home, threadId).catch(() => null);
 }

@@ -30,7 +30,8 @@ export const codexManifest: RunnerManifest = parseManifest({
     "plugins",
     "-c",
     "analytics.enabled=false",
-    // Run `bash -c`, not `bash -lc`: the user's login profile stays out of the sandbox.
+    // Run `bash -c`, not `bash -lc` (codex 0.171 still reads ~/.bashrc, and runs `bash -lc` once
+    // at start-up to capture the environment: docs/runner-manifests.md).
     "-c",
     "allow_login_shell=false",
   ],
