@@ -173,7 +173,13 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       Promise.all(config.outbound.peers.map(async (p) => {
         const r = await resolvePeerAddress(p, statusSource);
         if (!r.ok) {
-          return { name: p.name, online: false, profiles_i_send: p.profiles, error: r.message };
+          return {
+            name: p.name,
+            online: false,
+            profiles_i_send: p.profiles,
+            cwd_i_send: p.cwd,
+            error: r.message,
+          };
         }
         const hello = await new PeerClient(r.address, 3000).hello();
         return {

@@ -126,8 +126,6 @@ export class DelegationService {
         rule: decision.rule,
       };
     }
-    const resolved = await this.deps.resolvePeer(input.peer);
-    if (!resolved.ok) return { ok: false, kind: "unreachable", message: resolved.message };
     const request: TaskRequest = {
       id,
       prompt: input.prompt,
@@ -158,7 +156,6 @@ export class DelegationService {
           reason: decision.reason,
           data: {
             peer: input.peer,
-            address: `${resolved.address.host}:${resolved.address.port}`,
             profile: input.profile,
             cwd: input.cwd,
             prompt_bytes: new TextEncoder().encode(input.prompt).length,
@@ -174,6 +171,14 @@ export class DelegationService {
         message:
           `task id ${id} is already used for a different request; omit the id to get a fresh one`,
       };
+    }
+    // Resolve after recording, so an attempt to reach an offline peer is stored and audited too.
+    const resolved = await this.deps.resolvePeer(input.peer);
+    if (!resolved.ok) {
+      return this.#recordDispatchFailure(id, input.peer, {
+        kind: "unreachable",
+        message: resolved.message,
+      });
     }
     if (inserted.outcome === "existing" && inserted.task.remote_state !== null) {
       this.#follow(inserted.task, resolved.address);
@@ -212,7 +217,11 @@ export class DelegationService {
             kind: "outbound.dispatch",
             task_id: request.id,
             actor: { node: this.deps.self },
-            data: { peer: peerName, remote_state: res.value.state },
+            data: {
+              peer: peerName,
+              address: `${address.host}:${address.port}`,
+              remote_state: res.value.state,
+            },
           });
         });
         this.bus.emit(request.id);

@@ -176,8 +176,9 @@ Deno.test({
           assert.equal(decision.decision, "allow");
           assert.equal(decision.rule, "outbound.peers[0]");
           assert.equal(decision.actor?.node, "laptop");
+          const dispatch = recs.find((r) => r.kind === "outbound.dispatch")!;
           assert.equal(
-            (decision.data as { address?: string }).address,
+            (dispatch.data as { address?: string }).address,
             `${IPS.server}:${WORKER_PORT}`,
             "resolved through status, not a configured address",
           );
