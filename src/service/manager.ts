@@ -175,10 +175,13 @@ function systemdHint(missing: boolean, stderr: string): string {
   return `systemctl refused (${stderr}); fix that, then run: ${manual}`;
 }
 
-/** Writes the definition and (with `start`) loads and starts the service. */
+/**
+ * Writes the definition and (with `start`) loads and starts the service. A running service is
+ * restarted when its file changed, or always with `restart` (so it re-reads config.toml).
+ */
 export async function installService(
   se: ServiceEnvironment,
-  opts: { start: boolean },
+  opts: { start: boolean; restart?: boolean },
 ): Promise<InstallOutcome> {
   const def = serviceDefinition(se);
   const before = await readBytes(def.file);
@@ -198,12 +201,13 @@ export async function installService(
     hint: null,
   };
   if (!opts.start) return out;
+  const restart = changed || opts.restart === true;
   if (def.manager === "systemd") {
     const unit = `${SERVICE_NAME}.service`;
     const r = await runSteps(se, out.steps, [
       ["systemctl", ["--user", "daemon-reload"]],
       ["systemctl", ["--user", "enable", unit]],
-      ["systemctl", ["--user", changed ? "restart" : "start", unit]],
+      ["systemctl", ["--user", restart ? "restart" : "start", unit]],
     ]);
     out.started = r.ok;
     if (!r.ok) out.hint = systemdHint(r.missing, r.stderr);
@@ -214,7 +218,7 @@ export async function installService(
     const list: [string, string[], { ignoreFailure?: boolean }?][] = [];
     if (loaded && changed) list.push(["launchctl", ["bootout", target], { ignoreFailure: true }]);
     if (!loaded || changed) list.push(["launchctl", ["bootstrap", domain, def.file]]);
-    else list.push(["launchctl", ["kickstart", target]]);
+    else list.push(["launchctl", ["kickstart", ...(restart ? ["-k"] : []), target]]);
     const r = await runSteps(se, out.steps, list);
     out.started = r.ok;
     if (!r.ok) {
@@ -228,7 +232,7 @@ export async function installService(
     const list: [string, string[], { ignoreFailure?: boolean }?][] = [
       ["schtasks", ["/Create", "/TN", WINDOWS_TASK_NAME, "/XML", def.file, "/F"]],
     ];
-    if (changed) {
+    if (restart) {
       list.push(["schtasks", ["/End", "/TN", WINDOWS_TASK_NAME], { ignoreFailure: true }]);
     }
     list.push(["schtasks", ["/Run", "/TN", WINDOWS_TASK_NAME]]);

@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { TOOL_NAMES } from "../../src/mcp/server.ts";
+import { SETUP_TOOL_NAMES } from "../../src/mcp/setup_tools.ts";
 import { cmeshArgs, REPO_ROOT } from "../support/daemon.ts";
 import { connectMcp, serverEnv } from "./_harness.ts";
 
@@ -90,7 +91,10 @@ Deno.test(
       const lines = out.split("\n").filter((l) => l !== "");
       assert.equal(lines.length, 2, `stdout must hold only the two responses:\n${out}`);
       for (const line of lines) assert.equal(JSON.parse(line).jsonrpc, "2.0");
-      assert.equal(JSON.parse(lines[1]).result.tools.length, TOOL_NAMES.length);
+      assert.equal(
+        JSON.parse(lines[1]).result.tools.length,
+        TOOL_NAMES.length + SETUP_TOOL_NAMES.length,
+      );
       await child.stderr.cancel();
     } finally {
       await Deno.remove(home, { recursive: true });
@@ -105,8 +109,13 @@ Deno.test(
     const home = await Deno.makeTempDir({ prefix: "cmesh-mcp-list-" });
     const mcp = await connectMcp(home);
     try {
-      const { tools } = await mcp.client.listTools();
-      assert.deepEqual(tools.map((t) => t.name), [...TOOL_NAMES]);
+      const listed = (await mcp.client.listTools()).tools;
+      // The setup wizard's tools are tested in tests/setup/wizard_test.ts.
+      assert.deepEqual(
+        listed.map((t) => t.name),
+        [...TOOL_NAMES, ...SETUP_TOOL_NAMES],
+      );
+      const tools = listed.filter((t) => (TOOL_NAMES as readonly string[]).includes(t.name));
       assert.deepEqual(Object.keys(EXPECTED).sort(), [...TOOL_NAMES].sort());
       for (const tool of tools) {
         const want = EXPECTED[tool.name];

@@ -76,6 +76,13 @@ Deno.test("linux: install writes the unit, reloads, enables, restarts; a second 
     const second = await installService(se, { start: true });
     assert.equal(second.changed, false);
     assert.equal(rec.calls.at(-1), "systemctl --user start cmesh.service");
+    rec.calls.length = 0;
+    await installService(se, { start: true, restart: true });
+    assert.equal(
+      rec.calls.at(-1),
+      "systemctl --user restart cmesh.service",
+      "restart: re-read config",
+    );
 
     rec.calls.length = 0;
     const noStart = await installService(envFor(dir.path, "linux", rec.run, { PATH: "/opt" }), {
@@ -173,6 +180,9 @@ Deno.test("macOS: bootstrap when not loaded, kickstart when unchanged, bootout+b
     rec.calls.length = 0;
     await installService(se, { start: true });
     assert.deepEqual(rec.calls.slice(1), ["launchctl kickstart gui/501/dev.cmesh.daemon"]);
+    rec.calls.length = 0;
+    await installService(se, { start: true, restart: true });
+    assert.deepEqual(rec.calls.slice(1), ["launchctl kickstart -k gui/501/dev.cmesh.daemon"]);
 
     rec.calls.length = 0;
     await installService(envFor(dir.path, "darwin", rec.run, { PATH: "/opt/bin" }), {

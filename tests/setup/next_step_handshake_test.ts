@@ -1,0 +1,252 @@
+/**
+ * The wizard's reasoning without processes: which next step `cmesh_setup_status` names for
+ * each situation, and what the handshake concludes — and on which machine it says to change
+ * what — for every way a peer can fail, with the control API replaced by canned answers.
+ */
+import assert from "node:assert/strict";
+import { Config } from "../../src/config/schema.ts";
+import { doctorChecks } from "../../src/setup/checks.ts";
+import type { SetupFacts } from "../../src/setup/facts.ts";
+import { type ControlReply, handshake } from "../../src/setup/handshake.ts";
+import { nextStep } from "../../src/setup/next_step.ts";
+
+function facts(over: Partial<SetupFacts> = {}): SetupFacts {
+  return {
+    os: "linux",
+    config: {
+      file: "/h/config.toml",
+      exists: true,
+      valid: true,
+      config: Config.parse({ outbound: { peers: [{ name: "server" }] } }),
+    },
+    stateDir: { path: "/h/s", exists: true, writable: true },
+    token: { path: "/h/s/t", exists: true, mode: 0o600 },
+    daemon: { running: true, port: 7434, status: { node: "laptop" } },
+    tailscale: {
+      ok: true,
+      where: "x",
+      backendState: "Running",
+      self: { name: "laptop", dnsName: "laptop.ts.net", addresses: ["100.64.0.2"] },
+      peers: [{
+        name: "server",
+        dnsName: "server.ts.net",
+        addresses: [],
+        online: true,
+        os: "linux",
+        tags: [],
+      }],
+    },
+    runners: [],
+    agents: [],
+    service: { manager: "systemd", file: "/u", installed: true, up_to_date: true, state: "active" },
+    peers: [{ name: "server", cmesh: true, peer_version: "0.1.0", allows_me: { rules: [{}] } }],
+    ...over,
+  };
+}
+
+const next = (f: SetupFacts) => nextStep(f, doctorChecks(f));
+
+Deno.test("next step: tailscale first (user), then the plan (agent), then the daemon, then a peer", () => {
+  const noTs = facts({ tailscale: { ok: false, where: "sock", reason: "not found" } });
+  assert.deepEqual([next(noTs).next.id, next(noTs).next.who], ["tailscale", "user"]);
+
+  const noConfig = facts({
+    config: { ...facts().config, exists: false, config: Config.parse({}) },
+    daemon: { running: false, port: 7434 },
+    peers: null,
+  });
+  const n = next(noConfig);
+  assert.equal(n.next.tool, "cmesh_setup_plan");
+  assert.match(n.next.instruction, /online tailnet peers: server/);
+  assert.equal(n.complete, false);
+
+  const down = facts({ daemon: { running: false, port: 7434 }, peers: null });
+  assert.equal(next(down).next.tool, "cmesh_setup_start_daemon");
+
+  const peerDown = facts({ peers: [{ name: "server", cmesh: false, error: "refused" }] });
+  assert.equal(next(peerDown).next.tool, "cmesh_setup_handshake");
+  assert.match(next(peerDown).next.instruction, /peer "server"/);
+
+  const ok = next(facts());
+  assert.equal(ok.complete, true);
+  assert.equal(ok.next.id, "done");
+  assert.match(ok.next.instruction, /cmesh_setup_handshake with peer "server"/);
+});
+
+/** A control API with canned answers per path prefix; records what was called. */
+function control(answers: Record<string, ControlReply | ControlReply[]>) {
+  const calls: string[] = [];
+  const pick = (path: string): ControlReply => {
+    const key =
+      Object.keys(answers).filter((k) => path.startsWith(k)).sort((a, b) => b.length - a.length)[0];
+    const a = answers[key];
+    if (!a) return { ok: false, error: { code: "not_found", message: `no route ${path}` } };
+    return Array.isArray(a) ? (a.length > 1 ? a.shift()! : a[0]) : a;
+  };
+  return {
+    calls,
+    get: (p: string) => (calls.push(`GET ${p}`), Promise.resolve(pick(p))),
+    post: (p: string, _b: unknown) => (calls.push(`POST ${p}`), Promise.resolve(pick(p))),
+  };
+}
+
+const config = Config.parse({
+  node: { name: "laptop" },
+  outbound: { peers: [{ name: "server" }] },
+});
+const status: ControlReply = { ok: true, body: { node: "laptop" } };
+const rule = { profiles: ["query"], cwd: ["/srv/app"], runners: ["claude"] };
+const peersWith = (entry: Record<string, unknown>): ControlReply => ({
+  ok: true,
+  body: { peers: [{ name: "server", address: "100.64.0.1:7433", ...entry }] },
+});
+
+Deno.test("handshake: peer offline or without cmesh → fix on the peer", async () => {
+  const off = await handshake({
+    control: control({
+      "/v1/status": status,
+      "/v1/peers": peersWith({ online: false, cmesh: false }),
+    }),
+    config,
+    peer: "server",
+  });
+  const reach = off.steps.find((s) => s.step === "reach")!;
+  assert.equal(reach.ok, false);
+  assert.equal(reach.where, "server");
+  assert.match(reach.fix!, /tailscale up/);
+  const noCmesh = await handshake({
+    control: control({
+      "/v1/status": status,
+      "/v1/peers": peersWith({ cmesh: false, error: "connection refused" }),
+    }),
+    config,
+    peer: "server",
+  });
+  assert.match(noCmesh.steps.at(-1)!.fix!, /on server: install cmesh, set inbound\.enabled = true/);
+  assert.equal(noCmesh.ok, false);
+});
+
+Deno.test("handshake: the peer allows me nothing → the exact inbound snippet naming me, for the peer", async () => {
+  const r = await handshake({
+    control: control({
+      "/v1/status": status,
+      "/v1/peers": peersWith({ cmesh: true, allows_me: { rules: [] } }),
+    }),
+    config,
+    peer: "server",
+  });
+  const s = r.steps.at(-1)!;
+  assert.equal(s.step, "peer_policy");
+  assert.equal(s.where, "server");
+  assert.match(s.fix!, /\[\[inbound\.allow\]\]\npeers = \["laptop"\]\nprofiles = \["query"\]/);
+  assert.equal(r.round_trip, null);
+});
+
+Deno.test("handshake: local outbound denial vs the peer's refusal name different machines", async () => {
+  const base = {
+    "/v1/status": status,
+    "/v1/peers": peersWith({ cmesh: true, allows_me: { rules: [rule] } }),
+  };
+  const local = await handshake({
+    control: control({
+      ...base,
+      "/v1/delegate": {
+        ok: false,
+        error: { code: "denied", message: "cwd not allowed", rule: "outbound.peers[0].cwd" },
+      },
+    }),
+    config,
+    peer: "server",
+  });
+  assert.equal(local.steps.at(-1)!.where, "laptop");
+  assert.match(
+    local.steps.at(-1)!.detail,
+    /refused by this machine's outbound policy.*\[rule outbound\.peers\[0\]\.cwd\]/,
+  );
+  const remote = await handshake({
+    control: control({
+      ...base,
+      "/v1/delegate": {
+        ok: false,
+        error: { code: "peer_denied", message: "no rule", rule: "inbound.allow" },
+      },
+    }),
+    config,
+    peer: "server",
+  });
+  assert.equal(remote.steps.at(-1)!.where, "server");
+});
+
+Deno.test("handshake: a successful round trip, and a failed run pointing at the peer's runner", async () => {
+  const base = {
+    "/v1/status": status,
+    "/v1/peers": peersWith({ cmesh: true, allows_me: { rules: [rule] } }),
+    "/v1/delegate": {
+      ok: true,
+      body: { task: { id: "hs-1234567", state: "queued" } },
+    } as ControlReply,
+    "/v1/tasks/hs-1234567/wait": [
+      { ok: true, body: { task: { state: "running" }, events: [{ seq: 1 }] } },
+      { ok: true, body: { task: { state: "succeeded" }, events: [{ seq: 2 }] } },
+    ] as ControlReply[],
+  };
+  const c = control({
+    ...base,
+    "/v1/tasks/hs-1234567/result": {
+      ok: true,
+      body: {
+        result: {
+          runner: "claude",
+          claims: { final_text: "cmesh handshake ok" },
+          evidence: { exit_code: 0, duration_ms: 1200 },
+          error: null,
+        },
+      },
+    },
+  });
+  const r = await handshake({ control: c, config, peer: "server" });
+  assert.equal(r.ok, true);
+  assert.deepEqual(r.round_trip, {
+    task_id: "hs-1234567",
+    state: "succeeded",
+    cwd: "/srv/app",
+    runner: "claude",
+    reply: "cmesh handshake ok",
+    exit_code: 0,
+    duration_ms: 1200,
+  });
+  assert.ok(
+    c.calls.includes("GET /v1/tasks/hs-1234567/wait?after=1&timeout_s=30"),
+    "waits after the last event",
+  );
+  const failed = await handshake({
+    control: control({
+      ...base,
+      "/v1/tasks/hs-1234567/wait": { ok: true, body: { task: { state: "failed" }, events: [] } },
+      "/v1/tasks/hs-1234567/result": {
+        ok: true,
+        body: {
+          result: {
+            runner: "claude",
+            claims: { final_text: null },
+            evidence: null,
+            error: { code: "runner_failed", message: "not logged in" },
+          },
+        },
+      },
+    }),
+    config,
+    peer: "server",
+  });
+  assert.equal(failed.ok, false);
+  assert.match(failed.steps.at(-1)!.detail, /ended failed on server: not logged in/);
+  assert.match(failed.steps.at(-1)!.fix!, /on server: run 'cmesh doctor'/);
+  const skipped = await handshake({
+    control: control(base),
+    config,
+    peer: "server",
+    skipQuery: true,
+  });
+  assert.equal(skipped.round_trip, null);
+  assert.equal(skipped.steps.length, 4);
+});
