@@ -11,62 +11,12 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { Client, StdioClientTransport } from "../../src/deps/mcp_client.ts";
+import type { Client } from "../../src/deps/mcp_client.ts";
 import { openStore } from "../../src/store/db.ts";
-import {
-  cmeshArgs,
-  type DaemonProcess,
-  freePort,
-  makeRepo,
-  REPO_ROOT,
-  startDaemon,
-  tempDir,
-} from "../support/daemon.ts";
+import { type DaemonProcess, freePort, makeRepo, startDaemon, tempDir } from "../support/daemon.ts";
 import { type LocalApiDouble, startLocalApiDouble } from "../support/localapi_double.ts";
 import { cleanEnv } from "./_helpers.ts";
-
-interface ToolOut {
-  isError?: boolean;
-  text: string;
-  // deno-lint-ignore no-explicit-any
-  data: any;
-}
-
-async function call(
-  client: Client,
-  name: string,
-  args: Record<string, unknown> = {},
-): Promise<ToolOut> {
-  const r = await client.callTool({ name, arguments: args }, undefined, { timeout: 240_000 });
-  const content = (r.content ?? []) as { type: string; text?: string }[];
-  return {
-    isError: r.isError as boolean | undefined,
-    text: content.map((c) => c.text ?? "").join("\n"),
-    data: r.structuredContent,
-  };
-}
-
-/** A `systemctl` that records its arguments and runs the unit's ExecStart in the background. */
-async function fakeSystemctl(bin: string, state: string): Promise<void> {
-  await Deno.mkdir(bin, { recursive: true });
-  await Deno.writeTextFile(
-    join(bin, "systemctl"),
-    `#!/bin/sh
-echo "$*" >> "${state}/systemctl.log"
-case "$*" in
-  *"start cmesh.service"*)
-    if [ -f "${state}/daemon.pid" ]; then kill "$(cat "${state}/daemon.pid")" 2>/dev/null; sleep 1; fi
-    line=$(sed -n 's/^ExecStart=//p' "$HOME/.config/systemd/user/cmesh.service")
-    sh -c "exec $line" >> "${state}/daemon.log" 2>&1 < /dev/null &
-    echo $! > "${state}/daemon.pid"
-    ;;
-  *"is-active"*) echo active ;;
-esac
-exit 0
-`,
-    { mode: 0o755 },
-  );
-}
+import { call, connectWizard, fakeSystemctl, stopFakeService } from "./_wizard.ts";
 
 interface Wizard {
   dir: string;
@@ -119,15 +69,7 @@ async function wizard(): Promise<Wizard> {
     CMESH_HOME: cmeshHome,
     PATH: `${bin}:${Deno.env.get("PATH")}`,
   });
-  const transport = new StdioClientTransport({
-    command: Deno.execPath(),
-    args: cmeshArgs("mcp"),
-    cwd: REPO_ROOT,
-    env,
-    stderr: "pipe",
-  });
-  const client = new Client({ name: "wizard-test", version: "0" });
-  await client.connect(transport);
+  const client = await connectWizard(env);
   return {
     dir,
     home,
@@ -141,18 +83,7 @@ async function wizard(): Promise<Wizard> {
     client,
     async close() {
       await client.close().catch(() => {});
-      try {
-        const pid = Number(await Deno.readTextFile(join(state, "daemon.pid")));
-        Deno.kill(pid, "SIGTERM");
-        for (let i = 0; i < 50; i++) {
-          await new Promise((r) => setTimeout(r, 100));
-          try {
-            Deno.kill(pid, "SIGCONT");
-          } catch {
-            break;
-          }
-        }
-      } catch { /* never started */ }
+      await stopFakeService(state);
       await server.stop();
       await api.stop();
       await tmp.cleanup();
