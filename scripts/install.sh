@@ -64,15 +64,22 @@ fetch() { # url destination
   fi
 }
 
+# Chosen before any download, so a missing tool is reported as such (not as a mismatch).
+if command -v sha256sum >/dev/null 2>&1; then
+  SHA256="sha256sum"
+elif command -v shasum >/dev/null 2>&1; then
+  SHA256="shasum -a 256"
+elif command -v openssl >/dev/null 2>&1; then
+  SHA256="openssl"
+else
+  die "need sha256sum, shasum or openssl to verify the download"
+fi
+
 sha256_of() {
-  if command -v sha256sum >/dev/null 2>&1; then
-    sha256sum "$1" | cut -d ' ' -f 1
-  elif command -v shasum >/dev/null 2>&1; then
-    shasum -a 256 "$1" | cut -d ' ' -f 1
-  elif command -v openssl >/dev/null 2>&1; then
+  if [ "$SHA256" = openssl ]; then
     openssl dgst -sha256 "$1" | sed 's/^.*= *//'
   else
-    die "need sha256sum, shasum or openssl to verify the download"
+    $SHA256 "$1" | cut -d ' ' -f 1
   fi
 }
 
