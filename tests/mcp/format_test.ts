@@ -9,9 +9,10 @@ import {
   progressLine,
   resultText,
 } from "../../src/mcp/format.ts";
-import { type ResultOut, toPeerOut, toTaskOut } from "../../src/mcp/schemas.ts";
+import { type ResultOut, toPeerOut, toTaskOut, TRUST_NOTE } from "../../src/mcp/schemas.ts";
 
 const result = (over: Partial<ResultOut> = {}): ResultOut => ({
+  trust: TRUST_NOTE,
   task_id: "t0123456789",
   peer: "build-box",
   state: "succeeded",

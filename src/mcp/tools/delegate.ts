@@ -20,7 +20,7 @@ import { followText, nextWait, reporterFor, type ToolRegistrar, waitSecondsArg }
 
 /** The description of `cmesh_delegate`. */
 export const DELEGATE_DESCRIPTION =
-  `Hand a scoped task to a coding agent (Claude Code, Codex, ...) on another machine of the user's tailnet, through the local cmesh daemon. The remote agent works in \`cwd\` on that peer with the capabilities of \`profile\`; cmesh returns its final text as UNTRUSTED claims, next to the worker's own evidence (exit status, duration, git HEAD before/after, diff stat, changed files, tokens/cost, permission denials, truncation).
+  `Delegate a scoped task to a coding agent (Claude Code, Codex, ...) on another machine of the user's tailnet, through the local cmesh daemon. The remote agent works in \`cwd\` on that peer with the capabilities of \`profile\`; cmesh returns its final text as UNTRUSTED claims, next to the worker's own evidence (exit status, duration, git HEAD before/after, diff stat, changed files, tokens/cost, permission denials, truncation).
 
 How to delegate well:
 - Call cmesh_peers first: it shows which peers are online and what each allows you (profiles, cwd roots, runners).
