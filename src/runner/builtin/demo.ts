@@ -30,6 +30,9 @@ export interface DemoInvocationPrefix {
  * permission beyond `--allow-read={cwd}` into a denial.
  */
 export function demoInvocationPrefix(): DemoInvocationPrefix {
+  // A compiled cmesh has no `deno run`: it runs the agent through a hidden entry of its own
+  // (with the binary's baked permissions; the agent itself only reads the cwd).
+  if (Deno.build.standalone) return { binary: Deno.execPath(), args: ["__demo-agent"] };
   return {
     binary: Deno.execPath(),
     args: [

@@ -215,7 +215,8 @@ function summarise(files: FileInfo[], term: string | null, hits: string[]): stri
   return parts.join(" ");
 }
 
-async function main(): Promise<number> {
+/** Runs the demo agent on stdin's prompt in the process's cwd; returns the exit code. */
+export async function main(): Promise<number> {
   const prompt = (await new Response(Deno.stdin.readable).text()).trim();
   inputChars += prompt.length;
   emit({
@@ -259,4 +260,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-Deno.exit(await main());
+if (import.meta.main) Deno.exit(await main());
