@@ -5,6 +5,7 @@
  * source. Nothing here touches Tailscale or needs an API key.
  */
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 
 /** Where the demo lives and which ports it uses. */
 export interface DemoLayout {
@@ -112,12 +113,8 @@ export async function createDemoLayout(base: string): Promise<DemoLayout> {
 /** The command that runs this same cmesh (compiled binary, or `deno run` from source). */
 export function selfCommand(): { bin: string; args: string[] } {
   const exe = Deno.execPath();
-  const fromSource = /(^|[\\/])deno(\.exe)?$/.test(exe);
-  if (!fromSource) return { bin: exe, args: [] };
-  const main = new URL("../main.ts", import.meta.url);
-  const denoJson = new URL("../../deno.json", import.meta.url);
-  return {
-    bin: exe,
-    args: ["run", "--no-prompt", `--config=${denoJson.pathname}`, "-P=cmesh", main.pathname],
-  };
+  if (Deno.build.standalone) return { bin: exe, args: [] };
+  const main = fileURLToPath(new URL("../main.ts", import.meta.url));
+  const denoJson = fileURLToPath(new URL("../../deno.json", import.meta.url));
+  return { bin: exe, args: ["run", "--no-prompt", `--config=${denoJson}`, "-P=cmesh", main] };
 }
