@@ -185,7 +185,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
         return {
           name: p.name,
           address: `${r.address.host}:${r.address.port}`,
-          online: r.online ?? hello.ok,
+          // Without tailnet status, a peer that answers at all (even "connection refused") is online.
+          online: r.online ?? (hello.ok || hello.failure.kind !== "unreachable"),
           cmesh: hello.ok,
           profiles_i_send: p.profiles,
           cwd_i_send: p.cwd,
