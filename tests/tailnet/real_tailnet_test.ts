@@ -1,0 +1,444 @@
+/**
+ * @module
+ * cmesh over a real tailnet: pinned tailscaled (kernel TUN) and headscale (control, grants,
+ * embedded DERP) in network namespaces with no route out (world.ts has the map). Each step
+ * would fail if cmesh trusted the wrong thing or tailscaled behaved unlike the LocalAPI double
+ * the other system tests use.
+ *
+ * Needs root and the binaries from `tests/tailnet/build_bins.sh`; otherwise it is skipped with
+ * the reason (bins.ts). Run: `deno test -P tests/tailnet/`.
+ */
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { join } from "node:path";
+import { REPO_ROOT } from "../support/daemon.ts";
+import { findBins, tailnetSkipReason } from "./bins.ts";
+import { HUB_ADDR, lanGone } from "./net.ts";
+import { CMESH_CAP, INTRUDER_USER } from "./policy.ts";
+import { exec, IP, mustExec, waitUntil } from "./proc.ts";
+import {
+  type AuditRow,
+  type CmeshRun,
+  createTailnetWorld,
+  DECOY_PORT,
+  initialPolicy,
+  type Role,
+  type TailnetWorld,
+  WORKER_PORT,
+} from "./world.ts";
+
+const skip = await tailnetSkipReason();
+if (skip) console.log(`tests/tailnet: real tailnet tests skipped: ${skip}`);
+
+/** An HTTP exchange made with curl from inside a namespace. */
+interface Curl {
+  /** curl's exit code: 0 answer, 7 connection refused, 28 timeout. */
+  exit: number;
+  status: number;
+  body: { error?: { code?: string; message?: string; rule?: string } } & Record<string, unknown>;
+  stderr: string;
+}
+
+async function curl(
+  ns: string,
+  method: string,
+  url: string,
+  opts: { json?: unknown; maxTimeS?: number; sourceIp?: string } = {},
+): Promise<Curl> {
+  const args = ["/usr/bin/curl", "-sS", "--noproxy", "*", "-m", String(opts.maxTimeS ?? 10)];
+  if (opts.sourceIp) args.push("--interface", opts.sourceIp);
+  args.push("-X", method, "-w", "\n%{http_code}");
+  if (opts.json !== undefined) {
+    args.push("-H", "Content-Type: application/json", "--data-binary", JSON.stringify(opts.json));
+  }
+  const r = await exec([...args, url], { ns });
+  const at = r.stdout.lastIndexOf("\n");
+  let body = {};
+  try {
+    body = JSON.parse(r.stdout.slice(0, at));
+  } catch { /* not JSON */ }
+  return { exit: r.code, status: Number(r.stdout.slice(at + 1)) || 0, body, stderr: r.stderr };
+}
+
+const show = (r: CmeshRun | Curl) =>
+  "json" in r
+    ? `exit ${r.code}\nstdout: ${r.stdout.slice(0, 1500)}\nstderr: ${r.stderr.slice(-1500)}`
+    : `curl exit ${r.exit}, HTTP ${r.status}: ${JSON.stringify(r.body)} ${r.stderr}`;
+
+function errorOf(r: CmeshRun): { code?: string; message?: string; rule?: string } {
+  return (r.json?.error ?? {}) as { code?: string; message?: string; rule?: string };
+}
+
+async function sha256(path: string): Promise<string> {
+  return createHash("sha256").update(await Deno.readFile(path)).digest("hex");
+}
+
+function delegate(w: TailnetWorld, from: Role, profile: string, prompt: string) {
+  return w.cmesh(
+    from,
+    "delegate",
+    "server",
+    prompt,
+    "--cwd",
+    w.repo,
+    "--profile",
+    profile,
+    "--runner",
+    "demo",
+    "--wait",
+    "--json",
+  );
+}
+
+/** The worker's decision record for a task. */
+async function decisionOf(w: TailnetWorld, taskId: string): Promise<AuditRow> {
+  const rec = (await w.audit("server")).find((r) =>
+    r.kind === "task.decision" && r.task_id === taskId
+  );
+  assert.ok(rec, `the server has no task.decision audit record for ${taskId}`);
+  return rec;
+}
+
+/** Server audit records whose source is `ip` (any kind). */
+async function recordsFrom(w: TailnetWorld, ip: string): Promise<AuditRow[]> {
+  return (await w.audit("server")).filter((r) => r.actor?.source_ip === ip);
+}
+
+/** The task id the laptop's daemon gave a denied delegation (from the CLI's JSON error). */
+function deniedTaskId(r: CmeshRun): string {
+  const task = (r.json?.error as { task?: { id?: string } } | undefined)?.task;
+  assert.ok(task?.id, `the denial names no task: ${show(r)}`);
+  return task.id;
+}
+
+Deno.test({
+  name: "real tailnet: cmesh between tailscaled nodes under headscale grants",
+  ignore: skip !== null,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn(t) {
+    const bins = (await findBins())!;
+    const t0 = performance.now();
+    const w = await createTailnetWorld(bins);
+    console.log(
+      `tailnet up in ${((performance.now() - t0) / 1000).toFixed(1)} s ` +
+        `(tailscale ${bins.versions.tailscale}, headscale ${bins.versions.headscale}): ` +
+        `laptop ${w.ip.laptop}, server ${w.ip.server}, intruder ${w.ip.intruder}`,
+    );
+    // Ctrl-C or a CI time-out (SIGTERM) must not leave tailscaled/headscale running.
+    const onSignal = () => {
+      console.error("tests/tailnet: interrupted; tearing the tailnet down");
+      w.destroy().finally(() => Deno.exit(130));
+    };
+    for (const sig of ["SIGINT", "SIGTERM"] as const) Deno.addSignalListener(sig, onSignal);
+    const results: boolean[] = [];
+    try {
+      results.push(
+        await t.step(
+          "laptop delegates a query over the tailnet; the server audits the real whois identity",
+          async () => {
+            // The worker bound the server's tailnet addresses (from real status), nothing else.
+            const listening = w.daemons.server!.ready.worker;
+            assert.ok(
+              listening.includes(`${w.ip.server}:${WORKER_PORT}`),
+              JSON.stringify(listening),
+            );
+            assert.ok(
+              listening.every((a) => /^(100\.|\[?fd7a:115c:a1e0:)/.test(a)),
+              JSON.stringify(listening),
+            );
+            assert.equal(
+              w.daemons.server!.ready.node,
+              "server",
+              "node name comes from real status",
+            );
+
+            const r = await delegate(w, "laptop", "query", 'Where is "marker" mentioned?');
+            assert.equal(r.code, 0, show(r));
+            const task = r.json!.task as { id: string; state: string };
+            const result = r.json!.result as { claims: { final_text: string | null } };
+            assert.equal(task.state, "succeeded", show(r));
+            assert.match(result.claims.final_text ?? "", /tailnet\.txt/, show(r));
+
+            // The laptop resolves "server" through its own tailscaled's status (no address in config).
+            const peers = await w.cmesh("laptop", "peers", "--json");
+            assert.equal(peers.code, 0, show(peers));
+            assert.ok(peers.stdout.includes(`"${w.ip.server}:${WORKER_PORT}"`), show(peers));
+
+            // The server's decision names the caller exactly as its tailscaled's whois does.
+            const who = (await w.nodes.server.whois(w.ip.laptop))!;
+            const node = who.Node as { StableID: string; Name: string };
+            const profile = who.UserProfile as { LoginName: string };
+            const rec = await decisionOf(w, task.id);
+            assert.equal(rec.decision, "allow", JSON.stringify(rec));
+            assert.equal(rec.actor?.node, "laptop");
+            assert.equal(node.Name, "laptop.tailnet.cmesh.test.");
+            assert.equal(rec.actor?.login, profile.LoginName);
+            assert.equal(profile.LoginName, "alice");
+            assert.equal(rec.actor?.stable_id, node.StableID);
+            assert.deepEqual(rec.actor?.tags, []);
+            assert.equal(rec.actor?.source_ip, w.ip.laptop);
+            assert.match(
+              rec.reason ?? "",
+              new RegExp(CMESH_CAP.replaceAll(".", "\\.")),
+              "grant consulted",
+            );
+          },
+        ),
+      );
+
+      results.push(
+        await t.step(
+          "intruder is on the tailnet and reaches the port, but cmesh policy refuses its whois identity",
+          async () => {
+            const before = (await recordsFrom(w, w.ip.intruder)).length;
+            const raw = await curl(
+              w.lan.ns.intruder,
+              "POST",
+              `http://${w.ip.server}:${WORKER_PORT}/v1/tasks`,
+              {
+                json: {
+                  id: `t-intruder-${crypto.randomUUID().slice(0, 8)}`,
+                  prompt: "ls",
+                  cwd: w.repo,
+                  profile: "query",
+                  runner: "demo",
+                },
+              },
+            );
+            assert.equal(raw.status, 403, show(raw));
+            assert.equal(raw.body.error?.rule, "inbound.no_matching_rule", show(raw));
+            assert.match(raw.body.error?.message ?? "", /intruder/, show(raw));
+
+            const r = await delegate(w, "intruder", "query", "list the files");
+            assert.equal(r.code, 3, show(r));
+            assert.equal(errorOf(r).rule, "inbound.no_matching_rule", show(r));
+            const recs = (await recordsFrom(w, w.ip.intruder)).slice(before);
+            assert.equal(recs.length, 2, JSON.stringify(recs));
+            for (const rec of recs) {
+              assert.equal(rec.decision, "deny");
+              assert.equal(rec.rule, "inbound.no_matching_rule");
+              assert.equal(rec.actor?.node, "intruder");
+              assert.equal(rec.actor?.login, INTRUDER_USER);
+            }
+          },
+        ),
+      );
+
+      await t.step({
+        name: "a process on the server calling its own tailnet address is not a peer",
+        // Known bug (reported with issue 9): real whois names the server's own node for such a
+        // connection and the worker treats it like any peer (hello answers 200 "you: server"),
+        // although src/worker/tailnet_identity.ts says it refuses it. Un-ignore once fixed.
+        ignore: true,
+        fn: async () => {
+          const r = await curl(
+            w.lan.ns.server,
+            "GET",
+            `http://${w.ip.server}:${WORKER_PORT}/v1/hello`,
+          );
+          assert.equal(r.status, 403, show(r));
+        },
+      });
+
+      results.push(
+        await t.step(
+          "the app-capability grant decides what laptop may do; cmesh's config is untouched",
+          async () => {
+            const config = join(w.home.server, "config.toml");
+            const configHash = await sha256(config);
+
+            // Local config allows edit; the grant (revision 1) says query only.
+            const edit1 = await delegate(w, "laptop", "edit", "look at README");
+            assert.equal(edit1.code, 3, show(edit1));
+            assert.equal(errorOf(edit1).rule, "grant.profile", show(edit1));
+            assert.equal((await decisionOf(w, deniedTaskId(edit1))).rule, "grant.profile");
+
+            // The tailnet admin widens the grant: edit now passes, same cmesh config.
+            await w.setPolicy({
+              laptopCmesh: [{
+                profiles: ["query", "edit"],
+                cwd: [`${w.root}/**`],
+                runners: ["demo"],
+              }],
+              intruderPorts: [`tcp:${WORKER_PORT}`],
+            });
+            const edit2 = await delegate(w, "laptop", "edit", "look at README");
+            assert.equal(edit2.code, 0, show(edit2));
+            assert.equal((edit2.json!.task as { state: string }).state, "succeeded", show(edit2));
+
+            // The admin removes the cmesh capability: even query is denied (grant.missing).
+            await w.setPolicy({ laptopCmesh: null, intruderPorts: [`tcp:${WORKER_PORT}`] });
+            const caps = ((await w.nodes.server.whois(w.ip.laptop))!.CapMap ?? {}) as Record<
+              string,
+              unknown
+            >;
+            assert.ok(!(CMESH_CAP in caps), JSON.stringify(caps));
+            const query = await delegate(w, "laptop", "query", "look at README");
+            assert.equal(query.code, 3, show(query));
+            assert.equal(errorOf(query).rule, "grant.missing", show(query));
+            assert.equal((await decisionOf(w, deniedTaskId(query))).rule, "grant.missing");
+
+            assert.equal(
+              await sha256(config),
+              configHash,
+              "the server's config.toml never changed",
+            );
+          },
+        ),
+      );
+
+      results.push(
+        await t.step(
+          "a grant that excludes intruder from the port: its connection never reaches cmesh",
+          async () => {
+            await w.setPolicy({
+              laptopCmesh: initialPolicy(w.root).laptopCmesh,
+              intruderPorts: [`tcp:${DECOY_PORT}`],
+            });
+            const before = (await w.audit("server")).length;
+            // The tailnet path to the server still works: a granted port answers (RST: nothing listens).
+            const decoy = await curl(
+              w.lan.ns.intruder,
+              "GET",
+              `http://${w.ip.server}:${DECOY_PORT}/`,
+              { maxTimeS: 5 },
+            );
+            assert.equal(decoy.exit, 7, `granted port must answer with a refusal: ${show(decoy)}`);
+            // The cmesh port: the server's tailscaled drops the packets, nothing answers at all.
+            const blocked = await curl(
+              w.lan.ns.intruder,
+              "GET",
+              `http://${w.ip.server}:${WORKER_PORT}/v1/hello`,
+              {
+                maxTimeS: 5,
+              },
+            );
+            assert.equal(blocked.exit, 28, `expected a timeout: ${show(blocked)}`);
+            assert.equal(blocked.status, 0);
+            // Tailscale filters connection starts only (TCP SYN): a keep-alive connection that
+            // the intruder's daemon opened in the step before outlives the grant (seen: the
+            // request then reaches the worker and cmesh refuses it by identity). A restarted
+            // daemon has no pooled connection, so this shows the grant alone.
+            await w.stopDaemon("intruder");
+            await w.startDaemon("intruder");
+            const r = await delegate(w, "intruder", "query", "list the files");
+            assert.equal(r.code, 1, show(r));
+            assert.match(
+              errorOf(r).message ?? r.stderr,
+              /did not answer in time|grant blocks the port/,
+              show(r),
+            );
+            // Meanwhile the laptop still gets through.
+            const ok = await delegate(w, "laptop", "query", "list the files");
+            assert.equal(ok.code, 0, show(ok));
+            const after = (await w.audit("server")).slice(before);
+            assert.deepEqual(
+              after.filter((a) =>
+                a.actor?.source_ip === w.ip.intruder || a.actor?.node === "intruder"
+              ),
+              [],
+            );
+          },
+        ),
+      );
+
+      results.push(
+        await t.step(
+          "a non-tailnet source on the bridge is refused on its address, before whois",
+          async () => {
+            // The hub sends to the server's tailnet address straight over the bridge, as a LAN host
+            // with a hand-made route would; its source stays 198.18.0.1.
+            await mustExec([
+              IP,
+              "-n",
+              w.lan.ns.hub,
+              "route",
+              "add",
+              `${w.ip.server}/32`,
+              "via",
+              w.lan.addr.server,
+            ]);
+            const r = await curl(
+              w.lan.ns.hub,
+              "GET",
+              `http://${w.ip.server}:${WORKER_PORT}/v1/hello`,
+              { maxTimeS: 5 },
+            );
+            assert.equal(r.status, 403, show(r));
+            assert.equal(r.body.error?.code, "not_tailnet", show(r));
+            assert.equal(r.body.error?.rule, "source.not_tailnet", show(r));
+            const recs = await recordsFrom(w, HUB_ADDR);
+            assert.equal(recs.length, 1, JSON.stringify(recs));
+            assert.equal(recs[0].rule, "source.not_tailnet");
+            assert.equal(recs[0].actor?.node, undefined, "no identity: whois was never asked");
+          },
+        ),
+      );
+
+      results.push(
+        await t.step(
+          "tailscaled stopped on the server: cmesh fails closed and says why",
+          async () => {
+            await w.nodes.server.kill("SIGKILL");
+            // The persistent TUN keeps 100.x on the server, so a tailnet-addressed connection can
+            // still reach the worker (here: from the server itself); whois cannot answer → 503.
+            const self = await curl(
+              w.lan.ns.server,
+              "GET",
+              `http://${w.ip.server}:${WORKER_PORT}/v1/hello`,
+              {
+                maxTimeS: 10,
+              },
+            );
+            assert.equal(self.status, 503, show(self));
+            assert.equal(self.body.error?.code, "identity_unavailable", show(self));
+            assert.equal(self.body.error?.rule, "identity.unavailable", show(self));
+            assert.match(self.body.error?.message ?? "", /fail closed/, show(self));
+            const rec = (await recordsFrom(w, w.ip.server)).at(-1);
+            assert.equal(rec?.rule, "identity.unavailable", JSON.stringify(rec));
+
+            // The laptop learns from headscale that the server is offline and refuses to dispatch.
+            await waitUntil("the laptop to see the server offline", async () => {
+              const peers = Object.values((await w.nodes.laptop.status()).Peer ?? {});
+              return peers.some((p) => p.HostName === "server" && !p.Online) ? true : undefined;
+            }, 60_000);
+            const r = await delegate(w, "laptop", "query", "list the files");
+            assert.notEqual(r.code, 0, show(r));
+            assert.match(errorOf(r).message ?? "", /server is offline on the tailnet/, show(r));
+
+            // A restarted server daemon refuses to open the worker without tailscaled.
+            await w.stopDaemon("server");
+            const restart = await exec(
+              [
+                IP,
+                "netns",
+                "exec",
+                w.lan.ns.server,
+                Deno.execPath(),
+                "run",
+                "--no-prompt",
+                "-P=cmesh",
+                "src/main.ts",
+                "daemon",
+              ],
+              {
+                cwd: REPO_ROOT,
+                env: { CMESH_HOME: w.home.server, NO_COLOR: "1" },
+                timeoutMs: 60_000,
+              },
+            );
+            assert.equal(restart.code, 1, `${restart.stdout}\n${restart.stderr}`);
+            assert.match(restart.stderr, /cannot start the worker: .*fail closed/s, restart.stderr);
+          },
+        ),
+      );
+    } finally {
+      if (results.includes(false)) console.error(await w.diagnostics());
+      await w.destroy();
+      for (const sig of ["SIGINT", "SIGTERM"] as const) Deno.removeSignalListener(sig, onSignal);
+      assert.ok(await lanGone(w.lan), "namespaces left behind");
+      console.log(`tailnet stage took ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    }
+  },
+});
