@@ -9,107 +9,26 @@
  * the reason (bins.ts). Run: `deno test -P tests/tailnet/`.
  */
 import assert from "node:assert/strict";
-import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { REPO_ROOT } from "../support/daemon.ts";
 import { findBins, tailnetSkipReason } from "./bins.ts";
+import {
+  curl,
+  decisionOf,
+  delegate,
+  deniedTaskId,
+  errorOf,
+  recordsFrom,
+  sha256,
+  show,
+} from "./checks.ts";
 import { HUB_ADDR, lanGone } from "./net.ts";
 import { CMESH_CAP, INTRUDER_USER } from "./policy.ts";
 import { exec, IP, mustExec, waitUntil } from "./proc.ts";
-import {
-  type AuditRow,
-  type CmeshRun,
-  createTailnetWorld,
-  DECOY_PORT,
-  initialPolicy,
-  type Role,
-  type TailnetWorld,
-  WORKER_PORT,
-} from "./world.ts";
+import { createTailnetWorld, DECOY_PORT, initialPolicy, WORKER_PORT } from "./world.ts";
 
 const skip = await tailnetSkipReason();
 if (skip) console.log(`tests/tailnet: real tailnet tests skipped: ${skip}`);
-
-/** An HTTP exchange made with curl from inside a namespace. */
-interface Curl {
-  /** curl's exit code: 0 answer, 7 connection refused, 28 timeout. */
-  exit: number;
-  status: number;
-  body: { error?: { code?: string; message?: string; rule?: string } } & Record<string, unknown>;
-  stderr: string;
-}
-
-async function curl(
-  ns: string,
-  method: string,
-  url: string,
-  opts: { json?: unknown; maxTimeS?: number; sourceIp?: string } = {},
-): Promise<Curl> {
-  const args = ["/usr/bin/curl", "-sS", "--noproxy", "*", "-m", String(opts.maxTimeS ?? 10)];
-  if (opts.sourceIp) args.push("--interface", opts.sourceIp);
-  args.push("-X", method, "-w", "\n%{http_code}");
-  if (opts.json !== undefined) {
-    args.push("-H", "Content-Type: application/json", "--data-binary", JSON.stringify(opts.json));
-  }
-  const r = await exec([...args, url], { ns });
-  const at = r.stdout.lastIndexOf("\n");
-  let body = {};
-  try {
-    body = JSON.parse(r.stdout.slice(0, at));
-  } catch { /* not JSON */ }
-  return { exit: r.code, status: Number(r.stdout.slice(at + 1)) || 0, body, stderr: r.stderr };
-}
-
-const show = (r: CmeshRun | Curl) =>
-  "json" in r
-    ? `exit ${r.code}\nstdout: ${r.stdout.slice(0, 1500)}\nstderr: ${r.stderr.slice(-1500)}`
-    : `curl exit ${r.exit}, HTTP ${r.status}: ${JSON.stringify(r.body)} ${r.stderr}`;
-
-function errorOf(r: CmeshRun): { code?: string; message?: string; rule?: string } {
-  return (r.json?.error ?? {}) as { code?: string; message?: string; rule?: string };
-}
-
-async function sha256(path: string): Promise<string> {
-  return createHash("sha256").update(await Deno.readFile(path)).digest("hex");
-}
-
-function delegate(w: TailnetWorld, from: Role, profile: string, prompt: string) {
-  return w.cmesh(
-    from,
-    "delegate",
-    "server",
-    prompt,
-    "--cwd",
-    w.repo,
-    "--profile",
-    profile,
-    "--runner",
-    "demo",
-    "--wait",
-    "--json",
-  );
-}
-
-/** The worker's decision record for a task. */
-async function decisionOf(w: TailnetWorld, taskId: string): Promise<AuditRow> {
-  const rec = (await w.audit("server")).find((r) =>
-    r.kind === "task.decision" && r.task_id === taskId
-  );
-  assert.ok(rec, `the server has no task.decision audit record for ${taskId}`);
-  return rec;
-}
-
-/** Server audit records whose source is `ip` (any kind). */
-async function recordsFrom(w: TailnetWorld, ip: string): Promise<AuditRow[]> {
-  return (await w.audit("server")).filter((r) => r.actor?.source_ip === ip);
-}
-
-/** The task id the laptop's daemon gave a denied delegation (from the CLI's JSON error). */
-function deniedTaskId(r: CmeshRun): string {
-  const task = (r.json?.error as { task?: { id?: string } } | undefined)?.task;
-  assert.ok(task?.id, `the denial names no task: ${show(r)}`);
-  return task.id;
-}
 
 Deno.test({
   name: "real tailnet: cmesh between tailscaled nodes under headscale grants",
