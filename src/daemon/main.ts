@@ -93,6 +93,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       runnersDir: paths.runnersDir,
       nodeName,
       demoCaller: opts.insecureLocalDemo,
+      selfStableId: initial?.ok ? initial.status.self?.stableId : undefined,
       log: logOptions,
     });
     runnerInfo = {

@@ -63,6 +63,7 @@ export async function prepareWorker(args: {
   runnersDir: string;
   nodeName: string;
   demoCaller?: string;
+  selfStableId?: string;
   log: LogOptions;
 }): Promise<WorkerSetup> {
   const { config } = args;
@@ -110,6 +111,7 @@ export async function prepareWorker(args: {
       caseInsensitive,
       log: args.log,
       ...(args.demoCaller ? { demoCaller: args.demoCaller } : {}),
+      ...(args.selfStableId ? { selfStableId: args.selfStableId } : {}),
     },
   };
 }

@@ -35,8 +35,6 @@ export interface WorkerAppDeps {
   heartbeatS?: number;
 }
 
-const SSE_TERMINAL_GRACE_MS = 50;
-
 /** Builds the worker Hono app. Serve it with `Deno.serve({hostname: tailnetIp}, app.fetch)`. */
 export function createWorkerApp(deps: WorkerAppDeps): Hono<WorkerEnv> {
   const app = new Hono<WorkerEnv>();
@@ -150,8 +148,8 @@ export function createWorkerApp(deps: WorkerAppDeps): Hono<WorkerEnv> {
             last = ev.seq;
           }
           if (!status || isTerminal(status.state)) {
-            // Catch events stored between the status read and now, then close.
-            await new Promise((r) => setTimeout(r, SSE_TERMINAL_GRACE_MS));
+            // The terminal state and its event are stored in one transaction, and nothing is
+            // stored after it: one more read catches every event, no waiting needed.
             for (const ev of deps.tasks.events(caller, id, last) ?? []) {
               await stream.writeSSE({
                 id: String(ev.seq),

@@ -9,7 +9,11 @@ import type { ApiError, TaskEvent, TaskRequest, TaskResult, TaskStatus } from ".
 /** The answer of a whois lookup: an identity, or why there is none (fail closed). */
 export type IdentityOutcome =
   | { ok: true; identity: CallerIdentity }
-  | { ok: false; code: "not_found" | "unavailable" | "bad_response" | "denied"; reason: string };
+  | {
+    ok: false;
+    code: "not_found" | "unavailable" | "bad_response" | "denied" | "refused";
+    reason: string;
+  };
 
 /** Who is calling, from the connection's own source address. */
 export interface IdentityLookup {

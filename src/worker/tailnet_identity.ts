@@ -11,7 +11,10 @@ import { CachingWhois } from "../tailscale/whois_cache.ts";
 import type { IdentityLookup, IdentityOutcome } from "./ports.ts";
 
 /** Builds the whois-backed identity lookup from `[tailscale]` config. */
-export function tailnetIdentityLookup(ts: Config["tailscale"]): IdentityLookup {
+export function tailnetIdentityLookup(
+  ts: Config["tailscale"],
+  selfStableId?: string,
+): IdentityLookup {
   const client = LocalApiClient.create({
     socket: ts.socket,
     url: ts.localapi_url,
@@ -27,16 +30,24 @@ export function tailnetIdentityLookup(ts: Config["tailscale"]): IdentityLookup {
       if (id.expired) {
         return {
           ok: false,
-          code: "denied",
+          code: "refused",
           reason: `node ${id.node}'s Tailscale key has expired; re-authenticate it`,
         };
       }
       if (id.shared) {
         return {
           ok: false,
-          code: "denied",
+          code: "refused",
           reason:
             `node ${id.node} is shared in from another tailnet; cmesh serves only nodes of this tailnet`,
+        };
+      }
+      if (selfStableId && id.stableId === selfStableId) {
+        return {
+          ok: false,
+          code: "refused",
+          reason:
+            `the caller is this node itself (${id.node}): a local process calling its own tailnet address is refused, so local users cannot act as this node`,
         };
       }
       return { ok: true, identity: id };

@@ -40,6 +40,8 @@ export interface WorkerInit {
   log: LogOptions;
   /** Local demo: name every loopback caller this node (never from config). */
   demoCaller?: string;
+  /** This node's StableID (from LocalAPI status): a caller with it is refused. */
+  selfStableId?: string;
 }
 
 /** Messages the worker posts back. */
@@ -93,7 +95,7 @@ async function start(init: WorkerInit): Promise<void> {
   });
   let identity: IdentityLookup;
   if (init.demoCaller) identity = demoIdentityLookup(init.demoCaller);
-  else identity = tailnetIdentityLookup(init.config.tailscale);
+  else identity = tailnetIdentityLookup(init.config.tailscale, init.selfStableId);
   const app = createWorkerApp({
     tasks,
     identity,

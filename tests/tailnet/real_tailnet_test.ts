@@ -146,10 +146,8 @@ Deno.test({
 
       await t.step({
         name: "a process on the server calling its own tailnet address is not a peer",
-        // Known bug (reported with issue 9): real whois names the server's own node for such a
-        // connection and the worker treats it like any peer (hello answers 200 "you: server"),
-        // although src/worker/tailnet_identity.ts says it refuses it. Un-ignore once fixed.
-        ignore: true,
+        // Real whois names the server's own node for such a connection; the worker refuses it
+        // (identity.refused) so local users cannot act as the node.
         fn: async () => {
           const r = await curl(
             w.lan.ns.server,
@@ -157,6 +155,7 @@ Deno.test({
             `http://${w.ip.server}:${WORKER_PORT}/v1/hello`,
           );
           assert.equal(r.status, 403, show(r));
+          assert.equal(r.body.error?.rule, "identity.refused", show(r));
         },
       });
 

@@ -16,6 +16,12 @@ export function callerIdentity(
   return async (c, next) => {
     const ip = c.get("sourceIp");
     const who = await lookup.whois(ip, c.get("sourcePort"));
+    if (!who.ok && who.code === "refused") {
+      // Known to tailscaled, but refused by identity rules (expired key, shared-in, self).
+      const rule = "identity.refused";
+      audit.auditDenied({ sourceIp: ip, rule, reason: who.reason });
+      return c.json(errorBody("forbidden", who.reason, rule), 403);
+    }
     if (!who.ok) {
       const unknown = who.code === "not_found";
       const rule = unknown ? "identity.unknown_peer" : "identity.unavailable";
