@@ -94,7 +94,8 @@ export function buildProgram(): Command {
     tasks.command("list").description("recent outbound tasks")
       .option("--state <state>", "only tasks in this state")
       .option("--peer <name>", "only tasks sent to this peer")
-      .option("--limit <n>", "how many", "20"),
+      .option("--limit <n>", "how many", "20")
+      .option("--inbound", "tasks other nodes gave this machine (read from the local store)"),
     async () => (await import("./commands/tasks.ts")).tasksList,
   );
   leaf(

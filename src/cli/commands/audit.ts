@@ -3,34 +3,11 @@
  * `cmesh audit list|verify|export`: read the local hash-chained audit log directly from the
  * state dir's database (works whether or not the daemon runs).
  */
-import { join } from "node:path";
 import { exportAuditJsonl, listAudit } from "../../store/audit.ts";
 import { verifyAudit } from "../../store/audit_verify.ts";
-import { openStore, type Store } from "../../store/db.ts";
-import { StoreError } from "../../store/errors.ts";
 import type { AuditRecord } from "../../store/audit_schema.ts";
-import { loadConfigFor, stateDirOf } from "../context.ts";
+import { openStateStore } from "../state_store.ts";
 import { CliError, type CommonOptions, emit, EXIT, style } from "../output.ts";
-
-async function openAuditStore(opts: CommonOptions): Promise<Store> {
-  const dir = stateDirOf(await loadConfigFor(opts));
-  const path = join(dir, "cmesh.db");
-  try {
-    await Deno.stat(path);
-  } catch {
-    throw new CliError(
-      `no cmesh database at ${path}: the daemon has not run with this state dir yet`,
-      EXIT.FAILURE,
-      "no_database",
-    );
-  }
-  try {
-    return openStore(path);
-  } catch (e) {
-    if (e instanceof StoreError) throw new CliError(e.message, EXIT.FAILURE, `store_${e.code}`);
-    throw e;
-  }
-}
 
 function parseSince(since: string | undefined): string | undefined {
   if (since === undefined) return undefined;
@@ -74,7 +51,7 @@ export async function auditList(
     throw new CliError("--limit must be a positive integer", EXIT.USAGE, "usage");
   }
   const since = parseSince(opts.since);
-  const store = await openAuditStore(opts);
+  const store = await openStateStore(opts);
   try {
     const records = listAudit(store, { taskId: opts.task, since, limit, newestFirst: true })
       .reverse();
@@ -90,7 +67,7 @@ export async function auditList(
 
 /** `cmesh audit verify`: exit 1 and name the first broken record when the chain is broken. */
 export async function auditVerify(opts: CommonOptions): Promise<void> {
-  const store = await openAuditStore(opts);
+  const store = await openStateStore(opts);
   let report;
   try {
     report = verifyAudit(store);
@@ -114,7 +91,7 @@ export async function auditExport(opts: CommonOptions & { format?: string }): Pr
   if ((opts.format ?? "jsonl") !== "jsonl") {
     throw new CliError(`--format must be jsonl, got "${opts.format}"`, EXIT.USAGE, "usage");
   }
-  const store = await openAuditStore(opts);
+  const store = await openStateStore(opts);
   const enc = new TextEncoder();
   try {
     const out = exportAuditJsonl(

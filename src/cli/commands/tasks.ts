@@ -4,18 +4,23 @@
  */
 import {
   isTerminal,
+  TASK_STATES,
   type TaskEvent,
   type TaskResult,
+  type TaskState,
   type TaskStatus,
 } from "../../protocol/task.ts";
+import { lastEvent, listTasks, toTaskStatus } from "../../store/tasks.ts";
 import { call, controlFor } from "../control_call.ts";
+import { openStateStore } from "../state_store.ts";
 import { formatEvent, formatResult, formatTaskLine } from "../format.ts";
-import { type CommonOptions, emit } from "../output.ts";
+import { CliError, type CommonOptions, emit, EXIT } from "../output.ts";
 
-/** `cmesh tasks list`. */
+/** `cmesh tasks list` (outbound via the daemon; `--inbound` reads this worker's store). */
 export async function tasksList(
-  opts: CommonOptions & { state?: string; peer?: string; limit?: string },
+  opts: CommonOptions & { state?: string; peer?: string; limit?: string; inbound?: boolean },
 ): Promise<void> {
+  if (opts.inbound) return await inboundList(opts);
   const q = new URLSearchParams();
   if (opts.state) q.set("state", opts.state);
   if (opts.peer) q.set("peer", opts.peer);
@@ -23,6 +28,34 @@ export async function tasksList(
   const body = await call(await controlFor(opts), "GET", `/v1/tasks?${q}`);
   const tasks = body.tasks as (TaskStatus & { peer: string })[];
   emit(opts, body, () => tasks.length ? tasks.map(formatTaskLine).join("\n") : "no tasks yet");
+}
+
+async function inboundList(
+  opts: CommonOptions & { state?: string; peer?: string; limit?: string },
+): Promise<void> {
+  const limit = Number(opts.limit ?? "20");
+  if (!Number.isInteger(limit) || limit < 1 || limit > 500) {
+    throw new CliError("--limit must be 1..500", EXIT.USAGE, "usage");
+  }
+  if (opts.state && !(TASK_STATES as readonly string[]).includes(opts.state)) {
+    throw new CliError(`--state must be one of ${TASK_STATES.join(", ")}`, EXIT.USAGE, "usage");
+  }
+  const store = await openStateStore(opts);
+  try {
+    const tasks = listTasks(store, {
+      direction: "inbound",
+      state: opts.state as TaskState | undefined,
+      peer: opts.peer,
+      limit,
+    }).map((t) => ({ ...toTaskStatus(t, lastEvent(store, "inbound", t.id)), peer: t.peer }));
+    emit(
+      opts,
+      { tasks },
+      () => tasks.length ? tasks.map(formatTaskLine).join("\n") : "no inbound tasks yet",
+    );
+  } finally {
+    store.close();
+  }
 }
 
 /** `cmesh tasks show <id>`: status, and the result once finished. */
