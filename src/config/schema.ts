@@ -86,7 +86,8 @@ export const OutboundPeer = z.strictObject({
 
 /** `[outbound]`: who I may delegate to. */
 export const OutboundSection = z.strictObject({
-  default_timeout_s: PositiveInt.default(1800),
+  /** Timeout sent with tasks that name none; unset = the peer's `inbound.default_timeout_s`. */
+  default_timeout_s: PositiveInt.optional(),
   peers: z.array(OutboundPeer).default([]),
 });
 

@@ -5,6 +5,11 @@
  */
 import { join } from "node:path";
 
+/** Another daemon holds the state dir. */
+export class DaemonLockedError extends Error {
+  override name = "DaemonLockedError";
+}
+
 /** A held lock. */
 export interface DaemonLock {
   release(): void;
@@ -18,7 +23,7 @@ export async function acquireDaemonLock(stateDir: string): Promise<DaemonLock> {
   if (!(await file.tryLock(true))) {
     const holder = (await Deno.readTextFile(path).catch(() => "")).trim();
     file.close();
-    throw new Error(
+    throw new DaemonLockedError(
       `another cmesh daemon is already running with state dir ${stateDir}${
         holder ? ` (pid ${holder})` : ""
       }; stop it first or use another CMESH_HOME`,

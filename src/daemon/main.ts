@@ -79,7 +79,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     const bind = bindAddresses(config, initial?.ok ? initial.status : null, demo);
     if (!bind.ok) {
       const why = initial && !initial.ok ? initial.reason : bind.reason;
-      log(
+      logError(
         `cannot start the worker: ${why}. Inbound tasks need tailscaled (fail closed); set inbound.enabled = false to run as a requester only`,
       );
       cleanup();
@@ -132,6 +132,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   const delegation = new DelegationService({
     store,
     self: nodeName,
+    defaultTimeoutS: config.outbound.default_timeout_s,
     decide: (i) => outboundDecision({ outbound: config.outbound, profiles: config.profiles, ...i }),
     resolvePeer: async (name) => {
       const peer = findPeer(name);

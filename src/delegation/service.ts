@@ -69,6 +69,8 @@ export interface DelegationDeps {
   resolvePeer: PeerResolver;
   /** This node's name, recorded as the actor of outbound audit records. */
   self: string;
+  /** Timeout sent with tasks that name none (`outbound.default_timeout_s`). */
+  defaultTimeoutS?: number;
   /** Delay between status polls when SSE is unavailable (ms). */
   pollMs?: number;
 }
@@ -126,13 +128,14 @@ export class DelegationService {
         rule: decision.rule,
       };
     }
+    const timeoutS = input.timeout_s ?? this.deps.defaultTimeoutS;
     const request: TaskRequest = {
       id,
       prompt: input.prompt,
       cwd: input.cwd,
       profile: input.profile,
       ...(input.runner ? { runner: input.runner } : {}),
-      ...(input.timeout_s ? { timeout_s: input.timeout_s } : {}),
+      ...(timeoutS ? { timeout_s: timeoutS } : {}),
     };
     const inserted = store.transaction(() => {
       const r = insertTask(store, {
@@ -143,7 +146,7 @@ export class DelegationService {
         runner: input.runner ?? "",
         cwd: input.cwd,
         prompt: input.prompt,
-        timeout_s: input.timeout_s ?? null,
+        timeout_s: timeoutS ?? null,
         request_hash: requestHash(request),
       });
       if (r.outcome === "created") {
@@ -204,9 +207,7 @@ export class DelegationService {
             "outbound",
             request.id,
             res.value.state === "queued" ? "queued" : res.value.state,
-            {
-              remote_state: res.value.state,
-            },
+            { remote_state: res.value.state, runner: res.value.runner },
           );
           appendEvent(store, "outbound", request.id, {
             kind: "state",

@@ -122,6 +122,112 @@ export class LineSplitter {
   }
 }
 
+/**
+ * Keeps only the last non-empty line of a byte stream: for output past a cap, where no line is
+ * delivered any more and only the last one may still matter (a result line). No line objects
+ * are made and each chunk decodes at most its last non-empty line, so draining a flood of
+ * output allocates next to nothing. Input must start at a line start (after a `\n`). The text
+ * rules are {@link LineSplitter}'s: one trailing `\r` removed, lines cut at `maxLineChars`.
+ *
+ * @example
+ * ```ts
+ * const t = new LastLineTracker(1024);
+ * t.push(new TextEncoder().encode("a\nlast\n\n"));
+ * t.finish(); // "last"
+ * ```
+ */
+export class LastLineTracker {
+  #partial: Uint8Array[] = [];
+  #partialBytes = 0;
+  #partialCut = false;
+  #last: string | null = null;
+  readonly #maxBytes: number;
+  readonly #decoder = new TextDecoder();
+
+  /** @param maxLineChars the longest line kept, in UTF-16 code units (≥ 1). */
+  constructor(readonly maxLineChars: number = DEFAULT_MAX_LINE_CHARS) {
+    if (!Number.isInteger(maxLineChars) || maxLineChars < 1) {
+      throw new RangeError(`maxLineChars must be a positive integer, got ${maxLineChars}`);
+    }
+    // A UTF-16 code unit takes at most 3 bytes of UTF-8.
+    this.#maxBytes = maxLineChars * 3;
+  }
+
+  /** Feeds bytes (copied where kept: the caller may reuse its buffer). */
+  push(chunk: Uint8Array): void {
+    const end = chunk.lastIndexOf(10);
+    if (end < 0) {
+      this.#keep(chunk);
+      return;
+    }
+    // Walk back from the last newline to the last non-empty line.
+    for (let lineEnd = end;;) {
+      const start = lineEnd === 0 ? 0 : chunk.lastIndexOf(10, lineEnd - 1) + 1;
+      if (start === 0) {
+        // This line began in an earlier chunk.
+        this.#keep(chunk.subarray(0, lineEnd));
+        this.#remember(this.#decodePartial());
+        break;
+      }
+      if (this.#remember(this.#decode([chunk.subarray(start, lineEnd)], false))) break;
+      lineEnd = start - 1;
+    }
+    this.#partial = [];
+    this.#partialBytes = 0;
+    this.#partialCut = false;
+    this.#keep(chunk.subarray(end + 1));
+  }
+
+  /** Ends the input: the last non-empty line seen (including one without a newline), or null. */
+  finish(): string | null {
+    this.#remember(this.#decodePartial());
+    this.#partial = [];
+    this.#partialBytes = 0;
+    this.#partialCut = false;
+    return this.#last;
+  }
+
+  #remember(text: string): boolean {
+    if (text === "") return false;
+    this.#last = text;
+    return true;
+  }
+
+  #keep(bytes: Uint8Array): void {
+    if (this.#partialCut || bytes.length === 0) return;
+    const room = this.#maxBytes - this.#partialBytes;
+    if (bytes.length > room) {
+      this.#partial.push(bytes.slice(0, room));
+      this.#partialBytes += room;
+      this.#partialCut = true;
+    } else {
+      this.#partial.push(bytes.slice());
+      this.#partialBytes += bytes.length;
+    }
+  }
+
+  #decodePartial(): string {
+    return this.#decode(this.#partial, this.#partialCut);
+  }
+
+  #decode(parts: Uint8Array[], cut: boolean): string {
+    let bytes: Uint8Array;
+    if (parts.length === 1) bytes = parts[0];
+    else {
+      bytes = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+      let at = 0;
+      for (const p of parts) {
+        bytes.set(p, at);
+        at += p.length;
+      }
+    }
+    let text = this.#decoder.decode(bytes);
+    if (cut || text.length > this.maxLineChars) return text.slice(0, this.maxLineChars);
+    if (text.endsWith("\r")) text = text.slice(0, -1);
+    return text;
+  }
+}
+
 /** Options for {@link LineStream}. */
 export interface LineStreamOptions {
   /** The longest line kept, in UTF-16 code units (default {@link DEFAULT_MAX_LINE_CHARS}). */

@@ -26,7 +26,7 @@
  * ```
  */
 import type { Invocation, RunLimits } from "./types.ts";
-import { DEFAULT_MAX_LINE_CHARS, type Line, LineSplitter } from "./line_stream.ts";
+import { DEFAULT_MAX_LINE_CHARS, LastLineTracker, type Line, LineSplitter } from "./line_stream.ts";
 import {
   isValidRunToken,
   killTree,
@@ -204,17 +204,23 @@ export async function superviseRun(
     run.deliveredStdoutBytes += size;
     callback(opts.onStdoutLine, line);
   };
-  const stdoutReader = child.stdout.getReader();
+  const stdoutReader = child.stdout.getReader({ mode: "byob" });
   const stdoutDone = pump(
     stdoutReader,
     (n) => run.bytesRead.stdout += n,
     stdoutSplitter,
     onStdout,
+    {
+      // Past the cap only the last line can still matter: stop splitting every line.
+      active: () => stdoutGateClosed,
+      tracker: new LastLineTracker(maxLineChars),
+      onLast: (text) => run.lastStdoutLine = text,
+    },
   );
 
   const stderrTail = new ByteTail(limits.maxStderrBytes);
   const stderrSplitter = opts.onStderrLine ? new LineSplitter(maxLineChars) : null;
-  const stderrReader = child.stderr.getReader();
+  const stderrReader = child.stderr.getReader({ mode: "byob" });
   const stderrDone = pump(
     stderrReader,
     (n, chunk) => {
@@ -299,27 +305,59 @@ export async function superviseRun(
   return run;
 }
 
-/** Reads a byte stream to its end, counting bytes and splitting lines (when a splitter is given). */
+/** Bytes read from a child's pipe at a time (one buffer per stream, reused for every read). */
+const READ_CHUNK_BYTES = 64 * 1024;
+
+/** Once `active()`, lines are no longer split; `tracker` keeps only the last one. */
+interface DrainMode {
+  active(): boolean;
+  tracker: LastLineTracker;
+  onLast(text: string): void;
+}
+
+/**
+ * Reads a byte stream to its end, counting bytes and splitting lines (when a splitter is given).
+ * One buffer is reused for every read (a BYOB reader hands it back each time), so draining a
+ * flood of output allocates no new memory per chunk: `onBytes` must copy what it keeps. With
+ * `drain`, once it is active the line in progress is finished by the splitter (so a character
+ * split across reads is decoded whole) and everything after it goes to the tracker.
+ */
 async function pump(
-  reader: ReadableStreamDefaultReader<Uint8Array>,
+  reader: ReadableStreamBYOBReader,
   onBytes: (n: number, chunk: Uint8Array) => void,
   splitter: LineSplitter | null,
   onLine: (line: Line) => void,
+  drain?: DrainMode,
 ): Promise<void> {
   const decoder = new TextDecoder();
+  let buffer = new ArrayBuffer(READ_CHUNK_BYTES);
+  let draining = false;
   try {
     for (;;) {
-      const { value, done } = await reader.read();
-      if (done) break;
+      const { value, done } = await reader.read(new Uint8Array(buffer));
+      if (done || !value) break;
       onBytes(value.byteLength, value);
-      if (splitter) {
+      if (draining) drain!.tracker.push(value);
+      else if (splitter && drain?.active()) {
+        const newline = value.indexOf(10);
+        const head = newline < 0 ? value : value.subarray(0, newline + 1);
+        for (const line of splitter.push(decoder.decode(head, { stream: true }))) onLine(line);
+        if (newline >= 0) {
+          draining = true;
+          drain.tracker.push(value.subarray(newline + 1));
+        }
+      } else if (splitter) {
         for (const line of splitter.push(decoder.decode(value, { stream: true }))) onLine(line);
       }
+      buffer = value.buffer as ArrayBuffer;
     }
   } catch {
     // A cancelled or broken pipe ends the stream; whatever was read is kept.
   }
-  if (splitter) {
+  if (draining) {
+    const last = drain!.tracker.finish();
+    if (last !== null) drain!.onLast(last);
+  } else if (splitter) {
     for (const line of splitter.push(decoder.decode())) onLine(line);
     for (const line of splitter.flush()) onLine(line);
   }

@@ -88,14 +88,24 @@ export function openStore(path: string, opts: StoreOptions = {}): Store {
     throw openFailed(path, e);
   }
   let version: number;
-  try {
-    version = prepareConnection(db, path, busyTimeoutMs);
-  } catch (e) {
-    db.close();
-    if (e instanceof StoreError) throw e;
-    if (isCorrupt(e)) throw corruptError(path, (e as Error).message, e);
-    if (isBusy(e)) throw busyError(path, busyTimeoutMs, e);
-    throw openFailed(path, e);
+  // While another process creates the file or switches it to WAL, SQLite can answer "database
+  // is locked" without calling the busy handler: retry the whole preparation until the timeout.
+  const deadline = Date.now() + busyTimeoutMs;
+  for (;;) {
+    try {
+      version = prepareConnection(db, path, busyTimeoutMs);
+      break;
+    } catch (e) {
+      if (isBusy(e) && !(e instanceof StoreError) && Date.now() < deadline) {
+        sleepSync(10 + Math.floor(Math.random() * 40));
+        continue;
+      }
+      db.close();
+      if (e instanceof StoreError) throw e;
+      if (isCorrupt(e)) throw corruptError(path, (e as Error).message, e);
+      if (isBusy(e)) throw busyError(path, busyTimeoutMs, e);
+      throw openFailed(path, e);
+    }
   }
   return new SqliteStore(path, db, version, maxEventsPerTask, clock, busyTimeoutMs);
 }
@@ -117,6 +127,11 @@ function prepareConnection(db: DatabaseSync, path: string, busyTimeoutMs: number
   db.exec("PRAGMA foreign_keys = ON");
   db.exec("PRAGMA synchronous = NORMAL");
   return migrate(db, path, LATEST_SCHEMA_VERSION, busyTimeoutMs);
+}
+
+/** Blocks the thread for `ms` (the store API is synchronous by design). */
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
 function ensureParentDir(path: string): void {

@@ -106,6 +106,8 @@ export interface TaskUpdate {
   run_token?: string | null;
   pgid?: number | null;
   remote_state?: TaskState | null;
+  /** Outbound: the runner the peer chose when the request named none. */
+  runner?: string;
 }
 
 /** Filters for {@link listTasks}. Results are newest first. */
@@ -298,6 +300,7 @@ export function updateTaskState(
   if (fields.run_token !== undefined) set("run_token", fields.run_token);
   if (fields.pgid !== undefined) set("pgid", fields.pgid);
   if (fields.remote_state !== undefined) set("remote_state", fields.remote_state);
+  if (fields.runner !== undefined) set("runner", fields.runner);
   args.push(direction, id);
   const sql = `UPDATE tasks SET ${sets.join(", ")} ` +
     `WHERE direction = ? AND id = ? AND state NOT IN (${TERMINAL_SQL})`;

@@ -29,7 +29,7 @@ Deno.test("defaults: ports, limits and timeouts", () => {
     max_body_bytes: 256 * 1024,
   });
   assert.deepEqual(cfg.tailscale, { timeout_ms: 2000, userspace_networking: false });
-  assert.deepEqual(cfg.outbound, { default_timeout_s: 1800, peers: [] });
+  assert.deepEqual(cfg.outbound, { peers: [] });
   assert.deepEqual(cfg.inbound, {
     enabled: false,
     max_concurrent: 2,
