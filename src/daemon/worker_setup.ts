@@ -10,6 +10,8 @@ import { resolveProcessTools } from "../runner/process_tree.ts";
 import type { RunTools } from "../runner/run.ts";
 import { resolveRunners, type RunnerRuntime } from "../runner/runtime.ts";
 import { isTailnetIp } from "../tailscale/addr.ts";
+import { discoverMacGuiEndpoint, realMacDiscoveryDeps } from "../tailscale/macos.ts";
+import { DEFAULT_LINUX_SOCKET, defaultSocketPath } from "../tailscale/transport.ts";
 import type { TailnetStatus } from "../tailscale/status.ts";
 import type { LogOptions } from "../util/log.ts";
 import { resolveRoots, rootsCaseInsensitive } from "../worker/cwd_resolve.ts";
@@ -37,14 +39,45 @@ export function bindAddresses(
   return { ok: true, bind };
 }
 
-function localApiAccess(config: Config, demo: boolean): LocalApiAccess {
-  if (demo) return { transport: "none" };
-  const ts = config.tailscale;
+/**
+ * Pins down where the worker reaches the LocalAPI, in the main thread (which may look around:
+ * the worker may not). Returns the access to grant and the `[tailscale]` section the worker
+ * uses, with any discovered endpoint made explicit (macOS GUI variants: loopback port + token).
+ */
+export async function resolveLocalApi(
+  ts: Config["tailscale"],
+  demo: boolean,
+  os: typeof Deno.build.os = Deno.build.os,
+): Promise<{ access: LocalApiAccess; tailscale: Config["tailscale"] }> {
+  if (demo) return { access: { transport: "none" }, tailscale: ts };
   if (ts.localapi_url) {
     const u = new URL(ts.localapi_url);
-    return { transport: "tcp", host: u.hostname.replace(/^\[|\]$/g, ""), port: Number(u.port) };
+    return {
+      access: { transport: "tcp", host: u.hostname.replace(/^\[|\]$/g, ""), port: Number(u.port) },
+      tailscale: ts,
+    };
   }
-  return { transport: "unix", path: ts.socket ?? "/var/run/tailscale/tailscaled.sock" };
+  const socket = ts.socket ?? defaultSocketPath(os) ?? DEFAULT_LINUX_SOCKET;
+  if (os === "darwin" && !ts.socket && !(await exists(socket))) {
+    const found = await discoverMacGuiEndpoint(realMacDiscoveryDeps);
+    if (found.ok) {
+      const { hostname, port, token } = found.endpoint;
+      return {
+        access: { transport: "tcp", host: hostname, port },
+        tailscale: { ...ts, localapi_url: `http://${hostname}:${port}`, localapi_token: token },
+      };
+    }
+  }
+  return { access: { transport: "unix", path: socket }, tailscale: { ...ts, socket } };
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** The worker's init message and permissions, plus what `status` reports about runners. */
@@ -84,12 +117,13 @@ export async function prepareWorker(args: {
     ...runtime.available.flatMap((r) => [...r.manifest.env.pass, ...r.envPass]),
   ]);
   const envSnapshot = Object.fromEntries(Object.entries(env).filter(([k]) => wanted.has(k)));
+  const localApi = await resolveLocalApi(config.tailscale, args.demoCaller !== undefined);
   const permissions = workerPermissions({
     bind: args.bind,
     port: config.daemon.worker_port,
     stateDir: args.stateDir,
     roots: [...new Set(rootsReal.flat().filter((r): r is string => r !== null))],
-    localApi: localApiAccess(config, args.demoCaller !== undefined),
+    localApi: localApi.access,
     runBinaries: runtime.available.map((r) => r.binary),
     tools,
   });
@@ -98,7 +132,7 @@ export async function prepareWorker(args: {
     permissions,
     init: {
       type: "init",
-      config,
+      config: { ...config, tailscale: localApi.tailscale },
       dbPath: args.dbPath,
       stateDir: args.stateDir,
       nodeName: args.nodeName,
