@@ -47,7 +47,16 @@
  */
 import { parseArgs } from "node:util";
 import { type FakeModel, startFakeModel } from "./fake_model/server.ts";
-import { validateScript } from "./fake_model/script.ts";
+import {
+  announceUntilSignal,
+  jsonResponse,
+  keyValuePairs,
+  listenLocal,
+  PROGRAM_OPTIONS,
+  readRequestBody,
+  requireScript,
+} from "./fake_model/http.ts";
+import { isJsonObject as isObj, validateScript } from "./fake_model/script.ts";
 
 /** One request as the CLI sent it (before any rewriting). */
 export interface FrontLoggedRequest {
@@ -96,10 +105,6 @@ export interface FakeModelFront {
   /** Stops the front and the fake server. */
   close(): Promise<void>;
 }
-
-type Json = Record<string, unknown>;
-
-const isObj = (v: unknown): v is Json => v !== null && typeof v === "object" && !Array.isArray(v);
 
 /**
  * The value of every capture in `text`: group 1 of the newest (last) match; names without a
@@ -280,15 +285,7 @@ export async function startFakeModelFront(opts: FakeModelFrontOptions): Promise<
 
   const forward = async (req: Request): Promise<Response> => {
     const url = new URL(req.url);
-    const text = req.method === "GET" || req.method === "HEAD" ? "" : await req.text();
-    let body: unknown = null;
-    if (text !== "") {
-      try {
-        body = JSON.parse(text);
-      } catch {
-        body = text;
-      }
-    }
+    const { text, body } = await readRequestBody(req);
     const isResponses = req.method === "POST" && url.pathname.replace(/\/+$/, "").endsWith(
       "/responses",
     );
@@ -332,24 +329,13 @@ export async function startFakeModelFront(opts: FakeModelFrontOptions): Promise<
   const handle = (req: Request): Promise<Response> => {
     const turn = queue.then(() => forward(req));
     queue = turn.catch(() => {});
-    return turn.catch((e) =>
-      new Response(JSON.stringify({ error: { message: `fake model front: ${e}` } }), {
-        status: 502,
-        headers: { "content-type": "application/json" },
-      })
-    );
+    return turn.catch((e) => jsonResponse(502, { error: { message: `fake model front: ${e}` } }));
   };
 
-  const listening = Promise.withResolvers<Deno.NetAddr>();
-  const server = Deno.serve({
-    hostname: opts.host ?? "127.0.0.1",
-    port: opts.port ?? 0,
-    onListen: (addr) => listening.resolve(addr as Deno.NetAddr),
-  }, handle);
-  const addr = await listening.promise;
+  const { server, url, port } = await listenLocal(opts, handle);
   return {
-    url: `http://${addr.hostname}:${addr.port}`,
-    port: addr.port,
+    url,
+    port,
     requests,
     backend,
     close: async () => {
@@ -363,43 +349,26 @@ if (import.meta.main) {
   const { values: args } = parseArgs({
     args: Deno.args,
     options: {
-      script: { type: "string" },
-      host: { type: "string", default: "127.0.0.1" },
-      port: { type: "string", default: "0" },
-      log: { type: "string" },
+      ...PROGRAM_OPTIONS,
       "backend-log": { type: "string" },
-      var: { type: "string", multiple: true, default: [] },
       capture: { type: "string", multiple: true, default: [] },
     },
   });
-  if (!args.script) {
-    console.error(
-      "usage: fake_model_front.ts --script FILE [--var k=v]... [--capture name=REGEX]... " +
-        "[--log FILE] [--backend-log FILE] [--host H] [--port N]",
-    );
-    Deno.exit(2);
-  }
-  const pairs = (list: string[]) =>
-    list.flatMap((kv) => {
-      const at = kv.indexOf("=");
-      return at > 0 ? [[kv.slice(0, at), kv.slice(at + 1)] as const] : [];
-    });
+  const scriptFile = requireScript(
+    args.script,
+    "fake_model_front.ts --script FILE [--var k=v]... [--capture name=REGEX]... " +
+      "[--log FILE] [--backend-log FILE] [--host H] [--port N]",
+  );
   const front = await startFakeModelFront({
-    scriptFile: args.script,
-    vars: Object.fromEntries(pairs(args.var ?? [])),
+    scriptFile,
+    vars: Object.fromEntries(keyValuePairs(args.var ?? [])),
     captures: Object.fromEntries(
-      pairs(args.capture ?? []).map(([k, v]) => [k, new RegExp(v, "g")]),
+      keyValuePairs(args.capture ?? []).map(([k, v]) => [k, new RegExp(v, "g")]),
     ),
     host: args.host,
     port: Number(args.port),
     logFile: args.log,
     backendLogFile: args["backend-log"],
   });
-  console.log(JSON.stringify({ listening: front.url, port: front.port }));
-  const stop = async () => {
-    await front.close();
-    Deno.exit(0);
-  };
-  Deno.addSignalListener("SIGINT", stop);
-  Deno.addSignalListener("SIGTERM", stop);
+  announceUntilSignal(front);
 }

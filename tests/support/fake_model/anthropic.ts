@@ -7,15 +7,14 @@
  * a request body in, the events (or a message) out.
  */
 import {
-  DEFAULT_INPUT_TOKENS,
-  DEFAULT_OUTPUT_TOKENS,
+  asJsonObject as obj,
   type FakeModelScript,
   fillText,
   fillValue,
+  type RequestHistory,
   type ScriptTurn,
   toolCallId,
-  turnAt,
-  turnIndexFromIds,
+  turnContext,
 } from "./script.ts";
 
 /** One server-sent event. */
@@ -38,9 +37,6 @@ export interface AnthropicPlan {
   message: Record<string, unknown>;
 }
 
-const obj = (v: unknown): Record<string, unknown> =>
-  v !== null && typeof v === "object" && !Array.isArray(v) ? v as Record<string, unknown> : {};
-
 function resultText(content: unknown): string {
   if (typeof content === "string") return content;
   if (Array.isArray(content)) {
@@ -50,30 +46,26 @@ function resultText(content: unknown): string {
   return "";
 }
 
-/** Tool results (in order) and the tool_use ids of the request's history. */
-export function readHistory(body: Record<string, unknown>): {
-  toolResults: string[];
-  toolUseIds: string[];
-  assistantTurns: number;
-} {
+/** Tool results (in order), the tool_use ids and the assistant turns of the request's history. */
+export function readHistory(body: Record<string, unknown>): RequestHistory {
   const toolResults: string[] = [];
-  const toolUseIds: string[] = [];
-  let assistantTurns = 0;
+  const callIds: string[] = [];
+  let modelTurns = 0;
   const messages = Array.isArray(body.messages) ? body.messages : [];
   for (const raw of messages) {
     const m = obj(raw);
-    if (m.role === "assistant") assistantTurns++;
+    if (m.role === "assistant") modelTurns++;
     if (!Array.isArray(m.content)) continue;
     for (const rawBlock of m.content) {
       const b = obj(rawBlock);
-      if (b.type === "tool_use" && typeof b.id === "string") toolUseIds.push(b.id);
+      if (b.type === "tool_use" && typeof b.id === "string") callIds.push(b.id);
       if (b.type === "tool_result") {
         const text = resultText(b.content);
         toolResults.push(b.is_error === true ? `[is_error] ${text}` : text);
       }
     }
   }
-  return { toolResults, toolUseIds, assistantTurns };
+  return { toolResults, callIds, modelTurns };
 }
 
 /**
@@ -92,9 +84,8 @@ export function planAnthropic(
   vars: Readonly<Record<string, string>>,
 ): AnthropicPlan {
   const history = readHistory(body);
-  const turn = turnIndexFromIds(history.toolUseIds, history.assistantTurns);
-  const scripted = turnAt(script, "anthropic", turn);
-  const p = { toolResults: history.toolResults, vars };
+  const ctx = turnContext("anthropic", body, history, script, vars);
+  const { turn, scripted, placeholders: p, model, inputTokens, outputTokens } = ctx;
   const content: Record<string, unknown>[] = [];
   if (scripted.text !== undefined) content.push({ type: "text", text: fillText(scripted.text, p) });
   (scripted.tool_calls ?? []).forEach((call, n) => {
@@ -106,10 +97,7 @@ export function planAnthropic(
     });
   });
   const stopReason = scripted.tool_calls?.length ? "tool_use" : "end_turn";
-  const model = typeof body.model === "string" ? body.model : "fake-model";
   const id = `msg_fake_t${turn}_${crypto.randomUUID().slice(0, 8)}`;
-  const inputTokens = scripted.input_tokens ?? DEFAULT_INPUT_TOKENS;
-  const outputTokens = scripted.output_tokens ?? DEFAULT_OUTPUT_TOKENS;
   const usage = {
     input_tokens: inputTokens,
     cache_creation_input_tokens: 0,

@@ -12,44 +12,25 @@
  * The script file is re-read on every request, so it can be edited while the server runs.
  */
 import { parseArgs } from "node:util";
+import { announceUntilSignal, keyValuePairs, PROGRAM_OPTIONS, requireScript } from "./http.ts";
 import { startFakeModel } from "./server.ts";
 
 if (import.meta.main) {
   const { values: args } = parseArgs({
     args: Deno.args,
-    options: {
-      script: { type: "string" },
-      host: { type: "string", default: "127.0.0.1" },
-      port: { type: "string", default: "0" },
-      log: { type: "string" },
-      "port-file": { type: "string" },
-      var: { type: "string", multiple: true, default: [] },
-    },
+    options: { ...PROGRAM_OPTIONS, "port-file": { type: "string" } },
   });
-  if (!args.script) {
-    console.error(
-      "usage: main.ts --script FILE [--port N] [--host H] [--log FILE] [--port-file FILE] [--var k=v]...",
-    );
-    Deno.exit(2);
-  }
-  const vars: Record<string, string> = {};
-  for (const kv of args.var ?? []) {
-    const at = kv.indexOf("=");
-    if (at > 0) vars[kv.slice(0, at)] = kv.slice(at + 1);
-  }
+  const script = requireScript(
+    args.script,
+    "main.ts --script FILE [--port N] [--host H] [--log FILE] [--port-file FILE] [--var k=v]...",
+  );
   const fake = await startFakeModel({
-    script: args.script,
+    script,
     host: args.host,
     port: Number(args.port),
     logFile: args.log,
-    vars,
+    vars: Object.fromEntries(keyValuePairs(args.var ?? [])),
   });
   if (args["port-file"]) await Deno.writeTextFile(args["port-file"], String(fake.port));
-  console.log(JSON.stringify({ listening: fake.url, port: fake.port }));
-  const stop = async () => {
-    await fake.close();
-    Deno.exit(0);
-  };
-  Deno.addSignalListener("SIGINT", stop);
-  Deno.addSignalListener("SIGTERM", stop);
+  announceUntilSignal(fake);
 }

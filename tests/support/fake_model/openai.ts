@@ -9,15 +9,14 @@
  */
 import type { SseEvent } from "./anthropic.ts";
 import {
-  DEFAULT_INPUT_TOKENS,
-  DEFAULT_OUTPUT_TOKENS,
+  asJsonObject as obj,
   type FakeModelScript,
   fillText,
   fillValue,
+  type RequestHistory,
   type ScriptTurn,
   toolCallId,
-  turnAt,
-  turnIndexFromIds,
+  turnContext,
 } from "./script.ts";
 
 /** What to answer to one Responses request. */
@@ -27,9 +26,6 @@ export interface OpenAIPlan {
   toolResults: string[];
   events: SseEvent[];
 }
-
-const obj = (v: unknown): Record<string, unknown> =>
-  v !== null && typeof v === "object" && !Array.isArray(v) ? v as Record<string, unknown> : {};
 
 const MODEL_ITEM_TYPES = new Set([
   "function_call",
@@ -52,11 +48,7 @@ function outputText(output: unknown): string {
 }
 
 /** Tool outputs (in order), the call ids, and the number of model turns in `input`. */
-export function readHistory(body: Record<string, unknown>): {
-  toolResults: string[];
-  callIds: string[];
-  modelTurns: number;
-} {
+export function readHistory(body: Record<string, unknown>): RequestHistory {
   const toolResults: string[] = [];
   const callIds: string[] = [];
   let modelTurns = 0;
@@ -95,9 +87,8 @@ export function planOpenAI(
   vars: Readonly<Record<string, string>>,
 ): OpenAIPlan {
   const history = readHistory(body);
-  const turn = turnIndexFromIds(history.callIds, history.modelTurns);
-  const scripted = turnAt(script, "openai", turn);
-  const p = { toolResults: history.toolResults, vars };
+  const ctx = turnContext("openai", body, history, script, vars);
+  const { turn, scripted, placeholders: p, model, inputTokens, outputTokens } = ctx;
   const items: Record<string, unknown>[] = [];
   if (scripted.text !== undefined) {
     items.push({
@@ -131,10 +122,7 @@ export function planOpenAI(
       });
     }
   });
-  const model = typeof body.model === "string" ? body.model : "fake-model";
   const responseId = `resp_fake_t${turn}_${crypto.randomUUID().slice(0, 8)}`;
-  const inputTokens = scripted.input_tokens ?? DEFAULT_INPUT_TOKENS;
-  const outputTokens = scripted.output_tokens ?? DEFAULT_OUTPUT_TOKENS;
   const base = {
     id: responseId,
     object: "response",

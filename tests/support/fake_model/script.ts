@@ -78,6 +78,16 @@ export const DEFAULT_OUTPUT_TOKENS = 20;
 
 const EXHAUSTED: ScriptTurn = { text: "script exhausted" };
 
+/** True for a JSON object (not null, not an array). */
+export function isJsonObject(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === "object" && !Array.isArray(v);
+}
+
+/** `v` when it is a JSON object, else an empty object. */
+export function asJsonObject(v: unknown): Record<string, unknown> {
+  return isJsonObject(v) ? v : {};
+}
+
 /**
  * Reads and checks a script file.
  *
@@ -92,11 +102,9 @@ export async function loadScriptFile(path: string | URL): Promise<FakeModelScrip
 
 /** Checks the shape of a parsed script; throws with the offending path. */
 export function validateScript(raw: unknown, where = "script"): FakeModelScript {
-  const isObj = (v: unknown): v is Record<string, unknown> =>
-    v !== null && typeof v === "object" && !Array.isArray(v);
-  if (!isObj(raw)) throw new Error(`${where}: a script must be a JSON object`);
+  if (!isJsonObject(raw)) throw new Error(`${where}: a script must be a JSON object`);
   const checkTurn = (t: unknown, at: string) => {
-    if (!isObj(t)) throw new Error(`${at}: a turn must be an object`);
+    if (!isJsonObject(t)) throw new Error(`${at}: a turn must be an object`);
     const known = [
       "text",
       "tool_calls",
@@ -113,14 +121,16 @@ export function validateScript(raw: unknown, where = "script"): FakeModelScript 
     if (t.tool_calls !== undefined) {
       if (!Array.isArray(t.tool_calls)) throw new Error(`${at}.tool_calls: must be an array`);
       t.tool_calls.forEach((c, i) => {
-        if (!isObj(c) || typeof c.name !== "string") {
+        if (!isJsonObject(c) || typeof c.name !== "string") {
           throw new Error(`${at}.tool_calls[${i}]: needs a string name`);
         }
       });
     }
   };
   const checkApi = (a: unknown, at: string) => {
-    if (!isObj(a) || !Array.isArray(a.turns)) throw new Error(`${at}.turns: must be an array`);
+    if (!isJsonObject(a) || !Array.isArray(a.turns)) {
+      throw new Error(`${at}.turns: must be an array`);
+    }
     a.turns.forEach((t, i) => checkTurn(t, `${at}.turns[${i}]`));
     if (a.after_last !== undefined) checkTurn(a.after_last, `${at}.after_last`);
   };
@@ -186,4 +196,59 @@ export function fillValue(value: unknown, p: Placeholders): unknown {
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, fillValue(v, p)]));
   }
   return value;
+}
+
+/** What a request's history says, as each API's reader finds it. */
+export interface RequestHistory {
+  /** Tool results in the request, oldest first. */
+  toolResults: string[];
+  /** The tool call ids in the request (their tags name the turn). */
+  callIds: readonly string[];
+  /** The model turns counted in the request (used when no id carries a tag). */
+  modelTurns: number;
+}
+
+/** The scripted turn a request asks for, and what its answer is built from. */
+export interface TurnContext {
+  /** Index of the scripted turn. */
+  turn: number;
+  /** The scripted turn (placeholders not yet filled; errors and hangs live here). */
+  scripted: ScriptTurn;
+  /** Values for the turn's placeholders. */
+  placeholders: Placeholders;
+  /** The request's model (`fake-model` when it names none). */
+  model: string;
+  /** The usage to report. */
+  inputTokens: number;
+  outputTokens: number;
+}
+
+/**
+ * Picks the turn a request of `api` asks for ({@link turnIndexFromIds}) and gathers what the
+ * answer needs: the scripted turn, its placeholders, the model and the usage to report.
+ *
+ * @example
+ * ```ts
+ * const t = turnContext("openai", { model: "m" }, { toolResults: [], callIds: [], modelTurns: 0 },
+ *   { turns: [{ text: "hi" }] }, {});
+ * t.turn; // 0
+ * ```
+ */
+export function turnContext(
+  api: Api,
+  body: Record<string, unknown>,
+  history: RequestHistory,
+  script: FakeModelScript,
+  vars: Readonly<Record<string, string>>,
+): TurnContext {
+  const turn = turnIndexFromIds(history.callIds, history.modelTurns);
+  const scripted = turnAt(script, api, turn);
+  return {
+    turn,
+    scripted,
+    placeholders: { toolResults: history.toolResults, vars },
+    model: typeof body.model === "string" ? body.model : "fake-model",
+    inputTokens: scripted.input_tokens ?? DEFAULT_INPUT_TOKENS,
+    outputTokens: scripted.output_tokens ?? DEFAULT_OUTPUT_TOKENS,
+  };
 }

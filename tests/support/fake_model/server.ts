@@ -25,7 +25,14 @@
  */
 import { anthropicErrorBody, planAnthropic, type SseEvent } from "./anthropic.ts";
 import { openaiErrorBody, planOpenAI } from "./openai.ts";
-import { type Api, type FakeModelScript, loadScriptFile, validateScript } from "./script.ts";
+import { jsonResponse as json, listenLocal, readRequestBody } from "./http.ts";
+import {
+  type Api,
+  asJsonObject,
+  type FakeModelScript,
+  loadScriptFile,
+  validateScript,
+} from "./script.ts";
 
 /** One logged request. */
 export interface LoggedRequest {
@@ -83,13 +90,6 @@ export interface FakeModel {
 }
 
 const REDACTED = new Set(["x-api-key", "authorization"]);
-
-function json(status: number, body: unknown): Response {
-  return new Response(JSON.stringify(body), {
-    status,
-    headers: { "content-type": "application/json" },
-  });
-}
 
 function encodeSse(e: SseEvent): Uint8Array {
   return new TextEncoder().encode(`event: ${e.event}\ndata: ${JSON.stringify(e.data)}\n\n`);
@@ -170,15 +170,7 @@ export async function startFakeModel(opts: FakeModelOptions): Promise<FakeModel>
       if (name === "authorization" && /^bearer /i.test(value)) auth = "bearer";
       headers[name] = REDACTED.has(name) ? "[redacted]" : value;
     });
-    const text = req.method === "GET" || req.method === "HEAD" ? "" : await req.text();
-    let body: unknown = null;
-    if (text !== "") {
-      try {
-        body = JSON.parse(text);
-      } catch {
-        body = text;
-      }
-    }
+    const { body } = await readRequestBody(req);
     const entry: LoggedRequest = {
       seq: ++seq,
       t_ms: Math.round(performance.now() - started),
@@ -193,9 +185,7 @@ export async function startFakeModel(opts: FakeModelOptions): Promise<FakeModel>
       status: null,
     };
     const path = url.pathname.replace(/\/+$/, "");
-    const bodyObj = body !== null && typeof body === "object" && !Array.isArray(body)
-      ? body as Record<string, unknown>
-      : {};
+    const bodyObj = asJsonObject(body);
 
     if (req.method === "HEAD") {
       entry.status = 200;
@@ -267,18 +257,10 @@ export async function startFakeModel(opts: FakeModelOptions): Promise<FakeModel>
     return sseResponse(plan.events, turn.chunk_delay_ms ?? 0, gone);
   };
 
-  const listening = Promise.withResolvers<Deno.NetAddr>();
-  const server = Deno.serve({
-    hostname: opts.host ?? "127.0.0.1",
-    port: opts.port ?? 0,
-    onListen: (addr) => listening.resolve(addr as Deno.NetAddr),
-  }, handle);
-  const addr = await listening.promise;
-  const host = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
-
+  const { server, url, port } = await listenLocal(opts, handle);
   return {
-    url: `http://${host}:${addr.port}`,
-    port: addr.port,
+    url,
+    port,
     requests,
     requestsFor: (api) => requests.filter((r) => r.api === api),
     setScript: (s) => {
