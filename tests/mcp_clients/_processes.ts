@@ -2,7 +2,7 @@
  * @module
  * Processes of the real-MCP-client tests: a fake model as its own program (so it can run inside
  * a network namespace; its request log is a JSON-lines file), a command run to completion under a
- * hard timeout, and where things are (`PATH` lookups, the deno cache).
+ * hard timeout, and the deno cache.
  *
  * @example
  * ```ts
@@ -10,23 +10,11 @@
  * const r = await runCommand(["git", "--version"], { cwd: "/", env: { PATH: "/usr/bin" }, timeoutMs: 5000 });
  * ```
  */
-import { join } from "node:path";
 import { REPO_ROOT } from "../support/daemon.ts";
+import { type CommandOutput, run } from "../support/proc.ts";
 import type { LoggedRequest } from "../support/fake_model/server.ts";
 
 const q = JSON.stringify;
-
-/** Absolute path of `name` on PATH, or null. */
-export function findOnPath(name: string): string | null {
-  for (const dir of (Deno.env.get("PATH") ?? "").split(":")) {
-    if (!dir) continue;
-    try {
-      const p = join(dir, name);
-      if (Deno.statSync(p).isFile) return p;
-    } catch { /* next */ }
-  }
-  return null;
-}
 
 /** The deno cache for `cmesh mcp`, the daemons and the fake models (their HOME is emptied). */
 export const DENO_DIR = Deno.env.get("DENO_DIR") ?? (await denoDirFromInfo());
@@ -121,14 +109,9 @@ export async function startModelProcess(
   };
 }
 
-/** Output of one command run. */
-export interface ClientRun {
-  code: number;
-  stdout: string;
-  stderr: string;
+/** Output of one command run (a hard timeout's kill is code 124, `timedOut`). */
+export interface ClientRun extends CommandOutput {
   wallMs: number;
-  /** True when the hard timeout killed it. */
-  timedOut: boolean;
 }
 
 /**
@@ -140,30 +123,6 @@ export async function runCommand(
   opts: { cwd: string; env: Record<string, string>; timeoutMs: number },
 ): Promise<ClientRun> {
   const started = performance.now();
-  const child = new Deno.Command(argv[0], {
-    args: argv.slice(1),
-    cwd: opts.cwd,
-    clearEnv: true,
-    env: opts.env,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    try {
-      child.kill("SIGKILL");
-    } catch { /* gone */ }
-  }, opts.timeoutMs);
-  const out = await child.output();
-  clearTimeout(timer);
-  const dec = (b: Uint8Array) => new TextDecoder().decode(b);
-  return {
-    code: out.code,
-    stdout: dec(out.stdout),
-    stderr: dec(out.stderr),
-    wallMs: Math.round(performance.now() - started),
-    timedOut,
-  };
+  const r = await run(argv, { ...opts, clearEnv: true });
+  return { ...r, wallMs: Math.round(performance.now() - started) };
 }

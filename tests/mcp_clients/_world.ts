@@ -43,10 +43,10 @@ import {
 import type { FrontLoggedRequest } from "../support/fake_model_front.ts";
 import { createTopology, nsWrap, systemTestSkipReason, type Topology } from "../support/netns.ts";
 import { type NsLocalApiDouble, startNsLocalApiDouble } from "../system/ns_localapi_double.ts";
+import { findOnPath } from "../support/proc.ts";
 import {
   type ClientRun,
   DENO_DIR,
-  findOnPath,
   type ModelProcess,
   runCommand,
   startModelProcess,

@@ -6,6 +6,7 @@
  */
 import { join } from "node:path";
 import { cmeshArgs, REPO_ROOT } from "../support/daemon.ts";
+import { findOnPath } from "../support/proc.ts";
 
 /** What one CLI run did. */
 export interface Run {
@@ -90,14 +91,5 @@ export async function listDir(dir: string): Promise<string[]> {
   return names.sort();
 }
 
-/** True when `program` is on PATH. */
-export function which(program: string): string | null {
-  for (const dir of (Deno.env.get("PATH") ?? "").split(":")) {
-    if (!dir) continue;
-    try {
-      const p = join(dir, program);
-      if (Deno.statSync(p).isFile) return p;
-    } catch { /* next */ }
-  }
-  return null;
-}
+/** Absolute path of `program` on PATH, or null. */
+export const which: (program: string) => string | null = findOnPath;

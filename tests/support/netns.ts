@@ -4,14 +4,15 @@
  *
  * - {@link systemTestSkipReason}: why these tests cannot run here (not Linux, not root, no
  *   `ip`, `curl`, `ss`, `ps` or `setsid`), or null.
- * - {@link createTopology}: fresh namespaces `cmt-<random>-<role>` on one bridge that lives in
- *   one of them (`bridgeNs`), each with loopback up and the given addresses; `destroy()`
- *   kills every process still inside them (only processes the test started: nothing else can
- *   be in a namespace it just created) and deletes them.
+ * - {@link createTopology}: fresh namespaces `cmt-<random>-<role>` (or another prefix) on one
+ *   bridge that lives in one of them (`bridgeNs`), each with loopback up and the given
+ *   addresses; `destroy()` kills every process still inside them (only processes the test
+ *   started: nothing else can be in a namespace it just created) and deletes them.
  * - {@link curlFrom}: an HTTP request made by `curl` from inside a namespace, so the worker
  *   sees a real kernel source address.
- * - {@link psRows}, {@link processGone}, {@link pidsWithEnv}: process facts from `ps` (Deno
- *   needs `--allow-all` to read `/proc/<pid>/*`).
+ * - {@link nsRun}: a command run to completion inside a namespace.
+ * - re-exported from `proc.ts`: {@link run}, {@link nsWrap}, {@link waitFor}, and the process
+ *   facts {@link psRows}, {@link processGone}, {@link pidsWithEnv}, {@link envValueOf}.
  *
  * @example
  * ```ts
@@ -27,17 +28,20 @@
  * }
  * ```
  */
-const IP_CANDIDATES = ["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"];
+import { type CommandOutput, IP_LOOKED_IN, ipBinary, run } from "./proc.ts";
 
-/** Absolute path of the `ip` binary, or null when it is not installed. */
-export function ipBinary(): string | null {
-  for (const p of IP_CANDIDATES) {
-    try {
-      if (Deno.statSync(p).isFile) return p;
-    } catch { /* next */ }
-  }
-  return null;
-}
+export {
+  type CommandOutput,
+  envValueOf,
+  ipBinary,
+  nsWrap,
+  pidsWithEnv,
+  processGone,
+  type PsRow,
+  psRows,
+  run,
+  waitFor,
+} from "./proc.ts";
 
 /**
  * Why network-namespace system tests cannot run on this machine, or null when they can:
@@ -50,7 +54,7 @@ export function systemTestSkipReason(): string | null {
     uid = Deno.uid();
   } catch { /* no sys permission */ }
   if (uid !== 0) return `creating network namespaces needs root (uid is ${uid ?? "unknown"})`;
-  if (ipBinary() === null) return `the ip tool (iproute2) is missing (looked in ${IP_CANDIDATES})`;
+  if (ipBinary() === null) return `the ip tool (iproute2) is missing (looked in ${IP_LOOKED_IN})`;
   for (const tool of ["/usr/bin/curl", "/usr/bin/setsid", "/usr/bin/ps", "/usr/bin/ss"]) {
     try {
       Deno.statSync(tool);
@@ -59,37 +63,6 @@ export function systemTestSkipReason(): string | null {
     }
   }
   return null;
-}
-
-/** Output of a finished command. */
-export interface CommandOutput {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-const decode = (b: Uint8Array) => new TextDecoder().decode(b);
-
-/** Runs a command to completion (never throws for a non-zero exit). */
-export async function run(
-  argv: string[],
-  opts: { stdin?: string; env?: Record<string, string>; cwd?: string } = {},
-): Promise<CommandOutput> {
-  const child = new Deno.Command(argv[0], {
-    args: argv.slice(1),
-    stdin: opts.stdin === undefined ? "null" : "piped",
-    stdout: "piped",
-    stderr: "piped",
-    env: opts.env,
-    cwd: opts.cwd,
-  }).spawn();
-  if (opts.stdin !== undefined) {
-    const w = child.stdin.getWriter();
-    await w.write(new TextEncoder().encode(opts.stdin));
-    await w.close();
-  }
-  const out = await child.output();
-  return { code: out.code, stdout: decode(out.stdout), stderr: decode(out.stderr) };
 }
 
 /** Runs `ip ...args`; throws with its stderr when it fails. */
@@ -107,12 +80,7 @@ export function nsRun(
   argv: string[],
   opts: { stdin?: string; env?: Record<string, string> } = {},
 ): Promise<CommandOutput> {
-  return run([ipBinary()!, "netns", "exec", ns, ...argv], opts);
-}
-
-/** The `argv` prefix that runs a command inside `ns`. */
-export function nsWrap(ns: string): string[] {
-  return [ipBinary()!, "netns", "exec", ns];
+  return run(argv, { ...opts, ns });
 }
 
 /** What {@link createTopology} builds. */
@@ -123,11 +91,13 @@ export interface TopologySpec {
   namespaces: Record<string, string[]>;
   /** Extra routes per role, as `ip route add` arguments (e.g. `["100.64.0.1/32", "dev", "eth0"]`). */
   routes?: Record<string, string[][]>;
+  /** The first part of every name (default `cmt`; CI removes leftovers by it). */
+  prefix?: string;
 }
 
 /** Live namespaces. */
 export interface Topology {
-  /** The random part of every name (`cmt-<id>-<role>`). */
+  /** The random part of every name (`<prefix>-<id>-<role>`). */
   id: string;
   /** Role → namespace name. */
   ns: Record<string, string>;
@@ -137,17 +107,21 @@ export interface Topology {
   destroy(): Promise<void>;
 }
 
-/** Deletes namespace `name` after SIGKILLing every process inside it. */
+/**
+ * Deletes namespace `name` after SIGKILLing every process inside it, again for any that
+ * appear while the others die (a namespace stays alive while a process holds it), for 5 s at
+ * the most.
+ */
 async function deleteNamespace(name: string): Promise<void> {
-  const pids = await nsPids(name).catch(() => []);
-  for (const pid of pids) {
-    try {
-      Deno.kill(pid, "SIGKILL");
-    } catch { /* gone */ }
-  }
-  // A namespace stays alive while a process holds it; wait for the kills to land.
   const deadline = Date.now() + 5000;
-  while (Date.now() < deadline && (await nsPids(name).catch(() => [])).length > 0) {
+  for (;;) {
+    const pids = await nsPids(name).catch(() => []);
+    if (pids.length === 0 || Date.now() > deadline) break;
+    for (const pid of pids) {
+      try {
+        Deno.kill(pid, "SIGKILL");
+      } catch { /* gone */ }
+    }
     await new Promise((r) => setTimeout(r, 20));
   }
   await ip("netns", "del", name).catch(() => {});
@@ -171,7 +145,7 @@ export async function createTopology(spec: TopologySpec): Promise<Topology> {
   const ns: Record<string, string> = {};
   for (const role of Object.keys(spec.namespaces)) {
     if (!/^[a-z]{1,8}$/.test(role)) throw new Error(`bad role name ${role}`);
-    ns[role] = `cmt-${id}-${role}`;
+    ns[role] = `${spec.prefix ?? "cmt"}-${id}-${role}`;
   }
   const created: string[] = [];
   let destroyed = false;
@@ -253,20 +227,17 @@ export async function curlFrom(
   ns: string,
   method: string,
   url: string,
-  opts: { json?: unknown; headers?: Record<string, string>; maxTimeS?: number } = {},
+  opts: {
+    json?: unknown;
+    headers?: Record<string, string>;
+    maxTimeS?: number;
+    /** Send from this local address (`curl --interface`). */
+    sourceIp?: string;
+  } = {},
 ): Promise<CurlResult> {
-  const args = [
-    "/usr/bin/curl",
-    "-sS",
-    "--noproxy",
-    "*",
-    "-m",
-    String(opts.maxTimeS ?? 10),
-    "-X",
-    method,
-    "-w",
-    `${STATUS_MARK}%{http_code}`,
-  ];
+  const args = ["/usr/bin/curl", "-sS", "--noproxy", "*", "-m", String(opts.maxTimeS ?? 10)];
+  if (opts.sourceIp) args.push("--interface", opts.sourceIp);
+  args.push("-X", method, "-w", `${STATUS_MARK}%{http_code}`);
   for (const [k, v] of Object.entries(opts.headers ?? {})) args.push("-H", `${k}: ${v}`);
   let stdin: string | undefined;
   if (opts.json !== undefined) {
@@ -283,72 +254,4 @@ export async function curlFrom(
     json = text ? JSON.parse(text) : undefined;
   } catch { /* not JSON (e.g. SSE) */ }
   return { curlExit: r.code, status, text, json, stderr: r.stderr };
-}
-
-/** Polls `probe` every `intervalMs` until it returns a non-undefined value or `timeoutMs` ends. */
-export async function waitFor<T>(
-  what: string,
-  probe: () => Promise<T | undefined> | T | undefined,
-  timeoutMs = 15_000,
-  intervalMs = 50,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(
-        `timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${last}` : ""}`,
-      );
-    }
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
-}
-
-// Deno needs --allow-all to read /proc/<pid>/*, so process facts come from procps `ps`.
-const PS = "/usr/bin/ps";
-
-/** One `ps` row: pid, state letters, session id, and the command line followed by its env. */
-export interface PsRow {
-  pid: number;
-  stat: string;
-  sid: number;
-  argsAndEnv: string;
-}
-
-/** Every process (or just `pid`), with its environment (`ps e`; root sees everyone's). */
-export async function psRows(pid?: number): Promise<PsRow[]> {
-  const sel = pid === undefined ? ["-e"] : ["-p", String(pid)];
-  const r = await run([PS, ...sel, "-ww", "-o", "pid=,stat=,sid=,args=", "e"]);
-  if (r.code !== 0 && r.stdout.trim() === "") return []; // -p of a gone pid exits 1
-  return r.stdout.split("\n").filter((l) => l.trim()).map((l) => {
-    const m = /^\s*(\d+)\s+(\S+)\s+(\d+)\s?(.*)$/.exec(l);
-    if (!m) throw new Error(`unexpected ps line: ${l}`);
-    return { pid: Number(m[1]), stat: m[2], sid: Number(m[3]), argsAndEnv: m[4] };
-  });
-}
-
-/** True when `pid` no longer runs (gone, or a zombie waiting to be reaped). */
-export async function processGone(pid: number): Promise<boolean> {
-  const [row] = await psRows(pid);
-  return row === undefined || row.stat.startsWith("Z") || row.stat.startsWith("X");
-}
-
-/** Live PIDs whose environment holds `NAME=value` as a whole word. */
-export async function pidsWithEnv(name: string, value: string): Promise<number[]> {
-  const word = new RegExp(`(^|\\s)${name}=${value.replace(/[^A-Za-z0-9_-]/g, "\\$&")}(\\s|$)`);
-  return (await psRows())
-    .filter((r) => !r.stat.startsWith("Z") && word.test(r.argsAndEnv))
-    .map((r) => r.pid);
-}
-
-/** The value of `NAME=...` in `pid`'s environment (as `ps e` shows it), or undefined. */
-export async function envValueOf(pid: number, name: string): Promise<string | undefined> {
-  const [row] = await psRows(pid);
-  return row ? new RegExp(`(?:^|\\s)${name}=(\\S+)`).exec(row.argsAndEnv)?.[1] : undefined;
 }

@@ -12,7 +12,7 @@
  */
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { exec } from "./proc.ts";
+import { curlFrom } from "../support/netns.ts";
 import type { AuditRow, CmeshRun, Role, TailnetWorld } from "./world.ts";
 
 /** An HTTP exchange made with curl from inside a namespace. */
@@ -24,26 +24,23 @@ export interface Curl {
   stderr: string;
 }
 
-/** One HTTP request with curl from inside namespace `ns` (a real kernel source address). */
+/**
+ * One HTTP request with curl from inside namespace `ns` (a real kernel source address), by
+ * `curlFrom` of `tests/support/netns.ts`; a body that is not JSON is `{}`.
+ */
 export async function curl(
   ns: string,
   method: string,
   url: string,
   opts: { json?: unknown; maxTimeS?: number; sourceIp?: string } = {},
 ): Promise<Curl> {
-  const args = ["/usr/bin/curl", "-sS", "--noproxy", "*", "-m", String(opts.maxTimeS ?? 10)];
-  if (opts.sourceIp) args.push("--interface", opts.sourceIp);
-  args.push("-X", method, "-w", "\n%{http_code}");
-  if (opts.json !== undefined) {
-    args.push("-H", "Content-Type: application/json", "--data-binary", JSON.stringify(opts.json));
-  }
-  const r = await exec([...args, url], { ns });
-  const at = r.stdout.lastIndexOf("\n");
-  let body = {};
-  try {
-    body = JSON.parse(r.stdout.slice(0, at));
-  } catch { /* not JSON */ }
-  return { exit: r.code, status: Number(r.stdout.slice(at + 1)) || 0, body, stderr: r.stderr };
+  const r = await curlFrom(ns, method, url, opts);
+  return {
+    exit: r.curlExit,
+    status: r.status,
+    body: (r.json ?? {}) as Curl["body"],
+    stderr: r.stderr,
+  };
 }
 
 /** Describes a CLI run or curl exchange for an assertion message. */

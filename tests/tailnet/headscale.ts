@@ -26,7 +26,8 @@
  */
 import { join } from "node:path";
 import type { TestPki } from "./pki.ts";
-import { exec, type LoggedProcess, spawnLogged, tail, waitUntil } from "./proc.ts";
+import { run } from "../support/proc.ts";
+import { type LoggedProcess, spawnLogged, tail, waitUntil } from "./proc.ts";
 
 /** The DERP region headscale's embedded relay gets. */
 export const DERP_REGION_ID = 999;
@@ -118,7 +119,7 @@ export async function startHeadscale(o: {
     HOME: o.dir,
   });
   const cli = async (...args: string[]): Promise<unknown> => {
-    const r = await exec([o.bin, "-c", config, ...args, "-o", "json"], {
+    const r = await run([o.bin, "-c", config, ...args, "-o", "json"], {
       clearEnv: true,
       env: { HOME: o.dir, PATH: "/usr/bin:/bin" },
       timeoutMs: 20_000,

@@ -18,7 +18,7 @@
  * }
  * ```
  */
-import { exec, IP, mustExec } from "./proc.ts";
+import { createTopology, ip } from "../support/netns.ts";
 
 /** The hub's address on the bridge (headscale, DERP, STUN listen here). */
 export const HUB_ADDR = "198.18.0.1";
@@ -34,95 +34,24 @@ export interface Lan {
   destroy(): Promise<void>;
 }
 
-async function nsPids(name: string): Promise<number[]> {
-  const r = await exec([IP, "netns", "pids", name]);
-  return r.code === 0 ? r.stdout.split("\n").map((l) => l.trim()).filter(Boolean).map(Number) : [];
-}
-
-async function deleteNamespace(name: string): Promise<void> {
-  for (let round = 0; round < 50; round++) {
-    const pids = await nsPids(name);
-    if (pids.length === 0) break;
-    for (const pid of pids) {
-      try {
-        Deno.kill(pid, "SIGKILL");
-      } catch { /* gone */ }
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  await exec([IP, "netns", "del", name]);
-}
-
 /**
  * Creates `hub` plus one namespace per role in `roles` (lowercase words, at most 8 letters),
- * addresses `198.18.0.1` (hub), `.2`, `.3`, ... in the order given. On failure, everything
- * built so far is removed again.
+ * addresses `198.18.0.1` (hub), `.2`, `.3`, ... in the order given (`createTopology` of
+ * `tests/support/netns.ts`). On failure, everything built so far is removed again.
  */
 export async function createLan(roles: string[]): Promise<Lan> {
-  const id = crypto.getRandomValues(new Uint8Array(4)).reduce(
-    (s, b) => s + b.toString(16).padStart(2, "0"),
-    "",
-  );
-  const all = ["hub", ...roles];
-  const ns: Record<string, string> = {};
   const addr: Record<string, string> = {};
-  all.forEach((role, i) => {
-    if (!/^[a-z]{1,8}$/.test(role)) throw new Error(`bad role name ${role}`);
-    ns[role] = `cmtn-${id}-${role}`;
+  const namespaces: Record<string, string[]> = {};
+  ["hub", ...roles].forEach((role, i) => {
     addr[role] = `${PREFIX}.${i + 1}`;
+    namespaces[role] = [`${addr[role]}/24`];
   });
-  const created: string[] = [];
-  let destroyed = false;
-  const lan: Lan = {
-    ns,
-    addr,
-    async destroy() {
-      if (destroyed) return;
-      destroyed = true;
-      for (const name of created.reverse()) await deleteNamespace(name);
-    },
-  };
-  try {
-    for (const role of all) {
-      await mustExec([IP, "netns", "add", ns[role]]);
-      created.push(ns[role]);
-      await mustExec([IP, "-n", ns[role], "link", "set", "lo", "up"]);
-    }
-    const hub = ns.hub;
-    await mustExec([IP, "-n", hub, "link", "add", "br0", "type", "bridge"]);
-    await mustExec([IP, "-n", hub, "link", "set", "br0", "up"]);
-    await mustExec([IP, "-n", hub, "addr", "add", `${addr.hub}/24`, "dev", "br0"]);
-    for (const role of roles) {
-      const port = `v${role}`;
-      await mustExec([
-        IP,
-        "-n",
-        hub,
-        "link",
-        "add",
-        port,
-        "type",
-        "veth",
-        "peer",
-        "name",
-        "eth0",
-        "netns",
-        ns[role],
-      ]);
-      await mustExec([IP, "-n", hub, "link", "set", port, "master", "br0"]);
-      await mustExec([IP, "-n", hub, "link", "set", port, "up"]);
-      await mustExec([IP, "-n", ns[role], "link", "set", "eth0", "up"]);
-      await mustExec([IP, "-n", ns[role], "addr", "add", `${addr[role]}/24`, "dev", "eth0"]);
-    }
-  } catch (e) {
-    await lan.destroy();
-    throw e;
-  }
-  return lan;
+  const topo = await createTopology({ prefix: "cmtn", bridgeNs: "hub", namespaces });
+  return { ns: topo.ns, addr, destroy: topo.destroy };
 }
 
 /** True when no namespace named `cmtn-<id>-*` of this LAN is left. */
 export async function lanGone(lan: Lan): Promise<boolean> {
-  const out = await mustExec([IP, "netns", "list"]);
+  const out = await ip("netns", "list");
   return !Object.values(lan.ns).some((n) => out.includes(n));
 }

@@ -28,16 +28,9 @@
  */
 import { join } from "node:path";
 import type { TailnetBins } from "./bins.ts";
-import {
-  exec,
-  type ExecResult,
-  IP,
-  type LoggedProcess,
-  mustExec,
-  spawnLogged,
-  tail,
-  waitUntil,
-} from "./proc.ts";
+import { ip } from "../support/netns.ts";
+import { type CommandOutput, run } from "../support/proc.ts";
+import { type LoggedProcess, spawnLogged, tail, waitUntil } from "./proc.ts";
 
 /** The parts of `tailscale status --json` the harness reads. */
 export interface StatusJson {
@@ -58,7 +51,7 @@ export interface TailnetNode {
   /** The running tailscaled, or null after {@link TailnetNode.kill}. */
   process: LoggedProcess | null;
   /** `tailscale --socket=<this node's> ...args` inside the node's namespace. */
-  cli(...args: string[]): Promise<ExecResult>;
+  cli(...args: string[]): Promise<CommandOutput>;
   /** Joins the tailnet with a pre-auth key; resolves once the node is Running. */
   up(authKey: string, loginServer: string): Promise<void>;
   status(): Promise<StatusJson>;
@@ -83,7 +76,7 @@ export async function startNode(o: {
   const socket = join(o.dir, "tailscaled.sock");
   const log = join(o.dir, "tailscaled.log");
   if (o.persistentTun) {
-    await mustExec([IP, "-n", o.ns, "tuntap", "add", "dev", "tailscale0", "mode", "tun"]);
+    await ip("-n", o.ns, "tuntap", "add", "dev", "tailscale0", "mode", "tun");
   }
   const env = {
     HOME: o.dir,
@@ -108,7 +101,7 @@ export async function startNode(o: {
     env,
   );
   const cli = (...args: string[]) =>
-    exec([o.bins.tailscale, `--socket=${socket}`, ...args], {
+    run([o.bins.tailscale, `--socket=${socket}`, ...args], {
       ns: o.ns,
       clearEnv: true,
       env: { HOME: o.dir, PATH: "/usr/bin:/bin", SSL_CERT_FILE: o.caPem },

@@ -14,7 +14,7 @@
  * ```
  */
 import { join } from "node:path";
-import { mustExec } from "./proc.ts";
+import { mustRun } from "../support/proc.ts";
 
 /** Files of the test PKI. */
 export interface TestPki {
@@ -30,7 +30,7 @@ export async function makeTestPki(dir: string, ip: string): Promise<TestPki> {
   await Deno.mkdir(dir, { recursive: true });
   const p = (name: string) => join(dir, name);
   const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
-  await mustExec([
+  await mustRun([
     OPENSSL,
     "req",
     "-x509",
@@ -48,7 +48,7 @@ export async function makeTestPki(dir: string, ip: string): Promise<TestPki> {
     "-addext",
     "keyUsage=critical,keyCertSign,cRLSign",
   ]);
-  await mustExec([
+  await mustRun([
     OPENSSL,
     "req",
     ...ec,
@@ -63,7 +63,7 @@ export async function makeTestPki(dir: string, ip: string): Promise<TestPki> {
     p("headscale.ext"),
     `subjectAltName=IP:${ip}\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n`,
   );
-  await mustExec([
+  await mustRun([
     OPENSSL,
     "x509",
     "-req",

@@ -24,7 +24,9 @@ import {
 } from "./checks.ts";
 import { HUB_ADDR, lanGone } from "./net.ts";
 import { CMESH_CAP, INTRUDER_USER } from "./policy.ts";
-import { exec, IP, mustExec, waitUntil } from "./proc.ts";
+import { ip } from "../support/netns.ts";
+import { run } from "../support/proc.ts";
+import { waitUntil } from "./proc.ts";
 import { createTailnetWorld, DECOY_PORT, initialPolicy, WORKER_PORT } from "./world.ts";
 
 const skip = await tailnetSkipReason();
@@ -267,8 +269,7 @@ Deno.test({
           async () => {
             // The hub sends to the server's tailnet address straight over the bridge, as a LAN host
             // with a hand-made route would; its source stays 198.18.0.1.
-            await mustExec([
-              IP,
+            await ip(
               "-n",
               w.lan.ns.hub,
               "route",
@@ -276,7 +277,7 @@ Deno.test({
               `${w.ip.server}/32`,
               "via",
               w.lan.addr.server,
-            ]);
+            );
             const r = await curl(
               w.lan.ns.hub,
               "GET",
@@ -327,20 +328,10 @@ Deno.test({
 
             // A restarted server daemon refuses to open the worker without tailscaled.
             await w.stopDaemon("server");
-            const restart = await exec(
-              [
-                IP,
-                "netns",
-                "exec",
-                w.lan.ns.server,
-                Deno.execPath(),
-                "run",
-                "--no-prompt",
-                "-P=cmesh",
-                "src/main.ts",
-                "daemon",
-              ],
+            const restart = await run(
+              [Deno.execPath(), "run", "--no-prompt", "-P=cmesh", "src/main.ts", "daemon"],
               {
+                ns: w.lan.ns.server,
                 cwd: REPO_ROOT,
                 env: { CMESH_HOME: w.home.server, NO_COLOR: "1" },
                 timeoutMs: 60_000,

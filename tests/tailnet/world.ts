@@ -48,7 +48,8 @@ import {
   SERVER_TAG,
   tailnetPolicy,
 } from "./policy.ts";
-import { exec, type ExecResult, IP, tail, waitUntil } from "./proc.ts";
+import { type CommandOutput, nsWrap, run } from "../support/proc.ts";
+import { tail, waitUntil } from "./proc.ts";
 
 /** The cmesh worker port (the grants open exactly this one). */
 export const WORKER_PORT = 7433;
@@ -75,7 +76,7 @@ export interface AuditRow {
 }
 
 /** A finished cmesh CLI run, with its stdout parsed when it is JSON. */
-export interface CmeshRun extends ExecResult {
+export interface CmeshRun extends CommandOutput {
   json: Record<string, unknown> | undefined;
 }
 
@@ -265,7 +266,7 @@ export async function createTailnetWorld(bins: TailnetBins): Promise<TailnetWorl
       repo,
       policy,
       async cmesh(role, ...args) {
-        const r = await exec([Deno.execPath(), ...cmeshArgs(...args)], {
+        const r = await run([Deno.execPath(), ...cmeshArgs(...args)], {
           ns: world.lan.ns[role],
           cwd: REPO_ROOT,
           env: { CMESH_HOME: home[role], NO_COLOR: "1" },
@@ -302,7 +303,7 @@ export async function createTailnetWorld(bins: TailnetBins): Promise<TailnetWorl
       async startDaemon(role) {
         if (daemons[role]) throw new Error(`the ${role} daemon already runs`);
         daemons[role] = await startDaemon(home[role], {
-          wrap: [IP, "netns", "exec", world.lan.ns[role]],
+          wrap: nsWrap(world.lan.ns[role]),
           timeoutMs: 60_000,
         });
         return daemons[role]!;
