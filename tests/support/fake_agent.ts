@@ -59,6 +59,23 @@ export type FakeStep =
 export const FAKE_AGENT_PATH = new URL(import.meta.url).pathname;
 
 /**
+ * The runner manifest (TOML) of a runner `fake` that runs this program with the prompt as its
+ * script (as `~/.cmesh/runners/fake.toml` of a daemon under test), with an empty profile for
+ * each name in `profiles`.
+ */
+export function fakeAgentManifestToml(profiles: readonly string[]): string {
+  const q = JSON.stringify;
+  return `name = "fake"
+description = "tests/support/fake_agent.ts: the prompt is its JSON script"
+binary = ${q(Deno.execPath())}
+base_args = ["run", "-A", "--no-config", "--no-lock", "--quiet", ${q(FAKE_AGENT_PATH)}]
+prompt = { via = "arg", end_of_options = false }
+output = "claude-stream-json"
+cancel = { signals = ["SIGTERM", "SIGKILL"], grace_ms = 500 }
+${profiles.map((p) => `\n[profiles.${p}]\nargs = []\n`).join("")}`;
+}
+
+/**
  * Builds an invocation that runs the fake agent with `deno run -A` and the given script. The
  * environment holds only what Deno needs to start (its cache dir), plus `extraEnv`.
  */
@@ -150,38 +167,16 @@ async function runScript(steps: FakeStep[]): Promise<never> {
       const script = ignore_term
         ? `trap '' TERM INT; echo $$ > "$1"; sleep ${seconds}; sleep ${seconds}`
         : `echo $$ > "$1"; exec sleep ${seconds}`;
-      const child = new Deno.Command(SETSID, {
-        args: [BASH, "-c", script, "fake", pid_file ?? "/dev/null"],
-        env: { PATH: SYSTEM_PATH },
-        stdin: "null",
-        stdout: "null",
-        stderr: "null",
-      }).spawn();
-      child.unref();
-      if (pid_file) await waitForFile(pid_file);
+      await leaveRunning(script, pid_file, { setsid: true });
     } else if ("spawn_group_child" in step) {
       const { seconds, pid_file } = step.spawn_group_child;
-      const child = new Deno.Command(BASH, {
-        args: ["-c", `echo $$ > "$1"; exec sleep ${seconds}`, "fake", pid_file ?? "/dev/null"],
-        env: { PATH: SYSTEM_PATH },
-        stdin: "null",
-        stdout: "null",
-        stderr: "null",
-      }).spawn();
-      child.unref();
-      if (pid_file) await waitForFile(pid_file);
+      await leaveRunning(`echo $$ > "$1"; exec sleep ${seconds}`, pid_file, { setsid: false });
     } else if ("spawn_unmarked" in step) {
       const { seconds, pid_file } = step.spawn_unmarked;
-      const child = new Deno.Command(SETSID, {
-        args: [BASH, "-c", `echo $$ > "$1"; exec sleep ${seconds}`, "fake", pid_file],
-        env: { PATH: SYSTEM_PATH },
-        clearEnv: true,
-        stdin: "null",
-        stdout: "inherit",
-        stderr: "inherit",
-      }).spawn();
-      child.unref();
-      await waitForFile(pid_file);
+      await leaveRunning(`echo $$ > "$1"; exec sleep ${seconds}`, pid_file, {
+        setsid: true,
+        unmarked: true,
+      });
     } else if ("output_mb" in step) {
       const lineBytes = Math.max(2, step.line_bytes ?? 1024);
       const line = "x".repeat(lineBytes - 1) + "\n";
@@ -216,6 +211,30 @@ async function runScript(steps: FakeStep[]): Promise<never> {
     } else if ("exit" in step) Deno.exit(step.exit);
   }
   Deno.exit(0);
+}
+
+/**
+ * Starts `bash -c <script> fake <pidFile>` (under `setsid` when asked: a session of its own)
+ * and leaves it running; waits until it wrote its pid file. `unmarked`: with a cleared
+ * environment (no run marker), keeping our stdout and stderr open.
+ */
+async function leaveRunning(
+  script: string,
+  pidFile: string | undefined,
+  o: { setsid: boolean; unmarked?: boolean },
+): Promise<void> {
+  const argv = [...(o.setsid ? [SETSID] : []), BASH, "-c", script, "fake", pidFile ?? "/dev/null"];
+  const output = o.unmarked ? "inherit" : "null";
+  const child = new Deno.Command(argv[0], {
+    args: argv.slice(1),
+    env: { PATH: SYSTEM_PATH },
+    clearEnv: o.unmarked,
+    stdin: "null",
+    stdout: output,
+    stderr: output,
+  }).spawn();
+  child.unref();
+  if (pidFile) await waitForFile(pidFile);
 }
 
 async function waitForFile(path: string): Promise<void> {

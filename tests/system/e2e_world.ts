@@ -36,7 +36,7 @@ import {
   REPO_ROOT,
   startDaemon,
 } from "../support/daemon.ts";
-import { FAKE_AGENT_PATH } from "../support/fake_agent.ts";
+import { fakeAgentManifestToml } from "../support/fake_agent.ts";
 import { createTopology, ipBinary, nsWrap, systemTestSkipReason } from "../support/netns.ts";
 import type { Topology } from "../support/netns.ts";
 import { type NsLocalApiDouble, startNsLocalApiDouble } from "./ns_localapi_double.ts";
@@ -112,10 +112,11 @@ export interface E2eWorld {
 
 const q = JSON.stringify;
 
-function workerConfig(socket: string, root: string): string {
+/** The tables every node's config starts with: its name, ports and LocalAPI double. */
+function configHead(name: string, socket: string): string {
   return `# written by tests/system/e2e_world.ts
 [node]
-name = "server"
+name = ${q(name)}
 
 [daemon]
 worker_port = ${WORKER_PORT}
@@ -124,7 +125,11 @@ control_port = ${CONTROL_PORT}
 [tailscale]
 socket = ${q(socket)}
 timeout_ms = 2000
+`;
+}
 
+function workerConfig(socket: string, root: string): string {
+  return `${configHead("server", socket)}
 [inbound]
 enabled = true
 
@@ -147,18 +152,7 @@ enabled = true
 }
 
 function requesterConfig(name: string, socket: string, base: string): string {
-  return `# written by tests/system/e2e_world.ts
-[node]
-name = ${q(name)}
-
-[daemon]
-worker_port = ${WORKER_PORT}
-control_port = ${CONTROL_PORT}
-
-[tailscale]
-socket = ${q(socket)}
-timeout_ms = 2000
-
+  return `${configHead(name, socket)}
 [inbound]
 enabled = false
 
@@ -172,27 +166,6 @@ cwd = [${q(`${base}/**`)}]
 [[outbound.peers]]
 name = "sleeper"
 cwd = [${q(`${base}/**`)}]
-`;
-}
-
-/** The fake runner: `deno run tests/support/fake_agent.ts <prompt>`; the prompt is its script. */
-function fakeRunnerManifest(): string {
-  return `name = "fake"
-description = "tests/support/fake_agent.ts: the prompt is its JSON script"
-binary = ${q(Deno.execPath())}
-base_args = ["run", "-A", "--no-config", "--no-lock", "--quiet", ${q(FAKE_AGENT_PATH)}]
-prompt = { via = "arg", end_of_options = false }
-output = "claude-stream-json"
-cancel = { signals = ["SIGTERM", "SIGKILL"], grace_ms = 500 }
-
-[profiles.query]
-args = []
-
-[profiles.edit]
-args = []
-
-[profiles.build]
-args = []
 `;
 }
 
@@ -293,7 +266,10 @@ export async function createE2eWorld(opts: { printer: boolean }): Promise<E2eWor
     join(homeOf("server"), "config.toml"),
     workerConfig(socketOf("server"), root),
   );
-  await Deno.writeTextFile(join(homeOf("server"), "runners", "fake.toml"), fakeRunnerManifest());
+  await Deno.writeTextFile(
+    join(homeOf("server"), "runners", "fake.toml"),
+    fakeAgentManifestToml(["query", "edit", "build"]),
+  );
   for (const r of roles.slice(1)) {
     await Deno.writeTextFile(join(homeOf(r), "config.toml"), requesterConfig(r, socketOf(r), base));
   }

@@ -15,7 +15,7 @@
  */
 import { join } from "node:path";
 import { type DaemonProcess, makeRepo, startDaemon } from "../support/daemon.ts";
-import { FAKE_AGENT_PATH } from "../support/fake_agent.ts";
+import { fakeAgentManifestToml } from "../support/fake_agent.ts";
 import {
   createTopology,
   curlFrom,
@@ -116,25 +116,6 @@ enabled = true
 `;
 }
 
-/** The fake runner: `deno run tests/support/fake_agent.ts <prompt>`; the prompt is its script. */
-function fakeRunnerManifest(): string {
-  const q = JSON.stringify;
-  return `name = "fake"
-description = "tests/support/fake_agent.ts: the prompt is its JSON script"
-binary = ${q(Deno.execPath())}
-base_args = ["run", "-A", "--no-config", "--no-lock", "--quiet", ${q(FAKE_AGENT_PATH)}]
-prompt = { via = "arg", end_of_options = false }
-output = "claude-stream-json"
-cancel = { signals = ["SIGTERM", "SIGKILL"], grace_ms = 500 }
-
-[profiles.query]
-args = []
-
-[profiles.edit]
-args = []
-`;
-}
-
 /** Builds the world. On failure, whatever was built is torn down again. */
 export async function createWorkerWorld(): Promise<WorkerWorld> {
   const base = await Deno.realPath(await Deno.makeTempDir({ prefix: "cmt-world-" }));
@@ -152,7 +133,10 @@ export async function createWorkerWorld(): Promise<WorkerWorld> {
   await Deno.symlink(outside, join(root, "escape"));
   const socket = join(tsDir, "tailscaled.sock");
   await Deno.writeTextFile(join(home, "config.toml"), configToml({ socket, root }));
-  await Deno.writeTextFile(join(home, "runners", "fake.toml"), fakeRunnerManifest());
+  await Deno.writeTextFile(
+    join(home, "runners", "fake.toml"),
+    fakeAgentManifestToml(["query", "edit"]),
+  );
 
   let topo: Topology | null = null;
   let double: NsLocalApiDouble | null = null;
