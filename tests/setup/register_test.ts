@@ -38,12 +38,22 @@ async function seed(home: string) {
   await Deno.mkdir(join(home, ".cursor"));
 }
 
-Deno.test("register: detected agents get cmesh, each edited file is backed up, others are skipped", async () => {
+/** Runs `fn` with a fresh temporary HOME (seeded with {@link seed} when asked), removed after. */
+async function inHome(
+  seeded: boolean,
+  fn: (home: string, env: { HOME: string; PATH: string }) => Promise<void>,
+): Promise<void> {
   const dir = await tempDir();
   try {
-    const home = dir.path;
-    await seed(home);
-    const env = { HOME: home, PATH: "" };
+    if (seeded) await seed(dir.path);
+    await fn(dir.path, { HOME: dir.path, PATH: "" });
+  } finally {
+    await dir.cleanup();
+  }
+}
+
+Deno.test("register: detected agents get cmesh, each edited file is backed up, others are skipped", () =>
+  inHome(true, async (home, env) => {
     const results = await registerAgents({ os: "linux", env, launch, now });
     const by = Object.fromEntries(results.map((r) => [r.id, r]));
     assert.equal(by["claude-code"].action, "added");
@@ -71,17 +81,10 @@ Deno.test("register: detected agents get cmesh, each edited file is backed up, o
 
     const cursorStat = await Deno.stat(join(home, ".cursor", "mcp.json"));
     assert.equal(cursorStat.mode! & 0o777, 0o600, "new files are private");
-  } finally {
-    await dir.cleanup();
-  }
-});
+  }));
 
-Deno.test("register twice: the second run changes nothing and makes no backup", async () => {
-  const dir = await tempDir();
-  try {
-    const home = dir.path;
-    await seed(home);
-    const env = { HOME: home, PATH: "" };
+Deno.test("register twice: the second run changes nothing and makes no backup", () =>
+  inHome(true, async (home, env) => {
     await registerAgents({ os: "linux", env, launch, now });
     const filesBefore = [await listDir(home), await listDir(join(home, ".codex"))];
     const claudeBefore = await Deno.readTextFile(join(home, ".claude.json"));
@@ -99,16 +102,10 @@ Deno.test("register twice: the second run changes nothing and makes no backup", 
       now,
     });
     assert.equal(moved.find((r) => r.id === "codex")!.action, "updated");
-  } finally {
-    await dir.cleanup();
-  }
-});
+  }));
 
-Deno.test("register --agent forces an undetected agent; dry run writes nothing", async () => {
-  const dir = await tempDir();
-  try {
-    const home = dir.path;
-    const env = { HOME: home, PATH: "" };
+Deno.test("register --agent forces an undetected agent; dry run writes nothing", () =>
+  inHome(false, async (home, env) => {
     const dry = await registerAgents({ os: "linux", env, launch, only: ["gemini"], dryRun: true });
     assert.equal(dry.find((r) => r.id === "gemini")!.action, "added");
     assert.deepEqual(await listDir(home), [], "dry run wrote nothing");
@@ -126,17 +123,10 @@ Deno.test("register --agent forces an undetected agent; dry run writes nothing",
       command: "/opt/cmesh/cmesh",
       args: ["mcp"],
     });
-  } finally {
-    await dir.cleanup();
-  }
-});
+  }));
 
-Deno.test("unregister removes cmesh everywhere it is, backs up, keeps other entries", async () => {
-  const dir = await tempDir();
-  try {
-    const home = dir.path;
-    await seed(home);
-    const env = { HOME: home, PATH: "" };
+Deno.test("unregister removes cmesh everywhere it is, backs up, keeps other entries", () =>
+  inHome(true, async (home, env) => {
     await registerAgents({ os: "linux", env, launch, now });
     const regs = await agentRegistrations("linux", env);
     assert.deepEqual(
@@ -156,26 +146,18 @@ Deno.test("unregister removes cmesh everywhere it is, backs up, keeps other entr
       '# mine\n[mcp_servers.other]\ncommand = "o"\n',
     );
     assert.ok((await agentRegistrations("linux", env)).every((r) => !r.registered));
-  } finally {
-    await dir.cleanup();
-  }
-});
+  }));
 
-Deno.test("a broken agent file is reported as an error and left untouched", async () => {
-  const dir = await tempDir();
-  try {
-    const home = dir.path;
+Deno.test("a broken agent file is reported as an error and left untouched", () =>
+  inHome(false, async (home, env) => {
     await Deno.writeTextFile(join(home, ".claude.json"), "{ not json");
-    const out = await registerAgents({ os: "linux", env: { HOME: home, PATH: "" }, launch });
+    const out = await registerAgents({ os: "linux", env, launch });
     const c = out.find((r) => r.id === "claude-code")!;
     assert.equal(c.action, "error");
     assert.match(c.message!, /\.claude\.json: is not valid JSON/);
     assert.equal(await Deno.readTextFile(join(home, ".claude.json")), "{ not json");
     assert.deepEqual(await listDir(home), [".claude.json"], "no backup, no temp file left");
-  } finally {
-    await dir.cleanup();
-  }
-});
+  }));
 
 Deno.test("CODEX_HOME and CLAUDE_CONFIG_DIR move the files; the launch carries CMESH_HOME", () => {
   const t = agentTargets("linux", {
