@@ -32,6 +32,27 @@ function setupError(fn: () => unknown): RunnerSetupError {
   assert.fail("expected an error");
 }
 
+type BuildOptions = Parameters<typeof buildInvocation>[0];
+
+/**
+ * buildInvocation of `manifest` and `binary` with this file's defaults (profile query, PROMPT
+ * in CWD, DAEMON_ENV), `over` replacing any of them.
+ */
+function invocationOf(manifest: BuildOptions["manifest"], binary: string) {
+  return (over: Partial<BuildOptions> = {}) =>
+    buildInvocation({
+      manifest,
+      profile: "query",
+      prompt: PROMPT,
+      cwd: CWD,
+      resolvedBinary: binary,
+      env: DAEMON_ENV,
+      ...over,
+    });
+}
+const claudeInvocation = invocationOf(claudeManifest, "/opt/bin/claude");
+const codexInvocation = invocationOf(codexManifest, "/opt/bin/codex");
+
 const CLAUDE_BASE = ["/opt/bin/claude", "-p", "--output-format", "stream-json", "--verbose"];
 const CLAUDE_PROFILES: Record<string, string[]> = {
   query: ["--tools", "Read,Grep,Glob", "--permission-mode", "dontAsk"],
@@ -49,14 +70,7 @@ const CLAUDE_PROFILES: Record<string, string[]> = {
 
 for (const [profile, args] of Object.entries(CLAUDE_PROFILES)) {
   Deno.test(`claude ${profile}: exact argv, prompt after --, stdin closed`, () => {
-    const inv = buildInvocation({
-      manifest: claudeManifest,
-      profile,
-      prompt: PROMPT,
-      cwd: CWD,
-      resolvedBinary: "/opt/bin/claude",
-      env: DAEMON_ENV,
-    });
+    const inv = claudeInvocation({ profile });
     assert.deepEqual(inv.argv, [...CLAUDE_BASE, ...args, "--", PROMPT]);
     assert.equal(inv.stdin, null);
     assert.equal(inv.cwd, CWD);
@@ -70,15 +84,7 @@ Deno.test("claude: profiles are exactly query, edit, build, full; edit offers no
 });
 
 Deno.test("claude: env is scrubbed, settings set, state dir applied", () => {
-  const inv = buildInvocation({
-    manifest: claudeManifest,
-    profile: "query",
-    prompt: PROMPT,
-    cwd: CWD,
-    resolvedBinary: "/opt/bin/claude",
-    env: DAEMON_ENV,
-    stateDir: "/var/lib/cmesh/runners/claude",
-  });
+  const inv = claudeInvocation({ stateDir: "/var/lib/cmesh/runners/claude" });
   assert.deepEqual(inv.env, {
     PATH: "/usr/local/bin:/usr/bin",
     HOME: "/home/ada",
@@ -113,27 +119,14 @@ const CODEX_PROFILES: Record<string, string[]> = {
 
 for (const [profile, args] of Object.entries(CODEX_PROFILES)) {
   Deno.test(`codex ${profile}: exact argv, prompt on stdin via -`, () => {
-    const inv = buildInvocation({
-      manifest: codexManifest,
-      profile,
-      prompt: "-rf is not a flag here",
-      cwd: CWD,
-      resolvedBinary: "/opt/bin/codex",
-      env: DAEMON_ENV,
-    });
+    const inv = codexInvocation({ profile, prompt: "-rf is not a flag here" });
     assert.deepEqual(inv.argv, [...CODEX_BASE, ...args, "-"]);
     assert.equal(inv.stdin, "-rf is not a flag here");
   });
 }
 
 Deno.test("codex: config args go after the profile, before the prompt marker", () => {
-  const inv = buildInvocation({
-    manifest: codexManifest,
-    profile: "query",
-    prompt: PROMPT,
-    cwd: CWD,
-    resolvedBinary: "/opt/bin/codex",
-    env: DAEMON_ENV,
+  const inv = codexInvocation({
     extraArgs: ["-m", "gpt-5.5", "-c", "model_providers.x.request_max_retries=0"],
     extraEnv: { pass: ["FAKE_API_KEY"], set: { RUST_LOG: "warn" } },
     stateDir: "/var/lib/cmesh/runners/codex",
@@ -156,14 +149,7 @@ Deno.test("codex: config args go after the profile, before the prompt marker", (
 });
 
 Deno.test("without a state dir the state env var is not set", () => {
-  const inv = buildInvocation({
-    manifest: codexManifest,
-    profile: "query",
-    prompt: PROMPT,
-    cwd: CWD,
-    resolvedBinary: "/opt/bin/codex",
-    env: DAEMON_ENV,
-  });
+  const inv = codexInvocation();
   assert.equal(inv.env.CODEX_HOME, undefined);
 });
 
@@ -209,16 +195,7 @@ Deno.test("demo: a cwd with a comma cannot widen --allow-read", () => {
 });
 
 Deno.test("unknown profile: typed error listing the profiles there are", () => {
-  const err = setupError(() =>
-    buildInvocation({
-      manifest: claudeManifest,
-      profile: "deploy",
-      prompt: PROMPT,
-      cwd: CWD,
-      resolvedBinary: "/opt/bin/claude",
-      env: {},
-    })
-  );
+  const err = setupError(() => claudeInvocation({ profile: "deploy", env: {} }));
   assert.equal(err.code, "runner_unknown_profile");
   assert.equal(
     err.message,
@@ -227,42 +204,16 @@ Deno.test("unknown profile: typed error listing the profiles there are", () => {
 });
 
 Deno.test("profile lookup ignores inherited object keys", () => {
-  const err = setupError(() =>
-    buildInvocation({
-      manifest: claudeManifest,
-      profile: "constructor",
-      prompt: PROMPT,
-      cwd: CWD,
-      resolvedBinary: "/opt/bin/claude",
-      env: {},
-    })
-  );
+  const err = setupError(() => claudeInvocation({ profile: "constructor", env: {} }));
   assert.equal(err.code, "runner_unknown_profile");
 });
 
 Deno.test("a relative binary path is refused", () => {
-  const err = setupError(() =>
-    buildInvocation({
-      manifest: claudeManifest,
-      profile: "query",
-      prompt: PROMPT,
-      cwd: CWD,
-      resolvedBinary: "claude",
-      env: {},
-    })
-  );
+  const err = setupError(() => claudeInvocation({ resolvedBinary: "claude", env: {} }));
   assert.equal(err.code, "runner_binary_not_absolute");
 });
 
-const claudeInv = (prompt: string) =>
-  buildInvocation({
-    manifest: claudeManifest,
-    profile: "query",
-    prompt,
-    cwd: CWD,
-    resolvedBinary: "/opt/bin/claude",
-    env: {},
-  });
+const claudeInv = (prompt: string) => claudeInvocation({ prompt, env: {} });
 
 Deno.test("arg prompts that look like flags stay after --", () => {
   const inv = claudeInv("--dangerously-skip-permissions please");
@@ -295,25 +246,10 @@ const bare = parseManifest({
 }, "inline");
 
 Deno.test("end_of_options = false: bare prompt, dash prompts refused", () => {
-  const inv = buildInvocation({
-    manifest: bare,
-    profile: "query",
-    prompt: "do it",
-    cwd: CWD,
-    resolvedBinary: "/bin/agent",
-    env: {},
-  });
+  const bareInvocation = invocationOf(bare, "/bin/agent");
+  const inv = bareInvocation({ prompt: "do it", env: {} });
   assert.deepEqual(inv.argv, ["/bin/agent", "--root=/srv/app", "/srv/app", "do it"]);
-  const err = setupError(() =>
-    buildInvocation({
-      manifest: bare,
-      profile: "query",
-      prompt: "-x do it",
-      cwd: CWD,
-      resolvedBinary: "/bin/agent",
-      env: {},
-    })
-  );
+  const err = setupError(() => bareInvocation({ prompt: "-x do it", env: {} }));
   assert.equal(err.code, "runner_prompt_unsafe");
 });
 
@@ -326,13 +262,6 @@ Deno.test("{cwd} as a whole argument may contain a comma", () => {
     prompt: { via: "stdin" },
     output: "text",
   }, "inline");
-  const inv = buildInvocation({
-    manifest: m,
-    profile: "query",
-    prompt: "x",
-    cwd: "/srv/a,b",
-    resolvedBinary: "/bin/agent",
-    env: {},
-  });
+  const inv = invocationOf(m, "/bin/agent")({ prompt: "x", cwd: "/srv/a,b", env: {} });
   assert.deepEqual(inv.argv, ["/bin/agent", "--root", "/srv/a,b"]);
 });
