@@ -14,27 +14,10 @@ import {
   normalizeSignals,
   parsePsListing,
   psArguments,
-  resolveProcessTools,
   RUN_TOKEN_ENV,
   treeKillSupport,
 } from "../../src/runner/process_tree.ts";
-
-const { killBin, psBin } = resolveProcessTools();
-const decode = (b: Uint8Array) => new TextDecoder().decode(b);
-
-/** Independent check: live (non-zombie) processes whose ps line mentions the token. */
-function liveWithMarker(token: string): string[] {
-  const o = new Deno.Command(psBin, { args: ["-e", "-ww", "-o", "pid=,stat=,args=", "e"] })
-    .outputSync();
-  return decode(o.stdout).split("\n")
-    .filter((l) => l.includes(`${RUN_TOKEN_ENV}=${token}`) && !/^\s*\d+\s+Z/.test(l));
-}
-
-function isAlive(pid: number): boolean {
-  const o = new Deno.Command(psBin, { args: ["-o", "stat=", "-p", String(pid)] }).outputSync();
-  const stat = decode(o.stdout).trim();
-  return stat !== "" && !stat.startsWith("Z");
-}
+import { isAlive, killBin, liveWithMarker, psBin, reap } from "./_ps.ts";
 
 /** Starts `bash` in its own group with the token; it forks a setsid'd sleeper and a plain one. */
 async function startTree(token: string, dir: string, ignoreTerm: boolean) {
@@ -62,16 +45,6 @@ async function startTree(token: string, dir: string, ignoreTerm: boolean) {
     throw new Error(`${name} pid file never appeared`);
   };
   return { child, escaped: await read("escaped"), member: await read("member") };
-}
-
-/** Test-side cleanup, independent of the code under test: SIGKILL the pids and every marked one. */
-function cleanup(pids: number[], token?: string) {
-  const marked = token ? liveWithMarker(token).map((l) => Number(l.trim().split(/\s+/)[0])) : [];
-  for (const pid of [...pids, ...marked]) {
-    try {
-      Deno.kill(pid, "SIGKILL");
-    } catch { /* gone */ }
-  }
 }
 
 Deno.test("parsePsListing marks only whole-word token matches", () => {
@@ -132,7 +105,7 @@ Deno.test("findProcessesByToken finds a setsid'd process outside the group", asy
     assert.ok(pids.includes(member));
     assert.equal((await findProcessesByToken(newRunToken(), psBin)).length, 0);
   } finally {
-    cleanup([child.pid, escaped, member], token);
+    reap(token, [child.pid, escaped, member]);
     await child.status;
   }
 });
@@ -162,7 +135,7 @@ Deno.test("killTree escalates to SIGKILL and leaves no survivors, in or out of t
     assert.equal(isAlive(member), false);
     assert.deepEqual(liveWithMarker(token), []);
   } finally {
-    cleanup([child.pid, escaped, member], token);
+    reap(token, [child.pid, escaped, member]);
   }
 });
 
@@ -177,7 +150,7 @@ Deno.test("killOrphansOfToken kills by token alone (crash recovery)", async () =
     assert.deepEqual(liveWithMarker(token), []);
     await assert.rejects(() => killOrphansOfToken("bad", { killBin, psBin }), /invalid run token/);
   } finally {
-    cleanup([child.pid, escaped, member], token);
+    reap(token, [child.pid, escaped, member]);
     await child.status;
   }
 });
@@ -220,7 +193,7 @@ Deno.test("killTree falls back to the direct kill when the kill binary cannot ru
     assert.match(report.errors[0], /signalling/);
     assert.deepEqual(report.survivors, []);
   } finally {
-    cleanup([child.pid], token);
+    reap(token, [child.pid]);
   }
   assert.equal((await child.status).signal, "SIGTERM");
 });

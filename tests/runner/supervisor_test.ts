@@ -1,59 +1,16 @@
 /**
  * @module
- * Tests for supervisor.ts (and the small pieces it is built from: line_stream.ts,
- * util/byte_tail.ts, util/utf8.ts), driving the fake agent from tests/support/fake_agent.ts.
+ * Tests for supervisor.ts, driving the fake agent from tests/support/fake_agent.ts (the small
+ * pieces it is built from are tested in line_stream_test.ts).
  */
 import assert from "node:assert/strict";
 import { type SuperviseOptions, superviseRun } from "../../src/runner/supervisor.ts";
-import { LineSplitter, LineStream } from "../../src/runner/line_stream.ts";
-import { newRunToken, resolveProcessTools, RUN_TOKEN_ENV } from "../../src/runner/process_tree.ts";
+import { newRunToken, RUN_TOKEN_ENV } from "../../src/runner/process_tree.ts";
 import type { Invocation, RunLimits } from "../../src/runner/types.ts";
-import { ByteTail } from "../../src/util/byte_tail.ts";
-import { utf8ByteLength } from "../../src/util/utf8.ts";
 import { fakeAgentInvocation, type FakeStep } from "../support/fake_agent.ts";
+import { isAlive, killBin, livePids, liveWithMarker, psBin, reap, sessionOf } from "./_ps.ts";
 
-const { killBin, psBin } = resolveProcessTools();
-const decode = (b: Uint8Array) => new TextDecoder().decode(b);
 const LIMITS: RunLimits = { timeoutMs: 30_000, maxStdoutBytes: 1 << 20, maxStderrBytes: 4096 };
-
-/** Independent check: live (non-zombie) processes whose ps line mentions the token. */
-function liveWithMarker(token: string): string[] {
-  const o = new Deno.Command(psBin, { args: ["-e", "-ww", "-o", "pid=,stat=,args=", "e"] })
-    .outputSync();
-  return decode(o.stdout).split("\n")
-    .filter((l) => l.includes(`${RUN_TOKEN_ENV}=${token}`) && !/^\s*\d+\s+Z/.test(l));
-}
-
-function isAlive(pid: number): boolean {
-  const o = new Deno.Command(psBin, { args: ["-o", "stat=", "-p", String(pid)] }).outputSync();
-  const stat = decode(o.stdout).trim();
-  return stat !== "" && !stat.startsWith("Z");
-}
-
-/** Every live (non-zombie) pid on the machine. */
-function livePids(): Set<number> {
-  const o = new Deno.Command(psBin, { args: ["-e", "-o", "pid=,stat="] }).outputSync();
-  const pids = new Set<number>();
-  for (const line of decode(o.stdout).split("\n")) {
-    const [pid, stat] = line.trim().split(/\s+/);
-    if (pid && !stat?.startsWith("Z")) pids.add(Number(pid));
-  }
-  return pids;
-}
-
-function sessionOf(pid: number): number {
-  const o = new Deno.Command(psBin, { args: ["-o", "sid=", "-p", String(pid)] }).outputSync();
-  return Number(decode(o.stdout).trim());
-}
-
-/** Test-side cleanup, independent of the code under test: SIGKILL every marked process. */
-function reap(token: string): void {
-  for (const line of liveWithMarker(token)) {
-    try {
-      Deno.kill(Number(line.trim().split(/\s+/)[0]), "SIGKILL");
-    } catch { /* gone */ }
-  }
-}
 
 /** Runs a fake agent script; collects stdout lines. */
 async function runFake(
@@ -88,63 +45,6 @@ async function runInvocation(
   reap(token);
   return { run, lines, token, alive, leftovers };
 }
-
-// ---------------------------------------------------------------- building blocks
-
-Deno.test("LineSplitter: lines across chunks, CRLF, final line without newline", () => {
-  const s = new LineSplitter(100);
-  assert.deepEqual(s.push("a\nb"), [{ text: "a", cut: false }]);
-  assert.deepEqual(s.push("c\r\n\nd"), [{ text: "bc", cut: false }, { text: "", cut: false }]);
-  assert.deepEqual(s.flush(), [{ text: "d", cut: false }]);
-  assert.deepEqual(s.flush(), []);
-});
-
-Deno.test("LineSplitter: long lines are cut, flagged, and never buffered beyond the cap", () => {
-  const s = new LineSplitter(5);
-  assert.deepEqual(s.push("0123456789\nok\n"), [
-    { text: "01234", cut: true },
-    { text: "ok", cut: false },
-  ]);
-  for (let i = 0; i < 1000; i++) assert.deepEqual(s.push("abcdefgh"), []);
-  assert.deepEqual(s.push("\n"), [{ text: "abcde", cut: true }]);
-  assert.equal(s.peakPendingChars, 5);
-  assert.equal(s.cutLines, 2);
-  assert.throws(() => new LineSplitter(0), RangeError);
-});
-
-Deno.test("LineStream is a TransformStream of lines", async () => {
-  const lines = await Array.fromAsync(
-    ReadableStream.from(["one\ntw", "o\nthree"]).pipeThrough(new LineStream({ maxLineChars: 4 })),
-  );
-  assert.deepEqual(lines, [
-    { text: "one", cut: false },
-    { text: "two", cut: false },
-    { text: "thre", cut: true },
-  ]);
-});
-
-Deno.test("ByteTail keeps exactly the last bytes and skips a cut UTF-8 sequence", () => {
-  const t = new ByteTail(5);
-  const enc = new TextEncoder();
-  t.write(enc.encode("abc"));
-  assert.equal(t.text(), "abc");
-  assert.equal(t.overflowed, false);
-  t.write(enc.encode("defg"));
-  assert.equal(t.text(), "cdefg");
-  t.write(enc.encode("0123456789"));
-  assert.equal(t.text(), "56789");
-  assert.equal(t.totalBytes, 17);
-  const u = new ByteTail(4);
-  u.write(enc.encode("xé€")); // x, é (2 bytes), € (3 bytes): the tail starts inside é
-  assert.equal(u.text(), "€");
-  assert.equal(new ByteTail(0).text(), "");
-});
-
-Deno.test("utf8ByteLength matches TextEncoder", () => {
-  for (const s of ["", "abc", "é", "€", "😀", "a\uD800b", "mixé€😀"]) {
-    assert.equal(utf8ByteLength(s), new TextEncoder().encode(s).length, s);
-  }
-});
 
 // ---------------------------------------------------------------- supervised runs
 
