@@ -5,10 +5,11 @@
  */
 import assert from "node:assert/strict";
 import { buildInvocation, MAX_ARG_PROMPT_BYTES } from "../../src/runner/invocation.ts";
-import { parseManifest, RunnerSetupError } from "../../src/runner/manifest.ts";
+import { parseManifest } from "../../src/runner/manifest.ts";
 import { claudeManifest } from "../../src/runner/builtin/claude.ts";
 import { codexManifest } from "../../src/runner/builtin/codex.ts";
 import { demoInvocationPrefix, demoManifest } from "../../src/runner/builtin/demo.ts";
+import { setupError } from "./_setup_error.ts";
 
 const DAEMON_ENV = {
   PATH: "/usr/local/bin:/usr/bin",
@@ -21,16 +22,6 @@ const DAEMON_ENV = {
 };
 const CWD = "/srv/app";
 const PROMPT = "List the failing tests";
-
-function setupError(fn: () => unknown): RunnerSetupError {
-  try {
-    fn();
-  } catch (e) {
-    assert.ok(e instanceof RunnerSetupError, `expected RunnerSetupError, got ${e}`);
-    return e;
-  }
-  assert.fail("expected an error");
-}
 
 type BuildOptions = Parameters<typeof buildInvocation>[0];
 

@@ -11,19 +11,10 @@ import {
   parseManifestText,
   RunnerSetupError,
 } from "../../src/runner/manifest.ts";
+import { setupError } from "./_setup_error.ts";
 
 const FIXTURES = new URL("../testdata/runners/manifests/", import.meta.url);
 const fixture = (rel: string) => new URL(rel, FIXTURES).pathname;
-
-async function setupError(p: Promise<unknown>): Promise<RunnerSetupError> {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(e instanceof RunnerSetupError, `expected RunnerSetupError, got ${e}`);
-    return e;
-  }
-  assert.fail("expected an error");
-}
 
 Deno.test("minimal TOML manifest gets defaults", async () => {
   const m = await loadManifestFile(fixture("valid/minimal.toml"));

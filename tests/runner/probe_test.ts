@@ -5,17 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { probeVersion, resolveBinary } from "../../src/runner/probe.ts";
-import { RunnerSetupError } from "../../src/runner/manifest.ts";
-
-async function setupError(p: Promise<unknown>): Promise<RunnerSetupError> {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(e instanceof RunnerSetupError, `expected RunnerSetupError, got ${e}`);
-    return e;
-  }
-  assert.fail("expected an error");
-}
+import { setupError } from "./_setup_error.ts";
 
 async function tempBin(): Promise<string> {
   const dir = await Deno.makeTempDir({ prefix: "cmesh-probe-" });

@@ -5,8 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { loadRunnerRegistry } from "../../src/runner/registry.ts";
-import { RunnerSetupError } from "../../src/runner/manifest.ts";
 import { builtinManifests } from "../../src/runner/builtin/mod.ts";
+import { setupError } from "./_setup_error.ts";
 
 const manifest = (name: string, binary = "agent") =>
   `name = "${name}"\nbinary = "${binary}"\nprompt = { via = "stdin" }\noutput = "text"\n[profiles.query]\nargs = []\n`;
@@ -21,16 +21,6 @@ async function withDir(files: Record<string, string>, fn: (dir: string) => Promi
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
-}
-
-async function setupError(p: Promise<unknown>): Promise<RunnerSetupError> {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(e instanceof RunnerSetupError, `expected RunnerSetupError, got ${e}`);
-    return e;
-  }
-  assert.fail("expected an error");
 }
 
 Deno.test("built-ins only: claude, codex, demo", async () => {
