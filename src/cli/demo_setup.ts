@@ -28,15 +28,20 @@ function freePort(): number {
   return port;
 }
 
+/** The head of a demo node's config: what it is, its name and its two ports. */
+function nodeHead(role: string, name: string, controlPort: number, workerPort: number): string {
+  return `# cmesh demo: the ${role} node ("${name}").
+[node]
+name = "${name}"
+[daemon]
+control_port = ${controlPort}
+worker_port = ${workerPort}
+`;
+}
+
 /** Config of the requesting node. */
 export function laptopConfig(l: DemoLayout): string {
-  return `# cmesh demo: the requesting node ("laptop").
-[node]
-name = "laptop"
-[daemon]
-control_port = ${l.ports.laptopControl}
-worker_port = ${l.ports.laptopWorker}
-[inbound]
+  return `${nodeHead("requesting", "laptop", l.ports.laptopControl, l.ports.laptopWorker)}[inbound]
 enabled = false
 [[outbound.peers]]
 name = "server"
@@ -49,13 +54,7 @@ cwd = ["${l.base}/**"]
 
 /** Config of the working node. */
 export function serverConfig(l: DemoLayout): string {
-  return `# cmesh demo: the working node ("server").
-[node]
-name = "server"
-[daemon]
-control_port = ${l.ports.serverControl}
-worker_port = ${l.ports.serverWorker}
-[inbound]
+  return `${nodeHead("working", "server", l.ports.serverControl, l.ports.serverWorker)}[inbound]
 enabled = true
 max_concurrent = 2
 [[inbound.allow]]
