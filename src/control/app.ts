@@ -20,17 +20,24 @@ import { z } from "zod";
 import type { DelegateOutcome, DelegationService } from "../delegation/service.ts";
 import { ERROR_STATUS, errorBody, type ErrorCode } from "../protocol/errors.ts";
 import { AbsolutePath, Name, TASK_STATES, TaskId } from "../protocol/task.ts";
+import { storageProblem } from "../store/errors.ts";
 import { readJsonBody } from "../util/json_request.ts";
 import { logger } from "../util/log.ts";
 import type { ControlEnv } from "./env.ts";
 import { bearerToken } from "./guards/bearer_token.ts";
 import { loopbackOnly } from "./guards/loopback_only.ts";
 
+// The wire request refuses NUL in the prompt and cwd; refuse it here too, before anything is
+// recorded (otherwise the task is stored, sent, and only then refused by the peer).
+const noNul = [(s: string) => !s.includes("\0"), {
+  message: "must not contain NUL characters",
+}] as const;
+
 /** The body of `POST /v1/delegate`. */
 export const DelegateBody = z.strictObject({
   peer: z.string().min(1).max(253),
-  task: z.string().min(1, "must not be empty"),
-  cwd: AbsolutePath,
+  task: z.string().min(1, "must not be empty").refine(...noNul),
+  cwd: AbsolutePath.refine(...noNul),
   profile: Name.default("query"),
   runner: Name.optional(),
   timeout_s: z.int().positive().max(7 * 24 * 3600).optional(),
@@ -186,6 +193,15 @@ export function createControlApp(deps: ControlAppDeps): Hono<ControlEnv> {
       path: c.req.path,
       error: String(err),
     });
+    const storage = storageProblem(err);
+    if (storage) {
+      return fail(
+        c,
+        "storage_unavailable",
+        `the daemon cannot write its state (${storage}); nothing was recorded: free space ` +
+          `in (or fix) its state dir, then retry`,
+      );
+    }
     return fail(c, "internal", "internal error; see the daemon log");
   });
   return app;

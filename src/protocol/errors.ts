@@ -29,6 +29,7 @@ export const ERROR_STATUS = {
   queue_full: 429,
   internal: 500,
   identity_unavailable: 503,
+  storage_unavailable: 503,
   peer_unreachable: 502,
   peer_not_cmesh: 502,
   peer_denied: 403,

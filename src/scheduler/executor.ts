@@ -20,6 +20,8 @@ export interface TerminalOutcome {
 }
 import { appendAudit } from "../store/audit.ts";
 import type { Store } from "../store/db.ts";
+import { storageProblem } from "../store/errors.ts";
+import { logger } from "../util/log.ts";
 import {
   appendEvent,
   getTask,
@@ -112,6 +114,34 @@ export function finishTask(
 
 const NO_CLAIMS = { final_text: null, session_id: null };
 
+/** Wait between attempts to store while the state dir cannot take writes. */
+const STORE_RETRY_MS = 1000;
+
+/**
+ * Runs a store write, retrying while the state dir cannot take writes (disk full, read-only
+ * file system): a run's outcome waits in memory until it can be stored, so the task still
+ * ends in a stored terminal state once space is back, instead of staying `running`. Gives up
+ * only when the worker shuts down; recovery then marks the task interrupted at the next start.
+ */
+async function untilStored<T>(id: string, signal: AbortSignal, write: () => T): Promise<T> {
+  for (let warned = false;;) {
+    try {
+      return write();
+    } catch (e) {
+      const problem = storageProblem(e);
+      if (problem === null || (signal.aborted && signal.reason === "shutdown")) throw e;
+      if (!warned) {
+        logger("scheduler").error(
+          "cannot store task {id} ({problem}); retrying every {ms} ms until it can be stored",
+          { id, problem, ms: STORE_RETRY_MS },
+        );
+        warned = true;
+      }
+      await new Promise((r) => setTimeout(r, STORE_RETRY_MS));
+    }
+  }
+}
+
 /** Runs a queued task to a terminal state. Resolves when it is stored. */
 export async function executeTask(
   deps: ExecutorDeps,
@@ -121,9 +151,11 @@ export async function executeTask(
   const { store } = deps;
   const task = getTask(store, "inbound", id);
   if (!task || task.state !== "queued") return;
+  const finish = (outcome: TerminalOutcome, auditKind?: string) =>
+    untilStored(id, signal, () => finishTask(deps, task, outcome, auditKind));
   const runner = deps.runners.get(task.runner);
   if (!runner) {
-    finishTask(deps, task, {
+    await finish({
       state: "failed",
       claims: NO_CLAIMS,
       evidence: null,
@@ -149,36 +181,34 @@ export async function executeTask(
     });
   } catch (e) {
     if (!(e instanceof RunnerSetupError)) throw e;
-    finishTask(deps, task, {
-      state: "failed",
-      claims: NO_CLAIMS,
-      evidence: null,
-      error: e.toErrorInfo(),
-    });
+    await finish({ state: "failed", claims: NO_CLAIMS, evidence: null, error: e.toErrorInfo() });
     return;
   }
   const runToken = newRunToken();
-  const started = store.transaction(() => {
-    if (!updateTaskState(store, "inbound", id, "running", { run_token: runToken })) return false;
-    appendEvent(store, "inbound", id, {
-      kind: "state",
-      text: `running (${runner.name}, profile ${task.profile})`,
-      data: { state: "running" },
-    });
-    appendAudit(store, {
-      kind: "task.start",
-      task_id: id,
-      actor: { node: deps.nodeName, role: "worker" },
-      data: {
-        runner: runner.name,
-        binary: runner.binary,
-        argv_flags: invocation.argv.slice(1).filter((a) => a.startsWith("-")),
-        cwd: task.cwd,
-        profile: task.profile,
-      },
-    });
-    return true;
-  });
+  const started = await untilStored(id, signal, () =>
+    store.transaction(() => {
+      if (!updateTaskState(store, "inbound", id, "running", { run_token: runToken })) {
+        return false;
+      }
+      appendEvent(store, "inbound", id, {
+        kind: "state",
+        text: `running (${runner.name}, profile ${task.profile})`,
+        data: { state: "running" },
+      });
+      appendAudit(store, {
+        kind: "task.start",
+        task_id: id,
+        actor: { node: deps.nodeName, role: "worker" },
+        data: {
+          runner: runner.name,
+          binary: runner.binary,
+          argv_flags: invocation.argv.slice(1).filter((a) => a.startsWith("-")),
+          cwd: task.cwd,
+          profile: task.profile,
+        },
+      });
+      return true;
+    }));
   deps.bus.emit(id);
   if (!started) return;
   await Deno.mkdir(deps.runnerStateDir(runner.name), { recursive: true, mode: 0o700 }).catch(
@@ -201,7 +231,7 @@ export async function executeTask(
     },
   });
   if (outcome.state === "cancelled" && signal.reason === "shutdown") {
-    finishTask(deps, task, {
+    await finish({
       ...outcome,
       state: "interrupted",
       error: {
@@ -211,5 +241,5 @@ export async function executeTask(
     }, "task.interrupted");
     return;
   }
-  finishTask(deps, task, outcome);
+  await finish(outcome);
 }

@@ -58,7 +58,16 @@ export function sqliteErrcode(e: unknown): number | undefined {
 }
 
 /** SQLite primary result codes the store reacts to. Extended codes keep these in the low byte. */
-export const SQLITE = { BUSY: 5, LOCKED: 6, CORRUPT: 11, NOTADB: 26 } as const;
+export const SQLITE = {
+  BUSY: 5,
+  LOCKED: 6,
+  READONLY: 8,
+  IOERR: 10,
+  CORRUPT: 11,
+  FULL: 13,
+  CANTOPEN: 14,
+  NOTADB: 26,
+} as const;
 
 // `DatabaseSync.exec` errors carry no `errcode` in Deno 2.9 (prepared statements' do), so the
 // SQLite message text is the fallback. These texts are fixed by sqlite3ErrStr().
@@ -78,6 +87,27 @@ export function isCorrupt(e: unknown): boolean {
   const c = sqliteErrcode(e);
   if (c !== undefined) return (c & 0xff) === SQLITE.CORRUPT || (c & 0xff) === SQLITE.NOTADB;
   return /^(file is not a database|database disk image is malformed)/.test(messageOf(e));
+}
+
+/**
+ * Why the database cannot take writes right now (disk full, read-only file system, I/O error),
+ * as SQLite says it, or null for any other error. The write was rolled back: nothing was
+ * recorded, and the store works again once the cause is gone.
+ *
+ * @example
+ * ```ts
+ * storageProblem(new Error("database or disk is full")); // "database or disk is full"
+ * ```
+ */
+export function storageProblem(e: unknown): string | null {
+  const c = sqliteErrcode(e);
+  const codes: number[] = [SQLITE.READONLY, SQLITE.IOERR, SQLITE.FULL, SQLITE.CANTOPEN];
+  if (c !== undefined) return codes.includes(c & 0xff) ? messageOf(e) || `SQLite error ${c}` : null;
+  const m = messageOf(e);
+  return /^(database or disk is full|attempt to write a readonly database|disk I\/O error|unable to open database file)/
+      .test(m)
+    ? m
+    : null;
 }
 
 /** The error for a database whose schema is newer than this build. Nothing was changed. */

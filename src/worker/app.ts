@@ -16,6 +16,7 @@ import { type Context, Hono } from "hono";
 import { streamSSE } from "hono/streaming";
 import { errorBody } from "../protocol/errors.ts";
 import { isTerminal, type TaskEvent, TaskId, TaskRequest } from "../protocol/task.ts";
+import { storageProblem } from "../store/errors.ts";
 import { readJsonBody } from "../util/json_request.ts";
 import { logger } from "../util/log.ts";
 import type { WorkerEnv } from "./env.ts";
@@ -195,6 +196,17 @@ export function createWorkerApp(deps: WorkerAppDeps): Hono<WorkerEnv> {
       path: c.req.path,
       error: String(err),
     });
+    const storage = storageProblem(err);
+    if (storage) {
+      c.header("Retry-After", "30");
+      return c.json(
+        errorBody(
+          "storage_unavailable",
+          `this worker cannot write its state (${storage}); nothing was recorded, retry later`,
+        ),
+        503,
+      );
+    }
     return c.json(errorBody("internal", "internal error; the daemon log has details"), 500);
   });
   return app;
