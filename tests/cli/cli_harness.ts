@@ -13,10 +13,10 @@
  * });
  * ```
  */
-import { fileURLToPath } from "node:url";
+import { cmeshArgs, REPO_ROOT } from "../support/daemon.ts";
+import { run } from "../support/proc.ts";
 
-/** The repository root (where deno.json lives). */
-export const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
+export { REPO_ROOT };
 
 /** What one run of `cmesh` did. */
 export interface CliRun {
@@ -58,21 +58,15 @@ export async function runCmesh(args: string[], opts: RunOptions): Promise<CliRun
     if (!SCRUBBED.some((re) => re.test(k))) env[k] = v;
   }
   Object.assign(env, { CMESH_HOME: opts.home }, opts.env ?? {});
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--no-prompt", "-P=cmesh", "src/main.ts", ...args],
+  const { code, stdout, stderr } = await run([Deno.execPath(), ...cmeshArgs(...args)], {
     cwd: REPO_ROOT,
     env,
     clearEnv: true,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decode = (b: Uint8Array) => new TextDecoder().decode(b);
-  const stderr = decode(out.stderr);
+  });
   const cmeshStderr = stderr.split("\n")
     .filter((line) => !DENO_WARNING.test(line.replace(ANSI, "")))
     .join("\n");
-  return { code: out.code, stdout: decode(out.stdout), stderr, cmeshStderr };
+  return { code, stdout, stderr, cmeshStderr };
 }
 
 /** Runs `fn` with a fresh temporary directory as `CMESH_HOME`, removed afterwards. */

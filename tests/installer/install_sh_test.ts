@@ -9,7 +9,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { REPO_ROOT, tempDir } from "../support/daemon.ts";
-import { cleanEnv, listDir, which } from "../setup/_helpers.ts";
+import { cleanEnv, listDir, mustSucceed, which } from "../setup/_helpers.ts";
+import { run } from "../support/proc.ts";
 import {
   buildRelease,
   fakeBinary,
@@ -56,16 +57,8 @@ async function world(): Promise<World> {
         ...extra,
       });
       delete env.SHELL;
-      const out = await new Deno.Command("sh", {
-        args: [INSTALLER],
-        env,
-        clearEnv: true,
-        stdin: "null",
-        stdout: "piped",
-        stderr: "piped",
-      }).output();
-      const dec = new TextDecoder();
-      return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+      const { code, stdout, stderr } = await run(["sh", INSTALLER], { env, clearEnv: true });
+      return { code, stdout, stderr };
     },
     async cleanup() {
       await server.stop();
@@ -86,20 +79,6 @@ async function fakeUname(dir: string, os: string, machine: string): Promise<stri
   return `${bin}:${Deno.env.get("PATH")}`;
 }
 
-async function agentList(program: string, args: string[], home: string): Promise<string> {
-  const out = await new Deno.Command(program, {
-    args,
-    env: cleanEnv(home),
-    clearEnv: true,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-    signal: AbortSignal.timeout(120_000),
-  }).output();
-  assert.ok(out.success, new TextDecoder().decode(out.stderr));
-  return new TextDecoder().decode(out.stdout);
-}
-
 Deno.test({
   name:
     "install.sh: verified install into ~/.local/bin, PATH advice, agents registered; uninstall removes them",
@@ -112,13 +91,15 @@ Deno.test({
       if (!claude) console.warn("SKIP claude mcp list part: the claude CLI is not installed");
       if (!codex) console.warn("SKIP codex mcp list part: the codex CLI is not installed");
       if (claude) {
-        await agentList(
+        await mustSucceed(
           claude,
           ["mcp", "add", "--scope", "user", "mine", "--", "/bin/echo", "x"],
-          w.home,
+          cleanEnv(w.home),
         );
       }
-      if (codex) await agentList(codex, ["mcp", "add", "mine", "--", "/bin/echo", "x"], w.home);
+      if (codex) {
+        await mustSucceed(codex, ["mcp", "add", "mine", "--", "/bin/echo", "x"], cleanEnv(w.home));
+      }
 
       const r = await w.run();
       assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
@@ -139,12 +120,14 @@ Deno.test({
       assert.match(await Deno.readTextFile(bin), /^#!\/bin\/sh\n# fake cmesh 0\.1\.0 for/);
 
       if (claude) {
-        const list = await agentList(claude, ["mcp", "list"], w.home);
+        const list = await mustSucceed(claude, ["mcp", "list"], cleanEnv(w.home));
         assert.match(list, new RegExp(`^cmesh: ${bin} mcp`, "m"), list);
         assert.match(list, /^mine: /m);
       }
       if (codex) {
-        const list = JSON.parse(await agentList(codex, ["mcp", "list", "--json"], w.home)) as {
+        const list = JSON.parse(
+          await mustSucceed(codex, ["mcp", "list", "--json"], cleanEnv(w.home)),
+        ) as {
           name: string;
           transport: { command: string };
         }[];
@@ -162,12 +145,14 @@ Deno.test({
       }).output();
       assert.ok(un.success, new TextDecoder().decode(un.stderr));
       if (claude) {
-        const list = await agentList(claude, ["mcp", "list"], w.home);
+        const list = await mustSucceed(claude, ["mcp", "list"], cleanEnv(w.home));
         assert.doesNotMatch(list, /^cmesh:/m);
         assert.match(list, /^mine: /m);
       }
       if (codex) {
-        const list = JSON.parse(await agentList(codex, ["mcp", "list", "--json"], w.home)) as {
+        const list = JSON.parse(
+          await mustSucceed(codex, ["mcp", "list", "--json"], cleanEnv(w.home)),
+        ) as {
           name: string;
         }[];
         assert.deepEqual(list.map((s) => s.name), ["mine"]);

@@ -4,9 +4,10 @@
  * controlled environment (a temporary HOME, a chosen PATH, nothing of the caller's cmesh or
  * agent variables), fake programs on PATH that record their arguments, and file helpers.
  */
+import assert from "node:assert/strict";
 import { join } from "node:path";
 import { cmeshArgs, REPO_ROOT } from "../support/daemon.ts";
-import { findOnPath } from "../support/proc.ts";
+import { findOnPath, run } from "../support/proc.ts";
 
 /** What one CLI run did. */
 export interface Run {
@@ -27,17 +28,12 @@ export function cleanEnv(home: string, extra: Record<string, string> = {}): Reco
 
 /** Runs `cmesh <args>` from source under `-P=cmesh` with exactly `env`. */
 export async function cmesh(args: string[], env: Record<string, string>): Promise<Run> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: cmeshArgs(...args),
+  const { code, stdout, stderr } = await run([Deno.execPath(), ...cmeshArgs(...args)], {
     cwd: REPO_ROOT,
     env,
     clearEnv: true,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = (b: Uint8Array) => new TextDecoder().decode(b);
-  return { code: out.code, stdout: dec(out.stdout), stderr: dec(out.stderr) };
+  });
+  return { code, stdout, stderr };
 }
 
 /** Parses stdout as one JSON document, failing with the run's output otherwise. */
@@ -89,6 +85,20 @@ export async function listDir(dir: string): Promise<string[]> {
     for await (const e of Deno.readDir(dir)) names.push(e.name);
   } catch { /* missing */ }
   return names.sort();
+}
+
+/**
+ * Runs `program` with exactly `env` (2 minutes at the most) and returns its stdout; fails the
+ * test with its output when it does not succeed. For the agents' own CLIs (`claude mcp list`).
+ */
+export async function mustSucceed(
+  program: string,
+  args: string[],
+  env: Record<string, string>,
+): Promise<string> {
+  const r = await run([program, ...args], { env, clearEnv: true, timeoutMs: 120_000 });
+  assert.ok(r.code === 0, `${program} ${args.join(" ")} failed:\n${r.stdout}${r.stderr}`);
+  return r.stdout;
 }
 
 /** Absolute path of `program` on PATH, or null. */

@@ -8,32 +8,12 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { tempDir } from "../support/daemon.ts";
-import { cleanEnv, cmesh, json, listDir, which } from "./_helpers.ts";
+import { cleanEnv, cmesh, json, listDir, mustSucceed, which } from "./_helpers.ts";
 
 interface AgentOut {
   id: string;
   action: string;
   backup?: string;
-}
-
-async function agentCli(
-  program: string,
-  args: string[],
-  env: Record<string, string>,
-): Promise<string> {
-  const out = await new Deno.Command(program, {
-    args,
-    env,
-    clearEnv: true,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-    signal: AbortSignal.timeout(120_000),
-  }).output();
-  const dec = new TextDecoder();
-  const text = dec.decode(out.stdout) + dec.decode(out.stderr);
-  assert.ok(out.success, `${program} ${args.join(" ")} failed:\n${text}`);
-  return dec.decode(out.stdout);
 }
 
 const claude = which("claude");
@@ -100,13 +80,13 @@ Deno.test({
       const env = cleanEnv(home);
       // Entries the user already had, added by the agents' own CLIs.
       if (claude) {
-        await agentCli(
+        await mustSucceed(
           claude,
           ["mcp", "add", "--scope", "user", "mine", "--", "/bin/echo", "hi"],
           env,
         );
       }
-      if (codex) await agentCli(codex, ["mcp", "add", "mine", "--", "/bin/echo", "hi"], env);
+      if (codex) await mustSucceed(codex, ["mcp", "add", "mine", "--", "/bin/echo", "hi"], env);
 
       const install = await cmesh(["install-mcp"], env);
       assert.equal(install.code, 0, install.stderr);
@@ -117,12 +97,12 @@ Deno.test({
       if (codex) assert.match(again.stdout, /Codex +unchanged/);
 
       if (claude) {
-        const list = await agentCli(claude, ["mcp", "list"], env);
+        const list = await mustSucceed(claude, ["mcp", "list"], env);
         assert.match(list, /^cmesh: .*src\/main\.ts mcp/m, list);
         assert.match(list, /^mine: \/bin\/echo hi/m, list);
       }
       if (codex) {
-        const list = JSON.parse(await agentCli(codex, ["mcp", "list", "--json"], env)) as {
+        const list = JSON.parse(await mustSucceed(codex, ["mcp", "list", "--json"], env)) as {
           name: string;
           transport: { command: string; args: string[] };
         }[];
@@ -134,12 +114,12 @@ Deno.test({
       const un = await cmesh(["uninstall"], env);
       assert.equal(un.code, 0, un.stderr);
       if (claude) {
-        const list = await agentCli(claude, ["mcp", "list"], env);
+        const list = await mustSucceed(claude, ["mcp", "list"], env);
         assert.doesNotMatch(list, /^cmesh:/m, list);
         assert.match(list, /^mine: \/bin\/echo hi/m, list);
       }
       if (codex) {
-        const list = JSON.parse(await agentCli(codex, ["mcp", "list", "--json"], env)) as {
+        const list = JSON.parse(await mustSucceed(codex, ["mcp", "list", "--json"], env)) as {
           name: string;
         }[];
         assert.deepEqual(list.map((s) => s.name), ["mine"]);

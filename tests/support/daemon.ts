@@ -4,6 +4,7 @@
  */
 import { fileURLToPath } from "node:url";
 import { spawnDaemon } from "../../src/daemon/spawn.ts";
+import { run } from "./proc.ts";
 
 /** Repo root (tests spawn `src/main.ts` from here so `-P=cmesh` finds deno.json). */
 export const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -27,22 +28,12 @@ export async function runCmesh(
   env: Record<string, string>,
   stdin?: string,
 ): Promise<{ code: number; stdout: string; stderr: string }> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: cmeshArgs(...args),
+  const { code, stdout, stderr } = await run([Deno.execPath(), ...cmeshArgs(...args)], {
     cwd: REPO_ROOT,
     env: { NO_COLOR: "1", ...env },
-    stdin: stdin === undefined ? "null" : "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  if (stdin !== undefined) {
-    const w = child.stdin.getWriter();
-    await w.write(new TextEncoder().encode(stdin));
-    await w.close();
-  }
-  const out = await child.output();
-  const dec = (b: Uint8Array) => new TextDecoder().decode(b);
-  return { code: out.code, stdout: dec(out.stdout), stderr: dec(out.stderr) };
+    stdin,
+  });
+  return { code, stdout, stderr };
 }
 
 /** A running daemon process. */
