@@ -21,6 +21,7 @@ import {
   type WorkerPermissions,
   workerPermissions,
 } from "./worker_permissions.ts";
+import { pathExists } from "../util/path_exists.ts";
 
 /** Where the worker listens: tailnet addresses only, loopback only in userspace/demo mode. */
 export function bindAddresses(
@@ -58,7 +59,7 @@ export async function resolveLocalApi(
     };
   }
   const socket = ts.socket ?? defaultSocketPath(os) ?? DEFAULT_LINUX_SOCKET;
-  if (os === "darwin" && !ts.socket && !(await exists(socket))) {
+  if (os === "darwin" && !ts.socket && !(await pathExists(socket))) {
     const found = await discoverMacGuiEndpoint(realMacDiscoveryDeps);
     if (found.ok) {
       const { hostname, port, token } = found.endpoint;
@@ -69,15 +70,6 @@ export async function resolveLocalApi(
     }
   }
   return { access: { transport: "unix", path: socket }, tailscale: { ...ts, socket } };
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** The worker's init message and permissions, plus what `status` reports about runners. */

@@ -31,6 +31,7 @@ import {
   entryFor,
   type McpLaunch,
 } from "./targets.ts";
+import { pathExists } from "../../util/path_exists.ts";
 
 /** The server name cmesh registers under. */
 export const MCP_SERVER_NAME = "cmesh";
@@ -63,15 +64,6 @@ export interface AgentsOptions {
   now?: () => Date;
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 async function onPath(binary: string, pathEnv: string, windows: boolean): Promise<boolean> {
   const exts = windows ? ["", ".exe", ".cmd", ".bat"] : [""];
   for (const dir of pathEnv.split(windows ? ";" : ":")) {
@@ -92,7 +84,7 @@ export async function isDetected(
   env: Record<string, string | undefined>,
   os: typeof Deno.build.os,
 ): Promise<boolean> {
-  for (const p of t.detectPaths) if (await exists(p)) return true;
+  for (const p of t.detectPaths) if (await pathExists(p)) return true;
   const pathEnv = env.PATH ?? env.Path ?? "";
   for (const b of t.detectBinaries) if (await onPath(b, pathEnv, os === "windows")) return true;
   return false;
