@@ -22,54 +22,51 @@ export function standardize(text: string): string {
   return dropTrailingCommas(dropComments(text));
 }
 
-function dropComments(text: string): string {
+/**
+ * Walks `text`, copying string literals as they are and handing every other position to
+ * `step`, which appends what it keeps to `out` and returns the position to go on from.
+ */
+function outsideStrings(text: string, step: (i: number, out: string[]) => number): string {
   const out: string[] = [];
   let i = 0;
   while (i < text.length) {
-    const c = text[i];
-    if (c === '"') {
+    if (text[i] === '"') {
       const end = stringEnd(text, i);
       out.push(text.slice(i, end));
       i = end;
-    } else if (c === "/" && text[i + 1] === "/") {
-      while (i < text.length && text[i] !== "\n") i++;
-    } else if (c === "/" && text[i + 1] === "*") {
-      const end = text.indexOf("*/", i + 2);
-      if (end < 0) throw new SyntaxError(`unterminated /* comment at offset ${i}`);
-      out.push(" ");
-      i = end + 2;
-    } else {
-      out.push(c);
-      i++;
-    }
+    } else i = step(i, out);
   }
   return out.join("");
 }
 
+function dropComments(text: string): string {
+  return outsideStrings(text, (i, out) => {
+    if (text[i] === "/" && text[i + 1] === "/") {
+      while (i < text.length && text[i] !== "\n") i++;
+      return i;
+    }
+    if (text[i] === "/" && text[i + 1] === "*") {
+      const end = text.indexOf("*/", i + 2);
+      if (end < 0) throw new SyntaxError(`unterminated /* comment at offset ${i}`);
+      out.push(" ");
+      return end + 2;
+    }
+    out.push(text[i]);
+    return i + 1;
+  });
+}
+
 /** Removes a comma followed only by whitespace and a closing `}` or `]`. */
 function dropTrailingCommas(text: string): string {
-  const out: string[] = [];
-  let i = 0;
-  while (i < text.length) {
-    const c = text[i];
-    if (c === '"') {
-      const end = stringEnd(text, i);
-      out.push(text.slice(i, end));
-      i = end;
-      continue;
-    }
-    if (c === ",") {
+  return outsideStrings(text, (i, out) => {
+    if (text[i] === ",") {
       let j = i + 1;
       while (j < text.length && /\s/.test(text[j])) j++;
-      if (text[j] === "}" || text[j] === "]") {
-        i++;
-        continue;
-      }
+      if (text[j] === "}" || text[j] === "]") return i + 1;
     }
-    out.push(c);
-    i++;
-  }
-  return out.join("");
+    out.push(text[i]);
+    return i + 1;
+  });
 }
 
 /** Index just after the string literal starting at `start` (a `"`). */
