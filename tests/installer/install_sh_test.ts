@@ -30,6 +30,22 @@ interface World {
   cleanup(): Promise<void>;
 }
 
+/** A POSIX-only test in a fresh {@link world}, cleaned up after. */
+function installerTest(name: string, fn: (w: World) => Promise<void>): void {
+  Deno.test({
+    name,
+    ignore: !POSIX,
+    async fn() {
+      const w = await world();
+      try {
+        await fn(w);
+      } finally {
+        await w.cleanup();
+      }
+    },
+  });
+}
+
 /** A release dir with v0.1.0 (good, also "latest"), v0.0.9 (wrong checksum), v0.0.8 (no entry). */
 async function world(): Promise<World> {
   const tmp = await tempDir("cmesh-installer-");
@@ -79,191 +95,159 @@ async function fakeUname(dir: string, os: string, machine: string): Promise<stri
   return `${bin}:${Deno.env.get("PATH")}`;
 }
 
-Deno.test({
-  name:
-    "install.sh: verified install into ~/.local/bin, PATH advice, agents registered; uninstall removes them",
-  ignore: !POSIX,
-  async fn() {
-    const w = await world();
-    try {
-      const claude = which("claude");
-      const codex = which("codex");
-      if (!claude) console.warn("SKIP claude mcp list part: the claude CLI is not installed");
-      if (!codex) console.warn("SKIP codex mcp list part: the codex CLI is not installed");
-      if (claude) {
-        await mustSucceed(
-          claude,
-          ["mcp", "add", "--scope", "user", "mine", "--", "/bin/echo", "x"],
-          cleanEnv(w.home),
-        );
-      }
-      if (codex) {
-        await mustSucceed(codex, ["mcp", "add", "mine", "--", "/bin/echo", "x"], cleanEnv(w.home));
-      }
-
-      const r = await w.run();
-      assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
-      const bin = join(w.home, ".local", "bin", "cmesh");
-      assert.ok(
-        w.server.requests.includes(`/releases/download/v0.1.0/${hostArchive()}`),
-        w.server.requests.join("\n"),
+installerTest(
+  "install.sh: verified install into ~/.local/bin, PATH advice, agents registered; uninstall removes them",
+  async (w) => {
+    const claude = which("claude");
+    const codex = which("codex");
+    if (!claude) console.warn("SKIP claude mcp list part: the claude CLI is not installed");
+    if (!codex) console.warn("SKIP codex mcp list part: the codex CLI is not installed");
+    if (claude) {
+      await mustSucceed(
+        claude,
+        ["mcp", "add", "--scope", "user", "mine", "--", "/bin/echo", "x"],
+        cleanEnv(w.home),
       );
-      assert.ok(w.server.requests.includes("/releases/download/v0.1.0/SHA256SUMS"));
-      assert.match(r.stdout, /checksum verified \([0-9a-f]{64}\)/);
-      assert.match(r.stdout, new RegExp(`installed ${bin}`));
-      assert.match(r.stdout, /cmesh 0\.1\.0 \(fake /);
-      assert.match(r.stdout, /is not on your PATH\. Add it with:/);
-      assert.match(r.stdout, /export PATH=.*\.local\/bin:\$PATH.*\.profile/);
-      assert.match(r.stdout, /help me set up cmesh/);
-      const st = await Deno.stat(bin);
-      assert.equal(st.mode! & 0o777, 0o755);
-      assert.match(await Deno.readTextFile(bin), /^#!\/bin\/sh\n# fake cmesh 0\.1\.0 for/);
+    }
+    if (codex) {
+      await mustSucceed(codex, ["mcp", "add", "mine", "--", "/bin/echo", "x"], cleanEnv(w.home));
+    }
 
-      if (claude) {
-        const list = await mustSucceed(claude, ["mcp", "list"], cleanEnv(w.home));
-        assert.match(list, new RegExp(`^cmesh: ${bin} mcp`, "m"), list);
-        assert.match(list, /^mine: /m);
-      }
-      if (codex) {
-        const list = JSON.parse(
-          await mustSucceed(codex, ["mcp", "list", "--json"], cleanEnv(w.home)),
-        ) as {
-          name: string;
-          transport: { command: string };
-        }[];
-        assert.deepEqual(list.map((s) => s.name).sort(), ["cmesh", "mine"]);
-        assert.equal(list.find((s) => s.name === "cmesh")!.transport.command, bin);
-      }
+    const r = await w.run();
+    assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+    const bin = join(w.home, ".local", "bin", "cmesh");
+    assert.ok(
+      w.server.requests.includes(`/releases/download/v0.1.0/${hostArchive()}`),
+      w.server.requests.join("\n"),
+    );
+    assert.ok(w.server.requests.includes("/releases/download/v0.1.0/SHA256SUMS"));
+    assert.match(r.stdout, /checksum verified \([0-9a-f]{64}\)/);
+    assert.match(r.stdout, new RegExp(`installed ${bin}`));
+    assert.match(r.stdout, /cmesh 0\.1\.0 \(fake /);
+    assert.match(r.stdout, /is not on your PATH\. Add it with:/);
+    assert.match(r.stdout, /export PATH=.*\.local\/bin:\$PATH.*\.profile/);
+    assert.match(r.stdout, /help me set up cmesh/);
+    const st = await Deno.stat(bin);
+    assert.equal(st.mode! & 0o777, 0o755);
+    assert.match(await Deno.readTextFile(bin), /^#!\/bin\/sh\n# fake cmesh 0\.1\.0 for/);
 
-      // The installed binary uninstalls its registrations; the user's own entries stay.
-      const un = await new Deno.Command(bin, {
-        args: ["uninstall"],
-        env: cleanEnv(w.home),
-        clearEnv: true,
-        stdout: "piped",
-        stderr: "piped",
-      }).output();
-      assert.ok(un.success, new TextDecoder().decode(un.stderr));
-      if (claude) {
-        const list = await mustSucceed(claude, ["mcp", "list"], cleanEnv(w.home));
-        assert.doesNotMatch(list, /^cmesh:/m);
-        assert.match(list, /^mine: /m);
-      }
-      if (codex) {
-        const list = JSON.parse(
-          await mustSucceed(codex, ["mcp", "list", "--json"], cleanEnv(w.home)),
-        ) as {
-          name: string;
-        }[];
-        assert.deepEqual(list.map((s) => s.name), ["mine"]);
-      }
-    } finally {
-      await w.cleanup();
+    if (claude) {
+      const list = await mustSucceed(claude, ["mcp", "list"], cleanEnv(w.home));
+      assert.match(list, new RegExp(`^cmesh: ${bin} mcp`, "m"), list);
+      assert.match(list, /^mine: /m);
+    }
+    if (codex) {
+      const list = JSON.parse(
+        await mustSucceed(codex, ["mcp", "list", "--json"], cleanEnv(w.home)),
+      ) as {
+        name: string;
+        transport: { command: string };
+      }[];
+      assert.deepEqual(list.map((s) => s.name).sort(), ["cmesh", "mine"]);
+      assert.equal(list.find((s) => s.name === "cmesh")!.transport.command, bin);
+    }
+
+    // The installed binary uninstalls its registrations; the user's own entries stay.
+    const un = await new Deno.Command(bin, {
+      args: ["uninstall"],
+      env: cleanEnv(w.home),
+      clearEnv: true,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.ok(un.success, new TextDecoder().decode(un.stderr));
+    if (claude) {
+      const list = await mustSucceed(claude, ["mcp", "list"], cleanEnv(w.home));
+      assert.doesNotMatch(list, /^cmesh:/m);
+      assert.match(list, /^mine: /m);
+    }
+    if (codex) {
+      const list = JSON.parse(
+        await mustSucceed(codex, ["mcp", "list", "--json"], cleanEnv(w.home)),
+      ) as {
+        name: string;
+      }[];
+      assert.deepEqual(list.map((s) => s.name), ["mine"]);
     }
   },
-});
+);
 
-Deno.test({
-  name: "install.sh twice: the second run keeps the binary and registrations, makes no backups",
-  ignore: !POSIX,
-  async fn() {
-    const w = await world();
-    try {
-      await Deno.mkdir(join(w.home, ".gemini"));
-      const first = await w.run();
-      assert.equal(first.code, 0, first.stderr);
-      assert.match(first.stdout, /Gemini CLI +added/);
-      const bin = join(w.home, ".local", "bin", "cmesh");
-      const before = await Deno.stat(bin);
-      const geminiFiles = await listDir(join(w.home, ".gemini"));
-      const second = await w.run();
-      assert.equal(second.code, 0, second.stderr);
-      assert.match(second.stdout, /is already this build/);
-      assert.match(second.stdout, /Gemini CLI +unchanged/);
-      assert.doesNotMatch(second.stdout, /added|updated/);
-      assert.equal((await Deno.stat(bin)).mtime?.getTime(), before.mtime?.getTime());
-      assert.deepEqual(await listDir(join(w.home, ".gemini")), geminiFiles, "no new backup");
-      assert.deepEqual(
-        await listDir(join(w.home, ".local", "bin")),
-        ["cmesh"],
-        "no temp files left",
-      );
-    } finally {
-      await w.cleanup();
-    }
+installerTest(
+  "install.sh twice: the second run keeps the binary and registrations, makes no backups",
+  async (w) => {
+    await Deno.mkdir(join(w.home, ".gemini"));
+    const first = await w.run();
+    assert.equal(first.code, 0, first.stderr);
+    assert.match(first.stdout, /Gemini CLI +added/);
+    const bin = join(w.home, ".local", "bin", "cmesh");
+    const before = await Deno.stat(bin);
+    const geminiFiles = await listDir(join(w.home, ".gemini"));
+    const second = await w.run();
+    assert.equal(second.code, 0, second.stderr);
+    assert.match(second.stdout, /is already this build/);
+    assert.match(second.stdout, /Gemini CLI +unchanged/);
+    assert.doesNotMatch(second.stdout, /added|updated/);
+    assert.equal((await Deno.stat(bin)).mtime?.getTime(), before.mtime?.getTime());
+    assert.deepEqual(await listDir(join(w.home, ".gemini")), geminiFiles, "no new backup");
+    assert.deepEqual(
+      await listDir(join(w.home, ".local", "bin")),
+      ["cmesh"],
+      "no temp files left",
+    );
   },
-});
+);
 
-Deno.test({
-  name: "install.sh refuses a checksum mismatch and a missing checksum entry; nothing is installed",
-  ignore: !POSIX,
-  async fn() {
-    const w = await world();
-    try {
-      const bad = await w.run({ CMESH_VERSION: "0.0.9" });
-      assert.notEqual(bad.code, 0);
-      assert.match(
-        bad.stderr,
-        /checksum mismatch for cmesh-.*\.tar\.gz: expected 0{64}, got [0-9a-f]{64}\. Refusing to install/,
-      );
-      const none = await w.run({ CMESH_VERSION: "v0.0.8" });
-      assert.notEqual(none.code, 0);
-      assert.match(none.stderr, /SHA256SUMS has no entry for cmesh-.*: refusing to install/);
-      const missing = await w.run({ CMESH_VERSION: "9.9.9" });
-      assert.notEqual(missing.code, 0);
-      assert.match(missing.stderr, /download failed: .*\/download\/v9\.9\.9\//);
-      assert.deepEqual(await listDir(w.home), [], "nothing written to HOME");
-    } finally {
-      await w.cleanup();
-    }
+installerTest(
+  "install.sh refuses a checksum mismatch and a missing checksum entry; nothing is installed",
+  async (w) => {
+    const bad = await w.run({ CMESH_VERSION: "0.0.9" });
+    assert.notEqual(bad.code, 0);
+    assert.match(
+      bad.stderr,
+      /checksum mismatch for cmesh-.*\.tar\.gz: expected 0{64}, got [0-9a-f]{64}\. Refusing to install/,
+    );
+    const none = await w.run({ CMESH_VERSION: "v0.0.8" });
+    assert.notEqual(none.code, 0);
+    assert.match(none.stderr, /SHA256SUMS has no entry for cmesh-.*: refusing to install/);
+    const missing = await w.run({ CMESH_VERSION: "9.9.9" });
+    assert.notEqual(missing.code, 0);
+    assert.match(missing.stderr, /download failed: .*\/download\/v9\.9\.9\//);
+    assert.deepEqual(await listDir(w.home), [], "nothing written to HOME");
   },
-});
+);
 
-Deno.test({
-  name: "install.sh refuses an unknown architecture or OS before downloading anything",
-  ignore: !POSIX,
-  async fn() {
-    const w = await world();
-    try {
-      const arch = await w.run({ PATH: await fakeUname(w.dir, "Linux", "mips64") });
-      assert.notEqual(arch.code, 0);
-      assert.match(arch.stderr, /unsupported architecture: mips64/);
-      const os = await w.run({ PATH: await fakeUname(w.dir, "FreeBSD", "amd64") });
-      assert.notEqual(os.code, 0);
-      assert.match(os.stderr, /unsupported operating system: FreeBSD/);
-      assert.deepEqual(w.server.requests, []);
-      assert.deepEqual(await listDir(w.home), []);
-    } finally {
-      await w.cleanup();
-    }
+installerTest(
+  "install.sh refuses an unknown architecture or OS before downloading anything",
+  async (w) => {
+    const arch = await w.run({ PATH: await fakeUname(w.dir, "Linux", "mips64") });
+    assert.notEqual(arch.code, 0);
+    assert.match(arch.stderr, /unsupported architecture: mips64/);
+    const os = await w.run({ PATH: await fakeUname(w.dir, "FreeBSD", "amd64") });
+    assert.notEqual(os.code, 0);
+    assert.match(os.stderr, /unsupported operating system: FreeBSD/);
+    assert.deepEqual(w.server.requests, []);
+    assert.deepEqual(await listDir(w.home), []);
   },
-});
+);
 
-Deno.test({
-  name:
-    "install.sh picks the archive for the machine (macOS arm64 via uname) and the latest release by default",
-  ignore: !POSIX,
-  async fn() {
-    const w = await world();
-    try {
-      const r = await w.run({
-        PATH: await fakeUname(w.dir, "Darwin", "arm64"),
-        CMESH_VERSION: "",
-        CMESH_NO_MCP: "1",
-        CMESH_INSTALL_DIR: join(w.home, "bin"),
-      });
-      assert.equal(r.code, 0, r.stderr);
-      assert.deepEqual(w.server.requests, [
-        "/releases/latest/download/cmesh-aarch64-apple-darwin.tar.gz",
-        "/releases/latest/download/SHA256SUMS",
-      ]);
-      assert.equal(
-        await Deno.readTextFile(join(w.home, "bin", "cmesh")),
-        fakeBinary("aarch64-apple-darwin", "0.1.0"),
-      );
-      assert.match(r.stdout, /skipping MCP registration/);
-    } finally {
-      await w.cleanup();
-    }
+installerTest(
+  "install.sh picks the archive for the machine (macOS arm64 via uname) and the latest release by default",
+  async (w) => {
+    const r = await w.run({
+      PATH: await fakeUname(w.dir, "Darwin", "arm64"),
+      CMESH_VERSION: "",
+      CMESH_NO_MCP: "1",
+      CMESH_INSTALL_DIR: join(w.home, "bin"),
+    });
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(w.server.requests, [
+      "/releases/latest/download/cmesh-aarch64-apple-darwin.tar.gz",
+      "/releases/latest/download/SHA256SUMS",
+    ]);
+    assert.equal(
+      await Deno.readTextFile(join(w.home, "bin", "cmesh")),
+      fakeBinary("aarch64-apple-darwin", "0.1.0"),
+    );
+    assert.match(r.stdout, /skipping MCP registration/);
   },
-});
+);
