@@ -81,9 +81,11 @@ export class LineSplitter {
         }
       } else {
         let end = newline;
-        if (end > start && text.charCodeAt(end - 1) === 13) end--;
+        const cr = end > start && text.charCodeAt(end - 1) === 13;
+        if (cr) end--;
         this.#append(text, start, end);
-        lines.push(this.#take());
+        // One CR per line: if this piece ended with it, one left in the pending part stays.
+        lines.push(this.#take(cr));
       }
       start = newline + 1;
     }
@@ -110,11 +112,11 @@ export class LineSplitter {
     }
   }
 
-  #take(): Line {
+  #take(crRemoved = false): Line {
     let text = this.#pending;
     const cut = this.#pendingCut;
     // A CR that was cut away with the rest of the line is already gone.
-    if (!cut && text.endsWith("\r")) text = text.slice(0, -1);
+    if (!cut && !crRemoved && text.endsWith("\r")) text = text.slice(0, -1);
     if (cut) this.#cutLines++;
     this.#pending = "";
     this.#pendingCut = false;
@@ -149,8 +151,9 @@ export class LastLineTracker {
     if (!Number.isInteger(maxLineChars) || maxLineChars < 1) {
       throw new RangeError(`maxLineChars must be a positive integer, got ${maxLineChars}`);
     }
-    // A UTF-16 code unit takes at most 3 bytes of UTF-8.
-    this.#maxBytes = maxLineChars * 3;
+    // A UTF-16 code unit takes at most 3 bytes of UTF-8; 3 more let a character that the cut
+    // would split decode whole, as the splitter (which cuts decoded text) sees it.
+    this.#maxBytes = maxLineChars * 3 + 3;
   }
 
   /** Feeds bytes (copied where kept: the caller may reuse its buffer). */
