@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { REPO_ROOT, tempDir } from "../support/daemon.ts";
-import { cleanEnv, listDir, mustSucceed, which } from "../setup/_helpers.ts";
+import { cleanEnv, codexMcpList, listDir, mustSucceed, which } from "../setup/_helpers.ts";
 import { run } from "../support/proc.ts";
 import {
   buildRelease,
@@ -137,12 +137,7 @@ installerTest(
       assert.match(list, /^mine: /m);
     }
     if (codex) {
-      const list = JSON.parse(
-        await mustSucceed(codex, ["mcp", "list", "--json"], cleanEnv(w.home)),
-      ) as {
-        name: string;
-        transport: { command: string };
-      }[];
+      const list = await codexMcpList(codex, cleanEnv(w.home));
       assert.deepEqual(list.map((s) => s.name).sort(), ["cmesh", "mine"]);
       assert.equal(list.find((s) => s.name === "cmesh")!.transport.command, bin);
     }
@@ -162,11 +157,7 @@ installerTest(
       assert.match(list, /^mine: /m);
     }
     if (codex) {
-      const list = JSON.parse(
-        await mustSucceed(codex, ["mcp", "list", "--json"], cleanEnv(w.home)),
-      ) as {
-        name: string;
-      }[];
+      const list = await codexMcpList(codex, cleanEnv(w.home));
       assert.deepEqual(list.map((s) => s.name), ["mine"]);
     }
   },

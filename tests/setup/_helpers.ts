@@ -101,5 +101,19 @@ export async function mustSucceed(
   return r.stdout;
 }
 
+/** One server as `codex mcp list --json` lists it (the parts the tests read). */
+export interface CodexMcpServer {
+  name: string;
+  transport: { command: string; args: string[] };
+}
+
+/** The MCP servers `codex mcp list --json` lists, run with exactly `env`. */
+export async function codexMcpList(
+  codex: string,
+  env: Record<string, string>,
+): Promise<CodexMcpServer[]> {
+  return JSON.parse(await mustSucceed(codex, ["mcp", "list", "--json"], env)) as CodexMcpServer[];
+}
+
 /** Absolute path of `program` on PATH, or null. */
 export const which: (program: string) => string | null = findOnPath;

@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { tempDir } from "../support/daemon.ts";
-import { cleanEnv, cmesh, json, listDir, mustSucceed, which } from "./_helpers.ts";
+import { cleanEnv, cmesh, codexMcpList, json, listDir, mustSucceed, which } from "./_helpers.ts";
 
 interface AgentOut {
   id: string;
@@ -102,10 +102,7 @@ Deno.test({
         assert.match(list, /^mine: \/bin\/echo hi/m, list);
       }
       if (codex) {
-        const list = JSON.parse(await mustSucceed(codex, ["mcp", "list", "--json"], env)) as {
-          name: string;
-          transport: { command: string; args: string[] };
-        }[];
+        const list = await codexMcpList(codex, env);
         assert.deepEqual(list.map((s) => s.name).sort(), ["cmesh", "mine"]);
         const c = list.find((s) => s.name === "cmesh")!;
         assert.equal(c.transport.args.at(-1), "mcp");
@@ -119,9 +116,7 @@ Deno.test({
         assert.match(list, /^mine: \/bin\/echo hi/m, list);
       }
       if (codex) {
-        const list = JSON.parse(await mustSucceed(codex, ["mcp", "list", "--json"], env)) as {
-          name: string;
-        }[];
+        const list = await codexMcpList(codex, env);
         assert.deepEqual(list.map((s) => s.name), ["mine"]);
       }
     } finally {
