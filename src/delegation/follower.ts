@@ -37,9 +37,13 @@ export function describePeerFailure(
     if (failure.retryAfterS) message += `; retry in about ${failure.retryAfterS}s`;
     return { kind: "busy", state: "failed", message, rule: failure.rule };
   }
-  if (failure.status === 403 || failure.status === 503) {
+  // A policy or identity refusal is a denial; other 503s (e.g. storage_unavailable) pass.
+  if (
+    failure.status === 403 || (failure.status === 503 && failure.code === "identity_unavailable")
+  ) {
     return { kind: "denied_by_peer", state: "denied", message, rule: failure.rule };
   }
+  if (failure.status === 503) return { kind: "busy", state: "failed", message, rule: failure.rule };
   return { kind: "invalid", state: "failed", message, rule: failure.rule };
 }
 

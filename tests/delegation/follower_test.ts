@@ -57,3 +57,14 @@ Deno.test("transport failures keep their own message", () => {
   });
   assert.equal(describePeerFailure("b", { kind: "not_cmesh", message: "m" }).kind, "not_cmesh");
 });
+
+Deno.test("a peer's temporary 503 (e.g. full disk) is a failed, retryable task, not a denial", () => {
+  const d = describePeerFailure("b", {
+    kind: "refused",
+    status: 503,
+    code: "storage_unavailable",
+    message: "disk full",
+  });
+  assert.equal(d.kind, "busy");
+  assert.equal(d.state, "failed");
+});
