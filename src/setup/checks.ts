@@ -164,7 +164,8 @@ function workerCheck(f: SetupFacts): Check {
   );
 }
 
-function runnerChecks(f: SetupFacts): Check[] {
+/** The runner checks (exported for tests). */
+export function runnerChecks(f: SetupFacts): Check[] {
   const cfg = f.config.config;
   const usable = f.runners.filter((r) => r.available);
   if (!cfg.inbound.enabled) {
@@ -184,6 +185,16 @@ function runnerChecks(f: SetupFacts): Check[] {
         `runner.${r.name}`,
         `${r.binary} found, but its version probe failed: ${r.problem}`,
         `run '${r.binary} --version' yourself; reinstall or log in to it`,
+      );
+    }
+    const c = r.credentials;
+    if (c && c.names.length && !c.present.length && !c.configSetsEnv) {
+      return warn(
+        `runner.${r.name}`,
+        `${r.version} (${r.binary}), but none of ${
+          c.names.join(", ")
+        } is set here; the runner uses a private config dir, so a login made with the CLI itself is not seen`,
+        `export one of them in the daemon's environment (the service unit too), or set it under [runners.${r.name}] env`,
       );
     }
     return pass(`runner.${r.name}`, `${r.version} (${r.binary})`);

@@ -20,7 +20,7 @@ import { type Config, Config as ConfigSchema } from "../config/schema.ts";
 import { ControlClient } from "../control/client.ts";
 import { controlTokenPath } from "../control/token.ts";
 import { probeVersion } from "../runner/probe.ts";
-import { resolveRunners } from "../runner/runtime.ts";
+import { type ResolvedRunner, resolveRunners } from "../runner/runtime.ts";
 import { serviceEnvironment, type ServiceStatus, serviceStatus } from "../service/manager.ts";
 import { LocalApiClient } from "../tailscale/localapi.ts";
 import { type AgentRegistration, agentRegistrations } from "./agents/register.ts";
@@ -65,6 +65,11 @@ export interface RunnerFact {
   version?: string;
   /** Why it is unavailable, or why the version probe failed. */
   problem?: string;
+  /**
+   * Env names the runner can take credentials from (manifest `env.pass` + `runners.<name>.env_pass`),
+   * which of them are set here, and whether config sets any value itself (`runners.<name>.env`).
+   */
+  credentials?: { names: string[]; present: string[]; configSetsEnv: boolean };
 }
 
 /** One outbound peer as the daemon sees it (`GET /v1/peers`). */
@@ -175,6 +180,17 @@ export async function tailscaleFacts(config: Config): Promise<TailscaleFacts> {
   };
 }
 
+function credentialsOf(r: ResolvedRunner): RunnerFact["credentials"] {
+  // Only names that carry credentials count (a manifest may pass e.g. DENO_DIR too).
+  const names = [...new Set([...r.manifest.env.pass, ...r.envPass])]
+    .filter((n) => /KEY|TOKEN|SECRET|AUTH|PASSWORD/i.test(n));
+  return {
+    names,
+    present: names.filter((n) => (Deno.env.get(n) ?? "") !== ""),
+    configSetsEnv: Object.keys(r.envSet).length > 0,
+  };
+}
+
 async function runnerFacts(config: Config, runnersDir: string): Promise<RunnerFact[]> {
   let runtime;
   try {
@@ -185,7 +201,13 @@ async function runnerFacts(config: Config, runnersDir: string): Promise<RunnerFa
   const available = await Promise.all(runtime.available.map(async (r): Promise<RunnerFact> => {
     try {
       const version = await probeVersion(r.binary, r.manifest.version_args, 10_000);
-      return { name: r.name, available: true, binary: r.binary, version };
+      return {
+        name: r.name,
+        available: true,
+        binary: r.binary,
+        version,
+        credentials: credentialsOf(r),
+      };
     } catch (e) {
       return { name: r.name, available: true, binary: r.binary, problem: (e as Error).message };
     }
