@@ -85,7 +85,12 @@ const TAMPERS: Tamper[] = [
     name: "edit a decision and recompute its hash",
     async apply(db, n) {
       const k = Math.ceil(n / 3);
-      await sqlite(db, `${DROP}UPDATE audit SET decision = 'allow' WHERE seq = ${k};\n`);
+      // Flip it, whatever it was: setting a value the record already has would change nothing.
+      await sqlite(
+        db,
+        `${DROP}UPDATE audit SET decision = CASE decision WHEN 'allow' THEN 'deny' ELSE 'allow' END ` +
+          `WHERE seq = ${k};\n`,
+      );
       const hash = auditRowHash(await row(db, k));
       await sqlite(db, `UPDATE audit SET hash = ${q(hash)} WHERE seq = ${k};\n`);
       return { seq: k, problem: "edited" };
