@@ -7,7 +7,7 @@
 import { killOrphansOfToken } from "../runner/process_tree.ts";
 import type { RunTools } from "../runner/run.ts";
 import type { Store } from "../store/db.ts";
-import { listRunningTasks, listTasks } from "../store/tasks.ts";
+import { listRunningTasks, listTasks, type TaskRecord } from "../store/tasks.ts";
 import { finishTask } from "./executor.ts";
 import type { RunQueue } from "./queue.ts";
 import type { TaskBus } from "./task_bus.ts";
@@ -27,6 +27,8 @@ export async function recoverInbound(deps: {
   queue: RunQueue;
   tools: RunTools;
   nodeName: string;
+  /** The requester's per-peer concurrency limit (from the rule matching it), if any. */
+  peerMaxConcurrent?: (task: TaskRecord) => number | undefined;
 }): Promise<RecoveryReport> {
   const report: RecoveryReport = { interrupted: [], requeued: [], survivors: [] };
   for (const task of listRunningTasks(deps.store, "inbound")) {
@@ -60,7 +62,11 @@ export async function recoverInbound(deps: {
     const task of listTasks(deps.store, { direction: "inbound", state: "queued", limit: 100_000 })
       .reverse()
   ) {
-    deps.queue.enqueue({ id: task.id, peerKey: task.requester_key ?? task.peer });
+    deps.queue.enqueue({
+      id: task.id,
+      peerKey: task.requester_key ?? task.peer,
+      peerMaxConcurrent: deps.peerMaxConcurrent?.(task),
+    });
     report.requeued.push(task.id);
   }
   return report;

@@ -14,6 +14,8 @@ import { RunQueue } from "../scheduler/queue.ts";
 import { recoverInbound } from "../scheduler/recovery.ts";
 import { TaskBus } from "../scheduler/task_bus.ts";
 import { openStore } from "../store/db.ts";
+import type { TaskRecord } from "../store/tasks.ts";
+import { matchingRules } from "../policy/caller.ts";
 import { type LogOptions, setupLogging } from "../util/log.ts";
 import { createWorkerApp } from "./app.ts";
 import { demoIdentityLookup } from "./demo_identity.ts";
@@ -50,6 +52,27 @@ export type WorkerReport =
   | { type: "error"; message: string }
   | { type: "stopped" };
 
+/**
+ * The per-peer limit of a task queued before a restart: the first rule naming its requester
+ * (as stored from whois) that allows its profile.
+ */
+function requeuedPeerLimit(config: Config, task: TaskRecord): number | undefined {
+  const r = task.requester;
+  if (!r) return undefined;
+  const caller = {
+    node: r.node,
+    dnsName: r.node,
+    stableId: r.stable_id,
+    login: r.login || null,
+    tags: r.tags,
+    capMap: {},
+  };
+  const rule = matchingRules(caller, config.inbound.allow)
+    .map(({ index }) => config.inbound.allow[index])
+    .find((rule) => rule.profiles.includes(task.profile));
+  return rule?.max_concurrent;
+}
+
 function post(msg: WorkerReport): void {
   self.postMessage(msg);
 }
@@ -82,6 +105,7 @@ async function start(init: WorkerInit): Promise<void> {
     queue,
     tools: init.tools,
     nodeName: init.nodeName,
+    peerMaxConcurrent: (task) => requeuedPeerLimit(init.config, task),
   });
   const tasks = createWorkerService({
     config: init.config,
