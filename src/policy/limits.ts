@@ -170,3 +170,23 @@ export function canStart(input: {
     reason: `a slot is free (${global.running} of ${limits.global.maxConcurrent} running)`,
   };
 }
+
+/**
+ * A `Retry-After` worth waiting: the time for the queue ahead to drain at the recent run time,
+ * clamped to 1..300 s; {@link DEFAULT_RETRY_AFTER_S} when there is no recent run to go by.
+ *
+ * @example
+ * ```ts
+ * import { suggestRetryAfterS } from "./limits.ts";
+ * suggestRetryAfterS({ recentRunS: 2, queued: 8, maxConcurrent: 4 }); // 5
+ * ```
+ */
+export function suggestRetryAfterS(input: {
+  recentRunS: number | null;
+  queued: number;
+  maxConcurrent: number;
+}): number {
+  if (input.recentRunS === null || !(input.recentRunS >= 0)) return DEFAULT_RETRY_AFTER_S;
+  const waves = (input.queued + 1) / Math.max(1, input.maxConcurrent);
+  return Math.min(300, Math.max(1, Math.ceil(input.recentRunS * waves)));
+}

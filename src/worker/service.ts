@@ -6,7 +6,7 @@
  */
 import type { Config } from "../config/schema.ts";
 import { allowedFor } from "../policy/allowed.ts";
-import { admissionLimits, limitsFor } from "../policy/limits.ts";
+import { admissionLimits, limitsFor, suggestRetryAfterS } from "../policy/limits.ts";
 import type { CallerIdentity } from "../policy/types.ts";
 import { errorBody } from "../protocol/errors.ts";
 import {
@@ -29,6 +29,7 @@ import {
   insertTask,
   lastEvent,
   listEvents,
+  listTasks,
   type TaskRecord,
   toTaskStatus,
 } from "../store/tasks.ts";
@@ -69,6 +70,17 @@ export function createWorkerService(deps: WorkerServiceDeps): WorkerTasks {
   const mine = (caller: CallerIdentity, id: string): TaskRecord | null => {
     const t = getTask(store, "inbound", id);
     return t && t.requester_key === caller.stableId ? t : null;
+  };
+  // Mean run time of the last finished tasks, for Retry-After advice.
+  const recentRunS = (): number | null => {
+    const done = listTasks(store, {
+      direction: "inbound",
+      state: ["succeeded", "failed", "cancelled", "timed_out"],
+      limit: 20,
+    })
+      .filter((t) => t.started_at && t.finished_at)
+      .map((t) => (Date.parse(t.finished_at!) - Date.parse(t.started_at!)) / 1000);
+    return done.length ? done.reduce((a, b) => a + b, 0) / done.length : null;
   };
   const statusOf = (t: TaskRecord): TaskStatus =>
     toTaskStatus(t, lastEvent(store, "inbound", t.id));
@@ -129,10 +141,16 @@ export function createWorkerService(deps: WorkerServiceDeps): WorkerTasks {
       const existing = mine(caller, req.id);
       if (!existing) {
         const limits = limitsFor(config.inbound, decision.matched.limits);
+        const global = queue.counts();
         const load = admissionLimits({
-          global: queue.counts(),
+          global,
           peer: queue.counts(caller.stableId),
           limits,
+          retryAfterS: suggestRetryAfterS({
+            recentRunS: recentRunS(),
+            queued: global.queued,
+            maxConcurrent: config.inbound.max_concurrent,
+          }),
         });
         if (!load.allow) {
           appendAudit(store, {
