@@ -79,8 +79,11 @@ export function admissionLimits(input: {
   global: LoadCounts;
   peer: LoadCounts;
   limits: EffectiveLimits;
-  /** Overrides {@link DEFAULT_RETRY_AFTER_S} in denials. */
-  retryAfterS?: number;
+  /**
+   * Overrides {@link DEFAULT_RETRY_AFTER_S} in denials; a function is called only when the
+   * answer is a denial (so admissions pay nothing for it).
+   */
+  retryAfterS?: number | (() => number);
 }): AdmissionAllow | Deny {
   const { global, peer, limits } = input;
   const peerMaxConcurrent = limits.peer.maxConcurrent ?? Infinity;
@@ -95,7 +98,9 @@ export function admissionLimits(input: {
       startsNow: true,
     };
   }
-  const retryAfterS = input.retryAfterS ?? DEFAULT_RETRY_AFTER_S;
+  const retryAfterS = typeof input.retryAfterS === "function"
+    ? input.retryAfterS()
+    : input.retryAfterS ?? DEFAULT_RETRY_AFTER_S;
   if (global.queued >= limits.global.maxQueue) {
     return withRetry(
       deny(

@@ -146,11 +146,12 @@ export function createWorkerService(deps: WorkerServiceDeps): WorkerTasks {
           global,
           peer: queue.counts(caller.stableId),
           limits,
-          retryAfterS: suggestRetryAfterS({
-            recentRunS: recentRunS(),
-            queued: global.queued,
-            maxConcurrent: config.inbound.max_concurrent,
-          }),
+          retryAfterS: () =>
+            suggestRetryAfterS({
+              recentRunS: recentRunS(),
+              queued: global.queued,
+              maxConcurrent: config.inbound.max_concurrent,
+            }),
         });
         if (!load.allow) {
           appendAudit(store, {
