@@ -2,7 +2,7 @@
  * @module
  * Resolving the config file and loading config for a command.
  */
-import { currentPaths } from "../config/paths.ts";
+import { currentPaths, stateDirFor } from "../config/paths.ts";
 import { ConfigError } from "../config/errors.ts";
 import { loadConfig, type LoadedConfig } from "../config/load.ts";
 import { CliError, type CommonOptions, EXIT } from "./output.ts";
@@ -30,5 +30,5 @@ export async function loadConfigFor(opts: CommonOptions): Promise<LoadedConfig> 
 
 /** The state dir a config resolves to (`daemon.state_dir`, else the per-OS default). */
 export function stateDirOf(loaded: LoadedConfig): string {
-  return loaded.config.daemon.state_dir ?? currentPaths().stateDir;
+  return stateDirFor(loaded.config);
 }

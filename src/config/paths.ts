@@ -86,3 +86,16 @@ export function cmeshPaths({ os, env }: PathInputs): CmeshPaths {
 export function currentPaths(): CmeshPaths {
   return cmeshPaths({ os: Deno.build.os, env: Deno.env.toObject() });
 }
+
+/**
+ * The state directory a config uses: `daemon.state_dir`, else the per-OS default (or
+ * `$CMESH_HOME/state`). The one place this fallback is decided.
+ *
+ * @example
+ * ```ts
+ * stateDirFor({ daemon: { state_dir: "/var/lib/cmesh" } }); // "/var/lib/cmesh"
+ * ```
+ */
+export function stateDirFor(config: { daemon: { state_dir?: string } }): string {
+  return config.daemon.state_dir ?? currentPaths().stateDir;
+}

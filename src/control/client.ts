@@ -11,7 +11,7 @@
  * ```
  */
 import { loadConfig } from "../config/load.ts";
-import { currentPaths } from "../config/paths.ts";
+import { stateDirFor } from "../config/paths.ts";
 import type { ApiError } from "../protocol/task.ts";
 import { controlTokenPath, readControlToken } from "./token.ts";
 
@@ -42,7 +42,7 @@ export class ControlClient {
   /** Builds a client from a config file (port) and its state dir (token). */
   static async fromConfig(configFile: string): Promise<ControlClient> {
     const { config } = await loadConfig(configFile);
-    const stateDir = config.daemon.state_dir ?? currentPaths().stateDir;
+    const stateDir = stateDirFor(config);
     let token: string | null = null;
     try {
       token = await readControlToken(stateDir);

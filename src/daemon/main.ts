@@ -6,7 +6,7 @@
  */
 import { join } from "node:path";
 import { loadConfig } from "../config/load.ts";
-import { currentPaths } from "../config/paths.ts";
+import { currentPaths, stateDirFor } from "../config/paths.ts";
 import { createControlApp } from "../control/app.ts";
 import { controlTokenPath, ensureControlToken } from "../control/token.ts";
 import { resolvePeerAddress, type StatusSource } from "../delegation/peer_resolve.ts";
@@ -42,7 +42,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   });
   setupLogging(logOptions);
   const paths = currentPaths();
-  const stateDir = config.daemon.state_dir ?? paths.stateDir;
+  const stateDir = stateDirFor(config);
   const demo = opts.insecureLocalDemo !== undefined;
   const lock = await acquireDaemonLock(stateDir);
   const dbPath = join(stateDir, "cmesh.db");

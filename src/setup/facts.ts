@@ -15,7 +15,7 @@
 import { join } from "node:path";
 import { ConfigError } from "../config/errors.ts";
 import { loadConfig } from "../config/load.ts";
-import { currentPaths } from "../config/paths.ts";
+import { currentPaths, stateDirFor } from "../config/paths.ts";
 import { type Config, Config as ConfigSchema } from "../config/schema.ts";
 import { ControlClient } from "../control/client.ts";
 import { controlTokenPath } from "../control/token.ts";
@@ -227,7 +227,7 @@ export interface GatherOptions {
 export async function gatherFacts(opts: GatherOptions): Promise<SetupFacts> {
   const paths = currentPaths();
   const config = await configFacts(opts.configFile);
-  const stateDir = config.config.daemon.state_dir ?? paths.stateDir;
+  const stateDir = stateDirFor(config.config);
   const env = Deno.env.toObject();
   const [state, token, daemon, tailscale, runners, agents, service] = await Promise.all([
     stateFacts(stateDir),

@@ -48,7 +48,7 @@ export function registerRunTools(server: McpServer, ctx: SetupToolContext): void
     const configFile = await configFileOf(ctx);
     const { dirname, resolve } = await import("node:path");
     const { loadConfig } = await import("../../config/load.ts");
-    const { currentPaths } = await import("../../config/paths.ts");
+    const { currentPaths, stateDirFor } = await import("../../config/paths.ts");
     const { serviceEnvironment } = await import("../../service/manager.ts");
     const { startDaemonService } = await import("../../setup/start_daemon.ts");
     let config;
@@ -61,7 +61,7 @@ export function registerRunTools(server: McpServer, ctx: SetupToolContext): void
       );
     }
     const serviceEnv = serviceEnvironment({
-      stateDir: config.daemon.state_dir ?? currentPaths().stateDir,
+      stateDir: stateDirFor(config),
       configDir: dirname(resolve(configFile)),
       // The service finds the same config: CMESH_CONFIG / CMESH_HOME travel in its environment;
       // only a file chosen with `cmesh mcp --config` must be passed on explicitly.
