@@ -7,6 +7,7 @@
  */
 import { join } from "node:path";
 import { ControlClient } from "../../control/client.ts";
+import { controlTokenPath, readControlToken } from "../../control/token.ts";
 import { spawnDaemon, type SpawnedDaemon } from "../../daemon/spawn.ts";
 import type { TaskEvent, TaskResult, TaskStatus } from "../../protocol/task.ts";
 import { listAudit } from "../../store/audit.ts";
@@ -59,8 +60,8 @@ function printAudit(label: string, home: string): { ok: boolean; count: number }
 async function runFlow(l: DemoLayout): Promise<boolean> {
   const laptop = new ControlClient({
     port: l.ports.laptopControl,
-    token: (await Deno.readTextFile(join(l.laptopHome, "state", "control.token"))).trim(),
-    tokenFile: join(l.laptopHome, "state", "control.token"),
+    token: await readControlToken(join(l.laptopHome, "state")),
+    tokenFile: controlTokenPath(join(l.laptopHome, "state")),
     configFile: join(l.laptopHome, "config.toml"),
   });
   const prompt = "Give me an overview of this repository: files, languages and size.";
