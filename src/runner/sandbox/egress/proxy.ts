@@ -167,7 +167,8 @@ export async function startEgressProxy(opts: EgressProxyOptions): Promise<Egress
     } catch (e) {
       throw new Refusal(502, key, `cannot connect to ${key}: ${(e as Error).message}`);
     }
-    const literal = isIpv4(d.host) || isIpv6(d.host);
+    // `localhost` and literals say where they lead; only other names are checked.
+    const literal = isIpv4(d.host) || isIpv6(d.host) || d.host === "localhost";
     const remote = (conn.remoteAddr as Deno.NetAddr).hostname ?? "";
     const local = literal ? null : localAddressReason(remote);
     if (local !== null) {
