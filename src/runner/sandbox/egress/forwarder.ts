@@ -103,6 +103,14 @@ function tunnelAddress(d: Destination): string | null {
   return isIpv4(d.host) ? d.host : null;
 }
 
+/** How many direct tunnels a run with these destinations gets (one socket each). */
+export function tunnelCount(destinations: readonly Destination[]): number {
+  return new Set(destinations.flatMap((d) => {
+    const ip = tunnelAddress(d);
+    return ip === null ? [] : [`${ip}:${d.port}`];
+  })).size;
+}
+
 /** Builds the forwarders of one `model` run; see the module doc. */
 export function forwarderPlan(input: ForwarderInput): ForwarderPlan {
   const dir = input.socketDir.replace(/\/+$/, "");

@@ -31,7 +31,9 @@ import {
   isLoopbackHost,
   parseDestination,
 } from "../../../util/destination.ts";
+import { scrubbedEnv } from "../../env.ts";
 import type { RunnerManifest } from "../../manifest.ts";
+import type { ResolvedRunner } from "../../runtime.ts";
 
 /** Modes from least to most reach. */
 const RANK: Record<EgressMode, number> = { none: 0, model: 1, host: 2 };
@@ -118,6 +120,25 @@ export function runnerEgress(input: RunnerEgressInput): EgressPolicy {
     }
   }
   return out;
+}
+
+/**
+ * The egress decision of a resolved runner, with the environment it will get from
+ * `daemonEnv` (the same scrubbing as its runs, so base URLs passed through count).
+ */
+export function resolvedRunnerEgress(
+  runner: Pick<ResolvedRunner, "manifest" | "args" | "envPass" | "envSet" | "egress" | "egressHosts">,
+  daemonEnv: Readonly<Record<string, string>>,
+  daemonPorts: readonly number[] = [],
+): EgressPolicy {
+  return runnerEgress({
+    manifest: runner.manifest,
+    configMode: runner.egress,
+    configHosts: runner.egressHosts,
+    env: scrubbedEnv(daemonEnv, runner.manifest, runner.envPass, runner.envSet),
+    args: runner.args,
+    daemonPorts,
+  });
 }
 
 /**
