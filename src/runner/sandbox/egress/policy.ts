@@ -127,7 +127,10 @@ export function runnerEgress(input: RunnerEgressInput): EgressPolicy {
  * `daemonEnv` (the same scrubbing as its runs, so base URLs passed through count).
  */
 export function resolvedRunnerEgress(
-  runner: Pick<ResolvedRunner, "manifest" | "args" | "envPass" | "envSet" | "egress" | "egressHosts">,
+  runner: Pick<
+    ResolvedRunner,
+    "manifest" | "args" | "envPass" | "envSet" | "egress" | "egressHosts"
+  >,
   daemonEnv: Readonly<Record<string, string>>,
   daemonPorts: readonly number[] = [],
 ): EgressPolicy {

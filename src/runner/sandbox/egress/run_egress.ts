@@ -21,7 +21,7 @@
  * ```
  */
 import { type Destination, formatDestination } from "../../../util/destination.ts";
-import { EgressSetupError, forwarderPlan, type ForwarderBind, tunnelCount } from "./forwarder.ts";
+import { EgressSetupError, type ForwarderBind, forwarderPlan, tunnelCount } from "./forwarder.ts";
 import type { EgressPolicy } from "./policy.ts";
 import {
   type EgressLimits,
