@@ -73,7 +73,6 @@ Deno.test(
       await t.step(
         "delegate without wait returns the id at once; wait and result follow",
         async () => {
-          const started = Date.now();
           const res = await mcp.client.callTool({
             name: "cmesh_delegate",
             arguments: {
@@ -89,7 +88,6 @@ Deno.test(
           assert.equal(sc.done, false);
           assert.equal(sc.result, null);
           assert.equal(sc.waited_s, 0);
-          assert.ok(Date.now() - started < 5000);
           assert.match(textOf(res), new RegExp(`Delegated to server as task ${taskId}`));
           assert.match(
             textOf(res),
