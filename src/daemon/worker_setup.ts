@@ -15,7 +15,7 @@ import { discoverMacGuiEndpoint, realMacDiscoveryDeps } from "../tailscale/macos
 import { DEFAULT_LINUX_SOCKET, defaultSocketPath } from "../tailscale/transport.ts";
 import type { TailnetStatus } from "../tailscale/status.ts";
 import type { LogOptions } from "../util/log.ts";
-import { resolveRoots, rootsCaseInsensitive } from "../worker/cwd_resolve.ts";
+import { resolveInboundRoots } from "../worker/decide.ts";
 import type { WorkerInit } from "../worker/thread.ts";
 import {
   type LocalApiAccess,
@@ -123,8 +123,7 @@ export async function prepareWorker(args: {
   const processTools = resolveProcessTools();
   const gitBin = await resolveBinary("git", env.PATH ?? "", { runner: "git" }).catch(() => null);
   const tools: RunTools = { ...processTools, gitBin };
-  const rootsReal = await resolveRoots(config.inbound.allow);
-  const caseInsensitive = await rootsCaseInsensitive(rootsReal);
+  const { rootsReal, caseInsensitive } = await resolveInboundRoots(config);
   // Only the variables a runner could receive cross into the worker.
   const wanted = new Set([
     ...BASE_ENV_ALLOWLIST,
