@@ -23,6 +23,7 @@
 import type { Invocation } from "./types.ts";
 import { CWD_PLACEHOLDER, type RunnerManifest, RunnerSetupError } from "./manifest.ts";
 import { scrubbedEnv, type ScrubOptions } from "./env.ts";
+import { isBatchFile } from "./windows_launch.ts";
 
 /**
  * Largest prompt passed as one argv element, in UTF-8 bytes. Linux refuses a single
@@ -50,6 +51,8 @@ export interface BuildInvocationInput {
   resolvedBinary: string;
   /** The daemon's environment; only the allowlisted parts reach the child. */
   env: Readonly<Record<string, string>>;
+  /** Args before the manifest's (on Windows, the script of an npm shim run by node.exe). */
+  prefixArgs?: readonly string[];
   /** Args from config.toml (e.g. `-m gpt-5.5`), placed after the profile args. */
   extraArgs?: readonly string[];
   extraEnv?: ExtraEnv;
@@ -142,9 +145,17 @@ export function buildInvocation(input: BuildInvocationInput): Invocation {
       } is not absolute; resolve it with resolveBinary first`,
     );
   }
+  if (input.os === "windows" && isBatchFile(input.resolvedBinary)) {
+    // cmd.exe would re-parse every argument (prompt, cwd): never start a batch file.
+    throw new RunnerSetupError(
+      "runner_batch_file",
+      `runner ${manifest.name}: ${input.resolvedBinary} is a batch file; cmesh starts runners without cmd.exe (see windows_launch.ts)`,
+    );
+  }
   const tail = promptPart(manifest, prompt);
   const argv = [
     input.resolvedBinary,
+    ...(input.prefixArgs ?? []),
     ...substituteCwd(manifest.base_args, cwd, manifest.name),
     ...substituteCwd(spec.args, cwd, manifest.name),
     ...(input.extraArgs ?? []),

@@ -37,6 +37,7 @@ import { logger } from "../util/log.ts";
 import { PROTOCOL, VERSION } from "../version.ts";
 
 const log = logger("worker");
+import type { CwdResolver } from "./cwd_resolve.ts";
 import { decideInbound } from "./decide.ts";
 import type { HelloBody, TaskOutcome, WorkerTasks } from "./ports.ts";
 
@@ -51,6 +52,8 @@ export interface WorkerServiceDeps {
   /** Realpaths of each rule's cwd roots (see `resolveRoots`). */
   rootsReal: (string | null)[][];
   caseInsensitive: boolean;
+  /** How to resolve a cwd (the sandboxed thread's port to the main thread); default local. */
+  resolveCwd?: CwdResolver;
 }
 
 function actorOf(caller: CallerIdentity, sourceIp?: string) {
@@ -110,6 +113,7 @@ export function createWorkerService(deps: WorkerServiceDeps): WorkerTasks {
         rootsReal: deps.rootsReal,
         runnersAvailable: runnerNames,
         caseInsensitive: deps.caseInsensitive,
+        resolve: deps.resolveCwd,
       });
       const auditBase = {
         kind: "task.decision",

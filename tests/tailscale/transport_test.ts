@@ -259,7 +259,7 @@ Deno.test("parseLocalApiUrl accepts loopback only", () => {
   }
 });
 
-Deno.test("per-OS defaults", async () => {
+Deno.test("per-OS defaults", () => {
   assert.equal(defaultSocketPath("linux"), "/var/run/tailscale/tailscaled.sock");
   assert.equal(defaultSocketPath("freebsd"), "/var/run/tailscale/tailscaled.sock");
   assert.equal(defaultSocketPath("darwin"), "/var/run/tailscaled.socket");
@@ -268,10 +268,25 @@ Deno.test("per-OS defaults", async () => {
     createLocalApiTransport({ os: "linux" }).describe(),
     "unix socket /var/run/tailscale/tailscaled.sock",
   );
-  const win = createLocalApiTransport({ os: "windows" });
-  const err = await win.get("/localapi/v0/status").catch((e) => e);
-  assert.ok(err instanceof LocalApiUnavailable);
-  assert.match(err.message, /named pipe .* does not support yet/);
+  // Windows: the tailscale CLI at the installer's location (tailscaled's named pipe needs
+  // all Deno permissions, see cli_transport.ts).
+  assert.equal(
+    createLocalApiTransport({ os: "windows" }).describe(),
+    "tailscale CLI C:\\Program Files\\Tailscale\\tailscale.exe",
+  );
+  assert.throws(
+    () => createLocalApiTransport({ os: "windows", transport: "localapi" }),
+    /named pipe .*tailscale.transport = "cli"/,
+  );
+  assert.throws(
+    () => createLocalApiTransport({ os: "linux", transport: "cli" }),
+    /needs tailscale.cli_path/,
+  );
+  assert.equal(
+    createLocalApiTransport({ os: "linux", transport: "cli", cli: "/usr/bin/tailscale" })
+      .describe(),
+    "tailscale CLI /usr/bin/tailscale",
+  );
   // explicit settings win on any OS
   assert.equal(
     createLocalApiTransport({ os: "windows", socket: "/s" }).describe(),
