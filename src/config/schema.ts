@@ -61,6 +61,13 @@ export const TailscaleSection = z.strictObject({
   /** Explicit TCP LocalAPI URL (e.g. macOS GUI variants); overrides `socket`. */
   localapi_url: z.url().optional(),
   localapi_token: NonEmptyString.optional(),
+  /**
+   * `auto`: the `tailscale` CLI on Windows (tailscaled's named pipe), the LocalAPI socket or URL
+   * elsewhere; `localapi`: always the socket/URL; `cli`: always the CLI.
+   */
+  transport: z.enum(["auto", "localapi", "cli"]).default("auto"),
+  /** Absolute path of the `tailscale` CLI (default: found on PATH; Windows: the installer's). */
+  cli_path: AbsolutePath.optional(),
   timeout_ms: PositiveInt.max(60_000).default(2000),
   /** Sources arrive from 127.0.0.1 in userspace networking; still whois'd. Off by default. */
   userspace_networking: z.boolean().default(false),

@@ -20,7 +20,7 @@ import { defaultLogOptions, logger, setupLogging } from "../util/log.ts";
 import { VERSION } from "../version.ts";
 import { acquireDaemonLock } from "./lock.ts";
 import { type RunningWorker, startWorker } from "./start_worker.ts";
-import { bindAddresses, prepareWorker } from "./worker_setup.ts";
+import { bindAddresses, prepareWorker, resolveLocalApi } from "./worker_setup.ts";
 
 /** Options of {@link runDaemon}. */
 export interface DaemonOptions {
@@ -48,12 +48,9 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   const dbPath = join(stateDir, "cmesh.db");
   const store = openStore(dbPath);
   const token = await ensureControlToken(stateDir);
-  const localApi = demo ? null : LocalApiClient.create({
-    socket: config.tailscale.socket,
-    url: config.tailscale.localapi_url,
-    token: config.tailscale.localapi_token,
-    timeoutMs: config.tailscale.timeout_ms,
-  });
+  const localApi = demo ? null : LocalApiClient.fromConfig(
+    (await resolveLocalApi(config.tailscale, false)).tailscale,
+  );
   const statusSource: StatusSource | null = localApi
     ? async () => {
       const st = await localApi.status();

@@ -22,6 +22,7 @@ import { controlTokenPath } from "../control/token.ts";
 import { probeVersion } from "../runner/probe.ts";
 import { type ResolvedRunner, resolveRunners } from "../runner/runtime.ts";
 import { serviceEnvironment, type ServiceStatus, serviceStatus } from "../service/manager.ts";
+import { resolveLocalApi } from "../daemon/worker_setup.ts";
 import { LocalApiClient } from "../tailscale/localapi.ts";
 import { type AgentRegistration, agentRegistrations } from "./agents/register.ts";
 
@@ -149,12 +150,7 @@ async function daemonFacts(file: string, cfg: ConfigFacts): Promise<SetupFacts["
 export async function tailscaleFacts(config: Config): Promise<TailscaleFacts> {
   let client: LocalApiClient;
   try {
-    client = LocalApiClient.create({
-      socket: config.tailscale.socket,
-      url: config.tailscale.localapi_url,
-      token: config.tailscale.localapi_token,
-      timeoutMs: config.tailscale.timeout_ms,
-    });
+    client = LocalApiClient.fromConfig((await resolveLocalApi(config.tailscale, false)).tailscale);
   } catch (e) {
     return { ok: false, where: "(invalid settings)", reason: (e as Error).message };
   }
