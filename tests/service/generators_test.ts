@@ -181,10 +181,11 @@ Deno.test("Windows task: logon trigger for the user, exec with quoted arguments,
     xml,
     /<LogonTrigger>\r\n\s*<Enabled>true<\/Enabled>\r\n\s*<UserId>DESKTOP-1\\ann<\/UserId>/,
   );
-  assert.match(xml, /<Command>C:\\Program Files\\deno\\deno\.exe<\/Command>/);
+  // A console program started through the headless console host: no window at logon.
+  assert.match(xml, /<Command>%SystemRoot%\\System32\\conhost\.exe<\/Command>/);
   assert.match(
     xml,
-    /<Arguments>run --no-prompt -P=cmesh --config &quot;C:\\Users\\Ann Lee\\cmesh\\deno\.json&quot; &quot;C:\\Users\\Ann Lee\\cmesh\\src\\main\.ts&quot; daemon<\/Arguments>/,
+    /<Arguments>--headless &quot;C:\\Program Files\\deno\\deno\.exe&quot; run --no-prompt -P=cmesh --config &quot;C:\\Users\\Ann Lee\\cmesh\\deno\.json&quot; &quot;C:\\Users\\Ann Lee\\cmesh\\src\\main\.ts&quot; daemon<\/Arguments>/,
   );
   assert.match(xml, /<ExecutionTimeLimit>PT0S<\/ExecutionTimeLimit>/);
   assert.match(xml, /<RestartOnFailure>/);
@@ -207,6 +208,6 @@ Deno.test("Windows task: logon trigger for the user, exec with quoted arguments,
   }
   assert.equal(
     parsed.trim(),
-    'run --no-prompt -P=cmesh --config "C:\\Users\\Ann Lee\\cmesh\\deno.json" "C:\\Users\\Ann Lee\\cmesh\\src\\main.ts" daemon',
+    '--headless "C:\\Program Files\\deno\\deno.exe" run --no-prompt -P=cmesh --config "C:\\Users\\Ann Lee\\cmesh\\deno.json" "C:\\Users\\Ann Lee\\cmesh\\src\\main.ts" daemon',
   );
 });
