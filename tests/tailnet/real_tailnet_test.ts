@@ -10,7 +10,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { REPO_ROOT } from "../support/daemon.ts";
+import { cmeshArgs, REPO_ROOT } from "../support/daemon.ts";
 import { findBins, tailnetSkipReason } from "./bins.ts";
 import {
   curl,
@@ -329,7 +329,7 @@ Deno.test({
             // A restarted server daemon refuses to open the worker without tailscaled.
             await w.stopDaemon("server");
             const restart = await run(
-              [Deno.execPath(), "run", "--no-prompt", "-P=cmesh", "src/main.ts", "daemon"],
+              [Deno.execPath(), ...cmeshArgs("daemon")],
               {
                 ns: w.lan.ns.server,
                 cwd: REPO_ROOT,
