@@ -85,6 +85,14 @@ export const OutboundPeer = z.strictObject({
   name: NonEmptyString,
   /** Overrides resolution through LocalAPI status (a tailnet IP or host). */
   address: NonEmptyString.optional(),
+  /**
+   * The peer's Tailscale StableID (`nXXXXCNTRL`): only that node is ever sent tasks. Unset: the
+   * node found on first successful contact is pinned (trust on first use).
+   */
+  stable_id: z.string().regex(
+    /^[A-Za-z0-9_-]{1,64}$/,
+    "must be a Tailscale StableID like nHbV3aLbL621CNTRL",
+  ).optional(),
   port: Port.default(7433),
   profiles: z.array(Name).min(1, NON_EMPTY).default(["query"]),
   /** Glob patterns (`*` within a segment, `**` across) of cwds I allow myself to send. */
