@@ -78,6 +78,13 @@ export const TailscaleSection = z.strictObject({
   /** Explicit TCP LocalAPI URL (e.g. macOS GUI variants); overrides `socket`. */
   localapi_url: z.url().optional(),
   localapi_token: NonEmptyString.optional(),
+  /**
+   * `auto`: the `tailscale` CLI on Windows (tailscaled's named pipe), the LocalAPI socket or URL
+   * elsewhere; `localapi`: always the socket/URL; `cli`: always the CLI.
+   */
+  transport: z.enum(["auto", "localapi", "cli"]).default("auto"),
+  /** Absolute path of the `tailscale` CLI (default: found on PATH; Windows: the installer's). */
+  cli_path: AbsolutePath.optional(),
   timeout_ms: PositiveInt.max(60_000).default(2000),
   /** Sources arrive from 127.0.0.1 in userspace networking; still whois'd. Off by default. */
   userspace_networking: z.boolean().default(false),
@@ -95,6 +102,14 @@ export const OutboundPeer = z.strictObject({
   name: NonEmptyString,
   /** Overrides resolution through LocalAPI status (a tailnet IP or host). */
   address: NonEmptyString.optional(),
+  /**
+   * The peer's Tailscale StableID (`nXXXXCNTRL`): only that node is ever sent tasks. Unset: the
+   * node found on first successful contact is pinned (trust on first use).
+   */
+  stable_id: z.string().regex(
+    /^[A-Za-z0-9_-]{1,64}$/,
+    "must be a Tailscale StableID like nHbV3aLbL621CNTRL",
+  ).optional(),
   port: Port.default(7433),
   profiles: z.array(Name).min(1, NON_EMPTY).default(["query"]),
   /** Glob patterns (`*` within a segment, `**` across) of cwds I allow myself to send. */
