@@ -17,7 +17,7 @@ import type { Config } from "../config/schema.ts";
 import { IpnBusWatcher } from "../tailscale/ipn_bus.ts";
 import { LocalApiClient } from "../tailscale/localapi.ts";
 import type { SelfStatus } from "../tailscale/status.ts";
-import { CachingWhois } from "../tailscale/whois_cache.ts";
+import { CachingWhois, WhoisCache } from "../tailscale/whois_cache.ts";
 import { logger } from "../util/log.ts";
 import type { NodeHosts } from "./guards/node_hosts.ts";
 import type { IdentityLookup, IdentityOutcome } from "./ports.ts";
@@ -43,10 +43,11 @@ export class TailnetIdentity {
     ts: Config["tailscale"],
     initial: { self: SelfStatus | null; selfStableId?: string },
     hosts: NodeHosts | null,
-    client: LocalApiClient = LocalApiClient.fromConfig(ts),
+    opts: { client?: LocalApiClient; whoisTtlMs?: number } = {},
   ) {
+    const client = opts.client ?? LocalApiClient.fromConfig(ts);
     this.#client = client;
-    this.#whois = new CachingWhois(client);
+    this.#whois = new CachingWhois(client, new WhoisCache({ ttlMs: opts.whoisTtlMs }));
     this.#hosts = hosts;
     const first = initial.self?.stableId ?? initial.selfStableId;
     if (first) this.#selfIds.add(first);

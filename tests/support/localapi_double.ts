@@ -72,6 +72,8 @@ export interface DoubleConfig {
   permitRead?: boolean;
   /** Require Basic auth with this password (macOS GUI / tsnet style). */
   password?: string;
+  /** false → `watch-ipn-bus` answers 404, as a tailscaled without it would. Default true. */
+  ipnBus?: boolean;
 }
 
 /** Where to listen, plus the served config. */
@@ -146,6 +148,7 @@ export const DoubleConfigSchema = z.object({
   proxyMap: z.record(z.string(), z.string()).optional(),
   permitRead: z.boolean().optional(),
   password: z.string().optional(),
+  ipnBus: z.boolean().optional(),
 });
 
 const DEFAULT_FAIL_BODIES: Record<number, string> = {
@@ -287,6 +290,7 @@ export async function startLocalApiDouble(opts: LocalApiDoubleOptions): Promise<
     }
   };
   const serveWatch = (params: URLSearchParams, headers: Headers): Response => {
+    if (config.ipnBus === false) return goError(404, "404 page not found", headers);
     if (config.permitRead === false) return goError(403, "watch ipn bus access denied", headers);
     const maskText = params.get("mask") ?? "0";
     if (!/^\d+$/.test(maskText)) return goError(400, "bad mask", headers);
