@@ -64,6 +64,9 @@ export function buildProgram(): Command {
       "run the daemon in the foreground: loopback control API + tailnet worker (when inbound is enabled)",
     ),
     async () => (await import("./commands/daemon.ts")).daemon,
+  ).option(
+    "--env-file <file>",
+    "load variables (runner credentials) from this file first, e.g. service.env; a missing file is skipped",
   ).addOption(
     new Option("--insecure-local-demo <node>", "local demo only: treat loopback callers as <node>")
       .hideHelp(),

@@ -63,6 +63,8 @@ export type OutputFormat = typeof OUTPUT_FORMATS[number];
 
 /** The only placeholder substituted inside manifest args (base_args, profile args). */
 export const CWD_PLACEHOLDER = "{cwd}";
+/** The placeholder substituted inside `env_args`: the variable's value, quoted. */
+export const ENV_VALUE_PLACEHOLDER = "{value}";
 
 /** How the prompt reaches the CLI. */
 export const PromptPassing = z.discriminatedUnion("via", [
@@ -122,6 +124,13 @@ export const RunnerManifest = z.strictObject({
     set: z.record(EnvName, z.string()).default({}),
   }).default({ pass: [], set: {} }),
   state_dir_env: EnvName.optional(),
+  /**
+   * Args added after `base_args` when the runner's environment (after `env.pass`/`env.set`
+   * and config) has the variable non-empty; `{value}` in them becomes the value as a quoted
+   * TOML/JSON string. For CLIs that read a setting from a flag, not from the variable (codex
+   * ignores `OPENAI_BASE_URL`).
+   */
+  env_args: z.record(EnvName, z.array(Arg)).default({}),
 });
 /** A validated runner manifest (defaults filled in). */
 export type RunnerManifest = z.infer<typeof RunnerManifest>;

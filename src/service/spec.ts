@@ -78,9 +78,20 @@ export function cmeshInvocation(self: SelfInfo, args: string[]): Invocation {
   };
 }
 
-/** The `cmesh daemon` command line, with `--config` when one was chosen explicitly. */
-export function daemonInvocation(self: SelfInfo, configFile?: string): Invocation {
-  return cmeshInvocation(self, ["daemon", ...(configFile ? ["--config", configFile] : [])]);
+/**
+ * The `cmesh daemon` command line, with `--config` when one was chosen explicitly and
+ * `--env-file` for service managers that cannot carry environment variables themselves.
+ */
+export function daemonInvocation(
+  self: SelfInfo,
+  configFile?: string,
+  envFile?: string,
+): Invocation {
+  return cmeshInvocation(self, [
+    "daemon",
+    ...(configFile ? ["--config", configFile] : []),
+    ...(envFile ? ["--env-file", envFile] : []),
+  ]);
 }
 
 /** Everything a service definition needs. */
@@ -93,7 +104,10 @@ export interface ServiceSpec {
   workingDirectory: string;
   /** Where launchd writes the daemon's output (systemd uses the journal). */
   logFile: string;
-  /** Optional env file for secrets such as runner API keys (systemd only). */
+  /**
+   * Optional env file for secrets such as runner API keys: systemd reads it (`EnvironmentFile=`),
+   * launchd and Windows pass it to the daemon as `--env-file`.
+   */
   envFile: string;
   /** The cmesh version that generated the file (written into a comment). */
   version: string;

@@ -182,10 +182,11 @@ Deno.test("Windows task: logon trigger for the user, exec with quoted arguments,
     xml,
     /<LogonTrigger>\r\n\s*<Enabled>true<\/Enabled>\r\n\s*<UserId>DESKTOP-1\\ann<\/UserId>/,
   );
-  assert.match(xml, /<Command>C:\\Program Files\\deno\\deno\.exe<\/Command>/);
+  // A console program started through the headless console host: no window at logon.
+  assert.match(xml, /<Command>%SystemRoot%\\System32\\conhost\.exe<\/Command>/);
   assert.match(
     xml,
-    /<Arguments>run --no-prompt --allow-read --allow-write --allow-net --allow-run --allow-env --allow-sys --deny-ffi --deny-import --config &quot;C:\\Users\\Ann Lee\\cmesh\\deno\.json&quot; &quot;C:\\Users\\Ann Lee\\cmesh\\src\\main\.ts&quot; daemon<\/Arguments>/,
+    /<Arguments>--headless &quot;C:\\Program Files\\deno\\deno\.exe&quot; run --no-prompt --allow-read --allow-write --allow-net --allow-run --allow-env --allow-sys --deny-ffi --deny-import --config &quot;C:\\Users\\Ann Lee\\cmesh\\deno\.json&quot; &quot;C:\\Users\\Ann Lee\\cmesh\\src\\main\.ts&quot; daemon<\/Arguments>/,
   );
   assert.match(xml, /<ExecutionTimeLimit>PT0S<\/ExecutionTimeLimit>/);
   assert.match(xml, /<RestartOnFailure>/);
@@ -208,6 +209,6 @@ Deno.test("Windows task: logon trigger for the user, exec with quoted arguments,
   }
   assert.equal(
     parsed.trim(),
-    'run --no-prompt --allow-read --allow-write --allow-net --allow-run --allow-env --allow-sys --deny-ffi --deny-import --config "C:\\Users\\Ann Lee\\cmesh\\deno.json" "C:\\Users\\Ann Lee\\cmesh\\src\\main.ts" daemon',
+    '--headless "C:\\Program Files\\deno\\deno.exe" run --no-prompt --allow-read --allow-write --allow-net --allow-run --allow-env --allow-sys --deny-ffi --deny-import --config "C:\\Users\\Ann Lee\\cmesh\\deno.json" "C:\\Users\\Ann Lee\\cmesh\\src\\main.ts" daemon',
   );
 });
