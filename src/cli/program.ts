@@ -58,6 +58,17 @@ export function buildProgram(): Command {
     config.command("path").description("print where config and state live"),
     async () => (await import("./commands/config.ts")).configPath,
   );
+  leaf(
+    config.command("apply").description(
+      "apply a plan made by cmesh_setup_plan, after showing it and asking you (for plans that widen access)",
+    )
+      .argument("<hash>", "the plan_hash the setup tool showed")
+      .option(
+        "--yes",
+        "do not ask (you have reviewed the plan); needed when stdin is not a terminal",
+      ),
+    async () => (await import("./commands/config_apply.ts")).configApply,
+  );
 
   leaf(
     program.command("daemon").description(

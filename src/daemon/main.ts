@@ -13,6 +13,7 @@ import { resolvePeerAddress, type StatusSource } from "../delegation/peer_resolv
 import { PeerClient } from "../delegation/peer_client.ts";
 import { DelegationService } from "../delegation/service.ts";
 import { outboundDecision } from "../policy/outbound.ts";
+import { credentialNames } from "../runner/credential_hint.ts";
 import { appendAudit } from "../store/audit.ts";
 import { openStore } from "../store/db.ts";
 import { LocalApiClient } from "../tailscale/localapi.ts";
@@ -94,7 +95,14 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       log: logOptions,
     });
     runnerInfo = {
-      available: setup.runtime.available.map((r) => ({ name: r.name, binary: r.binary })),
+      available: setup.runtime.available.map((r) => ({
+        name: r.name,
+        binary: r.binary,
+        // Names only, never values: which credential variables this daemon has for the runner
+        // (`cmesh doctor` reads them instead of guessing from its own shell).
+        credentials_present: credentialNames([...r.manifest.env.pass, ...r.envPass])
+          .filter((n) => (Deno.env.get(n) ?? "") !== "" || n in r.envSet),
+      })),
       unavailable: setup.runtime.unavailable,
     };
     try {

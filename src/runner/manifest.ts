@@ -20,6 +20,7 @@
 import { z } from "zod";
 import { parse as parseToml, TomlError } from "smol-toml";
 import { type ErrorInfo, Name } from "../protocol/task.ts";
+import { EgressHost, EgressMode } from "../config/schema.ts";
 
 /** A setup problem in the runner layer: bad manifest, unknown profile, missing binary, ... */
 export class RunnerSetupError extends Error {
@@ -91,6 +92,27 @@ export const ProfileSpec = z.strictObject({ args: z.array(Arg) });
 /** A profile spec. */
 export type ProfileSpec = z.infer<typeof ProfileSpec>;
 
+/**
+ * What network a runner needs. A custom manifest that says nothing gets `none`: a runner
+ * cmesh knows nothing about reaches nothing until its manifest or the config names hosts.
+ */
+export const ManifestEgress = z.strictObject({
+  /** Mode when the config sets none (`runners.<name>.egress`). */
+  default: EgressMode.default("none"),
+  /** `host:port` destinations a `model` run may reach (the config may replace them). */
+  hosts: z.array(EgressHost).default([]),
+  /** Env vars holding a base URL whose host is allowed too (e.g. `ANTHROPIC_BASE_URL`). */
+  url_env: z.array(EnvName).default([]),
+  /**
+   * Keys inside config args whose `key="URL"` / `key=URL` value is a base URL whose host is
+   * allowed too (codex: `base_url` in `-c model_providers.x={base_url="..."}`).
+   */
+  url_arg_keys: z.array(z.string().regex(/^[a-z][a-z0-9_]*$/, "must be a lowercase key name"))
+    .default([]),
+});
+/** A manifest's egress section. */
+export type ManifestEgress = z.infer<typeof ManifestEgress>;
+
 /** The runner manifest schema. Strict: unknown keys are errors. */
 export const RunnerManifest = z.strictObject({
   name: Name,
@@ -131,6 +153,8 @@ export const RunnerManifest = z.strictObject({
    * ignores `OPENAI_BASE_URL`).
    */
   env_args: z.record(EnvName, z.array(Arg)).default({}),
+  /** The network of a run (docs/runner-manifests.md, "Egress"). */
+  egress: ManifestEgress.default(() => ManifestEgress.parse({})),
 });
 /** A validated runner manifest (defaults filled in). */
 export type RunnerManifest = z.infer<typeof RunnerManifest>;

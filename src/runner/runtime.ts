@@ -5,7 +5,7 @@
  * thread (which may search PATH); the sandboxed worker then gets exactly these paths in its
  * `run` allowlist.
  */
-import type { Config } from "../config/schema.ts";
+import type { Config, EgressMode } from "../config/schema.ts";
 import { builtinManifests, demoManifest } from "./builtin/mod.ts";
 import { type RunnerManifest, RunnerSetupError } from "./manifest.ts";
 import { resolveBinary } from "./probe.ts";
@@ -24,6 +24,10 @@ export interface ResolvedRunner {
   args: string[];
   envPass: string[];
   envSet: Record<string, string>;
+  /** `runners.<name>.egress` (unset: the manifest's default). */
+  egress?: EgressMode;
+  /** `runners.<name>.egress_hosts` (unset: the manifest's hosts). */
+  egressHosts?: string[];
 }
 
 /** Usable runners, and why the others are not. */
@@ -75,6 +79,8 @@ export async function resolveRunners(
         args: cfg?.args ?? [],
         envPass: cfg?.env_pass ?? [],
         envSet: cfg?.env ?? {},
+        egress: cfg?.egress,
+        egressHosts: cfg?.egress_hosts,
       });
     } catch (e) {
       if (!(e instanceof RunnerSetupError)) throw e;

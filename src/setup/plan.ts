@@ -107,6 +107,18 @@ async function sha256(text: string): Promise<string> {
   return Array.from(new Uint8Array(d), (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
+/**
+ * A plan's id: 16 hex digits of sha256 over the file name, the current text (or its absence)
+ * and the proposed text, so a stored plan can be checked against its own hash.
+ */
+export async function planHash(
+  file: string,
+  current: string | null,
+  proposed: string,
+): Promise<string> {
+  return (await sha256(`${file}\0${current ?? "\u0000missing"}\0${proposed}`)).slice(0, 16);
+}
+
 /** What a profile beyond `query` lets an agent do, for a warning. */
 function profileReach(name: string): string {
   if (name === "full") return "do anything the runner can (read docs/security.md first)";
@@ -271,7 +283,7 @@ export async function buildPlan(
       "config: comments in the current file are not kept (the file is backed up first)",
     );
   }
-  const hash = (await sha256(`${file}\0${current ?? "\u0000missing"}\0${proposed}`)).slice(0, 16);
+  const hash = await planHash(file, current, proposed);
   return {
     hash,
     file,

@@ -67,4 +67,13 @@ export const codexManifest: RunnerManifest = parseManifest({
       `model_providers.cmesh={name="cmesh",base_url={value},wire_api="responses",env_key="OPENAI_API_KEY",request_max_retries=${CODEX_GATEWAY_RETRIES},stream_max_retries=${CODEX_GATEWAY_RETRIES}}`,
     ],
   },
+  // With plugins and analytics off, the Responses API is the only host codex contacts; a
+  // configured OPENAI_BASE_URL or provider `base_url` (in config args) adds its own host.
+  // ChatGPT sign-in (chatgpt.com) cannot work anyway: CODEX_HOME is private to cmesh.
+  egress: {
+    default: "model",
+    hosts: ["api.openai.com:443"],
+    url_env: ["OPENAI_BASE_URL"],
+    url_arg_keys: ["base_url"],
+  },
 }, "builtin:codex");
