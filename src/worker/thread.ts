@@ -20,6 +20,7 @@ import { type LogOptions, setupLogging } from "../util/log.ts";
 import { createWorkerApp } from "./app.ts";
 import { demoIdentityLookup } from "./demo_identity.ts";
 import type { IdentityLookup } from "./ports.ts";
+import { callerOfTask, redecideAtDequeue } from "./redecide.ts";
 import { createWorkerService } from "./service.ts";
 import { tailnetIdentityLookup } from "./tailnet_identity.ts";
 
@@ -57,16 +58,8 @@ export type WorkerReport =
  * (as stored from whois) that allows its profile.
  */
 function requeuedPeerLimit(config: Config, task: TaskRecord): number | undefined {
-  const r = task.requester;
-  if (!r) return undefined;
-  const caller = {
-    node: r.node,
-    dnsName: r.node,
-    stableId: r.stable_id,
-    login: r.login || null,
-    tags: r.tags,
-    capMap: {},
-  };
+  const caller = callerOfTask(task);
+  if (!caller) return undefined;
   const rule = matchingRules(caller, config.inbound.allow)
     .map(({ index }) => config.inbound.allow[index])
     .find((rule) => rule.profiles.includes(task.profile));
@@ -94,6 +87,13 @@ async function start(init: WorkerInit): Promise<void> {
     maxOutputBytes: init.config.inbound.max_output_bytes,
     defaultTimeoutS: init.config.inbound.default_timeout_s,
     nodeName: init.nodeName,
+    redecide: (task: TaskRecord) =>
+      redecideAtDequeue({
+        config: init.config,
+        rootsReal: init.rootsReal,
+        runnersAvailable: [...runners.keys()],
+        caseInsensitive: init.caseInsensitive,
+      }, task),
   };
   const queue = new RunQueue(
     { maxConcurrent: init.config.inbound.max_concurrent },
