@@ -19,6 +19,7 @@ import type { RunTools } from "../runner/run.ts";
 export type LocalApiAccess =
   | { transport: "unix"; path: string }
   | { transport: "tcp"; host: string; port: number }
+  | { transport: "cli"; binary: string }
   | { transport: "none" };
 
 /** Inputs of {@link workerPermissions}. */
@@ -60,6 +61,8 @@ export function workerPermissions(i: WorkerPermissionInputs): WorkerPermissions 
     net.push(`${i.localApi.host}:${i.localApi.port}`);
   }
   const tools = [i.tools.killBin, i.tools.psBin, ...(i.tools.gitBin ? [i.tools.gitBin] : [])];
+  // The tailscale CLI transport runs the CLI: the worker may run that one binary, nothing more.
+  if (i.localApi.transport === "cli") tools.push(i.localApi.binary);
   return {
     net: uniq(net),
     read: uniq([...read, ...tools]),

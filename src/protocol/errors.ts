@@ -32,6 +32,7 @@ export const ERROR_STATUS = {
   storage_unavailable: 503,
   peer_unreachable: 502,
   peer_not_cmesh: 502,
+  peer_response_too_large: 502,
   peer_denied: 403,
   peer_busy: 429,
 } as const;

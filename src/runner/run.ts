@@ -9,7 +9,9 @@
  */
 import type { Evidence } from "../protocol/task.ts";
 import { readCodexTranscriptDenials } from "./codex_transcript.ts";
+import { withCredentialHint } from "./credential_hint.ts";
 import { collectGitEvidence, gitSnapshotWithReason } from "./evidence.ts";
+import { watchForGiveUp } from "./give_up.ts";
 import type { RunnerManifest } from "./manifest.ts";
 import { createParser } from "./parsers/mod.ts";
 import { superviseRun } from "./supervisor.ts";
@@ -42,7 +44,8 @@ export async function executeRun(input: ExecuteRunInput): Promise<RunOutcome> {
   const before = tools.gitBin
     ? await gitSnapshotWithReason(invocation.cwd, tools.gitBin, gitEnv)
     : null;
-  const parser = createParser(manifest.output);
+  const watch = watchForGiveUp(createParser(manifest.output), input.signal);
+  const parser = watch.parser;
   let run;
   try {
     run = await superviseRun(invocation, input.limits, {
@@ -50,7 +53,7 @@ export async function executeRun(input: ExecuteRunInput): Promise<RunOutcome> {
       onStdoutLine: (line) => {
         for (const ev of parser.feedLine(line)) input.onEvent(ev);
       },
-      signal: input.signal,
+      signal: watch.signal,
       cancelSignals: manifest.cancel.signals,
       graceMs: manifest.cancel.grace_ms,
       killBin: tools.killBin,
@@ -105,6 +108,8 @@ export async function executeRun(input: ExecuteRunInput): Promise<RunOutcome> {
     truncated: run.truncated,
     stderr_tail: run.stderrTail,
   };
+  const gaveUp = watch.verdict();
+  if (gaveUp !== null) return { state: "failed", claims: parsed.claims, evidence, error: gaveUp };
   if (run.cancelled) {
     return {
       state: "cancelled",
@@ -134,11 +139,15 @@ export async function executeRun(input: ExecuteRunInput): Promise<RunOutcome> {
     state: "failed",
     claims: parsed.claims,
     evidence,
-    error: parsed.error ??
-      {
-        code: "runner_failed",
-        message: `the runner ended without a result (exit ${run.code ?? run.signal})`,
-      },
+    error: withCredentialHint(
+      parsed.error ??
+        {
+          code: "runner_failed",
+          message: `the runner ended without a result (exit ${run.code ?? run.signal})`,
+        },
+      manifest,
+      invocation.env,
+    ),
   };
 }
 

@@ -20,6 +20,7 @@
  * if (!who.ok) console.error(`deny: ${who.code}: ${who.reason}`);
  * ```
  */
+import type { Config } from "../config/schema.ts";
 import { formatWhoisAddr, normalizeIp } from "./addr.ts";
 import type { Http1Response } from "./http1.ts";
 import { identityFromWhois, type PeerIdentity } from "./identity.ts";
@@ -151,6 +152,26 @@ export class LocalApiClient {
    */
   static create(opts: LocalApiTransportOptions & LocalApiClientOptions = {}): LocalApiClient {
     return new LocalApiClient(createLocalApiTransport(opts), opts);
+  }
+
+  /**
+   * A client from config.toml's `[tailscale]` section (the one mapping of its keys).
+   *
+   * @example
+   * ```ts
+   * import { Config } from "../config/schema.ts";
+   * const client = LocalApiClient.fromConfig(Config.parse({}).tailscale);
+   * ```
+   */
+  static fromConfig(ts: Config["tailscale"]): LocalApiClient {
+    return LocalApiClient.create({
+      socket: ts.socket,
+      url: ts.localapi_url,
+      token: ts.localapi_token,
+      transport: ts.transport,
+      cli: ts.cli_path,
+      timeoutMs: ts.timeout_ms,
+    });
   }
 
   /** Where requests go, for logs and `cmesh doctor`. */

@@ -23,6 +23,7 @@ import type { WorkerEnv } from "./env.ts";
 import { callerIdentity } from "./guards/caller_identity.ts";
 import { type SourceOptions, tailnetSource } from "./guards/tailnet_source.ts";
 import type { IdentityLookup, TaskOutcome, WorkerTasks } from "./ports.ts";
+import { StreamSlots } from "./stream_slots.ts";
 
 /** What the worker app needs. */
 export interface WorkerAppDeps {
@@ -32,6 +33,8 @@ export interface WorkerAppDeps {
   maxBodyBytes: number;
   /** Concurrent SSE streams allowed (bounded so followers cannot exhaust the daemon). */
   maxStreams?: number;
+  /** Each caller's share of `maxStreams`, so one peer cannot take every slot. */
+  maxStreamsPerCaller?: number;
   /** Seconds between SSE keep-alive comments. */
   heartbeatS?: number;
 }
@@ -39,8 +42,7 @@ export interface WorkerAppDeps {
 /** Builds the worker Hono app. Serve it with `Deno.serve({hostname: tailnetIp}, app.fetch)`. */
 export function createWorkerApp(deps: WorkerAppDeps): Hono<WorkerEnv> {
   const app = new Hono<WorkerEnv>();
-  let streams = 0;
-  const maxStreams = deps.maxStreams ?? 256;
+  const streams = new StreamSlots(deps.maxStreams ?? 256, deps.maxStreamsPerCaller ?? 32);
 
   app.use("*", tailnetSource(deps.source, deps.tasks));
   app.use("*", callerIdentity(deps.identity, deps.tasks));
@@ -114,17 +116,11 @@ export function createWorkerApp(deps: WorkerAppDeps): Hono<WorkerEnv> {
     if (!deps.tasks.status(caller, id)) {
       return c.json(errorBody("not_found", `no task ${id} of yours here`), 404);
     }
-    if (streams >= maxStreams) {
+    const refused = streams.take(caller.stableId);
+    if (refused) {
       c.header("Retry-After", "5");
-      return c.json(
-        errorBody(
-          "queue_full",
-          `too many event streams open (${maxStreams}); poll the status instead`,
-        ),
-        429,
-      );
+      return c.json(errorBody("queue_full", refused.message, refused.rule), 429);
     }
-    streams++;
     return streamSSE(c, async (stream) => {
       let last = after;
       let wake: (() => void) | null = null;
@@ -175,7 +171,7 @@ export function createWorkerApp(deps: WorkerAppDeps): Hono<WorkerEnv> {
       } finally {
         clearInterval(heartbeat);
         unsubscribe();
-        streams--;
+        streams.give(caller.stableId);
       }
     });
   });

@@ -15,12 +15,7 @@ export function tailnetIdentityLookup(
   ts: Config["tailscale"],
   selfStableId?: string,
 ): IdentityLookup {
-  const client = LocalApiClient.create({
-    socket: ts.socket,
-    url: ts.localapi_url,
-    token: ts.localapi_token,
-    timeoutMs: ts.timeout_ms,
-  });
+  const client = LocalApiClient.fromConfig(ts);
   const whois = new CachingWhois(client);
   return {
     async whois(ip: string, port: number): Promise<IdentityOutcome> {

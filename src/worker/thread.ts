@@ -18,6 +18,7 @@ import type { TaskRecord } from "../store/tasks.ts";
 import { matchingRules } from "../policy/caller.ts";
 import { type LogOptions, setupLogging } from "../util/log.ts";
 import { createWorkerApp } from "./app.ts";
+import { CwdPortClient, type CwdResolveRequest, isCwdResolveReply } from "./cwd_port.ts";
 import { demoIdentityLookup } from "./demo_identity.ts";
 import type { IdentityLookup } from "./ports.ts";
 import { callerOfTask, redecideAtDequeue } from "./redecide.ts";
@@ -66,9 +67,12 @@ function requeuedPeerLimit(config: Config, task: TaskRecord): number | undefined
   return rule?.max_concurrent;
 }
 
-function post(msg: WorkerReport): void {
+function post(msg: WorkerReport | CwdResolveRequest): void {
   self.postMessage(msg);
 }
+
+/** cwds are resolved by the main thread, which may read the symlinks leading into the roots. */
+const cwdPort = new CwdPortClient(post);
 
 let stop: (() => Promise<void>) | null = null;
 
@@ -116,6 +120,7 @@ async function start(init: WorkerInit): Promise<void> {
     runners,
     rootsReal: init.rootsReal,
     caseInsensitive: init.caseInsensitive,
+    resolveCwd: cwdPort.resolve,
   });
   let identity: IdentityLookup;
   if (init.demoCaller) identity = demoIdentityLookup(init.demoCaller);
@@ -154,6 +159,7 @@ async function start(init: WorkerInit): Promise<void> {
 
 self.onmessage = async (e: MessageEvent<WorkerInit | { type: "shutdown" }>) => {
   const msg = e.data;
+  if (isCwdResolveReply(msg)) return cwdPort.deliver(msg);
   try {
     if (msg.type === "init") await start(msg);
     else if (msg.type === "shutdown") {

@@ -14,6 +14,7 @@ import {
   writeChecksums,
 } from "../../scripts/release_archive.ts";
 import { REPO_ROOT } from "../support/daemon.ts";
+import { denoRunArgs } from "../../src/util/deno_permissions.ts";
 
 /** The fake binary's script for a target. */
 export function fakeBinary(target: string, version: string): string {
@@ -21,8 +22,12 @@ export function fakeBinary(target: string, version: string): string {
   return `#!/bin/sh
 # fake cmesh ${version} for ${target}
 if [ "\${1:-}" = "--version" ]; then echo "cmesh ${version} (fake ${target})"; exit 0; fi
-exec ${q(Deno.execPath())} run --no-prompt -P=cmesh --config ${q(join(REPO_ROOT, "deno.json"))} ${
-    q(join(REPO_ROOT, "src", "main.ts"))
+exec ${
+    [
+      Deno.execPath(),
+      ...denoRunArgs(join(REPO_ROOT, "src", "main.ts"), [], join(REPO_ROOT, "deno.json")),
+    ]
+      .map(q).join(" ")
   } "$@"
 `;
 }

@@ -7,14 +7,15 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { compileArgs, permissionSetProblems } from "../../scripts/compile.ts";
+import { compileArgs } from "../../scripts/compile.ts";
+import { PERMISSION_FLAGS } from "../../src/util/deno_permissions.ts";
 import { REPO_ROOT, tempDir } from "../support/daemon.ts";
 
-Deno.test("compileArgs: -P=cmesh, --no-prompt, --include the worker thread, per-target output", () => {
+Deno.test("compileArgs: the permission flags, --no-prompt, --include the worker thread, per-target output", () => {
   assert.deepEqual(compileArgs("x86_64-pc-windows-msvc", "/out"), [
     "compile",
     "--no-prompt",
-    "-P=cmesh",
+    ...PERMISSION_FLAGS,
     "--include",
     "src/worker/thread.ts",
     "--target",
@@ -23,22 +24,6 @@ Deno.test("compileArgs: -P=cmesh, --no-prompt, --include the worker thread, per-
     "/out/build/x86_64-pc-windows-msvc/cmesh.exe",
     "src/main.ts",
   ]);
-});
-
-Deno.test("permissionSetProblems: the repository's set is fine; relative read/write paths are refused", async () => {
-  const denoJson = JSON.parse(await Deno.readTextFile(join(REPO_ROOT, "deno.json")));
-  assert.deepEqual(permissionSetProblems(denoJson), []);
-  const rel = {
-    permissions: {
-      cmesh: { read: ["./data", "/etc/cmesh"], write: { allow: ["state"] }, net: true },
-    },
-  };
-  const problems = permissionSetProblems(rel);
-  assert.equal(problems.length, 2);
-  assert.match(problems[0], /permissions\.cmesh\.read: "\.\/data" is relative/);
-  assert.match(problems[1], /permissions\.cmesh\.write\.allow: "state" is relative/);
-  assert.deepEqual(permissionSetProblems({}), ["deno.json has no permissions.cmesh"]);
-  assert.deepEqual(permissionSetProblems({ permissions: { cmesh: { run: ["git"] } } }), []);
 });
 
 /** The JSON object that starts at `start` in `text` (brace matching, strings respected). */

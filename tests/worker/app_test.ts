@@ -25,7 +25,9 @@ const phone: CallerIdentity = {
   stableId: "nPHONE",
 };
 
-async function world(opts: { maxQueue?: number } = {}) {
+async function world(
+  opts: { maxQueue?: number; streams?: number; streamsPerCaller?: number } = {},
+) {
   const root = await Deno.realPath(await Deno.makeTempDir({ prefix: "cmesh-app-" }));
   await Deno.mkdir(`${root}/repo`);
   await Deno.symlink("/etc", `${root}/repo/escape`);
@@ -73,6 +75,8 @@ async function world(opts: { maxQueue?: number } = {}) {
     },
     source: { allowLoopback: false },
     maxBodyBytes: 4096,
+    maxStreams: opts.streams,
+    maxStreamsPerCaller: opts.streamsPerCaller,
   });
   const call = async (ip: string, path: string, init: RequestInit = {}) => {
     const res = await app.request(`http://100.64.0.1:7433${path}`, init, {
@@ -86,9 +90,14 @@ async function world(opts: { maxQueue?: number } = {}) {
       headers: { "content-type": "application/json" },
       body: JSON.stringify(body),
     });
+  const open = (ip: string, path: string) =>
+    app.request(`http://100.64.0.1:7433${path}`, {}, {
+      remoteAddr: { transport: "tcp", hostname: ip, port: 41000 },
+    });
   return {
     root,
     store,
+    open,
     queue,
     whoisCalls,
     call,
@@ -281,6 +290,33 @@ Deno.test("worker app: malformed requests get JSON 4xx and change nothing", asyn
     assert.equal((await w.call("100.64.0.2", "/v1/tasks", { method: "GET" })).status, 404);
     assert.equal(listAudit(w.store, { limit: 10 }).length, 0);
   } finally {
+    await w.close();
+  }
+});
+
+Deno.test("worker app: each caller gets a share of the event streams; others still get one", async () => {
+  const w = await world({ streams: 4, streamsPerCaller: 2 });
+  const held: Response[] = [];
+  try {
+    for (const [ip, id] of [["100.64.0.2", "t-laptop-1"], ["100.64.0.3", "t-phone-01"]]) {
+      assert.equal((await w.submit(ip, task(id, `${w.root}/repo`))).status, 202);
+    }
+    for (let i = 0; i < 2; i++) {
+      const r = await w.open("100.64.0.2", "/v1/tasks/t-laptop-1/events");
+      assert.equal(r.status, 200);
+      held.push(r);
+    }
+    const over = await w.open("100.64.0.2", "/v1/tasks/t-laptop-1/events");
+    assert.equal(over.status, 429);
+    const body = await over.json();
+    assert.equal(body.error.code, "queue_full");
+    assert.equal(body.error.rule, "limits.streams_per_caller");
+    assert.match(body.error.message, /you already have 2 event streams open here/);
+    const other = await w.open("100.64.0.3", "/v1/tasks/t-phone-01/events");
+    assert.equal(other.status, 200);
+    held.push(other);
+  } finally {
+    for (const r of held) await r.body?.cancel();
     await w.close();
   }
 });
