@@ -22,6 +22,7 @@
 import type { CallerIdentity, InboundPolicyConfig } from "../policy/types.ts";
 import type { DequeueDecision } from "../scheduler/redecide.ts";
 import type { TaskRecord } from "../store/tasks.ts";
+import type { CwdResolver } from "./cwd_resolve.ts";
 import { decideInbound } from "./decide.ts";
 
 /** What the decision at dequeue reads besides the task: the worker's current view. */
@@ -31,6 +32,8 @@ export interface RedecideContext {
   rootsReal: (string | null)[][];
   runnersAvailable: string[];
   caseInsensitive: boolean;
+  /** How to resolve the cwd: the same resolver admission uses (default: in this thread). */
+  resolve?: CwdResolver;
 }
 
 /**
@@ -82,6 +85,7 @@ export async function redecideAtDequeue(
     rootsReal: ctx.rootsReal,
     runnersAvailable: ctx.runnersAvailable,
     caseInsensitive: ctx.caseInsensitive,
+    resolve: ctx.resolve,
   });
   if (!decision.allow) return { allow: false, rule: decision.rule, reason: decision.reason };
   // The policy allows the directory the path names now; it must also be the one admitted.

@@ -97,6 +97,7 @@ async function start(init: WorkerInit): Promise<void> {
         rootsReal: init.rootsReal,
         runnersAvailable: [...runners.keys()],
         caseInsensitive: init.caseInsensitive,
+        resolve: cwdPort.resolve,
       }, task),
   };
   const queue = new RunQueue(

@@ -44,6 +44,7 @@ const sh: ResolvedRunner = {
     profiles: { query: { args: [] }, build: { args: [] } },
   }, "tests:sh"),
   binary: "/bin/sh",
+  prefixArgs: [],
   args: [],
   envPass: [],
   envSet: {},
