@@ -21,6 +21,7 @@ import { createWorkerApp } from "./app.ts";
 import { CwdPortClient, type CwdResolveRequest, isCwdResolveReply } from "./cwd_port.ts";
 import { demoIdentityLookup } from "./demo_identity.ts";
 import type { IdentityLookup } from "./ports.ts";
+import { callerOfTask, redecideAtDequeue } from "./redecide.ts";
 import { createWorkerService } from "./service.ts";
 import { RateLimitedAudit } from "./guards/audit_limit.ts";
 import { NodeHosts } from "./guards/node_hosts.ts";
@@ -63,16 +64,8 @@ export type WorkerReport =
  * (as stored from whois) that allows its profile.
  */
 function requeuedPeerLimit(config: Config, task: TaskRecord): number | undefined {
-  const r = task.requester;
-  if (!r) return undefined;
-  const caller = {
-    node: r.node,
-    dnsName: r.node,
-    stableId: r.stable_id,
-    login: r.login || null,
-    tags: r.tags,
-    capMap: {},
-  };
+  const caller = callerOfTask(task);
+  if (!caller) return undefined;
   const rule = matchingRules(caller, config.inbound.allow)
     .map(({ index }) => config.inbound.allow[index])
     .find((rule) => rule.profiles.includes(task.profile));
@@ -103,6 +96,14 @@ async function start(init: WorkerInit): Promise<void> {
     maxOutputBytes: init.config.inbound.max_output_bytes,
     defaultTimeoutS: init.config.inbound.default_timeout_s,
     nodeName: init.nodeName,
+    redecide: (task: TaskRecord) =>
+      redecideAtDequeue({
+        config: init.config,
+        rootsReal: init.rootsReal,
+        runnersAvailable: [...runners.keys()],
+        caseInsensitive: init.caseInsensitive,
+        resolve: cwdPort.resolve,
+      }, task),
   };
   const queue = new RunQueue(
     { maxConcurrent: init.config.inbound.max_concurrent },
