@@ -118,6 +118,19 @@ export const MIGRATIONS: readonly Migration[] = [
         BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
     `,
   },
+  {
+    version: 4,
+    name: "outbound peer pins (StableID per configured peer name)",
+    sql: `
+      CREATE TABLE peer_pins (
+        name TEXT PRIMARY KEY,
+        stable_id TEXT NOT NULL,
+        dns_name TEXT,
+        source TEXT NOT NULL CHECK (source IN ('first_contact', 'user')),
+        pinned_at TEXT NOT NULL
+      ) WITHOUT ROWID;
+    `,
+  },
 ];
 
 /** The schema version this build creates and understands. */
