@@ -10,6 +10,7 @@ import { builtinManifests, demoManifest } from "./builtin/mod.ts";
 import { type RunnerManifest, RunnerSetupError } from "./manifest.ts";
 import { resolveBinary } from "./probe.ts";
 import { loadRunnerRegistry } from "./registry.ts";
+import type { InstallPaths } from "./sandbox/host.ts";
 
 /** One usable runner. */
 export interface ResolvedRunner {
@@ -21,6 +22,8 @@ export interface ResolvedRunner {
   args: string[];
   envPass: string[];
   envSet: Record<string, string>;
+  /** Where the runner is installed (shown read-only in its sandbox); set by the daemon. */
+  install?: InstallPaths;
 }
 
 /** Usable runners, and why the others are not. */
