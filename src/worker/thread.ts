@@ -121,6 +121,7 @@ async function start(init: WorkerInit): Promise<void> {
     runners,
     rootsReal: init.rootsReal,
     caseInsensitive: init.caseInsensitive,
+    sandbox: init.sandbox,
   });
   let identity: IdentityLookup;
   if (init.demoCaller) identity = demoIdentityLookup(init.demoCaller);

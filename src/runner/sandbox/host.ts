@@ -94,9 +94,8 @@ export async function hostLayout(uid: number | null = Deno.uid()): Promise<HostL
 
 /** True when `path` is already shown by a system directory (no extra bind needed). */
 export function underSystemDir(path: string, host: HostLayout): boolean {
-  return host.system.some((e) =>
-    e.kind === "dir" && (path === e.path || path.startsWith(e.path + "/"))
-  );
+  // A symlinked system dir (`/bin` → `usr/bin`) is recreated as that link: paths under it resolve.
+  return host.system.some((e) => path === e.path || path.startsWith(e.path + "/"));
 }
 
 const MAX_PACKAGE_DEPTH = 6;

@@ -64,6 +64,22 @@ export function sandboxRefusal(settings: SandboxSettings): string | null {
   return `[sandbox] mode = "required" but runs cannot be sandboxed: ${a.reason}; fix: ${a.fix}`;
 }
 
+/**
+ * The sandbox as `cmesh status` and the daemon log show it: the state and one sentence.
+ *
+ * @example
+ * ```ts
+ * sandboxSummary(settings); // { state: "off", detail: "runs are NOT sandboxed ([sandbox] mode = \"off\")" }
+ * ```
+ */
+export function sandboxSummary(settings: SandboxSettings): { state: SandboxState; detail: string } {
+  const state = sandboxState(settings);
+  const a = settings.availability;
+  if (state === "off") return { state, detail: 'runs are NOT sandboxed ([sandbox] mode = "off")' };
+  if (!a.ok) return { state, detail: `tasks are refused: ${a.reason}; fix: ${a.fix}` };
+  return { state, detail: `every run is sandboxed with ${a.kind} (${a.bin})` };
+}
+
 /** A prepared sandbox for one run. */
 export interface RunSandbox {
   kind: SandboxKind;
