@@ -77,6 +77,9 @@ export function bwrapArgv(
   for (const b of spec.extension.binds) {
     args.push(b.writable ? "--bind" : "--ro-bind", b.source, b.dest);
   }
+  // The empty root (and the mount-point dirs bwrap made in it) becomes read-only: a write to a
+  // path that is not bound fails instead of landing in a throwaway tmpfs.
+  if (spec.view === "confined") args.push("--remount-ro", "/");
   args.push("--chdir", spec.cwd, ...spec.extension.bwrapArgs, "--", ...spec.extension.wrapper);
   args.push(...command);
   return args;

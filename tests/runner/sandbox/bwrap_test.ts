@@ -160,3 +160,11 @@ Deno.test("bwrap: links recreate a binary named through a symlink; relative comm
   );
   assert.throws(() => bwrapArgv("/usr/bin/bwrap", spec, ["claude"]), /absolute/);
 });
+
+Deno.test("bwrap: the empty root is remounted read-only after the binds (not under full)", () => {
+  const argv = bwrapArgv("/usr/bin/bwrap", specOf("edit"), ["/usr/bin/claude"]);
+  const at = argv.join("\0").indexOf(["--remount-ro", "/"].join("\0"));
+  assert.ok(at > argv.join("\0").indexOf(["--bind", "/srv/app"].join("\0")), "after the cwd bind");
+  const full = bwrapArgv("/usr/bin/bwrap", specOf("full"), ["/usr/bin/claude"]);
+  assert.ok(!full.includes("--remount-ro"));
+});
