@@ -97,8 +97,16 @@ export async function executeRun(input: ExecuteRunInput): Promise<RunOutcome> {
     // transcript has them (see codex_transcript.ts).
     const denials = await codexDenials(invocation, manifest, parsed.claims.session_id);
     if (denials !== null) {
+      // A command the parser already reported from the JSONL (it hit "Read-only file system")
+      // is not announced twice; the transcript's list still replaces the parser's.
+      const seen = parsed.denials.map((d) => d.detail);
+      const already = (d: { detail: string }) => {
+        const cmd = d.detail.split(": blocked by the sandbox")[0];
+        return d.detail !== cmd && seen.some((s) => s.includes(cmd));
+      };
       parsed.denials = denials;
       for (const d of denials) {
+        if (already(d)) continue;
         input.onEvent({ kind: "denial", text: `${d.tool}: ${d.detail}`, data: { ...d } });
       }
     }

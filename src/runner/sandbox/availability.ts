@@ -37,7 +37,10 @@ async function firstFile(paths: string[]): Promise<string | null> {
   return null;
 }
 
-/** The probe's bwrap arguments: the namespaces every run uses, around `true`. */
+/**
+ * The probe's bwrap arguments: the namespaces and capabilities every run uses (see bwrap.ts),
+ * around `true`. `unshareUser` is false for root.
+ */
 export function bwrapProbeArgs(truePath: string, unshareUser: boolean): string[] {
   return [
     "--die-with-parent",
@@ -46,9 +49,10 @@ export function bwrapProbeArgs(truePath: string, unshareUser: boolean): string[]
     "--unshare-ipc",
     "--unshare-uts",
     "--unshare-net",
-    ...(unshareUser ? ["--unshare-user"] : []),
+    "--unshare-user",
     "--cap-drop",
     "ALL",
+    ...(unshareUser ? [] : ["--uid", "0", "--gid", "0", "--cap-add", "CAP_SETFCAP"]),
     "--ro-bind",
     "/",
     "/",

@@ -46,7 +46,11 @@ export function bwrapArgv(
 ): string[] {
   if (!command[0]?.startsWith("/")) throw new Error("the sandboxed command needs an absolute path");
   const args: string[] = [bwrapBin, ...BWRAP_PROCESS_FLAGS];
-  if (spec.host.unshareUser) args.push("--unshare-user");
+  // Always a user namespace. As root it maps only uid 0 and keeps just CAP_SETFCAP there: a
+  // runner's own nested sandbox (Codex runs its commands in bubblewrap) may then map uid 0 in
+  // its namespace, while remounting a read-only bind (CAP_SYS_ADMIN) stays impossible.
+  args.push("--unshare-user");
+  if (!spec.host.unshareUser) args.push("--uid", "0", "--gid", "0", "--cap-add", "CAP_SETFCAP");
   if (spec.network.kind !== "host") args.push("--unshare-net");
   const ro = (p: string) => args.push("--ro-bind", p, p);
   const rw = (p: string) => args.push("--bind", p, p);

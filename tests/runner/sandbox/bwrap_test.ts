@@ -103,7 +103,11 @@ Deno.test("bwrap: every run gets its own PID/IPC/UTS namespaces, session, no cap
     }
     assert.ok(head.join(" ").includes("--cap-drop ALL"), profile);
     assert.ok(head.join(" ").includes("--proc /proc"), `${profile}: a fresh /proc`);
-    assert.ok(!head.includes("--unshare-user"), "root needs no user namespace");
+    assert.ok(head.includes("--unshare-user"), `${profile}: own user namespace`);
+    // As root: uid 0 only, and of the capabilities just CAP_SETFCAP (after dropping ALL).
+    const caps = head.join(" ");
+    assert.ok(caps.includes("--uid 0 --gid 0 --cap-add CAP_SETFCAP"), caps);
+    assert.ok(caps.indexOf("--cap-drop ALL") < caps.indexOf("--cap-add CAP_SETFCAP"));
   }
   const user = bwrapArgv(
     "/usr/bin/bwrap",
@@ -111,6 +115,7 @@ Deno.test("bwrap: every run gets its own PID/IPC/UTS namespaces, session, no cap
     ["/usr/bin/claude"],
   );
   assert.ok(user.includes("--unshare-user"), "an ordinary user gets a user namespace");
+  assert.ok(!user.includes("--cap-add"), "and no capability at all");
 });
 
 Deno.test("bwrap: full is the user's view (read-write /), still its own PID namespace", () => {
