@@ -171,6 +171,7 @@ async function main(): Promise<void> {
     warmup: q ? 10 : 25,
     clients: 50,
     submissions: q ? 1000 : 5000,
+    prefill: q ? 2000 : 10_000,
     streamMiB: q ? 50 : 200,
     queued: 1000,
     coldRuns: 10,

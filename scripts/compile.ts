@@ -4,21 +4,25 @@
  * runs
  *
  * ```sh
- * deno compile --no-prompt -P=cmesh --include src/worker/thread.ts \
+ * deno compile --no-prompt <permission flags> --include src/worker/thread.ts \
  *   --target <t> --output dist/build/<t>/cmesh src/main.ts
  * ```
  *
  * then packs `dist/release/cmesh-<t>.tar.gz|zip` and writes `dist/release/SHA256SUMS`.
  *
- * Permissions come from the single set in deno.json (`permissions.cmesh`, the one `deno task
- * cmesh` and the tests use). `deno compile -P` bakes read/write path entries in as absolute
- * paths of the build machine (research/deno.md §7), so the build refuses a set with relative
- * path entries: the release set must use booleans (the daemon narrows itself per worker at
- * run time) or absolute, machine-independent paths. The worker thread is loaded with
+ * Permissions are the flags of src/util/deno_permissions.ts, the ones `deno task cmesh`, the
+ * from-source service unit and the tests use. They are booleans: `deno compile` would bake path
+ * entries in as absolute paths of the build machine (research/deno.md §7); the daemon narrows
+ * itself per worker at run time. The worker thread is loaded with
  * `new Worker(new URL(...))`, which `deno compile` cannot see statically: hence `--include`.
  *
  * Needs the network (it downloads `denort` for each target): run it in CI (see
  * `.github/workflows/release.yml`), not on an offline machine.
+ *
+ * It refuses a `DENORT_BIN` that is a full Deno CLI: `deno compile` then embeds cmesh into the
+ * Deno CLI, and the "release" answers `deno --version` but not `cmesh version`. And it runs the
+ * binary it built for this machine's target (`version --json`: name "cmesh", this version)
+ * before packing anything.
  */
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -29,47 +33,20 @@ import {
   writeArchive,
   writeChecksums,
 } from "./release_archive.ts";
+import { PERMISSION_FLAGS } from "../src/util/deno_permissions.ts";
+import { VERSION } from "../src/version.ts";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 
 /** Modules loaded in ways `deno compile` cannot follow (workers). */
 export const EXTRA_MODULES = ["src/worker/thread.ts"];
 
-/** The permission set name shared by run, test and compile. */
-export const PERMISSION_SET = "cmesh";
-
-/**
- * Problems with a permission set for a release binary: relative path entries (they would be
- * baked in as build-machine paths) and a missing set. Empty when fine.
- */
-export function permissionSetProblems(denoJson: unknown, set = PERMISSION_SET): string[] {
-  const perms = (denoJson as { permissions?: Record<string, unknown> }).permissions?.[set];
-  if (!perms || typeof perms !== "object") return [`deno.json has no permissions.${set}`];
-  const problems: string[] = [];
-  for (const [kind, value] of Object.entries(perms as Record<string, unknown>)) {
-    const lists = typeof value === "object" && value !== null && !Array.isArray(value)
-      ? Object.entries(value as Record<string, unknown>).map(([k, v]) => [`${kind}.${k}`, v])
-      : [[kind, value]];
-    for (const [where, v] of lists as [string, unknown][]) {
-      if (!Array.isArray(v) || !["read", "write", "ffi"].includes(kind)) continue;
-      for (const entry of v) {
-        if (typeof entry === "string" && !/^(\/|[A-Za-z]:[\\/])/.test(entry)) {
-          problems.push(
-            `permissions.${set}.${where}: "${entry}" is relative; deno compile would bake in this build machine's absolute path — use true, an absolute path, or narrow at run time`,
-          );
-        }
-      }
-    }
-  }
-  return problems;
-}
-
 /** The `deno compile` argument list for one target. */
 export function compileArgs(target: string, outDir: string): string[] {
   return [
     "compile",
     "--no-prompt",
-    `-P=${PERMISSION_SET}`,
+    ...PERMISSION_FLAGS,
     ...EXTRA_MODULES.flatMap((m) => ["--include", m]),
     "--target",
     target,
@@ -77,6 +54,81 @@ export function compileArgs(target: string, outDir: string): string[] {
     join(outDir, "build", target, binaryName(target)),
     "src/main.ts",
   ];
+}
+
+/** What running `bin args...` printed (stdin closed), or why it could not run. */
+async function probe(
+  bin: string,
+  args: string[],
+): Promise<{ ok: boolean; stdout: string; stderr: string } | { error: string }> {
+  try {
+    const out = await new Deno.Command(bin, {
+      args,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+      signal: AbortSignal.timeout(60_000),
+    }).output();
+    const text = (b: Uint8Array) => new TextDecoder().decode(b);
+    return { ok: out.success, stdout: text(out.stdout), stderr: text(out.stderr) };
+  } catch (e) {
+    return { error: e instanceof Error ? e.message : String(e) };
+  }
+}
+
+/**
+ * Why `denortBin` (the value of `DENORT_BIN`) cannot be the runtime of a release, or null.
+ * A denort runs only the program embedded in it and ignores its arguments; the full Deno CLI
+ * answers `--version` with "deno x.y.z" and runs subcommands such as `eval`.
+ *
+ * @example
+ * ```ts
+ * import { denortProblem } from "./compile.ts";
+ * await denortProblem(Deno.execPath()); // "DENORT_BIN=… is the full Deno CLI …"
+ * ```
+ */
+export async function denortProblem(denortBin: string): Promise<string | null> {
+  const fix =
+    "deno compile would embed cmesh into the Deno CLI, and the release would answer `--version` as deno but not `cmesh version`. Point DENORT_BIN at a denort binary (denort-<target>.zip of the same Deno release) or unset it";
+  const version = await probe(denortBin, ["--version"]);
+  if ("error" in version) return `DENORT_BIN=${denortBin} cannot be run: ${version.error}`;
+  const said = /^deno \d+\.\d+\.\d+/m.exec(version.stdout);
+  if (said) {
+    return `DENORT_BIN=${denortBin} is the full Deno CLI (\`--version\` printed "${
+      said[0]
+    }"): ${fix}`;
+  }
+  const marker = "cmesh-denort-probe";
+  const evaluated = await probe(denortBin, ["eval", `console.log("${marker}")`]);
+  if (!("error" in evaluated) && evaluated.stdout.includes(marker)) {
+    return `DENORT_BIN=${denortBin} is the full Deno CLI (it ran \`eval\`): ${fix}`;
+  }
+  return null;
+}
+
+/**
+ * Why `binary` is not cmesh {@link VERSION}, or null: it is run with `version --json`, which
+ * must succeed and say `"name": "cmesh"` and this version (the installers check the same).
+ */
+export async function builtBinaryProblem(
+  binary: string,
+  version = VERSION,
+): Promise<string | null> {
+  const r = await probe(binary, ["version", "--json"]);
+  if ("error" in r) return `${binary} cannot be run: ${r.error}`;
+  const said = `${r.stdout}${r.stderr}`.trim().split("\n").slice(0, 3).join(" | ");
+  if (!r.ok) return `${binary} is not cmesh: \`version --json\` failed (${said})`;
+  let body: { name?: unknown; version?: unknown };
+  try {
+    body = JSON.parse(r.stdout);
+  } catch {
+    return `${binary} is not cmesh: \`version --json\` printed no JSON (${said})`;
+  }
+  if (body.name !== "cmesh") return `${binary} is not cmesh: \`version --json\` said ${said}`;
+  if (body.version !== version) {
+    return `${binary} is cmesh ${String(body.version)}, not ${version}`;
+  }
+  return null;
 }
 
 function parseArgs(args: string[]): { targets: string[]; outDir: string } {
@@ -97,12 +149,13 @@ function parseArgs(args: string[]): { targets: string[]; outDir: string } {
 
 async function main(): Promise<number> {
   const { targets, outDir } = parseArgs(Deno.args);
-  const problems = permissionSetProblems(
-    JSON.parse(await Deno.readTextFile(join(ROOT, "deno.json"))),
-  );
-  if (problems.length) {
-    console.error(problems.join("\n"));
-    return 1;
+  const denortBin = Deno.env.get("DENORT_BIN");
+  if (denortBin) {
+    const problem = await denortProblem(denortBin);
+    if (problem) {
+      console.error(`refusing to build: ${problem}`);
+      return 1;
+    }
   }
   const releaseDir = join(outDir, "release");
   const archives: string[] = [];
@@ -118,9 +171,19 @@ async function main(): Promise<number> {
       console.error(`deno compile failed for ${target}`);
       return 1;
     }
+    const binary = join(outDir, "build", target, binaryName(target));
+    if (target === Deno.build.target) {
+      // The one build this machine can run: it must be cmesh before anything is packed.
+      const problem = await builtBinaryProblem(binary);
+      if (problem) {
+        console.error(`refusing to pack: ${problem}`);
+        return 1;
+      }
+      console.error(`   ran ${binary} version --json: cmesh ${VERSION}`);
+    }
     archives.push(
       await writeArchive({
-        binary: join(outDir, "build", target, binaryName(target)),
+        binary,
         target,
         outDir: releaseDir,
       }),

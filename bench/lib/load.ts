@@ -16,6 +16,8 @@ import { rssMiB, rssParts, sampleRss } from "./stats.ts";
 export interface AdmissionResult {
   mode: string;
   clients: number;
+  /** Tasks already waiting in the queue before the timed submissions. */
+  queued_before: number;
   submissions: number;
   per_second: number;
   statuses: Record<string, number>;
@@ -47,7 +49,12 @@ const HOLD = "sleep 600";
 
 /** Admission throughput with `clients` concurrent submitters. */
 export async function benchAdmission(
-  opts: { clients: number; submissions: number; mode: "auto" | "netns" | "loopback" },
+  opts: {
+    clients: number;
+    submissions: number;
+    prefill: number;
+    mode: "auto" | "netns" | "loopback";
+  },
 ): Promise<AdmissionResult> {
   const mesh = await createMesh({
     mode: opts.mode,
@@ -63,7 +70,12 @@ export async function benchAdmission(
       cwd: mesh.plain,
       runner: "hold",
     };
-    await runSubmitClient(mesh.wrap(), { ...base, count: 200, idPrefix: "t-warm-" });
+    // The queue is filled first: admission must not slow down as it grows.
+    await runSubmitClient(mesh.wrap(), {
+      ...base,
+      count: Math.max(200, opts.prefill),
+      idPrefix: "t-warm-",
+    });
     const r = await runSubmitClient(mesh.wrap(), {
       ...base,
       count: opts.submissions,
@@ -73,6 +85,7 @@ export async function benchAdmission(
     return {
       mode: mesh.mode,
       clients: opts.clients,
+      queued_before: Math.max(200, opts.prefill),
       submissions: opts.submissions,
       per_second: Math.round(r.admitted.length / (r.durationMs / 1000)),
       statuses: r.statuses,

@@ -8,7 +8,7 @@
  * @example
  * ```ts
  * import { RawMcpClient } from "./mcp_raw.ts";
- * const mcp = new RawMcpClient(["deno", "run", "-P=cmesh", "src/main.ts", "mcp"], { CMESH_HOME: "/x" }, "/repo");
+ * const mcp = new RawMcpClient(["deno", ...cmeshArgs("mcp")], { CMESH_HOME: "/x" }, "/repo");
  * await mcp.initialize();
  * const r = await mcp.callTool("cmesh_peers", {});
  * await mcp.close();

@@ -6,6 +6,7 @@
  */
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { denoRunArgs } from "../util/deno_permissions.ts";
 
 /** Where the demo lives and which ports it uses. */
 export interface DemoLayout {
@@ -115,5 +116,5 @@ export function selfCommand(): { bin: string; args: string[] } {
   if (Deno.build.standalone) return { bin: exe, args: [] };
   const main = fileURLToPath(new URL("../main.ts", import.meta.url));
   const denoJson = fileURLToPath(new URL("../../deno.json", import.meta.url));
-  return { bin: exe, args: ["run", "--no-prompt", `--config=${denoJson}`, "-P=cmesh", main] };
+  return { bin: exe, args: denoRunArgs(main, [], denoJson) };
 }

@@ -4,6 +4,7 @@
  * show the remote agent's claims apart from the worker's evidence.
  */
 import type { TaskEvent, TaskResult, TaskStatus } from "../protocol/task.ts";
+import { escapeControls, quoteLines } from "../util/untrusted_text.ts";
 import { style } from "./output.ts";
 
 /** One line per task: id, state, peer, profile, cwd, age. */
@@ -17,7 +18,7 @@ export function formatTaskLine(t: TaskStatus & { peer?: string }): string {
 export function formatEvent(ev: TaskEvent): string {
   const text = ev.text.length > 300 ? `${ev.text.slice(0, 300)}…` : ev.text;
   return `${ev.at.slice(11, 19)} #${String(ev.seq).padStart(3)} ${ev.kind.padEnd(7)} ${
-    text.replace(/\s*\n\s*/g, " | ")
+    escapeControls(text.replace(/\s*(?:\r\n|[\n\r\v\f\x85\u2028\u2029])\s*/g, " | "))
   }`;
 }
 
@@ -34,11 +35,13 @@ export function formatResult(r: TaskResult, peer?: string): string {
     lines.push(`  error: ${r.error.message}${r.error.rule ? ` [rule ${r.error.rule}]` : ""}`);
   }
   lines.push("");
-  lines.push(style("Claims (what the remote agent says; untrusted):", "bold"));
   lines.push(
-    r.claims.final_text
-      ? r.claims.final_text.split("\n").map((l) => `  | ${l}`).join("\n")
-      : "  (no final text)",
+    style("Claims (what the remote agent says; untrusted; every line starts with |):", "bold"),
+  );
+  // Quoted line by line with controls escaped: a claim cannot end the block, move the cursor
+  // (`\r`, ANSI escapes) or print an unquoted line that reads like the evidence below.
+  lines.push(
+    r.claims.final_text ? quoteLines(r.claims.final_text, "  | ").join("\n") : "  (no final text)",
   );
   lines.push("");
   lines.push(style("Evidence (observed by the worker):", "bold"));
@@ -63,14 +66,14 @@ export function formatResult(r: TaskResult, peer?: string): string {
           head(e.git.after?.head)
         }, ${e.git.changed_files.length} file(s) changed`,
       );
-      for (const f of e.git.changed_files.slice(0, 20)) lines.push(`    ${f}`);
-      if (e.git.diff_stat) {
-        lines.push(e.git.diff_stat.split("\n").map((l) => `    ${l}`).join("\n"));
-      }
+      for (const f of e.git.changed_files.slice(0, 20)) lines.push(`    ${escapeControls(f)}`);
+      if (e.git.diff_stat) lines.push(quoteLines(e.git.diff_stat, "    ").join("\n"));
     } else lines.push("  git: not a git work tree");
     if (e.permission_denials.length) {
       lines.push(`  permission denials (${e.permission_denials.length}):`);
-      for (const d of e.permission_denials.slice(0, 10)) lines.push(`    ${d.tool}: ${d.detail}`);
+      for (const d of e.permission_denials.slice(0, 10)) {
+        lines.push(`    ${escapeControls(d.tool)}: ${quoteLines(d.detail, "").join(" | ")}`);
+      }
     }
     if (e.truncated.stdout || e.truncated.stderr) {
       lines.push(`  output truncated: stdout ${e.truncated.stdout}, stderr ${e.truncated.stderr}`);

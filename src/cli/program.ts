@@ -58,12 +58,26 @@ export function buildProgram(): Command {
     config.command("path").description("print where config and state live"),
     async () => (await import("./commands/config.ts")).configPath,
   );
+  leaf(
+    config.command("apply").description(
+      "apply a plan made by cmesh_setup_plan, after showing it and asking you (for plans that widen access)",
+    )
+      .argument("<hash>", "the plan_hash the setup tool showed")
+      .option(
+        "--yes",
+        "do not ask (you have reviewed the plan); needed when stdin is not a terminal",
+      ),
+    async () => (await import("./commands/config_apply.ts")).configApply,
+  );
 
   leaf(
     program.command("daemon").description(
       "run the daemon in the foreground: loopback control API + tailnet worker (when inbound is enabled)",
     ),
     async () => (await import("./commands/daemon.ts")).daemon,
+  ).option(
+    "--env-file <file>",
+    "load variables (runner credentials) from this file first, e.g. service.env; a missing file is skipped",
   ).addOption(
     new Option("--insecure-local-demo <node>", "local demo only: treat loopback callers as <node>")
       .hideHelp(),

@@ -14,6 +14,7 @@
  */
 import { z } from "zod";
 import { AbsolutePath, Name } from "../protocol/task.ts";
+import { parseDestination } from "../util/destination.ts";
 
 /** The built-in profile names, least capable first. */
 export const BUILTIN_PROFILES = ["query", "edit", "build", "full"] as const;
@@ -37,6 +38,22 @@ const NamedTables = <T extends z.ZodType>(value: T) =>
 
 /** A tag as Tailscale writes it: `tag:name`. */
 const Tag = z.string().regex(/^tag:[A-Za-z0-9][A-Za-z0-9_-]*$/, 'must look like "tag:name"');
+
+/** Network modes of a run, least reach first (`docs/runner-manifests.md`, "Egress"). */
+export const EGRESS_MODES = ["none", "model", "host"] as const;
+/** A network mode: `none`, `model` (only named hosts, through the daemon's proxy) or `host`. */
+export const EgressMode = z.enum(EGRESS_MODES);
+/** A network mode. */
+export type EgressMode = z.infer<typeof EgressMode>;
+
+/** One egress destination, `host:port` (`[v6]:port`), exact: no wildcards. */
+export const EgressHost = z.string().superRefine((text, ctx) => {
+  try {
+    parseDestination(text);
+  } catch (e) {
+    ctx.addIssue({ code: "custom", message: (e as Error).message });
+  }
+});
 
 /** `[node]`: how this machine names itself. */
 export const NodeSection = z.strictObject({
@@ -70,6 +87,13 @@ export const TailscaleSection = z.strictObject({
   /** Explicit TCP LocalAPI URL (e.g. macOS GUI variants); overrides `socket`. */
   localapi_url: z.url().optional(),
   localapi_token: NonEmptyString.optional(),
+  /**
+   * `auto`: the `tailscale` CLI on Windows (tailscaled's named pipe), the LocalAPI socket or URL
+   * elsewhere; `localapi`: always the socket/URL; `cli`: always the CLI.
+   */
+  transport: z.enum(["auto", "localapi", "cli"]).default("auto"),
+  /** Absolute path of the `tailscale` CLI (default: found on PATH; Windows: the installer's). */
+  cli_path: AbsolutePath.optional(),
   timeout_ms: PositiveInt.max(60_000).default(2000),
   /** Sources arrive from 127.0.0.1 in userspace networking; still whois'd. Off by default. */
   userspace_networking: z.boolean().default(false),
@@ -87,6 +111,14 @@ export const OutboundPeer = z.strictObject({
   name: NonEmptyString,
   /** Overrides resolution through LocalAPI status (a tailnet IP or host). */
   address: NonEmptyString.optional(),
+  /**
+   * The peer's Tailscale StableID (`nXXXXCNTRL`): only that node is ever sent tasks. Unset: the
+   * node found on first successful contact is pinned (trust on first use).
+   */
+  stable_id: z.string().regex(
+    /^[A-Za-z0-9_-]{1,64}$/,
+    "must be a Tailscale StableID like nHbV3aLbL621CNTRL",
+  ).optional(),
   port: Port.default(7433),
   profiles: z.array(Name).min(1, NON_EMPTY).default(["query"]),
   /** Glob patterns (`*` within a segment, `**` across) of cwds I allow myself to send. */
@@ -130,6 +162,8 @@ export const InboundSection = z.strictObject({
 export const ProfileSection = z.strictObject({
   enabled: z.boolean(),
   description: z.string().optional(),
+  /** The most network this profile's runs get, whatever the runner says (stricter wins). */
+  egress: EgressMode.optional(),
 });
 
 const ENV_VAR_NAME_RULE =
@@ -149,6 +183,13 @@ export const RunnerSection = z.strictObject({
   env: z.record(EnvVarName, z.string(), {
     error: (issue) => issue.code === "invalid_key" ? ENV_VAR_NAME_RULE : undefined,
   }).default({}),
+  /** Network of this runner's runs; unset = the manifest's `egress.default`. */
+  egress: EgressMode.optional(),
+  /**
+   * Destinations a `model` run may reach, replacing the manifest's `egress.hosts` (hosts of a
+   * configured base URL are added either way).
+   */
+  egress_hosts: z.array(EgressHost).optional(),
 });
 
 /**

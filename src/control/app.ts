@@ -62,6 +62,7 @@ const FAILURE_CODE: Record<Exclude<DelegateOutcome, { ok: true }>["kind"], Error
   denied_by_peer: "peer_denied",
   unreachable: "peer_unreachable",
   not_cmesh: "peer_not_cmesh",
+  peer_response_too_large: "peer_response_too_large",
   busy: "peer_busy",
   invalid: "invalid_request",
   conflict: "conflict",

@@ -14,6 +14,7 @@ import { resolvePeerAddress, type StatusSource } from "../delegation/peer_resolv
 import { PeerClient } from "../delegation/peer_client.ts";
 import { DelegationService } from "../delegation/service.ts";
 import { outboundDecision } from "../policy/outbound.ts";
+import { credentialNames } from "../runner/credential_hint.ts";
 import { appendAudit } from "../store/audit.ts";
 import { openStore } from "../store/db.ts";
 import { LocalApiClient } from "../tailscale/localapi.ts";
@@ -21,7 +22,7 @@ import { defaultLogOptions, logger, setupLogging } from "../util/log.ts";
 import { VERSION } from "../version.ts";
 import { acquireDaemonLock } from "./lock.ts";
 import { type RunningWorker, startWorker } from "./start_worker.ts";
-import { bindAddresses, prepareWorker } from "./worker_setup.ts";
+import { bindAddresses, prepareWorker, resolveLocalApi } from "./worker_setup.ts";
 
 /** Options of {@link runDaemon}. */
 export interface DaemonOptions {
@@ -49,12 +50,9 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   const dbPath = join(stateDir, "cmesh.db");
   const store = openStore(dbPath);
   const token = await ensureControlToken(stateDir);
-  const localApi = demo ? null : LocalApiClient.create({
-    socket: config.tailscale.socket,
-    url: config.tailscale.localapi_url,
-    token: config.tailscale.localapi_token,
-    timeoutMs: config.tailscale.timeout_ms,
-  });
+  const localApi = demo ? null : LocalApiClient.fromConfig(
+    (await resolveLocalApi(config.tailscale, false)).tailscale,
+  );
   const statusSource: StatusSource | null = localApi
     ? async () => {
       const st = await localApi.status();
@@ -95,10 +93,18 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       nodeName,
       demoCaller: opts.insecureLocalDemo,
       selfStableId: initial?.ok ? initial.status.self?.stableId : undefined,
+      self: initial?.ok ? initial.status.self : undefined,
       log: logOptions,
     });
     runnerInfo = {
-      available: setup.runtime.available.map((r) => ({ name: r.name, binary: r.binary })),
+      available: setup.runtime.available.map((r) => ({
+        name: r.name,
+        binary: r.binary,
+        // Names only, never values: which credential variables this daemon has for the runner
+        // (`cmesh doctor` reads them instead of guessing from its own shell).
+        credentials_present: credentialNames([...r.manifest.env.pass, ...r.envPass])
+          .filter((n) => (Deno.env.get(n) ?? "") !== "" || n in r.envSet),
+      })),
       unavailable: setup.runtime.unavailable,
       sandbox: sandboxSummary(setup.init.sandbox),
     };

@@ -3,6 +3,7 @@
  * Starts the sandboxed worker (a Deno Web Worker with narrowed permissions) and waits until it
  * listens, or reports why it could not.
  */
+import { answerCwdResolve, isCwdResolveRequest } from "../worker/cwd_port.ts";
 import type { WorkerInit, WorkerReport } from "../worker/thread.ts";
 import type { WorkerPermissions } from "./worker_permissions.ts";
 
@@ -25,6 +26,16 @@ export function startWorker(
     name: "cmesh-worker",
     deno: { permissions },
   });
+  // The worker thread asks this (unsandboxed) thread to resolve cwds, before and after ready.
+  let onReport: (msg: WorkerReport) => void = () => {};
+  worker.onmessage = (e: MessageEvent<unknown>) => {
+    const msg = e.data;
+    if (isCwdResolveRequest(msg)) {
+      answerCwdResolve(msg).then((reply) => worker.postMessage(reply), () => {});
+      return;
+    }
+    onReport(msg as WorkerReport);
+  };
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       worker.terminate();
@@ -36,8 +47,7 @@ export function startWorker(
       worker.terminate();
       reject(new Error(`worker failed: ${e.message}`));
     };
-    worker.onmessage = (e: MessageEvent<WorkerReport>) => {
-      const msg = e.data;
+    onReport = (msg) => {
       if (msg.type === "error") {
         clearTimeout(timer);
         worker.terminate();
@@ -53,8 +63,8 @@ export function startWorker(
                 worker.terminate();
                 done();
               }, stopTimeoutMs);
-              worker.onmessage = (ev: MessageEvent<WorkerReport>) => {
-                if (ev.data.type === "stopped" || ev.data.type === "error") {
+              onReport = (report) => {
+                if (report.type === "stopped" || report.type === "error") {
                   clearTimeout(t);
                   worker.terminate();
                   done();

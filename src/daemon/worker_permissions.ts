@@ -19,6 +19,7 @@ import type { RunTools } from "../runner/run.ts";
 export type LocalApiAccess =
   | { transport: "unix"; path: string }
   | { transport: "tcp"; host: string; port: number }
+  | { transport: "cli"; binary: string }
   | { transport: "none" };
 
 /** Inputs of {@link workerPermissions}. */
@@ -70,6 +71,8 @@ export function workerPermissions(i: WorkerPermissionInputs): WorkerPermissions 
     ...(i.tools.gitBin ? [i.tools.gitBin] : []),
     ...(i.sandboxBin ? [i.sandboxBin] : []),
   ];
+  // The tailscale CLI transport runs the CLI: the worker may run that one binary, nothing more.
+  if (i.localApi.transport === "cli") tools.push(i.localApi.binary);
   return {
     net: uniq(net),
     read: uniq([...read, ...tools]),

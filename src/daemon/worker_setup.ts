@@ -13,11 +13,12 @@ import { probeSandbox } from "../runner/sandbox/availability.ts";
 import { hostLayout, installPathsOf } from "../runner/sandbox/host.ts";
 import { effectiveSandboxMode, type SandboxSettings } from "../runner/sandbox/mod.ts";
 import { isTailnetIp } from "../tailscale/addr.ts";
+import { WINDOWS_TAILSCALE_CLI } from "../tailscale/cli_transport.ts";
 import { discoverMacGuiEndpoint, realMacDiscoveryDeps } from "../tailscale/macos.ts";
 import { DEFAULT_LINUX_SOCKET, defaultSocketPath } from "../tailscale/transport.ts";
 import type { TailnetStatus } from "../tailscale/status.ts";
 import type { LogOptions } from "../util/log.ts";
-import { resolveRoots, rootsCaseInsensitive } from "../worker/cwd_resolve.ts";
+import { resolveInboundRoots } from "../worker/decide.ts";
 import type { WorkerInit } from "../worker/thread.ts";
 import {
   type LocalApiAccess,
@@ -46,7 +47,10 @@ export function bindAddresses(
 /**
  * Pins down where the worker reaches the LocalAPI, in the main thread (which may look around:
  * the worker may not). Returns the access to grant and the `[tailscale]` section the worker
- * uses, with any discovered endpoint made explicit (macOS GUI variants: loopback port + token).
+ * uses, with any discovered endpoint made explicit (macOS GUI variants: loopback port + token;
+ * the `tailscale` CLI's absolute path).
+ *
+ * @throws {TypeError} when the CLI transport is chosen and no `tailscale` CLI can be found.
  */
 export async function resolveLocalApi(
   ts: Config["tailscale"],
@@ -54,6 +58,25 @@ export async function resolveLocalApi(
   os: typeof Deno.build.os = Deno.build.os,
 ): Promise<{ access: LocalApiAccess; tailscale: Config["tailscale"] }> {
   if (demo) return { access: { transport: "none" }, tailscale: ts };
+  const useCli = ts.transport === "cli" ||
+    (ts.transport === "auto" && os === "windows" && !ts.localapi_url && !ts.socket);
+  if (useCli) {
+    const binary = ts.cli_path ??
+      (os === "windows" ? WINDOWS_TAILSCALE_CLI : await resolveBinary(
+        "tailscale",
+        Deno.env.get("PATH") ?? "",
+        { runner: "tailscale" },
+      ).catch(() => undefined));
+    if (binary === undefined) {
+      throw new TypeError(
+        `tailscale.transport = "cli" but no tailscale CLI was found on PATH; set tailscale.cli_path in config.toml`,
+      );
+    }
+    return {
+      access: { transport: "cli", binary },
+      tailscale: { ...ts, transport: "cli", cli_path: binary },
+    };
+  }
   if (ts.localapi_url) {
     const u = new URL(ts.localapi_url);
     return {
@@ -102,6 +125,8 @@ export async function prepareWorker(args: {
   nodeName: string;
   demoCaller?: string;
   selfStableId?: string;
+  /** This node from LocalAPI status (addresses and names for the worker's Host check). */
+  self?: TailnetStatus["self"];
   log: LogOptions;
 }): Promise<WorkerSetup> {
   const { config } = args;
@@ -120,8 +145,7 @@ export async function prepareWorker(args: {
   const processTools = resolveProcessTools();
   const gitBin = await resolveBinary("git", env.PATH ?? "", { runner: "git" }).catch(() => null);
   const tools: RunTools = { ...processTools, gitBin };
-  const rootsReal = await resolveRoots(config.inbound.allow);
-  const caseInsensitive = await rootsCaseInsensitive(rootsReal);
+  const { rootsReal, caseInsensitive } = await resolveInboundRoots(config);
   // Only the variables a runner could receive cross into the worker.
   const wanted = new Set([
     ...BASE_ENV_ALLOWLIST,
@@ -162,6 +186,7 @@ export async function prepareWorker(args: {
       log: args.log,
       ...(args.demoCaller ? { demoCaller: args.demoCaller } : {}),
       ...(args.selfStableId ? { selfStableId: args.selfStableId } : {}),
+      ...(args.self ? { self: args.self } : {}),
     },
   };
 }

@@ -20,13 +20,22 @@ import { logger } from "../util/log.ts";
 import { type PeerAddress, PeerClient, type PeerFailure } from "./peer_client.ts";
 
 /** Why a delegation did not go through, as the agent and the CLI see it. */
-export type FailureKind = "denied_by_peer" | "unreachable" | "not_cmesh" | "busy" | "invalid";
+export type FailureKind =
+  | "denied_by_peer"
+  | "unreachable"
+  | "not_cmesh"
+  | "peer_response_too_large"
+  | "busy"
+  | "invalid";
 
 /** Classifies a peer failure into the stored state and an actionable message. Pure. */
 export function describePeerFailure(
   peerName: string,
   failure: PeerFailure,
 ): { kind: FailureKind; state: TaskState; message: string; rule?: string } {
+  if (failure.kind === "too_large") {
+    return { kind: "peer_response_too_large", state: "failed", message: failure.message };
+  }
   if (failure.kind !== "refused") {
     return { kind: failure.kind, state: "failed", message: failure.message };
   }
@@ -135,7 +144,15 @@ export class TaskFollower {
     while (!signal.aborted) {
       const sse = await client.followEvents(id, after, mirror, signal);
       if (signal.aborted) return;
+      if (sse.failure) {
+        recordPeerFailure(store, bus, this.deps.self, id, address.name, sse.failure);
+        return;
+      }
       const st = await client.status(id, signal);
+      if (!st.ok && st.failure.kind === "too_large") {
+        recordPeerFailure(store, bus, this.deps.self, id, address.name, st.failure);
+        return;
+      }
       if (st.ok) {
         if (isTerminal(st.value.state)) {
           await this.#finish(id, client, st.value, signal);
@@ -168,6 +185,10 @@ export class TaskFollower {
   ): Promise<void> {
     const { store } = this.deps;
     const res = await client.result(id, signal);
+    if (!res.ok && res.failure.kind === "too_large") {
+      recordPeerFailure(store, this.deps.bus, this.deps.self, id, client.peer.name, res.failure);
+      return;
+    }
     store.transaction(() => {
       if (res.ok) saveResult(store, "outbound", id, res.value);
       updateTaskState(store, "outbound", id, status.state, {

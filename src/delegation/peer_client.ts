@@ -5,7 +5,8 @@
  * error, and labels the peer's own refusals as the peer's.
  */
 import { ApiError, TaskEvent, TaskRequest, TaskResult, TaskStatus } from "../protocol/task.ts";
-import { readSse } from "./sse.ts";
+import { readBoundedBytes } from "../util/bounded_body.ts";
+import { readSse, SseTooLarge } from "./sse.ts";
 
 /** Where a peer's worker listens. */
 export interface PeerAddress {
@@ -18,6 +19,7 @@ export interface PeerAddress {
 export type PeerFailure =
   | { kind: "unreachable"; message: string }
   | { kind: "not_cmesh"; message: string }
+  | { kind: "too_large"; message: string }
   | {
     kind: "refused";
     status: number;
@@ -33,7 +35,10 @@ export type PeerResult<T> = { ok: true; status: number; value: T } | {
   failure: PeerFailure;
 };
 
-const MAX_RESPONSE_BYTES = 8 * 1024 * 1024;
+/** The most one answer of a peer may be: bodies are read up to it, then cut off. */
+export const MAX_PEER_RESPONSE_BYTES = 8 * 1024 * 1024;
+/** The most one event-stream message of a peer may be (characters, read as it arrives). */
+export const MAX_PEER_EVENT_CHARS = 1024 * 1024;
 
 function baseUrl(p: PeerAddress): string {
   const host = p.host.includes(":") ? `[${p.host}]` : p.host;
@@ -66,10 +71,12 @@ function networkFailure(peer: PeerAddress, err: unknown): PeerFailure {
   };
 }
 
-async function boundedJson(res: Response): Promise<unknown> {
-  const text = await res.text();
-  if (text.length > MAX_RESPONSE_BYTES) throw new Error("response too large");
-  return JSON.parse(text);
+function tooLarge(peer: PeerAddress, what: string, limit: number): PeerFailure {
+  return {
+    kind: "too_large",
+    message: `${peer.name} sent ${what} larger than ${limit} bytes; cmesh stopped reading it ` +
+      `(a cmesh worker never sends that much: is it misbehaving?)`,
+  };
 }
 
 /** A client for one peer. */
@@ -97,7 +104,14 @@ export class PeerClient {
     }
     let json: unknown;
     try {
-      json = await boundedJson(res);
+      const bytes = await readBoundedBytes(res.body, MAX_PEER_RESPONSE_BYTES);
+      if (bytes === null) {
+        return {
+          ok: false,
+          failure: tooLarge(this.peer, "an answer", MAX_PEER_RESPONSE_BYTES),
+        };
+      }
+      json = JSON.parse(new TextDecoder().decode(bytes));
     } catch {
       return {
         ok: false,
@@ -203,7 +217,7 @@ export class PeerClient {
     after: number,
     onEvent: (ev: TaskEvent) => void,
     signal: AbortSignal,
-  ): Promise<{ ended: boolean; error?: string }> {
+  ): Promise<{ ended: boolean; error?: string; failure?: PeerFailure }> {
     let res: Response;
     try {
       res = await fetch(`${baseUrl(this.peer)}/v1/tasks/${id}/events?after=${after}`, {
@@ -218,13 +232,17 @@ export class PeerClient {
       return { ended: false, error: `events: HTTP ${res.status}` };
     }
     try {
-      for await (const msg of readSse(res.body, 1 << 20)) {
+      for await (const msg of readSse(res.body, MAX_PEER_EVENT_CHARS)) {
         if (msg.event === "end") return { ended: true };
         const ev = TaskEvent.safeParse(JSON.parse(msg.data));
         if (ev.success) onEvent(ev.data);
       }
       return { ended: false, error: "event stream closed before the task ended" };
     } catch (err) {
+      if (err instanceof SseTooLarge) {
+        const failure = tooLarge(this.peer, "an event-stream message", MAX_PEER_EVENT_CHARS);
+        return { ended: false, error: failure.message, failure };
+      }
       return { ended: false, error: (err as Error).message };
     }
   }

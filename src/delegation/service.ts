@@ -231,7 +231,7 @@ export class DelegationService {
       }
       failure = res.failure;
       // Only transport failures are retried; a refusal is an answer.
-      if (failure.kind === "refused" || failure.kind === "not_cmesh") break;
+      if (failure.kind !== "unreachable") break;
       if (attempt < RETRY_DELAYS_MS.length) {
         await new Promise((r) => setTimeout(r, RETRY_DELAYS_MS[attempt]));
       }

@@ -1,7 +1,9 @@
 /**
  * @module
  * A small Server-Sent Events reader for a `fetch` response body: yields `{id, event, data}`
- * messages, bounded per message.
+ * messages, bounded per message while it is read. A peer that sends an endless message (one
+ * long line, or many `data:` lines with no blank line) is cut off at the bound with
+ * {@link SseTooLarge}: the reader never holds more than about one message's worth.
  *
  * @example
  * ```ts
@@ -16,10 +18,21 @@ export interface SseMessage {
   data: string;
 }
 
-/** Parses an SSE stream. Messages larger than `maxMessageBytes` end the stream with an error. */
+/** Thrown when one message grows past the reader's bound (the stream is cancelled). */
+export class SseTooLarge extends Error {
+  constructor(readonly maxMessageChars: number) {
+    super(`an event-stream message grew past ${maxMessageChars} characters`);
+    this.name = "SseTooLarge";
+  }
+}
+
+/**
+ * Parses an SSE stream. A message (its fields and the line being read) larger than
+ * `maxMessageChars` characters ends the stream with {@link SseTooLarge}.
+ */
 export async function* readSse(
   body: ReadableStream<Uint8Array>,
-  maxMessageBytes: number,
+  maxMessageChars: number,
 ): AsyncGenerator<SseMessage> {
   const reader = body.pipeThrough(new TextDecoderStream()).getReader();
   let buf = "";
@@ -28,14 +41,13 @@ export async function* readSse(
     event: "message",
     data: [],
   };
+  // Characters held for the current message: complete field lines plus the partial line.
+  let held = 0;
   try {
     for (;;) {
       const { done, value } = await reader.read();
       if (done) return;
       buf += value;
-      if (buf.length > maxMessageBytes) {
-        throw new Error(`SSE message larger than ${maxMessageBytes} bytes`);
-      }
       let nl: number;
       while ((nl = buf.indexOf("\n")) >= 0) {
         const line = buf.slice(0, nl).replace(/\r$/, "");
@@ -43,16 +55,21 @@ export async function* readSse(
         if (line === "") {
           if (msg.data.length) yield { id: msg.id, event: msg.event, data: msg.data.join("\n") };
           msg = { id: null, event: "message", data: [] };
+          held = 0;
           continue;
         }
         if (line.startsWith(":")) continue;
         const colon = line.indexOf(":");
         const field = colon < 0 ? line : line.slice(0, colon);
         const val = colon < 0 ? "" : line.slice(colon + 1).replace(/^ /, "");
-        if (field === "data") msg.data.push(val);
-        else if (field === "event") msg.event = val;
+        if (field === "data") {
+          msg.data.push(val);
+          held += val.length + 1;
+        } else if (field === "event") msg.event = val;
         else if (field === "id") msg.id = val;
+        if (held > maxMessageChars) throw new SseTooLarge(maxMessageChars);
       }
+      if (held + buf.length > maxMessageChars) throw new SseTooLarge(maxMessageChars);
     }
   } finally {
     reader.cancel().catch(() => {});

@@ -52,6 +52,9 @@ export function explainError(err: ToolError, ctx: ErrorContext = {}): string {
     case "peer_not_cmesh":
       return `Could not reach cmesh on ${peer}; the task did not start: ${err.message}\n` +
         `Call cmesh_peers to see which peers are online.`;
+    case "peer_response_too_large":
+      return `${peer} sent more than cmesh reads, so it stopped reading and failed the task: ` +
+        `${err.message}\nTell the user; a cmesh worker never sends that much.`;
     case "peer_busy":
       return `${peer} is busy and did not take the task: ${err.message}\n` +
         `Retry later, or check its queue limits with cmesh_peers.`;

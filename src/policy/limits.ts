@@ -98,10 +98,13 @@ export function admissionLimits(input: {
       startsNow: true,
     };
   }
-  const retryAfterS = typeof input.retryAfterS === "function"
-    ? input.retryAfterS()
-    : input.retryAfterS ?? DEFAULT_RETRY_AFTER_S;
+  // Only a refusal needs the advice: a task that merely queues must not pay for it.
+  const retryAfter = () =>
+    typeof input.retryAfterS === "function"
+      ? input.retryAfterS()
+      : input.retryAfterS ?? DEFAULT_RETRY_AFTER_S;
   if (global.queued >= limits.global.maxQueue) {
+    const retryAfterS = retryAfter();
     return withRetry(
       deny(
         "limits.global_queue",
@@ -113,6 +116,7 @@ export function admissionLimits(input: {
     );
   }
   if (peer.queued >= peerMaxQueue) {
+    const retryAfterS = retryAfter();
     return withRetry(
       deny(
         "limits.peer_queue",

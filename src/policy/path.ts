@@ -9,6 +9,12 @@
  * POSIX paths a backslash is an ordinary filename character. Empty segments (`//`, a trailing
  * `/`) are dropped, as the kernel does.
  *
+ * Windows forms that name the same file several ways, or no file at all, are refused with a
+ * reason: `\\?\` and `\\.\` device paths, UNC shares (`\\server\share`), and in a drive path
+ * a segment with a `:` (alternate data stream), a trailing dot or space (Windows drops them),
+ * a reserved device name (`CON`, `NUL`, `COM1`, ...) or an 8.3 short name (`PROGRA~1`: the
+ * realpath gives the long name; a short one left over means it was not resolved).
+ *
  * @example
  * ```ts
  * import { isInside, parseAbsolutePath } from "./path.ts";
@@ -81,6 +87,8 @@ function splitAbsolute(path: string): ParsePathResult {
   if (path.includes("\0")) return { ok: false, problem: "contains a NUL byte" };
   let root: string;
   let rest: string;
+  const windowsSpecial = windowsSpecialForm(path);
+  if (windowsSpecial !== null) return { ok: false, problem: windowsSpecial };
   const drive = DRIVE.exec(path);
   if (drive) {
     root = `${drive[1].toUpperCase()}:`;
@@ -91,7 +99,45 @@ function splitAbsolute(path: string): ParsePathResult {
   } else {
     return { ok: false, problem: "is not an absolute path" };
   }
-  return { ok: true, path: { root, segments: rest.split("/").filter((s) => s !== "") } };
+  const segments = rest.split("/").filter((s) => s !== "");
+  if (drive) {
+    for (const segment of segments) {
+      const problem = windowsSegmentProblem(segment);
+      if (problem !== null) return { ok: false, problem };
+    }
+  }
+  return { ok: true, path: { root, segments } };
+}
+
+/** Device (`\\?\`, `\\.\`) and UNC paths: accepted nowhere. */
+function windowsSpecialForm(path: string): string | null {
+  if (/^[\\/][\\/][?.][\\/]/.test(path)) {
+    return "is a Windows device path (\\\\?\\ or \\\\.\\); use a drive path like C:\\src\\app";
+  }
+  if (/^\\\\[^\\]/.test(path)) {
+    return "is a UNC network path (\\\\server\\share); only local drive paths are accepted";
+  }
+  return null;
+}
+
+const RESERVED_DEVICE = /^(CON|PRN|AUX|NUL|COM[0-9¹²³]|LPT[0-9¹²³]|CONIN\$|CONOUT\$)(\..*)?$/i;
+/** An 8.3 short name: up to 6 characters, `~`, digits, an optional extension of up to 3. */
+const SHORT_NAME = /^[^~.]{1,6}~[0-9]{1,6}(\.[^.]{0,3})?$/;
+
+/** Why one segment of a Windows drive path cannot be trusted as written, or null. */
+function windowsSegmentProblem(segment: string): string | null {
+  if (segment === "." || segment === "..") return null; // reported by parseAbsolutePath
+  if (segment.includes(":")) {
+    return `has a ":" in "${segment}" (an alternate data stream)`;
+  }
+  if (/[. ]$/.test(segment)) {
+    return `has a segment ending in a dot or space ("${segment}"), which Windows drops`;
+  }
+  if (RESERVED_DEVICE.test(segment)) return `names the Windows device "${segment}"`;
+  if (SHORT_NAME.test(segment)) {
+    return `has the 8.3 short name "${segment}"; give the long name (the realpath)`;
+  }
+  return null;
 }
 
 /**

@@ -33,6 +33,7 @@ export const ERROR_STATUS = {
   sandbox_unavailable: 503,
   peer_unreachable: 502,
   peer_not_cmesh: 502,
+  peer_response_too_large: 502,
   peer_denied: 403,
   peer_busy: 429,
 } as const;

@@ -4,7 +4,8 @@
  * scrubbed env, cwd and stdin. Pure: no Deno APIs; the binary is resolved beforehand
  * (`probe.ts`) and the daemon env is passed in.
  *
- * argv layout: `[binary, ...base_args, ...profile.args, ...extraArgs, <prompt part>]` where
+ * argv layout: `[binary, ...base_args, ...env_args, ...profile.args, ...extraArgs, <prompt part>]`
+ * (`env_args`: those of the variables the child gets) where
  * the prompt part is `["--", prompt]` (`prompt.via = "arg"`) or `prompt.args` with the prompt
  * written to stdin (`prompt.via = "stdin"`).
  *
@@ -21,8 +22,14 @@
  * ```
  */
 import type { Invocation } from "./types.ts";
-import { CWD_PLACEHOLDER, type RunnerManifest, RunnerSetupError } from "./manifest.ts";
+import {
+  CWD_PLACEHOLDER,
+  ENV_VALUE_PLACEHOLDER,
+  type RunnerManifest,
+  RunnerSetupError,
+} from "./manifest.ts";
 import { scrubbedEnv, type ScrubOptions } from "./env.ts";
+import { isBatchFile } from "./windows_launch.ts";
 
 /**
  * Largest prompt passed as one argv element, in UTF-8 bytes. Linux refuses a single
@@ -50,6 +57,8 @@ export interface BuildInvocationInput {
   resolvedBinary: string;
   /** The daemon's environment; only the allowlisted parts reach the child. */
   env: Readonly<Record<string, string>>;
+  /** Args before the manifest's (on Windows, the script of an npm shim run by node.exe). */
+  prefixArgs?: readonly string[];
   /** Args from config.toml (e.g. `-m gpt-5.5`), placed after the profile args. */
   extraArgs?: readonly string[];
   extraEnv?: ExtraEnv;
@@ -81,6 +90,28 @@ function substituteCwd(args: readonly string[], cwd: string, runner: string): st
     }
     return arg.replaceAll(CWD_PLACEHOLDER, cwd);
   });
+}
+
+/**
+ * The manifest's `env_args` for the variables the child gets. A value with control characters
+ * is refused: it could not be a URL or name, and would not survive quoting as one argument.
+ */
+function envArgs(manifest: RunnerManifest, env: Readonly<Record<string, string>>): string[] {
+  const out: string[] = [];
+  for (const [name, args] of Object.entries(manifest.env_args)) {
+    const value = env[name];
+    if (value === undefined || value === "") continue;
+    // deno-lint-ignore no-control-regex
+    if (/[\u0000-\u001f\u007f]/.test(value)) {
+      throw new RunnerSetupError(
+        "runner_env_unsafe",
+        `runner ${manifest.name}: ${name} contains control characters; fix its value in the daemon's environment or runners.${manifest.name}.env`,
+      );
+    }
+    const quoted = JSON.stringify(value);
+    out.push(...args.map((a) => a.replaceAll(ENV_VALUE_PLACEHOLDER, quoted)));
+  }
+  return out;
 }
 
 function promptPart(
@@ -142,14 +173,14 @@ export function buildInvocation(input: BuildInvocationInput): Invocation {
       } is not absolute; resolve it with resolveBinary first`,
     );
   }
+  if (input.os === "windows" && isBatchFile(input.resolvedBinary)) {
+    // cmd.exe would re-parse every argument (prompt, cwd): never start a batch file.
+    throw new RunnerSetupError(
+      "runner_batch_file",
+      `runner ${manifest.name}: ${input.resolvedBinary} is a batch file; cmesh starts runners without cmd.exe (see windows_launch.ts)`,
+    );
+  }
   const tail = promptPart(manifest, prompt);
-  const argv = [
-    input.resolvedBinary,
-    ...substituteCwd(manifest.base_args, cwd, manifest.name),
-    ...substituteCwd(spec.args, cwd, manifest.name),
-    ...(input.extraArgs ?? []),
-    ...tail.args,
-  ];
   const env = scrubbedEnv(
     input.env,
     manifest,
@@ -157,6 +188,15 @@ export function buildInvocation(input: BuildInvocationInput): Invocation {
     input.extraEnv?.set ?? {},
     { os: input.os },
   );
+  const argv = [
+    input.resolvedBinary,
+    ...(input.prefixArgs ?? []),
+    ...substituteCwd(manifest.base_args, cwd, manifest.name),
+    ...envArgs(manifest, env),
+    ...substituteCwd(spec.args, cwd, manifest.name),
+    ...(input.extraArgs ?? []),
+    ...tail.args,
+  ];
   if (manifest.state_dir_env !== undefined && input.stateDir !== undefined) {
     env[manifest.state_dir_env] = input.stateDir;
   }

@@ -20,6 +20,7 @@
 import { z } from "zod";
 import { parse as parseToml, TomlError } from "smol-toml";
 import { type ErrorInfo, Name } from "../protocol/task.ts";
+import { EgressHost, EgressMode } from "../config/schema.ts";
 
 /** A setup problem in the runner layer: bad manifest, unknown profile, missing binary, ... */
 export class RunnerSetupError extends Error {
@@ -63,6 +64,8 @@ export type OutputFormat = typeof OUTPUT_FORMATS[number];
 
 /** The only placeholder substituted inside manifest args (base_args, profile args). */
 export const CWD_PLACEHOLDER = "{cwd}";
+/** The placeholder substituted inside `env_args`: the variable's value, quoted. */
+export const ENV_VALUE_PLACEHOLDER = "{value}";
 
 /** How the prompt reaches the CLI. */
 export const PromptPassing = z.discriminatedUnion("via", [
@@ -88,6 +91,27 @@ export type PromptPassing = z.infer<typeof PromptPassing>;
 export const ProfileSpec = z.strictObject({ args: z.array(Arg) });
 /** A profile spec. */
 export type ProfileSpec = z.infer<typeof ProfileSpec>;
+
+/**
+ * What network a runner needs. A custom manifest that says nothing gets `none`: a runner
+ * cmesh knows nothing about reaches nothing until its manifest or the config names hosts.
+ */
+export const ManifestEgress = z.strictObject({
+  /** Mode when the config sets none (`runners.<name>.egress`). */
+  default: EgressMode.default("none"),
+  /** `host:port` destinations a `model` run may reach (the config may replace them). */
+  hosts: z.array(EgressHost).default([]),
+  /** Env vars holding a base URL whose host is allowed too (e.g. `ANTHROPIC_BASE_URL`). */
+  url_env: z.array(EnvName).default([]),
+  /**
+   * Keys inside config args whose `key="URL"` / `key=URL` value is a base URL whose host is
+   * allowed too (codex: `base_url` in `-c model_providers.x={base_url="..."}`).
+   */
+  url_arg_keys: z.array(z.string().regex(/^[a-z][a-z0-9_]*$/, "must be a lowercase key name"))
+    .default([]),
+});
+/** A manifest's egress section. */
+export type ManifestEgress = z.infer<typeof ManifestEgress>;
 
 /** The runner manifest schema. Strict: unknown keys are errors. */
 export const RunnerManifest = z.strictObject({
@@ -122,6 +146,15 @@ export const RunnerManifest = z.strictObject({
     set: z.record(EnvName, z.string()).default({}),
   }).default({ pass: [], set: {} }),
   state_dir_env: EnvName.optional(),
+  /**
+   * Args added after `base_args` when the runner's environment (after `env.pass`/`env.set`
+   * and config) has the variable non-empty; `{value}` in them becomes the value as a quoted
+   * TOML/JSON string. For CLIs that read a setting from a flag, not from the variable (codex
+   * ignores `OPENAI_BASE_URL`).
+   */
+  env_args: z.record(EnvName, z.array(Arg)).default({}),
+  /** The network of a run (docs/runner-manifests.md, "Egress"). */
+  egress: ManifestEgress.default(() => ManifestEgress.parse({})),
 });
 /** A validated runner manifest (defaults filled in). */
 export type RunnerManifest = z.infer<typeof RunnerManifest>;

@@ -9,8 +9,9 @@
  * the environment shown) and signalled by spawning `kill`, both as absolute paths.
  *
  * Platforms: Linux (procps `ps … e`) is tested. macOS is wired to `ps -E` but unverified.
- * Windows has no process groups or `kill` binary: {@link treeKillSupport} says so and
- * {@link killTree} falls back to the caller's direct kill of the main child only.
+ * Windows has no process groups, signals or `ps` environment: {@link killTree} runs
+ * `taskkill /T` then `taskkill /T /F` on the main child while it is alive, and there is no
+ * final marker sweep ({@link treeKillSupport} says so).
  *
  * @example
  * ```ts
@@ -76,18 +77,40 @@ export function normalizeSignals(signals: readonly string[]): string[] {
 /** Whether tree kill works on an OS, and why not. */
 export interface TreeKillSupport {
   supported: boolean;
+  /**
+   * Whether a final sweep after the child exited is safe: true where the run's processes are
+   * found by marker and group; false on Windows, where `taskkill /T` works by pid and a pid can
+   * be reused once the child is gone.
+   */
+  sweep: boolean;
   reason: string;
 }
 
 /** What tree kill can do on `os` (default: this machine). */
 export function treeKillSupport(os: string = Deno.build.os): TreeKillSupport {
-  if (os === "linux") return { supported: true, reason: "procps ps with environment (tested)" };
-  if (os === "darwin") return { supported: true, reason: "BSD ps -E (untested)" };
+  if (os === "linux") {
+    return { supported: true, sweep: true, reason: "procps ps with environment (tested)" };
+  }
+  if (os === "darwin") return { supported: true, sweep: true, reason: "BSD ps -E (untested)" };
+  if (os === "windows") {
+    return {
+      supported: true,
+      sweep: false,
+      reason: "taskkill /T /F ends the child and its descendants by parent link; a process " +
+        "that outlived its parent is not reached (no marker sweep on Windows)",
+    };
+  }
   return {
     supported: false,
+    sweep: false,
     reason: `process-tree kill is not supported on ${os}: no process groups or kill/ps tools; ` +
       "only the main child is killed",
   };
+}
+
+/** The `taskkill` arguments that end a process and its descendants (`/F` forces). */
+export function taskkillArguments(pid: number, force: boolean): string[] {
+  return ["/T", ...(force ? ["/F"] : []), "/PID", String(pid)];
 }
 
 /** Absolute paths of the `kill` and `ps` binaries. */
@@ -103,6 +126,10 @@ export interface ProcessTools {
 export function resolveProcessTools(): ProcessTools {
   const support = treeKillSupport();
   if (!support.supported) throw new Error(support.reason);
+  if (Deno.build.os === "windows") {
+    const system32 = `${Deno.env.get("SystemRoot") ?? "C:\\Windows"}\\System32`;
+    return { killBin: `${system32}\\taskkill.exe`, psBin: `${system32}\\tasklist.exe` };
+  }
   const find = (name: string) => {
     for (const dir of ["/usr/bin", "/bin", "/usr/sbin", "/sbin"]) {
       const path = `${dir}/${name}`;
@@ -130,7 +157,7 @@ export interface ProcessInfo {
 export function psArguments(os: string = Deno.build.os): string[] {
   if (os === "linux") return ["-e", "-ww", "-o", "pid=,ppid=,pgid=,stat=,args=", "e"];
   if (os === "darwin") return ["-A", "-ww", "-E", "-o", "pid=,ppid=,pgid=,stat=,command="];
-  throw new Error(treeKillSupport(os).reason);
+  throw new Error(`listing processes with their environment is not supported on ${os}`);
 }
 
 const PS_LINE = /^\s*(\d+)\s+(\d+)\s+(\d+)\s+(\S+)\s?(.*)$/;
@@ -308,6 +335,9 @@ export async function killTree(opts: KillTreeOptions): Promise<KillTreeReport> {
   const report: KillTreeReport = { steps: [], survivors: [], errors: [] };
   const signals = normalizeSignals(opts.signals);
   const support = treeKillSupport();
+  if (Deno.build.os === "windows" && opts.pgid !== null) {
+    return await killWindowsTree(opts.pgid, opts, report);
+  }
   if (!support.supported) {
     report.errors.push(support.reason);
     for (const s of signals) {
@@ -372,6 +402,35 @@ export async function killTree(opts: KillTreeOptions): Promise<KillTreeReport> {
     } while ((alive === null || alive.length > 0) && Date.now() < deadline);
   }
   report.survivors = alive === null ? [] : alive.map((p) => p.pid);
+  return report;
+}
+
+/**
+ * Windows: `taskkill /T` (asks politely) then, after the grace period, `taskkill /T /F`; the
+ * main child is also killed directly. Only called while the child has not been reaped, so its
+ * pid still names it.
+ */
+async function killWindowsTree(
+  pid: number,
+  opts: KillTreeOptions,
+  report: KillTreeReport,
+): Promise<KillTreeReport> {
+  for (const force of [false, true]) {
+    report.steps.push({ signal: force ? "SIGKILL" : "SIGTERM", pgid: null, pids: [pid] });
+    const r = await runBounded(opts.killBin, {
+      args: taskkillArguments(pid, force),
+      maxStdoutBytes: 4096,
+      timeoutMs: 10_000,
+    }).catch((e) => ({ code: -1, stderr: (e as Error).message }));
+    // 128: "process not found": already gone, nothing left to do.
+    if (r.code === 128) return report;
+    if (r.code !== 0 && force) report.errors.push(`taskkill failed: ${r.stderr.trim()}`);
+    if (force) {
+      try {
+        opts.directKill?.("SIGKILL");
+      } catch { /* already gone */ }
+    } else await delay(opts.graceMs);
+  }
   return report;
 }
 

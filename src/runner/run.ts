@@ -9,7 +9,9 @@
  */
 import type { Evidence } from "../protocol/task.ts";
 import { readCodexTranscriptDenials } from "./codex_transcript.ts";
+import { withCredentialHint } from "./credential_hint.ts";
 import { collectGitEvidence, gitSnapshotWithReason } from "./evidence.ts";
+import { watchForGiveUp } from "./give_up.ts";
 import type { RunnerManifest } from "./manifest.ts";
 import { createParser } from "./parsers/mod.ts";
 import type { RunSandbox } from "./sandbox/mod.ts";
@@ -52,7 +54,8 @@ export async function executeRun(input: ExecuteRunInput): Promise<RunOutcome> {
     ? (sandbox === null ? tools.gitBin : { gitBin: tools.gitBin, wrap: sandbox.wrapGit })
     : null;
   const before = git ? await gitSnapshotWithReason(invocation.cwd, git, gitEnv) : null;
-  const parser = createParser(manifest.output);
+  const watch = watchForGiveUp(createParser(manifest.output), input.signal);
+  const parser = watch.parser;
   let run;
   try {
     run = await superviseRun(invocation, input.limits, {
@@ -60,7 +63,7 @@ export async function executeRun(input: ExecuteRunInput): Promise<RunOutcome> {
       onStdoutLine: (line) => {
         for (const ev of parser.feedLine(line)) input.onEvent(ev);
       },
-      signal: input.signal,
+      signal: watch.signal,
       cancelSignals: manifest.cancel.signals,
       graceMs: manifest.cancel.grace_ms,
       killBin: tools.killBin,
@@ -124,6 +127,8 @@ export async function executeRun(input: ExecuteRunInput): Promise<RunOutcome> {
     truncated: run.truncated,
     stderr_tail: run.stderrTail,
   };
+  const gaveUp = watch.verdict();
+  if (gaveUp !== null) return { state: "failed", claims: parsed.claims, evidence, error: gaveUp };
   if (run.cancelled) {
     return {
       state: "cancelled",
@@ -153,11 +158,15 @@ export async function executeRun(input: ExecuteRunInput): Promise<RunOutcome> {
     state: "failed",
     claims: parsed.claims,
     evidence,
-    error: parsed.error ??
-      {
-        code: "runner_failed",
-        message: `the runner ended without a result (exit ${run.code ?? run.signal})`,
-      },
+    error: withCredentialHint(
+      parsed.error ??
+        {
+          code: "runner_failed",
+          message: `the runner ended without a result (exit ${run.code ?? run.signal})`,
+        },
+      manifest,
+      invocation.env,
+    ),
   };
 }
 

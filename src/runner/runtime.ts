@@ -5,25 +5,32 @@
  * thread (which may search PATH); the sandboxed worker then gets exactly these paths in its
  * `run` allowlist.
  */
-import type { Config } from "../config/schema.ts";
+import type { Config, EgressMode } from "../config/schema.ts";
 import { builtinManifests, demoManifest } from "./builtin/mod.ts";
 import { type RunnerManifest, RunnerSetupError } from "./manifest.ts";
 import { resolveBinary } from "./probe.ts";
 import { loadRunnerRegistry } from "./registry.ts";
 import type { InstallPaths } from "./sandbox/host.ts";
+import { windowsLaunch } from "./windows_launch.ts";
 
 /** One usable runner. */
 export interface ResolvedRunner {
   name: string;
   manifest: RunnerManifest;
-  /** Absolute path of the binary. */
+  /** Absolute path of the binary (on Windows, node.exe for an npm `.cmd` shim). */
   binary: string;
+  /** Arguments before the manifest's (on Windows, the script an npm shim runs). */
+  prefixArgs: string[];
   /** Config extras. */
   args: string[];
   envPass: string[];
   envSet: Record<string, string>;
   /** Where the runner is installed (shown read-only in its sandbox); set by the daemon. */
   install?: InstallPaths;
+  /** `runners.<name>.egress` (unset: the manifest's default). */
+  egress?: EgressMode;
+  /** `runners.<name>.egress_hosts` (unset: the manifest's hosts). */
+  egressHosts?: string[];
 }
 
 /** Usable runners, and why the others are not. */
@@ -38,7 +45,7 @@ export interface RunnerRuntime {
  */
 export async function resolveRunners(
   config: Config,
-  opts: { runnersDir?: string; pathEnv: string },
+  opts: { runnersDir?: string; pathEnv: string; os?: typeof Deno.build.os },
 ): Promise<RunnerRuntime> {
   const builtins = builtinManifests().filter((m) => m.name !== "demo");
   if (config.runners.demo) builtins.push(demoManifest());
@@ -54,17 +61,29 @@ export async function resolveRunners(
       continue;
     }
     try {
-      const binary = await resolveBinary(cfg?.binary ?? manifest.binary, opts.pathEnv, {
+      const resolved = await resolveBinary(cfg?.binary ?? manifest.binary, opts.pathEnv, {
         runner: name,
         installHint: manifest.install_hint,
+        os: opts.os,
       });
+      const launch = (opts.os ?? Deno.build.os) === "windows"
+        ? await windowsLaunch(name, resolved, {
+          readTextFile: (p) => Deno.readTextFile(p),
+          findNode: (dir) =>
+            resolveBinary("node", `${dir};${opts.pathEnv}`, { runner: name, os: "windows" })
+              .catch(() => null),
+        })
+        : { binary: resolved, prefixArgs: [] };
       runtime.available.push({
         name,
         manifest,
-        binary,
+        binary: launch.binary,
+        prefixArgs: launch.prefixArgs,
         args: cfg?.args ?? [],
         envPass: cfg?.env_pass ?? [],
         envSet: cfg?.env ?? {},
+        egress: cfg?.egress,
+        egressHosts: cfg?.egress_hosts,
       });
     } catch (e) {
       if (!(e instanceof RunnerSetupError)) throw e;

@@ -278,7 +278,7 @@ export async function superviseRun(
 
   // Final sweep: escaped tool processes, background jobs, anything still marked with the token.
   // (Skipped where tree kill is unsupported: there is nothing left it could reach.)
-  if (treeKillSupport().supported) {
+  if (treeKillSupport().sweep) {
     const sweep = await killTree(killOptions).catch((e) => ({
       steps: [],
       survivors: [],

@@ -179,6 +179,8 @@ export async function executeTask(
       prompt: task.prompt,
       cwd: task.cwd,
       resolvedBinary: runner.binary,
+      prefixArgs: runner.prefixArgs,
+      os: Deno.build.os,
       env: deps.env,
       extraArgs: runner.args,
       extraEnv: { pass: runner.envPass, set: runner.envSet },

@@ -31,6 +31,10 @@ export interface QueueCounts {
 /** FIFO run queue with global and per-peer concurrency. */
 export class RunQueue {
   #waiting: QueueJob[] = [];
+  // Counts kept alongside the lists, so admission costs the same with 10,000 queued as with 1.
+  #waitingIds = new Set<string>();
+  #queuedBy = new Map<string, number>();
+  #runningBy = new Map<string, number>();
   #running = new Map<string, { job: QueueJob; ctl: AbortController; done: Promise<void> }>();
   #closed = false;
 
@@ -41,18 +45,18 @@ export class RunQueue {
 
   /** Adds a job (ignored if the id is already queued or running). */
   enqueue(job: QueueJob): void {
-    if (this.#closed || this.#running.has(job.id) || this.#waiting.some((j) => j.id === job.id)) {
-      return;
-    }
+    if (this.#closed || this.#running.has(job.id) || this.#waitingIds.has(job.id)) return;
     this.#waiting.push(job);
+    this.#waitingIds.add(job.id);
+    bump(this.#queuedBy, job.peerKey, 1);
     this.#pump();
   }
 
   /** Cancels a job: removes it if waiting (returns "dequeued"), aborts it if running. */
   cancel(id: string, reason = "cancelled"): "dequeued" | "aborted" | "unknown" {
-    const i = this.#waiting.findIndex((j) => j.id === id);
+    const i = this.#waitingIds.has(id) ? this.#waiting.findIndex((j) => j.id === id) : -1;
     if (i >= 0) {
-      this.#waiting.splice(i, 1);
+      this.#unqueue(i);
       return "dequeued";
     }
     const r = this.#running.get(id);
@@ -65,34 +69,45 @@ export class RunQueue {
 
   /** Global counts, or one peer's when `peerKey` is given. */
   counts(peerKey?: string): QueueCounts {
-    const match = (j: QueueJob) => peerKey === undefined || j.peerKey === peerKey;
+    if (peerKey === undefined) return { running: this.#running.size, queued: this.#waiting.length };
     return {
-      running: [...this.#running.values()].filter((r) => match(r.job)).length,
-      queued: this.#waiting.filter(match).length,
+      running: this.#runningBy.get(peerKey) ?? 0,
+      queued: this.#queuedBy.get(peerKey) ?? 0,
     };
   }
 
   /** 1-based position of a waiting job, or null. */
   position(id: string): number | null {
-    const i = this.#waiting.findIndex((j) => j.id === id);
-    return i < 0 ? null : i + 1;
+    if (!this.#waitingIds.has(id)) return null;
+    return this.#waiting.findIndex((j) => j.id === id) + 1;
   }
 
   /** Stops starting jobs, aborts running ones and waits for them (bounded by the runners). */
   async close(reason = "shutdown"): Promise<void> {
     this.#closed = true;
     this.#waiting = [];
+    this.#waitingIds.clear();
+    this.#queuedBy.clear();
     for (const r of this.#running.values()) r.ctl.abort(reason);
     await Promise.allSettled([...this.#running.values()].map((r) => r.done));
+  }
+
+  #unqueue(i: number): QueueJob {
+    const [job] = this.#waiting.splice(i, 1);
+    this.#waitingIds.delete(job.id);
+    bump(this.#queuedBy, job.peerKey, -1);
+    return job;
   }
 
   #pump(): void {
     while (!this.#closed && this.#running.size < this.limits.maxConcurrent) {
       const i = this.#waiting.findIndex((j) =>
-        j.peerMaxConcurrent === undefined || this.counts(j.peerKey).running < j.peerMaxConcurrent
+        j.peerMaxConcurrent === undefined ||
+        (this.#runningBy.get(j.peerKey) ?? 0) < j.peerMaxConcurrent
       );
       if (i < 0) return;
-      const [job] = this.#waiting.splice(i, 1);
+      const job = this.#unqueue(i);
+      bump(this.#runningBy, job.peerKey, 1);
       const ctl = new AbortController();
       const done = this.run(job, ctl.signal)
         .catch((e) =>
@@ -103,9 +118,16 @@ export class RunQueue {
         )
         .finally(() => {
           this.#running.delete(job.id);
+          bump(this.#runningBy, job.peerKey, -1);
           this.#pump();
         });
       this.#running.set(job.id, { job, ctl, done });
     }
   }
+}
+
+function bump(counts: Map<string, number>, key: string, by: number): void {
+  const n = (counts.get(key) ?? 0) + by;
+  if (n > 0) counts.set(key, n);
+  else counts.delete(key);
 }

@@ -86,12 +86,14 @@ export interface ServiceDefinition {
 function specFor(se: ServiceEnvironment): ServiceSpec {
   const home = se.os === "windows" ? se.env.USERPROFILE ?? se.env.HOME : se.env.HOME;
   if (!home) throw new Error("cannot find the home directory (HOME / USERPROFILE)");
+  const envFile = join(se.configDir, "service.env");
   return {
-    invocation: daemonInvocation(se.self, se.configFile),
+    // systemd loads service.env itself; launchd and Task Scheduler cannot carry variables.
+    invocation: daemonInvocation(se.self, se.configFile, se.os === "linux" ? undefined : envFile),
     env: se.os === "windows" ? {} : carriedEnv(se.env),
     workingDirectory: home,
     logFile: join(se.stateDir, "daemon.log"),
-    envFile: join(se.configDir, "service.env"),
+    envFile,
     version: se.version,
   };
 }

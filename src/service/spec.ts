@@ -1,7 +1,7 @@
 /**
  * @module
  * What the user service runs: the `cmesh daemon` command line (the compiled binary, or `deno
- * run -P=cmesh` from a source checkout, both under the same release permission set), the
+ * run` from a source checkout with the same permission flags the release build bakes in), the
  * environment it needs, and where its files go. Pure: every input is passed in, so the
  * generators that consume a {@link ServiceSpec} are tested for content on any OS.
  *
@@ -14,6 +14,7 @@
  */
 import { posix, win32 } from "node:path";
 import { fileURLToPath } from "node:url";
+import { denoRunArgs } from "../util/deno_permissions.ts";
 
 /** The service's name in every service manager (`cmesh.service`, the task `\cmesh`). */
 export const SERVICE_NAME = "cmesh";
@@ -60,8 +61,8 @@ export function currentSelf(): SelfInfo {
 
 /**
  * The command line that runs `cmesh <args...>`. A compiled binary carries its permissions
- * inside; from source it is `deno run --no-prompt -P=cmesh --config <repo>/deno.json
- * <repo>/src/main.ts`, the same permission set the tests and the release build use.
+ * inside; from source it is `deno run --no-prompt <permission flags> --config <repo>/deno.json
+ * <repo>/src/main.ts`, the flags the tests and the release build use (util/deno_permissions.ts).
  */
 export function cmeshInvocation(self: SelfInfo, args: string[]): Invocation {
   if (self.standalone) return { program: self.execPath, args };
@@ -69,21 +70,28 @@ export function cmeshInvocation(self: SelfInfo, args: string[]): Invocation {
   const join = (self.os ?? Deno.build.os) === "windows" ? win32.join : posix.join;
   return {
     program: self.execPath,
-    args: [
-      "run",
-      "--no-prompt",
-      "-P=cmesh",
-      "--config",
-      join(self.repoRoot, "deno.json"),
+    args: denoRunArgs(
       join(self.repoRoot, "src", "main.ts"),
-      ...args,
-    ],
+      args,
+      join(self.repoRoot, "deno.json"),
+    ),
   };
 }
 
-/** The `cmesh daemon` command line, with `--config` when one was chosen explicitly. */
-export function daemonInvocation(self: SelfInfo, configFile?: string): Invocation {
-  return cmeshInvocation(self, ["daemon", ...(configFile ? ["--config", configFile] : [])]);
+/**
+ * The `cmesh daemon` command line, with `--config` when one was chosen explicitly and
+ * `--env-file` for service managers that cannot carry environment variables themselves.
+ */
+export function daemonInvocation(
+  self: SelfInfo,
+  configFile?: string,
+  envFile?: string,
+): Invocation {
+  return cmeshInvocation(self, [
+    "daemon",
+    ...(configFile ? ["--config", configFile] : []),
+    ...(envFile ? ["--env-file", envFile] : []),
+  ]);
 }
 
 /** Everything a service definition needs. */
@@ -96,7 +104,10 @@ export interface ServiceSpec {
   workingDirectory: string;
   /** Where launchd writes the daemon's output (systemd uses the journal). */
   logFile: string;
-  /** Optional env file for secrets such as runner API keys (systemd only). */
+  /**
+   * Optional env file for secrets such as runner API keys: systemd reads it (`EnvironmentFile=`),
+   * launchd and Windows pass it to the daemon as `--env-file`.
+   */
   envFile: string;
   /** The cmesh version that generated the file (written into a comment). */
   version: string;

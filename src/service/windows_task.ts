@@ -5,8 +5,14 @@
  * UTF-16 LE with a BOM, the encoding `schtasks` expects for `/XML`.
  *
  * Windows tasks cannot carry environment variables: the daemon sees the user's environment
- * (so `CMESH_HOME` must be a user environment variable if you use it), and `--config` is
- * passed on the command line when one was chosen.
+ * (so `CMESH_HOME` must be a user environment variable if you use it), `--config` is passed on
+ * the command line when one was chosen, and the runner credentials come from
+ * `--env-file <config dir>\\service.env`.
+ *
+ * The daemon is a console program, and a logon task runs in the user's desktop session, where a
+ * console program gets a window. The task therefore starts it through
+ * `%SystemRoot%\\System32\\conhost.exe --headless`, which gives it a console without a window
+ * (Windows 10 1809 and later); the daemon's own arguments follow unchanged.
  *
  * @example
  * ```ts
@@ -19,6 +25,9 @@ import { windowsCommandLine, xmlText } from "./quote.ts";
 
 /** Task Scheduler's name for the task (`\cmesh`). */
 export const WINDOWS_TASK_NAME = SERVICE_NAME;
+
+/** The console host that runs a console program without a window (`--headless`). */
+export const HEADLESS_CONHOST = "%SystemRoot%\\System32\\conhost.exe";
 
 /** The task definition XML (as a string; see {@link utf16leWithBom} to write it). */
 export function windowsTaskXml(spec: ServiceSpec, userId: string): string {
@@ -67,8 +76,10 @@ export function windowsTaskXml(spec: ServiceSpec, userId: string): string {
     "  </Settings>",
     '  <Actions Context="Author">',
     "    <Exec>",
-    `      <Command>${xmlText(spec.invocation.program)}</Command>`,
-    `      <Arguments>${xmlText(windowsCommandLine(spec.invocation.args))}</Arguments>`,
+    `      <Command>${xmlText(HEADLESS_CONHOST)}</Command>`,
+    `      <Arguments>${
+      xmlText(windowsCommandLine(["--headless", spec.invocation.program, ...spec.invocation.args]))
+    }</Arguments>`,
     `      <WorkingDirectory>${xmlText(spec.workingDirectory)}</WorkingDirectory>`,
     "    </Exec>",
     "  </Actions>",

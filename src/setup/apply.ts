@@ -15,9 +15,50 @@
  * ```
  */
 import { dirname, join } from "node:path";
+import { parseConfigText } from "../config/load.ts";
+import { Config } from "../config/schema.ts";
 import { appendAudit } from "../store/audit.ts";
 import { openStore } from "../store/db.ts";
 import type { Plan } from "./plan.ts";
+import { wideningChanges } from "./widening.ts";
+
+function realpathOrNull(path: string): string | null {
+  try {
+    return Deno.realPathSync(path);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * What `plan` would widen (see `widening.ts`): its proposed config against the current one
+ * (the defaults when there is no current file or it does not load), roots compared after
+ * resolving symlinks. `[]` means MCP may apply it without asking the human again.
+ */
+export function planWidenings(plan: Plan): string[] {
+  let before: Config;
+  try {
+    before = plan.current === null ? Config.parse({}) : parseConfigText(plan.current, plan.file);
+  } catch {
+    before = Config.parse({});
+  }
+  let after: Config;
+  try {
+    after = parseConfigText(plan.proposed, plan.file);
+  } catch (e) {
+    return [`the proposed config does not load (${(e as Error).message.split("\n")[0]})`];
+  }
+  return wideningChanges(before, after, realpathOrNull);
+}
+
+/** Who applied a plan, for the `config.change` audit record. */
+export interface ApplyActor {
+  local: "mcp" | "cli";
+  /** The tool or command. */
+  via: string;
+  /** How the human confirmed a widening plan (`mcp_elicitation`, `terminal`), if it widened. */
+  confirmed_by?: string;
+}
 
 /** The plans this process proposed, by hash (the newest 32). */
 export class PlanBook {
@@ -71,7 +112,13 @@ async function sha256(text: string | null): Promise<string | null> {
 /** Writes a confirmed plan, with a backup and an audit record. */
 export async function applyPlan(
   plan: Plan,
-  opts: { stateDir: string; now?: () => Date },
+  opts: {
+    stateDir: string;
+    now?: () => Date;
+    actor?: ApplyActor;
+    /** The plan's widening changes, recorded with it. */
+    widens?: string[];
+  },
 ): Promise<ApplyOutcome> {
   const now = opts.now ?? (() => new Date());
   const current = await readOrNull(plan.file);
@@ -96,7 +143,13 @@ export async function applyPlan(
     try {
       const rec = appendAudit(store, {
         kind: "config.change",
-        actor: { local: "mcp", tool: "cmesh_setup_apply" },
+        actor: opts.actor
+          ? {
+            local: opts.actor.local,
+            tool: opts.actor.via,
+            ...(opts.actor.confirmed_by ? { confirmed_by: opts.actor.confirmed_by } : {}),
+          }
+          : { local: "mcp", tool: "cmesh_setup_apply" },
         reason: plan.changes.join("; "),
         data: {
           file: plan.file,
@@ -104,6 +157,7 @@ export async function applyPlan(
           backup,
           before_sha256: await sha256(current),
           after_sha256: await sha256(plan.proposed),
+          ...(opts.widens?.length ? { widens: opts.widens } : {}),
         },
       });
       return { file: plan.file, backup, audit_seq: rec.seq };

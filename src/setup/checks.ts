@@ -189,12 +189,26 @@ export function runnerChecks(f: SetupFacts): Check[] {
     }
     const c = r.credentials;
     if (c && c.names.length && !c.present.length && !c.configSetsEnv) {
+      const where = c.source === "daemon"
+        ? "the running daemon has none of them"
+        : `none of them is set in this shell or in ${c.serviceEnvFile}`;
+      const fix = f.os === "linux"
+        ? `put one in ${c.serviceEnvFile} (one NAME=value line, mode 0600) and restart: cmesh service install; a daemon you start by hand takes it from its shell`
+        : `set one in the daemon's environment (a daemon you start by hand takes it from its shell), or under [runners.${r.name}] env`;
       return warn(
         `runner.${r.name}`,
-        `${r.version} (${r.binary}), but none of ${
+        `${r.version} (${r.binary}), but it gets credentials only from ${
           c.names.join(", ")
-        } is set here; the runner uses a private config dir, so a login made with the CLI itself is not seen`,
-        `export one of them in the daemon's environment (the service unit too), or set it under [runners.${r.name}] env`,
+        } and ${where}; the runner uses a private config dir, so a login made with the CLI itself is not seen`,
+        fix,
+      );
+    }
+    if (c && c.present.length) {
+      return pass(
+        `runner.${r.name}`,
+        `${r.version} (${r.binary}); ${c.present.join(", ")} set ${
+          c.source === "daemon" ? "in the running daemon" : `here or in ${c.serviceEnvFile}`
+        }`,
       );
     }
     return pass(`runner.${r.name}`, `${r.version} (${r.binary})`);

@@ -21,9 +21,11 @@ import { currentPaths, stateDirFor } from "../config/paths.ts";
 import { type Config, Config as ConfigSchema } from "../config/schema.ts";
 import { ControlClient } from "../control/client.ts";
 import { controlTokenPath } from "../control/token.ts";
+import { credentialNames } from "../runner/credential_hint.ts";
 import { probeVersion } from "../runner/probe.ts";
 import { type ResolvedRunner, resolveRunners } from "../runner/runtime.ts";
 import { serviceEnvironment, type ServiceStatus, serviceStatus } from "../service/manager.ts";
+import { resolveLocalApi } from "../daemon/worker_setup.ts";
 import { LocalApiClient } from "../tailscale/localapi.ts";
 import { type AgentRegistration, agentRegistrations } from "./agents/register.ts";
 
@@ -71,7 +73,18 @@ export interface RunnerFact {
    * Env names the runner can take credentials from (manifest `env.pass` + `runners.<name>.env_pass`),
    * which of them are set here, and whether config sets any value itself (`runners.<name>.env`).
    */
-  credentials?: { names: string[]; present: string[]; configSetsEnv: boolean };
+  credentials?: {
+    names: string[];
+    present: string[];
+    configSetsEnv: boolean;
+    /**
+     * Where `present` comes from: the running daemon's own environment (its control API
+     * status), else this shell plus `service.env` (what an installed service would get).
+     */
+    source: "daemon" | "shell+service.env";
+    /** The service's env file (`<config dir>/service.env`). */
+    serviceEnvFile: string;
+  };
 }
 
 /** One outbound peer as the daemon sees it (`GET /v1/peers`). */
@@ -153,12 +166,7 @@ async function daemonFacts(file: string, cfg: ConfigFacts): Promise<SetupFacts["
 export async function tailscaleFacts(config: Config): Promise<TailscaleFacts> {
   let client: LocalApiClient;
   try {
-    client = LocalApiClient.create({
-      socket: config.tailscale.socket,
-      url: config.tailscale.localapi_url,
-      token: config.tailscale.localapi_token,
-      timeoutMs: config.tailscale.timeout_ms,
-    });
+    client = LocalApiClient.fromConfig((await resolveLocalApi(config.tailscale, false)).tailscale);
   } catch (e) {
     return { ok: false, where: "(invalid settings)", reason: (e as Error).message };
   }
@@ -184,18 +192,75 @@ export async function tailscaleFacts(config: Config): Promise<TailscaleFacts> {
   };
 }
 
-function credentialsOf(r: ResolvedRunner): RunnerFact["credentials"] {
+function credentialsOf(
+  r: ResolvedRunner,
+  serviceEnv: ServiceEnvNames,
+): RunnerFact["credentials"] {
   // Only names that carry credentials count (a manifest may pass e.g. DENO_DIR too).
-  const names = [...new Set([...r.manifest.env.pass, ...r.envPass])]
-    .filter((n) => /KEY|TOKEN|SECRET|AUTH|PASSWORD/i.test(n));
+  const names = credentialNames([...r.manifest.env.pass, ...r.envPass]);
   return {
     names,
-    present: names.filter((n) => (Deno.env.get(n) ?? "") !== ""),
+    present: names.filter((n) => (Deno.env.get(n) ?? "") !== "" || serviceEnv.names.has(n)),
     configSetsEnv: Object.keys(r.envSet).length > 0,
+    source: "shell+service.env",
+    serviceEnvFile: serviceEnv.file,
   };
 }
 
-async function runnerFacts(config: Config, runnersDir: string): Promise<RunnerFact[]> {
+/** The variable names (never values) a `service.env` file sets. */
+interface ServiceEnvNames {
+  file: string;
+  names: Set<string>;
+}
+
+/** Reads the names `NAME=value` lines of `service.env` set (empty when there is no file). */
+export async function serviceEnvNames(file: string): Promise<ServiceEnvNames> {
+  const names = new Set<string>();
+  const text = await Deno.readTextFile(file).catch(() => "");
+  for (const line of text.split(/\r?\n/)) {
+    const m = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$/.exec(line);
+    if (m && m[2].replace(/^["']|["']$/g, "").trim() !== "") names.add(m[1]);
+  }
+  return { file, names };
+}
+
+/**
+ * Replaces each runner's `present` credentials with what the running daemon reports it has
+ * (`runners.available[].credentials_present` of `GET /v1/status`), when it reports them.
+ */
+export function credentialsFromDaemon(runners: RunnerFact[], status: unknown): RunnerFact[] {
+  const available = (status as { runners?: { available?: unknown } } | undefined)?.runners
+    ?.available;
+  if (!Array.isArray(available)) return runners;
+  const byName = new Map<string, string[]>();
+  for (const a of available as { name?: unknown; credentials_present?: unknown }[]) {
+    if (typeof a?.name === "string" && Array.isArray(a.credentials_present)) {
+      byName.set(a.name, a.credentials_present.filter((n): n is string => typeof n === "string"));
+    }
+  }
+  return runners.map((r) => {
+    const present = byName.get(r.name);
+    if (!r.credentials || present === undefined) return r;
+    return {
+      ...r,
+      credentials: {
+        ...r.credentials,
+        present: r.credentials.names.filter((n) => present.includes(n)),
+        source: "daemon",
+      },
+    };
+  });
+}
+
+async function runnerFacts(
+  config: Config,
+  runnersDir: string,
+  serviceEnvFile: string,
+): Promise<RunnerFact[]> {
+  // Only systemd reads service.env (spec.ts): elsewhere it would not reach the daemon.
+  const serviceEnv = Deno.build.os === "linux"
+    ? await serviceEnvNames(serviceEnvFile)
+    : { file: serviceEnvFile, names: new Set<string>() };
   let runtime;
   try {
     runtime = await resolveRunners(config, { runnersDir, pathEnv: Deno.env.get("PATH") ?? "" });
@@ -210,7 +275,7 @@ async function runnerFacts(config: Config, runnersDir: string): Promise<RunnerFa
         available: true,
         binary: r.binary,
         version,
-        credentials: credentialsOf(r),
+        credentials: credentialsOf(r, serviceEnv),
       };
     } catch (e) {
       return { name: r.name, available: true, binary: r.binary, problem: (e as Error).message };
@@ -238,7 +303,7 @@ export async function gatherFacts(opts: GatherOptions): Promise<SetupFacts> {
     tokenFacts(stateDir),
     daemonFacts(opts.configFile, config),
     tailscaleFacts(config.config),
-    runnerFacts(config.config, paths.runnersDir),
+    runnerFacts(config.config, paths.runnersDir, join(paths.configDir, "service.env")),
     agentRegistrations(Deno.build.os, env).catch(() => []),
     serviceStatus(serviceEnvironment({ stateDir, configDir: paths.configDir }))
       .catch((e) => ({ error: (e as Error).message })),
@@ -259,7 +324,7 @@ export async function gatherFacts(opts: GatherOptions): Promise<SetupFacts> {
     token,
     daemon,
     tailscale,
-    runners,
+    runners: daemon.running ? credentialsFromDaemon(runners, daemon.status) : runners,
     agents,
     service,
     peers,

@@ -3,7 +3,9 @@
  * `cmesh_setup_plan`'s core: a proposed `config.toml` built from the current one and what the
  * user asked for, with safe defaults — outbound peers get the `query` profile only, inbound
  * stays disabled unless the user asks for it and names the cwd roots, and any profile beyond
- * `query` is enabled only when named and then flagged. The proposal is validated with the
+ * `query` is flagged. Only an inbound rule enables a profile (`profiles.X.enabled` is the
+ * inbound switch); an outbound peer never does. Each warning names its direction
+ * ("inbound: …", "outbound: …"). The proposal is validated with the
  * real config schema, shown as a unified diff, and identified by a hash that
  * `cmesh_setup_apply` must be given back. Pure.
  *
@@ -105,6 +107,30 @@ async function sha256(text: string): Promise<string> {
   return Array.from(new Uint8Array(d), (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
+/**
+ * A plan's id: 16 hex digits of sha256 over the file name, the current text (or its absence)
+ * and the proposed text, so a stored plan can be checked against its own hash.
+ */
+export async function planHash(
+  file: string,
+  current: string | null,
+  proposed: string,
+): Promise<string> {
+  return (await sha256(`${file}\0${current ?? "\u0000missing"}\0${proposed}`)).slice(0, 16);
+}
+
+/** What a profile beyond `query` lets an agent do, for a warning. */
+function profileReach(name: string): string {
+  if (name === "full") return "do anything the runner can (read docs/security.md first)";
+  if (name === "edit") return "write files in the task's cwd";
+  if (name === "build") return "write files and run build/test commands";
+  return `do what the ${name} profile allows`;
+}
+
+/**
+ * Inbound side: switches each named profile on, since an inbound rule may only name enabled
+ * profiles. Warnings start with "inbound:" and speak of this machine.
+ */
 function enableProfiles(raw: Obj, names: string[], changes: string[], warnings: string[]): void {
   const profiles = table(raw, "profiles");
   for (const name of names) {
@@ -112,15 +138,40 @@ function enableProfiles(raw: Obj, names: string[], changes: string[], warnings: 
     const p = profiles[name];
     if (isObj(p) && p.enabled === true) continue;
     profiles[name] = { ...(isObj(p) ? p : {}), enabled: true };
-    changes.push(`enable the ${name} profile`);
+    changes.push(`enable the ${name} profile for inbound tasks on this machine`);
     warnings.push(
-      name === "full"
-        ? "the full profile lets a remote agent do anything the runner can: read docs/security.md first"
-        : `the ${name} profile lets a remote agent ${
-          name === "edit"
-            ? "write files in the task's cwd"
-            : "write files and run build/test commands"
-        }`,
+      `inbound: the ${name} profile lets a remote agent ${profileReach(name)} on this machine`,
+    );
+  }
+}
+
+const BUILTIN_PROFILES = new Set(["query", "edit", "build", "full"]);
+
+/**
+ * Outbound side: a profile I may send only has to be *defined* here (`profiles.X.enabled` is
+ * the inbound switch), so nothing is enabled: least privilege. A custom profile this file does
+ * not know yet is defined disabled. Warnings start with "outbound:" and speak of the peer.
+ */
+function noteOutboundProfiles(
+  raw: Obj,
+  peer: string,
+  names: string[],
+  changes: string[],
+  warnings: string[],
+): void {
+  for (const name of names) {
+    if (name === "query") continue;
+    if (!BUILTIN_PROFILES.has(name)) {
+      const profiles = table(raw, "profiles");
+      if (!(name in profiles)) {
+        profiles[name] = { enabled: false };
+        changes.push(`define the ${name} profile (disabled for inbound tasks on this machine)`);
+      }
+    }
+    warnings.push(
+      `outbound: ${name} tasks this machine sends to ${peer} let its agent ${
+        profileReach(name)
+      } on ${peer}`,
     );
   }
 }
@@ -168,7 +219,7 @@ export async function buildPlan(
         (entry.profiles as string[]).join(", ")
       } tasks with cwd ${(entry.cwd as string[]).join(", ")}`,
     );
-    enableProfiles(raw, entry.profiles as string[], changes, warnings);
+    noteOutboundProfiles(raw, p.name, entry.profiles as string[], changes, warnings);
   }
   if (req.inbound) {
     const inbound = table(raw, "inbound");
@@ -206,9 +257,9 @@ export async function buildPlan(
       enableProfiles(raw, rule.profiles as string[], changes, warnings);
       if (ib.enabled) {
         warnings.push(
-          `inbound on: ${
-            ib.allow_peers.join(", ")
-          } can start coding agents on this machine inside ${ib.cwd_roots.join(", ")}`,
+          `inbound: ${ib.allow_peers.join(", ")} can start coding agents on this machine inside ${
+            ib.cwd_roots.join(", ")
+          }`,
         );
       }
     }
@@ -228,9 +279,11 @@ export async function buildPlan(
     throw e;
   }
   if (current !== null && changes.length && /^\s*#/m.test(current)) {
-    warnings.push("comments in the current file are not kept (the file is backed up first)");
+    warnings.push(
+      "config: comments in the current file are not kept (the file is backed up first)",
+    );
   }
-  const hash = (await sha256(`${file}\0${current ?? "\u0000missing"}\0${proposed}`)).slice(0, 16);
+  const hash = await planHash(file, current, proposed);
   return {
     hash,
     file,

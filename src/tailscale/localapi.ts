@@ -20,9 +20,11 @@
  * if (!who.ok) console.error(`deny: ${who.code}: ${who.reason}`);
  * ```
  */
+import type { Config } from "../config/schema.ts";
 import { formatWhoisAddr, normalizeIp } from "./addr.ts";
 import type { Http1Response } from "./http1.ts";
 import { identityFromWhois, type PeerIdentity } from "./identity.ts";
+import type { IpnBusSource } from "./ipn_bus.ts";
 import { statusFromWire, type TailnetStatus } from "./status.ts";
 import {
   createLocalApiTransport,
@@ -151,6 +153,36 @@ export class LocalApiClient {
    */
   static create(opts: LocalApiTransportOptions & LocalApiClientOptions = {}): LocalApiClient {
     return new LocalApiClient(createLocalApiTransport(opts), opts);
+  }
+
+  /**
+   * A client from config.toml's `[tailscale]` section (the one mapping of its keys).
+   *
+   * @example
+   * ```ts
+   * import { Config } from "../config/schema.ts";
+   * const client = LocalApiClient.fromConfig(Config.parse({}).tailscale);
+   * ```
+   */
+  static fromConfig(ts: Config["tailscale"]): LocalApiClient {
+    return LocalApiClient.create({
+      socket: ts.socket,
+      url: ts.localapi_url,
+      token: ts.localapi_token,
+      transport: ts.transport,
+      cli: ts.cli_path,
+      timeoutMs: ts.timeout_ms,
+    });
+  }
+
+  /**
+   * What opens tailscaled's IPN bus through this client's transport (`ipn_bus.ts`), or null
+   * where the transport cannot stream (the `tailscale` CLI).
+   */
+  busSource(): IpnBusSource | null {
+    const t = this.#transport;
+    if (!t.stream) return null;
+    return { stream: (target, opts) => t.stream!(target, opts) };
   }
 
   /** Where requests go, for logs and `cmesh doctor`. */

@@ -6,8 +6,10 @@
  *   override with `socket`).
  * - macOS: the open-source tailscaled's socket `/var/run/tailscaled.socket` if it is there and
  *   answers, else the GUI variants' loopback port + token (see `macos.ts`).
- * - Windows: tailscaled listens on a named pipe, which cmesh does not support yet; requests fail
- *   with {@link LocalApiUnavailable} saying so.
+ * - Windows: tailscaled listens on a named pipe, which Deno can open only with all permissions
+ *   granted; cmesh runs the `tailscale` CLI instead (`cli_transport.ts`), by default
+ *   `C:\\Program Files\\Tailscale\\tailscale.exe`.
+ * - Any OS, `transport: "cli"`: the same CLI transport (tests run it against a real tailscaled).
  * - Any OS: an explicit loopback URL (`url: "http://127.0.0.1:PORT"`, optional `token`), for
  *   tsnet/userspace LocalAPIs and tests.
  *
@@ -27,10 +29,13 @@ import {
   describeEndpoint,
   type LocalApiEndpoint,
   type LocalApiRequestOptions,
+  type LocalApiStream,
   LocalApiUnavailable,
+  openEndpointStream,
   requestEndpoint,
   type TcpEndpoint,
 } from "./endpoint.ts";
+import { CliTransport, WINDOWS_TAILSCALE_CLI } from "./cli_transport.ts";
 import { discoverMacGuiEndpoint, type MacDiscoveryDeps, realMacDiscoveryDeps } from "./macos.ts";
 
 export * from "./endpoint.ts";
@@ -39,7 +44,7 @@ export * from "./endpoint.ts";
 export const DEFAULT_LINUX_SOCKET = "/var/run/tailscale/tailscaled.sock";
 /** Default socket of the open-source tailscaled on macOS (GUI variants use TCP instead). */
 export const DEFAULT_DARWIN_SOCKET = "/var/run/tailscaled.socket";
-/** tailscaled's named pipe on Windows (not supported by cmesh yet). */
+/** tailscaled's named pipe on Windows (reached through the `tailscale` CLI, see `cli_transport.ts`). */
 export const WINDOWS_PIPE = "\\\\.\\pipe\\ProtectedPrefix\\Administrators\\Tailscale\\tailscaled";
 
 /** A LocalAPI transport: GET a `/localapi/v0/...` target and get the whole response back. */
@@ -48,6 +53,13 @@ export interface LocalApiTransport {
   describe(): string;
   /** @throws {LocalApiTransportError} on any failure to get a usable HTTP response. */
   get(target: string, opts?: LocalApiRequestOptions): Promise<Http1Response>;
+  /**
+   * A long-lived GET whose body is read as it arrives (the IPN bus). Absent where the
+   * transport cannot stream (the `tailscale` CLI).
+   *
+   * @throws {LocalApiTransportError}
+   */
+  stream?(target: string, opts?: { timeoutMs?: number }): Promise<LocalApiStream>;
 }
 
 /** How to find the LocalAPI. Fields usually come from `config.toml` `[tailscale]`. */
@@ -62,6 +74,13 @@ export interface LocalApiTransportOptions {
   os?: typeof Deno.build.os;
   /** macOS discovery hooks (tests). */
   macDeps?: MacDiscoveryDeps;
+  /**
+   * `localapi`: the socket/URL; `cli`: run the `tailscale` CLI per request; `auto` (default):
+   * the CLI on Windows, the LocalAPI elsewhere.
+   */
+  transport?: "auto" | "localapi" | "cli";
+  /** Absolute path of the `tailscale` CLI (default on Windows: the installer's location). */
+  cli?: string;
 }
 
 /** A transport bound to one fixed endpoint. */
@@ -73,16 +92,8 @@ class FixedTransport implements LocalApiTransport {
   get(target: string, opts?: LocalApiRequestOptions): Promise<Http1Response> {
     return requestEndpoint(this.ep, target, opts);
   }
-}
-
-/** Windows: no named-pipe support yet; fail every request with a clear reason. */
-class UnsupportedTransport implements LocalApiTransport {
-  constructor(private readonly reason: string) {}
-  describe(): string {
-    return `unsupported (${this.reason})`;
-  }
-  get(): Promise<Http1Response> {
-    return Promise.reject(new LocalApiUnavailable(this.reason));
+  stream(target: string, opts?: { timeoutMs?: number }): Promise<LocalApiStream> {
+    return openEndpointStream(this.ep, target, opts);
   }
 }
 
@@ -97,11 +108,19 @@ class DarwinTransport implements LocalApiTransport {
       : `unix socket ${this.socketPath} or the Tailscale app`;
   }
 
-  async get(target: string, opts?: LocalApiRequestOptions): Promise<Http1Response> {
+  get(target: string, opts?: LocalApiRequestOptions): Promise<Http1Response> {
+    return this.#via((ep) => requestEndpoint(ep, target, opts));
+  }
+
+  stream(target: string, opts?: { timeoutMs?: number }): Promise<LocalApiStream> {
+    return this.#via((ep) => openEndpointStream(ep, target, opts));
+  }
+
+  async #via<T>(call: (ep: LocalApiEndpoint) => Promise<T>): Promise<T> {
     const tried: string[] = [];
     if (await this.deps.exists(this.socketPath)) {
       try {
-        return await requestEndpoint({ transport: "unix", path: this.socketPath }, target, opts);
+        return await call({ transport: "unix", path: this.socketPath });
       } catch (err) {
         if (!(err instanceof LocalApiUnavailable && err.stage === "connect")) throw err;
         tried.push(err.message);
@@ -125,7 +144,7 @@ class DarwinTransport implements LocalApiTransport {
         this.#gui = found.endpoint;
       }
       try {
-        return await requestEndpoint(this.#gui, target, opts);
+        return await call(this.#gui);
       } catch (err) {
         if (!(err instanceof LocalApiUnavailable && err.stage === "connect") || attempt === 1) {
           throw err;
@@ -186,27 +205,40 @@ export function defaultSocketPath(os: typeof Deno.build.os): string | null {
 }
 
 /**
- * Build the transport for this machine: explicit `url` wins, then explicit `socket`, then the
- * per-OS default.
+ * Build the transport for this machine: the `tailscale` CLI when asked for (and by default on
+ * Windows), else an explicit `url`, then an explicit `socket`, then the per-OS default.
  *
- * @throws {TypeError} when `url` is given but not an acceptable loopback URL.
+ * @throws {TypeError} when `url` is given but not an acceptable loopback URL, or the CLI is
+ *   asked for without a path on an OS that has no default one.
  * @example
  * ```ts
  * createLocalApiTransport({}).describe(); // "unix socket /var/run/tailscale/tailscaled.sock" on Linux
  * createLocalApiTransport({ url: "http://127.0.0.1:41112", token: "s3cret" });
+ * createLocalApiTransport({ os: "windows" }).describe(); // "tailscale CLI C:\Program Files\Tailscale\tailscale.exe"
  * ```
  */
 export function createLocalApiTransport(opts: LocalApiTransportOptions = {}): LocalApiTransport {
+  const os = opts.os ?? Deno.build.os;
+  const kind = opts.transport ?? "auto";
+  if (
+    kind === "cli" ||
+    (kind === "auto" && os === "windows" && opts.url === undefined && opts.socket === undefined)
+  ) {
+    const binary = opts.cli ?? (os === "windows" ? WINDOWS_TAILSCALE_CLI : undefined);
+    if (binary === undefined) {
+      throw new TypeError(
+        `tailscale.transport = "cli" needs tailscale.cli_path (the absolute path of the tailscale CLI) on ${os}`,
+      );
+    }
+    return new CliTransport({ binary, socket: opts.socket });
+  }
   if (opts.url !== undefined) return new FixedTransport(parseLocalApiUrl(opts.url, opts.token));
   if (opts.socket !== undefined) {
     return new FixedTransport({ transport: "unix", path: opts.socket });
   }
-  const os = opts.os ?? Deno.build.os;
   if (os === "windows") {
-    return new UnsupportedTransport(
-      `tailscaled's LocalAPI on Windows is the named pipe ${WINDOWS_PIPE}, which cmesh does not ` +
-        `support yet, so it cannot identify callers on this machine; run the cmesh worker on ` +
-        `Linux or macOS, or set tailscale.localapi_url to a loopback LocalAPI`,
+    throw new TypeError(
+      `tailscaled's LocalAPI on Windows is the named pipe ${WINDOWS_PIPE}; use tailscale.transport = "cli" or "auto"`,
     );
   }
   if (os === "darwin") {

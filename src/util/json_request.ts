@@ -14,6 +14,7 @@ import type { Context } from "hono";
 import type { z } from "zod";
 import { ERROR_STATUS, errorBody, type ErrorCode } from "../protocol/errors.ts";
 import type { ApiError } from "../protocol/task.ts";
+import { readBoundedBytes } from "./bounded_body.ts";
 import { formatIssues } from "./zod_issues.ts";
 
 /** The outcome of reading a body. */
@@ -27,30 +28,6 @@ function fail<T>(code: ErrorCode, message: string): BodyResult<T> {
     status: ERROR_STATUS[code] as 400 | 413 | 415,
     body: errorBody(code, message),
   };
-}
-
-async function readBounded(req: Request, maxBytes: number): Promise<Uint8Array | null> {
-  if (!req.body) return new Uint8Array();
-  const reader = req.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > maxBytes) {
-      await reader.cancel().catch(() => {});
-      return null;
-    }
-    chunks.push(value);
-  }
-  const out = new Uint8Array(total);
-  let off = 0;
-  for (const c of chunks) {
-    out.set(c, off);
-    off += c.byteLength;
-  }
-  return out;
 }
 
 /** Reads and validates a JSON body against `schema`. Never throws for client mistakes. */
@@ -70,7 +47,7 @@ export async function readJsonBody<S extends z.ZodType>(
   if (declared > maxBytes) {
     return fail("payload_too_large", `body is ${declared} bytes; the limit is ${maxBytes}`);
   }
-  const bytes = await readBounded(c.req.raw, maxBytes);
+  const bytes = await readBoundedBytes(c.req.raw.body, maxBytes);
   if (bytes === null) {
     return fail("payload_too_large", `body exceeds the limit of ${maxBytes} bytes`);
   }

@@ -1,7 +1,10 @@
 /**
  * @module
- * The tailnet-facing worker API, `/v1`. Every request passes the source guard, then whois,
- * then its handler: validate, then act. A caller sees only its own tasks.
+ * The tailnet-facing worker API, `/v1`. Every request passes the source guard, then the
+ * browser/Host guard (no `Origin`, no cross-site `Sec-Fetch-Site`, a `Host` naming this node;
+ * headers only, so it runs before whois and a rebinding page costs no LocalAPI call), then
+ * whois, then its handler: validate, then act. A caller sees only its own tasks. Front-door
+ * refusals are audited through a per-rule rate limit.
  *
  * | Route | What it does |
  * | --- | --- |
@@ -21,17 +24,26 @@ import { readJsonBody } from "../util/json_request.ts";
 import { logger } from "../util/log.ts";
 import type { WorkerEnv } from "./env.ts";
 import { callerIdentity } from "./guards/caller_identity.ts";
+import { frontDoor } from "../util/front_door.ts";
+import { RateLimitedAudit } from "./guards/audit_limit.ts";
 import { type SourceOptions, tailnetSource } from "./guards/tailnet_source.ts";
 import type { IdentityLookup, TaskOutcome, WorkerTasks } from "./ports.ts";
+import { StreamSlots } from "./stream_slots.ts";
 
 /** What the worker app needs. */
 export interface WorkerAppDeps {
   tasks: WorkerTasks;
   identity: IdentityLookup;
   source: SourceOptions;
+  /** Which `Host` values name this worker (`guards/node_hosts.ts`). */
+  hosts: { allowed(host: string): boolean; describe(): string };
+  /** Where front-door refusals are audited; default a {@link RateLimitedAudit} over `tasks`. */
+  frontAudit?: RateLimitedAudit;
   maxBodyBytes: number;
   /** Concurrent SSE streams allowed (bounded so followers cannot exhaust the daemon). */
   maxStreams?: number;
+  /** Each caller's share of `maxStreams`, so one peer cannot take every slot. */
+  maxStreamsPerCaller?: number;
   /** Seconds between SSE keep-alive comments. */
   heartbeatS?: number;
 }
@@ -39,11 +51,21 @@ export interface WorkerAppDeps {
 /** Builds the worker Hono app. Serve it with `Deno.serve({hostname: tailnetIp}, app.fetch)`. */
 export function createWorkerApp(deps: WorkerAppDeps): Hono<WorkerEnv> {
   const app = new Hono<WorkerEnv>();
-  let streams = 0;
-  const maxStreams = deps.maxStreams ?? 256;
+  const streams = new StreamSlots(deps.maxStreams ?? 256, deps.maxStreamsPerCaller ?? 32);
 
-  app.use("*", tailnetSource(deps.source, deps.tasks));
-  app.use("*", callerIdentity(deps.identity, deps.tasks));
+  const frontAudit = deps.frontAudit ?? new RateLimitedAudit(deps.tasks);
+  app.use("*", tailnetSource(deps.source, frontAudit));
+  app.use(
+    "*",
+    frontDoor({
+      hostAllowed: (host) => deps.hosts.allowed(host),
+      expected: () => deps.hosts.describe(),
+      surface: "this cmesh worker",
+      onDenied: (c, rule, reason) =>
+        frontAudit.auditDenied({ sourceIp: c.get("sourceIp"), rule, reason }),
+    }),
+  );
+  app.use("*", callerIdentity(deps.identity, frontAudit));
 
   // deno-lint-ignore no-explicit-any
   const outcome = (c: Context<WorkerEnv, any>, o: TaskOutcome) => {
@@ -114,17 +136,11 @@ export function createWorkerApp(deps: WorkerAppDeps): Hono<WorkerEnv> {
     if (!deps.tasks.status(caller, id)) {
       return c.json(errorBody("not_found", `no task ${id} of yours here`), 404);
     }
-    if (streams >= maxStreams) {
+    const refused = streams.take(caller.stableId);
+    if (refused) {
       c.header("Retry-After", "5");
-      return c.json(
-        errorBody(
-          "queue_full",
-          `too many event streams open (${maxStreams}); poll the status instead`,
-        ),
-        429,
-      );
+      return c.json(errorBody("queue_full", refused.message, refused.rule), 429);
     }
-    streams++;
     return streamSSE(c, async (stream) => {
       let last = after;
       let wake: (() => void) | null = null;
@@ -175,7 +191,7 @@ export function createWorkerApp(deps: WorkerAppDeps): Hono<WorkerEnv> {
       } finally {
         clearInterval(heartbeat);
         unsubscribe();
-        streams--;
+        streams.give(caller.stableId);
       }
     });
   });

@@ -23,6 +23,13 @@
 /** The outcome of {@link resolveCwd}. */
 export type ResolvedCwd = { ok: true; real: string } | { ok: false; reason: string };
 
+/**
+ * Anything that resolves a cwd like {@link resolveCwd}. The sandboxed worker thread passes one
+ * that asks the daemon's main thread (`cwd_port.ts`), because it may not read the symlinks
+ * (`/tmp` → `/private/tmp`, a symlinked home) that lead into its roots.
+ */
+export type CwdResolver = (path: string) => Promise<ResolvedCwd>;
+
 /** Windows verbatim prefix some APIs return (`\\?\C:\x`); policy wants plain `C:\x`. */
 function stripVerbatim(path: string): string {
   if (path.startsWith("\\\\?\\UNC\\")) return `\\\\${path.slice(8)}`;
@@ -74,7 +81,7 @@ function describeError(error: unknown): string {
   if (error instanceof Deno.errors.NotFound) return "does not exist";
   if (error instanceof Deno.errors.NotADirectory) return "does not exist (a parent is a file)";
   if (error instanceof Deno.errors.PermissionDenied || error instanceof Deno.errors.NotCapable) {
-    return "cannot be read by the cmesh worker";
+    return "cannot be read by cmesh (permission denied)";
   }
   if (error instanceof Deno.errors.FilesystemLoop) return "is a symlink loop";
   return "could not be resolved";

@@ -38,6 +38,9 @@ import { logger } from "../util/log.ts";
 import { PROTOCOL, VERSION } from "../version.ts";
 
 const log = logger("worker");
+/** How long the recent run time behind `Retry-After` advice is reused. */
+const RECENT_RUN_TTL_MS = 5000;
+import type { CwdResolver } from "./cwd_resolve.ts";
 import { decideInbound } from "./decide.ts";
 import type { HelloBody, TaskOutcome, WorkerTasks } from "./ports.ts";
 
@@ -54,6 +57,8 @@ export interface WorkerServiceDeps {
   caseInsensitive: boolean;
   /** How runs are sandboxed: recorded in every decision; required but unusable refuses. */
   sandbox?: SandboxSettings;
+  /** How to resolve a cwd (the sandboxed thread's port to the main thread); default local. */
+  resolveCwd?: CwdResolver;
 }
 
 function actorOf(caller: CallerIdentity, sourceIp?: string) {
@@ -74,8 +79,17 @@ export function createWorkerService(deps: WorkerServiceDeps): WorkerTasks {
     const t = getTask(store, "inbound", id);
     return t && t.requester_key === caller.stableId ? t : null;
   };
-  // Mean run time of the last finished tasks, for Retry-After advice.
+  // Mean run time of the last finished tasks, for Retry-After advice. Read at most once per
+  // RECENT_RUN_TTL_MS: the query walks past every queued task, and a flood of refusals must
+  // not turn into a flood of such reads.
+  let recentRun: { at: number; value: number | null } | null = null;
   const recentRunS = (): number | null => {
+    const now = Date.now();
+    if (recentRun && now - recentRun.at < RECENT_RUN_TTL_MS) return recentRun.value;
+    recentRun = { at: now, value: readRecentRunS() };
+    return recentRun.value;
+  };
+  const readRecentRunS = (): number | null => {
     const done = listTasks(store, {
       direction: "inbound",
       state: ["succeeded", "failed", "cancelled", "timed_out"],
@@ -113,6 +127,7 @@ export function createWorkerService(deps: WorkerServiceDeps): WorkerTasks {
         rootsReal: deps.rootsReal,
         runnersAvailable: runnerNames,
         caseInsensitive: deps.caseInsensitive,
+        resolve: deps.resolveCwd,
       });
       const auditBase = {
         kind: "task.decision",

@@ -19,10 +19,14 @@ import type { TaskRecord } from "../store/tasks.ts";
 import { matchingRules } from "../policy/caller.ts";
 import { type LogOptions, setupLogging } from "../util/log.ts";
 import { createWorkerApp } from "./app.ts";
+import { CwdPortClient, type CwdResolveRequest, isCwdResolveReply } from "./cwd_port.ts";
 import { demoIdentityLookup } from "./demo_identity.ts";
 import type { IdentityLookup } from "./ports.ts";
 import { createWorkerService } from "./service.ts";
-import { tailnetIdentityLookup } from "./tailnet_identity.ts";
+import { RateLimitedAudit } from "./guards/audit_limit.ts";
+import { NodeHosts } from "./guards/node_hosts.ts";
+import { TailnetIdentity } from "./tailnet_identity.ts";
+import type { SelfStatus } from "../tailscale/status.ts";
 
 /** The init message the daemon posts. Everything is plain data. */
 export interface WorkerInit {
@@ -47,6 +51,8 @@ export interface WorkerInit {
   demoCaller?: string;
   /** This node's StableID (from LocalAPI status): a caller with it is refused. */
   selfStableId?: string;
+  /** This node as LocalAPI status saw it at start (addresses and names for the Host check). */
+  self?: SelfStatus | null;
 }
 
 /** Messages the worker posts back. */
@@ -76,9 +82,12 @@ function requeuedPeerLimit(config: Config, task: TaskRecord): number | undefined
   return rule?.max_concurrent;
 }
 
-function post(msg: WorkerReport): void {
+function post(msg: WorkerReport | CwdResolveRequest): void {
   self.postMessage(msg);
 }
+
+/** cwds are resolved by the main thread, which may read the symlinks leading into the roots. */
+const cwdPort = new CwdPortClient(post);
 
 let stop: (() => Promise<void>) | null = null;
 
@@ -122,13 +131,32 @@ async function start(init: WorkerInit): Promise<void> {
     rootsReal: init.rootsReal,
     caseInsensitive: init.caseInsensitive,
     sandbox: init.sandbox,
+    resolveCwd: cwdPort.resolve,
   });
   let identity: IdentityLookup;
-  if (init.demoCaller) identity = demoIdentityLookup(init.demoCaller);
-  else identity = tailnetIdentityLookup(init.config.tailscale, init.selfStableId);
+  let hosts: NodeHosts;
+  let tailnet: TailnetIdentity | null = null;
+  if (init.demoCaller) {
+    identity = demoIdentityLookup(init.demoCaller);
+    hosts = NodeHosts.loopback(init.port);
+  } else {
+    hosts = new NodeHosts(init.port);
+    tailnet = new TailnetIdentity(
+      init.config.tailscale,
+      { self: init.self ?? null, selfStableId: init.selfStableId },
+      hosts,
+    );
+    identity = tailnet.lookup;
+    // Waits for the IPN bus's first message (bounded by its connect timeout).
+    await tailnet.start();
+  }
+  const frontAudit = new RateLimitedAudit(tasks);
+  const flushAudit = setInterval(() => frontAudit.flush(), 60_000);
   const app = createWorkerApp({
     tasks,
     identity,
+    hosts,
+    frontAudit,
     source: {
       allowLoopback: init.config.tailscale.userspace_networking || init.demoCaller !== undefined,
     },
@@ -147,6 +175,8 @@ async function start(init: WorkerInit): Promise<void> {
     );
   }
   stop = async () => {
+    clearInterval(flushAudit);
+    await tailnet?.stop();
     await Promise.allSettled(servers.map((s) => s.shutdown()));
     await queue.close("shutdown");
     store.close();
@@ -160,6 +190,7 @@ async function start(init: WorkerInit): Promise<void> {
 
 self.onmessage = async (e: MessageEvent<WorkerInit | { type: "shutdown" }>) => {
   const msg = e.data;
+  if (isCwdResolveReply(msg)) return cwdPort.deliver(msg);
   try {
     if (msg.type === "init") await start(msg);
     else if (msg.type === "shutdown") {

@@ -1,6 +1,6 @@
 /**
  * @module
- * Runs the real `cmesh` entry point the way `deno task cmesh` does (release permission set,
+ * Runs the real `cmesh` entry point the way `deno task cmesh` does (release permission flags,
  * no prompts, from the repository root), with a fresh `CMESH_HOME` per test and none of the
  * caller's cmesh or colour variables leaking in.
  *
@@ -22,9 +22,12 @@ export { REPO_ROOT };
 export interface CliRun {
   code: number;
   stdout: string;
-  /** Everything on stderr, including Deno's own warnings. */
+  /** Everything on stderr. */
   stderr: string;
-  /** stderr without Deno's own warnings: only what cmesh printed. */
+  /**
+   * The same as `stderr`: Deno prints nothing of its own under explicit permission flags
+   * (tests/cli/quiet_stderr_test.ts), so all of stderr is cmesh's.
+   */
   cmeshStderr: string;
 }
 
@@ -45,13 +48,10 @@ const SCRUBBED = [
   /^XDG_STATE_HOME$/,
 ];
 
-// deno-lint-ignore no-control-regex
-const ANSI = /\x1b\[[0-9;]*m/g;
-
-/** Deno prints this for `-P=<set>`; it is Deno's, not cmesh's. */
-const DENO_WARNING = /Permissions in the config file is an experimental feature/;
-
-/** Runs `deno run --no-prompt -P=cmesh src/main.ts ...args` from the repository root. */
+/**
+ * Runs `deno run --no-prompt <permission flags> src/main.ts ...args` from the repository root,
+ * as `deno task cmesh` does.
+ */
 export async function runCmesh(args: string[], opts: RunOptions): Promise<CliRun> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(Deno.env.toObject())) {
@@ -63,10 +63,7 @@ export async function runCmesh(args: string[], opts: RunOptions): Promise<CliRun
     env,
     clearEnv: true,
   });
-  const cmeshStderr = stderr.split("\n")
-    .filter((line) => !DENO_WARNING.test(line.replace(ANSI, "")))
-    .join("\n");
-  return { code, stdout, stderr, cmeshStderr };
+  return { code, stdout, stderr, cmeshStderr: stderr };
 }
 
 /** Runs `fn` with a fresh temporary directory as `CMESH_HOME`, removed afterwards. */

@@ -28,7 +28,11 @@ Deno.test("defaults: ports, limits and timeouts", () => {
     log_level: "info",
     max_body_bytes: 256 * 1024,
   });
-  assert.deepEqual(cfg.tailscale, { timeout_ms: 2000, userspace_networking: false });
+  assert.deepEqual(cfg.tailscale, {
+    timeout_ms: 2000,
+    transport: "auto",
+    userspace_networking: false,
+  });
   assert.deepEqual(cfg.outbound, { peers: [] });
   assert.deepEqual(cfg.inbound, {
     enabled: false,
@@ -109,6 +113,8 @@ Deno.test("valid example: full file sets every key", async () => {
     socket: "/run/tailscale/tailscaled.sock",
     localapi_url: "http://127.0.0.1:41112",
     localapi_token: "secret-from-the-gui-app",
+    transport: "cli",
+    cli_path: "/usr/bin/tailscale",
     timeout_ms: 5000,
     userspace_networking: true,
     app_capability: "example.com/cap/cmesh",

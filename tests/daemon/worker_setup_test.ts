@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { Config } from "../../src/config/schema.ts";
 import { resolveLocalApi } from "../../src/daemon/worker_setup.ts";
+import { workerPermissions } from "../../src/daemon/worker_permissions.ts";
 
 const ts = (over: Record<string, unknown> = {}) => Config.parse({ tailscale: over }).tailscale;
 
@@ -16,4 +17,35 @@ Deno.test("resolveLocalApi: the worker gets exactly the LocalAPI endpoint it wil
     false,
   );
   assert.deepEqual(url.access, { transport: "tcp", host: "127.0.0.1", port: 41112 });
+});
+
+Deno.test("resolveLocalApi: the tailscale CLI transport grants running that one binary", async () => {
+  const win = await resolveLocalApi(ts(), false, "windows");
+  assert.deepEqual(win.access, {
+    transport: "cli",
+    binary: "C:\\Program Files\\Tailscale\\tailscale.exe",
+  });
+  assert.equal(win.tailscale.transport, "cli");
+  const explicit = await resolveLocalApi(
+    ts({ transport: "cli", cli_path: "/opt/ts/tailscale" }),
+    false,
+    "linux",
+  );
+  assert.deepEqual(explicit.access, { transport: "cli", binary: "/opt/ts/tailscale" });
+  // A socket set on Windows is an explicit choice and wins over the CLI default.
+  assert.equal(
+    (await resolveLocalApi(ts({ socket: "/s" }), false, "windows")).access.transport,
+    "unix",
+  );
+  const perms = workerPermissions({
+    bind: ["100.64.0.2"],
+    port: 7433,
+    stateDir: "/var/lib/cmesh",
+    roots: [],
+    localApi: explicit.access,
+    runBinaries: [],
+    tools: { gitBin: null, killBin: "/usr/bin/kill", psBin: "/usr/bin/ps" },
+  });
+  assert.ok(perms.run.includes("/opt/ts/tailscale"));
+  assert.deepEqual(perms.net, ["100.64.0.2:7433"]);
 });

@@ -2,7 +2,7 @@
  * @module
  * Test harness for `cmesh mcp`: one real daemon in local-demo mode acting as both requester
  * ("server" delegating to itself, caller named "laptop") and worker, and the SDK's MCP client
- * spawning `deno run -P=cmesh src/main.ts mcp` over stdio, as a coding agent would.
+ * spawning `deno run <permission flags> src/main.ts mcp` over stdio, as a coding agent would.
  */
 import { join } from "node:path";
 import { Client, type Progress, StdioClientTransport } from "../../src/deps/mcp_client.ts";

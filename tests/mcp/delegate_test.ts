@@ -45,7 +45,7 @@ Deno.test(
           const text = textOf(result);
           assert.match(text, /It finished: succeeded/);
           assert.match(text, /Claims \(UNTRUSTED: what the remote agent on server says/);
-          assert.match(text, /<<<claims\nDemo agent[\s\S]*\nclaims>>>/);
+          assert.match(text, /<<<claims-([0-9a-f]{12})\n\| Demo agent[\s\S]*\nclaims-\1>>>/);
           assert.match(
             text,
             /Evidence \(observed by the worker on server, not claimed by the agent\):/,
@@ -54,7 +54,7 @@ Deno.test(
           assert.match(text, /changed files: none/);
           assert.match(text, /tokens: \d+ in \/ \d+ out · cost: \$0/);
           assert.ok(
-            text.indexOf("claims>>>") < text.indexOf("Evidence ("),
+            text.search(/claims-[0-9a-f]{12}>>>/) < text.indexOf("Evidence ("),
             "evidence comes after the fenced claims",
           );
           // Progress: at least one notification, numbered upwards, in the documented shape.
@@ -73,7 +73,6 @@ Deno.test(
       await t.step(
         "delegate without wait returns the id at once; wait and result follow",
         async () => {
-          const started = Date.now();
           const res = await mcp.client.callTool({
             name: "cmesh_delegate",
             arguments: {
@@ -89,7 +88,6 @@ Deno.test(
           assert.equal(sc.done, false);
           assert.equal(sc.result, null);
           assert.equal(sc.waited_s, 0);
-          assert.ok(Date.now() - started < 5000);
           assert.match(textOf(res), new RegExp(`Delegated to server as task ${taskId}`));
           assert.match(
             textOf(res),

@@ -103,14 +103,18 @@ Deno.test("follows until terminal, keeps events after `after`, fetches the resul
 
 Deno.test("stops at the deadline with the status so far, and caps the events", async () => {
   let n = 0;
-  const { control } = scripted([
+  const { control, paths } = scripted([
     () => ({ task: status("running", ++n * 20), events: events((n - 1) * 20 + 1, n * 20) }),
   ]);
   const { progress } = recorder();
-  const started = Date.now();
   const out = await followTask(control, "t0123456789", { waitSeconds: 0.2, after: 0, progress });
   assert.ok(out.ok);
-  assert.ok(Date.now() - started < 2000);
+  // Each long-poll asks for at most what is left of the 0.2 s: the loop cannot outlive it.
+  const waits = paths.filter((p) => !p.endsWith("/result"));
+  assert.ok(waits.length >= 1);
+  for (const p of waits) {
+    assert.ok(Number(new URLSearchParams(p.split("?")[1]).get("timeout_s")) <= 0.2, p);
+  }
   assert.equal(out.value.done, false);
   assert.equal(out.value.result, null);
   assert.equal(out.value.events.length, MAX_EVENTS);

@@ -5,6 +5,12 @@ import { MIN_GAP_MS, ProgressReporter, SETTLE_MS } from "../../src/mcp/progress.
 Deno.test("notifications are at least 20 ms apart and numbered upwards", async () => {
   assert.ok(MIN_GAP_MS >= 20);
   const sent: { at: number; progress: number; message?: string; token: unknown }[] = [];
+  // The real sleep, recorded: how long the reporter chose to wait is checked as a value.
+  const slept: number[] = [];
+  const sleep = (ms: number) => {
+    slept.push(ms);
+    return new Promise<void>((r) => setTimeout(r, ms));
+  };
   const p = new ProgressReporter({
     progressToken: "tok",
     send: (n) => {
@@ -17,7 +23,7 @@ Deno.test("notifications are at least 20 ms apart and numbered upwards", async (
       });
       return Promise.resolve();
     },
-  });
+  }, sleep);
   assert.equal(p.enabled, true);
   for (let i = 0; i < 4; i++) await p.report(`step ${i}`);
   assert.equal(p.sent, 4);
@@ -31,22 +37,29 @@ Deno.test("notifications are at least 20 ms apart and numbered upwards", async (
       `gap ${i}: ${sent[i].at - sent[i - 1].at}`,
     );
   }
-  const before = performance.now();
+  // Each wait between reports was at most one gap (only the remainder is waited).
+  assert.ok(slept.every((ms) => ms > 0 && ms <= MIN_GAP_MS), `waits ${slept}`);
+  const waitsBefore = slept.length;
   await p.settle();
   assert.ok(performance.now() - sent[3].at >= SETTLE_MS - 1);
-  assert.ok(performance.now() - before <= SETTLE_MS + 50);
+  // settle waited once, for what was left of SETTLE_MS after the last notification.
+  assert.equal(slept.length, waitsBefore + 1);
+  assert.ok(slept.at(-1)! > 0 && slept.at(-1)! <= SETTLE_MS, `settle waited ${slept.at(-1)}`);
 });
 
 Deno.test("without a progress token nothing is sent and settle returns at once", async () => {
   let calls = 0;
-  const p = new ProgressReporter({ send: () => Promise.resolve(void calls++) });
+  const slept: number[] = [];
+  const p = new ProgressReporter(
+    { send: () => Promise.resolve(void calls++) },
+    (ms) => Promise.resolve(void slept.push(ms)),
+  );
   assert.equal(p.enabled, false);
   await p.report("x");
-  const t0 = performance.now();
   await p.settle();
   assert.equal(calls, 0);
   assert.equal(p.sent, 0);
-  assert.ok(performance.now() - t0 < 15);
+  assert.deepEqual(slept, [], "nothing waited");
 });
 
 Deno.test("a failing send (client gone) does not throw", async () => {

@@ -68,9 +68,8 @@ Deno.test(
         /cmesh_peers .* cmesh_delegate .* cmesh_wait .* cmesh_result/s,
       );
       assert.ok(init.result.capabilities.tools);
-      // The goal is < 300 ms on an idle machine (see the report); tests run in parallel, so
-      // only a gross regression (e.g. loading the daemon or calling it at start) fails here.
-      assert.ok(initMs < 3000, `initialize took ${initMs.toFixed(0)} ms`);
+      // The goal is < 300 ms on an idle machine; `deno task bench` measures it (no time bounds
+      // in tests). Answering with no config and no daemon shows neither is touched at start.
       console.error(`cmesh mcp: initialize answered in ${initMs.toFixed(0)} ms`);
 
       await send({ jsonrpc: "2.0", method: "notifications/initialized" });
@@ -95,7 +94,8 @@ Deno.test(
         JSON.parse(lines[1]).result.tools.length,
         TOOL_NAMES.length + SETUP_TOOL_NAMES.length,
       );
-      await child.stderr.cancel();
+      // Nothing on stderr: no Deno warning, no start-up chatter in the agent's MCP log.
+      assert.equal(await new Response(child.stderr).text(), "");
     } finally {
       await Deno.remove(home, { recursive: true });
     }

@@ -32,6 +32,7 @@
  * ```
  */
 import { join } from "node:path";
+import { denoRunArgs } from "../../src/util/deno_permissions.ts";
 import { fakeModelConfigToml } from "../runners_real/harness.ts";
 import {
   type DaemonProcess,
@@ -128,7 +129,7 @@ export interface ClientWorld {
   requesterModel: ModelProcess;
   /** The worker runner's fake model. */
   workerModel: ModelProcess;
-  /** The `cmesh mcp` command a client registers: deno run -P=cmesh … mcp, with its env. */
+  /** The `cmesh mcp` command a client registers: deno run <permission flags> … mcp, with its env. */
   mcpServer: { command: string; args: string[]; env: Record<string, string> };
   /** Runs a requesting CLI on the laptop (in its namespace in netns mode), stdin /dev/null. */
   runClient(argv: string[], env: Record<string, string>, timeoutMs?: number): Promise<ClientRun>;
@@ -351,7 +352,7 @@ export async function createClientWorld(opts: ClientWorldOptions): Promise<Clien
 
     const mcpServer = {
       command: Deno.execPath(),
-      args: ["run", "--no-prompt", "-P=cmesh", join(REPO_ROOT, "src", "main.ts"), "mcp"],
+      args: denoRunArgs(join(REPO_ROOT, "src", "main.ts"), ["mcp"]),
       env: { CMESH_HOME: d("home-laptop"), DENO_DIR },
     };
 

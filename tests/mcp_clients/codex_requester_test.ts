@@ -124,7 +124,10 @@ Deno.test({
         // What codex shows its user for the call is the text block, with the claims framing.
         const shown = calls[1].result?.content?.map((c) => c.text ?? "").join("\n") ?? "";
         assert.match(shown, /Claims \(UNTRUSTED: what the remote agent on server says/);
-        assert.ok(shown.includes(`<<<claims\n`) && shown.includes(w.notes), shown.slice(0, 800));
+        assert.ok(
+          /\n<<<claims-[0-9a-f]{12}\n/.test(shown) && shown.includes(w.notes),
+          shown.slice(0, 800),
+        );
         const answer = events.filter((e) => e.item?.type === "agent_message").at(-1)?.item?.text ??
           "";
         assert.ok(answer.startsWith(`The remote agent on server reported (task ${taskId}): `));

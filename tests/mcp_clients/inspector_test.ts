@@ -5,7 +5,7 @@
  *
  * ```sh
  * npx -y @modelcontextprotocol/inspector@2.12.0 --cli -e CMESH_HOME=… --method tools/list -- \
- *   deno run --no-prompt -P=cmesh <repo>/src/main.ts mcp
+ *   deno run --no-prompt <permission flags> <repo>/src/main.ts mcp
  * ```
  *
  * It lists the tools (with `--strict`: no error-severity schema portability problem), calls
@@ -17,6 +17,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { REPO_ROOT } from "../support/daemon.ts";
+import { denoRunArgs } from "../../src/util/deno_permissions.ts";
 import { startWorld } from "../mcp/_harness.ts";
 import { DELEGATION_TOOLS } from "./_checks.ts";
 import { DENO_DIR } from "./_world.ts";
@@ -75,14 +76,7 @@ if (SKIP) console.warn(`tests/mcp_clients/inspector_test.ts SKIPPED: ${SKIP}`);
 /** The `cmesh mcp` command line from source, after the Inspector's own options and `--`. */
 function inspect(home: string, method: string[]): Promise<Output> {
   const env = ["-e", `CMESH_HOME=${home}`, "-e", `DENO_DIR=${DENO_DIR}`];
-  const server = [
-    Deno.execPath(),
-    "run",
-    "--no-prompt",
-    "-P=cmesh",
-    join(REPO_ROOT, "src", "main.ts"),
-    "mcp",
-  ];
+  const server = [Deno.execPath(), ...denoRunArgs(join(REPO_ROOT, "src", "main.ts"), ["mcp"])];
   return npx(["--cli", ...env, ...method, "--", ...server], 90_000);
 }
 

@@ -61,14 +61,16 @@ Deno.test("matchPathGlob: case folding only when asked", () => {
   assert.equal(matchPathGlob("/Srv/*", "/srv/X", { caseInsensitive: false }), false);
 });
 
-Deno.test("matchPathGlob: pathological patterns stay fast", () => {
+// An exponential matcher would not finish these (a hung test); their speed is measured in
+// `deno task bench`, not asserted here.
+Deno.test("matchPathGlob: pathological patterns finish with the right answer", () => {
   const pattern = "/" + Array(30).fill("**").join("/") + "/x";
   const path = "/" + Array(200).fill("a").join("/");
   const star = "/" + "*a".repeat(5000) + "b";
-  const t0 = performance.now();
   assert.equal(matchPathGlob(pattern, path), false);
+  assert.equal(matchPathGlob(pattern, path + "/x"), true);
   assert.equal(matchPathGlob(star, "/" + "a".repeat(10000)), false);
-  assert.ok(performance.now() - t0 < 2000);
+  assert.equal(matchPathGlob(star, "/" + "a".repeat(10000) + "b"), true);
 });
 
 Deno.test("matchAnyPathGlob and globProblem", () => {

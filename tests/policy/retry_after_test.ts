@@ -28,6 +28,15 @@ Deno.test("admissionLimits calls a Retry-After function only when it denies", as
   });
   assert.equal(ok.allow, true);
   assert.equal(calls, 0);
+  // A task that queues behind others is admitted without the advice too.
+  const queues = admissionLimits({
+    global: { running: 1, queued: 5 },
+    peer: { running: 1, queued: 5 },
+    limits: { global: { maxConcurrent: 1, maxQueue: 10_000 }, peer: {} },
+    retryAfterS,
+  });
+  assert.equal(queues.allow && !queues.startsNow, true);
+  assert.equal(calls, 0);
   const full = admissionLimits({
     global: { running: 1, queued: 1 },
     peer: { running: 0, queued: 0 },

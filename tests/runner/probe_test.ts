@@ -16,7 +16,8 @@ async function tempBin(): Promise<string> {
   await write("agent", "#!/bin/sh\necho 'agent 1.2.3 (test)'\necho second line\n", 0o755);
   await write("noexec", "#!/bin/sh\necho x\n", 0o644);
   await write("fails", "#!/bin/sh\necho 'bad flag --version' >&2\nexit 2\n", 0o755);
-  await write("slow", "#!/bin/sh\nexec sleep 30\n", 0o755);
+  // Sleeps far past any probe timeout: a timeout that does not stop it shows as a hung test.
+  await write("slow", "#!/bin/sh\nexec sleep 600\n", 0o755);
   await write("stderr-only", "#!/bin/sh\necho 'tool v9' >&2\n", 0o755);
   await write("silent", "#!/bin/sh\nexit 0\n", 0o755);
   await write("env", "#!/bin/sh\nenv | sort | tr '\\n' ' '\necho\n", 0o755);
@@ -90,10 +91,8 @@ Deno.test({
       );
       const silent = await setupError(probeVersion(`${dir}/silent`, [], 5000));
       assert.match(silent.message, /printed nothing$/);
-      const started = Date.now();
       const slow = await setupError(probeVersion(`${dir}/slow`, [], 300));
       assert.match(slow.message, /did not answer within 300 ms$/);
-      assert.ok(Date.now() - started < 5000, "timeout did not stop the probe");
       const missing = await setupError(probeVersion(`${dir}/nope`, [], 1000));
       assert.match(missing.message, /could not be started/);
     } finally {

@@ -15,6 +15,7 @@ import {
   parsePsListing,
   psArguments,
   RUN_TOKEN_ENV,
+  taskkillArguments,
   treeKillSupport,
 } from "../../src/runner/process_tree.ts";
 import { isAlive, killBin, liveWithMarker, psBin, reap } from "./_ps.ts";
@@ -85,12 +86,18 @@ Deno.test("run tokens are random and validated", () => {
   assert.equal(isValidRunToken("has space in it, long enough"), false);
 });
 
-Deno.test("platform support: linux supported, windows has a clear not-supported path", () => {
+Deno.test("platform support: linux sweeps; windows kills the tree with taskkill, no sweep", () => {
   assert.equal(treeKillSupport("linux").supported, true);
+  assert.equal(treeKillSupport("linux").sweep, true);
   const win = treeKillSupport("windows");
-  assert.equal(win.supported, false);
-  assert.match(win.reason, /not supported on windows/);
-  assert.throws(() => psArguments("windows"), /not supported/);
+  assert.equal(win.supported, true);
+  assert.equal(win.sweep, false, "a pid may be reused after the child exited");
+  assert.match(win.reason, /taskkill \/T \/F/);
+  assert.deepEqual(taskkillArguments(4242, false), ["/T", "/PID", "4242"]);
+  assert.deepEqual(taskkillArguments(4242, true), ["/T", "/F", "/PID", "4242"]);
+  assert.equal(treeKillSupport("freebsd").supported, false);
+  assert.match(treeKillSupport("freebsd").reason, /not supported on freebsd/);
+  assert.throws(() => psArguments("windows"), /windows/);
   assert.ok(psArguments("darwin").includes("-E"));
 });
 

@@ -9,8 +9,8 @@
  * project directory name) and `PORT`.
  *
  * ```sh
- * deno run -P=cmesh tests/runners_real/capture.ts            # all scenarios
- * deno run -P=cmesh tests/runners_real/capture.ts claude_    # names starting with claude_
+ * deno run -A tests/runners_real/capture.ts            # all scenarios
+ * deno run -A tests/runners_real/capture.ts claude_    # names starting with claude_
  * ```
  *
  * Not a test: run it by hand after a CLI upgrade, then review the diff and the parser tests.

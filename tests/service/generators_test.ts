@@ -1,10 +1,11 @@
 /**
- * The service definitions, checked for content: what runs (compiled binary or `deno run
- * -P=cmesh` from source), with which environment, restart policy and log location; the
+ * The service definitions, checked for content: what runs (compiled binary or `deno run` with
+ * cmesh's permission flags from source), with which environment, restart policy and log location; the
  * plist and task XML are also parsed as XML (by Python's plistlib / ElementTree when
  * python3 is installed).
  */
 import assert from "node:assert/strict";
+import { PERMISSION_FLAGS } from "../../src/util/deno_permissions.ts";
 import { launchdPlist, launchdPlistPath } from "../../src/service/launchd.ts";
 import {
   carriedEnv,
@@ -36,7 +37,7 @@ function spec(over: Partial<ServiceSpec> = {}): ServiceSpec {
   };
 }
 
-Deno.test("daemon invocation: the compiled binary alone, or deno run -P=cmesh with the repo's deno.json", () => {
+Deno.test("daemon invocation: the compiled binary alone, or deno run with the permission flags and the repo's deno.json", () => {
   assert.deepEqual(daemonInvocation(compiled), { program: compiled.execPath, args: ["daemon"] });
   assert.deepEqual(daemonInvocation(compiled, "/etc/cmesh.toml"), {
     program: compiled.execPath,
@@ -47,7 +48,7 @@ Deno.test("daemon invocation: the compiled binary alone, or deno run -P=cmesh wi
     args: [
       "run",
       "--no-prompt",
-      "-P=cmesh",
+      ...PERMISSION_FLAGS,
       "--config",
       "/home/ann/src/cmesh/deno.json",
       "/home/ann/src/cmesh/src/main.ts",
@@ -63,7 +64,7 @@ Deno.test("daemon invocation: the compiled binary alone, or deno run -P=cmesh wi
     },
     ["mcp"],
   );
-  assert.equal(win.args[4], "C:\\src\\cmesh\\deno.json");
+  assert.equal(win.args[win.args.indexOf("--config") + 1], "C:\\src\\cmesh\\deno.json");
   assert.throws(() => cmeshInvocation({ standalone: false, execPath: "/usr/bin/deno" }, []));
 });
 
@@ -94,7 +95,7 @@ Deno.test("systemd unit: ExecStart, environment, restart policy, default.target"
   const src = systemdUnit(spec({ invocation: daemonInvocation(fromSource) }));
   assert.match(
     src,
-    /^ExecStart=\/usr\/bin\/deno run --no-prompt -P=cmesh --config \/home\/ann\/src\/cmesh\/deno\.json \/home\/ann\/src\/cmesh\/src\/main\.ts daemon$/m,
+    /^ExecStart=\/usr\/bin\/deno run --no-prompt --allow-read --allow-write --allow-net --allow-run --allow-env --allow-sys --deny-ffi --deny-import --config \/home\/ann\/src\/cmesh\/deno\.json \/home\/ann\/src\/cmesh\/src\/main\.ts daemon$/m,
   );
 });
 
@@ -181,10 +182,11 @@ Deno.test("Windows task: logon trigger for the user, exec with quoted arguments,
     xml,
     /<LogonTrigger>\r\n\s*<Enabled>true<\/Enabled>\r\n\s*<UserId>DESKTOP-1\\ann<\/UserId>/,
   );
-  assert.match(xml, /<Command>C:\\Program Files\\deno\\deno\.exe<\/Command>/);
+  // A console program started through the headless console host: no window at logon.
+  assert.match(xml, /<Command>%SystemRoot%\\System32\\conhost\.exe<\/Command>/);
   assert.match(
     xml,
-    /<Arguments>run --no-prompt -P=cmesh --config &quot;C:\\Users\\Ann Lee\\cmesh\\deno\.json&quot; &quot;C:\\Users\\Ann Lee\\cmesh\\src\\main\.ts&quot; daemon<\/Arguments>/,
+    /<Arguments>--headless &quot;C:\\Program Files\\deno\\deno\.exe&quot; run --no-prompt --allow-read --allow-write --allow-net --allow-run --allow-env --allow-sys --deny-ffi --deny-import --config &quot;C:\\Users\\Ann Lee\\cmesh\\deno\.json&quot; &quot;C:\\Users\\Ann Lee\\cmesh\\src\\main\.ts&quot; daemon<\/Arguments>/,
   );
   assert.match(xml, /<ExecutionTimeLimit>PT0S<\/ExecutionTimeLimit>/);
   assert.match(xml, /<RestartOnFailure>/);
@@ -207,6 +209,6 @@ Deno.test("Windows task: logon trigger for the user, exec with quoted arguments,
   }
   assert.equal(
     parsed.trim(),
-    'run --no-prompt -P=cmesh --config "C:\\Users\\Ann Lee\\cmesh\\deno.json" "C:\\Users\\Ann Lee\\cmesh\\src\\main.ts" daemon',
+    '--headless "C:\\Program Files\\deno\\deno.exe" run --no-prompt --allow-read --allow-write --allow-net --allow-run --allow-env --allow-sys --deny-ffi --deny-import --config "C:\\Users\\Ann Lee\\cmesh\\deno.json" "C:\\Users\\Ann Lee\\cmesh\\src\\main.ts" daemon',
   );
 });

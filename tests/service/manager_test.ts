@@ -9,6 +9,7 @@ import { join } from "node:path";
 import type { CommandResult, RunCommand } from "../../src/service/commands.ts";
 import {
   installService,
+  serviceDefinition,
   type ServiceEnvironment,
   serviceStatus,
   uninstallService,
@@ -222,5 +223,25 @@ Deno.test("Windows: writes the UTF-16 task XML, registers it with schtasks and r
     assert.deepEqual(rec.calls, ["schtasks /End /TN cmesh", "schtasks /Delete /TN cmesh /F"]);
   } finally {
     await dir.cleanup();
+  }
+});
+
+Deno.test("runner credentials: launchd and Windows pass --env-file service.env; systemd reads it", async () => {
+  const tmp = await tempDir();
+  const dir = tmp.path;
+  try {
+    const { run } = recorder();
+    const envFile = join(dir, "config", "service.env");
+    for (const os of ["darwin", "windows"] as const) {
+      const def = serviceDefinition(envFor(dir, os, run));
+      const text = def.text.replaceAll("&quot;", '"');
+      assert.ok(text.includes("--env-file"), `${os}: ${def.text}`);
+      assert.ok(text.includes(envFile), `${os} names ${envFile}`);
+    }
+    const unit = serviceDefinition(envFor(dir, "linux", run)).text;
+    assert.ok(!unit.includes("--env-file"), unit);
+    assert.ok(unit.includes(`EnvironmentFile=-${envFile}`), unit);
+  } finally {
+    await tmp.cleanup();
   }
 });

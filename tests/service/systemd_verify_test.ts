@@ -51,7 +51,7 @@ function specWith(over: Partial<ServiceSpec>): ServiceSpec {
 }
 
 Deno.test({
-  name: "systemd-analyze verify accepts the from-source unit (deno run -P=cmesh ...)",
+  name: "systemd-analyze verify accepts the from-source unit (deno run --allow-read ...)",
   ignore: SKIP,
   async fn() {
     const dir = await tempDir("cmesh-unit-");

@@ -26,7 +26,7 @@ export function cleanEnv(home: string, extra: Record<string, string> = {}): Reco
   return { ...env, HOME: home, NO_COLOR: "1", ...extra };
 }
 
-/** Runs `cmesh <args>` from source under `-P=cmesh` with exactly `env`. */
+/** Runs `cmesh <args>` from source with the release permission flags with exactly `env`. */
 export async function cmesh(args: string[], env: Record<string, string>): Promise<Run> {
   const { code, stdout, stderr } = await run([Deno.execPath(), ...cmeshArgs(...args)], {
     cwd: REPO_ROOT,

@@ -7,7 +7,7 @@
  * (so `cmesh_setup_start_daemon` really starts a daemon without a systemd user session).
  */
 import { join } from "node:path";
-import { Client, StdioClientTransport } from "../../src/deps/mcp_client.ts";
+import { Client, ElicitRequestSchema, StdioClientTransport } from "../../src/deps/mcp_client.ts";
 import { cmeshArgs, REPO_ROOT } from "../support/daemon.ts";
 import { ipBinary } from "../support/netns.ts";
 
@@ -34,8 +34,20 @@ export async function call(
   };
 }
 
-/** Spawns `cmesh mcp` with exactly `env` (inside `ns` when given) and connects a client. */
-export async function connectWizard(env: Record<string, string>, ns?: string): Promise<Client> {
+/** What a client that supports MCP elicitation answers (the user's side of the prompt). */
+export type ElicitAnswer = (params: { message: string; requestedSchema?: unknown }) =>
+  | { action: "accept"; content: Record<string, unknown> }
+  | { action: "decline" | "cancel" };
+
+/**
+ * Spawns `cmesh mcp` with exactly `env` (inside `ns` when given) and connects a client. With
+ * `onElicit`, the client declares the elicitation capability and answers with it.
+ */
+export async function connectWizard(
+  env: Record<string, string>,
+  ns?: string,
+  onElicit?: ElicitAnswer,
+): Promise<Client> {
   const argv = [Deno.execPath(), ...cmeshArgs("mcp")];
   const transport = new StdioClientTransport({
     command: ns ? ipBinary()! : argv[0],
@@ -44,7 +56,11 @@ export async function connectWizard(env: Record<string, string>, ns?: string): P
     env,
     stderr: "pipe",
   });
-  const client = new Client({ name: "wizard-test", version: "0" });
+  const client = new Client(
+    { name: "wizard-test", version: "0" },
+    onElicit ? { capabilities: { elicitation: {} } } : undefined,
+  );
+  if (onElicit) client.setRequestHandler(ElicitRequestSchema, (req) => onElicit(req.params));
   await client.connect(transport);
   return client;
 }

@@ -7,7 +7,11 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { parse as parseToml } from "smol-toml";
+import { MAX_WAIT_S } from "../../src/mcp/tools/common.ts";
+import { CODEX_STARTUP_TIMEOUT_S } from "../../src/setup/agents/targets.ts";
 import { tempDir } from "../support/daemon.ts";
+import { run } from "../support/proc.ts";
 import { cleanEnv, cmesh, codexMcpList, json, listDir, mustSucceed, which } from "./_helpers.ts";
 
 interface AgentOut {
@@ -106,6 +110,28 @@ Deno.test({
         assert.deepEqual(list.map((s) => s.name).sort(), ["cmesh", "mine"]);
         const c = list.find((s) => s.name === "cmesh")!;
         assert.equal(c.transport.args.at(-1), "mcp");
+        // The timeouts and approvals docs/mcp-tools.md recommends, as codex itself reads them.
+        const got = JSON.parse(await mustSucceed(codex, ["mcp", "get", "cmesh", "--json"], env));
+        assert.equal(got.startup_timeout_sec, CODEX_STARTUP_TIMEOUT_S);
+        assert.equal(got.tool_timeout_sec, MAX_WAIT_S + 60);
+        const file = join(home, ".codex", "config.toml");
+        const written = parseToml(await Deno.readTextFile(file)) as {
+          mcp_servers: { cmesh: { tools: Record<string, { approval_mode: string }> } };
+        };
+        assert.deepEqual(JSON.parse(JSON.stringify(written.mcp_servers.cmesh.tools)), {
+          cmesh_delegate: { approval_mode: "approve" },
+          cmesh_cancel: { approval_mode: "approve" },
+        });
+        // codex validates approval_mode (a bad value fails `codex mcp list`), so the value
+        // written above is one it accepts.
+        const good = await Deno.readTextFile(file);
+        await Deno.writeTextFile(
+          file,
+          good.replace('approval_mode = "approve"', 'approval_mode = "nope"'),
+        );
+        const bad = await run([codex, "mcp", "list"], { env, clearEnv: true });
+        assert.notEqual(bad.code, 0, "codex accepted an invalid approval_mode");
+        await Deno.writeTextFile(file, good);
       }
 
       const un = await cmesh(["uninstall"], env);

@@ -41,6 +41,33 @@ Deno.test("outbound peers get query only and /** by default; inbound stays disab
   assert.match(p.changes[0], /add outbound peer buildbox: may send it query tasks/);
 });
 
+Deno.test("an outbound peer with build never opens the inbound side; warnings name their direction", async () => {
+  const p = await buildPlan(null, FILE, {
+    outbound_peers: [{ name: "buildbox", profiles: ["query", "build"] }],
+  });
+  const cfg = parseConfigText(p.proposed, FILE);
+  assert.deepEqual(cfg.outbound.peers[0].profiles, ["query", "build"]);
+  assert.equal(cfg.inbound.enabled, false);
+  assert.equal(cfg.profiles.build.enabled, false);
+  assert.doesNotMatch(p.proposed, /\[profiles/);
+  assert.ok(p.changes.every((c) => !/enable/.test(c)), p.changes.join("\n"));
+  assert.deepEqual(p.warnings, [
+    "outbound: build tasks this machine sends to buildbox let its agent write files and run build/test commands on buildbox",
+  ]);
+  // A custom profile only needs to exist here: it is defined, disabled.
+  const c = await buildPlan(null, FILE, { outbound_peers: [{ name: "b", profiles: ["lint"] }] });
+  const ccfg = parseConfigText(c.proposed, FILE);
+  assert.equal(ccfg.profiles.lint.enabled, false);
+  // Both directions in one plan: each warning says which side it speaks of.
+  const both = await buildPlan(null, FILE, {
+    outbound_peers: [{ name: "buildbox", profiles: ["edit"] }],
+    inbound: { enabled: true, allow_peers: ["laptop"], cwd_roots: ["/srv"], profiles: ["edit"] },
+  });
+  assert.equal(parseConfigText(both.proposed, FILE).profiles.edit.enabled, true);
+  assert.ok(both.warnings.length >= 3);
+  for (const w of both.warnings) assert.match(w, /^(inbound|outbound): /);
+});
+
 Deno.test("inbound only when asked, with the roots the user names; other profiles are enabled and flagged", async () => {
   await assert.rejects(
     buildPlan(null, FILE, { inbound: { enabled: true, allow_peers: ["laptop"] } }),

@@ -74,9 +74,15 @@ Deno.test("register: detected agents get cmesh, each edited file is backed up, o
     const codexText = await Deno.readTextFile(join(home, ".codex", "config.toml"));
     assert.ok(codexText.startsWith('# mine\n[mcp_servers.other]\ncommand = "o"\n'));
     const codex = parse(codexText) as { mcp_servers: Record<string, unknown> };
-    assert.deepEqual({ ...codex.mcp_servers.cmesh as object }, {
+    assert.deepEqual(JSON.parse(JSON.stringify(codex.mcp_servers.cmesh)), {
       command: "/opt/cmesh/cmesh",
       args: ["mcp"],
+      startup_timeout_sec: 20,
+      tool_timeout_sec: 660,
+      tools: {
+        cmesh_delegate: { approval_mode: "approve" },
+        cmesh_cancel: { approval_mode: "approve" },
+      },
     });
 
     const cursorStat = await Deno.stat(join(home, ".cursor", "mcp.json"));

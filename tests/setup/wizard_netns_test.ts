@@ -13,8 +13,14 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import type { Client } from "../../src/deps/mcp_client.ts";
-import { makeRepo } from "../support/daemon.ts";
-import { createTopology, systemTestSkipReason, type Topology } from "../support/netns.ts";
+import { cmeshArgs, makeRepo, REPO_ROOT } from "../support/daemon.ts";
+import {
+  createTopology,
+  nsWrap,
+  run,
+  systemTestSkipReason,
+  type Topology,
+} from "../support/netns.ts";
 import { type NsLocalApiDouble, startNsLocalApiDouble } from "../system/ns_localapi_double.ts";
 import { cleanEnv } from "./_helpers.ts";
 import { call, connectWizard, fakeSystemctl, stopFakeService } from "./_wizard.ts";
@@ -30,6 +36,7 @@ interface Machine {
   home: string;
   cmeshHome: string;
   state: string;
+  env: Record<string, string>;
   client: Client;
 }
 
@@ -91,6 +98,7 @@ Deno.test({
           home,
           cmeshHome,
           state,
+          env,
           client: await connectWizard(env, s.ns),
         });
       }
@@ -141,10 +149,25 @@ Deno.test({
           /laptop can start coding agents on this machine/.test(w)
         ),
       );
-      const sapplied = await call(srv.client, "cmesh_setup_apply", {
+      // Opening this machine to others is not the agent's to apply (issue 13 item 4): the tool
+      // refuses and names the command; the user runs it in a terminal on the server.
+      assert.equal(splan.data.needs_user_confirmation, true);
+      const srefused = await call(srv.client, "cmesh_setup_apply", {
         plan_hash: splan.data.plan_hash,
       });
-      assert.equal(sapplied.isError, undefined, sapplied.text);
+      assert.equal(srefused.isError, true, srefused.text);
+      assert.match(srefused.text, /rule setup\.widening_needs_user/);
+      const command = srefused.text.match(/^ {2}(cmesh config apply \S+ --config \S+)$/m)?.[1];
+      assert.ok(command, srefused.text);
+      const byUser = await run(
+        [...nsWrap(srv.ns), Deno.execPath(), ...cmeshArgs(...command.split(" ").slice(1), "--yes")],
+        { cwd: REPO_ROOT, env: srv.env, clearEnv: true },
+      );
+      assert.equal(byUser.code, 0, `${byUser.stdout}\n${byUser.stderr}`);
+      assert.equal(
+        await Deno.readTextFile(join(srv.cmeshHome, "config.toml")),
+        splan.data.proposed,
+      );
       const sstart = await call(srv.client, "cmesh_setup_start_daemon", { wait_seconds: 60 });
       assert.equal(
         sstart.data?.healthy,

@@ -1,5 +1,5 @@
-// Verifying 100k records must stay fast (measured ~0.3 s on a 2-core VM; the bound below
-// only catches a regression to something quadratic or per-row-query slow, not noise).
+// Verifying 100k records: correct at scale. Its speed (~0.3 s on a 2-core VM) is measured by
+// `deno task bench`, not asserted here (no time bounds in tests).
 import assert from "node:assert/strict";
 import { appendAudit, verifyAudit } from "../../src/store/audit.ts";
 import { tempStore } from "./_helpers.ts";
@@ -29,7 +29,6 @@ Deno.test("verifyAudit over 100k records: ok, and a late break is found at its s
   console.log(`verify ${N} records: ${okMs.toFixed(0)} ms`);
   assert.equal(report.ok, true);
   assert.equal(report.count, N);
-  assert.ok(okMs < 10_000, `verify of ${N} records took ${okMs.toFixed(0)} ms`);
 
   // Delete a record near the end and renumber the rest, then find it.
   store.db.exec("DROP TRIGGER audit_no_update; DROP TRIGGER audit_no_delete;");

@@ -4,9 +4,10 @@
  */
 import { fileURLToPath } from "node:url";
 import { spawnDaemon } from "../../src/daemon/spawn.ts";
+import { denoRunArgs } from "../../src/util/deno_permissions.ts";
 import { run } from "./proc.ts";
 
-/** Repo root (tests spawn `src/main.ts` from here so `-P=cmesh` finds deno.json). */
+/** Repo root (tests spawn `src/main.ts` from here so Deno finds deno.json). */
 export const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
 /** A free TCP port on 127.0.0.1. */
@@ -17,9 +18,12 @@ export function freePort(): number {
   return port;
 }
 
-/** The argv prefix that runs the cmesh CLI from source under the release permission set. */
+/**
+ * The argv (after `deno`) that runs the cmesh CLI from source with the release permission
+ * flags, as `deno task cmesh` does (src/util/deno_permissions.ts).
+ */
 export function cmeshArgs(...args: string[]): string[] {
-  return ["run", "--no-prompt", "-P=cmesh", "src/main.ts", ...args];
+  return denoRunArgs("src/main.ts", args);
 }
 
 /** Runs the CLI to completion. */

@@ -10,7 +10,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { REPO_ROOT } from "../support/daemon.ts";
+import { cmeshArgs, REPO_ROOT } from "../support/daemon.ts";
 import { findBins, tailnetSkipReason } from "./bins.ts";
 import {
   curl,
@@ -28,6 +28,8 @@ import { ip } from "../support/netns.ts";
 import { run } from "../support/proc.ts";
 import { waitUntil } from "./proc.ts";
 import { createTailnetWorld, DECOY_PORT, initialPolicy, WORKER_PORT } from "./world.ts";
+import { CliTransport } from "../../src/tailscale/cli_transport.ts";
+import { LocalApiClient } from "../../src/tailscale/localapi.ts";
 
 const skip = await tailnetSkipReason();
 if (skip) console.log(`tests/tailnet: real tailnet tests skipped: ${skip}`);
@@ -104,6 +106,34 @@ Deno.test({
               new RegExp(CMESH_CAP.replaceAll(".", "\\.")),
               "grant consulted",
             );
+          },
+        ),
+      );
+
+      results.push(
+        await t.step(
+          "the tailscale CLI transport (how a Windows worker asks) identifies callers exactly as the socket",
+          async () => {
+            const socket = w.nodes.server.socket;
+            const viaCli = new LocalApiClient(new CliTransport({ binary: bins.tailscale, socket }));
+            const viaSocket = LocalApiClient.create({ socket });
+            for (const addr of [w.ip.laptop, w.ip.intruder]) {
+              const cli = await viaCli.whois(addr, 41641);
+              assert.ok(cli.ok, JSON.stringify(cli));
+              assert.deepEqual(cli, await viaSocket.whois(addr, 41641));
+            }
+            // Not a node of this tailnet: the CLI's "peer not found" is an unknown caller.
+            const stranger = await viaCli.whois("100.100.99.99", 1);
+            assert.equal(!stranger.ok && stranger.code, "not_found", JSON.stringify(stranger));
+            const st = await viaCli.status();
+            assert.ok(st.ok, JSON.stringify(st));
+            assert.equal(st.self?.name, "server");
+            // tailscaled unreachable: unavailable, never an identity.
+            const gone = new LocalApiClient(
+              new CliTransport({ binary: bins.tailscale, socket: `${socket}.missing` }),
+            );
+            const down = await gone.whois(w.ip.laptop, 41641);
+            assert.equal(!down.ok && down.code, "unavailable", JSON.stringify(down));
           },
         ),
       );
@@ -329,7 +359,7 @@ Deno.test({
             // A restarted server daemon refuses to open the worker without tailscaled.
             await w.stopDaemon("server");
             const restart = await run(
-              [Deno.execPath(), "run", "--no-prompt", "-P=cmesh", "src/main.ts", "daemon"],
+              [Deno.execPath(), ...cmeshArgs("daemon")],
               {
                 ns: w.lan.ns.server,
                 cwd: REPO_ROOT,

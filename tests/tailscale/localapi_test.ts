@@ -132,12 +132,11 @@ Deno.test("whois: 200 with bad JSON, wrong shape, or oversize body", () =>
 Deno.test("whois: hang → unavailable after the timeout", () =>
   withDouble(async (api) => {
     const client = LocalApiClient.create({ socket: api.socketPath!, timeoutMs: 100 });
+    // The double answers after 2 s: only the client's own timeout yields "unavailable".
     api.hang(2000);
-    const t0 = performance.now();
     const r = await client.whois("100.64.0.2", 1);
     assert.ok(!r.ok && r.code === "unavailable");
     assert.match(r.reason, /did not answer within 100 ms/);
-    assert.ok(performance.now() - t0 < 1500);
   }));
 
 Deno.test("whois: missing socket names the path and the config key", async () => {

@@ -2,6 +2,7 @@
  * @module
  * `cmesh daemon`.
  */
+import { EnvFileError, loadEnvFile } from "../../config/env_file.ts";
 import { ConfigError } from "../../config/errors.ts";
 import { DaemonLockedError } from "../../daemon/lock.ts";
 import { runDaemon } from "../../daemon/main.ts";
@@ -10,9 +11,13 @@ import { configFileFor } from "../context.ts";
 import { CliError, type CommonOptions, EXIT } from "../output.ts";
 
 /** Runs the daemon in the foreground until SIGINT/SIGTERM. */
-export async function daemon(opts: CommonOptions & { insecureLocalDemo?: string }): Promise<void> {
+export async function daemon(
+  opts: CommonOptions & { insecureLocalDemo?: string; envFile?: string },
+): Promise<void> {
   let code: number;
   try {
+    // Before anything reads the environment: runner credentials for launchd and Windows tasks.
+    if (opts.envFile !== undefined) await loadEnvFile(opts.envFile);
     code = await runDaemon({
       configFile: configFileFor(opts),
       insecureLocalDemo: opts.insecureLocalDemo,
@@ -25,6 +30,7 @@ export async function daemon(opts: CommonOptions & { insecureLocalDemo?: string 
         problems: e.problems,
       });
     }
+    if (e instanceof EnvFileError) throw new CliError(e.message, EXIT.FAILURE, "invalid_env_file");
     if (e instanceof DaemonLockedError) {
       throw new CliError(e.message, EXIT.FAILURE, "daemon_running");
     }

@@ -7,8 +7,7 @@
 import { currentPaths } from "../../config/paths.ts";
 import type { CallerIdentity } from "../../policy/types.ts";
 import { resolveRunners } from "../../runner/runtime.ts";
-import { resolveRoots, rootsCaseInsensitive } from "../../worker/cwd_resolve.ts";
-import { decideInbound } from "../../worker/decide.ts";
+import { decideInbound, resolveInboundRoots } from "../../worker/decide.ts";
 import { loadConfigFor } from "../context.ts";
 import { CliError, type CommonOptions, emit, EXIT, style } from "../output.ts";
 
@@ -55,14 +54,16 @@ export async function policyExplain(opts: ExplainOptions): Promise<void> {
     pathEnv: Deno.env.get("PATH") ?? "",
   });
   const runnersAvailable = runtime.available.map((r) => r.name);
-  const rootsReal = await resolveRoots(config.inbound.allow);
+  const { rootsReal, caseInsensitive } = await resolveInboundRoots(config);
+  // The same decision admission makes (cwd resolved by resolveCwd, like the daemon does for
+  // its sandboxed worker thread).
   const { decision, runner, cwd } = await decideInbound({
     config,
     caller,
     request: { cwd: opts.cwd, profile: opts.profile, runner: opts.runner, promptBytes: 0 },
     rootsReal,
     runnersAvailable,
-    caseInsensitive: await rootsCaseInsensitive(rootsReal),
+    caseInsensitive,
   });
   const value = {
     caller: { node: caller.node, login: caller.login, tags },

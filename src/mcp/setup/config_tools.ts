@@ -15,6 +15,7 @@ import type { McpServer } from "../../deps/mcp.ts";
 import type { PlanBook } from "../../setup/apply.ts";
 import { okResult } from "../results.ts";
 import { configFileOf, fail, Loose, type SetupToolContext } from "./common.ts";
+import { applyCommand, askUser, refuseWidening } from "./confirm.ts";
 
 const PeerIn = z.object({
   name: z.string().min(1).max(253).describe("the peer's Tailscale hostname"),
@@ -135,6 +136,8 @@ export function registerConfigTools(
       warnings: z.array(z.string()),
       diff: z.string(),
       proposed: z.string(),
+      widens: z.array(z.string()),
+      needs_user_confirmation: z.boolean(),
     },
     annotations: {
       readOnlyHint: true,
@@ -181,6 +184,18 @@ export function registerConfigTools(
       }
     }
     (await planBook()).remember(plan);
+    const { planWidenings } = await import("../../setup/apply.ts");
+    const widens = planWidenings(plan);
+    const { planStateDir, savePlan } = await import("../../setup/plan_store.ts");
+    // Kept on disk too, so the user can apply it from a terminal (`cmesh config apply`).
+    await savePlan(await planStateDir(configFile), plan);
+    const applyHow = widens.length
+      ? `This plan widens what other machines may do here:\n${
+        widens.map((w) => `- ${w}`).join("\n")
+      }\nSo the user must confirm it outside this conversation: cmesh_setup_apply asks them through your client's confirmation prompt if it has one; otherwise it refuses and the user runs \`${
+        applyCommand(plan.hash, configFile)
+      }\` in a terminal. Show the user this diff and the warnings; only if they want it, call cmesh_setup_apply {"plan_hash": "${plan.hash}"}.`
+      : `Show the user this diff and the warnings. Only if they confirm, call cmesh_setup_apply {"plan_hash": "${plan.hash}"}.`;
     const text = plan.diff === ""
       ? `No change: ${configFile} already says this. plan_hash ${plan.hash}.`
       : [
@@ -194,7 +209,7 @@ export function registerConfigTools(
         plan.diff.trimEnd(),
         "```",
         "",
-        `Show the user this diff and the warnings. Only if they confirm, call cmesh_setup_apply {"plan_hash": "${plan.hash}"}. The running daemon reads the new config after a restart (cmesh_setup_start_daemon).`,
+        `${applyHow} The running daemon reads the new config after a restart (cmesh_setup_start_daemon).`,
       ].join("\n");
     return okResult(text, {
       plan_hash: plan.hash,
@@ -204,13 +219,15 @@ export function registerConfigTools(
       warnings: plan.warnings,
       diff: plan.diff,
       proposed: plan.proposed,
+      widens,
+      needs_user_confirmation: widens.length > 0,
     });
   });
 
   server.registerTool("cmesh_setup_apply", {
     title: "cmesh setup: write the confirmed config",
     description:
-      "Writes the config proposed by cmesh_setup_plan — ONLY after the user has seen that plan's diff and explicitly confirmed it. `plan_hash` must echo the hash of that plan exactly; an unknown or mistyped hash, or a config file that changed since the plan, is refused (plan again). The previous file is kept as config.toml.bak-<time>, and the change is recorded in the audit log. Afterwards restart the daemon with cmesh_setup_start_daemon so it reads the new config.",
+      "Writes the config proposed by cmesh_setup_plan — ONLY after the user has seen that plan's diff and explicitly confirmed it. `plan_hash` must echo the hash of that plan exactly; an unknown or mistyped hash, or a config file that changed since the plan, is refused (plan again). A plan that widens what other machines may do here (inbound on, a new inbound peer or rule, a wider cwd root, another profile or runner, a changed identity source) is applied only when the user confirms it in your client's confirmation prompt (MCP elicitation); a client without one gets a refusal naming the `cmesh config apply <hash>` command the user runs in a terminal. The previous file is kept as config.toml.bak-<time>, and the change is recorded in the audit log. Afterwards restart the daemon with cmesh_setup_start_daemon so it reads the new config.",
     inputSchema: {
       plan_hash: z.string().min(1).max(64).describe(
         "the plan_hash of the cmesh_setup_plan result the user confirmed",
@@ -221,6 +238,7 @@ export function registerConfigTools(
       backup: z.string().nullable(),
       audit_seq: z.number(),
       changes: z.array(z.string()),
+      confirmed_by: z.string().nullable(),
     },
     annotations: {
       readOnlyHint: false,
@@ -228,7 +246,7 @@ export function registerConfigTools(
       idempotentHint: false,
       openWorldHint: false,
     },
-  }, async (args) => {
+  }, async (args, extra) => {
     const configFile = await configFileOf(ctx);
     const plan = (await planBook()).get(args.plan_hash);
     if (!plan || plan.file !== configFile) {
@@ -237,20 +255,33 @@ export function registerConfigTools(
         `Refused: no plan with hash "${args.plan_hash}" was shown in this session. Call cmesh_setup_plan, show the user the diff, and pass the plan_hash it returns once the user confirms.`,
       );
     }
-    const { applyPlan, ApplyError } = await import("../../setup/apply.ts");
-    const { loadConfig } = await import("../../config/load.ts");
-    const { currentPaths } = await import("../../config/paths.ts");
-    let stateDir = currentPaths().stateDir;
+    const { applyPlan, ApplyError, planWidenings } = await import("../../setup/apply.ts");
+    const { planStateDir } = await import("../../setup/plan_store.ts");
+    const stateDir = await planStateDir(configFile);
+    const widens = planWidenings(plan);
+    let confirmedBy: string | null = null;
+    if (widens.length) {
+      const asked = await askUser(server, plan, widens, extra.requestId);
+      if (asked !== "accepted") return refuseWidening(plan, widens, asked);
+      confirmedBy = "mcp_elicitation";
+    }
     try {
-      stateDir = (await loadConfig(configFile)).config.daemon.state_dir ?? stateDir;
-    } catch { /* the current file may be the broken one being replaced */ }
-    try {
-      const out = await applyPlan(plan, { stateDir });
+      const out = await applyPlan(plan, {
+        stateDir,
+        widens,
+        actor: {
+          local: "mcp",
+          via: "cmesh_setup_apply",
+          ...(confirmedBy ? { confirmed_by: confirmedBy } : {}),
+        },
+      });
       return okResult(
         `Wrote ${out.file}${
           out.backup ? ` (previous file kept as ${out.backup})` : ""
-        }; audit record #${out.audit_seq}. Next: cmesh_setup_start_daemon to (re)start the daemon with it.`,
-        { ...out, changes: plan.changes },
+        }; audit record #${out.audit_seq}${
+          confirmedBy ? " (the user confirmed it in the client's prompt)" : ""
+        }. Next: cmesh_setup_start_daemon to (re)start the daemon with it.`,
+        { ...out, changes: plan.changes, confirmed_by: confirmedBy },
       );
     } catch (e) {
       if (e instanceof ApplyError) return fail(e.code, `Not applied: ${e.message}`);

@@ -69,4 +69,11 @@ export const claudeManifest: RunnerManifest = parseManifest({
     },
   },
   state_dir_env: "CLAUDE_CONFIG_DIR",
+  // With CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1 the model API is the only host Claude
+  // Code contacts headless; a configured ANTHROPIC_BASE_URL adds its own host.
+  egress: {
+    default: "model",
+    hosts: ["api.anthropic.com:443"],
+    url_env: ["ANTHROPIC_BASE_URL"],
+  },
 }, "builtin:claude");

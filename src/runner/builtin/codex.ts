@@ -12,6 +12,9 @@
  */
 import { parseManifest, type RunnerManifest } from "../manifest.ts";
 
+/** Request and stream retries of the provider a configured `OPENAI_BASE_URL` becomes. */
+export const CODEX_GATEWAY_RETRIES = 2;
+
 /** The built-in `codex` runner. */
 export const codexManifest: RunnerManifest = parseManifest({
   name: "codex",
@@ -53,4 +56,24 @@ export const codexManifest: RunnerManifest = parseManifest({
     set: {},
   },
   state_dir_env: "CODEX_HOME",
+  // codex 0.171 ignores OPENAI_BASE_URL, and the retry bounds only apply to a custom provider
+  // table (the built-in "openai" one accepts only base_url/auth/headers overrides): a
+  // configured base URL becomes the provider "cmesh", key from OPENAI_API_KEY, few retries.
+  env_args: {
+    OPENAI_BASE_URL: [
+      "-c",
+      'model_provider="cmesh"',
+      "-c",
+      `model_providers.cmesh={name="cmesh",base_url={value},wire_api="responses",env_key="OPENAI_API_KEY",request_max_retries=${CODEX_GATEWAY_RETRIES},stream_max_retries=${CODEX_GATEWAY_RETRIES}}`,
+    ],
+  },
+  // With plugins and analytics off, the Responses API is the only host codex contacts; a
+  // configured OPENAI_BASE_URL or provider `base_url` (in config args) adds its own host.
+  // ChatGPT sign-in (chatgpt.com) cannot work anyway: CODEX_HOME is private to cmesh.
+  egress: {
+    default: "model",
+    hosts: ["api.openai.com:443"],
+    url_env: ["OPENAI_BASE_URL"],
+    url_arg_keys: ["base_url"],
+  },
 }, "builtin:codex");

@@ -20,7 +20,7 @@
  * p.finish({ code: 0, signal: null }).success; // true
  * ```
  */
-import type { PermissionDenial } from "../../protocol/task.ts";
+import type { ErrorInfo, PermissionDenial } from "../../protocol/task.ts";
 import type { RunnerEvent } from "../types.ts";
 import {
   describeExit,
@@ -37,6 +37,15 @@ import {
 
 const SANDBOX_BLOCKED = /read-only file system/i;
 
+/** Codex's endless reconnect loop when it cannot connect to its model API at all. */
+const WAITING_FOR_NETWORK = /waiting for network/i;
+/**
+ * Consecutive "waiting for network" errors after which the run is given up. Codex 0.171 backs
+ * off about 0.7, 5, 10, 20, 40 s between them and never stops on its own (its
+ * `request_max_retries`/`stream_max_retries` do not bound this loop), so 4 is ~40 s.
+ */
+export const CODEX_NETWORK_WAITS_BEFORE_GIVING_UP = 4;
+
 /** Streaming parser for `codex-jsonl`. */
 export class CodexParser implements OutputParser {
   #threadId: string | null = null;
@@ -47,12 +56,19 @@ export class CodexParser implements OutputParser {
   #input: number | null = null;
   #output: number | null = null;
   #denials: PermissionDenial[] = [];
+  #networkWaits = 0;
+  #networkWaitMessage = "";
 
   /** Consumes one stdout line. */
   feedLine(line: string): RunnerEvent[] {
     const parsed = parseJsonLine(line);
     if ("event" in parsed) return parsed.event === null ? [] : [parsed.event];
     const o = parsed.object;
+    const message = o.type === "error" ? str(o.message) ?? "" : "";
+    if (WAITING_FOR_NETWORK.test(message)) {
+      this.#networkWaits++;
+      this.#networkWaitMessage = message;
+    } else if (o.type !== "error") this.#networkWaits = 0;
     switch (o.type) {
       case "thread.started":
         this.#threadId = str(o.thread_id) ?? this.#threadId;
@@ -161,6 +177,17 @@ export class CodexParser implements OutputParser {
       kind: "usage",
       text: `${input ?? "?"} input / ${output ?? "?"} output tokens`,
       data: { input_tokens: this.#input, output_tokens: this.#output, raw: usage },
+    };
+  }
+
+  /** Non-null once codex has kept waiting for an unreachable model API. */
+  giveUp(): ErrorInfo | null {
+    if (this.#networkWaits < CODEX_NETWORK_WAITS_BEFORE_GIVING_UP) return null;
+    return {
+      code: "runner_model_unreachable",
+      message: `codex cannot reach its model API (${
+        truncate(this.#networkWaitMessage, 300)
+      }, ${this.#networkWaits} times); cmesh stopped it instead of letting it wait until the task timeout. Check the worker's network and the base URL it uses (runners.codex env OPENAI_BASE_URL, or a model_providers table in runners.codex args)`,
     };
   }
 

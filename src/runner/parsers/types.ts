@@ -43,6 +43,12 @@ export interface OutputParser {
   feedLine(line: string): RunnerEvent[];
   /** Concludes the run. Call once, after the last line. */
   finish(exit: ExitStatus): ParseOutcome;
+  /**
+   * Non-null once the output shows the run can no longer succeed although the CLI keeps
+   * going (codex waiting for a network that is not there): the run is stopped and fails
+   * with this error instead of waiting for the task timeout.
+   */
+  giveUp?(): ErrorInfo | null;
 }
 
 /** Lines longer than this (UTF-16 units) are not parsed; they become a log event. */

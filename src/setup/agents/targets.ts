@@ -129,5 +129,26 @@ export function entryFor(id: AgentId, launch: McpLaunch): Record<string, unknown
       env: { ...launch.env },
     };
   }
+  if (id === "codex") {
+    return {
+      command: launch.command,
+      args: [...launch.args],
+      ...env,
+      startup_timeout_sec: CODEX_STARTUP_TIMEOUT_S,
+      tool_timeout_sec: CODEX_TOOL_TIMEOUT_S,
+      // `codex exec` runs with approval policy "never" and refuses a tool not annotated
+      // read-only unless it is approved here (docs/mcp-tools.md, Codex).
+      tools: Object.fromEntries(
+        CODEX_APPROVED_TOOLS.map((t) => [t, { approval_mode: "approve" }]),
+      ),
+    };
+  }
   return { command: launch.command, args: [...launch.args], ...env };
 }
+
+/** Codex's default MCP start-up timeout is 10 s; a cold first start of cmesh can take longer. */
+export const CODEX_STARTUP_TIMEOUT_S = 20;
+/** Above the longest `wait_seconds` (600, `MAX_WAIT_S` in src/mcp/tools/common.ts). */
+export const CODEX_TOOL_TIMEOUT_S = 660;
+/** The cmesh tools that are not read-only, so headless Codex needs them approved. */
+export const CODEX_APPROVED_TOOLS = ["cmesh_delegate", "cmesh_cancel"] as const;

@@ -1,0 +1,191 @@
+/**
+ * @module
+ * `model` egress for one run, end to end: takes a socket slot, starts the daemon-side proxy on
+ * it, and hands back what the sandbox and the runner's environment need (the network, the
+ * binds and wrapper of the in-sandbox forwarders, the proxy variables). `finish()` stops the
+ * proxy, frees the slot and returns what the run did through it, for the events and the audit.
+ *
+ * Socket paths are fixed per slot (`<state>/egress/s<N>/p.sock`, `t<K>.sock`) because a
+ * permission-narrowed Deno Worker may only listen on unix socket paths it was granted by name:
+ * {@link EgressSlots.socketPaths} lists them for `daemon/worker_permissions.ts`.
+ *
+ * @example
+ * ```ts
+ * import { EgressSlots, prepareRunEgress } from "./run_egress.ts";
+ * const slots = new EgressSlots("/var/lib/cmesh/egress", 4, 1);
+ * const eg = await prepareRunEgress(policy, { slots, socat: "/usr/bin/socat" });
+ * if (eg.ok) {
+ *   // sandbox: network eg.network, extension eg.extension; env: { ...env, ...eg.env }
+ *   const summary = await eg.finish();
+ * }
+ * ```
+ */
+import { type Destination, formatDestination } from "../../../util/destination.ts";
+import { EgressSetupError, type ForwarderBind, forwarderPlan, tunnelCount } from "./forwarder.ts";
+import type { EgressPolicy } from "./policy.ts";
+import {
+  type EgressLimits,
+  type EgressRecord,
+  type EgressSummary,
+  startEgressProxy,
+} from "./proxy.ts";
+
+/** A fixed pool of socket directories, one per concurrently running `model` run. */
+export class EgressSlots {
+  readonly #free: number[];
+
+  /**
+   * @param root the directory holding the slots (under the state dir)
+   * @param count how many runs may use egress at once
+   * @param tunnels the most direct tunnels one run may need (`tunnelCount`)
+   */
+  constructor(readonly root: string, readonly count: number, readonly tunnels: number) {
+    this.#free = Array.from({ length: count }, (_, i) => i);
+  }
+
+  /** The socket directory of slot `i`. */
+  dir(i: number): string {
+    return `${this.root}/s${i}`;
+  }
+
+  /** Every socket path any slot may listen on (the worker's `net` grants them by name). */
+  socketPaths(): string[] {
+    const out: string[] = [];
+    for (let i = 0; i < this.count; i++) {
+      out.push(`${this.dir(i)}/p.sock`);
+      for (let t = 0; t < this.tunnels; t++) out.push(`${this.dir(i)}/t${t}.sock`);
+    }
+    return out;
+  }
+
+  /** A free slot, or null when all are taken. */
+  acquire(): number | null {
+    return this.#free.shift() ?? null;
+  }
+
+  /** Gives a slot back. */
+  release(i: number): void {
+    if (!this.#free.includes(i)) this.#free.push(i);
+  }
+}
+
+/** The network a sandbox gets (the shape of the sandbox spec's `network`). */
+export type EgressNetwork =
+  | { kind: "none" }
+  | { kind: "host" }
+  | { kind: "model"; hosts: string[] };
+
+/** What a run's sandbox adds for egress (the shape of the sandbox spec's `extension`). */
+export interface EgressExtension {
+  binds: ForwarderBind[];
+  bwrapArgs: string[];
+  wrapper: string[];
+}
+
+/** A prepared run's egress. */
+export interface RunEgress {
+  ok: true;
+  network: EgressNetwork;
+  extension: EgressExtension;
+  /** Variables the runner gets on top of its own (proxy settings). */
+  env: Record<string, string>;
+  /** Stops the proxy and frees the slot; resolves to what passed (null without a proxy). */
+  finish(): Promise<EgressSummary | null>;
+}
+
+/** Inputs of {@link prepareRunEgress}. */
+export interface RunEgressDeps {
+  slots: EgressSlots | null;
+  /** Absolute path of `socat`, null when it is not installed. */
+  socat: string | null;
+  limits?: Partial<EgressLimits>;
+  onRecord?(record: EgressRecord): void;
+  /** Connects to a destination (tests); default `Deno.connect`. */
+  connect?(d: Destination, signal: AbortSignal): Promise<Deno.Conn>;
+}
+
+const NO_EXTENSION: EgressExtension = { binds: [], bwrapArgs: [], wrapper: [] };
+
+/**
+ * Prepares one run's egress under `policy`. `none` and `host` need nothing but the network
+ * kind; `model` needs socat and a free slot, else the run is refused (`ok: false`, with the
+ * fix): never silently widened to `host`.
+ */
+export async function prepareRunEgress(
+  policy: EgressPolicy,
+  deps: RunEgressDeps,
+): Promise<RunEgress | { ok: false; code: string; reason: string }> {
+  if (policy.mode !== "model") {
+    return {
+      ok: true,
+      network: { kind: policy.mode },
+      extension: NO_EXTENSION,
+      env: {},
+      finish: () => Promise.resolve(null),
+    };
+  }
+  if (deps.socat === null) {
+    return {
+      ok: false,
+      code: "egress_unavailable",
+      reason:
+        'egress "model" needs socat inside the sandbox, and it is not installed: install it (Debian/Ubuntu: apt-get install socat), or set the runner\'s egress to "none" or "host"',
+    };
+  }
+  const destinations = policy.destinations.map((d) => d.destination);
+  if (deps.slots === null || tunnelCount(destinations) > deps.slots.tunnels) {
+    return {
+      ok: false,
+      code: "egress_unavailable",
+      reason:
+        "egress: this runner's destinations were not known when the daemon started; restart the daemon",
+    };
+  }
+  const slot = deps.slots.acquire();
+  if (slot === null) {
+    return {
+      ok: false,
+      code: "egress_unavailable",
+      reason: `egress: all ${deps.slots.count} proxy slots are in use; retry when a run ends`,
+    };
+  }
+  const socketDir = deps.slots.dir(slot);
+  try {
+    const plan = forwarderPlan({ destinations, socketDir, socat: deps.socat });
+    const proxy = await startEgressProxy({
+      socketDir,
+      listeners: plan.listeners,
+      allowed: destinations,
+      limits: deps.limits,
+      onRecord: deps.onRecord,
+      connect: deps.connect,
+    });
+    let finished: Promise<EgressSummary> | null = null;
+    return {
+      ok: true,
+      network: { kind: "model", hosts: destinations.map(formatDestination) },
+      extension: { binds: plan.binds, bwrapArgs: [], wrapper: plan.wrapper },
+      env: plan.env,
+      finish: () =>
+        finished ??= proxy.close().then(() => {
+          deps.slots!.release(slot);
+          return proxy.summary();
+        }),
+    };
+  } catch (e) {
+    deps.slots.release(slot);
+    const reason = e instanceof EgressSetupError
+      ? e.message
+      : `egress: cannot start the run's proxy: ${(e as Error).message}`;
+    return { ok: false, code: "egress_unavailable", reason };
+  }
+}
+
+/** One line summing up a run's egress for its events, e.g. `egress: 3 connections to ...`. */
+export function describeEgressSummary(s: EgressSummary): string {
+  const allowed = Object.entries(s.allowed).map(([d, n]) => `${d} ×${n}`);
+  const refused = Object.entries(s.refused).map(([d, n]) => `${d} ×${n}`);
+  return `egress: allowed ${allowed.length ? allowed.join(", ") : "nothing"}; refused ${
+    refused.length ? refused.join(", ") : "nothing"
+  }; ${s.bytes} bytes${s.byteLimitHit ? " (byte limit reached)" : ""}`;
+}

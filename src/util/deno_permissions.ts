@@ -1,0 +1,54 @@
+/**
+ * @module
+ * The Deno permissions cmesh runs with: one list of explicit flags, used by everything that
+ * starts cmesh from source (`deno task cmesh`, service units, `install-mcp`, the demo, the tests
+ * that spawn the CLI) and by the release build (`deno compile`, scripts/compile.ts).
+ *
+ * Explicit flags rather than a `permissions` set in deno.json (`-P=cmesh`): with a set, Deno
+ * prints "Permissions in the config file is an experimental feature" on stderr for every run,
+ * which lands in `--json` output, MCP client logs and daemon logs. The deno.json task strings
+ * spell the same flags out; tests/installer/permissions_test.ts checks that they agree.
+ *
+ * The daemon narrows these per worker at run time (daemon/worker_permissions.ts); the flags
+ * are booleans so `deno compile` bakes in no build-machine paths.
+ *
+ * @example
+ * ```ts
+ * import { denoRunArgs } from "./deno_permissions.ts";
+ * denoRunArgs("src/main.ts", ["version", "--json"]);
+ * // ["run", "--no-prompt", "--allow-read", ..., "--deny-import", "src/main.ts", "version", "--json"]
+ * ```
+ */
+
+/** The permission flags of cmesh, in the order the deno.json tasks spell them. */
+export const PERMISSION_FLAGS: readonly string[] = Object.freeze([
+  "--allow-read",
+  "--allow-write",
+  "--allow-net",
+  "--allow-run",
+  "--allow-env",
+  "--allow-sys",
+  // Never needed: no native libraries, no remote modules (npm packages come via the lockfile).
+  "--deny-ffi",
+  "--deny-import",
+]);
+
+/**
+ * The `deno` argument list that runs `main` (a path to src/main.ts, or another entry point of
+ * the repository) with cmesh's permissions and no prompts; `config` adds `--config <deno.json>`
+ * for callers whose working directory is not the checkout.
+ */
+export function denoRunArgs(
+  main: string,
+  args: readonly string[] = [],
+  config?: string,
+): string[] {
+  return [
+    "run",
+    "--no-prompt",
+    ...PERMISSION_FLAGS,
+    ...(config ? ["--config", config] : []),
+    main,
+    ...args,
+  ];
+}
