@@ -11,6 +11,7 @@
  * | `GET /v1/tasks/:id/result` | result (409 `not_finished` until terminal) |
  * | `GET /v1/tasks/:id/events` | SSE progress (`?after=N` resumes) |
  * | `POST /v1/tasks/:id/cancel` | cancel |
+ * | `POST /v1/events` | SSE of all the caller's tasks (`events_route.ts`) |
  */
 import { type Context, Hono } from "hono";
 import { streamSSE } from "hono/streaming";
@@ -23,6 +24,7 @@ import type { WorkerEnv } from "./env.ts";
 import { callerIdentity } from "./guards/caller_identity.ts";
 import { type SourceOptions, tailnetSource } from "./guards/tailnet_source.ts";
 import type { IdentityLookup, TaskOutcome, WorkerTasks } from "./ports.ts";
+import { addEventsRoute } from "./events_route.ts";
 import { StreamSlots } from "./stream_slots.ts";
 
 /** What the worker app needs. */
@@ -102,6 +104,13 @@ export function createWorkerApp(deps: WorkerAppDeps): Hono<WorkerEnv> {
     const bad = badId(id);
     if (bad) return c.json(bad, 400);
     return outcome(c, await deps.tasks.cancel(c.get("caller"), id));
+  });
+
+  addEventsRoute(app, {
+    tasks: deps.tasks,
+    streams,
+    maxBodyBytes: deps.maxBodyBytes,
+    heartbeatS: deps.heartbeatS,
   });
 
   app.get("/v1/tasks/:id/events", (c) => {
