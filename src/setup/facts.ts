@@ -47,6 +47,10 @@ export interface TailnetPeerFact {
   online: boolean;
   os: string;
   tags: string[];
+  /** Tailscale's StableID (what `outbound.peers[].stable_id` pins). */
+  stableId?: string;
+  /** Shared in from another tailnet (never a delegation target). */
+  shared?: boolean;
 }
 
 /** tailscaled, as LocalAPI status shows it. */
@@ -188,6 +192,8 @@ export async function tailscaleFacts(config: Config): Promise<TailscaleFacts> {
       online: p.online,
       os: p.os,
       tags: p.tags,
+      stableId: p.stableId,
+      shared: p.shared,
     })),
   };
 }
