@@ -7,7 +7,7 @@ import { ConfigError } from "../../config/errors.ts";
 import { DaemonLockedError } from "../../daemon/lock.ts";
 import { runDaemon } from "../../daemon/main.ts";
 import { StoreError } from "../../store/errors.ts";
-import { configFileFor } from "../context.ts";
+import { configFileFor, userPath } from "../context.ts";
 import { CliError, type CommonOptions, EXIT } from "../output.ts";
 
 /** Runs the daemon in the foreground until SIGINT/SIGTERM. */
@@ -17,7 +17,7 @@ export async function daemon(
   let code: number;
   try {
     // Before anything reads the environment: runner credentials for launchd and Windows tasks.
-    if (opts.envFile !== undefined) await loadEnvFile(opts.envFile);
+    if (opts.envFile !== undefined) await loadEnvFile(userPath(opts.envFile));
     code = await runDaemon({
       configFile: configFileFor(opts),
       insecureLocalDemo: opts.insecureLocalDemo,
