@@ -92,6 +92,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       nodeName,
       demoCaller: opts.insecureLocalDemo,
       selfStableId: initial?.ok ? initial.status.self?.stableId : undefined,
+      self: initial?.ok ? initial.status.self : undefined,
       log: logOptions,
     });
     runnerInfo = {

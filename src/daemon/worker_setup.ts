@@ -112,6 +112,8 @@ export async function prepareWorker(args: {
   nodeName: string;
   demoCaller?: string;
   selfStableId?: string;
+  /** This node from LocalAPI status (addresses and names for the worker's Host check). */
+  self?: TailnetStatus["self"];
   log: LogOptions;
 }): Promise<WorkerSetup> {
   const { config } = args;
@@ -160,6 +162,7 @@ export async function prepareWorker(args: {
       log: args.log,
       ...(args.demoCaller ? { demoCaller: args.demoCaller } : {}),
       ...(args.selfStableId ? { selfStableId: args.selfStableId } : {}),
+      ...(args.self ? { self: args.self } : {}),
     },
   };
 }

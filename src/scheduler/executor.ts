@@ -29,6 +29,7 @@ import {
   type TaskRecord,
   updateTaskState,
 } from "../store/tasks.ts";
+import { type Redecide, refuseAtDequeue } from "./redecide.ts";
 import type { TaskBus } from "./task_bus.ts";
 
 /** What the executor needs. */
@@ -44,6 +45,11 @@ export interface ExecutorDeps {
   maxOutputBytes: number;
   defaultTimeoutS: number;
   nodeName: string;
+  /**
+   * Decides a queued task again just before it starts (current config, stored caller, cwd
+   * resolved again); a refusal ends it `denied`. Its allow gives the directory the run uses.
+   */
+  redecide: Redecide;
 }
 
 function resultOf(
@@ -153,6 +159,14 @@ export async function executeTask(
   if (!task || task.state !== "queued") return;
   const finish = (outcome: TerminalOutcome, auditKind?: string) =>
     untilStored(id, signal, () => finishTask(deps, task, outcome, auditKind));
+  // Re-decide at dequeue: the stored decision may be stale (config, files or runners changed).
+  const redecided = await deps.redecide(task);
+  if (!redecided.allow) {
+    await untilStored(id, signal, () => refuseAtDequeue(deps, task, redecided));
+    return;
+  }
+  // The directory resolved just now, not the stored string: that is what was decided on.
+  const cwd = redecided.cwdReal;
   const runner = deps.runners.get(task.runner);
   if (!runner) {
     await finish({
@@ -172,7 +186,7 @@ export async function executeTask(
       manifest: runner.manifest,
       profile: task.profile,
       prompt: task.prompt,
-      cwd: task.cwd,
+      cwd,
       resolvedBinary: runner.binary,
       prefixArgs: runner.prefixArgs,
       os: Deno.build.os,
@@ -205,8 +219,9 @@ export async function executeTask(
           runner: runner.name,
           binary: runner.binary,
           argv_flags: invocation.argv.slice(1).filter((a) => a.startsWith("-")),
-          cwd: task.cwd,
+          cwd,
           profile: task.profile,
+          rule: redecided.rule,
         },
       });
       return true;

@@ -68,6 +68,18 @@ function actorOf(caller: CallerIdentity, sourceIp?: string) {
   };
 }
 
+/**
+ * The caller's grant entry for the configured app capability, kept with the task so the
+ * decision at dequeue sees the grant admission saw (never other capabilities of the caller).
+ */
+function grantOf(
+  caller: CallerIdentity,
+  capability: string | undefined,
+): { cap_map?: Record<string, unknown[]> } {
+  if (capability === undefined || !Object.hasOwn(caller.capMap, capability)) return {};
+  return { cap_map: { [capability]: caller.capMap[capability] } };
+}
+
 /** Builds the {@link WorkerTasks} implementation. */
 export function createWorkerService(deps: WorkerServiceDeps): WorkerTasks {
   const { config, store, queue, bus } = deps;
@@ -197,11 +209,14 @@ export function createWorkerService(deps: WorkerServiceDeps): WorkerTasks {
             stable_id: caller.stableId,
             login: caller.login ?? "",
             tags: caller.tags,
+            dns_name: caller.dnsName,
+            ...grantOf(caller, config.tailscale.app_capability),
           },
           requester_key: caller.stableId,
           profile: req.profile,
           runner,
           cwd: cwd.ok ? cwd.real : req.cwd,
+          cwd_requested: req.cwd,
           prompt: req.prompt,
           timeout_s: decision.matched.timeoutS,
           request_hash: requestHash(req),

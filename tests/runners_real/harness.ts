@@ -181,6 +181,8 @@ export interface PrepareOptions {
   prompt?: string;
   /** Replace the manifest (e.g. a different cancel sequence). */
   manifest?: (m: RunnerManifest) => RunnerManifest;
+  /** Adds files to the work dir before the run (e.g. a repository's own agent config). */
+  prepareWork?: (dirs: RunDirs) => Promise<void>;
 }
 
 /**
@@ -189,6 +191,7 @@ export interface PrepareOptions {
  */
 export async function prepareRun(opts: PrepareOptions): Promise<PreparedRun> {
   const dirs = await makeRunDirs();
+  await opts.prepareWork?.(dirs);
   const fake = await startFakeModel({
     script: new URL(opts.script, SCRIPTS),
     vars: { workdir: dirs.work },
