@@ -85,6 +85,9 @@ export function buildProgram(): Command {
   ).option(
     "--env-file <file>",
     "load variables (runner credentials) from this file first, e.g. service.env; a missing file is skipped",
+  ).option(
+    "--local-only",
+    'LOCAL ONLY, for trying real runners on one machine: no Tailscale; the worker listens on 127.0.0.1 and takes tasks only from your own user\'s connections, as peer "local" (Linux)',
   ).addOption(
     new Option("--insecure-local-demo <node>", "local demo only: treat loopback callers as <node>")
       .hideHelp(),

@@ -32,6 +32,8 @@ export interface WorkerPermissionInputs {
   localApi: LocalApiAccess;
   runBinaries: string[];
   tools: RunTools;
+  /** Local-only mode: `cat`, which reads the kernel's TCP table (who owns a connection). */
+  catBin?: string;
 }
 
 /** Deno permission descriptor for `new Worker(..., {deno: {permissions}})`. */
@@ -63,6 +65,7 @@ export function workerPermissions(i: WorkerPermissionInputs): WorkerPermissions 
   const tools = [i.tools.killBin, i.tools.psBin, ...(i.tools.gitBin ? [i.tools.gitBin] : [])];
   // The tailscale CLI transport runs the CLI: the worker may run that one binary, nothing more.
   if (i.localApi.transport === "cli") tools.push(i.localApi.binary);
+  if (i.catBin) tools.push(i.catBin);
   return {
     net: uniq(net),
     read: uniq([...read, ...tools]),
