@@ -4,6 +4,7 @@
  * loopback control API and the outbound (requester) flow; the tailnet-facing worker runs in a
  * permission-narrowed Web Worker. SIGINT/SIGTERM stop it cleanly.
  */
+import { sandboxSummary } from "../runner/sandbox/mod.ts";
 import { join } from "node:path";
 import { loadConfig } from "../config/load.ts";
 import { currentPaths, stateDirFor } from "../config/paths.ts";
@@ -119,6 +120,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
           .filter((n) => (Deno.env.get(n) ?? "") !== "" || n in r.envSet),
       })),
       unavailable: setup.runtime.unavailable,
+      sandbox: sandboxSummary(setup.init.sandbox),
     };
     try {
       worker = await startWorker(setup.init, setup.permissions);
@@ -128,9 +130,9 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       return 1;
     }
     log(
-      `worker listening on ${worker.listening.join(", ")} (sandboxed; runners: ${
-        setup.runtime.available.map((r) => r.name).join(", ") || "none"
-      })`,
+      `worker listening on ${worker.listening.join(", ")} (runs sandboxed: ${
+        sandboxSummary(setup.init.sandbox).state
+      }; runners: ${setup.runtime.available.map((r) => r.name).join(", ") || "none"})`,
     );
     if (worker.recovered.interrupted.length) {
       log(

@@ -9,6 +9,7 @@ import { allowedFor } from "../policy/allowed.ts";
 import { admissionLimits, limitsFor, suggestRetryAfterS } from "../policy/limits.ts";
 import type { CallerIdentity } from "../policy/types.ts";
 import { errorBody } from "../protocol/errors.ts";
+import { MAX_STREAM_TASKS } from "../protocol/events.ts";
 import {
   isTerminal,
   type TaskEvent,
@@ -17,6 +18,7 @@ import {
   type TaskStatus,
 } from "../protocol/task.ts";
 import type { ResolvedRunner } from "../runner/runtime.ts";
+import { sandboxRefusal, type SandboxSettings, sandboxState } from "../runner/sandbox/mod.ts";
 import { finishTask } from "../scheduler/executor.ts";
 import type { RunQueue } from "../scheduler/queue.ts";
 import type { TaskBus } from "../scheduler/task_bus.ts";
@@ -54,6 +56,8 @@ export interface WorkerServiceDeps {
   /** Realpaths of each rule's cwd roots (see `resolveRoots`). */
   rootsReal: (string | null)[][];
   caseInsensitive: boolean;
+  /** How runs are sandboxed: recorded in every decision; required but unusable refuses. */
+  sandbox?: SandboxSettings;
   /** How to resolve a cwd (the sandboxed thread's port to the main thread); default local. */
   resolveCwd?: CwdResolver;
 }
@@ -148,6 +152,7 @@ export function createWorkerService(deps: WorkerServiceDeps): WorkerTasks {
           profile: req.profile,
           runner,
           prompt_bytes: new TextEncoder().encode(req.prompt).length,
+          sandbox: deps.sandbox ? sandboxState(deps.sandbox) : "off",
         },
       };
       if (!decision.allow) {
@@ -164,6 +169,20 @@ export function createWorkerService(deps: WorkerServiceDeps): WorkerTasks {
         });
         const msg = decision.hint ? `${decision.reason} (${decision.hint})` : decision.reason;
         return { ok: false, status: 403, body: errorBody("denied", msg, decision.rule) };
+      }
+      const unsandboxable = deps.sandbox ? sandboxRefusal(deps.sandbox) : null;
+      if (unsandboxable !== null) {
+        appendAudit(store, {
+          ...auditBase,
+          decision: "deny",
+          rule: "sandbox.mode",
+          reason: unsandboxable,
+        });
+        return {
+          ok: false,
+          status: 503,
+          body: errorBody("sandbox_unavailable", unsandboxable, "sandbox.mode"),
+        };
       }
       const existing = mine(caller, req.id);
       if (!existing) {
@@ -280,6 +299,19 @@ export function createWorkerService(deps: WorkerServiceDeps): WorkerTasks {
 
     events(caller, id, afterSeq): TaskEvent[] | null {
       return mine(caller, id) ? listEvents(store, "inbound", id, afterSeq) : null;
+    },
+
+    openTaskIds(caller) {
+      return listTasks(store, {
+        direction: "inbound",
+        requesterKey: caller.stableId,
+        state: ["queued", "running"],
+        limit: MAX_STREAM_TASKS,
+      }).map((t) => t.id);
+    },
+
+    subscribeAll(onChange) {
+      return bus.onAny(onChange);
     },
 
     subscribe(id, onEvent) {

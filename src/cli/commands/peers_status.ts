@@ -57,6 +57,7 @@ export async function status(opts: CommonOptions): Promise<void> {
   const r = body.runners as {
     available?: { name: string; binary: string }[];
     unavailable?: { name: string; reason: string }[];
+    sandbox?: { state: string; detail: string };
   };
   emit(opts, { ...body, config_exists: loaded.exists }, () =>
     [
@@ -76,5 +77,6 @@ export async function status(opts: CommonOptions): Promise<void> {
           : "n/a (inbound disabled)"
       }`,
       ...(r.unavailable ?? []).map((u) => `         ${u.name}: ${u.reason}`),
+      ...(r.sandbox ? [`sandbox: ${r.sandbox.state}: ${r.sandbox.detail}`] : []),
     ].join("\n"));
 }
