@@ -263,10 +263,9 @@ async function runnerFacts(
   runnersDir: string,
   serviceEnvFile: string,
 ): Promise<RunnerFact[]> {
-  // Only systemd reads service.env (spec.ts): elsewhere it would not reach the daemon.
-  const serviceEnv = Deno.build.os === "linux"
-    ? await serviceEnvNames(serviceEnvFile)
-    : { file: serviceEnvFile, names: new Set<string>() };
+  // Every service manager gives the daemon service.env (systemd EnvironmentFile, else
+  // `cmesh daemon --env-file`: src/service/manager.ts).
+  const serviceEnv = await serviceEnvNames(serviceEnvFile);
   let runtime;
   try {
     runtime = await resolveRunners(config, { runnersDir, pathEnv: Deno.env.get("PATH") ?? "" });
