@@ -166,13 +166,16 @@ export class IpnBusWatcher {
 
   /**
    * Starts watching. Resolves `true` once the first notification arrived (and `onChange` ran),
-   * `false` when the first attempt failed (the watcher keeps retrying in the background).
+   * `false` when the first attempt failed or stayed silent for twice the connect timeout (the
+   * watcher keeps trying in the background).
    */
   start(): Promise<boolean> {
     if (this.#loop) return Promise.resolve(this.#connected);
     const first = new Promise<boolean>((resolve) => (this.#firstOutcome = resolve));
+    // A stream that opens but stays silent must not hold the caller (e.g. the worker's start).
+    const timer = setTimeout(() => this.#settleFirst(false), this.#connectTimeoutMs * 2);
     this.#loop = this.#run();
-    return first;
+    return first.finally(() => clearTimeout(timer));
   }
 
   /** Stops watching and closes the connection. */

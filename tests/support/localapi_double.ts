@@ -47,8 +47,8 @@ import {
   unmap,
   validHost,
 } from "./localapi_gowire.ts";
+import { createIpnBusHub } from "./localapi_bus.ts";
 import {
-  buildNode,
   buildStatus,
   buildWhoisResponse,
   nodeKeys,
@@ -243,89 +243,7 @@ export async function startLocalApiDouble(opts: LocalApiDoubleOptions): Promise<
     return new Response(goBody(`${tailscaledJson(body)}\n`), { status: 200, headers });
   };
 
-  // IPN bus watchers: each a stream controller and the mask it asked for.
-  const watchers = new Map<ReadableStreamDefaultController<Uint8Array>, number>();
-  const STATES = [
-    "NoState",
-    "InUseOtherUser",
-    "NeedsLogin",
-    "NeedsMachineAuth",
-    "Stopped",
-    "Starting",
-    "Running",
-  ];
-  const stateNum = (s?: string) => Math.max(0, STATES.indexOf(s ?? "Running"));
-  const json = (v: unknown) =>
-    JSON.stringify(v, (_k, x) => typeof x === "bigint" ? `__big${x}__` : x)
-      .replace(/"__big(\d+)__"/g, "$1");
-  const send = (n: Record<string, unknown>, wantsPeers?: boolean) => {
-    const line = new TextEncoder().encode(
-      json({ Version: "1.90.6-t0123456789-g0123456789", ...n }) + "\n",
-    );
-    for (const [ctl, mask] of watchers) {
-      if (wantsPeers && (mask & (4096 | 32768)) === 0) continue;
-      try {
-        ctl.enqueue(line);
-      } catch {
-        watchers.delete(ctl);
-      }
-    }
-  };
-  const emitChanges = (before: DoubleConfig, after: DoubleConfig) => {
-    const t = { magicDnsSuffix: after.magicDnsSuffix, tailnetName: after.tailnetName };
-    const key = (n: NodeSpec) => JSON.stringify(n);
-    const old = new Map((before.nodes ?? []).map((n) => [n.name, n]));
-    const now = new Map((after.nodes ?? []).map((n) => [n.name, n]));
-    const removed = [...old.values()].filter((n) => !now.has(n.name)).map((n) =>
-      nodeKeys(n).nodeId
-    );
-    const changed = [...now.values()].filter((n) =>
-      old.get(n.name) === undefined || key(old.get(n.name)!) !== key(n)
-    );
-    if (removed.length) send({ PeersRemoved: removed }, true);
-    if (changed.length) send({ PeersChanged: changed.map((n) => buildNode(n, t)) }, true);
-    if (key(before.self) !== key(after.self)) send({ SelfChange: buildNode(after.self, t) });
-    if ((before.backendState ?? "Running") !== (after.backendState ?? "Running")) {
-      send({ State: stateNum(after.backendState) });
-    }
-  };
-  const serveWatch = (params: URLSearchParams, headers: Headers): Response => {
-    if (config.ipnBus === false) return goError(404, "404 page not found", headers);
-    if (config.permitRead === false) return goError(403, "watch ipn bus access denied", headers);
-    const maskText = params.get("mask") ?? "0";
-    if (!/^\d+$/.test(maskText)) return goError(400, "bad mask", headers);
-    const mask = Number(maskText);
-    let me: ReadableStreamDefaultController<Uint8Array>;
-    const body = new ReadableStream<Uint8Array>({
-      start(ctl) {
-        me = ctl;
-        watchers.set(ctl, mask);
-        if (mask & 2) {
-          ctl.enqueue(new TextEncoder().encode(
-            json({
-              Version: "1.90.6-t0123456789-g0123456789",
-              SessionID: crypto.randomUUID(),
-              State: stateNum(config.backendState),
-            }) + "\n",
-          ));
-        }
-      },
-      cancel() {
-        watchers.delete(me);
-      },
-    });
-    headers.set("Content-Type", "application/json");
-    return new Response(body, { status: 200, headers });
-  };
-  const dropWatchers = () => {
-    for (const ctl of watchers.keys()) {
-      try {
-        ctl.close();
-      } catch { /* gone */ }
-    }
-    watchers.clear();
-  };
-
+  const bus = createIpnBusHub(() => config);
   const handler = async (req: Request): Promise<Response> => {
     const url = new URL(req.url);
     requests.push({
@@ -377,7 +295,7 @@ export async function startLocalApiDouble(opts: LocalApiDoubleOptions): Promise<
     if (url.pathname === "/") return new Response("tailscaled\n", { status: 200, headers });
     if (url.pathname === "/localapi/v0/whois") return serveWhois(url.searchParams, headers);
     if (url.pathname === "/localapi/v0/status") return serveStatus(url.searchParams, headers);
-    if (url.pathname === "/localapi/v0/watch-ipn-bus") return serveWatch(url.searchParams, headers);
+    if (url.pathname === "/localapi/v0/watch-ipn-bus") return bus.serve(url.searchParams, headers);
     return goError(404, "404 page not found", headers);
   };
 
@@ -408,19 +326,19 @@ export async function startLocalApiDouble(opts: LocalApiDoubleOptions): Promise<
     setNodes(nodes) {
       const before = config;
       config = { ...config, nodes };
-      emitChanges(before, config);
+      bus.emitChanges(before, config);
     },
     update(patch) {
       const before = config;
       config = { ...config, ...patch };
-      emitChanges(before, config);
+      bus.emitChanges(before, config);
     },
     notify(n) {
-      send(n);
+      bus.send(n);
     },
-    dropWatchers,
+    dropWatchers: () => bus.drop(),
     get watchers() {
-      return watchers.size;
+      return bus.count;
     },
     failNext(status, body) {
       injected.push(() =>
@@ -439,7 +357,7 @@ export async function startLocalApiDouble(opts: LocalApiDoubleOptions): Promise<
       for (let i = 0; i < count; i++) hangs.push(ms);
     },
     async stop() {
-      dropWatchers();
+      bus.drop();
       stopping.abort();
       await server.finished;
       if (madeDir) await Deno.remove(madeDir, { recursive: true }).catch(() => {});
