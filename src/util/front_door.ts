@@ -16,6 +16,8 @@
  *
  * @example
  * ```ts
+ * import { Hono } from "hono";
+ * const app = new Hono();
  * app.use("*", frontDoor({
  *   hostAllowed: (h) => h === "127.0.0.1:7434",
  *   expected: () => "127.0.0.1:7434",
