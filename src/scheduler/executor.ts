@@ -10,6 +10,7 @@ import { RunnerSetupError } from "../runner/manifest.ts";
 import { newRunToken } from "../runner/process_tree.ts";
 import { executeRun, type RunTools } from "../runner/run.ts";
 import type { ResolvedRunner } from "../runner/runtime.ts";
+import { prepareRunSandbox, type SandboxSettings, sandboxState } from "../runner/sandbox/mod.ts";
 
 /** A terminal outcome to store (a run's outcome, or one decided without running). */
 export interface TerminalOutcome {
@@ -42,6 +43,10 @@ export interface ExecutorDeps {
   env: Readonly<Record<string, string>>;
   /** Per-runner private state dir (e.g. CLAUDE_CONFIG_DIR), under the state dir. */
   runnerStateDir(runner: string): string;
+  /** The per-run dir holding a sandboxed run's private HOME and TMPDIR (removed afterwards). */
+  runDir(runToken: string): string;
+  /** How runs are sandboxed. */
+  sandbox: SandboxSettings;
   maxOutputBytes: number;
   defaultTimeoutS: number;
   nodeName: string;
@@ -201,6 +206,28 @@ export async function executeTask(
     return;
   }
   const runToken = newRunToken();
+  const runnerStateDir = deps.runnerStateDir(runner.name);
+  await Deno.mkdir(runnerStateDir, { recursive: true, mode: 0o700 }).catch(() => {});
+  const prepared = await prepareRunSandbox(deps.sandbox, {
+    profile: task.profile,
+    // The directory just re-resolved: bound by bwrap now, so a later swap cannot reach outside.
+    cwd,
+    runDir: deps.runDir(runToken),
+    installPaths: runner.install?.dirs ?? [],
+    links: runner.install?.links ?? [],
+    configDirs: [runnerStateDir],
+    network: { kind: "host" },
+  });
+  if (!prepared.ok) {
+    await finish({
+      state: "failed",
+      claims: NO_CLAIMS,
+      evidence: null,
+      error: { code: "sandbox_unavailable", message: prepared.reason },
+    });
+    return;
+  }
+  const sandbox = prepared.sandbox;
   const started = await untilStored(id, signal, () =>
     store.transaction(() => {
       if (!updateTaskState(store, "inbound", id, "running", { run_token: runToken })) {
@@ -222,15 +249,16 @@ export async function executeTask(
           cwd,
           profile: task.profile,
           rule: redecided.rule,
+          sandbox: sandboxState(deps.sandbox),
         },
       });
       return true;
     }));
   deps.bus.emit(id);
-  if (!started) return;
-  await Deno.mkdir(deps.runnerStateDir(runner.name), { recursive: true, mode: 0o700 }).catch(
-    () => {},
-  );
+  if (!started) {
+    await sandbox?.cleanup();
+    return;
+  }
   const outcome = await executeRun({
     invocation,
     manifest: runner.manifest,
@@ -241,12 +269,13 @@ export async function executeTask(
     },
     runToken,
     tools: deps.tools,
+    sandbox,
     signal,
     onEvent: (ev) => {
       appendEvent(store, "inbound", id, ev);
       deps.bus.emit(id);
     },
-  });
+  }).finally(() => sandbox?.cleanup());
   if (outcome.state === "cancelled" && signal.reason === "shutdown") {
     await finish({
       ...outcome,

@@ -127,6 +127,19 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE tasks ADD COLUMN cwd_requested TEXT;
     `,
   },
+  {
+    version: 5,
+    name: "outbound peer pins (StableID per configured peer name)",
+    sql: `
+      CREATE TABLE peer_pins (
+        name TEXT PRIMARY KEY,
+        stable_id TEXT NOT NULL,
+        dns_name TEXT,
+        source TEXT NOT NULL CHECK (source IN ('first_contact', 'user')),
+        pinned_at TEXT NOT NULL
+      ) WITHOUT ROWID;
+    `,
+  },
 ];
 
 /** The schema version this build creates and understands. */

@@ -17,6 +17,7 @@ import {
   type TaskStatus,
 } from "../protocol/task.ts";
 import type { ResolvedRunner } from "../runner/runtime.ts";
+import { sandboxRefusal, type SandboxSettings, sandboxState } from "../runner/sandbox/mod.ts";
 import { finishTask } from "../scheduler/executor.ts";
 import type { RunQueue } from "../scheduler/queue.ts";
 import type { TaskBus } from "../scheduler/task_bus.ts";
@@ -54,6 +55,8 @@ export interface WorkerServiceDeps {
   /** Realpaths of each rule's cwd roots (see `resolveRoots`). */
   rootsReal: (string | null)[][];
   caseInsensitive: boolean;
+  /** How runs are sandboxed: recorded in every decision; required but unusable refuses. */
+  sandbox?: SandboxSettings;
   /** How to resolve a cwd (the sandboxed thread's port to the main thread); default local. */
   resolveCwd?: CwdResolver;
 }
@@ -148,6 +151,7 @@ export function createWorkerService(deps: WorkerServiceDeps): WorkerTasks {
           profile: req.profile,
           runner,
           prompt_bytes: new TextEncoder().encode(req.prompt).length,
+          sandbox: deps.sandbox ? sandboxState(deps.sandbox) : "off",
         },
       };
       if (!decision.allow) {
@@ -164,6 +168,20 @@ export function createWorkerService(deps: WorkerServiceDeps): WorkerTasks {
         });
         const msg = decision.hint ? `${decision.reason} (${decision.hint})` : decision.reason;
         return { ok: false, status: 403, body: errorBody("denied", msg, decision.rule) };
+      }
+      const unsandboxable = deps.sandbox ? sandboxRefusal(deps.sandbox) : null;
+      if (unsandboxable !== null) {
+        appendAudit(store, {
+          ...auditBase,
+          decision: "deny",
+          rule: "sandbox.mode",
+          reason: unsandboxable,
+        });
+        return {
+          ok: false,
+          status: 503,
+          body: errorBody("sandbox_unavailable", unsandboxable, "sandbox.mode"),
+        };
       }
       const existing = mine(caller, req.id);
       if (!existing) {

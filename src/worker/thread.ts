@@ -9,6 +9,7 @@
 import type { Config } from "../config/schema.ts";
 import type { RunTools } from "../runner/run.ts";
 import type { ResolvedRunner } from "../runner/runtime.ts";
+import type { SandboxSettings } from "../runner/sandbox/mod.ts";
 import { executeTask } from "../scheduler/executor.ts";
 import { RunQueue } from "../scheduler/queue.ts";
 import { recoverInbound } from "../scheduler/recovery.ts";
@@ -40,6 +41,8 @@ export interface WorkerInit {
   port: number;
   runners: ResolvedRunner[];
   tools: RunTools;
+  /** How runs are sandboxed (mode, probe result, host layout). */
+  sandbox: SandboxSettings;
   env: Record<string, string>;
   rootsReal: (string | null)[][];
   caseInsensitive: boolean;
@@ -93,6 +96,8 @@ async function start(init: WorkerInit): Promise<void> {
     tools: init.tools,
     env: init.env,
     runnerStateDir: (name: string) => `${init.stateDir}/runners/${name}`,
+    runDir: (runToken: string) => `${init.stateDir}/runs/${runToken}`,
+    sandbox: init.sandbox,
     maxOutputBytes: init.config.inbound.max_output_bytes,
     defaultTimeoutS: init.config.inbound.default_timeout_s,
     nodeName: init.nodeName,
@@ -126,6 +131,7 @@ async function start(init: WorkerInit): Promise<void> {
     runners,
     rootsReal: init.rootsReal,
     caseInsensitive: init.caseInsensitive,
+    sandbox: init.sandbox,
     resolveCwd: cwdPort.resolve,
   });
   let identity: IdentityLookup;

@@ -84,6 +84,13 @@ async function startNode(store: Store, config: Config, bus: TaskBus) {
     tools,
     env: { PATH: "/usr/bin:/bin" },
     runnerStateDir: () => "/nonexistent-runner-state",
+    runDir: (token: string) => `/nonexistent-runs/${token}`,
+    // The re-decision is what this tests; the sandbox around the run has tests/sandbox/.
+    sandbox: {
+      mode: "off" as const,
+      availability: { ok: false as const, kind: "none" as const, reason: "off", fix: "" },
+      host: { system: [], etc: [], unshareUser: true },
+    },
     maxOutputBytes: 1 << 20,
     defaultTimeoutS: 600,
     nodeName: "server",
