@@ -12,7 +12,7 @@
  * | `GET /v1/tasks/:id` | status (+ peer) |
  * | `GET /v1/tasks/:id/result` | result (claims and evidence) |
  * | `GET /v1/tasks/:id/events` | stored events after `after` |
- * | `GET /v1/tasks/:id/wait` | long-poll until new events or terminal (`after`, `timeout_s` ≤ 60) |
+ * | `GET /v1/tasks/:id/wait` | long-poll until new events or terminal (`after`, `timeout_s` ≤ 60; `until=terminal`: only the end) |
  * | `POST /v1/tasks/:id/cancel` | cancel at the peer |
  */
 import { type Context, Hono } from "hono";
@@ -173,7 +173,11 @@ export function createControlApp(deps: ControlAppDeps): Hono<ControlEnv> {
     if (!(timeoutS >= 0 && timeoutS <= 60)) {
       return fail(c, "bad_request", "timeout_s must be 0..60");
     }
-    const out = await d.wait(id, after, timeoutS * 1000, c.req.raw.signal);
+    const until = c.req.query("until");
+    if (until !== undefined && until !== "terminal") {
+      return fail(c, "bad_request", 'until must be "terminal" (or absent: any new event)');
+    }
+    const out = await d.wait(id, after, timeoutS * 1000, c.req.raw.signal, until === "terminal");
     if (!out) return fail(c, "not_found", `no outbound task ${id}`);
     return c.json({ task: { ...out.status, peer: d.record(id)!.peer }, events: out.events });
   });

@@ -14,6 +14,7 @@
  * | `GET /v1/tasks/:id/result` | result (409 `not_finished` until terminal) |
  * | `GET /v1/tasks/:id/events` | SSE progress (`?after=N` resumes) |
  * | `POST /v1/tasks/:id/cancel` | cancel |
+ * | `POST /v1/events` | SSE of all the caller's tasks (`events_route.ts`) |
  */
 import { type Context, Hono } from "hono";
 import { streamSSE } from "hono/streaming";
@@ -28,6 +29,7 @@ import { frontDoor } from "../util/front_door.ts";
 import { RateLimitedAudit } from "./guards/audit_limit.ts";
 import { type SourceOptions, tailnetSource } from "./guards/tailnet_source.ts";
 import type { IdentityLookup, TaskOutcome, WorkerTasks } from "./ports.ts";
+import { addEventsRoute } from "./events_route.ts";
 import { StreamSlots } from "./stream_slots.ts";
 
 /** What the worker app needs. */
@@ -122,6 +124,13 @@ export function createWorkerApp(deps: WorkerAppDeps): Hono<WorkerEnv> {
     const bad = badId(id);
     if (bad) return c.json(bad, 400);
     return outcome(c, await deps.tasks.cancel(c.get("caller"), id));
+  });
+
+  addEventsRoute(app, {
+    tasks: deps.tasks,
+    streams,
+    maxBodyBytes: deps.maxBodyBytes,
+    heartbeatS: deps.heartbeatS,
   });
 
   app.get("/v1/tasks/:id/events", (c) => {

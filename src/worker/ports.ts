@@ -42,6 +42,10 @@ export interface WorkerTasks {
   /** `null`: no such task for this caller; `"pending"`: not finished yet. */
   result(caller: CallerIdentity, id: string): TaskResult | "pending" | null;
   events(caller: CallerIdentity, id: string, afterSeq: number): TaskEvent[] | null;
+  /** Ids of the caller's tasks that are not terminal yet. */
+  openTaskIds(caller: CallerIdentity): string[];
+  /** Calls `onChange` with the id of every task that changes; returns the unsubscribe. */
+  subscribeAll(onChange: (id: string) => void): () => void;
   /** Calls `onEvent` for every new event of task `id`; returns an unsubscribe function. */
   subscribe(id: string, onEvent: (ev: TaskEvent) => void): () => void;
   cancel(caller: CallerIdentity, id: string): Promise<TaskOutcome>;

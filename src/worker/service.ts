@@ -9,6 +9,7 @@ import { allowedFor } from "../policy/allowed.ts";
 import { admissionLimits, limitsFor, suggestRetryAfterS } from "../policy/limits.ts";
 import type { CallerIdentity } from "../policy/types.ts";
 import { errorBody } from "../protocol/errors.ts";
+import { MAX_STREAM_TASKS } from "../protocol/events.ts";
 import {
   isTerminal,
   type TaskEvent,
@@ -298,6 +299,19 @@ export function createWorkerService(deps: WorkerServiceDeps): WorkerTasks {
 
     events(caller, id, afterSeq): TaskEvent[] | null {
       return mine(caller, id) ? listEvents(store, "inbound", id, afterSeq) : null;
+    },
+
+    openTaskIds(caller) {
+      return listTasks(store, {
+        direction: "inbound",
+        requesterKey: caller.stableId,
+        state: ["queued", "running"],
+        limit: MAX_STREAM_TASKS,
+      }).map((t) => t.id);
+    },
+
+    subscribeAll(onChange) {
+      return bus.onAny(onChange);
     },
 
     subscribe(id, onEvent) {
