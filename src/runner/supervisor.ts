@@ -162,7 +162,10 @@ export async function superviseRun(
       stdin: inv.stdin === null ? "null" : "piped",
       stdout: "piped",
       stderr: "piped",
-      detached: true,
+      // Unsandboxed, the run gets its own session so a kill reaches its group. bwrap makes its
+      // own (`--new-session`) inside its PID namespace, so its outer process needs none, and
+      // a plain spawn keeps the fast path (a pre-exec setsid copies the daemon's page tables).
+      detached: !opts.sandboxed,
     }).spawn();
   } catch (e) {
     throw new Error(`cannot start ${inv.argv[0]}: ${(e as Error).message}`, { cause: e });
@@ -278,8 +281,12 @@ export async function superviseRun(
   if (killing && run.kills.length === 0) run.kills.push(await killing);
 
   // Final sweep: escaped tool processes, background jobs, anything still marked with the token.
-  // (Skipped where tree kill is unsupported: there is nothing left it could reach.)
-  if (treeKillSupport().sweep) {
+  // (Skipped where tree kill is unsupported: there is nothing left it could reach. Skipped too
+  // when a sandboxed run's bwrap has exited and been reaped: its PID namespace ended with its
+  // init, and the kernel kills every member before that init can be reaped, so no process of
+  // the run can be left. After a kill, bwrap may have died first: then the sweep runs.)
+  const namespaceGone = opts.sandboxed === true && status !== null && killing === null;
+  if (treeKillSupport().sweep && !namespaceGone) {
     const sweep = await killTree(killOptions).catch((e) => ({
       steps: [],
       survivors: [],

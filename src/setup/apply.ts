@@ -24,6 +24,7 @@ import { parseConfigText } from "../config/load.ts";
 import { Config } from "../config/schema.ts";
 import { appendAudit } from "../store/audit.ts";
 import { openStore } from "../store/db.ts";
+import { pruneBackups } from "../util/backups.ts";
 import type { Plan } from "./plan.ts";
 import { wideningChanges } from "./widening.ts";
 
@@ -165,6 +166,7 @@ export async function applyPlan(
           ...(opts.widens?.length ? { widens: opts.widens } : {}),
         },
       });
+      if (backup) await pruneBackups(plan.file, ".bak-");
       return { file: plan.file, backup, audit_seq: rec.seq };
     } catch (e) {
       if (backup) await Deno.copyFile(backup, plan.file);

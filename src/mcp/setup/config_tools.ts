@@ -26,6 +26,9 @@ import { applyCommand, askUser, refuseWidening } from "./confirm.ts";
 const PeerIn = z.object({
   name: z.string().min(1).max(253).describe("the peer's Tailscale hostname"),
   address: z.string().min(1).optional().describe("tailnet IP, only if name resolution fails"),
+  stable_id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).optional().describe(
+    "the peer's Tailscale StableID (cmesh_setup_status lists them): pins the node the user picked; without it the node is pinned on the first task",
+  ),
   port: z.int().min(1).max(65535).optional().describe(
     "its worker port, only if not the default 7433",
   ),
@@ -85,8 +88,11 @@ export function registerConfigTools(
     const s = summarize(checks);
     const peers = (facts.tailscale.peers ?? []).map((p) => ({
       name: p.name,
+      dns_name: p.dnsName,
+      stable_id: p.stableId,
       online: p.online,
       os: p.os,
+      ...(p.shared ? { shared_in: true } : {}),
     }));
     const text = [
       `Setup ${

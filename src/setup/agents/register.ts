@@ -32,6 +32,7 @@ import {
   entryFor,
   type McpLaunch,
 } from "./targets.ts";
+import { pruneBackups } from "../../util/backups.ts";
 import { pathExists } from "../../util/path_exists.ts";
 
 /** The server name cmesh registers under. */
@@ -157,6 +158,7 @@ async function apply(
           await Deno.copyFile(t.file, backup);
         }
         await writeAtomic(t.file, r.text);
+        if (backup) await pruneBackups(t.file, ".cmesh-bak-");
       }
       results.push({
         ...base,
