@@ -6,8 +6,14 @@
  *
  * @example
  * ```ts
+ * import { McpServer } from "../../deps/mcp.ts";
+ * import { PlanBook } from "../../setup/apply.ts";
  * import { registerConfigTools } from "./config_tools.ts";
- * registerConfigTools(server, ctx, planBook);
+ * import type { SetupToolContext } from "./common.ts";
+ * declare const ctx: SetupToolContext;
+ * const server = new McpServer({ name: "cmesh", version: "1" });
+ * const book = new PlanBook();
+ * registerConfigTools(server, ctx, () => Promise.resolve(book));
  * ```
  */
 import { z } from "zod";
