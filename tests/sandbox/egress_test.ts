@@ -13,7 +13,12 @@
 import assert from "node:assert/strict";
 import { query } from "../reliability/_helpers.ts";
 import { createTopology, ip, nsWrap, run, systemTestSkipReason } from "../support/netns.ts";
-import { createEscapeWorld, type EscapeWorld, userModeSkipReason, type WorldUser } from "./_world.ts";
+import {
+  createEscapeWorld,
+  type EscapeWorld,
+  userModeSkipReason,
+  type WorldUser,
+} from "./_world.ts";
 
 /** One network attempt: a shell command printing what it got, and what must refuse it. */
 interface Attempt {
@@ -42,8 +47,7 @@ interface Ports {
 }
 
 /** curl without the proxy: straight at the address, from the run's own network namespace. */
-const direct = (url: string) =>
-  `out=$(curl -sS -m 5 --noproxy '*' ${url} 2>&1); echo "$out rc=$?"`;
+const direct = (url: string) => `out=$(curl -sS -m 5 --noproxy '*' ${url} 2>&1); echo "$out rc=$?"`;
 /** curl through the run's HTTP(S)_PROXY (the daemon's egress proxy), `NO_PROXY` ignored. */
 const viaProxy = (url: string) =>
   `out=$(curl -sS -m 5 --noproxy '' -w ' HTTP %{http_code}' ${url} 2>&1); echo "$out rc=$?"`;
@@ -164,7 +168,18 @@ async function withPeer<T>(fn: (addr: string, port: number) => Promise<T>): Prom
   let server: Deno.ChildProcess | null = null;
   const cleanup: (() => Promise<unknown>)[] = [];
   try {
-    await ip("link", "add", hostLink, "type", "veth", "peer", "name", "vhost", "netns", topo.ns.hub);
+    await ip(
+      "link",
+      "add",
+      hostLink,
+      "type",
+      "veth",
+      "peer",
+      "name",
+      "vhost",
+      "netns",
+      topo.ns.hub,
+    );
     await ip("-n", topo.ns.hub, "link", "set", "vhost", "master", "br0");
     await ip("-n", topo.ns.hub, "link", "set", "vhost", "up");
     await ip("addr", "add", "100.64.91.3/24", "dev", hostLink);
