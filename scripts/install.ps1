@@ -3,8 +3,11 @@
 #   irm https://github.com/cmesh-dev/cmesh/releases/latest/download/install.ps1 | iex
 #
 # Downloads cmesh-x86_64-pc-windows-msvc.zip and the release's SHA256SUMS, refuses to install
-# unless the SHA-256 matches, puts cmesh.exe in a per-user directory (no admin rights), then
-# runs `cmesh install-mcp` to register cmesh's MCP server with the coding agents it finds.
+# unless the SHA-256 matches and the program in it answers `cmesh version --json` with name
+# "cmesh" and the requested version (run from a staged copy before anything is replaced, so a
+# refused download leaves the previous cmesh.exe as it was; the same checks as install.sh),
+# puts cmesh.exe in a per-user directory (no admin rights), then runs `cmesh install-mcp` to
+# register cmesh's MCP server with the coding agents it finds.
 # Running it again is safe.
 #
 # Environment:
@@ -77,6 +80,36 @@ function Install-Cmesh {
 
     New-Item -ItemType Directory -Force -Path $InstallDir | Out-Null
     $Exe = Join-Path $InstallDir 'cmesh.exe'
+
+    # Is it cmesh, and the version asked for? (as in install.sh) A checksum only proves the
+    # download is the file the release lists; a release built wrong (deno compile with
+    # DENORT_BIN set to a full deno yields the Deno CLI, which answers --version) must not
+    # replace a working cmesh. The unpacked copy in $Tmp is run; nothing is replaced yet.
+    function Refuse([string]$Why) {
+      if (Test-Path $Exe) { Fail "$Why. Refusing to install: $Exe was left as it was" }
+      Fail "$Why. Refusing to install: nothing was installed"
+    }
+    $VersionOut = $null
+    try {
+      $VersionOut = (& $NewExe version --json 2>&1 | Out-String)
+      $VersionCode = $LASTEXITCODE
+    } catch {
+      Refuse "the program in $Archive is not cmesh: 'cmesh version --json' could not run ($($_.Exception.Message))"
+    }
+    if ($VersionCode -ne 0) {
+      $Why = ($VersionOut -split "`n" | Select-Object -First 3) -join ' '
+      Refuse "the program in $Archive is not cmesh: 'cmesh version --json' failed ($Why)"
+    }
+    $VersionJson = $VersionOut -replace '\s', ''
+    if ($VersionJson -notmatch '"name":"cmesh"') {
+      Refuse "the program in $Archive is not cmesh: 'cmesh version --json' did not say `"name`": `"cmesh`""
+    }
+    $Got = if ($VersionJson -match '"version":"([^"]+)"') { $Matches[1] } else { $null }
+    if (-not $Got) { Refuse "the cmesh in $Archive does not report its version" }
+    if ($Version -ne 'latest' -and $Got -ne $Version) {
+      Refuse "the release v$Version holds cmesh $Got, not $Version"
+    }
+
     $Same = (Test-Path $Exe) -and ((Get-FileHash -Algorithm SHA256 $Exe).Hash -eq (Get-FileHash -Algorithm SHA256 $NewExe).Hash)
     if ($Same) {
       Say "$Exe is already this build"
@@ -88,7 +121,7 @@ function Install-Cmesh {
       }
       Say "installed $Exe"
     }
-    Say (& $Exe --version)
+    Say "cmesh $Got (checked with 'cmesh version --json')"
 
     $UserPath = [Environment]::GetEnvironmentVariable('Path', 'User')
     if (-not (($UserPath -split ';') -contains $InstallDir)) {

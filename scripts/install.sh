@@ -4,9 +4,11 @@
 #   curl -fsSL https://github.com/cmesh-dev/cmesh/releases/latest/download/install.sh | sh
 #
 # It downloads the release archive for this OS/architecture and the release's SHA256SUMS,
-# refuses to install unless the archive's SHA-256 matches, puts `cmesh` in a user bin
-# directory (no sudo), and then runs `cmesh install-mcp` to register cmesh's MCP server with
-# the coding agents it finds (Claude Code, Codex, Gemini CLI, Cursor, Claude Desktop).
+# refuses to install unless the archive's SHA-256 matches and the binary in it answers
+# `cmesh version --json` with name "cmesh" and the requested version (run from a staged copy,
+# before anything is replaced: otherwise the previous cmesh stays as it was), puts `cmesh` in a
+# user bin directory (no sudo), and then runs `cmesh install-mcp` to register cmesh's MCP
+# server with the coding agents it finds (Claude Code, Codex, Gemini CLI, Cursor, Claude Desktop).
 # Running it again is safe: an identical binary and existing registrations are left alone.
 #
 # Environment:
@@ -116,16 +118,45 @@ tar -xzf "$TMP/$ARCHIVE" -C "$TMP/x" || die "cannot unpack $ARCHIVE"
 
 mkdir -p "$INSTALL_DIR" || die "cannot create $INSTALL_DIR"
 BIN="$INSTALL_DIR/cmesh"
-if [ -f "$BIN" ] && cmp -s "$TMP/x/cmesh" "$BIN"; then
+# Staged next to the target (same file system for an atomic rename; /tmp may be noexec).
+STAGED="$INSTALL_DIR/.cmesh.new.$$"
+trap 'rm -rf "$TMP"; rm -f "$STAGED"' EXIT INT TERM
+cp "$TMP/x/cmesh" "$STAGED" || die "cannot write to $INSTALL_DIR"
+chmod 755 "$STAGED"
+
+# Is it cmesh, and the version asked for? A checksum only proves the download is the file the
+# release lists; a release built wrong (e.g. `deno compile` with DENORT_BIN set to a full deno
+# yields the Deno CLI, which answers --version) must not replace a working cmesh.
+refuse() {
+  rm -f "$STAGED"
+  if [ -f "$BIN" ]; then
+    die "$1. Refusing to install: $BIN was left as it was"
+  fi
+  die "$1. Refusing to install: nothing was installed"
+}
+if ! "$STAGED" version --json </dev/null >"$TMP/version.json" 2>"$TMP/version.err"; then
+  why=$(cat "$TMP/version.err" "$TMP/version.json" | head -n 3 | tr '\n' ' ' | cut -c 1-300)
+  refuse "the program in $ARCHIVE is not cmesh: 'cmesh version --json' failed${why:+ ($why)}"
+fi
+version_json=$(tr -d ' \t\r\n' <"$TMP/version.json")
+case "$version_json" in
+  *'"name":"cmesh"'*) ;;
+  *) refuse "the program in $ARCHIVE is not cmesh: 'cmesh version --json' did not say \"name\": \"cmesh\" (it printed: $(cut -c 1-200 "$TMP/version.json" | head -n 3 | tr '\n' ' '))" ;;
+esac
+got=$(printf '%s\n' "$version_json" | sed -n 's/.*"version":"\([^"]*\)".*/\1/p')
+[ -n "$got" ] || refuse "the cmesh in $ARCHIVE does not report its version"
+if [ "$VERSION" != latest ] && [ "$got" != "$VERSION" ]; then
+  refuse "the release v$VERSION holds cmesh $got, not $VERSION"
+fi
+
+if [ -f "$BIN" ] && cmp -s "$STAGED" "$BIN"; then
+  rm -f "$STAGED"
   say "$BIN is already this build"
 else
-  cp "$TMP/x/cmesh" "$INSTALL_DIR/.cmesh.new.$$" || die "cannot write to $INSTALL_DIR"
-  chmod 755 "$INSTALL_DIR/.cmesh.new.$$"
-  mv -f "$INSTALL_DIR/.cmesh.new.$$" "$BIN"
+  mv -f "$STAGED" "$BIN" || refuse "cannot move the new cmesh into place"
   say "installed $BIN"
 fi
-"$BIN" --version >/dev/null 2>&1 || die "$BIN does not run on this machine"
-say "$("$BIN" --version)"
+say "cmesh $got (checked with 'cmesh version --json')"
 
 case ":${PATH:-}:" in
   *":$INSTALL_DIR:"*) ;;

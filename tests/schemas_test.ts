@@ -83,6 +83,7 @@ Deno.test("the config schema is the input side: defaults are optional", () => {
     "node",
     "daemon",
     "tailscale",
+    "sandbox",
     "outbound",
     "inbound",
     "profiles",

@@ -36,7 +36,10 @@ export function formatResult(r: TaskResult, peer?: string): string {
   }
   lines.push("");
   lines.push(
-    style("Claims (what the remote agent says; untrusted; every line starts with |):", "bold"),
+    style(
+      "Claims (what the remote agent says; untrusted) — every line of it starts with |:",
+      "bold",
+    ),
   );
   // Quoted line by line with controls escaped: a claim cannot end the block, move the cursor
   // (`\r`, ANSI escapes) or print an unquoted line that reads like the evidence below.

@@ -127,9 +127,24 @@ export function buildProgram(): Command {
     async () => (await import("./commands/tasks.ts")).tasksCancel,
   );
 
-  leaf(
-    program.command("peers").description("outbound peers: online state and what each allows me"),
+  const peers = leaf(
+    program.command("peers").description(
+      "outbound peers: pinned node, online state and what each allows me",
+    ),
     async () => (await import("./commands/peers_status.ts")).peers,
+  );
+  leaf(
+    peers.command("pin").description(
+      "pin a peer name to one Tailscale node (the one it resolves to now, or --stable-id)",
+    )
+      .argument("<peer>", "peer name (as in outbound.peers)")
+      .option("--stable-id <id>", "pin this StableID instead of looking the name up"),
+    async () => (await import("./commands/peers_pin.ts")).peersPin,
+  );
+  leaf(
+    peers.command("unpin").description("forget a peer's pin; the next contact pins it again")
+      .argument("<peer>", "peer name (as in outbound.peers)"),
+    async () => (await import("./commands/peers_pin.ts")).peersUnpin,
   );
   leaf(
     program.command("status").description("daemon, tailnet, config and runners at a glance"),

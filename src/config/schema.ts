@@ -71,6 +71,15 @@ export const DaemonSection = z.strictObject({
   max_body_bytes: PositiveInt.max(16 * 1024 * 1024).default(256 * 1024),
 });
 
+/**
+ * `[sandbox]`: the OS sandbox around every run. `required` (the default on Linux and macOS):
+ * a run that cannot be sandboxed is refused, with the fix. `off`: runs are not sandboxed
+ * (shown by doctor, status and in every audit record). Unset on Windows means `off`.
+ */
+export const SandboxSection = z.strictObject({
+  mode: z.enum(["required", "off"]).optional(),
+});
+
 /** `[tailscale]`: how to reach the LocalAPI and how to treat grants. */
 export const TailscaleSection = z.strictObject({
   /** Unix socket of tailscaled (default per OS). */
@@ -200,6 +209,7 @@ export const Config = z.strictObject({
   node: NodeSection.default(() => ({})),
   daemon: DaemonSection.default(() => DaemonSection.parse({})),
   tailscale: TailscaleSection.default(() => TailscaleSection.parse({})),
+  sandbox: SandboxSection.default(() => ({})),
   outbound: OutboundSection.default(() => OutboundSection.parse({})),
   inbound: InboundSection.default(() => InboundSection.parse({})),
   profiles: NamedTables(ProfileSection).default(defaultProfiles).transform((

@@ -4,13 +4,14 @@
  * loopback control API and the outbound (requester) flow; the tailnet-facing worker runs in a
  * permission-narrowed Web Worker. SIGINT/SIGTERM stop it cleanly.
  */
+import { sandboxSummary } from "../runner/sandbox/mod.ts";
 import { join } from "node:path";
 import { loadConfig } from "../config/load.ts";
 import { currentPaths, stateDirFor } from "../config/paths.ts";
 import { createControlApp } from "../control/app.ts";
 import { controlTokenPath, ensureControlToken } from "../control/token.ts";
-import { resolvePeerAddress, type StatusSource } from "../delegation/peer_resolve.ts";
-import { PeerClient } from "../delegation/peer_client.ts";
+import { PeerDirectory } from "../delegation/peer_directory.ts";
+import type { StatusSource } from "../delegation/peer_resolve.ts";
 import { DelegationService } from "../delegation/service.ts";
 import { outboundDecision } from "../policy/outbound.ts";
 import { credentialNames } from "../runner/credential_hint.ts";
@@ -92,6 +93,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       nodeName,
       demoCaller: opts.insecureLocalDemo,
       selfStableId: initial?.ok ? initial.status.self?.stableId : undefined,
+      self: initial?.ok ? initial.status.self : undefined,
       log: logOptions,
     });
     runnerInfo = {
@@ -104,6 +106,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
           .filter((n) => (Deno.env.get(n) ?? "") !== "" || n in r.envSet),
       })),
       unavailable: setup.runtime.unavailable,
+      sandbox: sandboxSummary(setup.init.sandbox),
     };
     try {
       worker = await startWorker(setup.init, setup.permissions);
@@ -113,9 +116,9 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       return 1;
     }
     log(
-      `worker listening on ${worker.listening.join(", ")} (sandboxed; runners: ${
-        setup.runtime.available.map((r) => r.name).join(", ") || "none"
-      })`,
+      `worker listening on ${worker.listening.join(", ")} (runs sandboxed: ${
+        sandboxSummary(setup.init.sandbox).state
+      }; runners: ${setup.runtime.available.map((r) => r.name).join(", ") || "none"})`,
     );
     if (worker.recovered.interrupted.length) {
       log(
@@ -134,16 +137,27 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     });
     return "peer" in d ? d.peer : config.outbound.peers.find((p) => p.name === name) ?? null;
   };
+  const peerDirectory = new PeerDirectory({
+    store,
+    self: nodeName,
+    find: findPeer,
+    peers: config.outbound.peers,
+    status: statusSource,
+    whois: localApi ? (ip, port) => localApi.whois(ip, port) : null,
+  });
   const delegation = new DelegationService({
     store,
     self: nodeName,
     defaultTimeoutS: config.outbound.default_timeout_s,
     decide: (i) => outboundDecision({ outbound: config.outbound, profiles: config.profiles, ...i }),
     resolvePeer: async (name) => {
-      const peer = findPeer(name);
-      if (!peer) return { ok: false, message: `peer ${name} is not in outbound.peers` };
-      const r = await resolvePeerAddress(peer, statusSource);
-      return r.ok ? { ok: true, address: r.address } : r;
+      const r = await peerDirectory.resolve(name);
+      return r.ok ? { ok: true, address: r.target.address, target: r.target } : r;
+    },
+    onContact: (name, target) => {
+      if (peerDirectory.recordContact(name, target)) {
+        log(`pinned outbound peer ${name} to node ${target.stableId} (first contact)`);
+      }
     },
   });
 
@@ -176,32 +190,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
         outbound_peers: config.outbound.peers.map((p) => p.name),
       };
     },
-    peers: () =>
-      Promise.all(config.outbound.peers.map(async (p) => {
-        const r = await resolvePeerAddress(p, statusSource);
-        if (!r.ok) {
-          return {
-            name: p.name,
-            online: false,
-            profiles_i_send: p.profiles,
-            cwd_i_send: p.cwd,
-            error: r.message,
-          };
-        }
-        const hello = await new PeerClient(r.address, 3000).hello();
-        return {
-          name: p.name,
-          address: `${r.address.host}:${r.address.port}`,
-          // Without tailnet status, a peer that answers at all (even "connection refused") is online.
-          online: r.online ?? (hello.ok || hello.failure.kind !== "unreachable"),
-          cmesh: hello.ok,
-          profiles_i_send: p.profiles,
-          cwd_i_send: p.cwd,
-          ...(hello.ok
-            ? { allows_me: hello.value.allowed, peer_version: hello.value.cmesh }
-            : { error: hello.failure.message }),
-        };
-      })),
+    peers: () => peerDirectory.list(),
   });
   let server: Deno.HttpServer;
   try {

@@ -32,6 +32,8 @@ export interface WorkerPermissionInputs {
   localApi: LocalApiAccess;
   runBinaries: string[];
   tools: RunTools;
+  /** The sandbox binary runs are wrapped in (bwrap, sandbox-exec), when there is one. */
+  sandboxBin?: string | null;
 }
 
 /** Deno permission descriptor for `new Worker(..., {deno: {permissions}})`. */
@@ -48,7 +50,10 @@ export interface WorkerPermissions {
 
 const uniq = (xs: string[]) => [...new Set(xs)];
 
-/** Narrow permissions: own listener(s) + LocalAPI; state dir; cwd roots; runner binaries. */
+/**
+ * Narrow permissions: own listener(s) + LocalAPI; state dir; cwd roots; runner binaries; the
+ * sandbox binary (bwrap) that wraps every run.
+ */
 export function workerPermissions(i: WorkerPermissionInputs): WorkerPermissions {
   const net = i.bind.map((h) => (h.includes(":") ? `[${h}]:${i.port}` : `${h}:${i.port}`));
   const read = [i.stateDir, ...i.roots, ...i.runBinaries];
@@ -60,7 +65,12 @@ export function workerPermissions(i: WorkerPermissionInputs): WorkerPermissions 
   } else if (i.localApi.transport === "tcp") {
     net.push(`${i.localApi.host}:${i.localApi.port}`);
   }
-  const tools = [i.tools.killBin, i.tools.psBin, ...(i.tools.gitBin ? [i.tools.gitBin] : [])];
+  const tools = [
+    i.tools.killBin,
+    i.tools.psBin,
+    ...(i.tools.gitBin ? [i.tools.gitBin] : []),
+    ...(i.sandboxBin ? [i.sandboxBin] : []),
+  ];
   // The tailscale CLI transport runs the CLI: the worker may run that one binary, nothing more.
   if (i.localApi.transport === "cli") tools.push(i.localApi.binary);
   return {

@@ -9,6 +9,9 @@ import { resolveBinary } from "../runner/probe.ts";
 import { resolveProcessTools } from "../runner/process_tree.ts";
 import type { RunTools } from "../runner/run.ts";
 import { resolveRunners, type RunnerRuntime } from "../runner/runtime.ts";
+import { probeSandbox } from "../runner/sandbox/availability.ts";
+import { hostLayout, installPathsOf } from "../runner/sandbox/host.ts";
+import { effectiveSandboxMode, type SandboxSettings } from "../runner/sandbox/mod.ts";
 import { isTailnetIp } from "../tailscale/addr.ts";
 import { WINDOWS_TAILSCALE_CLI } from "../tailscale/cli_transport.ts";
 import { discoverMacGuiEndpoint, realMacDiscoveryDeps } from "../tailscale/macos.ts";
@@ -95,6 +98,16 @@ export async function resolveLocalApi(
   return { access: { transport: "unix", path: socket }, tailscale: { ...ts, socket } };
 }
 
+/** The node's sandbox settings: the effective mode, what the probe found, the host layout. */
+export async function resolveSandbox(config: Config): Promise<SandboxSettings> {
+  const mode = effectiveSandboxMode(config.sandbox.mode);
+  const availability = await probeSandbox();
+  const host = Deno.build.os === "windows"
+    ? { system: [], etc: [], unshareUser: false }
+    : await hostLayout();
+  return { mode, availability, host };
+}
+
 /** The worker's init message and permissions, plus what `status` reports about runners. */
 export interface WorkerSetup {
   init: WorkerInit;
@@ -112,6 +125,8 @@ export async function prepareWorker(args: {
   nodeName: string;
   demoCaller?: string;
   selfStableId?: string;
+  /** This node from LocalAPI status (addresses and names for the worker's Host check). */
+  self?: TailnetStatus["self"];
   log: LogOptions;
 }): Promise<WorkerSetup> {
   const { config } = args;
@@ -120,6 +135,13 @@ export async function prepareWorker(args: {
     runnersDir: args.runnersDir,
     pathEnv: env.PATH ?? "",
   });
+  const sandbox = await resolveSandbox(config);
+  for (const r of runtime.available) {
+    r.install = await installPathsOf(r.binary, env.PATH ?? "", sandbox.host, [
+      ...r.manifest.base_args,
+      ...r.args,
+    ]);
+  }
   const processTools = resolveProcessTools();
   const gitBin = await resolveBinary("git", env.PATH ?? "", { runner: "git" }).catch(() => null);
   const tools: RunTools = { ...processTools, gitBin };
@@ -140,6 +162,9 @@ export async function prepareWorker(args: {
     localApi: localApi.access,
     runBinaries: runtime.available.map((r) => r.binary),
     tools,
+    sandboxBin: sandbox.mode === "required" && sandbox.availability.ok
+      ? sandbox.availability.bin
+      : null,
   });
   return {
     runtime,
@@ -154,12 +179,14 @@ export async function prepareWorker(args: {
       port: config.daemon.worker_port,
       runners: runtime.available,
       tools,
+      sandbox,
       env: envSnapshot,
       rootsReal,
       caseInsensitive,
       log: args.log,
       ...(args.demoCaller ? { demoCaller: args.demoCaller } : {}),
       ...(args.selfStableId ? { selfStableId: args.selfStableId } : {}),
+      ...(args.self ? { self: args.self } : {}),
     },
   };
 }

@@ -31,6 +31,7 @@ import {
   updateTaskState,
 } from "../store/tasks.ts";
 import { type PeerAddress, PeerClient, type PeerFailure } from "./peer_client.ts";
+import type { PeerTarget } from "./peer_resolve.ts";
 import { type FailureKind, recordPeerFailure, TaskFollower } from "./follower.ts";
 import { TaskBus } from "../scheduler/task_bus.ts";
 
@@ -57,16 +58,27 @@ export type DelegateOutcome =
     task?: TaskStatus;
   };
 
-/** How the service finds a peer's address (config, then LocalAPI status). */
+/**
+ * How the service finds a peer's address (config, then LocalAPI status, checked with whois; see
+ * `peer_resolve.ts`). A failure with a `rule` is a refusal: nothing is recorded or sent.
+ */
 export type PeerResolver = (
   name: string,
-) => Promise<{ ok: true; address: PeerAddress } | { ok: false; message: string }>;
+) => Promise<
+  { ok: true; address: PeerAddress; target?: PeerTarget } | {
+    ok: false;
+    message: string;
+    rule?: string;
+  }
+>;
 
 /** Dependencies of the delegation service. */
 export interface DelegationDeps {
   store: Store;
   decide: (input: { peer: string; profile: string; cwd: string; runner?: string }) => Decision;
   resolvePeer: PeerResolver;
+  /** Called when the peer's cmesh answered a submission (pins the peer on first contact). */
+  onContact?: (peer: string, target: PeerTarget) => void;
   /** This node's name, recorded as the actor of outbound audit records. */
   self: string;
   /** Timeout sent with tasks that name none (`outbound.default_timeout_s`). */
@@ -128,6 +140,21 @@ export class DelegationService {
         rule: decision.rule,
       };
     }
+    // Which node the name means, checked with whois, right before anything is sent. A refusal
+    // (foreign, ambiguous, pin or whois mismatch) is a local denial: nothing is stored or sent.
+    const resolved = await this.deps.resolvePeer(input.peer);
+    if (!resolved.ok && resolved.rule) {
+      appendAudit(store, {
+        kind: "outbound.decision",
+        task_id: id,
+        actor,
+        decision: "deny",
+        rule: resolved.rule,
+        reason: resolved.message,
+        data: { peer: input.peer, profile: input.profile, cwd: input.cwd },
+      });
+      return { ok: false, kind: "denied_locally", message: resolved.message, rule: resolved.rule };
+    }
     const timeoutS = input.timeout_s ?? this.deps.defaultTimeoutS;
     const request: TaskRequest = {
       id,
@@ -175,8 +202,7 @@ export class DelegationService {
           `task id ${id} is already used for a different request; omit the id to get a fresh one`,
       };
     }
-    // Resolve after recording, so an attempt to reach an offline peer is stored and audited too.
-    const resolved = await this.deps.resolvePeer(input.peer);
+    // An offline or unknown peer is stored and audited as a failed attempt.
     if (!resolved.ok) {
       return this.#recordDispatchFailure(id, input.peer, {
         kind: "unreachable",
@@ -187,19 +213,24 @@ export class DelegationService {
       this.#follow(inserted.task, resolved.address);
       return { ok: true, task: this.status(id)!, peer: input.peer };
     }
-    return await this.#dispatch(request, input.peer, resolved.address);
+    return await this.#dispatch(request, input.peer, resolved.address, resolved.target);
   }
 
   async #dispatch(
     request: TaskRequest,
     peerName: string,
     address: PeerAddress,
+    target?: PeerTarget,
   ): Promise<DelegateOutcome> {
     const { store } = this.deps;
     const client = new PeerClient(address);
     let failure: PeerFailure | null = null;
     for (let attempt = 0; attempt <= RETRY_DELAYS_MS.length; attempt++) {
       const res = await client.submit(request);
+      // The peer's cmesh answered (accepted or refused): a first contact pins it.
+      if (target && (res.ok || res.failure.kind === "refused")) {
+        this.deps.onContact?.(peerName, target);
+      }
       if (res.ok) {
         store.transaction(() => {
           updateTaskState(
@@ -222,6 +253,7 @@ export class DelegationService {
               peer: peerName,
               address: `${address.host}:${address.port}`,
               remote_state: res.value.state,
+              ...(target ? { stable_id: target.stableId, pin: target.pin } : {}),
             },
           });
         });

@@ -30,6 +30,7 @@ export const ERROR_STATUS = {
   internal: 500,
   identity_unavailable: 503,
   storage_unavailable: 503,
+  sandbox_unavailable: 503,
   peer_unreachable: 502,
   peer_not_cmesh: 502,
   peer_response_too_large: 502,

@@ -13,7 +13,10 @@
  */
 import { z } from "zod";
 
-/** Every state a task can be in. `denied` happens only at admission. */
+/**
+ * Every state a task can be in. `denied` happens at admission, or just before a queued task
+ * would start when the worker decides it again and refuses (error code `revoked`).
+ */
 export const TASK_STATES = [
   "queued",
   "running",

@@ -5,9 +5,13 @@
  * commits and untracked new files). A git failure never fails a task: each function degrades
  * to null/empty with a reason.
  *
- * Git runs with a scrubbed environment (caller's base env minus every `GIT_*` variable, plus
- * `GIT_OPTIONAL_LOCKS=0`, `GIT_TERMINAL_PROMPT=0`, no pager), `core.quotepath=off`, fsmonitor
- * off, no external diff or textconv, a timeout and an output cap.
+ * The repository is the run's: after a `build` task its `.git/config` may be the runner's work.
+ * So git runs inside the run's sandbox when there is one (a {@link GitRunner} with `wrap`: the
+ * cwd read-only, no network, a private HOME), and always hardened: a scrubbed environment
+ * (caller's base env minus every `GIT_*` variable, plus `GIT_CONFIG_NOSYSTEM=1`,
+ * `GIT_CONFIG_GLOBAL=/dev/null`, `GIT_OPTIONAL_LOCKS=0`, `GIT_TERMINAL_PROMPT=0`, no pager),
+ * `core.hooksPath=/dev/null`, fsmonitor off, `core.quotepath=off`, no external diff or textconv,
+ * a timeout and an output cap.
  *
  * @example
  * ```ts
@@ -28,6 +32,9 @@ export const MAX_GIT_ENTRIES = 5000;
 /** Most bytes of diff stat kept. */
 export const MAX_DIFF_STAT_BYTES = 64 * 1024;
 
+/** The git binary, and how to wrap its argv (in the run's sandbox), when it must be. */
+export type GitRunner = string | { gitBin: string; wrap?: (argv: string[]) => string[] };
+
 type GitCall = { ok: true; stdout: Uint8Array } | {
   ok: false;
   code: number | null;
@@ -39,6 +46,8 @@ function gitEnv(base: Record<string, string>): Record<string, string> {
   for (const [k, v] of Object.entries(base)) if (!k.startsWith("GIT_")) env[k] = v;
   return {
     ...env,
+    GIT_CONFIG_NOSYSTEM: "1",
+    GIT_CONFIG_GLOBAL: "/dev/null",
     GIT_OPTIONAL_LOCKS: "0",
     GIT_TERMINAL_PROMPT: "0",
     GIT_PAGER: "cat",
@@ -47,24 +56,34 @@ function gitEnv(base: Record<string, string>): Record<string, string> {
   };
 }
 
+/** Config every git call overrides (the repository's own config may be hostile). */
+export const GIT_HARDENING: readonly string[] = [
+  "--no-pager",
+  "-c",
+  "core.hooksPath=/dev/null",
+  "-c",
+  "core.fsmonitor=false",
+  "-c",
+  "core.pager=cat",
+  "-c",
+  "core.quotepath=off",
+  "-c",
+  "color.ui=false",
+];
+
 async function git(
   cwd: string,
-  gitBin: string,
+  runner: GitRunner,
   env: Record<string, string>,
   args: string[],
 ): Promise<GitCall> {
-  const fullArgs = [
-    "--no-pager",
-    "-c",
-    "core.quotepath=off",
-    "-c",
-    "core.fsmonitor=false",
-    "-c",
-    "color.ui=false",
-    ...args,
-  ];
+  const { gitBin, wrap } = typeof runner === "string"
+    ? { gitBin: runner, wrap: undefined }
+    : runner;
+  const argv = [gitBin, ...GIT_HARDENING, ...args];
+  const [bin, ...fullArgs] = wrap ? wrap(argv) : argv;
   try {
-    const r = await runBounded(gitBin, {
+    const r = await runBounded(bin, {
       args: fullArgs,
       cwd,
       env: gitEnv(env),
@@ -132,7 +151,7 @@ export interface GitSnapshotOutcome {
   reason: string | null;
 }
 
-async function headOf(cwd: string, gitBin: string, env: Record<string, string>) {
+async function headOf(cwd: string, gitBin: GitRunner, env: Record<string, string>) {
   const r = await git(cwd, gitBin, env, ["rev-parse", "--verify", "--quiet", "HEAD^{commit}"]);
   if (r.ok) return { head: decode(r.stdout).trim() || null, reason: null };
   // `--verify --quiet` exits 1 without output on an unborn branch (fresh repo, no commits).
@@ -150,7 +169,7 @@ async function headOf(cwd: string, gitBin: string, env: Record<string, string>) 
  */
 export async function gitSnapshotWithReason(
   cwd: string,
-  gitBin: string,
+  gitBin: GitRunner,
   env: Record<string, string> = {},
 ): Promise<GitSnapshotOutcome> {
   const inside = await git(cwd, gitBin, env, ["rev-parse", "--is-inside-work-tree"]);
@@ -183,7 +202,7 @@ export async function gitSnapshotWithReason(
  */
 export async function gitSnapshot(
   cwd: string,
-  gitBin: string,
+  gitBin: GitRunner,
   env: Record<string, string> = {},
 ): Promise<GitSnapshot | null> {
   return (await gitSnapshotWithReason(cwd, gitBin, env)).snapshot;
@@ -213,7 +232,7 @@ export interface GitDiffEvidence {
 export async function gitDiffEvidence(
   cwd: string,
   before: GitSnapshot | null,
-  gitBin: string,
+  gitBin: GitRunner,
   env: Record<string, string> = {},
   after?: GitSnapshot | null,
 ): Promise<GitDiffEvidence> {
@@ -281,7 +300,7 @@ export async function gitDiffEvidence(
 export async function collectGitEvidence(
   cwd: string,
   before: GitSnapshot | null,
-  gitBin: string,
+  gitBin: GitRunner,
   env: Record<string, string> = {},
 ): Promise<{ git: Evidence["git"]; reasons: string[] }> {
   if (before === null) return { git: null, reasons: ["no git snapshot from before the run"] };

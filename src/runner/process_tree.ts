@@ -267,6 +267,13 @@ export interface KillTreeOptions {
   graceMs: number;
   killBin: string;
   psBin: string;
+  /**
+   * The outer sandbox process (bwrap), whose descendants are exactly the run's processes (its
+   * own PID namespace: nothing inside can leave it). They are all members, token or not. It is
+   * spared the graceful signals, which go to the processes inside (killing it ends the
+   * namespace at once, before the runner could print its result), and gets the SIGKILL.
+   */
+  namespaceRoot?: number | null;
   /** How often to re-list while waiting (default 100 ms). */
   pollMs?: number;
   /** How long to wait after the final SIGKILL (default max(graceMs, 2000)). */
@@ -286,6 +293,25 @@ export interface KillTreeReport {
   survivors: number[];
   /** Problems met on the way (listing or signalling failures). */
   errors: string[];
+}
+
+/** `root` and every process below it (by parent pid) in one listing. */
+export function descendantsOf(rows: readonly ProcessInfo[], root: number): Set<number> {
+  const children = new Map<number, number[]>();
+  for (const p of rows) {
+    const list = children.get(p.ppid);
+    if (list) list.push(p.pid);
+    else children.set(p.ppid, [p.pid]);
+  }
+  const out = new Set<number>();
+  const stack = rows.some((p) => p.pid === root) ? [root] : [];
+  while (stack.length > 0) {
+    const pid = stack.pop()!;
+    if (out.has(pid)) continue;
+    out.add(pid);
+    stack.push(...(children.get(pid) ?? []));
+  }
+  return out;
 }
 
 /** Extra SIGKILL rounds for processes forked while the tree was being killed. */
@@ -328,13 +354,15 @@ export async function killTree(opts: KillTreeOptions): Promise<KillTreeReport> {
   const pollMs = opts.pollMs ?? 100;
   const finalWaitMs = opts.finalWaitMs ?? Math.max(opts.graceMs, 2000);
 
+  const root = opts.namespaceRoot ?? null;
   /** Live members of the run, or null when the listing failed. */
   const members = async (): Promise<ProcessInfo[] | null> => {
     try {
       const rows = await listProcesses(opts.psBin, token);
+      const inside = root === null ? new Set<number>() : descendantsOf(rows, root);
       return rows.filter((p) =>
         !p.stat.startsWith("Z") && !isProtected(p.pid) &&
-        (p.hasToken || (opts.pgid !== null && p.pgid === opts.pgid))
+        (p.hasToken || (opts.pgid !== null && p.pgid === opts.pgid) || inside.has(p.pid))
       );
     } catch (e) {
       report.errors.push(`listing processes: ${(e as Error).message}`);
@@ -351,7 +379,13 @@ export async function killTree(opts: KillTreeOptions): Promise<KillTreeReport> {
     const groupAlive = opts.pgid !== null &&
       (alive === null || alive.some((p) => p.pgid === opts.pgid));
     const pgid = groupAlive ? opts.pgid : null;
-    const pids = alive === null ? [] : alive.filter((p) => p.pgid !== pgid).map((p) => p.pid);
+    // The sandbox's outer process and its namespace init only get the SIGKILL (see above).
+    const spared = signal === "SIGKILL" || root === null || alive === null
+      ? new Set<number>()
+      : new Set([root, ...alive.filter((p) => p.ppid === root).map((p) => p.pid)]);
+    const pids = alive === null
+      ? (root !== null && signal === "SIGKILL" ? [root] : [])
+      : alive.filter((p) => p.pgid !== pgid && !spared.has(p.pid)).map((p) => p.pid);
     report.steps.push({ signal, pgid, pids });
     try {
       await sendSignal(opts.killBin, signal, { pgid, pids });

@@ -14,6 +14,7 @@ import { collectGitEvidence, gitSnapshotWithReason } from "./evidence.ts";
 import { watchForGiveUp } from "./give_up.ts";
 import type { RunnerManifest } from "./manifest.ts";
 import { createParser } from "./parsers/mod.ts";
+import type { RunSandbox } from "./sandbox/mod.ts";
 import { superviseRun } from "./supervisor.ts";
 import type { Invocation, RunLimits, RunnerEvent, RunOutcome } from "./types.ts";
 
@@ -35,15 +36,24 @@ export interface ExecuteRunInput {
   onEvent(ev: RunnerEvent): void;
   /** Aborting cancels the run (the manifest's signal sequence, whole tree). */
   signal?: AbortSignal;
+  /** The run's sandbox (prepared by the caller, who also cleans it up); null: unsandboxed. */
+  sandbox?: RunSandbox | null;
 }
 
 /** Runs one task's runner and concludes it. Never throws for runner failures. */
 export async function executeRun(input: ExecuteRunInput): Promise<RunOutcome> {
-  const { invocation, manifest, tools } = input;
+  const { manifest, tools } = input;
+  const sandbox = input.sandbox ?? null;
+  const invocation = sandbox === null ? input.invocation : {
+    ...input.invocation,
+    argv: sandbox.wrap(input.invocation.argv),
+    env: { ...input.invocation.env, ...sandbox.env },
+  };
   const gitEnv = { PATH: invocation.env.PATH ?? "/usr/bin:/bin", HOME: invocation.env.HOME ?? "/" };
-  const before = tools.gitBin
-    ? await gitSnapshotWithReason(invocation.cwd, tools.gitBin, gitEnv)
+  const git = tools.gitBin
+    ? (sandbox === null ? tools.gitBin : { gitBin: tools.gitBin, wrap: sandbox.wrapGit })
     : null;
+  const before = git ? await gitSnapshotWithReason(invocation.cwd, git, gitEnv) : null;
   const watch = watchForGiveUp(createParser(manifest.output), input.signal);
   const parser = watch.parser;
   let run;
@@ -58,6 +68,7 @@ export async function executeRun(input: ExecuteRunInput): Promise<RunOutcome> {
       graceMs: manifest.cancel.grace_ms,
       killBin: tools.killBin,
       psBin: tools.psBin,
+      sandboxed: sandbox?.kind === "bwrap",
     });
   } catch (e) {
     return {
@@ -89,20 +100,28 @@ export async function executeRun(input: ExecuteRunInput): Promise<RunOutcome> {
     // transcript has them (see codex_transcript.ts).
     const denials = await codexDenials(invocation, manifest, parsed.claims.session_id);
     if (denials !== null) {
+      // A command the parser already reported from the JSONL (it hit "Read-only file system")
+      // is not announced twice; the transcript's list still replaces the parser's.
+      const seen = parsed.denials.map((d) => d.detail);
+      const already = (d: { detail: string }) => {
+        const cmd = d.detail.split(": blocked by the sandbox")[0];
+        return d.detail !== cmd && seen.some((s) => s.includes(cmd));
+      };
       parsed.denials = denials;
       for (const d of denials) {
+        if (already(d)) continue;
         input.onEvent({ kind: "denial", text: `${d.tool}: ${d.detail}`, data: { ...d } });
       }
     }
   }
-  const git = tools.gitBin && before?.snapshot
-    ? (await collectGitEvidence(invocation.cwd, before.snapshot, tools.gitBin, gitEnv)).git
+  const gitEvidence = git && before?.snapshot
+    ? (await collectGitEvidence(invocation.cwd, before.snapshot, git, gitEnv)).git
     : null;
   const evidence: Evidence = {
     exit_code: run.code,
     signal: run.signal,
     duration_ms: Math.round(run.durationMs),
-    git,
+    git: gitEvidence,
     usage: parsed.usage,
     permission_denials: parsed.denials,
     truncated: run.truncated,

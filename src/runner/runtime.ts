@@ -10,6 +10,7 @@ import { builtinManifests, demoManifest } from "./builtin/mod.ts";
 import { type RunnerManifest, RunnerSetupError } from "./manifest.ts";
 import { resolveBinary } from "./probe.ts";
 import { loadRunnerRegistry } from "./registry.ts";
+import type { InstallPaths } from "./sandbox/host.ts";
 import { windowsLaunch } from "./windows_launch.ts";
 
 /** One usable runner. */
@@ -24,6 +25,8 @@ export interface ResolvedRunner {
   args: string[];
   envPass: string[];
   envSet: Record<string, string>;
+  /** Where the runner is installed (shown read-only in its sandbox); set by the daemon. */
+  install?: InstallPaths;
   /** `runners.<name>.egress` (unset: the manifest's default). */
   egress?: EgressMode;
   /** `runners.<name>.egress_hosts` (unset: the manifest's hosts). */

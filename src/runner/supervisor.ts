@@ -59,6 +59,12 @@ export interface SuperviseOptions {
   killBin: string;
   /** Absolute path of `ps`. */
   psBin: string;
+  /**
+   * True when argv[0] is a sandbox (bwrap) holding the run in its own PID namespace: the
+   * whole namespace is the run, the graceful signals go to the processes inside it, and the
+   * final SIGKILL to bwrap ends everything in it (see process_tree.ts).
+   */
+  sandboxed?: boolean;
   /** Longest line kept (UTF-16 code units); longer ones are cut (default 4 Mi). */
   maxLineChars?: number;
   /** How long to wait for the pipes to close after the child exited (default 2000 ms). */
@@ -167,7 +173,10 @@ export async function superviseRun(
     } catch { /* already exited */ }
   };
   const killOptions = {
-    pgid: child.pid,
+    // A sandboxed run's processes live in their own session inside the namespace: the group
+    // of the outer bwrap holds only bwrap itself.
+    pgid: opts.sandboxed ? null : child.pid,
+    namespaceRoot: opts.sandboxed ? child.pid : null,
     token,
     signals,
     graceMs: opts.graceMs,

@@ -10,6 +10,7 @@ import { RunnerSetupError } from "../runner/manifest.ts";
 import { newRunToken } from "../runner/process_tree.ts";
 import { executeRun, type RunTools } from "../runner/run.ts";
 import type { ResolvedRunner } from "../runner/runtime.ts";
+import { prepareRunSandbox, type SandboxSettings, sandboxState } from "../runner/sandbox/mod.ts";
 
 /** A terminal outcome to store (a run's outcome, or one decided without running). */
 export interface TerminalOutcome {
@@ -29,6 +30,7 @@ import {
   type TaskRecord,
   updateTaskState,
 } from "../store/tasks.ts";
+import { type Redecide, refuseAtDequeue } from "./redecide.ts";
 import type { TaskBus } from "./task_bus.ts";
 
 /** What the executor needs. */
@@ -41,9 +43,18 @@ export interface ExecutorDeps {
   env: Readonly<Record<string, string>>;
   /** Per-runner private state dir (e.g. CLAUDE_CONFIG_DIR), under the state dir. */
   runnerStateDir(runner: string): string;
+  /** The per-run dir holding a sandboxed run's private HOME and TMPDIR (removed afterwards). */
+  runDir(runToken: string): string;
+  /** How runs are sandboxed. */
+  sandbox: SandboxSettings;
   maxOutputBytes: number;
   defaultTimeoutS: number;
   nodeName: string;
+  /**
+   * Decides a queued task again just before it starts (current config, stored caller, cwd
+   * resolved again); a refusal ends it `denied`. Its allow gives the directory the run uses.
+   */
+  redecide: Redecide;
 }
 
 function resultOf(
@@ -153,6 +164,14 @@ export async function executeTask(
   if (!task || task.state !== "queued") return;
   const finish = (outcome: TerminalOutcome, auditKind?: string) =>
     untilStored(id, signal, () => finishTask(deps, task, outcome, auditKind));
+  // Re-decide at dequeue: the stored decision may be stale (config, files or runners changed).
+  const redecided = await deps.redecide(task);
+  if (!redecided.allow) {
+    await untilStored(id, signal, () => refuseAtDequeue(deps, task, redecided));
+    return;
+  }
+  // The directory resolved just now, not the stored string: that is what was decided on.
+  const cwd = redecided.cwdReal;
   const runner = deps.runners.get(task.runner);
   if (!runner) {
     await finish({
@@ -172,7 +191,7 @@ export async function executeTask(
       manifest: runner.manifest,
       profile: task.profile,
       prompt: task.prompt,
-      cwd: task.cwd,
+      cwd,
       resolvedBinary: runner.binary,
       prefixArgs: runner.prefixArgs,
       os: Deno.build.os,
@@ -187,6 +206,28 @@ export async function executeTask(
     return;
   }
   const runToken = newRunToken();
+  const runnerStateDir = deps.runnerStateDir(runner.name);
+  await Deno.mkdir(runnerStateDir, { recursive: true, mode: 0o700 }).catch(() => {});
+  const prepared = await prepareRunSandbox(deps.sandbox, {
+    profile: task.profile,
+    // The directory just re-resolved: bound by bwrap now, so a later swap cannot reach outside.
+    cwd,
+    runDir: deps.runDir(runToken),
+    installPaths: runner.install?.dirs ?? [],
+    links: runner.install?.links ?? [],
+    configDirs: [runnerStateDir],
+    network: { kind: "host" },
+  });
+  if (!prepared.ok) {
+    await finish({
+      state: "failed",
+      claims: NO_CLAIMS,
+      evidence: null,
+      error: { code: "sandbox_unavailable", message: prepared.reason },
+    });
+    return;
+  }
+  const sandbox = prepared.sandbox;
   const started = await untilStored(id, signal, () =>
     store.transaction(() => {
       if (!updateTaskState(store, "inbound", id, "running", { run_token: runToken })) {
@@ -205,17 +246,19 @@ export async function executeTask(
           runner: runner.name,
           binary: runner.binary,
           argv_flags: invocation.argv.slice(1).filter((a) => a.startsWith("-")),
-          cwd: task.cwd,
+          cwd,
           profile: task.profile,
+          rule: redecided.rule,
+          sandbox: sandboxState(deps.sandbox),
         },
       });
       return true;
     }));
   deps.bus.emit(id);
-  if (!started) return;
-  await Deno.mkdir(deps.runnerStateDir(runner.name), { recursive: true, mode: 0o700 }).catch(
-    () => {},
-  );
+  if (!started) {
+    await sandbox?.cleanup();
+    return;
+  }
   const outcome = await executeRun({
     invocation,
     manifest: runner.manifest,
@@ -226,12 +269,13 @@ export async function executeTask(
     },
     runToken,
     tools: deps.tools,
+    sandbox,
     signal,
     onEvent: (ev) => {
       appendEvent(store, "inbound", id, ev);
       deps.bus.emit(id);
     },
-  });
+  }).finally(() => sandbox?.cleanup());
   if (outcome.state === "cancelled" && signal.reason === "shutdown") {
     await finish({
       ...outcome,

@@ -313,6 +313,29 @@ function peerChecks(f: SetupFacts): Check[] {
   });
 }
 
+/** `[sandbox]`: are runs sandboxed, and if they must be but cannot, why and the fix. */
+function sandboxCheck(f: SetupFacts): Check {
+  const { mode, availability: a } = f.sandbox;
+  if (mode === "off") {
+    const why = f.os === "windows" && f.config.config.sandbox.mode === undefined
+      ? "runs are not sandboxed on Windows"
+      : 'runs are NOT sandboxed ([sandbox] mode = "off")';
+    return warn(
+      "sandbox",
+      `${why}: a run can read and write whatever this user can`,
+      f.os === "windows"
+        ? "run inbound work on Linux or macOS, or keep its cwd roots and profiles narrow"
+        : 'remove [sandbox] mode = "off" (or set mode = "required") to sandbox every run',
+    );
+  }
+  if (a.ok) return pass("sandbox", `every run is sandboxed with ${a.kind} (${a.bin})`);
+  const detail = `[sandbox] mode = "required" but runs cannot be sandboxed: ${a.reason}; ` +
+    "inbound tasks are refused";
+  return f.config.config.inbound.enabled
+    ? fail("sandbox", detail, a.fix)
+    : warn("sandbox", detail, a.fix);
+}
+
 /** Every check, in the order a human fixes them. */
 export function doctorChecks(f: SetupFacts): Check[] {
   return [
@@ -322,6 +345,7 @@ export function doctorChecks(f: SetupFacts): Check[] {
     daemonCheck(f),
     serviceCheck(f),
     workerCheck(f),
+    sandboxCheck(f),
     ...runnerChecks(f),
     ...agentChecks(f),
     ...peerChecks(f),

@@ -13,6 +13,8 @@
  * ```
  */
 import { join } from "node:path";
+import { probeSandbox, type SandboxAvailability } from "../runner/sandbox/availability.ts";
+import { effectiveSandboxMode, type SandboxMode } from "../runner/sandbox/mod.ts";
 import { ConfigError } from "../config/errors.ts";
 import { loadConfig } from "../config/load.ts";
 import { currentPaths, stateDirFor } from "../config/paths.ts";
@@ -101,6 +103,8 @@ export interface SetupFacts {
   service: ServiceStatus | { error: string };
   /** `null` when the daemon is not running. */
   peers: PeerFact[] | null;
+  /** The effective `[sandbox] mode` and whether runs can be sandboxed here. */
+  sandbox: { mode: SandboxMode; availability: SandboxAvailability };
 }
 
 async function configFacts(file: string): Promise<ConfigFacts> {
@@ -304,6 +308,10 @@ export async function gatherFacts(opts: GatherOptions): Promise<SetupFacts> {
     serviceStatus(serviceEnvironment({ stateDir, configDir: paths.configDir }))
       .catch((e) => ({ error: (e as Error).message })),
   ]);
+  const sandbox = {
+    mode: effectiveSandboxMode(config.config.sandbox.mode),
+    availability: await probeSandbox(),
+  };
   let peers: PeerFact[] | null = null;
   if (daemon.running) {
     const res = await (await ControlClient.fromConfig(opts.configFile)).get("/v1/peers");
@@ -320,5 +328,6 @@ export async function gatherFacts(opts: GatherOptions): Promise<SetupFacts> {
     agents,
     service,
     peers,
+    sandbox,
   };
 }

@@ -118,6 +118,28 @@ export const MIGRATIONS: readonly Migration[] = [
         BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
     `,
   },
+  {
+    version: 4,
+    name: "the cwd as requested, so a queued task is re-resolved from it at dequeue",
+    // `cwd` keeps the realpath admission decided on; re-resolving the requested spelling at
+    // dequeue shows a symlink swapped in meanwhile. NULL (older rows): `cwd` is used.
+    sql: `
+      ALTER TABLE tasks ADD COLUMN cwd_requested TEXT;
+    `,
+  },
+  {
+    version: 5,
+    name: "outbound peer pins (StableID per configured peer name)",
+    sql: `
+      CREATE TABLE peer_pins (
+        name TEXT PRIMARY KEY,
+        stable_id TEXT NOT NULL,
+        dns_name TEXT,
+        source TEXT NOT NULL CHECK (source IN ('first_contact', 'user')),
+        pinned_at TEXT NOT NULL
+      ) WITHOUT ROWID;
+    `,
+  },
 ];
 
 /** The schema version this build creates and understands. */

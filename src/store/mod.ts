@@ -15,6 +15,7 @@ export { StoreError, type StoreErrorCode } from "./errors.ts";
 export { LATEST_SCHEMA_VERSION } from "./migrations.ts";
 export { requestHash, sha256Hex } from "./hash.ts";
 export * from "./tasks.ts";
+export * from "./pins.ts";
 export {
   appendAudit,
   AUDIT_GENESIS_HASH,

@@ -38,6 +38,13 @@ export interface RequesterIdentity {
   stable_id: string;
   login: string;
   tags: string[];
+  /** MagicDNS name (rules may name a peer by it); absent in rows stored before it was kept. */
+  dns_name?: string;
+  /**
+   * The whois grant entry of the configured `tailscale.app_capability` at admission
+   * (capability → values); absent when none was configured. Re-checked at dequeue.
+   */
+  cap_map?: Record<string, unknown[]>;
 }
 
 /** A stored task. Times are ISO-8601 UTC strings. */
@@ -53,7 +60,10 @@ export interface TaskRecord {
   state: TaskState;
   profile: string;
   runner: string;
+  /** Inbound: the realpath admission decided on. Outbound: the cwd as sent. */
   cwd: string;
+  /** Inbound: the cwd as the requester spelled it (`null` in rows from before schema 4). */
+  cwd_requested: string | null;
   prompt: string;
   timeout_s: number | null;
   /** {@link requestHash} of the request, for idempotent retries. */
@@ -83,6 +93,8 @@ export interface NewTask {
   profile: string;
   runner: string;
   cwd: string;
+  /** Inbound: the cwd as requested, when it differs in spelling from `cwd` (the realpath). */
+  cwd_requested?: string | null;
   prompt: string;
   timeout_s?: number | null;
   request_hash: string;
@@ -124,7 +136,7 @@ export interface TaskQuery {
 
 const COLUMNS = "direction, id, peer, requester, requester_key, state, profile, runner, cwd, " +
   "prompt, timeout_s, request_hash, created_at, started_at, finished_at, error, run_token, " +
-  "pgid, remote_state, updated_at";
+  "pgid, remote_state, updated_at, cwd_requested";
 const TERMINAL_SQL = TERMINAL_STATES.map((s) => `'${s}'`).join(", ");
 
 /** A row as `node:sqlite` returns it. */
@@ -163,6 +175,7 @@ export function rowToTask(row: Row): TaskRecord {
     pgid: row.pgid === null ? null : Number(row.pgid),
     remote_state: strOrNull(row.remote_state) as TaskState | null,
     updated_at: str(row.updated_at),
+    cwd_requested: strOrNull(row.cwd_requested),
   };
 }
 
@@ -183,7 +196,17 @@ export function rowToTask(row: Row): TaskRecord {
  * ```
  */
 export function insertTask(store: Store, task: NewTask): InsertOutcome {
-  for (const field of ["id", "peer", "requester_key", "profile", "runner", "cwd"] as const) {
+  for (
+    const field of [
+      "id",
+      "peer",
+      "requester_key",
+      "profile",
+      "runner",
+      "cwd",
+      "cwd_requested",
+    ] as const
+  ) {
     assertNoNul(field, task[field]);
   }
   return store.transaction(() => {
@@ -200,7 +223,7 @@ export function insertTask(store: Store, task: NewTask): InsertOutcome {
     const now = store.now();
     const state = task.state ?? "queued";
     store.prepare(
-      `INSERT INTO tasks (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO tasks (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ).run(
       task.direction,
       task.id,
@@ -222,6 +245,7 @@ export function insertTask(store: Store, task: NewTask): InsertOutcome {
       null,
       null,
       now,
+      task.cwd_requested ?? null,
     );
     return { outcome: "created", task: getTask(store, task.direction, task.id)! };
   });

@@ -23,7 +23,13 @@
  * console.log(res.status);
  * ```
  */
-import { Http1Error, http1Exchange, type Http1Response } from "./http1.ts";
+import {
+  Http1Error,
+  http1Exchange,
+  http1OpenStream,
+  type Http1Response,
+  type Http1StreamResponse,
+} from "./http1.ts";
 /** The Host header every LocalAPI request carries (tailscale `apitype.LocalAPIHost`). */
 export const LOCALAPI_HOST = "local-tailscaled.sock";
 /** Default request timeout. tailscaled answers whois from memory in well under a millisecond. */
@@ -159,6 +165,77 @@ function exchangeError(ep: LocalApiEndpoint, err: unknown): LocalApiTransportErr
   return new LocalApiUnavailable(`LocalAPI request to ${where} failed: ${msg}`, "exchange");
 }
 
+/** The request headers every LocalAPI request carries. */
+function localApiHeaders(ep: LocalApiEndpoint): Array<[string, string]> {
+  const headers: Array<[string, string]> = [["Host", LOCALAPI_HOST], [
+    "Accept",
+    "application/json",
+  ]];
+  if (ep.transport === "tcp") {
+    // tsnet's loopback LocalAPI demands this header; tailscaled ignores it.
+    headers.push(["Sec-Tailscale", "localapi"]);
+    if (ep.token !== null) headers.push(["Authorization", `Basic ${btoa(`:${ep.token}`)}`]);
+  }
+  return headers;
+}
+
+/** An open streaming LocalAPI response (e.g. `watch-ipn-bus`); `close()` ends it. */
+export interface LocalApiStream extends Http1StreamResponse {
+  close(): void;
+}
+
+/**
+ * One long-lived GET: connect and read the response head within `timeoutMs`, then hand the
+ * body over as it arrives. The caller reads `body` and calls `close()`.
+ *
+ * @throws {LocalApiTransportError}
+ */
+export async function openEndpointStream(
+  ep: LocalApiEndpoint,
+  target: string,
+  opts: { timeoutMs?: number } = {},
+): Promise<LocalApiStream> {
+  const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  let conn: Deno.Conn;
+  try {
+    conn = ep.transport === "unix"
+      ? await Deno.connect({ transport: "unix", path: ep.path })
+      : await Deno.connect({ transport: "tcp", hostname: ep.hostname, port: ep.port });
+  } catch (err) {
+    throw connectError(ep, err);
+  }
+  let closed = false;
+  const close = () => {
+    if (closed) return;
+    closed = true;
+    try {
+      conn.close();
+    } catch { /* already closed */ }
+  };
+  const timer = setTimeout(close, timeoutMs);
+  try {
+    const res = await http1OpenStream(conn, {
+      method: "GET",
+      target,
+      headers: localApiHeaders(ep),
+    });
+    return { ...res, close };
+  } catch (err) {
+    close();
+    throw exchangeError(
+      ep,
+      closed && !(err instanceof Http1Error && err.kind !== "closed")
+        ? new LocalApiUnavailable(
+          `tailscaled LocalAPI at ${describeEndpoint(ep)} did not answer within ${timeoutMs} ms`,
+          "exchange",
+        )
+        : err,
+    );
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /**
  * One GET to one endpoint, with timeout and body limit. Used by every transport.
  *
@@ -171,15 +248,7 @@ export async function requestEndpoint(
 ): Promise<Http1Response> {
   const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const maxBodyBytes = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
-  const headers: Array<[string, string]> = [["Host", LOCALAPI_HOST], [
-    "Accept",
-    "application/json",
-  ]];
-  if (ep.transport === "tcp") {
-    // tsnet's loopback LocalAPI demands this header; tailscaled ignores it.
-    headers.push(["Sec-Tailscale", "localapi"]);
-    if (ep.token !== null) headers.push(["Authorization", `Basic ${btoa(`:${ep.token}`)}`]);
-  }
+  const headers = localApiHeaders(ep);
 
   let conn: Deno.Conn | null = null;
   let abortWith: ((e: LocalApiTransportError) => void) | null = null;

@@ -151,6 +151,15 @@ class ConnReader {
     }
   }
 
+  /** Up to `max` bytes as they arrive (at least one), or null at EOF. */
+  async readSome(max: number): Promise<Uint8Array | null> {
+    if (this.#pending.length === 0 && !(await this.#fill())) return null;
+    const take = Math.min(max, this.#pending.length);
+    const out = this.#pending.slice(0, take);
+    this.#pending = this.#pending.subarray(take);
+    return out;
+  }
+
   /** Everything until the peer closes. */
   async readToEnd(sink: ByteSink): Promise<void> {
     for (;;) {
@@ -292,4 +301,85 @@ export async function http1Exchange(
     headers: head.headers,
     body: sink.bytes(),
   };
+}
+
+/** A response whose body is read as it arrives (a long-lived stream such as the IPN bus). */
+export interface Http1StreamResponse {
+  status: number;
+  statusText: string;
+  headers: Headers;
+  /** The de-chunked body, piece by piece; ends when the server ends it or closes. */
+  body: AsyncGenerator<Uint8Array>;
+}
+
+/**
+ * Send one request on `conn` and read only the response head; the body is read lazily through
+ * `body`. Chunked, Content-Length and read-to-EOF bodies are supported. The caller owns the
+ * connection (closing it ends a pending read).
+ *
+ * @throws {Http1Error} a malformed or oversize head, or the connection closed before it.
+ */
+export async function http1OpenStream(
+  conn: Deno.Conn,
+  req: Http1Request,
+  limits: { maxHeaderBytes?: number } = {},
+): Promise<Http1StreamResponse> {
+  await writeAll(conn, encodeRequestHead(req));
+  const reader = new ConnReader(conn);
+  const maxHeaderBytes = limits.maxHeaderBytes ?? 64 * 1024;
+  let head = await readHead(reader, maxHeaderBytes);
+  for (let i = 0; head.status >= 100 && head.status < 200 && head.status !== 101; i++) {
+    if (i >= 8) throw new Http1Error("malformed", "too many interim 1xx responses");
+    head = await readHead(reader, maxHeaderBytes);
+  }
+  const te = head.headers.get("transfer-encoding");
+  const cl = head.headers.get("content-length");
+  if (te !== null && te.toLowerCase() !== "chunked") {
+    throw new Http1Error("malformed", `unsupported Transfer-Encoding: ${te}`);
+  }
+  if (te === null && cl !== null && !/^\d{1,15}$/.test(cl.trim())) {
+    throw new Http1Error("malformed", `bad Content-Length: ${JSON.stringify(cl.slice(0, 40))}`);
+  }
+  const PIECE = 64 * 1024;
+  async function* chunked(): AsyncGenerator<Uint8Array> {
+    for (;;) {
+      const sizeLine = await reader.readLine(1024, "chunk size");
+      const sizeText = sizeLine.split(";")[0].trim();
+      if (!/^[0-9a-fA-F]{1,8}$/.test(sizeText)) {
+        throw new Http1Error(
+          "malformed",
+          `bad chunk size: ${JSON.stringify(sizeLine.slice(0, 40))}`,
+        );
+      }
+      let left = parseInt(sizeText, 16);
+      if (left === 0) return;
+      while (left > 0) {
+        const piece = await reader.readSome(Math.min(left, PIECE));
+        if (piece === null) throw new Http1Error("closed", "connection closed inside a chunk");
+        left -= piece.length;
+        yield piece;
+      }
+      if ((await reader.readLine(2, "chunk end")) !== "") {
+        throw new Http1Error("malformed", "chunk not followed by CRLF");
+      }
+    }
+  }
+  async function* sized(n: number): AsyncGenerator<Uint8Array> {
+    let left = n;
+    while (left > 0) {
+      const piece = await reader.readSome(Math.min(left, PIECE));
+      if (piece === null) throw new Http1Error("closed", "connection closed inside the body");
+      left -= piece.length;
+      yield piece;
+    }
+  }
+  async function* toEnd(): AsyncGenerator<Uint8Array> {
+    for (;;) {
+      const piece = await reader.readSome(PIECE);
+      if (piece === null) return;
+      yield piece;
+    }
+  }
+  const body = te !== null ? chunked() : cl !== null ? sized(Number(cl.trim())) : toEnd();
+  return { status: head.status, statusText: head.statusText, headers: head.headers, body };
 }

@@ -24,6 +24,7 @@ import type { Config } from "../config/schema.ts";
 import { formatWhoisAddr, normalizeIp } from "./addr.ts";
 import type { Http1Response } from "./http1.ts";
 import { identityFromWhois, type PeerIdentity } from "./identity.ts";
+import type { IpnBusSource } from "./ipn_bus.ts";
 import { statusFromWire, type TailnetStatus } from "./status.ts";
 import {
   createLocalApiTransport,
@@ -172,6 +173,16 @@ export class LocalApiClient {
       cli: ts.cli_path,
       timeoutMs: ts.timeout_ms,
     });
+  }
+
+  /**
+   * What opens tailscaled's IPN bus through this client's transport (`ipn_bus.ts`), or null
+   * where the transport cannot stream (the `tailscale` CLI).
+   */
+  busSource(): IpnBusSource | null {
+    const t = this.#transport;
+    if (!t.stream) return null;
+    return { stream: (target, opts) => t.stream!(target, opts) };
   }
 
   /** Where requests go, for logs and `cmesh doctor`. */

@@ -12,6 +12,7 @@
  */
 export * from "./addr.ts";
 export * from "./identity.ts";
+export * from "./ipn_bus.ts";
 export * from "./localapi.ts";
 export * from "./status.ts";
 export * from "./transport.ts";

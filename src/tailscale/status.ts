@@ -32,6 +32,11 @@ export interface SelfStatus {
 export interface PeerStatus extends SelfStatus {
   /** OS as the peer reports it (display only). */
   os: string;
+  /**
+   * Not a node of this tailnet in its own right: shared in from another tailnet
+   * (`AltSharerUserID`) or present only as a sharee's node (`ShareeNode`).
+   */
+  shared: boolean;
 }
 
 /** The useful part of `ipnstate.Status`. */
@@ -71,6 +76,8 @@ function mapPeer(p: PeerStatusWire, where: string): PeerStatus | string {
     online: p.Online,
     tags: [...p.Tags],
     os: p.OS,
+    shared: p.ShareeNode === true ||
+      (p.AltSharerUserID !== undefined && p.AltSharerUserID !== null && p.AltSharerUserID !== 0),
   };
 }
 
@@ -91,7 +98,7 @@ export function statusFromWire(body: unknown): StatusMapResult {
   if (s.Self) {
     const mapped = mapPeer(s.Self, "Self");
     if (typeof mapped === "string") return { ok: false, reason: `status: ${mapped}` };
-    const { os: _os, ...rest } = mapped;
+    const { os: _os, shared: _shared, ...rest } = mapped;
     self = rest;
   }
   const peers: PeerStatus[] = [];

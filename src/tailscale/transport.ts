@@ -29,7 +29,9 @@ import {
   describeEndpoint,
   type LocalApiEndpoint,
   type LocalApiRequestOptions,
+  type LocalApiStream,
   LocalApiUnavailable,
+  openEndpointStream,
   requestEndpoint,
   type TcpEndpoint,
 } from "./endpoint.ts";
@@ -51,6 +53,13 @@ export interface LocalApiTransport {
   describe(): string;
   /** @throws {LocalApiTransportError} on any failure to get a usable HTTP response. */
   get(target: string, opts?: LocalApiRequestOptions): Promise<Http1Response>;
+  /**
+   * A long-lived GET whose body is read as it arrives (the IPN bus). Absent where the
+   * transport cannot stream (the `tailscale` CLI).
+   *
+   * @throws {LocalApiTransportError}
+   */
+  stream?(target: string, opts?: { timeoutMs?: number }): Promise<LocalApiStream>;
 }
 
 /** How to find the LocalAPI. Fields usually come from `config.toml` `[tailscale]`. */
@@ -83,6 +92,9 @@ class FixedTransport implements LocalApiTransport {
   get(target: string, opts?: LocalApiRequestOptions): Promise<Http1Response> {
     return requestEndpoint(this.ep, target, opts);
   }
+  stream(target: string, opts?: { timeoutMs?: number }): Promise<LocalApiStream> {
+    return openEndpointStream(this.ep, target, opts);
+  }
 }
 
 /** macOS: the open-source daemon's socket first, then the GUI variants' port + token. */
@@ -96,11 +108,19 @@ class DarwinTransport implements LocalApiTransport {
       : `unix socket ${this.socketPath} or the Tailscale app`;
   }
 
-  async get(target: string, opts?: LocalApiRequestOptions): Promise<Http1Response> {
+  get(target: string, opts?: LocalApiRequestOptions): Promise<Http1Response> {
+    return this.#via((ep) => requestEndpoint(ep, target, opts));
+  }
+
+  stream(target: string, opts?: { timeoutMs?: number }): Promise<LocalApiStream> {
+    return this.#via((ep) => openEndpointStream(ep, target, opts));
+  }
+
+  async #via<T>(call: (ep: LocalApiEndpoint) => Promise<T>): Promise<T> {
     const tried: string[] = [];
     if (await this.deps.exists(this.socketPath)) {
       try {
-        return await requestEndpoint({ transport: "unix", path: this.socketPath }, target, opts);
+        return await call({ transport: "unix", path: this.socketPath });
       } catch (err) {
         if (!(err instanceof LocalApiUnavailable && err.stage === "connect")) throw err;
         tried.push(err.message);
@@ -124,7 +144,7 @@ class DarwinTransport implements LocalApiTransport {
         this.#gui = found.endpoint;
       }
       try {
-        return await requestEndpoint(this.#gui, target, opts);
+        return await call(this.#gui);
       } catch (err) {
         if (!(err instanceof LocalApiUnavailable && err.stage === "connect") || attempt === 1) {
           throw err;

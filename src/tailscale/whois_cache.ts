@@ -121,18 +121,43 @@ export class WhoisCache {
 /**
  * whois through a {@link WhoisCache}: cache hits skip tailscaled; concurrent misses for the same
  * tailnet IP share one LocalAPI call. Results are frozen.
+ *
+ * {@link invalidate} (called when tailscaled's IPN bus reports a change) forgets every entry
+ * *and* every lookup in flight, so an answer that started before the change can neither be
+ * reused nor cached after it. {@link setCaching}(false) turns the cache off (every call asks
+ * tailscaled), for while the bus is down and changes would go unnoticed.
  */
 export class CachingWhois implements WhoisSource {
   readonly #inflight = new Map<string, Promise<WhoisResult>>();
+  #generation = 0;
+  #caching = true;
 
   constructor(
     private readonly source: WhoisSource,
     readonly cache: WhoisCache = new WhoisCache(),
   ) {}
 
+  /** Forget every cached answer and every lookup in flight. */
+  invalidate(): void {
+    this.#generation++;
+    this.#inflight.clear();
+    this.cache.clear();
+  }
+
+  /** Turns caching on or off (off also forgets everything). */
+  setCaching(on: boolean): void {
+    if (!on) this.invalidate();
+    this.#caching = on;
+  }
+
+  /** Whether answers are currently cached. */
+  get caching(): boolean {
+    return this.#caching;
+  }
+
   async whois(ip: string, port: number, opts: CallOptions = {}): Promise<WhoisResult> {
     const key = normalizeIp(ip);
-    if (key === null || !WhoisCache.cacheable(key)) {
+    if (key === null || !WhoisCache.cacheable(key) || !this.#caching) {
       return deepFreeze(await this.source.whois(ip, port, opts));
     }
     const hit = this.cache.get(key);
@@ -141,10 +166,15 @@ export class CachingWhois implements WhoisSource {
     if (pending) return pending;
     // The shared lookup ignores the caller's signal: one caller giving up must not fail the
     // others. The client's own timeout still bounds it.
+    const generation = this.#generation;
     const lookup = this.source.whois(key, port, { timeoutMs: opts.timeoutMs }).then((r) => {
-      if (r.ok) this.cache.set(key, r.identity);
+      if (r.ok && generation === this.#generation && this.#caching) {
+        this.cache.set(key, r.identity);
+      }
       return deepFreeze(r);
-    }).finally(() => this.#inflight.delete(key));
+    }).finally(() => {
+      if (this.#inflight.get(key) === lookup) this.#inflight.delete(key);
+    });
     this.#inflight.set(key, lookup);
     return lookup;
   }

@@ -97,6 +97,10 @@ export const PeerStatusWire = z.looseObject({
   TailscaleIPs: nullableList(z.string()),
   Tags: nullableList(z.string()),
   Online: z.boolean().optional().transform((v) => v ?? false),
+  /** Present for nodes shared in from another tailnet (`tailcfg.Node.Sharer`); 0/absent else. */
+  AltSharerUserID: z.unknown().optional(),
+  /** The node is in the netmap only because it is owned by a user this node was shared to. */
+  ShareeNode: z.boolean().optional(),
 });
 /** Parsed `ipnstate.PeerStatus` subset. */
 export type PeerStatusWire = z.infer<typeof PeerStatusWire>;

@@ -1,7 +1,10 @@
 /**
  * @module
- * The tailnet-facing worker API, `/v1`. Every request passes the source guard, then whois,
- * then its handler: validate, then act. A caller sees only its own tasks.
+ * The tailnet-facing worker API, `/v1`. Every request passes the source guard, then the
+ * browser/Host guard (no `Origin`, no cross-site `Sec-Fetch-Site`, a `Host` naming this node;
+ * headers only, so it runs before whois and a rebinding page costs no LocalAPI call), then
+ * whois, then its handler: validate, then act. A caller sees only its own tasks. Front-door
+ * refusals are audited through a per-rule rate limit.
  *
  * | Route | What it does |
  * | --- | --- |
@@ -21,6 +24,8 @@ import { readJsonBody } from "../util/json_request.ts";
 import { logger } from "../util/log.ts";
 import type { WorkerEnv } from "./env.ts";
 import { callerIdentity } from "./guards/caller_identity.ts";
+import { frontDoor } from "../util/front_door.ts";
+import { RateLimitedAudit } from "./guards/audit_limit.ts";
 import { type SourceOptions, tailnetSource } from "./guards/tailnet_source.ts";
 import type { IdentityLookup, TaskOutcome, WorkerTasks } from "./ports.ts";
 import { StreamSlots } from "./stream_slots.ts";
@@ -30,6 +35,10 @@ export interface WorkerAppDeps {
   tasks: WorkerTasks;
   identity: IdentityLookup;
   source: SourceOptions;
+  /** Which `Host` values name this worker (`guards/node_hosts.ts`). */
+  hosts: { allowed(host: string): boolean; describe(): string };
+  /** Where front-door refusals are audited; default a {@link RateLimitedAudit} over `tasks`. */
+  frontAudit?: RateLimitedAudit;
   maxBodyBytes: number;
   /** Concurrent SSE streams allowed (bounded so followers cannot exhaust the daemon). */
   maxStreams?: number;
@@ -44,8 +53,19 @@ export function createWorkerApp(deps: WorkerAppDeps): Hono<WorkerEnv> {
   const app = new Hono<WorkerEnv>();
   const streams = new StreamSlots(deps.maxStreams ?? 256, deps.maxStreamsPerCaller ?? 32);
 
-  app.use("*", tailnetSource(deps.source, deps.tasks));
-  app.use("*", callerIdentity(deps.identity, deps.tasks));
+  const frontAudit = deps.frontAudit ?? new RateLimitedAudit(deps.tasks);
+  app.use("*", tailnetSource(deps.source, frontAudit));
+  app.use(
+    "*",
+    frontDoor({
+      hostAllowed: (host) => deps.hosts.allowed(host),
+      expected: () => deps.hosts.describe(),
+      surface: "this cmesh worker",
+      onDenied: (c, rule, reason) =>
+        frontAudit.auditDenied({ sourceIp: c.get("sourceIp"), rule, reason }),
+    }),
+  );
+  app.use("*", callerIdentity(deps.identity, frontAudit));
 
   // deno-lint-ignore no-explicit-any
   const outcome = (c: Context<WorkerEnv, any>, o: TaskOutcome) => {

@@ -32,7 +32,7 @@ export interface HelloBody {
 /** The outcome of a submission or cancel: a status to return, or an error. */
 export type TaskOutcome =
   | { ok: true; status: 200 | 202; task: TaskStatus }
-  | { ok: false; status: 403 | 404 | 409 | 429 | 500; body: ApiError; retryAfterS?: number };
+  | { ok: false; status: 403 | 404 | 409 | 429 | 500 | 503; body: ApiError; retryAfterS?: number };
 
 /** Admission, queries and cancel, scoped to the caller (a caller sees only its own tasks). */
 export interface WorkerTasks {

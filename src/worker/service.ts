@@ -17,6 +17,7 @@ import {
   type TaskStatus,
 } from "../protocol/task.ts";
 import type { ResolvedRunner } from "../runner/runtime.ts";
+import { sandboxRefusal, type SandboxSettings, sandboxState } from "../runner/sandbox/mod.ts";
 import { finishTask } from "../scheduler/executor.ts";
 import type { RunQueue } from "../scheduler/queue.ts";
 import type { TaskBus } from "../scheduler/task_bus.ts";
@@ -54,6 +55,8 @@ export interface WorkerServiceDeps {
   /** Realpaths of each rule's cwd roots (see `resolveRoots`). */
   rootsReal: (string | null)[][];
   caseInsensitive: boolean;
+  /** How runs are sandboxed: recorded in every decision; required but unusable refuses. */
+  sandbox?: SandboxSettings;
   /** How to resolve a cwd (the sandboxed thread's port to the main thread); default local. */
   resolveCwd?: CwdResolver;
 }
@@ -66,6 +69,18 @@ function actorOf(caller: CallerIdentity, sourceIp?: string) {
     tags: caller.tags,
     ...(sourceIp ? { source_ip: sourceIp } : {}),
   };
+}
+
+/**
+ * The caller's grant entry for the configured app capability, kept with the task so the
+ * decision at dequeue sees the grant admission saw (never other capabilities of the caller).
+ */
+function grantOf(
+  caller: CallerIdentity,
+  capability: string | undefined,
+): { cap_map?: Record<string, unknown[]> } {
+  if (capability === undefined || !Object.hasOwn(caller.capMap, capability)) return {};
+  return { cap_map: { [capability]: caller.capMap[capability] } };
 }
 
 /** Builds the {@link WorkerTasks} implementation. */
@@ -136,6 +151,7 @@ export function createWorkerService(deps: WorkerServiceDeps): WorkerTasks {
           profile: req.profile,
           runner,
           prompt_bytes: new TextEncoder().encode(req.prompt).length,
+          sandbox: deps.sandbox ? sandboxState(deps.sandbox) : "off",
         },
       };
       if (!decision.allow) {
@@ -152,6 +168,20 @@ export function createWorkerService(deps: WorkerServiceDeps): WorkerTasks {
         });
         const msg = decision.hint ? `${decision.reason} (${decision.hint})` : decision.reason;
         return { ok: false, status: 403, body: errorBody("denied", msg, decision.rule) };
+      }
+      const unsandboxable = deps.sandbox ? sandboxRefusal(deps.sandbox) : null;
+      if (unsandboxable !== null) {
+        appendAudit(store, {
+          ...auditBase,
+          decision: "deny",
+          rule: "sandbox.mode",
+          reason: unsandboxable,
+        });
+        return {
+          ok: false,
+          status: 503,
+          body: errorBody("sandbox_unavailable", unsandboxable, "sandbox.mode"),
+        };
       }
       const existing = mine(caller, req.id);
       if (!existing) {
@@ -197,11 +227,14 @@ export function createWorkerService(deps: WorkerServiceDeps): WorkerTasks {
             stable_id: caller.stableId,
             login: caller.login ?? "",
             tags: caller.tags,
+            dns_name: caller.dnsName,
+            ...grantOf(caller, config.tailscale.app_capability),
           },
           requester_key: caller.stableId,
           profile: req.profile,
           runner,
           cwd: cwd.ok ? cwd.real : req.cwd,
+          cwd_requested: req.cwd,
           prompt: req.prompt,
           timeout_s: decision.matched.timeoutS,
           request_hash: requestHash(req),

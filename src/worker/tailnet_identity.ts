@@ -4,22 +4,126 @@
  * identity rules policy does not see: a node whose key expired, or a node shared in from
  * another tailnet, is refused (fail closed), and so is this node calling itself by accident
  * of routing.
+ *
+ * Freshness: tailscaled's IPN bus (`tailscale/ipn_bus.ts`) says when identity may have
+ * changed (re-login, new netmap, a peer removed, re-keyed, re-tagged). Then this node's
+ * StableID, addresses and MagicDNS names are re-read from status (for the own-node check and
+ * the worker's Host check) and every cached or in-flight whois answer is forgotten. While the
+ * bus is down, nothing is cached (every request asks tailscaled) and status is re-read on
+ * every reconnect attempt. Where the transport cannot stream (the `tailscale` CLI on
+ * Windows) the cache keeps its 2 s window and status is re-read every 10 s.
  */
 import type { Config } from "../config/schema.ts";
+import { IpnBusWatcher } from "../tailscale/ipn_bus.ts";
 import { LocalApiClient } from "../tailscale/localapi.ts";
-import { CachingWhois } from "../tailscale/whois_cache.ts";
+import type { SelfStatus } from "../tailscale/status.ts";
+import { CachingWhois, WhoisCache } from "../tailscale/whois_cache.ts";
+import { logger } from "../util/log.ts";
+import type { NodeHosts } from "./guards/node_hosts.ts";
 import type { IdentityLookup, IdentityOutcome } from "./ports.ts";
 
-/** Builds the whois-backed identity lookup from `[tailscale]` config. */
-export function tailnetIdentityLookup(
-  ts: Config["tailscale"],
-  selfStableId?: string,
-): IdentityLookup {
-  const client = LocalApiClient.fromConfig(ts);
-  const whois = new CachingWhois(client);
-  return {
-    async whois(ip: string, port: number): Promise<IdentityOutcome> {
-      const r = await whois.whois(ip, port);
+const log = logger("worker");
+/** Own StableIDs remembered (a re-login or profile switch adds one). */
+const MAX_SELF_IDS = 16;
+/** Status re-read period where the bus cannot be watched. */
+const POLL_MS = 10_000;
+
+/** Whois-backed identity that follows tailscaled's changes. */
+export class TailnetIdentity {
+  readonly #client: LocalApiClient;
+  readonly #whois: CachingWhois;
+  readonly #hosts: NodeHosts | null;
+  readonly #selfIds = new Set<string>();
+  readonly #bus: IpnBusWatcher | null;
+  #refreshing: Promise<void> | null = null;
+  #again = false;
+  #poll: ReturnType<typeof setInterval> | null = null;
+
+  constructor(
+    ts: Config["tailscale"],
+    initial: { self: SelfStatus | null; selfStableId?: string },
+    hosts: NodeHosts | null,
+    opts: { client?: LocalApiClient; whoisTtlMs?: number } = {},
+  ) {
+    const client = opts.client ?? LocalApiClient.fromConfig(ts);
+    this.#client = client;
+    this.#whois = new CachingWhois(client, new WhoisCache({ ttlMs: opts.whoisTtlMs }));
+    this.#hosts = hosts;
+    const first = initial.self?.stableId ?? initial.selfStableId;
+    if (first) this.#selfIds.add(first);
+    hosts?.set(initial.self);
+    const source = client.busSource();
+    this.#bus = source
+      ? new IpnBusWatcher(source, {
+        onChange: () => {
+          this.#whois.invalidate();
+          this.refresh();
+        },
+        onConnected: (up, why) => {
+          this.#whois.setCaching(up);
+          if (!up) {
+            log.warn("tailscaled IPN bus down ({why}): whois answers are not cached", { why });
+            this.refresh();
+          }
+        },
+      })
+      : null;
+    // Until the bus has spoken, changes would go unnoticed: do not cache.
+    if (this.#bus) this.#whois.setCaching(false);
+  }
+
+  /** Subscribes to the IPN bus (waits for its first message, or its first failure). */
+  async start(): Promise<void> {
+    if (this.#bus) {
+      const up = await this.#bus.start();
+      if (up) await this.#refreshing;
+      return;
+    }
+    this.#poll = setInterval(() => this.refresh(), POLL_MS);
+  }
+
+  /** Stops watching. */
+  async stop(): Promise<void> {
+    if (this.#poll !== null) clearInterval(this.#poll);
+    await this.#bus?.stop();
+    await this.#refreshing;
+  }
+
+  /** Re-reads this node's StableID, addresses and names (coalesced; failures keep the last). */
+  refresh(): Promise<void> {
+    if (this.#refreshing) {
+      this.#again = true;
+      return this.#refreshing;
+    }
+    this.#refreshing = (async () => {
+      do {
+        this.#again = false;
+        const st = await this.#client.status({ peers: false });
+        if (!st.ok) {
+          log.warn("cannot re-read tailscaled status: {reason}", { reason: st.reason });
+          continue;
+        }
+        if (st.self) {
+          if (!this.#selfIds.has(st.self.stableId)) {
+            if (this.#selfIds.size >= MAX_SELF_IDS) {
+              this.#selfIds.delete(this.#selfIds.values().next().value as string);
+            }
+            this.#selfIds.add(st.self.stableId);
+            if (this.#selfIds.size > 1) {
+              log.info("this node's StableID is now {id}", { id: st.self.stableId });
+            }
+          }
+        }
+        this.#hosts?.set(st.self);
+      } while (this.#again);
+    })().finally(() => (this.#refreshing = null));
+    return this.#refreshing;
+  }
+
+  /** The {@link IdentityLookup} the worker's guards use. */
+  readonly lookup: IdentityLookup = {
+    whois: async (ip: string, port: number): Promise<IdentityOutcome> => {
+      const r = await this.#whois.whois(ip, port);
       if (!r.ok) return { ok: false, code: r.code, reason: r.reason };
       const id = r.identity;
       if (id.expired) {
@@ -37,7 +141,7 @@ export function tailnetIdentityLookup(
             `node ${id.node} is shared in from another tailnet; cmesh serves only nodes of this tailnet`,
         };
       }
-      if (selfStableId && id.stableId === selfStableId) {
+      if (this.#selfIds.has(id.stableId)) {
         return {
           ok: false,
           code: "refused",

@@ -9,6 +9,7 @@
 import type { Config } from "../config/schema.ts";
 import type { RunTools } from "../runner/run.ts";
 import type { ResolvedRunner } from "../runner/runtime.ts";
+import type { SandboxSettings } from "../runner/sandbox/mod.ts";
 import { executeTask } from "../scheduler/executor.ts";
 import { RunQueue } from "../scheduler/queue.ts";
 import { recoverInbound } from "../scheduler/recovery.ts";
@@ -21,8 +22,12 @@ import { createWorkerApp } from "./app.ts";
 import { CwdPortClient, type CwdResolveRequest, isCwdResolveReply } from "./cwd_port.ts";
 import { demoIdentityLookup } from "./demo_identity.ts";
 import type { IdentityLookup } from "./ports.ts";
+import { callerOfTask, redecideAtDequeue } from "./redecide.ts";
 import { createWorkerService } from "./service.ts";
-import { tailnetIdentityLookup } from "./tailnet_identity.ts";
+import { RateLimitedAudit } from "./guards/audit_limit.ts";
+import { NodeHosts } from "./guards/node_hosts.ts";
+import { TailnetIdentity } from "./tailnet_identity.ts";
+import type { SelfStatus } from "../tailscale/status.ts";
 
 /** The init message the daemon posts. Everything is plain data. */
 export interface WorkerInit {
@@ -36,6 +41,8 @@ export interface WorkerInit {
   port: number;
   runners: ResolvedRunner[];
   tools: RunTools;
+  /** How runs are sandboxed (mode, probe result, host layout). */
+  sandbox: SandboxSettings;
   env: Record<string, string>;
   rootsReal: (string | null)[][];
   caseInsensitive: boolean;
@@ -45,6 +52,8 @@ export interface WorkerInit {
   demoCaller?: string;
   /** This node's StableID (from LocalAPI status): a caller with it is refused. */
   selfStableId?: string;
+  /** This node as LocalAPI status saw it at start (addresses and names for the Host check). */
+  self?: SelfStatus | null;
 }
 
 /** Messages the worker posts back. */
@@ -58,16 +67,8 @@ export type WorkerReport =
  * (as stored from whois) that allows its profile.
  */
 function requeuedPeerLimit(config: Config, task: TaskRecord): number | undefined {
-  const r = task.requester;
-  if (!r) return undefined;
-  const caller = {
-    node: r.node,
-    dnsName: r.node,
-    stableId: r.stable_id,
-    login: r.login || null,
-    tags: r.tags,
-    capMap: {},
-  };
+  const caller = callerOfTask(task);
+  if (!caller) return undefined;
   const rule = matchingRules(caller, config.inbound.allow)
     .map(({ index }) => config.inbound.allow[index])
     .find((rule) => rule.profiles.includes(task.profile));
@@ -95,9 +96,19 @@ async function start(init: WorkerInit): Promise<void> {
     tools: init.tools,
     env: init.env,
     runnerStateDir: (name: string) => `${init.stateDir}/runners/${name}`,
+    runDir: (runToken: string) => `${init.stateDir}/runs/${runToken}`,
+    sandbox: init.sandbox,
     maxOutputBytes: init.config.inbound.max_output_bytes,
     defaultTimeoutS: init.config.inbound.default_timeout_s,
     nodeName: init.nodeName,
+    redecide: (task: TaskRecord) =>
+      redecideAtDequeue({
+        config: init.config,
+        rootsReal: init.rootsReal,
+        runnersAvailable: [...runners.keys()],
+        caseInsensitive: init.caseInsensitive,
+        resolve: cwdPort.resolve,
+      }, task),
   };
   const queue = new RunQueue(
     { maxConcurrent: init.config.inbound.max_concurrent },
@@ -120,14 +131,33 @@ async function start(init: WorkerInit): Promise<void> {
     runners,
     rootsReal: init.rootsReal,
     caseInsensitive: init.caseInsensitive,
+    sandbox: init.sandbox,
     resolveCwd: cwdPort.resolve,
   });
   let identity: IdentityLookup;
-  if (init.demoCaller) identity = demoIdentityLookup(init.demoCaller);
-  else identity = tailnetIdentityLookup(init.config.tailscale, init.selfStableId);
+  let hosts: NodeHosts;
+  let tailnet: TailnetIdentity | null = null;
+  if (init.demoCaller) {
+    identity = demoIdentityLookup(init.demoCaller);
+    hosts = NodeHosts.loopback(init.port);
+  } else {
+    hosts = new NodeHosts(init.port);
+    tailnet = new TailnetIdentity(
+      init.config.tailscale,
+      { self: init.self ?? null, selfStableId: init.selfStableId },
+      hosts,
+    );
+    identity = tailnet.lookup;
+    // Waits for the IPN bus's first message (bounded by its connect timeout).
+    await tailnet.start();
+  }
+  const frontAudit = new RateLimitedAudit(tasks);
+  const flushAudit = setInterval(() => frontAudit.flush(), 60_000);
   const app = createWorkerApp({
     tasks,
     identity,
+    hosts,
+    frontAudit,
     source: {
       allowLoopback: init.config.tailscale.userspace_networking || init.demoCaller !== undefined,
     },
@@ -146,6 +176,8 @@ async function start(init: WorkerInit): Promise<void> {
     );
   }
   stop = async () => {
+    clearInterval(flushAudit);
+    await tailnet?.stop();
     await Promise.allSettled(servers.map((s) => s.shutdown()));
     await queue.close("shutdown");
     store.close();

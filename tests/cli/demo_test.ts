@@ -20,7 +20,7 @@ Deno.test("cmesh demo runs a full local delegation and verifies both audit chain
   ) {
     assert.ok(out.includes(section), `missing section ${section}`);
   }
-  assert.match(out, /Claims \(what the remote agent says; untrusted\)/);
+  assert.match(out, /Claims \(what the remote agent says; untrusted[;)]/);
   assert.match(out, /Evidence \(observed by the worker\)/);
   assert.match(out, /cwd \/etc → denied: .*outbound\.peers\[0\]/);
   assert.match(out, /profile edit → denied/);

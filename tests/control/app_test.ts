@@ -156,3 +156,13 @@ Deno.test("control API: the daemon has no way to bind the control API off loopba
   );
   assert.deepEqual(serves, ['"127.0.0.1"']);
 });
+
+Deno.test("control API: the shared front-door guard also refuses cross-site Sec-Fetch-Site", async () => {
+  for (const site of ["cross-site", "same-site"]) {
+    const r = await req("/v1/status", { headers: { ...good, "sec-fetch-site": site } });
+    assert.equal(r.status, 403, site);
+    assert.equal(r.body.error.rule, "front.origin");
+  }
+  const ok = await req("/v1/status", { headers: { ...good, "sec-fetch-site": "none" } });
+  assert.equal(ok.status, 200);
+});

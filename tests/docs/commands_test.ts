@@ -19,10 +19,16 @@ function pathOf(cmd: Command): string {
   return names.join(" ");
 }
 
-/** Every command users can run: the leaves of the tree (groups only hold subcommands). */
+/**
+ * Every command users can run: the leaves of the tree, and groups that also run on their own
+ * (`cmesh peers` lists, `cmesh peers pin` pins); other groups only hold subcommands.
+ */
 function leaves(cmd: Command): Command[] {
   if (cmd.commands.length === 0) return [cmd];
-  return cmd.commands.flatMap(leaves);
+  // Commander's typings do not expose the action handler.
+  const runs = cmd.parent !== null &&
+    (cmd as unknown as { _actionHandler?: unknown })._actionHandler;
+  return [...(runs ? [cmd] : []), ...cmd.commands.flatMap(leaves)];
 }
 
 // Commander's Option has `hidden`, but its typings do not expose it.

@@ -2,7 +2,10 @@
  * @module
  * A fake cmesh release for installer tests: per-target archives built by the real packaging
  * code (scripts/release_archive.ts) around a small shell "binary" that answers `--version`
- * itself and runs every other command with the real cmesh from source, plus SHA256SUMS; and
+ * itself and runs every other command (`version --json` too) with the real cmesh from source,
+ * plus SHA256SUMS; a "binary" that is another program (answers `--version` like the Deno CLI,
+ * fails `version --json` as it does: what `deno compile` with DENORT_BIN = a full deno yields);
+ * and
  * a local HTTP server (127.0.0.1) laid out like GitHub releases:
  * `/releases/download/v<version>/<file>` and `/releases/latest/download/<file>`.
  */
@@ -32,15 +35,33 @@ exec ${
 `;
 }
 
+/**
+ * Not cmesh: answers `--version` and `-V` like the Deno CLI and refuses `version` as an
+ * unknown subcommand, as the Deno CLI does.
+ */
+export function denoLikeBinary(target: string): string {
+  return `#!/bin/sh
+case "\${1:-}" in
+  --version | -V) printf 'deno 2.9.6 (stable, release, ${target})\\nv8 14.0\\ntypescript 5.9\\n'; exit 0 ;;
+esac
+echo "error: unrecognized subcommand '\${1:-}'" >&2
+exit 2
+`;
+}
+
 /** Builds `<dir>/<tag>/` with every unix target's archive and SHA256SUMS. Returns the dir. */
-export async function buildRelease(dir: string, version: string): Promise<string> {
+export async function buildRelease(
+  dir: string,
+  version: string,
+  binary: (target: string, version: string) => string = fakeBinary,
+): Promise<string> {
   const out = join(dir, `v${version}`);
   const stage = join(dir, "stage", version);
   await Deno.mkdir(stage, { recursive: true });
   const archives: string[] = [];
   for (const target of RELEASE_TARGETS.filter((t) => !t.includes("windows"))) {
     const bin = join(stage, `cmesh-${target}`);
-    await Deno.writeTextFile(bin, fakeBinary(target, version), { mode: 0o755 });
+    await Deno.writeTextFile(bin, binary(target, version), { mode: 0o755 });
     archives.push(await writeArchive({ binary: bin, target, outDir: out, extras: [] }));
   }
   await writeChecksums(out, archives);

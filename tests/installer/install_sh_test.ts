@@ -11,8 +11,10 @@ import { join } from "node:path";
 import { REPO_ROOT, tempDir } from "../support/daemon.ts";
 import { cleanEnv, codexMcpList, listDir, mustSucceed, which } from "../setup/_helpers.ts";
 import { run } from "../support/proc.ts";
+import { VERSION } from "../../src/version.ts";
 import {
   buildRelease,
+  denoLikeBinary,
   fakeBinary,
   hostArchive,
   type ReleaseServer,
@@ -20,6 +22,8 @@ import {
 } from "./_release.ts";
 
 const INSTALLER = join(REPO_ROOT, "scripts", "install.sh");
+/** The good release: the version the real cmesh (run by the fake binary) reports. */
+const GOOD = VERSION;
 const POSIX = Deno.build.os !== "windows";
 
 interface World {
@@ -46,11 +50,16 @@ function installerTest(name: string, fn: (w: World) => Promise<void>): void {
   });
 }
 
-/** A release dir with v0.1.0 (good, also "latest"), v0.0.9 (wrong checksum), v0.0.8 (no entry). */
+/**
+ * A release dir with v{@link GOOD} (good, also "latest"), v0.0.9 (wrong checksum), v0.0.8 (no
+ * entry), v0.0.7 (holds cmesh GOOD: the wrong version), v0.0.6 (holds a Deno-CLI-like program).
+ */
 async function world(): Promise<World> {
   const tmp = await tempDir("cmesh-installer-");
   const releases = join(tmp.path, "releases");
-  await buildRelease(releases, "0.1.0");
+  await buildRelease(releases, GOOD);
+  await buildRelease(releases, "0.0.7"); // its fake runs the real cmesh, which says GOOD
+  await buildRelease(releases, "0.0.6", denoLikeBinary);
   const bad = await buildRelease(releases, "0.0.9");
   const sums = await Deno.readTextFile(join(bad, "SHA256SUMS"));
   await Deno.writeTextFile(
@@ -59,7 +68,7 @@ async function world(): Promise<World> {
   );
   const none = await buildRelease(releases, "0.0.8");
   await Deno.writeTextFile(join(none, "SHA256SUMS"), "");
-  const server = serveReleases(releases, "v0.1.0");
+  const server = serveReleases(releases, `v${GOOD}`);
   const home = join(tmp.path, "home");
   await Deno.mkdir(home);
   return {
@@ -69,7 +78,7 @@ async function world(): Promise<World> {
     async run(extra = {}) {
       const env = cleanEnv(home, {
         CMESH_RELEASE_BASE_URL: server.base,
-        CMESH_VERSION: "0.1.0",
+        CMESH_VERSION: GOOD,
         ...extra,
       });
       delete env.SHELL;
@@ -117,19 +126,23 @@ installerTest(
     assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
     const bin = join(w.home, ".local", "bin", "cmesh");
     assert.ok(
-      w.server.requests.includes(`/releases/download/v0.1.0/${hostArchive()}`),
+      w.server.requests.includes(`/releases/download/v${GOOD}/${hostArchive()}`),
       w.server.requests.join("\n"),
     );
-    assert.ok(w.server.requests.includes("/releases/download/v0.1.0/SHA256SUMS"));
+    assert.ok(w.server.requests.includes(`/releases/download/v${GOOD}/SHA256SUMS`));
     assert.match(r.stdout, /checksum verified \([0-9a-f]{64}\)/);
     assert.match(r.stdout, new RegExp(`installed ${bin}`));
-    assert.match(r.stdout, /cmesh 0\.1\.0 \(fake /);
+    // The staged binary was run (the fake hands `version --json` to the real cmesh).
+    assert.ok(
+      r.stdout.includes(`cmesh ${GOOD} (checked with 'cmesh version --json')`),
+      r.stdout,
+    );
     assert.match(r.stdout, /is not on your PATH\. Add it with:/);
     assert.match(r.stdout, /export PATH=.*\.local\/bin:\$PATH.*\.profile/);
     assert.match(r.stdout, /help me set up cmesh/);
     const st = await Deno.stat(bin);
     assert.equal(st.mode! & 0o777, 0o755);
-    assert.match(await Deno.readTextFile(bin), /^#!\/bin\/sh\n# fake cmesh 0\.1\.0 for/);
+    assert.ok((await Deno.readTextFile(bin)).startsWith(`#!/bin/sh\n# fake cmesh ${GOOD} for`));
 
     if (claude) {
       const list = await mustSucceed(claude, ["mcp", "list"], cleanEnv(w.home));
@@ -237,8 +250,72 @@ installerTest(
     ]);
     assert.equal(
       await Deno.readTextFile(join(w.home, "bin", "cmesh")),
-      fakeBinary("aarch64-apple-darwin", "0.1.0"),
+      fakeBinary("aarch64-apple-darwin", GOOD),
     );
     assert.match(r.stdout, /skipping MCP registration/);
+  },
+);
+
+/** Installs the good release first, then returns the installed binary's bytes and mtime. */
+async function installGood(w: World): Promise<{ bin: string; bytes: Uint8Array; mtime: number }> {
+  const first = await w.run({ CMESH_NO_MCP: "1" });
+  assert.equal(first.code, 0, first.stderr);
+  const bin = join(w.home, ".local", "bin", "cmesh");
+  return {
+    bin,
+    bytes: await Deno.readFile(bin),
+    mtime: (await Deno.stat(bin)).mtime!.getTime(),
+  };
+}
+
+/** The previously installed cmesh is untouched and no staged copy is left behind. */
+async function assertUntouched(
+  w: World,
+  before: { bin: string; bytes: Uint8Array; mtime: number },
+) {
+  assert.deepEqual(await Deno.readFile(before.bin), before.bytes, "the old cmesh was replaced");
+  assert.equal((await Deno.stat(before.bin)).mtime!.getTime(), before.mtime);
+  assert.deepEqual(await listDir(join(w.home, ".local", "bin")), ["cmesh"], "no temp files left");
+}
+
+installerTest(
+  "install.sh refuses an archive holding another program (answers --version like deno); the old cmesh stays",
+  async (w) => {
+    const before = await installGood(w);
+    const r = await w.run({ CMESH_VERSION: "0.0.6", CMESH_NO_MCP: "1" });
+    assert.notEqual(r.code, 0, r.stdout);
+    assert.match(r.stdout, /checksum verified/, "the checksum was right: only the run refused it");
+    assert.match(
+      r.stderr,
+      /the program in cmesh-.*\.tar\.gz is not cmesh: 'cmesh version --json' failed \(error: unrecognized subcommand 'version'/,
+    );
+    assert.ok(r.stderr.includes(`Refusing to install: ${before.bin} was left as it was`), r.stderr);
+    assert.doesNotMatch(r.stdout, /installed /);
+    await assertUntouched(w, before);
+  },
+);
+
+installerTest(
+  "install.sh refuses a release whose cmesh reports another version; the old cmesh stays",
+  async (w) => {
+    const before = await installGood(w);
+    const r = await w.run({ CMESH_VERSION: "0.0.7", CMESH_NO_MCP: "1" });
+    assert.notEqual(r.code, 0, r.stdout);
+    assert.ok(
+      r.stderr.includes(`the release v0.0.7 holds cmesh ${GOOD}, not 0.0.7`),
+      r.stderr,
+    );
+    assert.ok(r.stderr.includes(`${before.bin} was left as it was`), r.stderr);
+    await assertUntouched(w, before);
+  },
+);
+
+installerTest(
+  "install.sh on a fresh machine: a refused archive installs nothing",
+  async (w) => {
+    const r = await w.run({ CMESH_VERSION: "0.0.6", CMESH_NO_MCP: "1" });
+    assert.notEqual(r.code, 0, r.stdout);
+    assert.match(r.stderr, /is not cmesh: .*Refusing to install: nothing was installed/);
+    assert.deepEqual(await listDir(join(w.home, ".local", "bin")), []);
   },
 );

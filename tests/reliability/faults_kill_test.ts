@@ -69,17 +69,25 @@ Deno.test({
         }
         if (wave === "runners") {
           // Only this worker's runs (other tests may run runners at the same time).
-          const tokens = new Set(
-            query<{ run_token: string }>(
-              mesh.workerDb,
-              "SELECT run_token FROM tasks WHERE state = 'running' AND run_token IS NOT NULL",
-            ).map((t) => t.run_token),
-          );
-          const runners = (await psRows()).filter((r) => {
-            const token = /(?:^|\s)CMESH_RUN_ID=(\S+)/.exec(r.argsAndEnv)?.[1];
-            return token !== undefined && tokens.has(token) &&
-              r.argsAndEnv.startsWith("/bin/sh -c");
-          });
+          const runnersNow = async () => {
+            const tokens = new Set(
+              query<{ run_token: string }>(
+                mesh.workerDb,
+                "SELECT run_token FROM tasks WHERE state = 'running' AND run_token IS NOT NULL",
+              ).map((t) => t.run_token),
+            );
+            return (await psRows()).filter((r) => {
+              const token = /(?:^|\s)CMESH_RUN_ID=(\S+)/.exec(r.argsAndEnv)?.[1];
+              return token !== undefined && tokens.has(token) &&
+                r.argsAndEnv.startsWith("/bin/sh -c");
+            });
+          };
+          // A run is `running` from just before its sandbox starts: give the shells a moment.
+          let runners = await runnersNow();
+          for (let i = 0; i < 50 && runners.length === 0; i++) {
+            await sleep(100);
+            runners = await runnersNow();
+          }
           assert.ok(runners.length > 0, "runners were running when the kill came");
           for (const r of runners.slice(0, 3)) {
             kills.push(`wave ${w}: runner ${r.pid} (${r.argsAndEnv.slice(0, 40)})`);

@@ -44,7 +44,16 @@ function invocationOf(manifest: BuildOptions["manifest"], binary: string) {
 const claudeInvocation = invocationOf(claudeManifest, "/opt/bin/claude");
 const codexInvocation = invocationOf(codexManifest, "/opt/bin/codex");
 
-const CLAUDE_BASE = ["/opt/bin/claude", "-p", "--output-format", "stream-json", "--verbose"];
+const CLAUDE_BASE = [
+  "/opt/bin/claude",
+  "-p",
+  "--output-format",
+  "stream-json",
+  "--verbose",
+  "--setting-sources",
+  "user",
+  "--strict-mcp-config",
+];
 const CLAUDE_PROFILES: Record<string, string[]> = {
   query: ["--tools", "Read,Grep,Glob", "--permission-mode", "dontAsk"],
   edit: ["--tools", "Read,Grep,Glob,Edit,Write", "--permission-mode", "acceptEdits"],
@@ -100,6 +109,10 @@ const CODEX_BASE = [
   "analytics.enabled=false",
   "-c",
   "allow_login_shell=false",
+  "--ignore-user-config",
+  "--ignore-rules",
+  "--disable",
+  "hooks",
 ];
 const CODEX_PROFILES: Record<string, string[]> = {
   query: ["--sandbox", "read-only"],

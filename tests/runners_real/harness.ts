@@ -17,7 +17,9 @@
  * ```
  *
  * and that config goes through `parseConfigText` → `resolveRunners` → `buildInvocation` (as the
- * scheduler's executor does) → `executeRun`.
+ * scheduler's executor does) → `executeRun`, inside the run's OS sandbox (bubblewrap on Linux,
+ * built by `prepareRunSandbox` as the executor does, network shared for the fake model on
+ * 127.0.0.1).
  *
  * The CLIs are installed by `.ci/run` (pinned versions). Tests skip, with a message, only when
  * a binary is missing from PATH.
@@ -31,6 +33,9 @@ import { newRunToken, resolveProcessTools, RUN_TOKEN_ENV } from "../../src/runne
 import { executeRun, type RunTools } from "../../src/runner/run.ts";
 import { type ResolvedRunner, resolveRunners } from "../../src/runner/runtime.ts";
 import type { Invocation, RunnerEvent, RunOutcome } from "../../src/runner/types.ts";
+import { probeSandbox } from "../../src/runner/sandbox/availability.ts";
+import { hostLayout, installPathsOf } from "../../src/runner/sandbox/host.ts";
+import { prepareRunSandbox, type SandboxSettings } from "../../src/runner/sandbox/mod.ts";
 import { type FakeModel, startFakeModel } from "../support/fake_model/server.ts";
 
 /** The runners under test. */
@@ -84,6 +89,13 @@ const gitBin = await findOnPath("git");
 
 /** The tools executeRun needs. */
 export const TOOLS: RunTools = { gitBin, killBin, psBin };
+
+/** The node's sandbox as the daemon resolves it (required; fails the run when unusable). */
+export const SANDBOX: SandboxSettings = {
+  mode: "required",
+  availability: await probeSandbox(),
+  host: await hostLayout(),
+};
 
 /** Directories of one run. */
 export interface RunDirs {
@@ -181,6 +193,8 @@ export interface PrepareOptions {
   prompt?: string;
   /** Replace the manifest (e.g. a different cancel sequence). */
   manifest?: (m: RunnerManifest) => RunnerManifest;
+  /** Adds files to the work dir before the run (e.g. a repository's own agent config). */
+  prepareWork?: (dirs: RunDirs) => Promise<void>;
 }
 
 /**
@@ -189,6 +203,7 @@ export interface PrepareOptions {
  */
 export async function prepareRun(opts: PrepareOptions): Promise<PreparedRun> {
   const dirs = await makeRunDirs();
+  await opts.prepareWork?.(dirs);
   const fake = await startFakeModel({
     script: new URL(opts.script, SCRIPTS),
     vars: { workdir: dirs.work },
@@ -256,7 +271,23 @@ export async function runReal(opts: RunRealOptions): Promise<RealRun> {
   const events: RunnerEvent[] = [];
   const t0 = performance.now();
   try {
+    const install = await installPathsOf(
+      prepared.runner.binary,
+      Deno.env.get("PATH") ?? "",
+      SANDBOX.host,
+    );
+    const sandbox = await prepareRunSandbox(SANDBOX, {
+      profile: opts.profile,
+      cwd: prepared.dirs.work,
+      runDir: `${prepared.dirs.root}/run`,
+      installPaths: install.dirs,
+      links: install.links,
+      configDirs: [prepared.dirs.state],
+      network: { kind: "host" },
+    });
+    if (!sandbox.ok) throw new Error(sandbox.reason);
     const running = executeRun({
+      sandbox: sandbox.sandbox,
       invocation: prepared.invocation,
       manifest: prepared.runner.manifest,
       limits: {

@@ -72,6 +72,7 @@ function healthy(): SetupFacts {
       peer_version: "0.1.0",
       allows_me: { rules: [{ profiles: ["query"] }] },
     }],
+    sandbox: { mode: "required", availability: { ok: true, kind: "bwrap", bin: "/usr/bin/bwrap" } },
   };
 }
 
@@ -227,4 +228,30 @@ Deno.test("peers: unreachable or allowing nothing → warn naming the machine to
   assert.match(check(f, "peer.buildbox").fix!, /on buildbox: add an \[\[inbound\.allow\]\] rule/);
   f.peers = null;
   assert.equal(check(f, "peers").status, "warn");
+});
+
+Deno.test("sandbox: bwrap works → pass; off → warn; required but missing → fail with the fix", () => {
+  assert.match(check(healthy(), "sandbox").detail, /sandboxed with bwrap/);
+  const off = healthy();
+  off.sandbox.mode = "off";
+  assert.equal(check(off, "sandbox").status, "warn");
+  assert.match(check(off, "sandbox").detail, /NOT sandboxed/);
+  const missing = healthy();
+  missing.sandbox.availability = {
+    ok: false,
+    kind: "bwrap",
+    reason: "bubblewrap (bwrap) is not installed",
+    fix: 'install it (`apt-get install bubblewrap`), or set [sandbox] mode = "off"',
+  };
+  const c = check(missing, "sandbox");
+  assert.equal(c.status, "fail");
+  assert.match(c.detail, /not installed.*refused/);
+  assert.match(c.fix ?? "", /apt-get install bubblewrap/);
+  // With inbound off nothing would be refused: only a warning.
+  missing.config.config = Config.parse({});
+  assert.equal(check(missing, "sandbox").status, "warn");
+  const windows = healthy();
+  windows.os = "windows";
+  windows.sandbox.mode = "off";
+  assert.match(check(windows, "sandbox").detail, /not sandboxed on Windows/);
 });

@@ -40,6 +40,7 @@ function facts(over: Partial<SetupFacts> = {}): SetupFacts {
     agents: [],
     service: { manager: "systemd", file: "/u", installed: true, up_to_date: true, state: "active" },
     peers: [{ name: "server", cmesh: true, peer_version: "0.1.0", allows_me: { rules: [{}] } }],
+    sandbox: { mode: "required", availability: { ok: true, kind: "bwrap", bin: "/usr/bin/bwrap" } },
     ...over,
   };
 }

@@ -94,7 +94,20 @@ Deno.test("fresh install: every table, column, index and trigger of the latest s
   try {
     const store = openStore(tmp.path);
     assert.equal(schemaVersion(store.db), LATEST_SCHEMA_VERSION);
-    assert.deepEqual(tableNames(store.db), ["audit", "task_events", "task_results", "tasks"]);
+    assert.deepEqual(tableNames(store.db), [
+      "audit",
+      "peer_pins",
+      "task_events",
+      "task_results",
+      "tasks",
+    ]);
+    assert.deepEqual(columns(store.db, "peer_pins"), [
+      "name",
+      "stable_id",
+      "dns_name",
+      "source",
+      "pinned_at",
+    ]);
     for (const c of ["run_token", "pgid", "remote_state", "requester_key", "request_hash"]) {
       assert.ok(columns(store.db, "tasks").includes(c), c);
     }

@@ -49,7 +49,7 @@ function result(id: string, state: TaskResult["state"] = "succeeded"): TaskResul
 
 Deno.test("insertTask stores every field and reads it back", () => {
   using store = tempStore({ now: steppingClock() });
-  const task = sampleTask(ID, { run_token: "tok" });
+  const task = sampleTask(ID, { run_token: "tok", cwd_requested: "/srv/./app" });
   const r = insertTask(store, task);
   assert.equal(r.outcome, "created");
   assert.deepEqual(getTask(store, "inbound", ID), {
@@ -62,6 +62,7 @@ Deno.test("insertTask stores every field and reads it back", () => {
     profile: "query",
     runner: "claude",
     cwd: "/srv/app",
+    cwd_requested: "/srv/./app",
     prompt: task.prompt,
     timeout_s: 600,
     request_hash: task.request_hash,

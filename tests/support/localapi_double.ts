@@ -12,6 +12,12 @@
  *   Mapped `::ffff:` addresses are only un-mapped with `unmapMapped` (tailscaled >= 1.102).
  *   Loopback `ip:port` resolves through `proxyMap` (userspace-networking).
  * - `GET /localapi/v0/status[?peers=false]`: tab-indented JSON plus newline.
+ * - `GET /localapi/v0/watch-ipn-bus?mask=N` (`serveWatchIPNBus`): 400 `bad mask` for a
+ *   non-number; else a 200 `application/json` stream (chunked) of `ipn.Notify` objects, one
+ *   compact JSON per line, as Go's `json.Encoder` writes them: first `{Version, SessionID,
+ *   State}` when the mask has `NotifyInitialState` (2), then one message per change made
+ *   through `update`/`setNodes` (`PeersRemoved` node IDs, `PeersChanged` full nodes when the
+ *   mask has `NotifyPeerChanges`/`NotifyPeerPatches`, `SelfChange`, `State`), or `notify`.
  * - `/` → `tailscaled`; anything else → 404 `404 page not found`. Errors are text/plain with a
  *   trailing newline, like Go's `http.Error`. Bodies over 2 KiB are sent chunked, as Go does.
  *
@@ -41,6 +47,7 @@ import {
   unmap,
   validHost,
 } from "./localapi_gowire.ts";
+import { createIpnBusHub } from "./localapi_bus.ts";
 import {
   buildStatus,
   buildWhoisResponse,
@@ -65,6 +72,8 @@ export interface DoubleConfig {
   permitRead?: boolean;
   /** Require Basic auth with this password (macOS GUI / tsnet style). */
   password?: string;
+  /** false → `watch-ipn-bus` answers 404, as a tailscaled without it would. Default true. */
+  ipnBus?: boolean;
 }
 
 /** Where to listen, plus the served config. */
@@ -101,6 +110,12 @@ export interface LocalApiDouble {
   respondNext(raw: { status?: number; body: string | Uint8Array; contentType?: string }): void;
   /** Delay the next `count` requests by `ms` before answering. */
   hang(ms: number, count?: number): void;
+  /** Send one raw notification to every IPN bus watcher. */
+  notify(n: Record<string, unknown>): void;
+  /** End every IPN bus stream (as tailscaled does on restart). */
+  dropWatchers(): void;
+  /** IPN bus streams open now. */
+  readonly watchers: number;
   /** Stop listening and remove the socket (and the temp dir if the double made it). */
   stop(): Promise<void>;
 }
@@ -133,6 +148,7 @@ export const DoubleConfigSchema = z.object({
   proxyMap: z.record(z.string(), z.string()).optional(),
   permitRead: z.boolean().optional(),
   password: z.string().optional(),
+  ipnBus: z.boolean().optional(),
 });
 
 const DEFAULT_FAIL_BODIES: Record<number, string> = {
@@ -227,6 +243,7 @@ export async function startLocalApiDouble(opts: LocalApiDoubleOptions): Promise<
     return new Response(goBody(`${tailscaledJson(body)}\n`), { status: 200, headers });
   };
 
+  const bus = createIpnBusHub(() => config);
   const handler = async (req: Request): Promise<Response> => {
     const url = new URL(req.url);
     requests.push({
@@ -278,6 +295,7 @@ export async function startLocalApiDouble(opts: LocalApiDoubleOptions): Promise<
     if (url.pathname === "/") return new Response("tailscaled\n", { status: 200, headers });
     if (url.pathname === "/localapi/v0/whois") return serveWhois(url.searchParams, headers);
     if (url.pathname === "/localapi/v0/status") return serveStatus(url.searchParams, headers);
+    if (url.pathname === "/localapi/v0/watch-ipn-bus") return bus.serve(url.searchParams, headers);
     return goError(404, "404 page not found", headers);
   };
 
@@ -306,10 +324,21 @@ export async function startLocalApiDouble(opts: LocalApiDoubleOptions): Promise<
     url,
     requests,
     setNodes(nodes) {
+      const before = config;
       config = { ...config, nodes };
+      bus.emitChanges(before, config);
     },
     update(patch) {
+      const before = config;
       config = { ...config, ...patch };
+      bus.emitChanges(before, config);
+    },
+    notify(n) {
+      bus.send(n);
+    },
+    dropWatchers: () => bus.drop(),
+    get watchers() {
+      return bus.count;
     },
     failNext(status, body) {
       injected.push(() =>
@@ -328,6 +357,7 @@ export async function startLocalApiDouble(opts: LocalApiDoubleOptions): Promise<
       for (let i = 0; i < count; i++) hangs.push(ms);
     },
     async stop() {
+      bus.drop();
       stopping.abort();
       await server.finished;
       if (madeDir) await Deno.remove(madeDir, { recursive: true }).catch(() => {});

@@ -33,8 +33,13 @@ export interface NodeSpec {
   online?: boolean;
   /** Default derived from the name. */
   stableId?: string;
-  /** Shared in from another tailnet (sets `Node.Sharer`). */
+  /** Shared in from another tailnet (sets `Node.Sharer`, and `AltSharerUserID` in status). */
   sharer?: boolean;
+  /**
+   * MagicDNS FQDN with the trailing dot, instead of `<name>.<tailnet suffix>.` (a shared-in
+   * node of another tailnet, `buildbox.evil-corp.ts.net.`; headscale's per-user names).
+   */
+  dnsName?: string;
   /** Key expired (sets `Node.Expired`). */
   expired?: boolean;
 }
@@ -87,14 +92,16 @@ function bigId(s: string, seed: bigint): bigint {
 
 /** Deterministic values derived from a node spec. */
 export function nodeKeys(spec: NodeSpec) {
-  const h = fnv64(spec.name, 7n).toString(36).toUpperCase().padStart(13, "0");
+  // Nodes that share a host name (a lookalike from another tailnet) differ by their FQDN.
+  const id = spec.dnsName === undefined ? spec.name : `${spec.name}@${spec.dnsName}`;
+  const h = fnv64(id, 7n).toString(36).toUpperCase().padStart(13, "0");
   return {
-    nodeId: bigId(spec.name, 1n),
+    nodeId: bigId(id, 1n),
     userId: spec.tags?.length ? TAGGED_USER_ID : bigId(spec.login ?? spec.name, 2n),
     stableId: spec.stableId ?? `n${h.slice(0, 10)}CNTRL`,
-    nodeKey: `nodekey:${hex64(spec.name, 3n)}`,
-    machineKey: `mkey:${hex64(spec.name, 4n)}`,
-    discoKey: `discokey:${hex64(spec.name, 5n)}`,
+    nodeKey: `nodekey:${hex64(id, 3n)}`,
+    machineKey: `mkey:${hex64(id, 4n)}`,
+    discoKey: `discokey:${hex64(id, 5n)}`,
   };
 }
 
@@ -108,6 +115,7 @@ function checkSpec(spec: NodeSpec): void {
 }
 
 function fqdn(spec: NodeSpec, t: TailnetSpec): string {
+  if (spec.dnsName !== undefined) return spec.dnsName;
   return `${spec.name.toLowerCase()}.${t.magicDnsSuffix ?? DEFAULT_SUFFIX}.`;
 }
 
@@ -180,6 +188,7 @@ export function buildPeerStatus(spec: NodeSpec, t: TailnetSpec = {}): Record<str
     DNSName: fqdn(spec, t),
     OS: spec.os ?? "linux",
     UserID: k.userId,
+    ...(spec.sharer ? { AltSharerUserID: bigId(`sharer-${spec.name}`, 6n) } : {}),
     TailscaleIPs: [...spec.ips],
     AllowedIPs: prefixes(spec.ips),
   };

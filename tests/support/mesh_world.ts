@@ -7,7 +7,8 @@
  *   double answering whois, and one namespace per requester (`100.64.0.2`, `.3`, ...), each a
  *   tailnet node the worker's inbound rule allows. The requester daemon runs in the first
  *   requester's namespace, so its traffic to the worker is real kernel traffic between
- *   namespaces and the worker's source check and whois run as in production.
+ *   namespaces and the worker's source check and whois run as in production. The requester has
+ *   its own LocalAPI double too, which whois-confirms the worker before each task is sent.
  * - `loopback`: both daemons on 127.0.0.1; the worker runs in the local-demo identity mode
  *   (`--insecure-local-demo`), which names every loopback caller after the one requester.
  *
@@ -176,7 +177,14 @@ ${names.map((n) => `[runners.${n}]\nenabled = true`).join("\n")}
 }
 
 function requesterToml(
-  r: { name: string; control: number; workerHost: string; workerPort: number; base: string },
+  r: {
+    name: string;
+    control: number;
+    workerHost: string;
+    workerPort: number;
+    base: string;
+    socket: string | null;
+  },
   root: string,
 ): string {
   const q = JSON.stringify;
@@ -188,7 +196,7 @@ control_port = ${r.control}
 worker_port = ${freePort()}
 log_level = "warning"
 [tailscale]
-socket = ${q(join(r.base, "no-tailscaled.sock"))}
+socket = ${q(r.socket ?? join(r.base, "no-tailscaled.sock"))}
 [inbound]
 enabled = false
 [[outbound.peers]]
@@ -245,11 +253,14 @@ export async function createMesh(spec: MeshSpec): Promise<MeshWorld> {
       workerHost,
       workerPort: ports.worker,
       base,
+      // netns: the requester's own tailscaled stand-in, which whois-confirms the worker.
+      socket: netns ? join(base, "ts-r", "tailscaled.sock") : null,
     }, root),
   );
 
   let topo: Topology | null = null;
   let double: NsLocalApiDouble | null = null;
+  let requesterDouble: NsLocalApiDouble | null = null;
   const nsOf = (role: string) => topo!.ns[role];
   const roleOf = (name: string) => `r${"abcdefgh"[requesters.indexOf(name)]}`;
   const world: MeshWorld = {
@@ -308,6 +319,7 @@ export async function createMesh(spec: MeshSpec): Promise<MeshWorld> {
       await world.stopRequester().catch(() => {});
       await world.stopWorker().catch(() => {});
       await double?.close().catch(() => {});
+      await requesterDouble?.close().catch(() => {});
       await topo?.destroy().catch(() => {});
       await Deno.remove(base, { recursive: true }).catch(() => {});
     },
@@ -328,6 +340,20 @@ export async function createMesh(spec: MeshSpec): Promise<MeshWorld> {
         })),
       }, join(base, "ts", "double.json"));
       world.double = double;
+      await Deno.mkdir(join(base, "ts-r"));
+      requesterDouble = await startNsLocalApiDouble(
+        topo.ns[roleOf(requesters[0])],
+        join(base, "ts-r", "tailscaled.sock"),
+        {
+          self: {
+            name: requesters[0],
+            ips: [requesterIp(0)],
+            login: `${requesters[0]}@example.com`,
+          },
+          nodes: [{ name: "worker", ips: [MESH_WORKER_IP], tags: ["tag:worker"] }],
+        },
+        join(base, "ts-r", "double.json"),
+      );
     }
     await world.startWorker();
     if (spec.requesterDaemon ?? true) await world.startRequester();

@@ -27,7 +27,10 @@ type ControlCommand =
   | { cmd: "fail"; status: number; count?: number }
   | { cmd: "respond"; status: number; body: string }
   | { cmd: "stop" }
-  | { cmd: "start" };
+  | { cmd: "start" }
+  | { cmd: "update"; patch: Partial<DoubleConfig> }
+  | { cmd: "notify"; notify: Record<string, unknown> }
+  | { cmd: "watchers" };
 
 /** A LocalAPI double running in its own process (e.g. inside the worker namespace). */
 export interface NsLocalApiDouble {
@@ -43,6 +46,12 @@ export interface NsLocalApiDouble {
   pause(): Promise<void>;
   /** Listen again with the same config (the request log continues). */
   resume(): Promise<void>;
+  /** Changes what the double serves and tells IPN bus watchers (as tailscaled would). */
+  update(patch: Partial<DoubleConfig>): Promise<void>;
+  /** Sends one raw notification to the IPN bus watchers. */
+  notify(n: Record<string, unknown>): Promise<void>;
+  /** IPN bus streams open now. */
+  watchers(): Promise<number>;
   /** Ends the process. */
   close(): Promise<void>;
 }
@@ -143,6 +152,9 @@ export async function startNsLocalApiDouble(
     respondNext: async (status, body) => void await call({ cmd: "respond", status, body }),
     pause: async () => void await call({ cmd: "stop" }),
     resume: async () => void await call({ cmd: "start" }),
+    update: async (patch) => void await call({ cmd: "update", patch }),
+    notify: async (notify) => void await call({ cmd: "notify", notify }),
+    watchers: async () => (await call({ cmd: "watchers" })).watchers as number,
     async close() {
       if (closed) return;
       closed = true;
@@ -169,7 +181,7 @@ async function doubleMain(args: string[]): Promise<void> {
     return args[i + 1];
   };
   const socketPath = opt("socket");
-  const config = JSON.parse(await Deno.readTextFile(opt("config"))) as DoubleConfig;
+  let config = JSON.parse(await Deno.readTextFile(opt("config"))) as DoubleConfig;
   const log: RecordedRequest[] = [];
   let api: LocalApiDouble | null = null;
   const start = async () => {
@@ -209,6 +221,15 @@ async function doubleMain(args: string[]): Promise<void> {
       } else if (c.cmd === "stop") {
         await stop();
         reply({ ok: true });
+      } else if (c.cmd === "update") {
+        config = { ...config, ...c.patch };
+        current?.update(c.patch);
+        reply({ ok: true });
+      } else if (c.cmd === "notify") {
+        current?.notify(c.notify);
+        reply({ ok: true });
+      } else if (c.cmd === "watchers") {
+        reply({ watchers: current?.watchers ?? 0 });
       } else if (c.cmd === "start") {
         if (!current) await start();
         reply({ ok: true });

@@ -52,7 +52,10 @@ Deno.test({
   sanitizeOps: false,
   sanitizeResources: false,
   async fn(t) {
-    const w = await createWorkerWorld();
+    // Unsandboxed: step 7 checks the run-marker recovery that runs without a sandbox rely on
+    // (its pid files lie outside the cwd, and a sandboxed run dies with the daemon at once);
+    // the sandboxed runs' containment is tests/sandbox/escapes_test.ts.
+    const w = await createWorkerWorld({ sandbox: "off" });
     try {
       await w.startDaemon();
       const doneId = taskId("notes");

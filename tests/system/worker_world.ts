@@ -78,7 +78,7 @@ export interface WorkerWorld {
   destroy(): Promise<void>;
 }
 
-function configToml(w: { socket: string; root: string }): string {
+function configToml(w: { socket: string; root: string; sandbox: "required" | "off" }): string {
   const q = JSON.stringify;
   return `# written by tests/system/worker_world.ts
 [node]
@@ -91,6 +91,9 @@ control_port = ${CONTROL_PORT}
 [tailscale]
 socket = ${q(w.socket)}
 timeout_ms = 2000
+
+[sandbox]
+mode = ${q(w.sandbox)}
 
 [inbound]
 enabled = true
@@ -116,8 +119,13 @@ enabled = true
 `;
 }
 
-/** Builds the world. On failure, whatever was built is torn down again. */
-export async function createWorkerWorld(): Promise<WorkerWorld> {
+/**
+ * Builds the world. On failure, whatever was built is torn down again. `sandbox` is the
+ * worker's `[sandbox] mode` (default `required`).
+ */
+export async function createWorkerWorld(
+  opts: { sandbox?: "required" | "off" } = {},
+): Promise<WorkerWorld> {
   const base = await Deno.realPath(await Deno.makeTempDir({ prefix: "cmt-world-" }));
   const home = join(base, "home");
   const root = join(base, "root");
@@ -132,7 +140,10 @@ export async function createWorkerWorld(): Promise<WorkerWorld> {
   await Deno.writeTextFile(join(outside, "secret.txt"), "outside the root\n");
   await Deno.symlink(outside, join(root, "escape"));
   const socket = join(tsDir, "tailscaled.sock");
-  await Deno.writeTextFile(join(home, "config.toml"), configToml({ socket, root }));
+  await Deno.writeTextFile(
+    join(home, "config.toml"),
+    configToml({ socket, root, sandbox: opts.sandbox ?? "required" }),
+  );
   await Deno.writeTextFile(
     join(home, "runners", "fake.toml"),
     fakeAgentManifestToml(["query", "edit"]),

@@ -32,6 +32,7 @@ Deno.test("status sample maps to self and sorted peers", async () => {
         online: true,
         tags: [],
         os: "macOS",
+        shared: false,
       },
       {
         name: "ci-runner-3",
@@ -41,6 +42,7 @@ Deno.test("status sample maps to self and sorted peers", async () => {
         online: false,
         tags: ["tag:ci"],
         os: "linux",
+        shared: false,
       },
     ],
   });
@@ -83,4 +85,19 @@ Deno.test("status shape errors are reported", async () => {
     assert.ok(!r.ok);
     assert.match(r.reason, re);
   }
+});
+
+Deno.test("shared-in and sharee peers are marked shared (never outbound candidates)", async () => {
+  const body = await sample();
+  const keys = Object.keys(body.Peer);
+  body.Peer[keys[0]].AltSharerUserID = 12345;
+  body.Peer[keys[1]].ShareeNode = true;
+  const r = statusFromWire(body);
+  assert.ok(r.ok, r.ok ? "" : r.reason);
+  assert.deepEqual(r.status.peers.map((p) => p.shared), [true, true]);
+  body.Peer[keys[0]].AltSharerUserID = 0;
+  body.Peer[keys[1]].ShareeNode = false;
+  const again = statusFromWire(body);
+  assert.ok(again.ok);
+  assert.deepEqual(again.status.peers.map((p) => p.shared), [false, false]);
 });

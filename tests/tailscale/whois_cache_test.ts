@@ -21,8 +21,10 @@ class FakeSource implements WhoisSource {
   gate: Promise<void> | null = null;
   async whois(ip: string, port: number, _opts?: CallOptions): Promise<WhoisResult> {
     this.calls.push({ ip, port });
+    // tailscaled answers from its state at the time of the call.
+    const answer = this.answers.get(ip) ?? { ok: false, code: "not_found", reason: "no match" };
     if (this.gate) await this.gate;
-    return this.answers.get(ip) ?? { ok: false, code: "not_found", reason: "no match" };
+    return answer;
   }
 }
 
@@ -137,4 +139,45 @@ Deno.test("CachingWhois: returned identities are frozen", async () => {
   const again = await w.whois("100.64.0.2", 1);
   assert.ok(again.ok);
   assert.deepEqual(again.identity.tags, []);
+});
+
+Deno.test("CachingWhois.invalidate forgets answers and lookups in flight", async () => {
+  const src = new FakeSource();
+  src.answers.set("100.64.0.2", { ok: true, identity: ident("a", "100.64.0.2") });
+  const w = new CachingWhois(src, new WhoisCache({ ttlMs: 3_600_000 }));
+  assert.equal((await w.whois("100.64.0.2", 1)).ok, true);
+  await w.whois("100.64.0.2", 2);
+  assert.equal(src.calls.length, 1, "cached for the (long) TTL");
+  w.invalidate();
+  src.answers.delete("100.64.0.2");
+  assert.equal((await w.whois("100.64.0.2", 3)).ok, false, "asked again after the change");
+  assert.equal(src.calls.length, 2);
+
+  // A lookup that started before the change must neither be shared nor cached after it.
+  src.answers.set("100.64.0.2", { ok: true, identity: ident("a", "100.64.0.2") });
+  let open!: () => void;
+  src.gate = new Promise((r) => (open = r));
+  const early = w.whois("100.64.0.2", 4);
+  w.invalidate();
+  src.answers.delete("100.64.0.2");
+  const late = w.whois("100.64.0.2", 5);
+  open();
+  assert.equal((await early).ok, true);
+  assert.equal((await late).ok, false, "the late caller did not get the early answer");
+  src.gate = null;
+  assert.equal((await w.whois("100.64.0.2", 6)).ok, false, "the early answer was not cached");
+});
+
+Deno.test("CachingWhois.setCaching(false) asks every time", async () => {
+  const src = new FakeSource();
+  src.answers.set("100.64.0.2", { ok: true, identity: ident("a", "100.64.0.2") });
+  const w = new CachingWhois(src);
+  w.setCaching(false);
+  await w.whois("100.64.0.2", 1);
+  await w.whois("100.64.0.2", 2);
+  assert.equal(src.calls.length, 2);
+  w.setCaching(true);
+  await w.whois("100.64.0.2", 3);
+  await w.whois("100.64.0.2", 4);
+  assert.equal(src.calls.length, 3);
 });

@@ -6,6 +6,7 @@ import { TaskBus } from "../../src/scheduler/task_bus.ts";
 import { listAudit } from "../../src/store/audit.ts";
 import { openStore } from "../../src/store/db.ts";
 import { createWorkerApp } from "../../src/worker/app.ts";
+import { NodeHosts } from "../../src/worker/guards/node_hosts.ts";
 import { resolveRoots } from "../../src/worker/cwd_resolve.ts";
 import type { IdentityOutcome } from "../../src/worker/ports.ts";
 import { createWorkerService } from "../../src/worker/service.ts";
@@ -57,6 +58,12 @@ async function world(
     caseInsensitive: false,
   });
   const whoisCalls: string[] = [];
+  const hosts = new NodeHosts(7433);
+  hosts.set({
+    addresses: ["100.64.0.1", "fd7a:115c:a1e0::1"],
+    dnsName: "server.tail1.ts.net",
+    name: "server",
+  });
   const table = new Map<string, IdentityOutcome>([
     ["100.64.0.2", { ok: true, identity: laptop }],
     ["100.64.0.3", { ok: true, identity: phone }],
@@ -74,12 +81,16 @@ async function world(
       },
     },
     source: { allowLoopback: false },
+    hosts,
     maxBodyBytes: 4096,
     maxStreams: opts.streams,
     maxStreamsPerCaller: opts.streamsPerCaller,
   });
   const call = async (ip: string, path: string, init: RequestInit = {}) => {
-    const res = await app.request(`http://100.64.0.1:7433${path}`, init, {
+    const headers = new Headers(init.headers);
+    // Deno.serve always passes the Host header; app.request does not.
+    if (!headers.has("host")) headers.set("host", "100.64.0.1:7433");
+    const res = await app.request(`http://100.64.0.1:7433${path}`, { ...init, headers }, {
       remoteAddr: { transport: "tcp", hostname: ip, port: 41000 },
     });
     return { status: res.status, headers: res.headers, body: await res.json() };
@@ -91,7 +102,7 @@ async function world(
       body: JSON.stringify(body),
     });
   const open = (ip: string, path: string) =>
-    app.request(`http://100.64.0.1:7433${path}`, {}, {
+    app.request(`http://100.64.0.1:7433${path}`, { headers: { host: "100.64.0.1:7433" } }, {
       remoteAddr: { transport: "tcp", hostname: ip, port: 41000 },
     });
   return {
@@ -317,6 +328,92 @@ Deno.test("worker app: each caller gets a share of the event streams; others sti
     held.push(other);
   } finally {
     for (const r of held) await r.body?.cancel();
+    await w.close();
+  }
+});
+
+Deno.test("front door: browsers and foreign Hosts are refused before whois, audited, nothing stored", async (t) => {
+  const w = await world();
+  try {
+    const post = (id: string, headers: Record<string, string>) =>
+      w.call("100.64.0.2", "/v1/tasks", {
+        method: "POST",
+        headers: { "content-type": "application/json", ...headers },
+        body: JSON.stringify(task(id, `${w.root}/repo`)),
+      });
+    const refused: [string, Record<string, string>, string][] = [
+      ["Origin", { origin: "http://evil.example" }, "front.origin"],
+      ["Origin: null", { origin: "null" }, "front.origin"],
+      ["Sec-Fetch-Site: cross-site", { "sec-fetch-site": "cross-site" }, "front.origin"],
+      ["Sec-Fetch-Site: same-site", { "sec-fetch-site": "same-site" }, "front.origin"],
+      ["foreign Host", { host: "evil.example:7433" }, "front.host"],
+      ["foreign Host without port", { host: "evil.example" }, "front.host"],
+      ["own name, other port", { host: "100.64.0.1:80" }, "front.host"],
+      ["another tailnet IP", { host: "100.64.0.3:7433" }, "front.host"],
+      ["IPv6 without brackets", { host: "fd7a:115c:a1e0::1" }, "front.host"],
+      [
+        "a name ending in the node's name",
+        { host: "server.tail1.ts.net.evil.example:7433" },
+        "front.host",
+      ],
+      ["empty Host", { host: "" }, "front.host"],
+    ];
+    for (const [name, headers, rule] of refused) {
+      await t.step(name, async () => {
+        const before = w.whoisCalls.length;
+        const id = `t-front-${crypto.randomUUID().slice(0, 8)}`;
+        const r = await post(id, headers);
+        assert.equal(r.status, 403, JSON.stringify(r.body));
+        assert.equal(r.body.error.code, "forbidden");
+        assert.equal(r.body.error.rule, rule);
+        assert.equal(w.whoisCalls.length, before, "refused before whois");
+        const status = await w.call("100.64.0.2", `/v1/tasks/${id}`);
+        assert.equal(status.status, 404, "nothing was stored");
+        const rec = listAudit(w.store, { limit: 1000 }).find((a) =>
+          a.kind === "request.denied" && a.rule === rule && a.reason?.includes(
+            rule === "front.host" ? JSON.stringify(headers.host) : "not accepted",
+          )
+        );
+        assert.ok(rec, `audited with ${rule}`);
+        assert.equal(rec.actor?.source_ip, "100.64.0.2");
+      });
+    }
+    await t.step(
+      "legit Hosts still work: IP, IP:port, [v6], MagicDNS name (dot), short name",
+      async () => {
+        for (
+          const host of [
+            "100.64.0.1",
+            "100.64.0.1:7433",
+            "[fd7a:115c:a1e0::1]:7433",
+            "[FD7A:115C:A1E0:0:0:0:0:1]",
+            "server.tail1.ts.net",
+            "server.tail1.ts.net.:7433",
+            "SERVER.tail1.ts.net:7433",
+            "server:7433",
+          ]
+        ) {
+          const r = await w.call("100.64.0.2", "/v1/hello", { headers: { host } });
+          assert.equal(r.status, 200, `${host}: ${JSON.stringify(r.body)}`);
+        }
+        const id = "t-front-legit";
+        const ok = await post(id, { "sec-fetch-site": "same-origin" });
+        assert.equal(ok.status, 202, JSON.stringify(ok.body));
+      },
+    );
+    await t.step("reading a result back with an Origin is refused too", async () => {
+      const r = await w.call("100.64.0.2", "/v1/tasks/t-front-legit/result", {
+        headers: { origin: "http://evil.example" },
+      });
+      assert.equal(r.status, 403);
+      assert.equal(r.body.error.rule, "front.origin");
+      const h = await w.call("100.64.0.2", "/v1/tasks/t-front-legit", {
+        headers: { host: "evil.example:7433" },
+      });
+      assert.equal(h.status, 403);
+      assert.equal(h.body.error.rule, "front.host");
+    });
+  } finally {
     await w.close();
   }
 });

@@ -28,9 +28,17 @@ export async function peers(opts: CommonOptions): Promise<void> {
             : rules?.length
             ? `allows me: ${rules.join("; ")}`
             : "allows me nothing (no inbound rule matches me there)";
+          const pin = p.pin as { stable_id: string; source: string } | null;
+          const node = pin
+            ? `pinned to node ${pin.stable_id} (${pin.source.replace("_", " ")})`
+            : p.identity === "unverified"
+            ? "not pinned: address outside the tailnet, identity not verified"
+            : p.stable_id
+            ? `not pinned yet: node ${p.stable_id} is pinned on the first task`
+            : "not pinned";
           return `${String(p.name).padEnd(16)} ${p.online ? "online " : "offline"} ${
             p.address ?? ""
-          }\n  ${what}`;
+          }\n  ${node}\n  ${what}`;
         }).join("\n"),
   );
 }
@@ -49,6 +57,7 @@ export async function status(opts: CommonOptions): Promise<void> {
   const r = body.runners as {
     available?: { name: string; binary: string }[];
     unavailable?: { name: string; reason: string }[];
+    sandbox?: { state: string; detail: string };
   };
   emit(opts, { ...body, config_exists: loaded.exists }, () =>
     [
@@ -68,5 +77,6 @@ export async function status(opts: CommonOptions): Promise<void> {
           : "n/a (inbound disabled)"
       }`,
       ...(r.unavailable ?? []).map((u) => `         ${u.name}: ${u.reason}`),
+      ...(r.sandbox ? [`sandbox: ${r.sandbox.state}: ${r.sandbox.detail}`] : []),
     ].join("\n"));
 }

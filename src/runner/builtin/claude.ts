@@ -24,7 +24,20 @@ export const claudeManifest: RunnerManifest = parseManifest({
   version_args: ["--version"],
   // stream-json needs --verbose, else: "Error: When using --print, --output-format=stream-json
   // requires --verbose" (exit 1).
-  base_args: ["-p", "--output-format", "stream-json", "--verbose"],
+  base_args: [
+    "-p",
+    "--output-format",
+    "stream-json",
+    "--verbose",
+    // Settings only from CLAUDE_CONFIG_DIR (the runner's private dir): a repository's own
+    // .claude/settings.json and settings.local.json (hooks that run commands at SessionStart,
+    // UserPromptSubmit, PreToolUse; enableAllProjectMcpServers) are never read.
+    "--setting-sources",
+    "user",
+    // No MCP servers but those given with --mcp-config (none): the repository's .mcp.json
+    // would otherwise start its servers as the worker's user.
+    "--strict-mcp-config",
+  ],
   profiles: {
     // Only Read/Grep/Glob exist, and dontAsk denies anything that would need a prompt.
     query: { args: ["--tools", READ_TOOLS, "--permission-mode", "dontAsk"] },

@@ -37,6 +37,17 @@ export const codexManifest: RunnerManifest = parseManifest({
     // at start-up to capture the environment: docs/runner-manifests.md).
     "-c",
     "allow_login_shell=false",
+    // Nothing from the repository or from an earlier run may configure this one
+    // (docs/runner-manifests.md, "What a repository cannot configure"):
+    // $CODEX_HOME/config.toml is not read, so no project is ever trusted there, and an
+    // untrusted project's .codex/config.toml (MCP servers, hooks, sandbox) is not loaded;
+    "--ignore-user-config",
+    // no execpolicy .rules files (a repository's `allow` rule runs a command outside the
+    // sandbox);
+    "--ignore-rules",
+    // and no lifecycle hooks from any layer.
+    "--disable",
+    "hooks",
   ],
   profiles: {
     query: { args: ["--sandbox", "read-only"] },

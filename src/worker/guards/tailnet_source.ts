@@ -5,7 +5,7 @@
  * explicitly configured userspace-networking mode (or the local demo), and whois still runs.
  */
 import type { MiddlewareHandler } from "hono";
-import { isTailnetIp, normalizeIp } from "../../tailscale/addr.ts";
+import { isLoopbackIp, isTailnetIp, normalizeIp } from "../../tailscale/addr.ts";
 import { errorBody } from "../../protocol/errors.ts";
 import type { WorkerEnv } from "../env.ts";
 import type { WorkerTasks } from "../ports.ts";
@@ -14,10 +14,6 @@ import type { WorkerTasks } from "../ports.ts";
 export interface SourceOptions {
   /** `tailscale.userspace_networking = true`: sources arrive from loopback. */
   allowLoopback: boolean;
-}
-
-function isLoopback(ip: string): boolean {
-  return ip === "::1" || ip.startsWith("127.");
 }
 
 /** Rejects any connection whose source is not a tailnet address (403 `not_tailnet`). */
@@ -31,7 +27,7 @@ export function tailnetSource(
       return c.json(errorBody("not_tailnet", "connection has no TCP source address"), 403);
     }
     const ip = normalizeIp(addr.hostname);
-    const ok = ip !== null && (isTailnetIp(ip) || (opts.allowLoopback && isLoopback(ip)));
+    const ok = ip !== null && (isTailnetIp(ip) || (opts.allowLoopback && isLoopbackIp(ip)));
     if (!ok) {
       const reason =
         `source address ${addr.hostname} is not a tailnet address (100.64.0.0/10 or fd7a:115c:a1e0::/48); ` +

@@ -25,12 +25,13 @@ Deno.test("--version and -V print the bare version, exit 0", async () => {
   });
 });
 
-Deno.test("version --json: {version, protocol, deno}", async () => {
+Deno.test("version --json: {name, version, protocol, deno}", async () => {
   await withHome(async (home) => {
     const r = await runCmesh(["version", "--json"], { home });
     assert.equal(r.code, 0, r.stderr);
     const body = jsonOf(r);
-    assert.deepEqual(Object.keys(body), ["version", "protocol", "deno"]);
+    assert.deepEqual(Object.keys(body), ["name", "version", "protocol", "deno"]);
+    assert.equal(body.name, "cmesh");
     assert.equal(body.version, VERSION);
     assert.equal(body.protocol, PROTOCOL);
     assert.equal(body.deno, Deno.version.deno);

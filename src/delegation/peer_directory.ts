@@ -1,0 +1,127 @@
+/**
+ * @module
+ * The requester's view of its configured peers: resolving a name to a checked destination
+ * (`peer_resolve.ts`) with the pin in force, pinning a peer on its first successful contact
+ * (trust on first use, audited as `peer.pinned`), and the `GET /v1/peers` listing with each
+ * peer's pin.
+ *
+ * @example
+ * ```ts
+ * import { PeerDirectory } from "./peer_directory.ts";
+ * const peers = new PeerDirectory({ store, self: "laptop", find, status, whois });
+ * const r = await peers.resolve("buildbox");
+ * if (r.ok) peers.recordContact("buildbox", r.target);
+ * ```
+ */
+import type { OutboundPeer } from "../config/schema.ts";
+import type { Store } from "../store/db.ts";
+import { getPin, pinIfAbsent } from "../store/pins.ts";
+import { PeerClient } from "./peer_client.ts";
+import {
+  type PeerTarget,
+  type PinRef,
+  resolvePeerTarget,
+  type ResolveResult,
+  type StatusSource,
+  type WhoisSource,
+} from "./peer_resolve.ts";
+
+/** What the directory needs. */
+export interface PeerDirectoryDeps {
+  store: Store;
+  /** This node's name (the actor of pin records). */
+  self: string;
+  /** The configured peer a name refers to (as the outbound policy matches it), or null. */
+  find: (name: string) => OutboundPeer | null;
+  /** Every configured peer, in config order. */
+  peers: OutboundPeer[];
+  status: StatusSource | null;
+  whois: WhoisSource | null;
+}
+
+/** A peer's pin as `cmesh peers` shows it. */
+export interface PinView {
+  stable_id: string;
+  source: PinRef["source"];
+  pinned_at: string | null;
+  dns_name: string | null;
+}
+
+/** The requester's configured peers, resolved and pinned. */
+export class PeerDirectory {
+  constructor(private readonly deps: PeerDirectoryDeps) {}
+
+  /** The pin in force for a configured peer: config.toml's, else the stored one. */
+  pinOf(peer: OutboundPeer): PinView | null {
+    if (peer.stable_id) {
+      return { stable_id: peer.stable_id, source: "config", pinned_at: null, dns_name: null };
+    }
+    const p = getPin(this.deps.store, peer.name);
+    return p
+      ? { stable_id: p.stable_id, source: p.source, pinned_at: p.pinned_at, dns_name: p.dns_name }
+      : null;
+  }
+
+  async #resolvePeer(peer: OutboundPeer): Promise<ResolveResult> {
+    const pin = this.pinOf(peer);
+    return await resolvePeerTarget(peer, {
+      status: this.deps.status,
+      whois: this.deps.whois,
+      pin: pin ? { stableId: pin.stable_id, source: pin.source } : null,
+    });
+  }
+
+  /** Resolves a peer name to a checked destination (see `peer_resolve.ts`). */
+  async resolve(name: string): Promise<ResolveResult> {
+    const peer = this.deps.find(name);
+    if (!peer) return { ok: false, message: `peer ${name} is not in outbound.peers` };
+    return await this.#resolvePeer(peer);
+  }
+
+  /**
+   * After the peer's cmesh answered at `target`: pin it if it was not pinned yet (first
+   * contact). Returns true when a pin was recorded.
+   */
+  recordContact(name: string, target: PeerTarget): boolean {
+    if (target.pin !== "first_use" || target.stableId === null) return false;
+    const peer = this.deps.find(name);
+    if (!peer) return false;
+    return pinIfAbsent(
+      this.deps.store,
+      {
+        name: peer.name,
+        stable_id: target.stableId,
+        dns_name: target.dnsName,
+        source: "first_contact",
+      },
+      { node: this.deps.self },
+      { address: `${target.address.host}:${target.address.port}` },
+    ).created;
+  }
+
+  /** `GET /v1/peers`: each configured peer, its pin, online state and what it allows me. */
+  list(): Promise<Record<string, unknown>[]> {
+    return Promise.all(this.deps.peers.map(async (p) => {
+      const pin = this.pinOf(p);
+      const base = { name: p.name, profiles_i_send: p.profiles, cwd_i_send: p.cwd, pin };
+      const r = await this.#resolvePeer(p);
+      if (!r.ok) {
+        return { ...base, online: false, error: r.message, ...(r.rule ? { rule: r.rule } : {}) };
+      }
+      const t = r.target;
+      const hello = await new PeerClient(t.address, 3000).hello();
+      return {
+        ...base,
+        address: `${t.address.host}:${t.address.port}`,
+        stable_id: t.stableId,
+        identity: t.pin === "unverified" ? "unverified" : "verified",
+        // Without tailnet status, a peer that answers at all (even "connection refused") is online.
+        online: t.online ?? (hello.ok || hello.failure.kind !== "unreachable"),
+        cmesh: hello.ok,
+        ...(hello.ok
+          ? { allows_me: hello.value.allowed, peer_version: hello.value.cmesh }
+          : { error: hello.failure.message }),
+      };
+    }));
+  }
+}

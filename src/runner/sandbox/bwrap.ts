@@ -1,0 +1,90 @@
+/**
+ * @module
+ * A {@link SandboxSpec} as a bubblewrap (`bwrap`) argv. Pure.
+ *
+ * The sandbox starts from an empty root: only what is bound below exists inside. Every run gets
+ * its own PID, IPC and UTS namespaces (a fresh `/proc`: the daemon's processes and their
+ * environments are invisible), its own session, no capabilities, and dies with its parent.
+ * bwrap stays PID 1's parent outside the namespace: killing it ends the whole namespace, so
+ * nothing a run starts (double fork, `setsid`, marker dropped) can outlive it.
+ *
+ * @example
+ * ```ts
+ * import { bwrapArgv } from "./bwrap.ts";
+ * import { sandboxSpecFor } from "./spec.ts";
+ * const spec = sandboxSpecFor({
+ *   profile: "edit", cwd: "/srv/app", runDir: "/var/lib/cmesh/runs/r1", installPaths: [],
+ *   configDirs: [], network: { kind: "host" },
+ *   host: { system: [{ path: "/usr", kind: "dir" }], etc: [], unshareUser: true },
+ * });
+ * const argv = bwrapArgv("/usr/bin/bwrap", spec, ["/usr/bin/codex", "exec", "-"]);
+ * // ["/usr/bin/bwrap", "--die-with-parent", ..., "--bind", "/srv/app", "/srv/app", ..., "--",
+ * //  "/usr/bin/codex", "exec", "-"]
+ * ```
+ */
+import type { SandboxSpec } from "./spec.ts";
+
+/** Namespace and process flags every sandbox gets. */
+export const BWRAP_PROCESS_FLAGS: readonly string[] = [
+  "--die-with-parent",
+  "--new-session",
+  "--unshare-pid",
+  "--unshare-ipc",
+  "--unshare-uts",
+  "--cap-drop",
+  "ALL",
+];
+
+/**
+ * The full argv: `bwrapBin`, the sandbox arguments, `--`, the extension's wrapper (if any),
+ * then `command` (absolute argv[0]).
+ */
+export function bwrapArgv(
+  bwrapBin: string,
+  spec: SandboxSpec,
+  command: readonly string[],
+): string[] {
+  if (!command[0]?.startsWith("/")) throw new Error("the sandboxed command needs an absolute path");
+  const args: string[] = [bwrapBin, ...BWRAP_PROCESS_FLAGS];
+  // Always a user namespace. As root it maps only uid 0 and keeps just CAP_SETFCAP there: a
+  // runner's own nested sandbox (Codex runs its commands in bubblewrap) may then map uid 0 in
+  // its namespace, while remounting a read-only bind (CAP_SYS_ADMIN) stays impossible.
+  args.push("--unshare-user");
+  if (!spec.host.unshareUser) args.push("--uid", "0", "--gid", "0", "--cap-add", "CAP_SETFCAP");
+  if (spec.network.kind !== "host") args.push("--unshare-net");
+  const ro = (p: string) => args.push("--ro-bind", p, p);
+  const rw = (p: string) => args.push("--bind", p, p);
+  if (spec.view === "host") {
+    // `full`: the user's own view, read-write; fresh /proc and /dev all the same.
+    rw("/");
+    args.push("--dev", "/dev", "--proc", "/proc");
+    rw(spec.home);
+    rw(spec.tmp);
+  } else {
+    for (const entry of spec.host.system) {
+      if (entry.kind === "symlink" && entry.target) {
+        args.push("--symlink", entry.target, entry.path);
+      } else ro(entry.path);
+    }
+    // Each /etc entry may vanish between the probe and the run: `-try` skips a missing one.
+    for (const p of spec.host.etc) args.push("--ro-bind-try", p, p);
+    // The private tmp goes over /tmp first, so binds below /tmp (a cwd there) stay visible.
+    args.push("--dev", "/dev", "--proc", "/proc", "--bind", spec.tmp, "/tmp");
+    for (const p of spec.installPaths) ro(p);
+    for (const l of spec.links) args.push("--symlink", l.target, l.path);
+    rw(spec.tmp);
+    rw(spec.home);
+    for (const p of spec.configDirs) rw(p);
+    if (spec.cwdWritable) rw(spec.cwd);
+    else ro(spec.cwd);
+  }
+  for (const b of spec.extension.binds) {
+    args.push(b.writable ? "--bind" : "--ro-bind", b.source, b.dest);
+  }
+  // The empty root (and the mount-point dirs bwrap made in it) becomes read-only: a write to a
+  // path that is not bound fails instead of landing in a throwaway tmpfs.
+  if (spec.view === "confined") args.push("--remount-ro", "/");
+  args.push("--chdir", spec.cwd, ...spec.extension.bwrapArgs, "--", ...spec.extension.wrapper);
+  args.push(...command);
+  return args;
+}

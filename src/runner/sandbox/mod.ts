@@ -1,0 +1,142 @@
+/**
+ * @module
+ * The sandbox of one run, from the node's {@link SandboxSettings} (mode, what the probe found,
+ * host facts) and the admission decision: creates the private HOME and TMPDIR, wraps the
+ * runner's argv (and the git evidence probes') in bwrap or sandbox-exec, and removes the
+ * private dirs afterwards. With `[sandbox] mode = "off"` nothing is wrapped, and says so.
+ *
+ * @example
+ * ```ts
+ * import { prepareRunSandbox } from "./mod.ts";
+ * const sb = await prepareRunSandbox(settings, {
+ *   profile: "query", cwd: "/srv/app", runDir: "/var/lib/cmesh/runs/r1",
+ *   installPaths: [], configDirs: [], network: { kind: "host" },
+ * });
+ * if (sb.ok && sb.sandbox) {
+ *   const argv = sb.sandbox.wrap(["/usr/bin/claude", "-p", "hi"]);
+ *   await sb.sandbox.cleanup();
+ * }
+ * ```
+ */
+import { type SandboxAvailability, type SandboxKind } from "./availability.ts";
+import { bwrapArgv } from "./bwrap.ts";
+import { seatbeltArgv } from "./seatbelt.ts";
+import {
+  type HostLayout,
+  sandboxEnv,
+  type SandboxNetwork,
+  type SandboxSpec,
+  sandboxSpecFor,
+  type SandboxSpecInput,
+} from "./spec.ts";
+
+/** `[sandbox] mode`. */
+export type SandboxMode = "required" | "off";
+
+/** What the node knows about sandboxing, resolved once in the daemon's main thread. */
+export interface SandboxSettings {
+  mode: SandboxMode;
+  availability: SandboxAvailability;
+  host: HostLayout;
+}
+
+/** The sandbox state recorded in the audit and shown by doctor/status. */
+export type SandboxState = SandboxKind | "off" | "unavailable";
+
+/** The effective mode: the configured one, else `required` (`off` on Windows, with a warning). */
+export function effectiveSandboxMode(
+  configured: SandboxMode | undefined,
+  os: string = Deno.build.os,
+): SandboxMode {
+  return configured ?? (os === "windows" ? "off" : "required");
+}
+
+/** The state runs get under `settings`. */
+export function sandboxState(settings: SandboxSettings): SandboxState {
+  if (settings.mode === "off") return "off";
+  return settings.availability.ok ? settings.availability.kind : "unavailable";
+}
+
+/** Why a required sandbox cannot be used, with the fix; null when runs can start. */
+export function sandboxRefusal(settings: SandboxSettings): string | null {
+  if (settings.mode === "off" || settings.availability.ok) return null;
+  const a = settings.availability;
+  return `[sandbox] mode = "required" but runs cannot be sandboxed: ${a.reason}; fix: ${a.fix}`;
+}
+
+/**
+ * The sandbox as `cmesh status` and the daemon log show it: the state and one sentence.
+ *
+ * @example
+ * ```ts
+ * sandboxSummary(settings); // { state: "off", detail: "runs are NOT sandboxed ([sandbox] mode = \"off\")" }
+ * ```
+ */
+export function sandboxSummary(settings: SandboxSettings): { state: SandboxState; detail: string } {
+  const state = sandboxState(settings);
+  const a = settings.availability;
+  if (state === "off") return { state, detail: 'runs are NOT sandboxed ([sandbox] mode = "off")' };
+  if (!a.ok) return { state, detail: `tasks are refused: ${a.reason}; fix: ${a.fix}` };
+  return { state, detail: `every run is sandboxed with ${a.kind} (${a.bin})` };
+}
+
+/** A prepared sandbox for one run. */
+export interface RunSandbox {
+  kind: SandboxKind;
+  spec: SandboxSpec;
+  /** HOME/TMPDIR overrides for the runner's environment. */
+  env: Record<string, string>;
+  /** The runner's argv wrapped in the sandbox. */
+  wrap(command: readonly string[]): string[];
+  /** A git evidence probe's argv, wrapped in a read-only, offline view of the cwd. */
+  wrapGit(command: readonly string[]): string[];
+  /** Removes the private dirs (never throws). */
+  cleanup(): Promise<void>;
+}
+
+/** Inputs of {@link prepareRunSandbox}: the admission decision and the runner's paths. */
+export type RunSandboxInput = Omit<SandboxSpecInput, "host"> & { network: SandboxNetwork };
+
+/**
+ * Prepares the sandbox of one run: `{ok: true, sandbox: null}` when the mode is `off`,
+ * `{ok: false, reason}` when it is required but unusable (or the private dirs cannot be made).
+ */
+export async function prepareRunSandbox(
+  settings: SandboxSettings,
+  input: RunSandboxInput,
+): Promise<{ ok: true; sandbox: RunSandbox | null } | { ok: false; reason: string }> {
+  if (settings.mode === "off") return { ok: true, sandbox: null };
+  const refusal = sandboxRefusal(settings);
+  const a = settings.availability;
+  if (refusal !== null || !a.ok) return { ok: false, reason: refusal ?? "sandbox unavailable" };
+  const spec = sandboxSpecFor({ ...input, host: settings.host });
+  const gitSpec = sandboxSpecFor({
+    profile: "query",
+    cwd: input.cwd,
+    runDir: input.runDir,
+    installPaths: [],
+    configDirs: [],
+    host: settings.host,
+    network: { kind: "none" },
+  });
+  try {
+    for (const dir of [input.runDir, spec.home, spec.tmp]) {
+      await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+    }
+  } catch (e) {
+    return { ok: false, reason: `cannot create the run's private dirs: ${(e as Error).message}` };
+  }
+  const wrapWith = (s: SandboxSpec, command: readonly string[]) =>
+    a.kind === "bwrap" ? bwrapArgv(a.bin, s, command) : seatbeltArgv(s, command, a.bin);
+  return {
+    ok: true,
+    sandbox: {
+      kind: a.kind,
+      spec,
+      env: sandboxEnv(spec),
+      wrap: (command) => wrapWith(spec, command),
+      wrapGit: (command) => wrapWith(gitSpec, command),
+      cleanup: () => Deno.remove(input.runDir, { recursive: true }).catch(() => {}),
+    },
+  };
+}

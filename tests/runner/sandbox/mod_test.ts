@@ -1,0 +1,114 @@
+/**
+ * Sandbox settings and one run's preparation: the effective mode per OS, the state recorded
+ * in the audit, refusal with the fix when required but unusable, the private dirs made and
+ * removed, and the probe's explanations.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { explainBwrapFailure, probeSandbox } from "../../../src/runner/sandbox/availability.ts";
+import {
+  effectiveSandboxMode,
+  prepareRunSandbox,
+  type SandboxSettings,
+  sandboxState,
+} from "../../../src/runner/sandbox/mod.ts";
+
+const HOST = { system: [{ path: "/usr", kind: "dir" as const }], etc: [], unshareUser: true };
+const READY: SandboxSettings = {
+  mode: "required",
+  availability: { ok: true, kind: "bwrap", bin: "/usr/bin/bwrap" },
+  host: HOST,
+};
+const MISSING: SandboxSettings = {
+  mode: "required",
+  availability: {
+    ok: false,
+    kind: "bwrap",
+    reason: "bubblewrap (bwrap) is not installed",
+    fix: "install it (`apt-get install bubblewrap`)",
+  },
+  host: HOST,
+};
+
+Deno.test("sandbox mode: required by default on Linux and macOS, off on Windows", () => {
+  assert.equal(effectiveSandboxMode(undefined, "linux"), "required");
+  assert.equal(effectiveSandboxMode(undefined, "darwin"), "required");
+  assert.equal(effectiveSandboxMode(undefined, "windows"), "off");
+  assert.equal(effectiveSandboxMode("off", "linux"), "off");
+  assert.equal(effectiveSandboxMode("required", "windows"), "required");
+});
+
+Deno.test("sandbox state: bwrap, off, or unavailable", () => {
+  assert.equal(sandboxState(READY), "bwrap");
+  assert.equal(sandboxState({ ...READY, mode: "off" }), "off");
+  assert.equal(sandboxState(MISSING), "unavailable");
+});
+
+Deno.test("prepareRunSandbox: required but unusable refuses with the fix; off wraps nothing", async () => {
+  const input = {
+    profile: "query",
+    cwd: "/srv/app",
+    runDir: "/nonexistent/runs/r1",
+    installPaths: [],
+    configDirs: [],
+    network: { kind: "host" as const },
+  };
+  const refused = await prepareRunSandbox(MISSING, input);
+  assert.equal(refused.ok, false);
+  assert.match(!refused.ok ? refused.reason : "", /not installed.*apt-get install bubblewrap/);
+  const off = await prepareRunSandbox({ ...MISSING, mode: "off" }, input);
+  assert.deepEqual(off, { ok: true, sandbox: null });
+});
+
+Deno.test("prepareRunSandbox: private HOME/TMPDIR made, git wrapped offline + read-only, removed", async () => {
+  const base = await Deno.makeTempDir({ prefix: "cmesh-sbx-mod-" });
+  try {
+    const runDir = join(base, "runs", "r1");
+    const r = await prepareRunSandbox(READY, {
+      profile: "edit",
+      cwd: "/srv/app",
+      runDir,
+      installPaths: [],
+      configDirs: [],
+      network: { kind: "host" },
+    });
+    assert.ok(r.ok && r.sandbox);
+    const sb = r.sandbox!;
+    assert.deepEqual(sb.env, { HOME: join(runDir, "home"), TMPDIR: join(runDir, "tmp") });
+    assert.ok((await Deno.stat(join(runDir, "home"))).isDirectory);
+    assert.equal((await Deno.stat(join(runDir, "tmp"))).mode! & 0o777, 0o700);
+    const run = sb.wrap(["/usr/bin/claude"]).join(" ");
+    assert.ok(run.includes("--bind /srv/app /srv/app") && !run.includes("--unshare-net"));
+    const git = sb.wrapGit(["/usr/bin/git", "status"]).join(" ");
+    assert.ok(git.includes("--ro-bind /srv/app /srv/app"), "git sees the cwd read-only");
+    assert.ok(git.includes("--unshare-net"), "git runs offline");
+    await sb.cleanup();
+    await assert.rejects(Deno.stat(runDir), Deno.errors.NotFound);
+  } finally {
+    await Deno.remove(base, { recursive: true });
+  }
+});
+
+Deno.test("probe: explains namespace failures and names the fixes", async () => {
+  const userns = explainBwrapFailure("bwrap: setting up uid map: Permission denied\n");
+  assert.match(userns.reason, /namespaces/);
+  assert.match(userns.fix, /kernel\.unprivileged_userns_clone=1/);
+  assert.match(userns.fix, /mode = "off"/);
+  const other = explainBwrapFailure(
+    "bwrap: Can't mount proc on /newroot/proc: Operation not permitted",
+  );
+  assert.match(other.reason, /Can't mount proc/);
+  const windows = await probeSandbox({ os: "windows" });
+  assert.equal(windows.ok, false);
+  assert.match(!windows.ok ? windows.reason : "", /windows/);
+});
+
+Deno.test({
+  name: "probe: bwrap works on this Linux machine (CI installs bubblewrap)",
+  ignore: Deno.build.os !== "linux",
+  async fn() {
+    const a = await probeSandbox({ fresh: true });
+    assert.ok(a.ok, JSON.stringify(a));
+    assert.equal(a.kind, "bwrap");
+  },
+});
