@@ -24,6 +24,7 @@ import { type Destination, formatDestination } from "../../../util/destination.t
 import { EgressSetupError, type ForwarderBind, forwarderPlan, tunnelCount } from "./forwarder.ts";
 import type { EgressMode } from "../../../config/schema.ts";
 import type { ResolvedRunner } from "../../runtime.ts";
+import type { RunnerEvent } from "../../types.ts";
 import { capEgress, describeEgress, type EgressPolicy, resolvedRunnerEgress } from "./policy.ts";
 import {
   type EgressLimits,
@@ -135,12 +136,15 @@ export async function prepareRunEgress(
     };
   }
   const destinations = policy.destinations.map((d) => d.destination);
-  if (deps.slots === null || tunnelCount(destinations) > deps.slots.tunnels) {
+  if (
+    deps.slots === null || deps.slots.count === 0 ||
+    tunnelCount(destinations) > deps.slots.tunnels
+  ) {
     return {
       ok: false,
       code: "egress_unavailable",
       reason:
-        "egress: this runner's destinations were not known when the daemon started; restart the daemon",
+        'egress "model" is not set up in this worker for these destinations (they were not known when the daemon started); restart the daemon',
     };
   }
   const slot = deps.slots.acquire();
@@ -257,6 +261,18 @@ export type TaskEgress =
 export class EgressRuntime {
   readonly #slots: EgressSlots;
 
+  /** A runtime without slots or socat: `none`/`host` runs work, `model` runs are refused. */
+  static unconfigured(): EgressRuntime {
+    return new EgressRuntime({
+      root: "/nonexistent",
+      slots: 0,
+      tunnels: 0,
+      socat: null,
+      daemonPorts: [],
+      profileCaps: {},
+    });
+  }
+
   /** @param init from {@link egressInit} (absent: no slots, so `model` runs are refused) */
   constructor(readonly init: EgressInit) {
     this.#slots = new EgressSlots(init.root, init.slots, init.tunnels);
@@ -290,4 +306,18 @@ export class EgressRuntime {
     if (!r.ok) return r;
     return { ...r, policy, describe: describeEgress(policy) };
   }
+}
+
+/** A task event for one proxy decision, e.g. `egress refused example.com:443 (proxy): ...`. */
+export function egressRecordEvent(r: EgressRecord): RunnerEvent {
+  return {
+    kind: "log",
+    text: `egress ${r.verdict} ${r.destination} (${r.via})${r.reason ? `: ${r.reason}` : ""}`,
+    data: { egress: { ...r } },
+  };
+}
+
+/** The task event that sums up a run's egress when it ends. */
+export function egressSummaryEvent(s: EgressSummary): RunnerEvent {
+  return { kind: "log", text: describeEgressSummary(s), data: { egress_summary: { ...s } } };
 }
