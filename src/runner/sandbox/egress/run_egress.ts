@@ -273,8 +273,14 @@ export class EgressRuntime {
     });
   }
 
-  /** @param init from {@link egressInit} (absent: no slots, so `model` runs are refused) */
-  constructor(readonly init: EgressInit) {
+  /**
+   * @param init from {@link egressInit}
+   * @param connect how the proxies connect to a destination (tests); default `Deno.connect`
+   */
+  constructor(
+    readonly init: EgressInit,
+    readonly connect?: (d: Destination, signal: AbortSignal) => Promise<Deno.Conn>,
+  ) {
     this.#slots = new EgressSlots(init.root, init.slots, init.tunnels);
   }
 
@@ -302,6 +308,7 @@ export class EgressRuntime {
       slots: this.#slots,
       socat: this.init.socat,
       onRecord: opts.onRecord,
+      connect: this.connect,
     });
     if (!r.ok) return r;
     return { ...r, policy, describe: describeEgress(policy) };
