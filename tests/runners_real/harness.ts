@@ -279,7 +279,7 @@ export interface RunRealOptions extends PrepareOptions {
   /** How the egress proxy connects (default `Deno.connect`; a test may put a TLS front there). */
   connect?: (d: Destination, signal: AbortSignal) => Promise<Deno.Conn>;
   /** Changes the resolved runner before the run (e.g. other config env). */
-  adjustRunner?: (r: ResolvedRunner) => ResolvedRunner;
+  adjustRunner?: (r: ResolvedRunner, prepared: PreparedRun) => ResolvedRunner;
 }
 
 /** Where socat is (the egress forwarders need it); null when missing. */
@@ -315,7 +315,20 @@ async function runEgress(
 /** Prepares and executes one run through `executeRun`. Call `cleanup()` when done. */
 export async function runReal(opts: RunRealOptions): Promise<RealRun> {
   const prepared = await prepareRun(opts);
-  if (opts.adjustRunner) prepared.runner = opts.adjustRunner(prepared.runner);
+  if (opts.adjustRunner) {
+    prepared.runner = opts.adjustRunner(prepared.runner, prepared);
+    prepared.invocation = buildInvocation({
+      manifest: prepared.runner.manifest,
+      profile: opts.profile,
+      prompt: opts.prompt ?? "Follow the scripted plan.",
+      cwd: prepared.dirs.work,
+      resolvedBinary: prepared.runner.binary,
+      env: prepared.daemonEnv,
+      extraArgs: prepared.runner.args,
+      extraEnv: { pass: prepared.runner.envPass, set: prepared.runner.envSet },
+      stateDir: prepared.dirs.state,
+    });
+  }
   const events: RunnerEvent[] = [];
   const records: EgressRecord[] = [];
   const t0 = performance.now();
