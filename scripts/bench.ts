@@ -14,7 +14,9 @@
  * Sections: `delegation` (MCP `cmesh_delegate` with wait, p50/p95/p99, and a fresh `ssh`
  * round trip for comparison), `admission` (submissions/s, 50 clients), `memory` (daemon RSS
  * idle, streaming 200 MiB, 1,000 queued), `coldstart` (`cmesh mcp` spawn → initialize),
- * `audit` (append cost, `cmesh audit verify` of 1M records). Nothing here asserts timings.
+ * `audit` (append cost, `cmesh audit verify` of 1M records), `sandbox` (bwrap's added time per
+ * run: `/usr/bin/true` bare vs in a `query` run's sandbox, interleaved). Nothing here asserts
+ * timings.
  */
 import { parseArgs } from "node:util";
 import { benchDelegation, type DelegationResult } from "../bench/lib/delegation.ts";
@@ -24,6 +26,7 @@ import {
   benchMemory,
   type MemoryResult,
 } from "../bench/lib/load.ts";
+import { benchSandbox, type SandboxResult } from "../bench/lib/sandbox.ts";
 import { machine } from "../bench/lib/stats.ts";
 import {
   type AuditResult,
@@ -44,7 +47,7 @@ const NOTES = {
   memory: "ps -o rss= of the worker daemon process (main thread + sandboxed worker thread)",
 };
 
-const SECTIONS = ["delegation", "admission", "memory", "coldstart", "audit"] as const;
+const SECTIONS = ["delegation", "admission", "memory", "coldstart", "audit", "sandbox"] as const;
 type Section = typeof SECTIONS[number];
 
 interface Results {
@@ -56,6 +59,7 @@ interface Results {
   memory?: MemoryResult;
   coldstart?: ColdStartResult;
   audit?: AuditResult;
+  sandbox?: SandboxResult | null;
   rows: Row[];
   seconds: number;
 }
@@ -137,6 +141,18 @@ function rows(r: Results): Row[] {
       au.verify_cli_ms <= 10_000,
     );
   }
+  // --- sandbox (issue 12) ---
+  const sb = r.sandbox;
+  if (sb) {
+    row(
+      `sandbox added time per run p50 / p95 (${sb.runs} pairs)`,
+      `${sb.added_ms.p50} / ${sb.added_ms.p95} ms`,
+      "p50 ≤ 5 ms",
+      sb.added_ms.p50 <= 5,
+    );
+    row("  /usr/bin/true bare / in bwrap p50", `${sb.bare_ms.p50} / ${sb.sandboxed_ms.p50} ms`);
+  } else if (sb === null) row("sandbox added time per run", "bwrap unusable here");
+  // --- end sandbox ---
   return out;
 }
 
@@ -198,6 +214,10 @@ async function main(): Promise<void> {
   r.memory = await step("memory", () => benchMemory({ ...options }));
   r.coldstart = await step("coldstart", () => benchColdStart(options.coldRuns));
   r.audit = await step("audit", () => benchAudit({ ...options }));
+  r.sandbox = await step(
+    "sandbox",
+    () => benchSandbox({ runs: options.runs, warmup: options.warmup }),
+  );
   r.rows = rows(r);
   r.seconds = Math.round((performance.now() - started) / 1000);
   console.log("\n" + table(r.rows));

@@ -19,6 +19,7 @@
  */
 import { z } from "zod";
 import { Config } from "../src/config/schema.ts";
+import { EventsRequest, StreamTaskEnd, StreamTaskEvent } from "../src/protocol/events.ts";
 import { TaskEvent, TaskRequest, TaskResult, TaskStatus } from "../src/protocol/task.ts";
 import { RunnerManifest } from "../src/runner/manifest.ts";
 import { AuditRecord } from "../src/store/audit_schema.ts";
@@ -76,6 +77,29 @@ export const SCHEMAS: readonly SchemaEntry[] = [
     io: "output",
     title: "cmesh task event",
     description: "One progress event of a task; seq starts at 1 per task.",
+  },
+  {
+    file: "events-request.schema.json",
+    schema: EventsRequest,
+    io: "input",
+    title: "cmesh events request",
+    description:
+      "What a requester sends to POST /v1/events: where its copy of each task stands (task id → last event seq).",
+  },
+  {
+    file: "stream-task-event.schema.json",
+    schema: StreamTaskEvent,
+    io: "output",
+    title: "cmesh stream task event",
+    description: "The data of an `event: task` message on POST /v1/events: one event of one task.",
+  },
+  {
+    file: "stream-task-end.schema.json",
+    schema: StreamTaskEnd,
+    io: "output",
+    title: "cmesh stream task end",
+    description:
+      "The data of an `event: end` message on POST /v1/events: the task is terminal and all its events were sent.",
   },
   {
     file: "runner-manifest.schema.json",

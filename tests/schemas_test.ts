@@ -50,6 +50,9 @@ Deno.test("the schema set covers config, wire messages, manifests and audit reco
     "task-result.schema.json",
     "task-status.schema.json",
     "task-event.schema.json",
+    "events-request.schema.json",
+    "stream-task-event.schema.json",
+    "stream-task-end.schema.json",
     "runner-manifest.schema.json",
     "audit-record.schema.json",
   ]);

@@ -10,10 +10,16 @@ import { CliError, EXIT, reportError } from "./output.ts";
 // deno-lint-ignore no-explicit-any
 type Action = (...args: any[]) => Promise<void>;
 
-/** Adds the options every leaf command has and a lazily imported action. */
-function leaf(cmd: Command, load: () => Promise<Action>): Command {
+/** What `--json` does for most commands. */
+const JSON_HELP = "machine-readable output (one JSON document)";
+
+/**
+ * Adds the options every leaf command has and a lazily imported action. `jsonHelp` says what
+ * `--json` does where that is not "one JSON document" (docs/commands.md says the same).
+ */
+function leaf(cmd: Command, load: () => Promise<Action>, jsonHelp = JSON_HELP): Command {
   return cmd
-    .option("--json", "machine-readable output (one JSON document)")
+    .option("--json", jsonHelp)
     .option("--config <file>", "config file (default: see 'cmesh config path'; env CMESH_CONFIG)")
     .action(async (...args: unknown[]) => {
       const fn = await load();
@@ -75,9 +81,13 @@ export function buildProgram(): Command {
       "run the daemon in the foreground: loopback control API + tailnet worker (when inbound is enabled)",
     ),
     async () => (await import("./commands/daemon.ts")).daemon,
+    "errors as one JSON document on stdout (the ready line is JSON either way; logs go to stderr)",
   ).option(
     "--env-file <file>",
     "load variables (runner credentials) from this file first, e.g. service.env; a missing file is skipped",
+  ).option(
+    "--local-only",
+    'LOCAL ONLY, for trying real runners on one machine: no Tailscale; the worker listens on 127.0.0.1 and takes tasks only from your own user\'s connections, as peer "local" (Linux)',
   ).addOption(
     new Option("--insecure-local-demo <node>", "local demo only: treat loopback callers as <node>")
       .hideHelp(),
@@ -88,6 +98,7 @@ export function buildProgram(): Command {
       "serve the delegation tools to your coding agent over stdio (MCP); needs a running daemon",
     ),
     async () => (await import("./commands/mcp.ts")).mcp,
+    "accepted, no effect: stdout carries only the MCP protocol",
   );
 
   leaf(
@@ -167,6 +178,7 @@ export function buildProgram(): Command {
     audit.command("export").description("every record as JSON lines on stdout")
       .option("--format <format>", "jsonl", "jsonl"),
     async () => (await import("./commands/audit.ts")).auditExport,
+    "errors as one JSON document; the records are JSON Lines either way",
   );
 
   const policy = program.command("policy").description("inspect this node's inbound policy");
@@ -189,6 +201,7 @@ export function buildProgram(): Command {
       "run a complete local delegation between two daemons on this machine (no Tailscale, no keys)",
     ).option("--keep", "keep the demo directory for inspection"),
     async () => (await import("./commands/demo.ts")).demo,
+    "errors as one JSON document; the demo itself prints text",
   );
 
   leaf(

@@ -29,6 +29,11 @@ export interface DaemonOptions {
   configFile: string;
   /** Local demo only: loopback callers are named this (never reachable from config). */
   insecureLocalDemo?: string;
+  /**
+   * Local-only mode (`cmesh daemon --local-only`, never from config): no tailnet; the worker
+   * listens on 127.0.0.1 and accepts only connections of this uid, as node "local".
+   */
+  localOnly?: { uid: number; user: string };
   /** Resolves when the daemon should stop (tests); default: SIGINT/SIGTERM. */
   until?: Promise<void>;
 }
@@ -46,11 +51,14 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   const paths = currentPaths();
   const stateDir = stateDirFor(config);
   const demo = opts.insecureLocalDemo !== undefined;
+  const localOnly = opts.localOnly;
+  // Neither mode asks tailscaled anything: both serve loopback only.
+  const noTailnet = demo || localOnly !== undefined;
   const lock = await acquireDaemonLock(stateDir);
   const dbPath = join(stateDir, "cmesh.db");
   const store = openStore(dbPath);
   const token = await ensureControlToken(stateDir);
-  const localApi = demo ? null : LocalApiClient.fromConfig(
+  const localApi = noTailnet ? null : LocalApiClient.fromConfig(
     (await resolveLocalApi(config.tailscale, false)).tailscale,
   );
   const statusSource: StatusSource | null = localApi
@@ -67,6 +75,11 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       `LOCAL DEMO MODE: loopback callers are treated as "${opts.insecureLocalDemo}"; never use this outside 'cmesh demo'`,
     );
   }
+  if (localOnly) {
+    log(
+      `LOCAL-ONLY MODE: no tailnet; the worker listens on 127.0.0.1 only and accepts only connections of this user (${localOnly.user}, uid ${localOnly.uid}) on this machine, as node "local"`,
+    );
+  }
 
   let worker: RunningWorker | null = null;
   let runnerInfo: unknown = { inbound: "disabled" };
@@ -75,7 +88,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     lock.release();
   };
   if (config.inbound.enabled) {
-    const bind = bindAddresses(config, initial?.ok ? initial.status : null, demo);
+    const bind = bindAddresses(config, initial?.ok ? initial.status : null, noTailnet);
     if (!bind.ok) {
       const why = initial && !initial.ok ? initial.reason : bind.reason;
       logError(
@@ -92,6 +105,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       runnersDir: paths.runnersDir,
       nodeName,
       demoCaller: opts.insecureLocalDemo,
+      localUser: localOnly,
       selfStableId: initial?.ok ? initial.status.self?.stableId : undefined,
       self: initial?.ok ? initial.status.self : undefined,
       log: logOptions,
@@ -174,11 +188,17 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
         version: VERSION,
         pid: Deno.pid,
         demo,
+        local_only: localOnly !== undefined,
         config_file: opts.configFile,
         state_dir: stateDir,
         control: `127.0.0.1:${config.daemon.control_port}`,
         worker: { enabled: config.inbound.enabled, listening: worker?.listening ?? [] },
-        tailnet: st === null ? { ok: false, reason: "local demo: no tailnet" } : st.ok
+        tailnet: st === null
+          ? {
+            ok: false,
+            reason: localOnly ? "local-only mode: no tailnet" : "local demo: no tailnet",
+          }
+          : st.ok
           ? {
             ok: true,
             backend_state: st.status.backendState,

@@ -32,6 +32,8 @@ export interface WorkerPermissionInputs {
   localApi: LocalApiAccess;
   runBinaries: string[];
   tools: RunTools;
+  /** Local-only mode: `cat`, which reads the kernel's TCP table (who owns a connection). */
+  catBin?: string;
   /** The sandbox binary runs are wrapped in (bwrap, sandbox-exec), when there is one. */
   sandboxBin?: string | null;
   /**
@@ -78,6 +80,7 @@ export function workerPermissions(i: WorkerPermissionInputs): WorkerPermissions 
   ];
   // The tailscale CLI transport runs the CLI: the worker may run that one binary, nothing more.
   if (i.localApi.transport === "cli") tools.push(i.localApi.binary);
+  if (i.catBin) tools.push(i.catBin);
   net.push(...(i.egressNet ?? []));
   return {
     net: uniq(net),

@@ -125,6 +125,8 @@ export async function prepareWorker(args: {
   runnersDir: string;
   nodeName: string;
   demoCaller?: string;
+  /** Local-only mode: the daemon's own user (the only caller accepted). */
+  localUser?: { uid: number; user: string };
   selfStableId?: string;
   /** This node from LocalAPI status (addresses and names for the worker's Host check). */
   self?: TailnetStatus["self"];
@@ -154,7 +156,14 @@ export async function prepareWorker(args: {
     ...runtime.available.flatMap((r) => [...r.manifest.env.pass, ...r.envPass]),
   ]);
   const envSnapshot = Object.fromEntries(Object.entries(env).filter(([k]) => wanted.has(k)));
-  const localApi = await resolveLocalApi(config.tailscale, args.demoCaller !== undefined);
+  const localApi = await resolveLocalApi(
+    config.tailscale,
+    args.demoCaller !== undefined || args.localUser !== undefined,
+  );
+  // Local-only mode reads /proc/net/tcp through cat (see worker/local_user_identity.ts).
+  const catBin = args.localUser
+    ? await resolveBinary("cat", env.PATH || "/usr/bin:/bin", { runner: "cat" })
+    : undefined;
   const egress = egressInit({
     stateDir: args.stateDir,
     maxConcurrent: config.inbound.max_concurrent,
@@ -174,6 +183,7 @@ export async function prepareWorker(args: {
     localApi: localApi.access,
     runBinaries: runtime.available.map((r) => r.binary),
     tools,
+    catBin,
     sandboxBin: sandbox.mode === "required" && sandbox.availability.ok
       ? sandbox.availability.bin
       : null,
@@ -199,6 +209,7 @@ export async function prepareWorker(args: {
       caseInsensitive,
       log: args.log,
       ...(args.demoCaller ? { demoCaller: args.demoCaller } : {}),
+      ...(args.localUser && catBin ? { localUser: { ...args.localUser, catBin } } : {}),
       ...(args.selfStableId ? { selfStableId: args.selfStableId } : {}),
       ...(args.self ? { self: args.self } : {}),
     },

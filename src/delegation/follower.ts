@@ -18,6 +18,7 @@ import {
 } from "../store/tasks.ts";
 import { logger } from "../util/log.ts";
 import { type PeerAddress, PeerClient, type PeerFailure } from "./peer_client.ts";
+import { PeerStream, type PeerStreamHandlers } from "./peer_stream.ts";
 
 /** Why a delegation did not go through, as the agent and the CLI see it. */
 export type FailureKind =
@@ -85,9 +86,18 @@ export function recordPeerFailure(
   return { kind, message, rule };
 }
 
-/** Background followers, one per open outbound task. */
+/**
+ * Background following of open outbound tasks: every task at a peer over that peer's one
+ * event stream (`peer_stream.ts`), or, with a peer that has no such stream, one follower per
+ * task (its own SSE, polling as the fallback).
+ */
 export class TaskFollower {
   #followers = new Map<string, AbortController>();
+  #streams = new Map<string, PeerStream>();
+  #streamOf = new Map<string, PeerStream>();
+  #perTaskPeers = new Set<string>();
+  #after = new Map<string, number>();
+  #slots = new Slots(8);
 
   constructor(
     private readonly deps: { store: Store; bus: TaskBus; self: string; pollMs?: number },
@@ -95,54 +105,144 @@ export class TaskFollower {
 
   /** Starts following `task` unless it is terminal or already followed. */
   follow(task: TaskRecord, address: PeerAddress): void {
-    if (this.#followers.has(task.id) || isTerminal(task.state)) return;
-    const ctl = new AbortController();
-    this.#followers.set(task.id, ctl);
-    this.#loop(task.id, address, ctl.signal)
-      .catch((e) =>
-        logger("delegation").error("following {id} failed: {error}", {
-          id: task.id,
-          error: String(e),
-        })
-      )
-      .finally(() => this.#followers.delete(task.id));
+    const id = task.id;
+    if (this.#followers.has(id) || this.#streamOf.has(id) || isTerminal(task.state)) return;
+    const key = `${address.name}@${address.host}:${address.port}`;
+    if (this.#perTaskPeers.has(key)) return this.#followOne(id, address);
+    let stream = this.#streams.get(key);
+    if (!stream) {
+      stream = new PeerStream(new PeerClient(address), this.#handlers(key, address));
+      this.#streams.set(key, stream);
+    }
+    this.#streamOf.set(id, stream);
+    stream.add(id);
   }
 
   /** Stops every follower (the tasks are resumed on the next start). */
   close(): void {
     for (const c of this.#followers.values()) c.abort("shutdown");
+    for (const s of this.#streams.values()) s.close();
+    this.#streams.clear();
+    this.#streamOf.clear();
   }
 
-  #remoteSeq(id: string): number {
-    let max = 0;
-    for (const ev of listEvents(this.deps.store, "outbound", id, 0, 100_000)) {
-      const rs = (ev.data as { remote_seq?: number } | undefined)?.remote_seq;
-      if (typeof rs === "number" && rs > max) max = rs;
+  #handlers(key: string, address: PeerAddress): PeerStreamHandlers {
+    const client = new PeerClient(address);
+    const { store, bus, self } = this.deps;
+    const fail = (id: string, failure: PeerFailure) => {
+      recordPeerFailure(store, bus, self, id, address.name, failure);
+      this.#done(id);
+    };
+    return {
+      after: (id) => this.#afterOf(id),
+      onEvent: (id, ev) => this.#mirror(id, ev),
+      onEnd: (id) =>
+        this.#slots.run(async () => {
+          const st = await client.status(id);
+          if (st.ok && isTerminal(st.value.state)) {
+            await this.#finish(id, client, st.value);
+            this.#done(id);
+          } else if (!st.ok && st.failure.kind === "too_large") fail(id, st.failure);
+          else {
+            // The stream said it ended but the status disagrees or failed: ask task by task.
+            this.#done(id);
+            this.#followOne(id, address);
+          }
+        }),
+      onCheck: (id) =>
+        this.#slots.run(async () => {
+          const st = await client.status(id);
+          if (!st.ok) {
+            if (st.failure.kind === "too_large") fail(id, st.failure);
+            else if (st.failure.kind === "refused" && st.failure.status === 404) {
+              fail(id, notFoundAtPeer());
+            }
+            return; // a transport failure: the stream is reopened and lists it again
+          }
+          if (!isTerminal(st.value.state)) return; // the stream delivers what comes
+          // Ended before the stream could follow it: the rest of its events, then the result.
+          const rest = await client.followEvents(
+            id,
+            this.#afterOf(id),
+            (ev) => this.#mirror(id, ev),
+            AbortSignal.timeout(30_000),
+          );
+          if (rest.failure) return fail(id, rest.failure);
+          await this.#finish(id, client, st.value);
+          this.#done(id);
+        }),
+      onFailure: (ids, failure) => {
+        for (const id of ids) fail(id, failure);
+      },
+      onUnsupported: (ids) => {
+        this.#perTaskPeers.add(key);
+        this.#streams.get(key)?.close();
+        this.#streams.delete(key);
+        for (const id of ids) {
+          this.#streamOf.delete(id);
+          this.#followOne(id, address);
+        }
+      },
+    };
+  }
+
+  #done(id: string): void {
+    this.#streamOf.get(id)?.remove(id);
+    this.#streamOf.delete(id);
+    this.#after.delete(id);
+  }
+
+  #followOne(id: string, address: PeerAddress): void {
+    if (this.#followers.has(id)) return;
+    const ctl = new AbortController();
+    this.#followers.set(id, ctl);
+    this.#loop(id, address, ctl.signal)
+      .catch((e) =>
+        logger("delegation").error("following {id} failed: {error}", { id, error: String(e) })
+      )
+      .finally(() => {
+        this.#followers.delete(id);
+        this.#after.delete(id);
+      });
+  }
+
+  #afterOf(id: string): number {
+    let after = this.#after.get(id);
+    if (after === undefined) {
+      after = 0;
+      for (const ev of listEvents(this.deps.store, "outbound", id, 0, 100_000)) {
+        const rs = (ev.data as { remote_seq?: number } | undefined)?.remote_seq;
+        if (typeof rs === "number" && rs > after) after = rs;
+      }
+      this.#after.set(id, after);
     }
-    return max;
+    return after;
+  }
+
+  /** Stores a remote event once (by its seq) with its `remote_seq`. */
+  #mirror(id: string, ev: TaskEvent): void {
+    const { store, bus } = this.deps;
+    if (ev.seq <= this.#afterOf(id)) return;
+    this.#after.set(id, ev.seq);
+    store.transaction(() => {
+      appendEvent(store, "outbound", id, {
+        kind: ev.kind,
+        text: ev.text,
+        data: { ...(ev.data ?? {}), remote_seq: ev.seq, remote_at: ev.at },
+      });
+      if (ev.kind === "state" && /^running/.test(ev.text)) {
+        updateTaskState(store, "outbound", id, "running", { remote_state: "running" });
+      }
+    });
+    bus.emit(id);
   }
 
   async #loop(id: string, address: PeerAddress, signal: AbortSignal): Promise<void> {
     const { store, bus } = this.deps;
     const client = new PeerClient(address);
-    let after = this.#remoteSeq(id);
-    const mirror = (ev: TaskEvent) => {
-      if (ev.seq <= after) return;
-      after = ev.seq;
-      store.transaction(() => {
-        appendEvent(store, "outbound", id, {
-          kind: ev.kind,
-          text: ev.text,
-          data: { ...(ev.data ?? {}), remote_seq: ev.seq, remote_at: ev.at },
-        });
-        if (ev.kind === "state" && /^running/.test(ev.text)) {
-          updateTaskState(store, "outbound", id, "running", { remote_state: "running" });
-        }
-      });
-      bus.emit(id);
-    };
+    const mirror = (ev: TaskEvent) => this.#mirror(id, ev);
     while (!signal.aborted) {
-      const sse = await client.followEvents(id, after, mirror, signal);
+      const sse = await client.followEvents(id, this.#afterOf(id), mirror, signal);
       if (signal.aborted) return;
       if (sse.failure) {
         recordPeerFailure(store, bus, this.deps.self, id, address.name, sse.failure);
@@ -165,12 +265,7 @@ export class TaskFollower {
           bus.emit(id);
         }
       } else if (st.failure.kind === "refused" && st.failure.status === 404) {
-        recordPeerFailure(store, bus, this.deps.self, id, address.name, {
-          kind: "refused",
-          status: 404,
-          code: "not_found",
-          message: "the peer no longer knows this task (its state was reset?)",
-        });
+        recordPeerFailure(store, bus, this.deps.self, id, address.name, notFoundAtPeer());
         return;
       }
       if (!sse.ended) await new Promise((r) => setTimeout(r, this.deps.pollMs ?? 1000));
@@ -181,7 +276,7 @@ export class TaskFollower {
     id: string,
     client: PeerClient,
     status: TaskStatus,
-    signal: AbortSignal,
+    signal?: AbortSignal,
   ): Promise<void> {
     const { store } = this.deps;
     const res = await client.result(id, signal);
@@ -207,5 +302,34 @@ export class TaskFollower {
       });
     });
     this.deps.bus.emit(id);
+  }
+}
+
+function notFoundAtPeer(): PeerFailure {
+  return {
+    kind: "refused",
+    status: 404,
+    code: "not_found",
+    message: "the peer no longer knows this task (its state was reset?)",
+  };
+}
+
+/** At most `n` of the given jobs at once (finishing a thousand tasks is not 2,000 requests). */
+class Slots {
+  #free: number;
+  #waiting: (() => void)[] = [];
+  constructor(n: number) {
+    this.#free = n;
+  }
+  async run(job: () => Promise<void>): Promise<void> {
+    if (this.#free === 0) await new Promise<void>((r) => this.#waiting.push(r));
+    else this.#free--;
+    try {
+      await job();
+    } finally {
+      const next = this.#waiting.shift();
+      if (next) next();
+      else this.#free++;
+    }
   }
 }

@@ -209,6 +209,34 @@ export class PeerClient {
   }
 
   /**
+   * Opens `POST /v1/events` (SSE of every task of mine there) from `after` (task id → last
+   * seq I have). The caller reads the body; see `peer_stream.ts`.
+   */
+  async openEvents(
+    after: Record<string, number>,
+    signal: AbortSignal,
+  ): Promise<
+    { ok: true; body: ReadableStream<Uint8Array> } | { ok: false; status?: number; message: string }
+  > {
+    let res: Response;
+    try {
+      res = await fetch(`${baseUrl(this.peer)}/v1/events`, {
+        method: "POST",
+        headers: { "content-type": "application/json", accept: "text/event-stream" },
+        body: JSON.stringify({ after }),
+        signal,
+      });
+    } catch (err) {
+      return { ok: false, message: networkFailure(this.peer, err).message };
+    }
+    if (!res.ok || !res.body) {
+      await res.body?.cancel();
+      return { ok: false, status: res.status, message: `events: HTTP ${res.status}` };
+    }
+    return { ok: true, body: res.body };
+  }
+
+  /**
    * Follows `GET /v1/tasks/:id/events` (SSE) from `after`, calling `onEvent` per event. Resolves
    * when the stream ends (task terminal) or fails; the caller falls back to polling.
    */
@@ -232,7 +260,7 @@ export class PeerClient {
       return { ended: false, error: `events: HTTP ${res.status}` };
     }
     try {
-      for await (const msg of readSse(res.body, MAX_PEER_EVENT_CHARS)) {
+      for await (const msg of readSse(res.body, MAX_PEER_EVENT_CHARS, signal)) {
         if (msg.event === "end") return { ended: true };
         const ev = TaskEvent.safeParse(JSON.parse(msg.data));
         if (ev.success) onEvent(ev.data);

@@ -317,14 +317,19 @@ export class DelegationService {
     afterSeq: number,
     timeoutMs: number,
     signal?: AbortSignal,
+    untilTerminal = false,
   ): Promise<{ status: TaskStatus; events: TaskEvent[] } | null> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const status = this.status(id);
       if (!status) return null;
-      const events = this.events(id, afterSeq);
+      const terminal = isTerminal(status.state);
+      // Until terminal, events are read only for the answer (a waiter with no use for each
+      // event wakes once per task, not once per event).
+      const events = untilTerminal && !terminal ? [] : this.events(id, afterSeq);
       const left = deadline - Date.now();
-      if (isTerminal(status.state) || events.length || left <= 0 || signal?.aborted) {
+      if (terminal || events.length || left <= 0 || signal?.aborted) {
+        if (untilTerminal && !terminal) return { status, events: this.events(id, afterSeq) };
         return { status, events };
       }
       await this.bus.waitFor(id, left, signal);

@@ -7,6 +7,7 @@
  *
  * @example
  * ```ts
+ * const res = await fetch("http://100.64.0.2:7435/v1/tasks/t_0123456789/events");
  * for await (const msg of readSse(res.body!, 1 << 20)) console.log(msg.event, msg.data);
  * ```
  */
@@ -28,13 +29,19 @@ export class SseTooLarge extends Error {
 
 /**
  * Parses an SSE stream. A message (its fields and the line being read) larger than
- * `maxMessageChars` characters ends the stream with {@link SseTooLarge}.
+ * `maxMessageChars` characters ends the stream with {@link SseTooLarge}; `signal` ends it
+ * quietly (the body is cancelled, so the connection closes).
  */
 export async function* readSse(
   body: ReadableStream<Uint8Array>,
   maxMessageChars: number,
+  signal?: AbortSignal,
 ): AsyncGenerator<SseMessage> {
   const reader = body.pipeThrough(new TextDecoderStream()).getReader();
+  // An abort cancels the body itself: a fetch aborted after its headers arrived does not
+  // always stop the body from delivering what the peer keeps sending (keep-alives).
+  const onAbort = () => reader.cancel(signal?.reason).catch(() => {});
+  signal?.addEventListener("abort", onAbort, { once: true });
   let buf = "";
   let msg: { id: string | null; event: string; data: string[] } = {
     id: null,
@@ -46,7 +53,7 @@ export async function* readSse(
   try {
     for (;;) {
       const { done, value } = await reader.read();
-      if (done) return;
+      if (done || signal?.aborted) return;
       buf += value;
       let nl: number;
       while ((nl = buf.indexOf("\n")) >= 0) {
@@ -72,6 +79,7 @@ export async function* readSse(
       if (held + buf.length > maxMessageChars) throw new SseTooLarge(maxMessageChars);
     }
   } finally {
+    signal?.removeEventListener("abort", onAbort);
     reader.cancel().catch(() => {});
   }
 }

@@ -89,7 +89,13 @@ export async function followTask(
     let res;
     try {
       res = await control.get(
-        taskPath(id, `/wait?after=${after}&timeout_s=${timeoutS}`),
+        // Without a progress token nobody sees intermediate events as they come: one
+        // long-poll until the end (they are all in its answer) instead of one per event.
+        taskPath(
+          id,
+          `/wait?after=${after}&timeout_s=${timeoutS}` +
+            (opts.progress.enabled ? "" : "&until=terminal"),
+        ),
         opts.signal,
       );
     } catch (e) {

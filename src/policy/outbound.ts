@@ -63,7 +63,7 @@ export function outboundDecision(input: OutboundInput): OutboundAllow | Deny {
     return deny(
       "outbound.peer_unknown",
       `peer ${input.peer} is not in [[outbound.peers]]; configured peers: ${listOrNone(names)}`,
-      "delegate to a configured peer, or add this one with `cmesh config` / [[outbound.peers]]",
+      "delegate to a configured peer, or add this one: a [[outbound.peers]] entry in config.toml (`cmesh config path` shows the file; your agent's cmesh_setup_plan tool writes it for you), then restart the daemon (`cmesh service install`, or restart `cmesh daemon`)",
     );
   }
   const { index, entry } = found;

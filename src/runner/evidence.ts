@@ -151,16 +151,53 @@ export interface GitSnapshotOutcome {
   reason: string | null;
 }
 
-async function headOf(cwd: string, gitBin: GitRunner, env: Record<string, string>) {
-  const r = await git(cwd, gitBin, env, ["rev-parse", "--verify", "--quiet", "HEAD^{commit}"]);
-  if (r.ok) return { head: decode(r.stdout).trim() || null, reason: null };
-  // `--verify --quiet` exits 1 without output on an unborn branch (fresh repo, no commits).
-  if (r.code === 1) return { head: null, reason: null };
-  return { head: null, reason: r.reason };
+/**
+ * Parses `git status --porcelain=v2 --branch -z` into HEAD (null on an unborn branch) and the
+ * same `"XY path"` entries {@link parsePorcelainZ} gives for v1 (renames and copies as
+ * `"R  old -> new"`): one git call for what took three.
+ *
+ * @example
+ * ```ts
+ * parsePorcelainV2Z("# branch.oid (initial)\0? new.txt\0"); // { head: null, entries: ["?? new.txt"] }
+ * ```
+ */
+export function parsePorcelainV2Z(text: string): { head: string | null; entries: string[] } {
+  const fields = text.split("\0");
+  fields.pop(); // the part after the last NUL is empty or cut
+  let head: string | null = null;
+  const entries: string[] = [];
+  // Fields before the path in each record kind (`1`, `2`, `u`).
+  const before: Record<string, number> = { "1": 8, "2": 9, "u": 10 };
+  const xyOf = (xy: string) => xy.replaceAll(".", " ");
+  for (let i = 0; i < fields.length; i++) {
+    const f = fields[i];
+    if (f.startsWith("# ")) {
+      if (f.startsWith("# branch.oid ")) {
+        const oid = f.slice("# branch.oid ".length);
+        head = oid === "(initial)" ? null : oid;
+      }
+      continue;
+    }
+    if (f.startsWith("? ")) entries.push(`?? ${f.slice(2)}`);
+    else if (f.startsWith("! ")) entries.push(`!! ${f.slice(2)}`);
+    else if (before[f[0]] !== undefined) {
+      let at = 0;
+      for (let n = 0; n < before[f[0]] && at >= 0; n++) at = f.indexOf(" ", at + 1);
+      if (at < 0) continue; // cut by the output cap
+      const xy = xyOf(f.slice(2, 4));
+      const path = f.slice(at + 1);
+      if (f[0] === "2") {
+        if (i + 1 >= fields.length) continue;
+        entries.push(`${xy} ${fields[++i]} -> ${path}`);
+      } else entries.push(`${xy} ${path}`);
+    }
+  }
+  return { head, entries };
 }
 
 /**
- * Takes a snapshot of the git work tree at `cwd` and says why when it cannot.
+ * Takes a snapshot of the git work tree at `cwd` and says why when it cannot. One git call
+ * (`status --porcelain=v2 --branch`), since each call may cost a sandbox start.
  *
  * @example
  * ```ts
@@ -172,23 +209,19 @@ export async function gitSnapshotWithReason(
   gitBin: GitRunner,
   env: Record<string, string> = {},
 ): Promise<GitSnapshotOutcome> {
-  const inside = await git(cwd, gitBin, env, ["rev-parse", "--is-inside-work-tree"]);
-  if (!inside.ok || decode(inside.stdout).trim() !== "true") {
-    return { snapshot: null, reason: inside.ok ? "not a git work tree" : inside.reason };
-  }
-  const head = await headOf(cwd, gitBin, env);
-  if (head.reason) return { snapshot: null, reason: head.reason };
   const status = await git(cwd, gitBin, env, [
     "status",
-    "--porcelain=v1",
+    "--porcelain=v2",
+    "--branch",
     "-z",
     "--untracked-files=all",
   ]);
-  if (!status.ok) return { snapshot: null, reason: status.reason };
-  return {
-    snapshot: { head: head.head, status: capEntries(parsePorcelainZ(decode(status.stdout))) },
-    reason: null,
-  };
+  if (!status.ok) {
+    const notWorkTree = /must be run in a work tree/.test(status.reason);
+    return { snapshot: null, reason: notWorkTree ? "not a git work tree" : status.reason };
+  }
+  const parsed = parsePorcelainV2Z(decode(status.stdout));
+  return { snapshot: { head: parsed.head, status: capEntries(parsed.entries) }, reason: null };
 }
 
 /**
@@ -226,6 +259,7 @@ export interface GitDiffEvidence {
  *
  * @example
  * ```ts
+ * const before = await gitSnapshot("/srv/app", "/usr/bin/git"); // before the run
  * const { diff_stat, changed_files } = await gitDiffEvidence("/srv/app", before, "/usr/bin/git");
  * ```
  */
@@ -293,8 +327,10 @@ export async function gitDiffEvidence(
  *
  * @example
  * ```ts
+ * const [cwd, env] = ["/srv/app", { PATH: "/usr/bin:/bin" }];
+ * const before = await gitSnapshot(cwd, "/usr/bin/git", env); // before the run
  * const { git, reasons } = await collectGitEvidence(cwd, before, "/usr/bin/git", env);
- * evidence.git = git;
+ * if (reasons.length > 0) console.warn(reasons.join("; "));
  * ```
  */
 export async function collectGitEvidence(

@@ -38,6 +38,7 @@ import {
 import { ByteTail } from "../util/byte_tail.ts";
 import { utf8ByteLength } from "../util/utf8.ts";
 import { waitAtMost } from "../util/bounded_command.ts";
+import { isAbsolutePath } from "../protocol/task.ts";
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -161,7 +162,10 @@ export async function superviseRun(
       stdin: inv.stdin === null ? "null" : "piped",
       stdout: "piped",
       stderr: "piped",
-      detached: true,
+      // Unsandboxed, the run gets its own session so a kill reaches its group. bwrap makes its
+      // own (`--new-session`) inside its PID namespace, so its outer process needs none, and
+      // a plain spawn keeps the fast path (a pre-exec setsid copies the daemon's page tables).
+      detached: !opts.sandboxed,
     }).spawn();
   } catch (e) {
     throw new Error(`cannot start ${inv.argv[0]}: ${(e as Error).message}`, { cause: e });
@@ -277,8 +281,12 @@ export async function superviseRun(
   if (killing && run.kills.length === 0) run.kills.push(await killing);
 
   // Final sweep: escaped tool processes, background jobs, anything still marked with the token.
-  // (Skipped where tree kill is unsupported: there is nothing left it could reach.)
-  if (treeKillSupport().sweep) {
+  // (Skipped where tree kill is unsupported: there is nothing left it could reach. Skipped too
+  // when a sandboxed run's bwrap has exited and been reaped: its PID namespace ended with its
+  // init, and the kernel kills every member before that init can be reaped, so no process of
+  // the run can be left. After a kill, bwrap may have died first: then the sweep runs.)
+  const namespaceGone = opts.sandboxed === true && status !== null && killing === null;
+  if (treeKillSupport().sweep && !namespaceGone) {
     const sweep = await killTree(killOptions).catch((e) => ({
       steps: [],
       survivors: [],
@@ -386,7 +394,7 @@ async function feedStdin(child: Deno.ChildProcess, text: string): Promise<void> 
 
 function validate(inv: Invocation, limits: RunLimits, opts: SuperviseOptions): void {
   const bin = inv.argv[0] ?? "";
-  if (!(bin.startsWith("/") || /^[A-Za-z]:[\\/]/.test(bin))) {
+  if (!isAbsolutePath(bin)) {
     throw new Error(`argv[0] must be an absolute path, got "${bin}"`);
   }
   if (!isValidRunToken(opts.runToken)) throw new Error("runToken must be 16-128 of [A-Za-z0-9_-]");

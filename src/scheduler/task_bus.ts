@@ -27,9 +27,18 @@ export class TaskBus {
     };
   }
 
+  #any = new Set<(id: string) => void>();
+
+  /** Registers `fn` for changes of every task (it gets the id); returns the unsubscribe. */
+  onAny(fn: (id: string) => void): () => void {
+    this.#any.add(fn);
+    return () => this.#any.delete(fn);
+  }
+
   /** Signals that task `id` changed. */
   emit(id: string): void {
     for (const fn of this.#listeners.get(id) ?? []) fn();
+    for (const fn of this.#any) fn(id);
   }
 
   /** Resolves when task `id` changes or after `ms`, whichever is first (or on abort). */

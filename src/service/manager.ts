@@ -8,6 +8,7 @@
  * @example
  * ```ts
  * import { installService, serviceEnvironment } from "./manager.ts";
+ * const [stateDir, configDir] = ["/home/ann/.local/state/cmesh", "/home/ann/.config/cmesh"];
  * const out = await installService(serviceEnvironment({ stateDir, configDir }), { start: true });
  * if (!out.started) console.error(out.hint);
  * ```
@@ -254,32 +255,62 @@ export interface UninstallOutcome {
   file: string;
   /** True when a definition file was removed. */
   removed: boolean;
+  /**
+   * False when an installed service could not be stopped (it may still be running); "not
+   * loaded" answers count as stopped.
+   */
+  stopped: boolean;
+  /** The manager's words when `stopped` is false. */
+  stop_error?: string;
+  /** The command that stops it by hand, when `stopped` is false. */
+  stop_hint?: string;
   steps: ServiceStep[];
 }
+
+/** What service managers say when there was nothing to stop. */
+const NOT_LOADED =
+  /not loaded|no such process|could not find|not found|does not exist|cannot find|not running/i;
 
 /** Stops and unloads the service (failures ignored: it may not be loaded) and removes its file. */
 export async function uninstallService(se: ServiceEnvironment): Promise<UninstallOutcome> {
   const def = serviceDefinition(se);
   const present = (await readBytes(def.file)) !== null;
-  const out: UninstallOutcome = { manager: def.manager, file: def.file, removed: false, steps: [] };
+  const out: UninstallOutcome = {
+    manager: def.manager,
+    file: def.file,
+    removed: false,
+    stopped: true,
+    steps: [],
+  };
   const ignore = { ignoreFailure: true };
+  let stopHint: string;
   if (def.manager === "systemd") {
+    stopHint = "systemctl --user disable --now cmesh.service";
     await runSteps(se, out.steps, [[
       "systemctl",
       ["--user", "disable", "--now", "cmesh.service"],
       ignore,
     ]]);
   } else if (def.manager === "launchd") {
+    stopHint = `launchctl bootout gui/${se.uid}/${LAUNCHD_LABEL}`;
     await runSteps(se, out.steps, [[
       "launchctl",
       ["bootout", `gui/${se.uid}/${LAUNCHD_LABEL}`],
       ignore,
     ]]);
   } else {
+    stopHint = `schtasks /End /TN ${WINDOWS_TASK_NAME}`;
     await runSteps(se, out.steps, [
       ["schtasks", ["/End", "/TN", WINDOWS_TASK_NAME], ignore],
       ["schtasks", ["/Delete", "/TN", WINDOWS_TASK_NAME, "/F"], ignore],
     ]);
+  }
+  // Ignored above so removal goes on, but an installed service that would not stop is reported.
+  const failedStop = out.steps.find((st) => !st.ok && !NOT_LOADED.test(st.detail ?? ""));
+  if (present && failedStop) {
+    out.stopped = false;
+    out.stop_error = `${failedStop.command}: ${failedStop.detail || "failed"}`;
+    out.stop_hint = stopHint;
   }
   if (present) {
     await Deno.remove(def.file);

@@ -9,6 +9,11 @@
  * @example
  * ```ts
  * import { applyPlan, PlanBook } from "./apply.ts";
+ * import { buildPlan } from "./plan.ts";
+ * const stateDir = "/home/ann/.local/state/cmesh";
+ * const plan = await buildPlan(null, "/home/ann/.config/cmesh/config.toml", {
+ *   outbound_peers: [{ name: "buildbox" }],
+ * });
  * const book = new PlanBook();
  * book.remember(plan);
  * const out = await applyPlan(book.get(plan.hash)!, { stateDir });
@@ -19,6 +24,7 @@ import { parseConfigText } from "../config/load.ts";
 import { Config } from "../config/schema.ts";
 import { appendAudit } from "../store/audit.ts";
 import { openStore } from "../store/db.ts";
+import { pruneBackups } from "../util/backups.ts";
 import type { Plan } from "./plan.ts";
 import { wideningChanges } from "./widening.ts";
 
@@ -160,6 +166,7 @@ export async function applyPlan(
           ...(opts.widens?.length ? { widens: opts.widens } : {}),
         },
       });
+      if (backup) await pruneBackups(plan.file, ".bak-");
       return { file: plan.file, backup, audit_seq: rec.seq };
     } catch (e) {
       if (backup) await Deno.copyFile(backup, plan.file);

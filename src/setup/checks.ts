@@ -8,6 +8,8 @@
  * @example
  * ```ts
  * import { doctorChecks, summarize } from "./checks.ts";
+ * import type { SetupFacts } from "./facts.ts";
+ * declare const facts: SetupFacts;
  * const checks = doctorChecks(facts);
  * summarize(checks); // { pass: 7, warn: 2, fail: 0, ok: true }
  * ```
@@ -192,9 +194,8 @@ export function runnerChecks(f: SetupFacts): Check[] {
       const where = c.source === "daemon"
         ? "the running daemon has none of them"
         : `none of them is set in this shell or in ${c.serviceEnvFile}`;
-      const fix = f.os === "linux"
-        ? `put one in ${c.serviceEnvFile} (one NAME=value line, mode 0600) and restart: cmesh service install; a daemon you start by hand takes it from its shell`
-        : `set one in the daemon's environment (a daemon you start by hand takes it from its shell), or under [runners.${r.name}] env`;
+      const fix =
+        `put one in ${c.serviceEnvFile} (one NAME=value line, mode 0600) and restart: cmesh service install; a daemon you start by hand takes it from its shell (or: cmesh daemon --env-file ${c.serviceEnvFile})`;
       return warn(
         `runner.${r.name}`,
         `${r.version} (${r.binary}), but it gets credentials only from ${

@@ -47,6 +47,10 @@ export interface TailnetPeerFact {
   online: boolean;
   os: string;
   tags: string[];
+  /** Tailscale's StableID (what `outbound.peers[].stable_id` pins). */
+  stableId?: string;
+  /** Shared in from another tailnet (never a delegation target). */
+  shared?: boolean;
 }
 
 /** tailscaled, as LocalAPI status shows it. */
@@ -188,6 +192,8 @@ export async function tailscaleFacts(config: Config): Promise<TailscaleFacts> {
       online: p.online,
       os: p.os,
       tags: p.tags,
+      stableId: p.stableId,
+      shared: p.shared,
     })),
   };
 }
@@ -257,10 +263,9 @@ async function runnerFacts(
   runnersDir: string,
   serviceEnvFile: string,
 ): Promise<RunnerFact[]> {
-  // Only systemd reads service.env (spec.ts): elsewhere it would not reach the daemon.
-  const serviceEnv = Deno.build.os === "linux"
-    ? await serviceEnvNames(serviceEnvFile)
-    : { file: serviceEnvFile, names: new Set<string>() };
+  // Every service manager gives the daemon service.env (systemd EnvironmentFile, else
+  // `cmesh daemon --env-file`: src/service/manager.ts).
+  const serviceEnv = await serviceEnvNames(serviceEnvFile);
   let runtime;
   try {
     runtime = await resolveRunners(config, { runnersDir, pathEnv: Deno.env.get("PATH") ?? "" });

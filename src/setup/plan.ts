@@ -12,7 +12,7 @@
  * @example
  * ```ts
  * import { buildPlan } from "./plan.ts";
- * const plan = buildPlan(null, "/home/ann/.config/cmesh/config.toml", {
+ * const plan = await buildPlan(null, "/home/ann/.config/cmesh/config.toml", {
  *   outbound_peers: [{ name: "buildbox" }],
  * });
  * plan.hash; // 16 hex digits
@@ -29,6 +29,8 @@ export interface PlanOutboundPeer {
   name: string;
   /** Tailnet IP or host, when name resolution through Tailscale should be bypassed. */
   address?: string;
+  /** Its Tailscale StableID, to pin it from the start (`cmesh_setup_status` lists them). */
+  stable_id?: string;
   /** Its worker port, when not the default 7433. */
   port?: number;
   /** Profiles I may send it (default `["query"]`). */
@@ -208,6 +210,7 @@ export async function buildPlan(
       ...(before ?? {}),
       name: p.name,
       ...(p.address ? { address: p.address } : {}),
+      ...(p.stable_id ? { stable_id: p.stable_id } : {}),
       ...(p.port ? { port: p.port } : {}),
       profiles: p.profiles ?? (before?.profiles as string[] | undefined) ?? ["query"],
       cwd: p.cwd ?? (before?.cwd as string[] | undefined) ?? ["/**"],

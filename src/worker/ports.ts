@@ -4,7 +4,8 @@
  * tests can pass small fakes instead of the whole daemon.
  */
 import type { CallerIdentity } from "../policy/types.ts";
-import type { ApiError, TaskEvent, TaskRequest, TaskResult, TaskStatus } from "../protocol/task.ts";
+import type { TaskEvent, TaskRequest, TaskResult, TaskStatus } from "../protocol/task.ts";
+import type { ErrorReply } from "../protocol/errors.ts";
 
 /** The answer of a whois lookup: an identity, or why there is none (fail closed). */
 export type IdentityOutcome =
@@ -32,7 +33,7 @@ export interface HelloBody {
 /** The outcome of a submission or cancel: a status to return, or an error. */
 export type TaskOutcome =
   | { ok: true; status: 200 | 202; task: TaskStatus }
-  | { ok: false; status: 403 | 404 | 409 | 429 | 500 | 503; body: ApiError; retryAfterS?: number };
+  | { ok: false; retryAfterS?: number } & ErrorReply;
 
 /** Admission, queries and cancel, scoped to the caller (a caller sees only its own tasks). */
 export interface WorkerTasks {
@@ -42,6 +43,10 @@ export interface WorkerTasks {
   /** `null`: no such task for this caller; `"pending"`: not finished yet. */
   result(caller: CallerIdentity, id: string): TaskResult | "pending" | null;
   events(caller: CallerIdentity, id: string, afterSeq: number): TaskEvent[] | null;
+  /** Ids of the caller's tasks that are not terminal yet. */
+  openTaskIds(caller: CallerIdentity): string[];
+  /** Calls `onChange` with the id of every task that changes; returns the unsubscribe. */
+  subscribeAll(onChange: (id: string) => void): () => void;
   /** Calls `onEvent` for every new event of task `id`; returns an unsubscribe function. */
   subscribe(id: string, onEvent: (ev: TaskEvent) => void): () => void;
   cancel(caller: CallerIdentity, id: string): Promise<TaskOutcome>;

@@ -22,6 +22,7 @@ import { type LogOptions, setupLogging } from "../util/log.ts";
 import { createWorkerApp } from "./app.ts";
 import { CwdPortClient, type CwdResolveRequest, isCwdResolveReply } from "./cwd_port.ts";
 import { demoIdentityLookup } from "./demo_identity.ts";
+import { catProcNetTcp, localUserIdentityLookup } from "./local_user_identity.ts";
 import type { IdentityLookup } from "./ports.ts";
 import { callerOfTask, redecideAtDequeue } from "./redecide.ts";
 import { createWorkerService } from "./service.ts";
@@ -53,6 +54,8 @@ export interface WorkerInit {
   log: LogOptions;
   /** Local demo: name every loopback caller this node (never from config). */
   demoCaller?: string;
+  /** Local-only mode: only this uid's loopback connections, as node "local" (never from config). */
+  localUser?: { uid: number; user: string; catBin: string };
   /** This node's StableID (from LocalAPI status): a caller with it is refused. */
   selfStableId?: string;
   /** This node as LocalAPI status saw it at start (addresses and names for the Host check). */
@@ -144,6 +147,13 @@ async function start(init: WorkerInit): Promise<void> {
   if (init.demoCaller) {
     identity = demoIdentityLookup(init.demoCaller);
     hosts = NodeHosts.loopback(init.port);
+  } else if (init.localUser) {
+    identity = localUserIdentityLookup(
+      init.localUser.uid,
+      init.localUser.user,
+      catProcNetTcp(init.localUser.catBin),
+    );
+    hosts = NodeHosts.loopback(init.port);
   } else {
     hosts = new NodeHosts(init.port);
     tailnet = new TailnetIdentity(
@@ -163,7 +173,8 @@ async function start(init: WorkerInit): Promise<void> {
     hosts,
     frontAudit,
     source: {
-      allowLoopback: init.config.tailscale.userspace_networking || init.demoCaller !== undefined,
+      allowLoopback: init.config.tailscale.userspace_networking ||
+        init.demoCaller !== undefined || init.localUser !== undefined,
     },
     maxBodyBytes: init.config.daemon.max_body_bytes,
   });

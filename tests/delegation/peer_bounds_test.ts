@@ -30,7 +30,7 @@ function endless(prefix: string, chunk: string, counter: { bytes: number }) {
   }, { highWaterMark: 0 });
 }
 
-type Mode = "event-lines" | "event-one-line" | "status-body";
+type Mode = "event-lines" | "event-one-line" | "status-body" | "old-peer";
 
 function maliciousPeer(mode: Mode) {
   const pulled = { bytes: 0 };
@@ -43,16 +43,25 @@ function maliciousPeer(mode: Mode) {
       created_at: new Date().toISOString(),
     },
   });
+  const sse = (body: ReadableStream<Uint8Array> | string) =>
+    new Response(body, { headers: { "content-type": "text/event-stream" } });
+  const endlessEvent = () =>
+    mode === "event-one-line"
+      ? endless("event: task\ndata: ", "y", pulled)
+      // Many short data lines and never the blank line that ends a message.
+      : endless("event: task\n", "data: xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n", pulled);
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (req) => {
     const path = new URL(req.url).pathname;
-    if (path.endsWith("/events")) {
-      if (mode === "status-body") return new Response(null, { status: 503 });
-      const body = mode === "event-lines"
-        // Many short data lines and never the blank line that ends a message.
-        ? endless("event: output\n", "data: xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n", pulled)
-        : endless("event: output\ndata: ", "y", pulled);
-      return new Response(body, { headers: { "content-type": "text/event-stream" } });
+    if (path === "/v1/events") {
+      if (mode === "old-peer") {
+        return Response.json({ error: { code: "not_found" } }, { status: 404 });
+      }
+      if (mode === "status-body") {
+        return sse('event: end\ndata: {"task_id":"t-victim-01","state":"succeeded"}\n\n');
+      }
+      return sse(endlessEvent());
     }
+    if (path.endsWith("/events")) return sse(endlessEvent());
     if (mode === "status-body") {
       return new Response(endless('{"task": {"id": "', "z", pulled), {
         headers: { "content-type": "application/json" },
@@ -100,7 +109,7 @@ async function followAgainst(mode: Mode) {
   return { task, pulled: peer.pulled.bytes };
 }
 
-for (const mode of ["event-lines", "event-one-line"] as const) {
+for (const mode of ["event-lines", "event-one-line", "old-peer"] as const) {
   Deno.test(`an endless event-stream message (${mode}) fails the task; reading stops at the bound`, async () => {
     const { task, pulled } = await followAgainst(mode);
     assert.equal(task.state, "failed");

@@ -155,3 +155,19 @@ Deno.test("a control error is returned, not thrown", async () => {
     error: { code: "not_found", message: "no outbound task t0123456789" },
   });
 });
+
+Deno.test("without a progress token, one long-poll until the end instead of one per event", async () => {
+  const { control, paths } = scripted([
+    (q) => ({
+      task: status(q.get("until") === "terminal" ? "succeeded" : "running", 3),
+      events: events(1, 3),
+    }),
+  ]);
+  const progress = new ProgressReporter({ send: () => Promise.resolve() });
+  const out = await followTask(control, "t0123456789", { waitSeconds: 30, after: 0, progress });
+  assert.ok(out.ok);
+  assert.equal(out.value.task.state, "succeeded");
+  const waits = paths.filter((p) => p.includes("/wait"));
+  assert.equal(waits.length, 1);
+  assert.match(waits[0], /&until=terminal$/);
+});

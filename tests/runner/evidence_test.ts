@@ -10,6 +10,7 @@ import {
   gitDiffEvidence,
   gitSnapshot,
   gitSnapshotWithReason,
+  parsePorcelainV2Z,
   parsePorcelainZ,
 } from "../../src/runner/evidence.ts";
 
@@ -133,4 +134,46 @@ Deno.test("GIT_* variables from the caller's env cannot redirect git", async () 
   });
   assert.ok(snap);
   assert.deepEqual(snap.status, ["?? old-untracked.txt"]);
+});
+
+Deno.test("the one-call snapshot (porcelain v2) reads the same entries and HEAD as v1 did", () => {
+  const out = (cwd: string, ...args: string[]) =>
+    new TextDecoder().decode(
+      new Deno.Command(GIT, {
+        args,
+        cwd,
+        env: { HOME: "/nonexistent-home", GIT_CONFIG_NOSYSTEM: "1", LC_ALL: "C" },
+        clearEnv: true,
+      }).outputSync().stdout,
+    );
+  const v1 = (d: string) => parsePorcelainZ(out(d, "status", "--porcelain=v1", "-z", "-uall"));
+  const v2 = (d: string) =>
+    parsePorcelainV2Z(out(d, "status", "--porcelain=v2", "--branch", "-z", "-uall"));
+  // A fresh repository: no HEAD yet, a staged file and an untracked one with a space.
+  const fresh = Deno.realPathSync(Deno.makeTempDirSync());
+  sh(fresh, "init", "-q");
+  Deno.writeTextFileSync(`${fresh}/staged.txt`, "a\n");
+  Deno.writeTextFileSync(`${fresh}/with space.txt`, "b\n");
+  sh(fresh, "add", "staged.txt");
+  assert.deepEqual(v2(fresh), { head: null, entries: v1(fresh) });
+  assert.deepEqual(v1(fresh).sort(), ["?? with space.txt", "A  staged.txt"]);
+  // After a commit: a rename, a modification (staged and not), a deletion, untracked files.
+  const dir = repoWithCommit();
+  const head = out(dir, "rev-parse", "HEAD").trim();
+  Deno.writeTextFileSync(`${dir}/b.txt`, "b\n");
+  Deno.writeTextFileSync(`${dir}/c d.txt`, "c\n");
+  sh(dir, "add", "b.txt", "c d.txt");
+  sh(dir, "commit", "-qm", "more");
+  sh(dir, "mv", "b.txt", "b moved.txt");
+  Deno.writeTextFileSync(`${dir}/c d.txt`, "changed\n");
+  sh(dir, "add", "c d.txt");
+  Deno.writeTextFileSync(`${dir}/c d.txt`, "changed again\n");
+  Deno.mkdirSync(`${dir}/new dir`);
+  Deno.writeTextFileSync(`${dir}/new dir/n.txt`, "n\n");
+  const expected = v1(dir);
+  assert.ok(expected.some((e) => e.startsWith("R  b.txt -> b moved.txt")), String(expected));
+  const got = v2(dir);
+  assert.deepEqual(got.entries, expected);
+  assert.notEqual(got.head, head); // one more commit since
+  assert.equal(got.head, out(dir, "rev-parse", "HEAD").trim());
 });

@@ -22,7 +22,6 @@ const runnerCheck = async (env: Record<string, string>): Promise<Check> => {
 
 Deno.test({
   name: "doctor: credentials from service.env and from the running daemon, named by source",
-  ignore: Deno.build.os !== "linux",
   fn: async () => {
     const dir = await tempDir("cmesh-creds-");
     const api = await startLocalApiDouble({

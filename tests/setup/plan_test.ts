@@ -192,3 +192,13 @@ Deno.test("applyPlan: backup, atomic 0600 write, a config.change audit record; a
     await dir.cleanup();
   }
 });
+
+Deno.test("an outbound peer can be pinned from the wizard (stable_id), which widens nothing", async () => {
+  const { buildPlan } = await import("../../src/setup/plan.ts");
+  const { planWidenings } = await import("../../src/setup/apply.ts");
+  const plan = await buildPlan(null, "/tmp/cmesh-plan-test/config.toml", {
+    outbound_peers: [{ name: "buildbox", stable_id: "nHbV3aLbL621CNTRL" }],
+  });
+  assert.match(plan.proposed, /^stable_id = "nHbV3aLbL621CNTRL"$/m);
+  assert.deepEqual(planWidenings(plan), []);
+});

@@ -25,9 +25,7 @@ Deno.test("doctor warns when a runner has no credentials in the environment", ()
   const withKey = structuredClone(facts);
   withKey.runners[0].credentials!.present = ["ANTHROPIC_API_KEY"];
   const check = (f: SetupFacts) =>
-    runnerChecks({ ...f, os: "linux", config: { config } } as SetupFacts).find((c) =>
-      c.id === "runner.claude"
-    )!;
+    runnerChecks({ ...f, config: { config } } as SetupFacts).find((c) => c.id === "runner.claude")!;
   assert.equal(check(facts).status, "warn");
   assert.match(
     check(facts).detail,

@@ -57,12 +57,19 @@ export interface DaemonProcess {
  */
 export async function startDaemon(
   home: string,
-  opts: { demoCaller?: string; env?: Record<string, string>; wrap?: string[]; timeoutMs?: number } =
-    {},
+  opts: {
+    demoCaller?: string;
+    env?: Record<string, string>;
+    wrap?: string[];
+    timeoutMs?: number;
+    /** More `cmesh daemon` flags (e.g. `--local-only`). */
+    args?: string[];
+  } = {},
 ): Promise<DaemonProcess> {
   const args = cmeshArgs(
     "daemon",
     ...(opts.demoCaller ? ["--insecure-local-demo", opts.demoCaller] : []),
+    ...(opts.args ?? []),
   );
   const argv = [...(opts.wrap ?? []), Deno.execPath(), ...args];
   const d = await spawnDaemon({

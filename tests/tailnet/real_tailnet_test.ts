@@ -112,6 +112,55 @@ Deno.test({
 
       results.push(
         await t.step(
+          "the first contact pinned the server's real StableID; a pin set to a wrong id refuses",
+          async () => {
+            // What the laptop's own tailscaled says the server is.
+            const real = ((await w.nodes.laptop.whois(w.ip.server))!.Node as { StableID: string })
+              .StableID;
+            const pinOf = async () => {
+              const r = await w.cmesh("laptop", "peers", "--json");
+              assert.equal(r.code, 0, show(r));
+              const peers = r.json!.peers as { name: string; pin: unknown; stable_id: unknown }[];
+              return peers.find((p) => p.name === "server")!;
+            };
+            const first = await pinOf();
+            assert.deepEqual(
+              {
+                id: (first.pin as { stable_id: string }).stable_id,
+                by: (first.pin as { source: string }).source,
+              },
+              { id: real, by: "first_contact" },
+              JSON.stringify(first),
+            );
+            assert.equal(first.stable_id, real, "whois-confirmed before it was listed");
+
+            const wrong = await w.cmesh(
+              "laptop",
+              "peers",
+              "pin",
+              "server",
+              "--stable-id",
+              "nWRONGPIN1CNTRL",
+            );
+            assert.equal(wrong.code, 0, show(wrong));
+            const refused = await delegate(w, "laptop", "query", "say hi");
+            assert.equal(refused.code, 3, show(refused));
+            assert.equal(errorOf(refused).rule, "outbound.pin_mismatch", show(refused));
+            assert.match(errorOf(refused).message ?? "", /pinned to node nWRONGPIN1CNTRL/);
+
+            // Re-pinning by name looks the server up in real status and confirms it with whois.
+            const repin = await w.cmesh("laptop", "peers", "pin", "server");
+            assert.equal(repin.code, 0, show(repin));
+            assert.equal((await pinOf()).stable_id, real);
+            assert.equal(((await pinOf()).pin as { stable_id: string }).stable_id, real);
+            const again = await delegate(w, "laptop", "query", "say hi");
+            assert.equal(again.code, 0, show(again));
+          },
+        ),
+      );
+
+      results.push(
+        await t.step(
           "the tailscale CLI transport (how a Windows worker asks) identifies callers exactly as the socket",
           async () => {
             const socket = w.nodes.server.socket;

@@ -101,8 +101,11 @@ async function world(
       headers: { "content-type": "application/json" },
       body: JSON.stringify(body),
     });
-  const open = (ip: string, path: string) =>
-    app.request(`http://100.64.0.1:7433${path}`, { headers: { host: "100.64.0.1:7433" } }, {
+  const open = (ip: string, path: string, init: RequestInit = {}) =>
+    app.request(`http://100.64.0.1:7433${path}`, {
+      ...init,
+      headers: { host: "100.64.0.1:7433", ...(init.headers as Record<string, string>) },
+    }, {
       remoteAddr: { transport: "tcp", hostname: ip, port: 41000 },
     });
   return {
@@ -413,6 +416,39 @@ Deno.test("front door: browsers and foreign Hosts are refused before whois, audi
       assert.equal(h.status, 403);
       assert.equal(h.body.error.rule, "front.host");
     });
+  } finally {
+    await w.close();
+  }
+});
+
+Deno.test("worker app: POST /v1/events streams only the caller's own tasks", async () => {
+  const { readSse } = await import("../../src/delegation/sse.ts");
+  const w = await world({ maxQueue: 100 });
+  try {
+    assert.equal((await w.submit("100.64.0.2", task("t-laptop-1", `${w.root}/repo`))).status, 202);
+    assert.equal((await w.submit("100.64.0.3", task("t-phone-01", `${w.root}/repo`))).status, 202);
+    const { appendEvent } = await import("../../src/store/tasks.ts");
+    for (const id of ["t-laptop-1", "t-phone-01"]) {
+      appendEvent(w.store, "inbound", id, { kind: "message", text: `progress of ${id}` });
+    }
+    const res = await w.open("100.64.0.2", "/v1/events", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ after: { "t-phone-01": 0 } }),
+    });
+    assert.equal(res.status, 200);
+    const seen: { event: string; data: string }[] = [];
+    for await (const m of readSse(res.body!, 1 << 20)) {
+      seen.push(m);
+      if (m.event === "ready") break;
+    }
+    const ids = seen.map((m) => JSON.parse(m.data).task_id);
+    // The phone's task, though listed, is only "unknown" to the laptop; the laptop's own
+    // open task is followed without being listed.
+    assert.deepEqual(seen.map((m) => m.event).sort(), ["ready", "task", "unknown"]);
+    assert.deepEqual(ids.filter(Boolean).sort(), ["t-laptop-1", "t-phone-01"]);
+    assert.equal(seen.find((m) => m.event === "unknown")!.data, '{"task_id":"t-phone-01"}');
+    assert.ok(!seen.some((m) => m.event === "task" && m.data.includes("t-phone-01")));
   } finally {
     await w.close();
   }

@@ -6,6 +6,7 @@ import { dirname } from "node:path";
 import { stringify } from "smol-toml";
 import { currentPaths } from "../../config/paths.ts";
 import { CONFIG_TEMPLATE } from "../../config/template.ts";
+import { pruneBackups } from "../../util/backups.ts";
 import { configFileFor, loadConfigFor, stateDirOf } from "../context.ts";
 import { CliError, type CommonOptions, emit, EXIT } from "../output.ts";
 
@@ -27,7 +28,7 @@ export async function configPath(opts: CommonOptions): Promise<void> {
 
 /** `cmesh config init`: writes the starter config (refuses to overwrite without `--force`). */
 export async function configInit(opts: CommonOptions & { force?: boolean }): Promise<void> {
-  const file = configFileFor(opts);
+  const file = configFileFor(opts, { mayBeMissing: true });
   let backup: string | null = null;
   try {
     await Deno.stat(file);
@@ -45,6 +46,7 @@ export async function configInit(opts: CommonOptions & { force?: boolean }): Pro
   }
   await Deno.mkdir(dirname(file), { recursive: true, mode: 0o700 });
   await Deno.writeTextFile(file, CONFIG_TEMPLATE, { mode: 0o600 });
+  if (backup) await pruneBackups(file, ".bak-");
   emit(
     opts,
     { written: file, backup },

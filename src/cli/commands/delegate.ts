@@ -9,7 +9,9 @@ import {
   type TaskResult,
   type TaskStatus,
 } from "../../protocol/task.ts";
+import type { ControlClient } from "../../control/client.ts";
 import { call, controlFor } from "../control_call.ts";
+import { intFlag, nameFlag, peerCwdFlag, taskIdArg } from "../flag_values.ts";
 import { formatResult } from "../format.ts";
 import { CliError, type CommonOptions, emit, EXIT } from "../output.ts";
 
@@ -31,14 +33,14 @@ function progressLine(started: number, status: TaskStatus, last: TaskEvent | nul
 
 /** Runs `cmesh delegate`. */
 export async function delegate(peer: string, task: string, opts: DelegateOptions): Promise<void> {
-  const timeout_s = opts.timeout === undefined ? undefined : Number(opts.timeout);
-  if (timeout_s !== undefined && !(Number.isInteger(timeout_s) && timeout_s > 0)) {
-    throw new CliError(
-      `--timeout must be a positive number of seconds, got "${opts.timeout}"`,
-      EXIT.USAGE,
-      "usage",
-    );
-  }
+  // Every value is checked here first: a bad one is a usage error (exit 2) even with no daemon.
+  const timeout_s = opts.timeout === undefined
+    ? undefined
+    : intFlag("--timeout", opts.timeout, 1, 7 * 24 * 3600);
+  peerCwdFlag(opts.cwd);
+  nameFlag("--profile", opts.profile);
+  if (opts.runner !== undefined) nameFlag("--runner", opts.runner);
+  if (opts.id !== undefined) taskIdArg(opts.id, "--id");
   const client = await controlFor(opts);
   const body = await call(client, "POST", "/v1/delegate", {
     peer,
@@ -49,7 +51,7 @@ export async function delegate(peer: string, task: string, opts: DelegateOptions
     ...(timeout_s ? { timeout_s } : {}),
     ...(opts.id ? { id: opts.id } : {}),
   });
-  let status = body.task as TaskStatus;
+  const status = body.task as TaskStatus;
   if (!opts.wait) {
     emit(
       opts,
@@ -59,13 +61,61 @@ export async function delegate(peer: string, task: string, opts: DelegateOptions
     );
     return;
   }
+  // The id first (stderr, so stdout stays the result): a user who stops waiting can find it.
+  if (!opts.json) {
+    console.error(
+      `delegated ${status.id} to ${peer}; waiting for it (Ctrl-C stops waiting, not the task)`,
+    );
+  }
+  const live = { status };
+  const stopWaiting = onInterrupt(() => {
+    const hint = interruptHint(status.id);
+    const now = live.status;
+    if (opts.json) {
+      console.log(JSON.stringify({ task: now, peer, waiting: "interrupted", ...hint }, null, 2));
+    } else {
+      console.error(
+        `\nstopped waiting; ${now.id} is still ${now.state} on ${peer}.\n  follow it: ${hint.follow}\n  cancel it: ${hint.cancel}`,
+      );
+    }
+    Deno.exit(130);
+  });
+  try {
+    await waitAndReport(client, peer, live, opts);
+  } finally {
+    stopWaiting();
+  }
+}
+
+/** The commands that follow or cancel a task the user stopped waiting for. */
+export function interruptHint(id: string): { follow: string; cancel: string } {
+  return { follow: `cmesh tasks logs ${id} --follow`, cancel: `cmesh tasks cancel ${id}` };
+}
+
+/** Calls `fn` on Ctrl-C (SIGINT) until the returned function is called. */
+function onInterrupt(fn: () => void): () => void {
+  try {
+    Deno.addSignalListener("SIGINT", fn);
+  } catch {
+    return () => {};
+  }
+  return () => Deno.removeSignalListener("SIGINT", fn);
+}
+
+async function waitAndReport(
+  client: ControlClient,
+  peer: string,
+  live: { status: TaskStatus },
+  opts: DelegateOptions,
+): Promise<void> {
+  let status = live.status;
   const tty = !opts.json && Deno.stderr.isTerminal();
   const started = Date.now();
   let after = 0;
   let last: TaskEvent | null = null;
   while (!isTerminal(status.state)) {
     const w = await call(client, "GET", `/v1/tasks/${status.id}/wait?after=${after}&timeout_s=5`);
-    status = w.task as TaskStatus;
+    status = live.status = w.task as TaskStatus;
     for (const ev of w.events as TaskEvent[]) {
       after = ev.seq;
       last = ev;

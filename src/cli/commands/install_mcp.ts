@@ -3,7 +3,7 @@
  * `cmesh install-mcp`: register the stdio MCP server `cmesh mcp` with the coding agents
  * installed on this machine.
  */
-import { resolve } from "node:path";
+import { configFileFor, userPath } from "../context.ts";
 import { currentSelf } from "../../service/spec.ts";
 import { mcpLaunch } from "../../setup/agents/launch.ts";
 import { type AgentResult, registerAgents } from "../../setup/agents/register.ts";
@@ -53,8 +53,8 @@ export function describeResults(results: AgentResult[], dryRun: boolean): string
 export async function installMcp(opts: InstallMcpOptions): Promise<void> {
   const env = Deno.env.toObject();
   const launch = mcpLaunch(currentSelf(), {
-    command: opts.command ? resolve(opts.command) : undefined,
-    configFile: opts.config ? resolve(opts.config) : undefined,
+    command: opts.command ? userPath(opts.command) : undefined,
+    configFile: opts.config ? configFileFor(opts) : undefined,
     env,
   });
   const results = await registerAgents({

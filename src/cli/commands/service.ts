@@ -25,7 +25,7 @@ export async function serviceEnvFor(opts: CommonOptions) {
   return serviceEnvironment({
     stateDir,
     configDir: dirname(resolve(file)),
-    configFile: opts.config ? resolve(opts.config) : undefined,
+    configFile: opts.config ? file : undefined,
   });
 }
 
@@ -53,6 +53,17 @@ export async function serviceInstall(opts: CommonOptions & { start?: boolean }):
 /** `cmesh service uninstall`. */
 export async function serviceUninstall(opts: CommonOptions): Promise<void> {
   const out = await uninstallService(await serviceEnvFor(opts));
+  if (!out.stopped) {
+    throw new CliError(
+      `${
+        out.removed ? `removed ${out.file}, but` : ""
+      } the ${out.manager} service could not be stopped and may still be running (${out.stop_error}); stop it by hand: ${out.stop_hint}`
+        .trim(),
+      EXIT.FAILURE,
+      "service_stop_failed",
+      { ...out },
+    );
+  }
   emit(
     opts,
     out,

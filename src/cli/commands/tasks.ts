@@ -4,7 +4,6 @@
  */
 import {
   isTerminal,
-  TASK_STATES,
   type TaskEvent,
   type TaskResult,
   type TaskState,
@@ -12,19 +11,22 @@ import {
 } from "../../protocol/task.ts";
 import { lastEvent, listTasks, toTaskStatus } from "../../store/tasks.ts";
 import { call, controlFor } from "../control_call.ts";
+import { intFlag, stateFlag, taskIdArg } from "../flag_values.ts";
 import { openStateStore } from "../state_store.ts";
 import { formatEvent, formatResult, formatTaskLine } from "../format.ts";
-import { CliError, type CommonOptions, emit, EXIT } from "../output.ts";
+import { type CommonOptions, emit } from "../output.ts";
 
 /** `cmesh tasks list` (outbound via the daemon; `--inbound` reads this worker's store). */
 export async function tasksList(
   opts: CommonOptions & { state?: string; peer?: string; limit?: string; inbound?: boolean },
 ): Promise<void> {
+  const limit = intFlag("--limit", opts.limit ?? "20", 1, 500);
+  if (opts.state) stateFlag(opts.state);
   if (opts.inbound) return await inboundList(opts);
   const q = new URLSearchParams();
   if (opts.state) q.set("state", opts.state);
   if (opts.peer) q.set("peer", opts.peer);
-  q.set("limit", opts.limit ?? "20");
+  q.set("limit", String(limit));
   const body = await call(await controlFor(opts), "GET", `/v1/tasks?${q}`);
   const tasks = body.tasks as (TaskStatus & { peer: string })[];
   emit(opts, body, () => tasks.length ? tasks.map(formatTaskLine).join("\n") : "no tasks yet");
@@ -33,13 +35,7 @@ export async function tasksList(
 async function inboundList(
   opts: CommonOptions & { state?: string; peer?: string; limit?: string },
 ): Promise<void> {
-  const limit = Number(opts.limit ?? "20");
-  if (!Number.isInteger(limit) || limit < 1 || limit > 500) {
-    throw new CliError("--limit must be 1..500", EXIT.USAGE, "usage");
-  }
-  if (opts.state && !(TASK_STATES as readonly string[]).includes(opts.state)) {
-    throw new CliError(`--state must be one of ${TASK_STATES.join(", ")}`, EXIT.USAGE, "usage");
-  }
+  const limit = intFlag("--limit", opts.limit ?? "20", 1, 500);
   const store = await openStateStore(opts);
   try {
     const tasks = listTasks(store, {
@@ -60,6 +56,7 @@ async function inboundList(
 
 /** `cmesh tasks show <id>`: status, and the result once finished. */
 export async function tasksShow(id: string, opts: CommonOptions): Promise<void> {
+  taskIdArg(id);
   const client = await controlFor(opts);
   const body = await call(client, "GET", `/v1/tasks/${encodeURIComponent(id)}`);
   const task = body.task as TaskStatus & { peer: string };
@@ -84,6 +81,7 @@ export async function tasksLogs(
   id: string,
   opts: CommonOptions & { follow?: boolean },
 ): Promise<void> {
+  taskIdArg(id);
   const client = await controlFor(opts);
   const path = `/v1/tasks/${encodeURIComponent(id)}`;
   if (!opts.follow) {
@@ -107,6 +105,7 @@ export async function tasksLogs(
 
 /** `cmesh tasks cancel <id>`. */
 export async function tasksCancel(id: string, opts: CommonOptions): Promise<void> {
+  taskIdArg(id);
   const body = await call(
     await controlFor(opts),
     "POST",

@@ -104,8 +104,12 @@ export async function uninstall(opts: UninstallOptions): Promise<void> {
       const out = await uninstallService(await serviceEnvFor(opts));
       steps.push({
         step: "service",
-        ok: true,
-        message: out.removed ? `stopped and removed ${out.file}` : "no service was installed",
+        ok: out.stopped,
+        message: !out.stopped
+          ? `removed ${out.file}, but the service could not be stopped (${out.stop_error}); stop it by hand: ${out.stop_hint}`
+          : out.removed
+          ? `stopped and removed ${out.file}`
+          : "no service was installed",
       });
     }
   }

@@ -6,8 +6,14 @@
  *
  * @example
  * ```ts
+ * import { McpServer } from "../../deps/mcp.ts";
+ * import { PlanBook } from "../../setup/apply.ts";
  * import { registerConfigTools } from "./config_tools.ts";
- * registerConfigTools(server, ctx, planBook);
+ * import type { SetupToolContext } from "./common.ts";
+ * declare const ctx: SetupToolContext;
+ * const server = new McpServer({ name: "cmesh", version: "1" });
+ * const book = new PlanBook();
+ * registerConfigTools(server, ctx, () => Promise.resolve(book));
  * ```
  */
 import { z } from "zod";
@@ -20,6 +26,9 @@ import { applyCommand, askUser, refuseWidening } from "./confirm.ts";
 const PeerIn = z.object({
   name: z.string().min(1).max(253).describe("the peer's Tailscale hostname"),
   address: z.string().min(1).optional().describe("tailnet IP, only if name resolution fails"),
+  stable_id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).optional().describe(
+    "the peer's Tailscale StableID (cmesh_setup_status lists them): pins the node the user picked; without it the node is pinned on the first task",
+  ),
   port: z.int().min(1).max(65535).optional().describe(
     "its worker port, only if not the default 7433",
   ),
@@ -79,8 +88,11 @@ export function registerConfigTools(
     const s = summarize(checks);
     const peers = (facts.tailscale.peers ?? []).map((p) => ({
       name: p.name,
+      dns_name: p.dnsName,
+      stable_id: p.stableId,
       online: p.online,
       os: p.os,
+      ...(p.shared ? { shared_in: true } : {}),
     }));
     const text = [
       `Setup ${
@@ -168,15 +180,16 @@ export function registerConfigTools(
     const ts = await tailscaleFacts(parseConfigText(plan.proposed, configFile));
     if (ts.ok) {
       const known = new Set((ts.peers ?? []).flatMap((p) => [p.name, p.dnsName]));
+      // Each warning names the side it speaks of, as buildPlan's do.
       for (
-        const name of [
-          ...(args.outbound_peers ?? []).map((p) => p.name),
-          ...(args.inbound?.allow_peers ?? []),
+        const [side, name] of [
+          ...(args.outbound_peers ?? []).map((p) => ["outbound", p.name]),
+          ...(args.inbound?.allow_peers ?? []).map((n) => ["inbound", n]),
         ]
       ) {
         if (!known.has(name)) {
           plan.warnings.push(
-            `${name} is not a peer on this tailnet right now (known: ${
+            `${side}: ${name} is not a peer on this tailnet right now (known: ${
               [...(ts.peers ?? [])].map((p) => p.name).join(", ") || "none"
             })`,
           );

@@ -9,6 +9,7 @@
  * @example
  * ```ts
  * import { registerAgents } from "./register.ts";
+ * const launch = { command: "cmesh", args: ["mcp"], env: {} };
  * const results = await registerAgents({ os: "linux", env: Deno.env.toObject(), launch });
  * for (const r of results) console.log(r.name, r.action);
  * ```
@@ -31,6 +32,7 @@ import {
   entryFor,
   type McpLaunch,
 } from "./targets.ts";
+import { pruneBackups } from "../../util/backups.ts";
 import { pathExists } from "../../util/path_exists.ts";
 
 /** The server name cmesh registers under. */
@@ -156,6 +158,7 @@ async function apply(
           await Deno.copyFile(t.file, backup);
         }
         await writeAtomic(t.file, r.text);
+        if (backup) await pruneBackups(t.file, ".cmesh-bak-");
       }
       results.push({
         ...base,

@@ -60,6 +60,8 @@ Deno.test("config file choice: --config beats CMESH_CONFIG beats CMESH_HOME", as
     const env = { CMESH_CONFIG: viaEnv };
     const fromEnv = await runCmesh(["config", "path", "--json"], { home, env });
     assert.equal((jsonOf(fromEnv) as { config_file: string }).config_file, viaEnv);
+    // --config must name an existing file (tests/cli/cli_truth_test.ts).
+    await Deno.writeTextFile(viaFlag, "");
     const fromFlag = await runCmesh(["config", "path", "--json", "--config", viaFlag], {
       home,
       env,

@@ -1,0 +1,244 @@
+/**
+ * Following many tasks at one peer over one `POST /v1/events` stream, against the real worker
+ * app and service (on loopback, with a whois double): every task's events arrive once and in
+ * order, results are stored, the requester holds one connection (not one per task, no
+ * polling), and a restarted requester resumes where it stopped.
+ */
+import assert from "node:assert/strict";
+import { Config } from "../../src/config/schema.ts";
+import { TaskFollower } from "../../src/delegation/follower.ts";
+import { PeerClient } from "../../src/delegation/peer_client.ts";
+import type { CallerIdentity } from "../../src/policy/types.ts";
+import { finishTask } from "../../src/scheduler/executor.ts";
+import { RunQueue } from "../../src/scheduler/queue.ts";
+import { TaskBus } from "../../src/scheduler/task_bus.ts";
+import { openStore } from "../../src/store/db.ts";
+import { requestHash } from "../../src/store/hash.ts";
+import {
+  appendEvent,
+  getResult,
+  getTask,
+  insertTask,
+  listEvents,
+  updateTaskState,
+} from "../../src/store/tasks.ts";
+import { createWorkerApp } from "../../src/worker/app.ts";
+import { resolveRoots } from "../../src/worker/cwd_resolve.ts";
+import { createWorkerService } from "../../src/worker/service.ts";
+
+const laptop: CallerIdentity = {
+  node: "laptop",
+  dnsName: "laptop.tail1.ts.net.",
+  stableId: "nLAPTOP",
+  login: "alice@example.com",
+  tags: [],
+  capMap: {},
+};
+
+async function worker() {
+  const root = await Deno.realPath(await Deno.makeTempDir({ prefix: "cmesh-stream-" }));
+  const config = Config.parse({
+    inbound: {
+      enabled: true,
+      max_concurrent: 200,
+      max_queue: 1000,
+      allow: [{ peers: ["laptop"], cwd: [root], runners: ["fake"] }],
+    },
+  });
+  const store = openStore(":memory:");
+  const bus = new TaskBus();
+  const queue = new RunQueue(
+    { maxConcurrent: 1000 },
+    (_job, signal) => new Promise((r) => signal.addEventListener("abort", () => r())),
+  );
+  const tasks = createWorkerService({
+    config,
+    store,
+    queue,
+    bus,
+    nodeName: "buildbox",
+    runners: new Map([["fake", {} as never]]),
+    rootsReal: await resolveRoots(config.inbound.allow),
+    caseInsensitive: false,
+  });
+  const app = createWorkerApp({
+    tasks,
+    identity: { whois: () => Promise.resolve({ ok: true, identity: laptop }) },
+    source: { allowLoopback: true },
+    // The front door's Host check is tested in tests/worker/app_test.ts.
+    hosts: { allowed: (h) => h.startsWith("127.0.0.1:"), describe: () => "127.0.0.1" },
+    maxBodyBytes: 256 * 1024,
+    heartbeatS: 0.2, // a dropped stream is noticed at the next write
+  });
+  const requests: string[] = [];
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (req, info) => {
+    requests.push(`${req.method} ${new URL(req.url).pathname}`);
+    return app.fetch(req, { remoteAddr: info.remoteAddr });
+  });
+  const address = { name: "buildbox", host: "127.0.0.1", port: (server.addr as Deno.NetAddr).port };
+  return {
+    root,
+    store,
+    bus,
+    address,
+    requests,
+    event(id: string, text: string) {
+      appendEvent(store, "inbound", id, { kind: "message", text });
+      bus.emit(id);
+    },
+    finish(id: string) {
+      finishTask({ store, bus, nodeName: "buildbox" }, getTask(store, "inbound", id)!, {
+        state: "succeeded",
+        claims: { final_text: `done ${id}`, session_id: null },
+        evidence: null,
+        error: null,
+      });
+    },
+    async close() {
+      await server.shutdown();
+      await queue.close();
+      store.close();
+      await Deno.remove(root, { recursive: true });
+    },
+  };
+}
+
+/** Records and dispatches `n` outbound tasks at the worker, as the delegation service does. */
+async function dispatch(
+  w: Awaited<ReturnType<typeof worker>>,
+  store: ReturnType<typeof openStore>,
+  n: number,
+) {
+  const client = new PeerClient(w.address);
+  const ids: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const id = `t-stream-${String(i).padStart(4, "0")}`;
+    const req = { id, prompt: `task ${i}`, cwd: w.root, profile: "query" as const };
+    insertTask(store, {
+      direction: "outbound",
+      id,
+      peer: "buildbox",
+      profile: "query",
+      runner: "fake",
+      cwd: w.root,
+      prompt: req.prompt,
+      request_hash: requestHash(req as never),
+    });
+    const r = await client.submit(req as never);
+    assert.equal(r.ok, true, JSON.stringify(r));
+    updateTaskState(store, "outbound", id, "queued", { remote_state: "queued" });
+    ids.push(id);
+  }
+  return ids;
+}
+
+function remoteSeqs(store: ReturnType<typeof openStore>, id: string): number[] {
+  return listEvents(store, "outbound", id, 0, 100_000)
+    .map((e) => (e.data as { remote_seq?: number } | undefined)?.remote_seq)
+    .filter((s): s is number => typeof s === "number");
+}
+
+function allTerminal(store: ReturnType<typeof openStore>, bus: TaskBus, ids: string[]) {
+  const open = () =>
+    ids.filter((id) => ["queued", "running"].includes(getTask(store, "outbound", id)!.state));
+  return new Promise<void>((resolve) => {
+    if (!open().length) return resolve();
+    const offs = ids.map((id) =>
+      bus.on(id, () => {
+        if (!open().length) {
+          offs.forEach((f) => f());
+          resolve();
+        }
+      })
+    );
+  });
+}
+
+/** Resolves once every task has mirrored `count` remote events. */
+function mirrored(store: ReturnType<typeof openStore>, bus: TaskBus, ids: string[], count: number) {
+  const behind = () => ids.filter((id) => remoteSeqs(store, id).length < count);
+  return new Promise<void>((resolve) => {
+    if (!behind().length) return resolve();
+    const offs = ids.map((id) =>
+      bus.on(id, () => {
+        if (!behind().length) {
+          offs.forEach((f) => f());
+          resolve();
+        }
+      })
+    );
+  });
+}
+
+Deno.test("one stream follows 60 tasks: every event once, in order; results stored", async () => {
+  const w = await worker();
+  const store = openStore(":memory:");
+  const bus = new TaskBus();
+  const follower = new TaskFollower({ store, bus, self: "laptop", pollMs: 10 });
+  try {
+    const ids = await dispatch(w, store, 60);
+    for (const id of ids) follower.follow(getTask(store, "outbound", id)!, w.address);
+    // Interleaved progress across tasks, then every task ends.
+    for (let round = 0; round < 3; round++) {
+      for (const id of ids) w.event(id, `step ${round} of ${id}`);
+    }
+    for (const id of ids) w.finish(id);
+    await allTerminal(store, bus, ids);
+    for (const id of ids) {
+      const t = getTask(store, "outbound", id)!;
+      assert.equal(t.state, "succeeded", id);
+      // Three messages (1-3), succeeded (4): each once, in order.
+      assert.deepEqual(remoteSeqs(store, id), [1, 2, 3, 4], id);
+      const texts = listEvents(store, "outbound", id)
+        .filter((e) => (e.data as { remote_seq?: number } | undefined)?.remote_seq)
+        .map((e) => e.text);
+      assert.deepEqual(texts, [0, 1, 2].map((r) => `step ${r} of ${id}`).concat("succeeded"));
+      assert.equal(getResult(store, "outbound", id)?.claims.final_text, `done ${id}`);
+    }
+    // One event stream for all 60 tasks; no per-task streams and no status polling while open.
+    const streams = w.requests.filter((r) => r === "POST /v1/events");
+    assert.equal(
+      streams.length,
+      1,
+      w.requests.filter((r) => !r.startsWith("POST /v1/tasks")).join(", "),
+    );
+    assert.equal(w.requests.filter((r) => /^GET \/v1\/tasks\/[^/]+\/events$/.test(r)).length, 0);
+    // At the end: one status and one result per task.
+    assert.equal(w.requests.filter((r) => /^GET \/v1\/tasks\/[^/]+$/.test(r)).length, 60);
+  } finally {
+    follower.close();
+    store.close();
+    await w.close();
+  }
+});
+
+Deno.test("a restarted requester resumes each task where it stopped, nothing twice", async () => {
+  const w = await worker();
+  const store = openStore(":memory:");
+  const bus = new TaskBus();
+  let follower = new TaskFollower({ store, bus, self: "laptop", pollMs: 10 });
+  try {
+    const ids = await dispatch(w, store, 20);
+    for (const id of ids) follower.follow(getTask(store, "outbound", id)!, w.address);
+    for (const id of ids) w.event(id, "before the restart");
+    await mirrored(store, bus, ids, 1);
+    follower.close(); // the requester stops
+    // Meanwhile at the worker: more progress, and half the tasks end.
+    for (const id of ids) w.event(id, "while the requester was down");
+    for (const id of ids.slice(0, 10)) w.finish(id);
+    follower = new TaskFollower({ store, bus, self: "laptop", pollMs: 10 });
+    for (const id of ids) follower.follow(getTask(store, "outbound", id)!, w.address);
+    await mirrored(store, bus, ids, 2);
+    for (const id of ids.slice(10)) w.finish(id);
+    await allTerminal(store, bus, ids);
+    for (const id of ids) {
+      assert.equal(getTask(store, "outbound", id)!.state, "succeeded", id);
+      assert.deepEqual(remoteSeqs(store, id), [1, 2, 3], id);
+    }
+    assert.equal(w.requests.filter((r) => r === "POST /v1/events").length, 2);
+  } finally {
+    follower.close();
+    store.close();
+    await w.close();
+  }
+});
