@@ -121,6 +121,8 @@ async function start(init: WorkerInit): Promise<void> {
     { maxConcurrent: init.config.inbound.max_concurrent },
     (job, signal) => executeTask(deps, job.id, signal),
   );
+  // Private HOME/TMPDIR dirs of runs a crash cut off: nothing runs yet, so all of them are stale.
+  await Deno.remove(`${init.stateDir}/runs`, { recursive: true }).catch(() => {});
   const recovered = await recoverInbound({
     store,
     bus,

@@ -35,6 +35,8 @@ export interface EscapeWorld {
   workerUrl: string;
   controlPort: number;
   daemon: DaemonProcess;
+  /** Stops the daemon (SIGKILL with `kill9`) and starts it again on the same state. */
+  restart(kill9: boolean): Promise<void>;
   /** Submits a task as the demo caller. */
   submit(id: string, profile: string, prompt: string): Promise<Response>;
   /** Polls until the task is terminal; returns its result. */
@@ -164,14 +166,11 @@ ${opts.runnerConfig ?? 'egress = "host"'}
       "--clear-groups",
     ];
   }
+  const start = () =>
+    startDaemon(cmeshHome, { demoCaller: "laptop", env, wrap, timeoutMs: 120_000 });
   let daemon: DaemonProcess;
   try {
-    daemon = await startDaemon(cmeshHome, {
-      demoCaller: "laptop",
-      env,
-      wrap,
-      timeoutMs: 120_000,
-    });
+    daemon = await start();
   } catch (e) {
     await Deno.remove(base, { recursive: true }).catch(() => {});
     throw e;
@@ -190,6 +189,10 @@ ${opts.runnerConfig ?? 'egress = "host"'}
     workerUrl,
     controlPort,
     daemon,
+    async restart(kill9) {
+      await world.daemon.stop(kill9);
+      world.daemon = await start();
+    },
     submit: (id, profile, prompt) =>
       fetch(`${workerUrl}/v1/tasks`, {
         method: "POST",
@@ -206,7 +209,7 @@ ${opts.runnerConfig ?? 'egress = "host"'}
     },
     cancel: (id) => fetch(`${workerUrl}/v1/tasks/${id}/cancel`, { method: "POST" }),
     async destroy() {
-      await daemon.stop().catch(() => {});
+      await world.daemon.stop().catch(() => {});
       await run(["rm", "-rf", base]);
     },
   };
