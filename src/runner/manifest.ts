@@ -17,6 +17,7 @@
  * console.log(m.cancel.signals); // ["SIGINT", "SIGTERM", "SIGKILL"]
  * ```
  */
+import { formatKeyPath } from "../util/zod_issues.ts";
 import { z } from "zod";
 import { parse as parseToml, TomlError } from "smol-toml";
 import { type ErrorInfo, isAbsolutePath, Name } from "../protocol/task.ts";
@@ -168,18 +169,11 @@ function describe(v: unknown): string {
   return typeof v;
 }
 
-function formatPath(path: readonly PropertyKey[]): string {
-  let out = "";
-  for (const key of path) {
-    if (typeof key === "number") out += `[${key}]`;
-    else out += out === "" ? String(key) : `.${String(key)}`;
-  }
-  return out;
-}
-
 /**
  * Turns zod issues into `key.path: what is wrong` lines, e.g.
- * `profiles.query.args: expected array, got string` or `timeout: unknown key`.
+ * `profiles.query.args: expected array, got string` or `timeout: unknown key`. Paths are
+ * written as the config's are (`util/zod_issues.ts`); the wording differs from the config's on
+ * purpose: a manifest error names the type it got (`got string`), a config error the value.
  */
 export function formatIssues(issues: readonly z.core.$ZodIssue[]): string[] {
   const lines: string[] = [];
@@ -190,7 +184,7 @@ export function formatIssues(issues: readonly z.core.$ZodIssue[]): string[] {
       ? `${path}: missing (expected ${expected})`
       : `${path}: expected ${expected}, got ${quote ? JSON.stringify(got) : describe(got)}`;
   for (const issue of issues) {
-    const path = formatPath(issue.path) || "(manifest)";
+    const path = issue.path.length > 0 ? formatKeyPath(issue.path) : "(manifest)";
     const input = (issue as { input?: unknown }).input;
     switch (issue.code) {
       case "invalid_type":
