@@ -17,6 +17,7 @@
  * console.log(m.cancel.signals); // ["SIGINT", "SIGTERM", "SIGKILL"]
  * ```
  */
+import { CmeshError } from "../protocol/errors.ts";
 import { formatKeyPath } from "../util/zod_issues.ts";
 import { z } from "zod";
 import { parse as parseToml, TomlError } from "smol-toml";
@@ -24,18 +25,13 @@ import { type ErrorInfo, isAbsolutePath, Name } from "../protocol/task.ts";
 import { EgressHost, EgressMode } from "../config/schema.ts";
 
 /** A setup problem in the runner layer: bad manifest, unknown profile, missing binary, ... */
-export class RunnerSetupError extends Error {
-  /** Machine-readable code, e.g. `runner_unknown_profile`. */
-  readonly code: string;
-
+export class RunnerSetupError extends CmeshError {
   /**
-   * @param code machine-readable code (`runner_*`)
+   * @param code machine-readable code (`runner_*`), e.g. `runner_unknown_profile`
    * @param message what is wrong and what to change
    */
   constructor(code: string, message: string) {
-    super(message);
-    this.name = "RunnerSetupError";
-    this.code = code;
+    super(code, message);
   }
 
   /** The wire form of this error. */
