@@ -148,9 +148,11 @@ export function forwarderPlan(input: ForwarderInput): ForwarderPlan {
 
   const socat = quote(input.socat);
   const lines = [
-    // The forwarders belong to the run: they die with its PID namespace.
+    // The forwarders belong to the run: they die with its PID namespace. Their stderr would
+    // only fill the run's stderr tail with "Broken pipe" when a client hangs up; a forwarder
+    // that cannot listen is reported by the wait below.
     ...listens.map((l) =>
-      `${socat} TCP-LISTEN:${l.port},bind=${l.ip},reuseaddr,fork,max-children=64 UNIX-CONNECT:${l.socket} </dev/null &`
+      `${socat} TCP-LISTEN:${l.port},bind=${l.ip},reuseaddr,fork,max-children=64 UNIX-CONNECT:${l.socket} </dev/null 2>/dev/null &`
     ),
     "n=0",
     `until ${
