@@ -35,6 +35,8 @@ export interface EscapeWorld {
   workerUrl: string;
   controlPort: number;
   daemon: DaemonProcess;
+  /** Stops the daemon (SIGKILL with `kill9`) and starts it again on the same state. */
+  restart(kill9: boolean): Promise<void>;
   /** Submits a task as the demo caller. */
   submit(id: string, profile: string, prompt: string): Promise<Response>;
   /** Polls until the task is terminal; returns its result. */
@@ -85,7 +87,17 @@ export function userModeSkipReason(): string | null {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Builds and starts the world; `user` runs the daemon as `nobody` (root only). */
-export async function createEscapeWorld(user: WorldUser): Promise<EscapeWorld> {
+export async function createEscapeWorld(
+  user: WorldUser,
+  opts: {
+    /**
+     * Lines of `[runners.sh]` (default `egress = "host"`: the suite's network attempts then
+     * meet today's network, so what refuses them is the rest of the sandbox; the egress suite
+     * sets `"model"`/`"none"`).
+     */
+    runnerConfig?: string;
+  } = {},
+): Promise<EscapeWorld> {
   // Not under /tmp: inside the sandbox /tmp is the run's private tmp.
   const base = await Deno.realPath(
     await Deno.makeTempDir({ dir: "/var/tmp", prefix: "cmesh-escape-" }),
@@ -134,6 +146,8 @@ enabled = true
 enabled = false
 [runners.codex]
 enabled = false
+[runners.sh]
+${opts.runnerConfig ?? 'egress = "host"'}
 `,
   );
   const canary = `CANARY-${crypto.randomUUID()}`;
@@ -152,14 +166,11 @@ enabled = false
       "--clear-groups",
     ];
   }
+  const start = () =>
+    startDaemon(cmeshHome, { demoCaller: "laptop", env, wrap, timeoutMs: 120_000 });
   let daemon: DaemonProcess;
   try {
-    daemon = await startDaemon(cmeshHome, {
-      demoCaller: "laptop",
-      env,
-      wrap,
-      timeoutMs: 120_000,
-    });
+    daemon = await start();
   } catch (e) {
     await Deno.remove(base, { recursive: true }).catch(() => {});
     throw e;
@@ -178,6 +189,10 @@ enabled = false
     workerUrl,
     controlPort,
     daemon,
+    async restart(kill9) {
+      await world.daemon.stop(kill9);
+      world.daemon = await start();
+    },
     submit: (id, profile, prompt) =>
       fetch(`${workerUrl}/v1/tasks`, {
         method: "POST",
@@ -194,7 +209,7 @@ enabled = false
     },
     cancel: (id) => fetch(`${workerUrl}/v1/tasks/${id}/cancel`, { method: "POST" }),
     async destroy() {
-      await daemon.stop().catch(() => {});
+      await world.daemon.stop().catch(() => {});
       await run(["rm", "-rf", base]);
     },
   };

@@ -270,6 +270,34 @@ async function cancelEscape(w: EscapeWorld, profile: string, table: Row[]): Prom
   });
 }
 
+/** A run's processes die with a killed daemon; the restart removes its private dirs. */
+async function crashEscape(w: EscapeWorld, table: Row[]): Promise<void> {
+  const tag = `${w.user}-crash-${crypto.randomUUID().slice(0, 8)}`;
+  const seconds = leftoverSeconds(tag);
+  const id = `t-escape-${tag}`;
+  const prompt = `( ( setsid sh -c 'unset CMESH_RUN_ID; exec sleep ${seconds}' & ) & ); ` +
+    `echo secret > "$HOME/left-behind"; sleep 600`;
+  assert.equal((await w.submit(id, "build", prompt)).status, 202);
+  while ((await sleepers(seconds)).length === 0) await new Promise((r) => setTimeout(r, 100));
+  const runDirs = async () => {
+    const names = [];
+    for await (const e of Deno.readDir(`${w.stateDir}/runs`)) names.push(e.name);
+    return names;
+  };
+  assert.equal((await runDirs()).length, 1, "precondition: the run's private dirs exist");
+  await w.restart(true);
+  // --die-with-parent: the namespace died with the daemon, before any recovery ran.
+  assert.deepEqual(await sleepers(seconds), [], "a process outlived the killed daemon");
+  assert.deepEqual(await runDirs().catch(() => []), [], "the restart removed the stale run dirs");
+  assert.equal((await w.result(id)).state, "interrupted");
+  table.push({
+    profile: "build",
+    attempt: "outlive a kill -9 of the daemon (double fork, setsid, marker dropped)",
+    result: "refused: gone before the restart; its private HOME removed by the restart",
+    by: "--die-with-parent: the namespace dies with the daemon",
+  });
+}
+
 function printTable(user: WorldUser, table: Row[]): void {
   console.log(`\nsandbox escape attempts, daemon as ${user} (${table.length} rows):`);
   for (const r of table) {
@@ -283,6 +311,7 @@ async function suite(user: WorldUser): Promise<void> {
   try {
     for (const profile of PROFILES) await runProfile(w, profile, table);
     for (const profile of PROFILES) await cancelEscape(w, profile, table);
+    await crashEscape(w, table);
     // Every decision and start recorded the sandbox.
     const audit = query<{ kind: string; data: string }>(
       `${w.stateDir}/cmesh.db`,
@@ -294,7 +323,11 @@ async function suite(user: WorldUser): Promise<void> {
     }
     // The private HOME/TMPDIR of every run are gone.
     const runs = [];
-    for await (const e of Deno.readDir(`${w.stateDir}/runs`)) runs.push(e.name);
+    try {
+      for await (const e of Deno.readDir(`${w.stateDir}/runs`)) runs.push(e.name);
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+    }
     assert.deepEqual(runs, [], "per-run dirs removed");
     printTable(user, table);
   } finally {

@@ -4,6 +4,7 @@
  * back with a config that no longer names the requester, and the task is refused before it
  * starts instead of running under the decision it was admitted with. The config is read at
  * start only (there is no reload), so a restart is how a narrowed config reaches a worker.
+ * The second test delegates through a real requester daemon, which must show the refusal.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -11,6 +12,7 @@ import { listAudit } from "../../src/store/audit.ts";
 import { openStore } from "../../src/store/db.ts";
 import { getTask } from "../../src/store/tasks.ts";
 import { createMesh, shRunner } from "../support/mesh_world.ts";
+import { controlClient } from "../reliability/_helpers.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -82,6 +84,50 @@ Deno.test({
         false,
         "the refused task ran",
       );
+    } finally {
+      await mesh.destroy();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "redecide (daemon): the requester sees its queued delegation end denied/revoked with the rule",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const mesh = await createMesh({
+      mode: "loopback",
+      runners: { sh: shRunner() },
+      inbound: { max_concurrent: 1 },
+    });
+    try {
+      const control = controlClient(mesh);
+      for (const [id, script] of [["t_req_hang01", "sleep 600"], ["t_req_wait01", "touch x"]]) {
+        const r = await control.delegate(id, script);
+        assert.equal(r.status, 202, JSON.stringify(r.json));
+      }
+      let hang;
+      while ((hang = await control.state("t_req_hang01")) === "queued") await sleep(50);
+      assert.equal(hang, "running");
+      assert.equal(await control.state("t_req_wait01"), "queued");
+      await mesh.stopWorker();
+      const configPath = join(mesh.workerHome, "config.toml");
+      const config = await Deno.readTextFile(configPath);
+      await Deno.writeTextFile(
+        configPath,
+        config.replace(/peers = \["laptop"\]/, 'peers = ["phone"]'),
+      );
+      await mesh.startWorker();
+      const settled = ["denied", "failed", "succeeded", "cancelled", "interrupted", "timed_out"];
+      while (!settled.includes(await control.state("t_req_wait01") ?? "")) await sleep(100);
+      const r = await control.call("GET", "/v1/tasks/t_req_wait01");
+      const task = (r.json as { task: { state: string; error: { code: string; rule?: string } } })
+        .task;
+      assert.equal(task.state, "denied", JSON.stringify(r.json));
+      // The worker's refusal, mirrored by the requester with the worker's rule.
+      assert.equal(task.error.code, "revoked", JSON.stringify(task.error));
+      assert.equal(task.error.rule, "inbound.no_matching_rule");
     } finally {
       await mesh.destroy();
     }

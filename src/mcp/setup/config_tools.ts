@@ -180,15 +180,16 @@ export function registerConfigTools(
     const ts = await tailscaleFacts(parseConfigText(plan.proposed, configFile));
     if (ts.ok) {
       const known = new Set((ts.peers ?? []).flatMap((p) => [p.name, p.dnsName]));
+      // Each warning names the side it speaks of, as buildPlan's do.
       for (
-        const name of [
-          ...(args.outbound_peers ?? []).map((p) => p.name),
-          ...(args.inbound?.allow_peers ?? []),
+        const [side, name] of [
+          ...(args.outbound_peers ?? []).map((p) => ["outbound", p.name]),
+          ...(args.inbound?.allow_peers ?? []).map((n) => ["inbound", n]),
         ]
       ) {
         if (!known.has(name)) {
           plan.warnings.push(
-            `${name} is not a peer on this tailnet right now (known: ${
+            `${side}: ${name} is not a peer on this tailnet right now (known: ${
               [...(ts.peers ?? [])].map((p) => p.name).join(", ") || "none"
             })`,
           );
