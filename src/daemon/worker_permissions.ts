@@ -36,6 +36,11 @@ export interface WorkerPermissionInputs {
   catBin?: string;
   /** The sandbox binary runs are wrapped in (bwrap, sandbox-exec), when there is one. */
   sandboxBin?: string | null;
+  /**
+   * Egress of `model` runs (`egressInit`): the model destinations (`host:port`) the proxy
+   * connects to, and its slot sockets (`unix:<path>`).
+   */
+  egressNet?: string[];
 }
 
 /** Deno permission descriptor for `new Worker(..., {deno: {permissions}})`. */
@@ -76,6 +81,7 @@ export function workerPermissions(i: WorkerPermissionInputs): WorkerPermissions 
   // The tailscale CLI transport runs the CLI: the worker may run that one binary, nothing more.
   if (i.localApi.transport === "cli") tools.push(i.localApi.binary);
   if (i.catBin) tools.push(i.catBin);
+  net.push(...(i.egressNet ?? []));
   return {
     net: uniq(net),
     read: uniq([...read, ...tools]),

@@ -12,6 +12,7 @@ import { resolveRunners, type RunnerRuntime } from "../runner/runtime.ts";
 import { probeSandbox } from "../runner/sandbox/availability.ts";
 import { hostLayout, installPathsOf } from "../runner/sandbox/host.ts";
 import { effectiveSandboxMode, type SandboxSettings } from "../runner/sandbox/mod.ts";
+import { egressInit } from "../runner/sandbox/egress/run_egress.ts";
 import { isTailnetIp } from "../tailscale/addr.ts";
 import { WINDOWS_TAILSCALE_CLI } from "../tailscale/cli_transport.ts";
 import { discoverMacGuiEndpoint, realMacDiscoveryDeps } from "../tailscale/macos.ts";
@@ -163,6 +164,17 @@ export async function prepareWorker(args: {
   const catBin = args.localUser
     ? await resolveBinary("cat", env.PATH || "/usr/bin:/bin", { runner: "cat" })
     : undefined;
+  const egress = egressInit({
+    stateDir: args.stateDir,
+    maxConcurrent: config.inbound.max_concurrent,
+    runners: runtime.available,
+    env: envSnapshot,
+    daemonPorts: [config.daemon.control_port, config.daemon.worker_port],
+    profileCaps: Object.fromEntries(
+      Object.entries(config.profiles).map(([name, p]) => [name, p.egress]),
+    ),
+    socat: await resolveBinary("socat", env.PATH ?? "", { runner: "socat" }).catch(() => null),
+  });
   const permissions = workerPermissions({
     bind: args.bind,
     port: config.daemon.worker_port,
@@ -175,6 +187,7 @@ export async function prepareWorker(args: {
     sandboxBin: sandbox.mode === "required" && sandbox.availability.ok
       ? sandbox.availability.bin
       : null,
+    egressNet: egress.net,
   });
   return {
     runtime,
@@ -190,6 +203,7 @@ export async function prepareWorker(args: {
       runners: runtime.available,
       tools,
       sandbox,
+      egress: egress.init,
       env: envSnapshot,
       rootsReal,
       caseInsensitive,

@@ -11,6 +11,11 @@ import { newRunToken } from "../runner/process_tree.ts";
 import { executeRun, type RunTools } from "../runner/run.ts";
 import type { ResolvedRunner } from "../runner/runtime.ts";
 import { prepareRunSandbox, type SandboxSettings, sandboxState } from "../runner/sandbox/mod.ts";
+import {
+  egressRecordEvent,
+  EgressRuntime,
+  egressSummaryEvent,
+} from "../runner/sandbox/egress/run_egress.ts";
 
 /** A terminal outcome to store (a run's outcome, or one decided without running). */
 export interface TerminalOutcome {
@@ -41,6 +46,8 @@ export interface ExecutorDeps {
   tools: RunTools;
   /** The daemon env snapshot; only allowlisted parts reach runners. */
   env: Readonly<Record<string, string>>;
+  /** Egress of the runs (absent: `model` runs are refused, `none`/`host` work). */
+  egress?: EgressRuntime;
   /** Per-runner private state dir (e.g. CLAUDE_CONFIG_DIR), under the state dir. */
   runnerStateDir(runner: string): string;
   /** The per-run dir holding a sandboxed run's private HOME and TMPDIR (removed afterwards). */
@@ -208,6 +215,29 @@ export async function executeTask(
   const runToken = newRunToken();
   const runnerStateDir = deps.runnerStateDir(runner.name);
   await Deno.mkdir(runnerStateDir, { recursive: true, mode: 0o700 }).catch(() => {});
+  // The network: the runner's egress narrowed by the profile; `model` starts this run's proxy.
+  const egress = await (deps.egress ?? EgressRuntime.unconfigured()).forTask(
+    runner,
+    task.profile,
+    deps.env,
+    {
+      sandboxed: sandboxState(deps.sandbox) !== "off",
+      onRecord: (r) => {
+        appendEvent(store, "inbound", id, egressRecordEvent(r));
+        deps.bus.emit(id);
+      },
+    },
+  );
+  if (!egress.ok) {
+    await finish({
+      state: "failed",
+      claims: NO_CLAIMS,
+      evidence: null,
+      error: { code: egress.code, message: egress.reason },
+    });
+    return;
+  }
+  invocation = { ...invocation, env: { ...invocation.env, ...egress.env } };
   const prepared = await prepareRunSandbox(deps.sandbox, {
     profile: task.profile,
     // The directory just re-resolved: bound by bwrap now, so a later swap cannot reach outside.
@@ -216,9 +246,11 @@ export async function executeTask(
     installPaths: runner.install?.dirs ?? [],
     links: runner.install?.links ?? [],
     configDirs: [runnerStateDir],
-    network: { kind: "host" },
+    network: egress.network,
+    extension: egress.extension,
   });
   if (!prepared.ok) {
+    await egress.finish();
     await finish({
       state: "failed",
       claims: NO_CLAIMS,
@@ -250,6 +282,7 @@ export async function executeTask(
           profile: task.profile,
           rule: redecided.rule,
           sandbox: sandboxState(deps.sandbox),
+          egress: egress.describe,
         },
       });
       return true;
@@ -257,6 +290,7 @@ export async function executeTask(
   deps.bus.emit(id);
   if (!started) {
     await sandbox?.cleanup();
+    await egress.finish();
     return;
   }
   const outcome = await executeRun({
@@ -276,6 +310,12 @@ export async function executeTask(
       deps.bus.emit(id);
     },
   }).finally(() => sandbox?.cleanup());
+  const egressSummary = await egress.finish();
+  if (egressSummary) {
+    try {
+      appendEvent(store, "inbound", id, egressSummaryEvent(egressSummary));
+    } catch { /* the outcome below is stored with retries; this line is best effort */ }
+  }
   if (outcome.state === "cancelled" && signal.reason === "shutdown") {
     await finish({
       ...outcome,

@@ -109,7 +109,7 @@ function daemonCheck(f: SetupFacts): Check {
     return pass(
       "daemon",
       `running (pid ${s.pid}, node ${s.node}, cmesh ${s.version}) on 127.0.0.1:${d.port}${
-        s.demo ? " — LOCAL DEMO MODE" : ""
+        s.demo ? " — LOCAL DEMO MODE" : s.local_only ? " — LOCAL-ONLY MODE (no tailnet)" : ""
       }`,
     );
   }
@@ -122,6 +122,13 @@ function daemonCheck(f: SetupFacts): Check {
 
 function tailscaleCheck(f: SetupFacts): Check {
   const t = f.tailscale;
+  if (!t.ok && f.daemon.running && f.daemon.status?.local_only === true) {
+    // `cmesh daemon --local-only` asks no tailscaled: its absence is expected, not a failure.
+    return pass(
+      "tailscale",
+      `not used: the daemon runs --local-only (LocalAPI at ${t.where}: ${t.reason})`,
+    );
+  }
   if (!t.ok) {
     return fail(
       "tailscale",

@@ -10,6 +10,7 @@ import type { Config } from "../config/schema.ts";
 import type { RunTools } from "../runner/run.ts";
 import type { ResolvedRunner } from "../runner/runtime.ts";
 import type { SandboxSettings } from "../runner/sandbox/mod.ts";
+import { type EgressInit, EgressRuntime } from "../runner/sandbox/egress/run_egress.ts";
 import { executeTask } from "../scheduler/executor.ts";
 import { RunQueue } from "../scheduler/queue.ts";
 import { recoverInbound } from "../scheduler/recovery.ts";
@@ -44,6 +45,8 @@ export interface WorkerInit {
   tools: RunTools;
   /** How runs are sandboxed (mode, probe result, host layout). */
   sandbox: SandboxSettings;
+  /** Egress of the runs: socket slots, socat, profile caps (absent: `model` runs refused). */
+  egress?: EgressInit;
   env: Record<string, string>;
   rootsReal: (string | null)[][];
   caseInsensitive: boolean;
@@ -101,6 +104,7 @@ async function start(init: WorkerInit): Promise<void> {
     runnerStateDir: (name: string) => `${init.stateDir}/runners/${name}`,
     runDir: (runToken: string) => `${init.stateDir}/runs/${runToken}`,
     sandbox: init.sandbox,
+    egress: init.egress ? new EgressRuntime(init.egress) : undefined,
     maxOutputBytes: init.config.inbound.max_output_bytes,
     defaultTimeoutS: init.config.inbound.default_timeout_s,
     nodeName: init.nodeName,

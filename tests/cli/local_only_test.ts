@@ -30,6 +30,9 @@ function config(repo: string, workerPort: number, fakeUrl: string): string {
 control_port = ${freePort()}
 worker_port = ${workerPort}
 
+[tailscale]
+socket = "${repo}/../no-tailscaled.sock"
+
 [inbound]
 enabled = true
 
@@ -91,6 +94,15 @@ Deno.test({
       );
       assert.equal(demo.code, 0, demo.stdout + demo.stderr);
       assert.equal((jsonOf(demo).task as { state: string }).state, "succeeded");
+
+      // doctor knows the mode: no tailscaled is expected, not a failure.
+      const doc = await runCmesh(["doctor", "--json"], { home, env });
+      const checks = (jsonOf(doc) as { checks: { id: string; status: string; detail: string }[] })
+        .checks;
+      const byId = Object.fromEntries(checks.map((c) => [c.id, c]));
+      assert.equal(byId.tailscale.status, "pass", byId.tailscale.detail);
+      assert.match(byId.tailscale.detail, /not used: the daemon runs --local-only/);
+      assert.match(byId.daemon.detail, /LOCAL-ONLY MODE/);
 
       // 2. Another user on this machine is not "local".
       const setpriv = findOnPath("setpriv");

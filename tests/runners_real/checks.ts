@@ -36,10 +36,33 @@ export async function withRealRun<T>(
 ): Promise<T> {
   const run = await runReal(opts);
   try {
-    return await check(run, describeRun(run));
+    const why = describeRun(run);
+    if (!opts.connect) assertModelEgress(run, why);
+    return await check(run, why);
   } finally {
     await run.cleanup();
   }
+}
+
+/**
+ * Asserts the run had egress `model` and reached the fake model (on the host's 127.0.0.1)
+ * only through the daemon-side proxy, which the config's base URL named: the CLI worked from
+ * its own network namespace, and tried no other host.
+ */
+export function assertModelEgress(run: RealRun, why: string): void {
+  const fake = `127.0.0.1:${run.fake.port}`;
+  assert.match(run.egress.describe, new RegExp(`^model: .*${fake.replaceAll(".", "\\.")}`), why);
+  if (run.fake.requests.length > 0) {
+    assert.ok(
+      (run.egress.summary?.allowed[fake] ?? 0) > 0,
+      `${why}\negress: ${JSON.stringify(run.egress)}`,
+    );
+  }
+  assert.deepEqual(
+    run.egress.summary?.refused,
+    {},
+    `${why}\negress: ${JSON.stringify(run.egress)}`,
+  );
 }
 
 /**

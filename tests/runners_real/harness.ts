@@ -18,8 +18,9 @@
  *
  * and that config goes through `parseConfigText` → `resolveRunners` → `buildInvocation` (as the
  * scheduler's executor does) → `executeRun`, inside the run's OS sandbox (bubblewrap on Linux,
- * built by `prepareRunSandbox` as the executor does, network shared for the fake model on
- * 127.0.0.1).
+ * built by `prepareRunSandbox` as the executor does), with the runner's own egress, `model`:
+ * the fake model on the host's 127.0.0.1 is reachable only because the config names it (its
+ * base URL), through the daemon-side egress proxy, as the executor sets it up.
  *
  * The CLIs are installed by `.ci/run` (pinned versions). Tests skip, with a message, only when
  * a binary is missing from PATH.
@@ -36,6 +37,13 @@ import type { Invocation, RunnerEvent, RunOutcome } from "../../src/runner/types
 import { probeSandbox } from "../../src/runner/sandbox/availability.ts";
 import { hostLayout, installPathsOf } from "../../src/runner/sandbox/host.ts";
 import { prepareRunSandbox, type SandboxSettings } from "../../src/runner/sandbox/mod.ts";
+import {
+  egressInit,
+  EgressRuntime,
+  type TaskEgress,
+} from "../../src/runner/sandbox/egress/run_egress.ts";
+import type { EgressRecord, EgressSummary } from "../../src/runner/sandbox/egress/proxy.ts";
+import type { Destination } from "../../src/util/destination.ts";
 import { type FakeModel, startFakeModel } from "../support/fake_model/server.ts";
 
 /** The runners under test. */
@@ -179,6 +187,8 @@ export interface PreparedRun {
   fake: FakeModel;
   dirs: RunDirs;
   invocation: Invocation;
+  /** The daemon environment the invocation was built from. */
+  daemonEnv: Record<string, string>;
   token: string;
   /** Stops the fake server and removes the directories. */
   cleanup(): Promise<void>;
@@ -234,6 +244,7 @@ export async function prepareRun(opts: PrepareOptions): Promise<PreparedRun> {
       fake,
       dirs,
       invocation,
+      daemonEnv,
       token: newRunToken(),
       cleanup: async () => {
         await fake.close();
@@ -253,6 +264,8 @@ export interface RealRun extends PreparedRun {
   events: RunnerEvent[];
   /** Wall time of executeRun. */
   wallMs: number;
+  /** The run's egress: its decision, what the proxy allowed and refused. */
+  egress: { describe: string; summary: EgressSummary | null; records: EgressRecord[] };
 }
 
 /** Options of {@link runReal}. */
@@ -263,14 +276,69 @@ export interface RunRealOptions extends PrepareOptions {
   onEvent?: (ev: RunnerEvent, run: PreparedRun) => void;
   /** Called once the run is started (e.g. to watch for tool processes and cancel). */
   during?: (run: PreparedRun) => Promise<void>;
+  /** How the egress proxy connects (default `Deno.connect`; a test may put a TLS front there). */
+  connect?: (d: Destination, signal: AbortSignal) => Promise<Deno.Conn>;
+  /** Changes the resolved runner before the run (e.g. other config env). */
+  adjustRunner?: (r: ResolvedRunner, prepared: PreparedRun) => ResolvedRunner;
+}
+
+/** Where socat is (the egress forwarders need it); null when missing. */
+const SOCAT = await findOnPath("socat");
+
+/**
+ * The run's egress, set up as the daemon does (`egressInit` at start-up, then `forTask`),
+ * with its proxy's slots under the run's own directory.
+ */
+async function runEgress(
+  prepared: PreparedRun,
+  profile: string,
+  records: EgressRecord[],
+  connect?: RunRealOptions["connect"],
+): Promise<TaskEgress> {
+  const { init } = egressInit({
+    stateDir: prepared.dirs.root,
+    maxConcurrent: 1,
+    runners: [prepared.runner],
+    env: prepared.daemonEnv,
+    daemonPorts: [],
+    profileCaps: {},
+    socat: SOCAT,
+  });
+  return await new EgressRuntime(init, connect).forTask(
+    prepared.runner,
+    profile,
+    prepared.daemonEnv,
+    { sandboxed: true, onRecord: (r) => records.push(r) },
+  );
 }
 
 /** Prepares and executes one run through `executeRun`. Call `cleanup()` when done. */
 export async function runReal(opts: RunRealOptions): Promise<RealRun> {
   const prepared = await prepareRun(opts);
+  if (opts.adjustRunner) {
+    prepared.runner = opts.adjustRunner(prepared.runner, prepared);
+    prepared.invocation = buildInvocation({
+      manifest: prepared.runner.manifest,
+      profile: opts.profile,
+      prompt: opts.prompt ?? "Follow the scripted plan.",
+      cwd: prepared.dirs.work,
+      resolvedBinary: prepared.runner.binary,
+      env: prepared.daemonEnv,
+      extraArgs: prepared.runner.args,
+      extraEnv: { pass: prepared.runner.envPass, set: prepared.runner.envSet },
+      stateDir: prepared.dirs.state,
+    });
+  }
   const events: RunnerEvent[] = [];
+  const records: EgressRecord[] = [];
   const t0 = performance.now();
   try {
+    const egress = await runEgress(prepared, opts.profile, records, opts.connect);
+    if (!egress.ok) throw new Error(egress.reason);
+    prepared.invocation = {
+      ...prepared.invocation,
+      env: { ...prepared.invocation.env, ...egress.env },
+    };
     const install = await installPathsOf(
       prepared.runner.binary,
       Deno.env.get("PATH") ?? "",
@@ -283,9 +351,13 @@ export async function runReal(opts: RunRealOptions): Promise<RealRun> {
       installPaths: install.dirs,
       links: install.links,
       configDirs: [prepared.dirs.state],
-      network: { kind: "host" },
+      network: egress.network,
+      extension: egress.extension,
     });
-    if (!sandbox.ok) throw new Error(sandbox.reason);
+    if (!sandbox.ok) {
+      await egress.finish();
+      throw new Error(sandbox.reason);
+    }
     const running = executeRun({
       sandbox: sandbox.sandbox,
       invocation: prepared.invocation,
@@ -304,7 +376,14 @@ export async function runReal(opts: RunRealOptions): Promise<RealRun> {
       },
     });
     const [outcome] = await Promise.all([running, opts.during?.(prepared)]);
-    return { ...prepared, outcome, events, wallMs: performance.now() - t0 };
+    const summary = await egress.finish();
+    return {
+      ...prepared,
+      outcome,
+      events,
+      wallMs: performance.now() - t0,
+      egress: { describe: egress.describe, summary, records },
+    };
   } catch (e) {
     await prepared.cleanup();
     throw e;

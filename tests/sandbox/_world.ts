@@ -87,7 +87,17 @@ export function userModeSkipReason(): string | null {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Builds and starts the world; `user` runs the daemon as `nobody` (root only). */
-export async function createEscapeWorld(user: WorldUser): Promise<EscapeWorld> {
+export async function createEscapeWorld(
+  user: WorldUser,
+  opts: {
+    /**
+     * Lines of `[runners.sh]` (default `egress = "host"`: the suite's network attempts then
+     * meet today's network, so what refuses them is the rest of the sandbox; the egress suite
+     * sets `"model"`/`"none"`).
+     */
+    runnerConfig?: string;
+  } = {},
+): Promise<EscapeWorld> {
   // Not under /tmp: inside the sandbox /tmp is the run's private tmp.
   const base = await Deno.realPath(
     await Deno.makeTempDir({ dir: "/var/tmp", prefix: "cmesh-escape-" }),
@@ -136,6 +146,8 @@ enabled = true
 enabled = false
 [runners.codex]
 enabled = false
+[runners.sh]
+${opts.runnerConfig ?? 'egress = "host"'}
 `,
   );
   const canary = `CANARY-${crypto.randomUUID()}`;

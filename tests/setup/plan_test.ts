@@ -202,3 +202,30 @@ Deno.test("an outbound peer can be pinned from the wizard (stable_id), which wid
   assert.match(plan.proposed, /^stable_id = "nHbV3aLbL621CNTRL"$/m);
   assert.deepEqual(planWidenings(plan), []);
 });
+
+Deno.test("applyPlan keeps only the newest backups of config.toml", async () => {
+  const { BACKUPS_KEPT } = await import("../../src/util/backups.ts");
+  const dir = await tempDir("cmesh-apply-rot-");
+  try {
+    const file = join(dir.path, "config.toml");
+    const stateDir = join(dir.path, "state");
+    await Deno.writeTextFile(file, "");
+    const n = BACKUPS_KEPT + 3;
+    for (let i = 0; i < n; i++) {
+      const plan = await buildPlan(await Deno.readTextFile(file), file, {
+        outbound_peers: [{ name: `peer${i}` }],
+      });
+      await applyPlan(plan, { stateDir, now: () => new Date(Date.UTC(2026, 0, 1, 0, 0, i)) });
+    }
+    const backups = [...Deno.readDirSync(dir.path)].map((e) => e.name)
+      .filter((x) => x.startsWith("config.toml.bak-")).sort();
+    assert.equal(backups.length, BACKUPS_KEPT);
+    // The newest are kept.
+    assert.equal(
+      backups.at(-1),
+      `config.toml.bak-2026-01-01T00-00-${String(n - 1).padStart(2, "0")}-000Z`,
+    );
+  } finally {
+    await dir.cleanup();
+  }
+});

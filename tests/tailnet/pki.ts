@@ -25,8 +25,15 @@ export interface TestPki {
 
 const OPENSSL = "/usr/bin/openssl";
 
-/** Makes a CA (valid 2 days) and a certificate for `ip` (IP SAN, serverAuth) signed by it. */
-export async function makeTestPki(dir: string, ip: string): Promise<TestPki> {
+/**
+ * Makes a CA (valid 2 days) and a certificate for `ip` (IP SAN, serverAuth) signed by it.
+ * `subjectAltName` replaces the SAN (e.g. `DNS:api.anthropic.com,DNS:api.openai.com`).
+ */
+export async function makeTestPki(
+  dir: string,
+  ip: string,
+  subjectAltName = `IP:${ip}`,
+): Promise<TestPki> {
   await Deno.mkdir(dir, { recursive: true });
   const p = (name: string) => join(dir, name);
   const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
@@ -61,7 +68,7 @@ export async function makeTestPki(dir: string, ip: string): Promise<TestPki> {
   ]);
   await Deno.writeTextFile(
     p("headscale.ext"),
-    `subjectAltName=IP:${ip}\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n`,
+    `subjectAltName=${subjectAltName}\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n`,
   );
   await mustRun([
     OPENSSL,

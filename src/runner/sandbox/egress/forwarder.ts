@@ -30,6 +30,7 @@
  * plan.listeners.map((l) => l.socket); // [".../p.sock", ".../t0.sock"]
  * ```
  */
+import { CmeshError } from "../../../protocol/errors.ts";
 import { type Destination, isIpv4, isLoopbackHost } from "../../../util/destination.ts";
 
 /** One unix socket the daemon serves for a run. */
@@ -77,11 +78,10 @@ const MAX_SOCKET_PATH = 107;
 const SAFE_PATH = /^\/[A-Za-z0-9_./-]+$/;
 
 /** Why forwarding cannot be set up with these paths (fail closed, naming the fix). */
-export class EgressSetupError extends Error {
+export class EgressSetupError extends CmeshError<"egress_setup"> {
   /** @param message what is wrong and what to change */
   constructor(message: string) {
-    super(message);
-    this.name = "EgressSetupError";
+    super("egress_setup", message);
   }
 }
 
@@ -148,9 +148,11 @@ export function forwarderPlan(input: ForwarderInput): ForwarderPlan {
 
   const socat = quote(input.socat);
   const lines = [
-    // The forwarders belong to the run: they die with its PID namespace.
+    // The forwarders belong to the run: they die with its PID namespace. Their stderr would
+    // only fill the run's stderr tail with "Broken pipe" when a client hangs up; a forwarder
+    // that cannot listen is reported by the wait below.
     ...listens.map((l) =>
-      `${socat} TCP-LISTEN:${l.port},bind=${l.ip},reuseaddr,fork,max-children=64 UNIX-CONNECT:${l.socket} </dev/null &`
+      `${socat} TCP-LISTEN:${l.port},bind=${l.ip},reuseaddr,fork,max-children=64 UNIX-CONNECT:${l.socket} </dev/null 2>/dev/null &`
     ),
     "n=0",
     `until ${

@@ -31,13 +31,20 @@
  */
 import {
   type Destination,
-  destinationFromUrl,
   formatDestination,
   isIpv4,
   isIpv6,
   localAddressReason,
-  parseDestination,
 } from "../../../util/destination.ts";
+import {
+  answer,
+  encoder,
+  type ProxyRequest,
+  readRequest,
+  Refusal,
+  safeClose,
+  writeAll,
+} from "./proxy_http.ts";
 import type { EgressListener } from "./forwarder.ts";
 
 /** Bounds of one run's egress. */
@@ -107,12 +114,6 @@ export interface EgressProxy {
 
 /** Records passed to `onRecord` per run, at most (the summary counts everything). */
 const MAX_RECORDS = 100;
-
-class Refusal extends Error {
-  constructor(readonly status: number, readonly destination: string, message: string) {
-    super(message);
-  }
-}
 
 /** Starts one run's proxy: every listener is bound when this resolves. */
 export async function startEgressProxy(opts: EgressProxyOptions): Promise<EgressProxy> {
@@ -315,108 +316,4 @@ export async function startEgressProxy(opts: EgressProxyOptions): Promise<Egress
       return closed;
     },
   };
-}
-
-const encoder = new TextEncoder();
-
-/** A parsed proxy request: where to, and the bytes to forward first. */
-interface ProxyRequest {
-  destination: Destination;
-  connect: boolean;
-  forward: Uint8Array;
-}
-
-/** Reads and checks the proxy request header of one client. */
-async function readRequest(
-  client: Deno.Conn,
-  limits: EgressLimits,
-  allowed: ReadonlyMap<string, Destination>,
-): Promise<ProxyRequest> {
-  const buf = new Uint8Array(limits.maxHeaderBytes);
-  let len = 0;
-  let end = -1;
-  const timer = setTimeout(() => safeClose(client), limits.headerTimeoutMs);
-  try {
-    while (end < 0) {
-      if (len === buf.length) {
-        throw new Refusal(431, "?", `request header over ${limits.maxHeaderBytes} bytes`);
-      }
-      const n = await client.read(buf.subarray(len)).catch(() => null);
-      if (n === null) throw new Refusal(400, "?", "connection closed before a full request");
-      len += n;
-      end = indexOfHeaderEnd(buf.subarray(0, len));
-    }
-  } finally {
-    clearTimeout(timer);
-  }
-  const header = new TextDecoder().decode(buf.subarray(0, end));
-  const [requestLine, ...rest] = header.split("\r\n");
-  const m = /^([A-Z]+) (\S+) (HTTP\/1\.[01])$/.exec(requestLine);
-  if (!m) throw new Refusal(400, "?", "not an HTTP/1.x proxy request");
-  const [, method, target, version] = m;
-  let destination: Destination | null;
-  if (method === "CONNECT") {
-    try {
-      destination = parseDestination(target);
-    } catch (e) {
-      throw new Refusal(400, target, `bad CONNECT target ${(e as Error).message}`);
-    }
-  } else {
-    destination = target.startsWith("http://") ? destinationFromUrl(target) : null;
-    if (destination === null) {
-      throw new Refusal(
-        400,
-        target.slice(0, 200),
-        "only CONNECT host:port or absolute http:// requests pass this proxy",
-      );
-    }
-  }
-  const key = formatDestination(destination);
-  if (!allowed.has(key)) {
-    const list = [...allowed.keys()].join(", ") || "none";
-    throw new Refusal(
-      403,
-      key,
-      `${key} is not an allowed model host of this run (egress "model" allows: ${list}); name it in the runner's egress_hosts to allow it`,
-    );
-  }
-  const after = buf.slice(end + 4, len);
-  if (method === "CONNECT") return { destination, connect: true, forward: after };
-  // Absolute form → origin form for the server; the rest of the header passes unchanged.
-  const url = new URL(target);
-  const line = `${method} ${url.pathname}${url.search} ${version}`;
-  const head = encoder.encode([line, ...rest].join("\r\n") + "\r\n\r\n");
-  const forward = new Uint8Array(head.length + after.length);
-  forward.set(head);
-  forward.set(after, head.length);
-  return { destination, connect: false, forward };
-}
-
-function indexOfHeaderEnd(b: Uint8Array): number {
-  for (let i = 0; i + 3 < b.length; i++) {
-    if (b[i] === 13 && b[i + 1] === 10 && b[i + 2] === 13 && b[i + 3] === 10) return i;
-  }
-  return -1;
-}
-
-async function answer(client: Deno.Conn, status: number, message: string): Promise<void> {
-  const text = `cmesh egress: ${message}\n`;
-  const reason = { 400: "Bad Request", 403: "Forbidden", 431: "Header Too Large" }[status] ??
-    "Bad Gateway";
-  const body = encoder.encode(text);
-  const head = `HTTP/1.1 ${status} ${reason}\r\nContent-Type: text/plain; charset=utf-8\r\n` +
-    `Content-Length: ${body.length}\r\nConnection: close\r\nX-Cmesh-Egress: refused\r\n\r\n`;
-  await writeAll(client, encoder.encode(head)).catch(() => {});
-  await writeAll(client, body).catch(() => {});
-}
-
-async function writeAll(conn: Deno.Conn, data: Uint8Array): Promise<void> {
-  let off = 0;
-  while (off < data.length) off += await conn.write(data.subarray(off));
-}
-
-function safeClose(c: Deno.Conn): void {
-  try {
-    c.close();
-  } catch { /* already closed */ }
 }

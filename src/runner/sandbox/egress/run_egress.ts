@@ -24,7 +24,10 @@
  */
 import { type Destination, formatDestination } from "../../../util/destination.ts";
 import { EgressSetupError, type ForwarderBind, forwarderPlan, tunnelCount } from "./forwarder.ts";
-import type { EgressPolicy } from "./policy.ts";
+import type { EgressMode } from "../../../config/schema.ts";
+import type { ResolvedRunner } from "../../runtime.ts";
+import type { RunnerEvent } from "../../types.ts";
+import { capEgress, describeEgress, type EgressPolicy, resolvedRunnerEgress } from "./policy.ts";
 import {
   type EgressLimits,
   type EgressRecord,
@@ -135,12 +138,15 @@ export async function prepareRunEgress(
     };
   }
   const destinations = policy.destinations.map((d) => d.destination);
-  if (deps.slots === null || tunnelCount(destinations) > deps.slots.tunnels) {
+  if (
+    deps.slots === null || deps.slots.count === 0 ||
+    tunnelCount(destinations) > deps.slots.tunnels
+  ) {
     return {
       ok: false,
       code: "egress_unavailable",
       reason:
-        "egress: this runner's destinations were not known when the daemon started; restart the daemon",
+        'egress "model" is not set up in this worker for these destinations (they were not known when the daemon started); restart the daemon',
     };
   }
   const slot = deps.slots.acquire();
@@ -190,4 +196,137 @@ export function describeEgressSummary(s: EgressSummary): string {
   return `egress: allowed ${allowed.length ? allowed.join(", ") : "nothing"}; refused ${
     refused.length ? refused.join(", ") : "nothing"
   }; ${s.bytes} bytes${s.byteLimitHit ? " (byte limit reached)" : ""}`;
+}
+
+/** What the worker needs for egress: plain data, computed in the daemon's main thread. */
+export interface EgressInit {
+  /** Directory holding the socket slots (`<state>/egress`). */
+  root: string;
+  slots: number;
+  tunnels: number;
+  /** Absolute path of `socat`, null when it is not installed. */
+  socat: string | null;
+  /** The daemon's own ports, never allowed on loopback. */
+  daemonPorts: number[];
+  /** `profiles.<p>.egress` caps. */
+  profileCaps: Record<string, EgressMode>;
+}
+
+/** Inputs of {@link egressInit}. */
+export interface EgressInitInput {
+  stateDir: string;
+  /** Runs at once (`inbound.max_concurrent`). */
+  maxConcurrent: number;
+  runners: readonly ResolvedRunner[];
+  env: Readonly<Record<string, string>>;
+  daemonPorts: number[];
+  profileCaps: Record<string, EgressMode | undefined>;
+  socat: string | null;
+}
+
+/**
+ * The worker's egress set-up, and the `net` permissions it needs: every destination a `model`
+ * runner may reach (`host:port`) and every slot socket (`unix:<path>`), nothing else.
+ */
+export function egressInit(i: EgressInitInput): { init: EgressInit; net: string[] } {
+  const net = new Set<string>();
+  let tunnels = 0;
+  for (const r of i.runners) {
+    const policy = resolvedRunnerEgress(r, i.env, i.daemonPorts);
+    if (policy.mode !== "model") continue;
+    const dests = policy.destinations.map((d) => d.destination);
+    for (const d of dests) net.add(formatDestination(d));
+    tunnels = Math.max(tunnels, tunnelCount(dests));
+  }
+  const profileCaps: Record<string, EgressMode> = {};
+  for (const [p, cap] of Object.entries(i.profileCaps)) if (cap) profileCaps[p] = cap;
+  // Twice the concurrency: a slot is freed only after its run's proxy has closed.
+  const init: EgressInit = {
+    root: `${i.stateDir}/egress`,
+    slots: Math.max(1, i.maxConcurrent * 2),
+    tunnels,
+    socat: i.socat,
+    daemonPorts: i.daemonPorts,
+    profileCaps,
+  };
+  const slots = new EgressSlots(init.root, init.slots, init.tunnels);
+  for (const p of slots.socketPaths()) net.add(`unix:${p}`);
+  return { init, net: [...net] };
+}
+
+/** A task's egress, as the executor uses it. */
+export type TaskEgress =
+  | (RunEgress & { policy: EgressPolicy; describe: string })
+  | { ok: false; code: string; reason: string };
+
+/** The worker's egress: the slots, and per task the policy and its proxy. */
+export class EgressRuntime {
+  readonly #slots: EgressSlots;
+
+  /** A runtime without slots or socat: `none`/`host` runs work, `model` runs are refused. */
+  static unconfigured(): EgressRuntime {
+    return new EgressRuntime({
+      root: "/nonexistent",
+      slots: 0,
+      tunnels: 0,
+      socat: null,
+      daemonPorts: [],
+      profileCaps: {},
+    });
+  }
+
+  /**
+   * @param init from {@link egressInit}
+   * @param connect how the proxies connect to a destination (tests); default `Deno.connect`
+   */
+  constructor(
+    readonly init: EgressInit,
+    readonly connect?: (d: Destination, signal: AbortSignal) => Promise<Deno.Conn>,
+  ) {
+    this.#slots = new EgressSlots(init.root, init.slots, init.tunnels);
+  }
+
+  /**
+   * Prepares one task's egress: the runner's decision narrowed by the profile's cap. With the
+   * sandbox off nothing can be enforced: the run gets the host network, and says so.
+   */
+  async forTask(
+    runner: ResolvedRunner,
+    profile: string,
+    env: Readonly<Record<string, string>>,
+    opts: { sandboxed: boolean; onRecord?(r: EgressRecord): void },
+  ): Promise<TaskEgress> {
+    const policy = capEgress(
+      resolvedRunnerEgress(runner, env, this.init.daemonPorts),
+      profile,
+      this.init.profileCaps[profile],
+    );
+    if (!opts.sandboxed) {
+      const off: EgressPolicy = { ...policy, mode: "host", modeFrom: "[sandbox] mode = off" };
+      const r = await prepareRunEgress(off, { slots: null, socat: null });
+      return { ...(r as RunEgress), policy: off, describe: "host (not enforced: sandbox off)" };
+    }
+    const r = await prepareRunEgress(policy, {
+      slots: this.#slots,
+      socat: this.init.socat,
+      onRecord: opts.onRecord,
+      connect: this.connect,
+    });
+    if (!r.ok) return r;
+    return { ...r, policy, describe: describeEgress(policy) };
+  }
+}
+
+/** A task event for one proxy decision, e.g. `egress refused example.com:443 (proxy): ...`. */
+export function egressRecordEvent(r: EgressRecord): RunnerEvent {
+  return {
+    kind: "log",
+    text: `egress ${r.verdict} ${r.destination} (${r.via})${r.reason ? `: ${r.reason}` : ""}`,
+    data: { egress: { ...r } },
+  };
+}
+
+/** The task event that sums up a run's egress when it ends. */
+export function egressSummaryEvent(s: EgressSummary): RunnerEvent {
+  return { kind: "log", text: describeEgressSummary(s), data: { egress_summary: { ...s } } };
 }
