@@ -8,20 +8,20 @@
  * throw new CliError("peer 'x' is not in outbound.peers", EXIT.DENIED, "denied");
  * ```
  */
+import { CmeshError } from "../protocol/errors.ts";
 
 /** Exit codes, documented in docs/commands.md. */
 export const EXIT = { OK: 0, FAILURE: 1, USAGE: 2, DENIED: 3 } as const;
 
 /** An expected failure: printed without a stack trace, with its exit code. */
-export class CliError extends Error {
+export class CliError extends CmeshError {
   constructor(
     message: string,
     readonly exitCode: number = EXIT.FAILURE,
-    readonly code: string = "error",
+    code: string = "error",
     readonly details?: Record<string, unknown>,
   ) {
-    super(message);
-    this.name = "CliError";
+    super(code, message);
   }
 }
 

@@ -14,6 +14,7 @@
  * // loaded.names: ["ANTHROPIC_API_KEY"] (now set in Deno.env)
  * ```
  */
+import { CmeshError } from "../protocol/errors.ts";
 import { parseEnv } from "node:util";
 
 /** Largest env file accepted. */
@@ -22,10 +23,9 @@ export const MAX_ENV_FILE_BYTES = 64 * 1024;
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** A problem with an env file: says which file and what to fix. */
-export class EnvFileError extends Error {
+export class EnvFileError extends CmeshError<"invalid_env_file"> {
   constructor(readonly file: string, message: string) {
-    super(`${file}: ${message}`);
-    this.name = "EnvFileError";
+    super("invalid_env_file", `${file}: ${message}`);
   }
 }
 

@@ -3,11 +3,14 @@
  * One daemon per state dir: an exclusive advisory lock on `daemon.lock`, released by the OS
  * when the process dies (so `kill -9` never leaves a stale lock).
  */
+import { CmeshError } from "../protocol/errors.ts";
 import { join } from "node:path";
 
 /** Another daemon holds the state dir. */
-export class DaemonLockedError extends Error {
-  override name = "DaemonLockedError";
+export class DaemonLockedError extends CmeshError<"daemon_locked"> {
+  constructor(message: string) {
+    super("daemon_locked", message);
+  }
 }
 
 /** A held lock. */

@@ -11,6 +11,7 @@
  * for await (const msg of readSse(res.body!, 1 << 20)) console.log(msg.event, msg.data);
  * ```
  */
+import { CmeshError } from "../protocol/errors.ts";
 
 /** One SSE message. */
 export interface SseMessage {
@@ -20,10 +21,9 @@ export interface SseMessage {
 }
 
 /** Thrown when one message grows past the reader's bound (the stream is cancelled). */
-export class SseTooLarge extends Error {
+export class SseTooLarge extends CmeshError<"sse_too_large"> {
   constructor(readonly maxMessageChars: number) {
-    super(`an event-stream message grew past ${maxMessageChars} characters`);
-    this.name = "SseTooLarge";
+    super("sse_too_large", `an event-stream message grew past ${maxMessageChars} characters`);
   }
 }
 

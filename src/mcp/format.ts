@@ -204,6 +204,11 @@ export function peerText(p: PeerOut): string {
     ? "online, cmesh answering"
     : "online, cmesh NOT answering";
   const lines = [`${p.name}${p.address ? ` (${p.address})` : ""}: ${state}`];
+  if (p.node.pinned) {
+    lines.push(`  Node: pinned to ${p.node.pinned} (${p.node.pin_source?.replace("_", " ")})`);
+  } else if (p.node.stable_id) {
+    lines.push(`  Node: ${p.node.stable_id}, pinned on the first task`);
+  }
   lines.push(
     `  I may send (my outbound policy): profiles ${
       p.i_may_send.profiles.join(", ") || "none"

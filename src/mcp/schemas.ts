@@ -143,6 +143,11 @@ export const PeerOut = z.object({
   cmesh: z.boolean().describe("true when cmesh answered on the peer"),
   address: z.string().nullable(),
   peer_version: z.string().nullable(),
+  node: z.object({
+    stable_id: z.string().nullable().describe("the node whois confirmed at the address, if any"),
+    pinned: z.string().nullable().describe("the StableID this peer name is pinned to"),
+    pin_source: z.string().nullable().describe("first_contact, user or config"),
+  }).describe("which Tailscale node this name means (tasks go only to the pinned node)"),
   i_may_send: z.object({
     profiles: z.array(z.string()),
     cwd: z.array(z.string()).describe("cwd glob patterns my own outbound policy allows"),
@@ -230,6 +235,11 @@ export function toPeerOut(raw: unknown): PeerOut {
     cmesh: p.cmesh === true,
     address: strOrNull(p.address),
     peer_version: strOrNull(p.peer_version),
+    node: {
+      stable_id: strOrNull(p.stable_id),
+      pinned: strOrNull((p.pin as Raw | null | undefined)?.stable_id),
+      pin_source: strOrNull((p.pin as Raw | null | undefined)?.source),
+    },
     i_may_send: { profiles: strings(p.profiles_i_send), cwd: strings(p.cwd_i_send) },
     peer_allows_me: allowed && typeof allowed === "object"
       ? {

@@ -41,6 +41,27 @@ export const ERROR_STATUS = {
 /** An error code. */
 export type ErrorCode = keyof typeof ERROR_STATUS;
 
+/**
+ * The base of cmesh's own errors: a machine-readable `code` next to a message that says what
+ * to change; `name` is the subclass's name. An error that is not one is a bug.
+ *
+ * @example
+ * ```ts
+ * class PlanError extends CmeshError<"invalid_plan"> {
+ *   constructor(message: string) {
+ *     super("invalid_plan", message);
+ *   }
+ * }
+ * new PlanError("peer buildbox is not configured").name; // "PlanError"
+ * ```
+ */
+export class CmeshError<C extends string = string> extends Error {
+  constructor(readonly code: C, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
 /** An HTTP status some error code answers with. */
 export type ErrorStatus = (typeof ERROR_STATUS)[ErrorCode];
 

@@ -17,24 +17,21 @@
  * console.log(m.cancel.signals); // ["SIGINT", "SIGTERM", "SIGKILL"]
  * ```
  */
+import { CmeshError } from "../protocol/errors.ts";
+import { formatKeyPath } from "../util/zod_issues.ts";
 import { z } from "zod";
 import { parse as parseToml, TomlError } from "smol-toml";
 import { type ErrorInfo, isAbsolutePath, Name } from "../protocol/task.ts";
 import { EgressHost, EgressMode } from "../config/schema.ts";
 
 /** A setup problem in the runner layer: bad manifest, unknown profile, missing binary, ... */
-export class RunnerSetupError extends Error {
-  /** Machine-readable code, e.g. `runner_unknown_profile`. */
-  readonly code: string;
-
+export class RunnerSetupError extends CmeshError {
   /**
-   * @param code machine-readable code (`runner_*`)
+   * @param code machine-readable code (`runner_*`), e.g. `runner_unknown_profile`
    * @param message what is wrong and what to change
    */
   constructor(code: string, message: string) {
-    super(message);
-    this.name = "RunnerSetupError";
-    this.code = code;
+    super(code, message);
   }
 
   /** The wire form of this error. */
@@ -168,18 +165,11 @@ function describe(v: unknown): string {
   return typeof v;
 }
 
-function formatPath(path: readonly PropertyKey[]): string {
-  let out = "";
-  for (const key of path) {
-    if (typeof key === "number") out += `[${key}]`;
-    else out += out === "" ? String(key) : `.${String(key)}`;
-  }
-  return out;
-}
-
 /**
  * Turns zod issues into `key.path: what is wrong` lines, e.g.
- * `profiles.query.args: expected array, got string` or `timeout: unknown key`.
+ * `profiles.query.args: expected array, got string` or `timeout: unknown key`. Paths are
+ * written as the config's are (`util/zod_issues.ts`); the wording differs from the config's on
+ * purpose: a manifest error names the type it got (`got string`), a config error the value.
  */
 export function formatIssues(issues: readonly z.core.$ZodIssue[]): string[] {
   const lines: string[] = [];
@@ -190,7 +180,7 @@ export function formatIssues(issues: readonly z.core.$ZodIssue[]): string[] {
       ? `${path}: missing (expected ${expected})`
       : `${path}: expected ${expected}, got ${quote ? JSON.stringify(got) : describe(got)}`;
   for (const issue of issues) {
-    const path = formatPath(issue.path) || "(manifest)";
+    const path = issue.path.length > 0 ? formatKeyPath(issue.path) : "(manifest)";
     const input = (issue as { input?: unknown }).input;
     switch (issue.code) {
       case "invalid_type":

@@ -19,6 +19,7 @@
  * const out = await applyPlan(book.get(plan.hash)!, { stateDir });
  * ```
  */
+import { CmeshError } from "../protocol/errors.ts";
 import { dirname, join } from "node:path";
 import { parseConfigText } from "../config/load.ts";
 import { Config } from "../config/schema.ts";
@@ -84,10 +85,9 @@ export class PlanBook {
 }
 
 /** Why a plan was not applied; the message says what to do. */
-export class ApplyError extends Error {
-  constructor(message: string, readonly code: "stale_plan" | "audit_failed") {
-    super(message);
-    this.name = "ApplyError";
+export class ApplyError extends CmeshError<"stale_plan" | "audit_failed"> {
+  constructor(message: string, code: "stale_plan" | "audit_failed") {
+    super(code, message);
   }
 }
 

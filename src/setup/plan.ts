@@ -18,6 +18,7 @@
  * plan.hash; // 16 hex digits
  * ```
  */
+import { CmeshError } from "../protocol/errors.ts";
 import { parse as parseToml, stringify as stringifyToml } from "smol-toml";
 import { ConfigError } from "../config/errors.ts";
 import { parseConfigText } from "../config/load.ts";
@@ -76,10 +77,9 @@ export interface Plan {
 }
 
 /** A request that cannot become a valid config; the message says what to ask the user. */
-export class PlanError extends Error {
+export class PlanError extends CmeshError<"invalid_plan"> {
   constructor(message: string) {
-    super(message);
-    this.name = "PlanError";
+    super("invalid_plan", message);
   }
 }
 

@@ -13,6 +13,7 @@
  * }
  * ```
  */
+import { CmeshError } from "../protocol/errors.ts";
 
 /** What went wrong, for callers that branch on it (CLI exit codes, `doctor`). */
 export type StoreErrorCode =
@@ -30,7 +31,7 @@ export type StoreErrorCode =
   | "not_found";
 
 /** A store failure with a message that says which file and what to do. */
-export class StoreError extends Error {
+export class StoreError extends CmeshError<StoreErrorCode> {
   /**
    * @param code Machine-readable kind of failure.
    * @param path The database file concerned.
@@ -38,13 +39,12 @@ export class StoreError extends Error {
    * @param options `cause` carries the underlying SQLite error, if any.
    */
   constructor(
-    readonly code: StoreErrorCode,
+    code: StoreErrorCode,
     readonly path: string,
     message: string,
     options?: { cause?: unknown },
   ) {
-    super(message, options);
-    this.name = "StoreError";
+    super(code, message, options);
   }
 }
 

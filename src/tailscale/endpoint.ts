@@ -23,6 +23,7 @@
  * console.log(res.status);
  * ```
  */
+import { CmeshError } from "../protocol/errors.ts";
 import {
   Http1Error,
   http1Exchange,
@@ -55,13 +56,10 @@ export type LocalApiEndpoint = { transport: "unix"; path: string } | TcpEndpoint
 export type TransportFailureCode = "unavailable" | "bad_response";
 
 /** Base class: something went wrong talking to the LocalAPI. `message` says what and what to check. */
-export class LocalApiTransportError extends Error {
-  /** `unavailable`: could not get an answer; `bad_response`: the answer was unusable. */
-  readonly code: TransportFailureCode;
+export class LocalApiTransportError extends CmeshError<TransportFailureCode> {
+  /** `code` — `unavailable`: could not get an answer; `bad_response`: the answer was unusable. */
   constructor(code: TransportFailureCode, message: string) {
-    super(message);
-    this.name = "LocalApiTransportError";
-    this.code = code;
+    super(code, message);
   }
 }
 
@@ -71,7 +69,6 @@ export class LocalApiUnavailable extends LocalApiTransportError {
   readonly stage: "connect" | "exchange";
   constructor(message: string, stage: "connect" | "exchange" = "connect") {
     super("unavailable", message);
-    this.name = "LocalApiUnavailable";
     this.stage = stage;
   }
 }
@@ -80,7 +77,6 @@ export class LocalApiUnavailable extends LocalApiTransportError {
 export class LocalApiBadResponse extends LocalApiTransportError {
   constructor(message: string) {
     super("bad_response", message);
-    this.name = "LocalApiBadResponse";
   }
 }
 

@@ -25,6 +25,7 @@
  * }
  * ```
  */
+import { CmeshError } from "../protocol/errors.ts";
 
 /** One request to write. Header names and values must not contain CR/LF. */
 export interface Http1Request {
@@ -55,13 +56,13 @@ export interface Http1Limits {
 export type Http1ErrorKind = "too_large" | "malformed" | "closed";
 
 /** An HTTP-level failure: the peer sent too much, sent garbage, or hung up early. */
-export class Http1Error extends Error {
-  /** What went wrong. */
-  readonly kind: Http1ErrorKind;
+export class Http1Error extends CmeshError<Http1ErrorKind> {
+  /** What went wrong (the `code`). */
+  get kind(): Http1ErrorKind {
+    return this.code;
+  }
   constructor(kind: Http1ErrorKind, message: string) {
-    super(message);
-    this.name = "Http1Error";
-    this.kind = kind;
+    super(kind, message);
   }
 }
 

@@ -16,7 +16,8 @@
  * ```
  */
 import { normalizeIp } from "./addr.ts";
-import { formatZodIssues, WhoIsResponseWire } from "./wire.ts";
+import { issuesLine } from "../util/zod_issues.ts";
+import { WhoIsResponseWire } from "./wire.ts";
 
 /** The login tailscaled reports for the placeholder user of tagged nodes. */
 export const TAGGED_DEVICES_LOGIN = "tagged-devices";
@@ -82,7 +83,7 @@ export function identityFromWhois(body: unknown): IdentityResult {
   if (!parsed.success) {
     return {
       ok: false,
-      reason: `whois JSON has an unexpected shape: ${formatZodIssues(parsed.error)}`,
+      reason: `whois JSON has an unexpected shape: ${issuesLine(parsed.error.issues, 3)}`,
     };
   }
   const { Node: n, UserProfile: u, CapMap: capMap } = parsed.data;

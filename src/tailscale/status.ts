@@ -13,7 +13,8 @@
  */
 import { normalizeIp } from "./addr.ts";
 import { shortName, trimDnsName } from "./identity.ts";
-import { formatZodIssues, type PeerStatusWire, StatusWire } from "./wire.ts";
+import { issuesLine } from "../util/zod_issues.ts";
+import { type PeerStatusWire, StatusWire } from "./wire.ts";
 
 /** This node, from `Status.Self`. */
 export interface SelfStatus {
@@ -90,7 +91,7 @@ export function statusFromWire(body: unknown): StatusMapResult {
   if (!parsed.success) {
     return {
       ok: false,
-      reason: `status JSON has an unexpected shape: ${formatZodIssues(parsed.error)}`,
+      reason: `status JSON has an unexpected shape: ${issuesLine(parsed.error.issues, 3)}`,
     };
   }
   const s = parsed.data;

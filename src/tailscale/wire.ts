@@ -11,10 +11,11 @@
  *
  * @example
  * ```ts
- * import { WhoIsResponseWire, formatZodIssues } from "./wire.ts";
+ * import { issuesLine } from "../util/zod_issues.ts";
+ * import { WhoIsResponseWire } from "./wire.ts";
  * declare const text: string; // a LocalAPI whois answer
  * const r = WhoIsResponseWire.safeParse(JSON.parse(text));
- * if (!r.success) console.error(formatZodIssues(r.error));
+ * if (!r.success) console.error(issuesLine(r.error.issues, 3));
  * ```
  */
 import { z } from "zod";
@@ -121,13 +122,3 @@ export const StatusWire = z.looseObject({
 });
 /** Parsed status body. */
 export type StatusWire = z.infer<typeof StatusWire>;
-
-/** Compact one-line description of what failed validation (first few issues). */
-export function formatZodIssues(error: z.ZodError, max = 3): string {
-  const parts = error.issues.slice(0, max).map((i) => {
-    const path = i.path.length > 0 ? i.path.map(String).join(".") : "(root)";
-    return `${path}: ${i.message}`;
-  });
-  if (error.issues.length > max) parts.push(`and ${error.issues.length - max} more`);
-  return parts.join("; ");
-}

@@ -20,7 +20,7 @@ import type { z } from "zod";
 import { ERROR_STATUS, errorBody, type ErrorCode } from "../protocol/errors.ts";
 import type { ApiError } from "../protocol/task.ts";
 import { readBoundedBytes } from "./bounded_body.ts";
-import { formatIssues } from "./zod_issues.ts";
+import { issuesLine } from "./zod_issues.ts";
 
 /** The outcome of reading a body. */
 export type BodyResult<T> =
@@ -70,7 +70,7 @@ export async function readJsonBody<S extends z.ZodType>(
   }
   const parsed = schema.safeParse(raw, { reportInput: true });
   if (!parsed.success) {
-    return fail("invalid_request", formatIssues(parsed.error.issues).slice(0, 10).join("; "));
+    return fail("invalid_request", issuesLine(parsed.error.issues, 10));
   }
   return { ok: true, value: parsed.data, bytes: bytes.byteLength };
 }

@@ -1,7 +1,7 @@
 /**
  * @module
  * Readable, located messages from zod issues: `inbound.allow[1].cwd[0]: must be an absolute
- * path, got "srv/app"`. Used for config files and for wire request validation alike.
+ * path, got "srv/app"`. Used for config files, wire requests and tailscaled's answers alike.
  */
 import type { z } from "zod";
 
@@ -55,4 +55,20 @@ export function formatIssues(issues: readonly z.core.$ZodIssue[]): string[] {
     lines.push(`${where}: ${msg}`);
   }
   return lines;
+}
+
+/**
+ * The first `max` issues of {@link formatIssues} on one line, for a message that must stay short.
+ *
+ * @example
+ * ```ts
+ * import { z } from "zod";
+ * const r = z.object({ a: z.string() }).safeParse({ a: 1 });
+ * if (!r.success) issuesLine(r.error.issues, 3); // "a: expected string, got 1"
+ * ```
+ */
+export function issuesLine(issues: readonly z.core.$ZodIssue[], max: number): string {
+  const lines = formatIssues(issues);
+  const more = lines.length > max ? [`and ${lines.length - max} more`] : [];
+  return [...lines.slice(0, max), ...more].join("; ");
 }

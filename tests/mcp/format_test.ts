@@ -223,3 +223,17 @@ Deno.test("evidence shows file names and events with controls escaped", () => {
   assert.doesNotMatch(ev, /\nEvidence/);
   assert.match(ev, /changed files \(2\): a\\x0aEvidence \(FORGED\):, b\\x0dc/);
 });
+
+Deno.test("peers: which node the name means (pinned, or pinned on the first task)", () => {
+  const pinned = toPeerOut({
+    name: "build-box",
+    online: true,
+    stable_id: "nA",
+    pin: { stable_id: "nA", source: "first_contact" },
+  });
+  assert.deepEqual(pinned.node, { stable_id: "nA", pinned: "nA", pin_source: "first_contact" });
+  assert.match(peerText(pinned), /\n {2}Node: pinned to nA \(first contact\)\n/);
+  const fresh = toPeerOut({ name: "build-box", online: true, stable_id: "nB", pin: null });
+  assert.match(peerText(fresh), /\n {2}Node: nB, pinned on the first task\n/);
+  assert.doesNotMatch(peerText(toPeerOut({ name: "x", online: false })), /Node:/);
+});

@@ -15,6 +15,7 @@
  * r.changed; // true; r.text keeps "x"
  * ```
  */
+import { CmeshError } from "../../protocol/errors.ts";
 import { parse as parseToml, stringify as stringifyToml } from "smol-toml";
 
 /** The outcome of an edit. */
@@ -29,10 +30,9 @@ export interface EditResult {
 }
 
 /** A file that cannot be edited safely; the message says why and what to do. */
-export class AgentConfigError extends Error {
+export class AgentConfigError extends CmeshError<"agent_config"> {
   constructor(readonly file: string, message: string) {
-    super(`${file}: ${message}`);
-    this.name = "AgentConfigError";
+    super("agent_config", `${file}: ${message}`);
   }
 }
 

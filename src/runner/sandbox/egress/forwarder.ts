@@ -30,6 +30,7 @@
  * plan.listeners.map((l) => l.socket); // [".../p.sock", ".../t0.sock"]
  * ```
  */
+import { CmeshError } from "../../../protocol/errors.ts";
 import { type Destination, isIpv4, isLoopbackHost } from "../../../util/destination.ts";
 
 /** One unix socket the daemon serves for a run. */
@@ -77,11 +78,10 @@ const MAX_SOCKET_PATH = 107;
 const SAFE_PATH = /^\/[A-Za-z0-9_./-]+$/;
 
 /** Why forwarding cannot be set up with these paths (fail closed, naming the fix). */
-export class EgressSetupError extends Error {
+export class EgressSetupError extends CmeshError<"egress_setup"> {
   /** @param message what is wrong and what to change */
   constructor(message: string) {
-    super(message);
-    this.name = "EgressSetupError";
+    super("egress_setup", message);
   }
 }
 
