@@ -16,8 +16,9 @@
  * (submissions/s, 50 clients, 10,000 queued), `memory` (both daemons idle, then 1,000 tasks
  * in flight through the requester while one streams 200 MiB: VmHWM peaks and idle CPU),
  * `coldstart` (`cmesh mcp` spawn → initialize, 50 runs), `audit` (append cost, `cmesh audit
- * verify` of 1M records, cold and warm). `deno task bench:doc` writes the table into
- * docs/performance.md. Nothing here asserts timings.
+ * verify` of 1M records, cold and warm), `sandbox` (bwrap's added time per run:
+ * `/usr/bin/true` bare vs in a `query` run's sandbox, interleaved). `deno task bench:doc`
+ * writes the table into docs/performance.md. Nothing here asserts timings.
  */
 import { parseArgs } from "node:util";
 import { benchDelegation, type DelegationResult } from "../bench/lib/delegation.ts";
@@ -27,6 +28,7 @@ import {
   benchMemory,
   type MemoryResult,
 } from "../bench/lib/load.ts";
+import { benchSandbox, type SandboxResult } from "../bench/lib/sandbox.ts";
 import { machine } from "../bench/lib/stats.ts";
 import {
   type AuditResult,
@@ -49,7 +51,7 @@ const NOTES = {
     "delegated through the requester's control API, as an agent's MCP server does",
 };
 
-const SECTIONS = ["delegation", "admission", "memory", "coldstart", "audit"] as const;
+const SECTIONS = ["delegation", "admission", "memory", "coldstart", "audit", "sandbox"] as const;
 type Section = typeof SECTIONS[number];
 
 interface Results {
@@ -63,6 +65,7 @@ interface Results {
   memory?: MemoryResult;
   coldstart?: ColdStartResult;
   audit?: AuditResult;
+  sandbox?: SandboxResult | null;
   rows: Row[];
   seconds: number;
 }
@@ -159,6 +162,18 @@ function rows(r: Results): Row[] {
       Math.max(...au.verify_runs_ms) <= 10_000,
     );
   }
+  // --- sandbox (issue 12) ---
+  const sb = r.sandbox;
+  if (sb) {
+    row(
+      `sandbox added time per run p50 / p95 (${sb.runs} pairs)`,
+      `${sb.added_ms.p50} / ${sb.added_ms.p95} ms`,
+      "p50 ≤ 5 ms",
+      sb.added_ms.p50 <= 5,
+    );
+    row("  /usr/bin/true bare / in bwrap p50", `${sb.bare_ms.p50} / ${sb.sandboxed_ms.p50} ms`);
+  } else if (sb === null) row("sandbox added time per run", "bwrap unusable here");
+  // --- end sandbox ---
   return out;
 }
 
@@ -229,6 +244,10 @@ async function main(): Promise<void> {
   r.memory = await step("memory", () => benchMemory({ ...options }));
   r.coldstart = await step("coldstart", () => benchColdStart(options.coldRuns));
   r.audit = await step("audit", () => benchAudit({ ...options }));
+  r.sandbox = await step(
+    "sandbox",
+    () => benchSandbox({ runs: options.runs, warmup: options.warmup }),
+  );
   r.rows = rows(r);
   r.load!.end = await loadavg();
   r.seconds = Math.round((performance.now() - started) / 1000);

@@ -18,7 +18,7 @@
 import { type Context, Hono } from "hono";
 import { z } from "zod";
 import type { DelegateOutcome, DelegationService } from "../delegation/service.ts";
-import { ERROR_STATUS, errorBody, type ErrorCode } from "../protocol/errors.ts";
+import { type ErrorCode, replyError } from "../protocol/errors.ts";
 import { AbsolutePath, Name, TASK_STATES, TaskId } from "../protocol/task.ts";
 import { storageProblem } from "../store/errors.ts";
 import { readJsonBody } from "../util/json_request.ts";
@@ -75,9 +75,6 @@ export function createControlApp(deps: ControlAppDeps): Hono<ControlEnv> {
   app.use("*", loopbackOnly(deps.port));
   app.use("*", bearerToken(deps.token, deps.tokenFile));
 
-  // deno-lint-ignore no-explicit-any
-  const fail = (c: Context<ControlEnv, any>, code: ErrorCode, message: string, rule?: string) =>
-    c.json(errorBody(code, message, rule), ERROR_STATUS[code]);
   const withId = (c: Context<ControlEnv>) => {
     const id = c.req.param("id") ?? "";
     return TaskId.safeParse(id).success ? id : null;
@@ -100,21 +97,18 @@ export function createControlApp(deps: ControlAppDeps): Hono<ControlEnv> {
       id: b.id,
     });
     if (out.ok) return c.json({ task: out.task, peer: out.peer }, 202);
-    const code = FAILURE_CODE[out.kind];
-    return c.json({
-      ...errorBody(code, out.message, out.rule),
-      ...(out.task ? { task: out.task } : {}),
-    }, ERROR_STATUS[code]);
+    const task = out.task ? { task: out.task } : {};
+    return replyError(c, FAILURE_CODE[out.kind], out.message, out.rule, task);
   });
 
   app.get("/v1/tasks", (c) => {
     const state = c.req.query("state");
     if (state !== undefined && !(TASK_STATES as readonly string[]).includes(state)) {
-      return fail(c, "bad_request", `state must be one of ${TASK_STATES.join(", ")}`);
+      return replyError(c, "bad_request", `state must be one of ${TASK_STATES.join(", ")}`);
     }
     const limit = Number(c.req.query("limit") ?? "20");
     if (!Number.isInteger(limit) || limit < 1 || limit > 500) {
-      return fail(c, "bad_request", "limit must be 1..500");
+      return replyError(c, "bad_request", "limit must be 1..500");
     }
     const tasks = d.list({ state: state as never, peer: c.req.query("peer"), limit }).map((t) => ({
       ...d.status(t.id),
@@ -126,72 +120,77 @@ export function createControlApp(deps: ControlAppDeps): Hono<ControlEnv> {
   app.get("/v1/tasks/:id", (c) => {
     const id = withId(c);
     const rec = id ? d.record(id) : null;
-    if (!id) return fail(c, "bad_request", "malformed task id");
+    if (!id) return replyError(c, "bad_request", "malformed task id");
     if (!rec) {
-      return fail(c, "not_found", `no outbound task ${id}; list them with 'cmesh tasks list'`);
+      return replyError(
+        c,
+        "not_found",
+        `no outbound task ${id}; list them with 'cmesh tasks list'`,
+      );
     }
     return c.json({ task: { ...d.status(id), peer: rec.peer } });
   });
 
   app.get("/v1/tasks/:id/result", (c) => {
     const id = withId(c);
-    if (!id) return fail(c, "bad_request", "malformed task id");
+    if (!id) return replyError(c, "bad_request", "malformed task id");
     const rec = d.record(id);
-    if (!rec) return fail(c, "not_found", `no outbound task ${id}`);
+    if (!rec) return replyError(c, "not_found", `no outbound task ${id}`);
     const result = d.result(id);
     if (!result) {
-      return c.json({
-        ...errorBody(
-          "conflict",
-          `task ${id} is ${rec.state}; no result yet (wait for it with cmesh_wait)`,
-        ),
-        task: d.status(id),
-      }, 409);
+      const task = { task: d.status(id) };
+      return replyError(
+        c,
+        "conflict",
+        `task ${id} is ${rec.state}; no result yet (wait for it with cmesh_wait)`,
+        undefined,
+        task,
+      );
     }
     return c.json({ result, peer: rec.peer });
   });
 
   app.get("/v1/tasks/:id/events", (c) => {
     const id = withId(c);
-    if (!id) return fail(c, "bad_request", "malformed task id");
-    if (!d.record(id)) return fail(c, "not_found", `no outbound task ${id}`);
+    if (!id) return replyError(c, "bad_request", "malformed task id");
+    if (!d.record(id)) return replyError(c, "not_found", `no outbound task ${id}`);
     const after = Number(c.req.query("after") ?? "0");
     if (!Number.isSafeInteger(after) || after < 0) {
-      return fail(c, "bad_request", "after must be a non-negative integer");
+      return replyError(c, "bad_request", "after must be a non-negative integer");
     }
     return c.json({ events: d.events(id, after) });
   });
 
   app.get("/v1/tasks/:id/wait", async (c) => {
     const id = withId(c);
-    if (!id) return fail(c, "bad_request", "malformed task id");
+    if (!id) return replyError(c, "bad_request", "malformed task id");
     const after = Number(c.req.query("after") ?? "0");
     const timeoutS = Number(c.req.query("timeout_s") ?? "10");
     if (!Number.isSafeInteger(after) || after < 0) {
-      return fail(c, "bad_request", "after must be a non-negative integer");
+      return replyError(c, "bad_request", "after must be a non-negative integer");
     }
     if (!(timeoutS >= 0 && timeoutS <= 60)) {
-      return fail(c, "bad_request", "timeout_s must be 0..60");
+      return replyError(c, "bad_request", "timeout_s must be 0..60");
     }
     const until = c.req.query("until");
     if (until !== undefined && until !== "terminal") {
-      return fail(c, "bad_request", 'until must be "terminal" (or absent: any new event)');
+      return replyError(c, "bad_request", 'until must be "terminal" (or absent: any new event)');
     }
     const out = await d.wait(id, after, timeoutS * 1000, c.req.raw.signal, until === "terminal");
-    if (!out) return fail(c, "not_found", `no outbound task ${id}`);
+    if (!out) return replyError(c, "not_found", `no outbound task ${id}`);
     return c.json({ task: { ...out.status, peer: d.record(id)!.peer }, events: out.events });
   });
 
   app.post("/v1/tasks/:id/cancel", async (c) => {
     const id = withId(c);
-    if (!id) return fail(c, "bad_request", "malformed task id");
+    if (!id) return replyError(c, "bad_request", "malformed task id");
     const out = await d.cancel(id);
     if (out.ok) return c.json({ task: out.task }, 202);
-    return fail(c, out.notFound ? "not_found" : "peer_unreachable", out.message);
+    return replyError(c, out.notFound ? "not_found" : "peer_unreachable", out.message);
   });
 
   app.notFound((c) =>
-    fail(c, "not_found", `no route ${c.req.method} ${new URL(c.req.url).pathname}`)
+    replyError(c, "not_found", `no route ${c.req.method} ${new URL(c.req.url).pathname}`)
   );
   app.onError((err, c) => {
     logger("control").error("unhandled error on {path}: {error}", {
@@ -200,14 +199,14 @@ export function createControlApp(deps: ControlAppDeps): Hono<ControlEnv> {
     });
     const storage = storageProblem(err);
     if (storage) {
-      return fail(
+      return replyError(
         c,
         "storage_unavailable",
         `the daemon cannot write its state (${storage}); nothing was recorded: free space ` +
           `in (or fix) its state dir, then retry`,
       );
     }
-    return fail(c, "internal", "internal error; see the daemon log");
+    return replyError(c, "internal", "internal error; see the daemon log");
   });
   return app;
 }

@@ -6,6 +6,7 @@
  *
  * @example
  * ```ts
+ * const home = await Deno.makeTempDir();
  * const d = await spawnDaemon({ bin: "cmesh", args: ["daemon"], env: { CMESH_HOME: home } });
  * console.log(d.ready.control);
  * await d.stop();

@@ -7,8 +7,9 @@
  *
  * @example
  * ```ts
- * import { PeerDirectory } from "./peer_directory.ts";
- * const peers = new PeerDirectory({ store, self: "laptop", find, status, whois });
+ * import { PeerDirectory, type PeerDirectoryDeps } from "./peer_directory.ts";
+ * declare const deps: Omit<PeerDirectoryDeps, "self">; // the store, config peers, LocalAPI
+ * const peers = new PeerDirectory({ ...deps, self: "laptop" });
  * const r = await peers.resolve("buildbox");
  * if (r.ok) peers.recordContact("buildbox", r.target);
  * ```

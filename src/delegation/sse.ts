@@ -7,6 +7,7 @@
  *
  * @example
  * ```ts
+ * const res = await fetch("http://100.64.0.2:7435/v1/tasks/t_0123456789/events");
  * for await (const msg of readSse(res.body!, 1 << 20)) console.log(msg.event, msg.data);
  * ```
  */

@@ -13,7 +13,10 @@
  *
  * @example
  * ```ts
- * import { registerSetupTools } from "./setup_tools.ts";
+ * import { McpServer } from "../deps/mcp.ts";
+ * import { registerSetupTools, type SetupToolContext } from "./setup_tools.ts";
+ * declare const control: SetupToolContext["control"];
+ * const server = new McpServer({ name: "cmesh", version: "1" });
  * registerSetupTools(server, { control, configFile: "/home/ann/.config/cmesh/config.toml" });
  * ```
  */

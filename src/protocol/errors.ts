@@ -9,6 +9,7 @@
  * errorBody("denied", "cwd /etc is outside the allowed roots", "inbound.allow[0].cwd");
  * ```
  */
+import type { Context } from "hono";
 import type { ApiError } from "./task.ts";
 
 /** The error codes either API returns, with their HTTP status. */
@@ -40,7 +41,50 @@ export const ERROR_STATUS = {
 /** An error code. */
 export type ErrorCode = keyof typeof ERROR_STATUS;
 
+/** An HTTP status some error code answers with. */
+export type ErrorStatus = (typeof ERROR_STATUS)[ErrorCode];
+
+/** An error answer not yet sent: the body and the status its code has in {@link ERROR_STATUS}. */
+export interface ErrorReply {
+  status: ErrorStatus;
+  body: ApiError;
+}
+
 /** Builds `{"error": {code, message, rule?}}`. */
 export function errorBody(code: ErrorCode, message: string, rule?: string): ApiError {
   return { error: rule ? { code, message, rule } : { code, message } };
+}
+
+/**
+ * An error answer for a layer that does not hold the HTTP context (the worker's admission):
+ * the status always comes from the code.
+ *
+ * @example
+ * ```ts
+ * errorReply("queue_full", "3 tasks of yours are queued", "limits.per_peer_queued").status; // 429
+ * ```
+ */
+export function errorReply(code: ErrorCode, message: string, rule?: string): ErrorReply {
+  return { status: ERROR_STATUS[code], body: errorBody(code, message, rule) };
+}
+
+/**
+ * Answers a request with an error, its status taken from the code; `extra` adds fields next to
+ * `error` (e.g. the `task` a refusal refers to).
+ *
+ * @example
+ * ```ts
+ * import { Hono } from "hono";
+ * new Hono().get("/v1/tasks/:id", (c) => replyError(c, "not_found", "no task t_1 of yours here"));
+ * ```
+ */
+export function replyError(
+  // deno-lint-ignore no-explicit-any
+  c: Context<any, any>,
+  code: ErrorCode,
+  message: string,
+  rule?: string,
+  extra: Record<string, unknown> = {},
+): Response {
+  return c.json({ ...errorBody(code, message, rule), ...extra }, ERROR_STATUS[code]);
 }

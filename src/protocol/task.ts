@@ -57,11 +57,25 @@ export const Name = z.string().regex(
   "must be lowercase letters, digits, '_' or '-', starting with a letter (max 32)",
 );
 
+/**
+ * True for an absolute path, POSIX `/x` or Windows `C:\x`: the one definition the wire, the
+ * cwd resolver and the runner share.
+ *
+ * @example
+ * ```ts
+ * isAbsolutePath("/srv/app"); // true
+ * isAbsolutePath("C:\\work"); // true
+ * isAbsolutePath("srv/app"); // false
+ * ```
+ */
+export function isAbsolutePath(p: string): boolean {
+  return p.startsWith("/") || /^[A-Za-z]:[\\/]/.test(p);
+}
+
 /** An absolute path (POSIX `/x` or Windows `C:\x`). */
-export const AbsolutePath = z.string().min(1).refine(
-  (p) => p.startsWith("/") || /^[A-Za-z]:[\\/]/.test(p),
-  { message: "must be an absolute path" },
-);
+export const AbsolutePath = z.string().min(1).refine(isAbsolutePath, {
+  message: "must be an absolute path",
+});
 
 /** What a requester sends to `POST /v1/tasks`. Unknown fields are rejected. */
 export const TaskRequest = z.strictObject({

@@ -13,6 +13,7 @@
  * @example
  * ```ts
  * import { readCodexTranscriptDenials } from "./codex_transcript.ts";
+ * const threadId = "0199a213-81c0-7800-8aa1-bbab2a035a53"; // from codex's `thread.started`
  * const denials = await readCodexTranscriptDenials("/var/lib/cmesh/runners/codex", threadId);
  * // null when the transcript could not be found; else e.g.
  * // [{ tool: "exec_command", detail: "echo x > f: blocked by the sandbox (Read-only file system)" }]

@@ -259,6 +259,7 @@ export interface GitDiffEvidence {
  *
  * @example
  * ```ts
+ * const before = await gitSnapshot("/srv/app", "/usr/bin/git"); // before the run
  * const { diff_stat, changed_files } = await gitDiffEvidence("/srv/app", before, "/usr/bin/git");
  * ```
  */
@@ -326,8 +327,10 @@ export async function gitDiffEvidence(
  *
  * @example
  * ```ts
+ * const [cwd, env] = ["/srv/app", { PATH: "/usr/bin:/bin" }];
+ * const before = await gitSnapshot(cwd, "/usr/bin/git", env); // before the run
  * const { git, reasons } = await collectGitEvidence(cwd, before, "/usr/bin/git", env);
- * evidence.git = git;
+ * if (reasons.length > 0) console.warn(reasons.join("; "));
  * ```
  */
 export async function collectGitEvidence(

@@ -30,6 +30,7 @@ import {
 } from "./manifest.ts";
 import { scrubbedEnv, type ScrubOptions } from "./env.ts";
 import { isBatchFile } from "./windows_launch.ts";
+import { isAbsolutePath } from "../protocol/task.ts";
 
 /**
  * Largest prompt passed as one argv element, in UTF-8 bytes. Linux refuses a single
@@ -66,10 +67,6 @@ export interface BuildInvocationInput {
   stateDir?: string;
   /** OS of the child (default: not Windows). */
   os?: ScrubOptions["os"];
-}
-
-function isAbsolute(p: string): boolean {
-  return p.startsWith("/") || /^[A-Za-z]:[\\/]/.test(p);
 }
 
 /**
@@ -165,7 +162,7 @@ export function buildInvocation(input: BuildInvocationInput): Invocation {
       }`,
     );
   }
-  if (!isAbsolute(input.resolvedBinary)) {
+  if (!isAbsolutePath(input.resolvedBinary)) {
     throw new RunnerSetupError(
       "runner_binary_not_absolute",
       `runner ${manifest.name}: binary path ${

@@ -19,7 +19,7 @@
  */
 import { z } from "zod";
 import { parse as parseToml, TomlError } from "smol-toml";
-import { type ErrorInfo, Name } from "../protocol/task.ts";
+import { type ErrorInfo, isAbsolutePath, Name } from "../protocol/task.ts";
 import { EgressHost, EgressMode } from "../config/schema.ts";
 
 /** A setup problem in the runner layer: bad manifest, unknown profile, missing binary, ... */
@@ -160,10 +160,6 @@ export const RunnerManifest = z.strictObject({
 export type RunnerManifest = z.infer<typeof RunnerManifest>;
 /** A runner manifest as written (defaults optional). */
 export type RunnerManifestInput = z.input<typeof RunnerManifest>;
-
-function isAbsolutePath(p: string): boolean {
-  return p.startsWith("/") || /^[A-Za-z]:[\\/]/.test(p);
-}
 
 function describe(v: unknown): string {
   if (v === null) return "null";

@@ -12,6 +12,7 @@
  */
 import { RunnerSetupError } from "./manifest.ts";
 import { baseEnv } from "./env.ts";
+import { isAbsolutePath } from "../protocol/task.ts";
 
 /** Who is asking, for error messages. */
 export interface ResolveContext {
@@ -25,8 +26,9 @@ export interface ResolveContext {
   pathExt?: string;
 }
 
+/** A drive path (`C:\x`) is absolute only on Windows. */
 function isAbsolute(p: string, windows: boolean): boolean {
-  return p.startsWith("/") || (windows && /^[A-Za-z]:[\\/]/.test(p));
+  return windows ? isAbsolutePath(p) : p.startsWith("/");
 }
 
 async function executableFile(path: string, windows: boolean): Promise<boolean> {

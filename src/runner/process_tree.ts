@@ -324,6 +324,8 @@ const EXTRA_KILL_ROUNDS = 3;
  *
  * @example
  * ```ts
+ * const token = crypto.randomUUID(); // the run's CMESH_RUN_ID marker
+ * const child = new Deno.Command("sleep", { args: ["60"], env: { CMESH_RUN_ID: token } }).spawn();
  * const report = await killTree({
  *   pgid: child.pid, token, signals: ["SIGINT", "SIGTERM"], graceMs: 3000,
  *   killBin: "/usr/bin/kill", psBin: "/usr/bin/ps",
@@ -450,8 +452,12 @@ export interface KillOrphansOptions {
  *
  * @example
  * ```ts
- * for (const task of store.runningTasks()) {
- *   await killOrphansOfToken(task.run_token, { killBin, psBin });
+ * import { openStore } from "../store/db.ts";
+ * import { listRunningTasks } from "../store/tasks.ts";
+ * using store = openStore("/var/lib/cmesh/cmesh.db");
+ * const [killBin, psBin] = ["/usr/bin/kill", "/usr/bin/ps"];
+ * for (const task of listRunningTasks(store, "inbound")) {
+ *   if (task.run_token) await killOrphansOfToken(task.run_token, { killBin, psBin });
  * }
  * ```
  */

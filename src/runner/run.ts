@@ -15,6 +15,7 @@ import { watchForGiveUp } from "./give_up.ts";
 import type { RunnerManifest } from "./manifest.ts";
 import { createParser } from "./parsers/mod.ts";
 import type { RunSandbox } from "./sandbox/mod.ts";
+import { pathExists } from "../util/path_exists.ts";
 import { superviseRun } from "./supervisor.ts";
 import type { Invocation, RunLimits, RunnerEvent, RunOutcome } from "./types.ts";
 
@@ -50,7 +51,10 @@ export async function executeRun(input: ExecuteRunInput): Promise<RunOutcome> {
     env: { ...input.invocation.env, ...sandbox.env },
   };
   const gitEnv = { PATH: invocation.env.PATH ?? "/usr/bin:/bin", HOME: invocation.env.HOME ?? "/" };
-  const git = tools.gitBin
+  // In the sandbox git sees only the cwd: without a `.git` there it cannot find a repository,
+  // so no probe is started (each one is a sandbox start).
+  const gitVisible = sandbox === null || await pathExists(`${invocation.cwd}/.git`);
+  const git = tools.gitBin && gitVisible
     ? (sandbox === null ? tools.gitBin : { gitBin: tools.gitBin, wrap: sandbox.wrapGit })
     : null;
   const before = git ? await gitSnapshotWithReason(invocation.cwd, git, gitEnv) : null;

@@ -38,6 +38,7 @@ import {
 import { ByteTail } from "../util/byte_tail.ts";
 import { utf8ByteLength } from "../util/utf8.ts";
 import { waitAtMost } from "../util/bounded_command.ts";
+import { isAbsolutePath } from "../protocol/task.ts";
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -393,7 +394,7 @@ async function feedStdin(child: Deno.ChildProcess, text: string): Promise<void> 
 
 function validate(inv: Invocation, limits: RunLimits, opts: SuperviseOptions): void {
   const bin = inv.argv[0] ?? "";
-  if (!(bin.startsWith("/") || /^[A-Za-z]:[\\/]/.test(bin))) {
+  if (!isAbsolutePath(bin)) {
     throw new Error(`argv[0] must be an absolute path, got "${bin}"`);
   }
   if (!isValidRunToken(opts.runToken)) throw new Error("runToken must be 16-128 of [A-Za-z0-9_-]");

@@ -6,6 +6,7 @@
  *
  * @example
  * ```ts
+ * declare function work(taskId: string, signal: AbortSignal): Promise<void>;
  * const q = new RunQueue({ maxConcurrent: 2 }, async (job, signal) => { await work(job.id, signal); });
  * q.enqueue({ id: "t_000000001", peerKey: "nodeStable1", peerMaxConcurrent: 1 });
  * ```

@@ -2,7 +2,8 @@
  * @module
  * Start-up after a crash: tasks left `running` become `interrupted` (their process trees are
  * found by run token and killed first), and the audit log records it. Tasks still `queued`
- * go back into the queue.
+ * go back into the queue, where the executor decides each again against the config this start
+ * loaded before it runs (`redecide.ts`): a restart with a narrower config refuses them.
  */
 import { killOrphansOfToken } from "../runner/process_tree.ts";
 import type { RunTools } from "../runner/run.ts";

@@ -8,7 +8,12 @@
  *
  * @example
  * ```ts
- * import { refuseAtDequeue } from "./redecide.ts";
+ * import type { Store } from "../store/db.ts";
+ * import type { TaskRecord } from "../store/tasks.ts";
+ * import { type Redecide, refuseAtDequeue } from "./redecide.ts";
+ * import type { TaskBus } from "./task_bus.ts";
+ * declare const deps: { store: Store; bus: TaskBus; nodeName: string; redecide: Redecide };
+ * declare const task: TaskRecord; // the queued task about to start
  * const d = await deps.redecide(task);
  * if (!d.allow) refuseAtDequeue(deps, task, d);
  * ```

@@ -8,6 +8,7 @@
  * @example
  * ```ts
  * import { installService, serviceEnvironment } from "./manager.ts";
+ * const [stateDir, configDir] = ["/home/ann/.local/state/cmesh", "/home/ann/.config/cmesh"];
  * const out = await installService(serviceEnvironment({ stateDir, configDir }), { start: true });
  * if (!out.started) console.error(out.hint);
  * ```

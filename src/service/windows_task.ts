@@ -17,6 +17,8 @@
  * @example
  * ```ts
  * import { windowsTaskXml } from "./windows_task.ts";
+ * import type { ServiceSpec } from "./spec.ts";
+ * declare const spec: ServiceSpec;
  * const xml = windowsTaskXml(spec, "DESKTOP-1\\ann");
  * ```
  */

@@ -9,6 +9,11 @@
  * @example
  * ```ts
  * import { applyPlan, PlanBook } from "./apply.ts";
+ * import { buildPlan } from "./plan.ts";
+ * const stateDir = "/home/ann/.local/state/cmesh";
+ * const plan = await buildPlan(null, "/home/ann/.config/cmesh/config.toml", {
+ *   outbound_peers: [{ name: "buildbox" }],
+ * });
  * const book = new PlanBook();
  * book.remember(plan);
  * const out = await applyPlan(book.get(plan.hash)!, { stateDir });

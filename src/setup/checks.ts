@@ -8,6 +8,8 @@
  * @example
  * ```ts
  * import { doctorChecks, summarize } from "./checks.ts";
+ * import type { SetupFacts } from "./facts.ts";
+ * declare const facts: SetupFacts;
  * const checks = doctorChecks(facts);
  * summarize(checks); // { pass: 7, warn: 2, fail: 0, ok: true }
  * ```

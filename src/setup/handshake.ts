@@ -8,7 +8,10 @@
  *
  * @example
  * ```ts
- * import { handshake } from "./handshake.ts";
+ * import type { Config } from "../config/schema.ts";
+ * import { handshake, type SetupControl } from "./handshake.ts";
+ * declare const control: SetupControl;
+ * declare const config: Config;
  * const report = await handshake({ control, config, peer: "buildbox" });
  * for (const s of report.steps) console.log(s.ok ? "ok" : "FAIL", s.step, s.detail, s.fix ?? "");
  * ```

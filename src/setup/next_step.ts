@@ -6,7 +6,10 @@
  *
  * @example
  * ```ts
+ * import { doctorChecks } from "./checks.ts";
+ * import type { SetupFacts } from "./facts.ts";
  * import { nextStep } from "./next_step.ts";
+ * declare const facts: SetupFacts;
  * const { complete, next } = nextStep(facts, doctorChecks(facts));
  * ```
  */

@@ -12,7 +12,7 @@
  * @example
  * ```ts
  * import { buildPlan } from "./plan.ts";
- * const plan = buildPlan(null, "/home/ann/.config/cmesh/config.toml", {
+ * const plan = await buildPlan(null, "/home/ann/.config/cmesh/config.toml", {
  *   outbound_peers: [{ name: "buildbox" }],
  * });
  * plan.hash; // 16 hex digits

@@ -9,7 +9,10 @@
  *
  * @example
  * ```ts
+ * import type { Plan } from "./plan.ts";
  * import { loadStoredPlan, savePlan } from "./plan_store.ts";
+ * declare const plan: Plan;
+ * const stateDir = "/home/ann/.local/state/cmesh";
  * await savePlan(stateDir, plan);
  * const got = await loadStoredPlan(stateDir, plan.hash);
  * if (got.ok) console.log(got.plan.diff);

@@ -7,7 +7,13 @@
  *
  * @example
  * ```ts
+ * import { serviceEnvironment } from "../service/manager.ts";
  * import { startDaemonService } from "./start_daemon.ts";
+ * const configFile = "/home/ann/.config/cmesh/config.toml";
+ * const serviceEnv = serviceEnvironment({
+ *   stateDir: "/home/ann/.local/state/cmesh",
+ *   configDir: "/home/ann/.config/cmesh",
+ * });
  * const out = await startDaemonService({ configFile, serviceEnv, waitSeconds: 30 });
  * if (!out.healthy) console.error(out.hint);
  * ```

@@ -18,6 +18,7 @@
  * - any `[tailscale]` change except a new `app_capability` or a shorter `timeout_ms` (the
  *   identity source and the grant check live there); `daemon.state_dir` moved (the worker's
  *   sandbox follows it), `daemon.max_body_bytes` raised;
+ * - the OS sandbox turned off (`sandbox.mode = "off"`, or `required` dropped);
  * - an outbound peer's `stable_id` changed or removed (that is re-pinning a peer);
  * - any key this module does not know about (fail closed: a future key counts as widening
  *   until it is classified here).
@@ -230,6 +231,18 @@ function daemonWidenings(before: Config, after: Config): string[] {
   return out;
 }
 
+function sandboxWidenings(before: Config, after: Config): string[] {
+  const b = (before as Obj).sandbox as Obj | undefined ?? {};
+  const a = (after as Obj).sandbox as Obj | undefined ?? {};
+  const out: string[] = [];
+  // Unset is `required` on Linux and macOS but `off` on Windows: dropping `required` counts.
+  if (a.mode !== b.mode && (a.mode === "off" || (b.mode === "required" && a.mode === undefined))) {
+    out.push(`turn the OS sandbox off (sandbox.mode = ${a.mode ?? "unset"})`);
+  }
+  out.push(...unknownChanges(b, a, ["mode"], "sandbox."));
+  return out;
+}
+
 function outboundWidenings(before: Config, after: Config): string[] {
   const out: string[] = [];
   for (const p of after.outbound.peers) {
@@ -254,6 +267,7 @@ export function wideningChanges(before: Config, after: Config, realpath?: Realpa
     ...runnerWidenings(before, after),
     ...tailscaleWidenings(before, after),
     ...daemonWidenings(before, after),
+    ...sandboxWidenings(before, after),
     ...outboundWidenings(before, after),
     ...unknownChanges(before as Obj, after as Obj, [
       "node",
@@ -263,6 +277,7 @@ export function wideningChanges(before: Config, after: Config, realpath?: Realpa
       "inbound",
       "profiles",
       "runners",
+      "sandbox",
     ], ""),
   ];
 }

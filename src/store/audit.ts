@@ -16,6 +16,10 @@
  * @example
  * ```ts
  * import { appendAudit, verifyAudit } from "./audit.ts";
+ * import { openStore } from "./db.ts";
+ * import { updateTaskState } from "./tasks.ts";
+ * using store = openStore("/var/lib/cmesh/cmesh.db");
+ * const id = "t_0123456789";
  * store.transaction(() => {
  *   updateTaskState(store, "inbound", id, "cancelled");
  *   appendAudit(store, { kind: "task.cancel", task_id: id, actor: { local: "cli" } });
@@ -51,8 +55,10 @@ export type { AuditInput, AuditRecord, VerifyReport } from "./audit_schema.ts";
  *
  * @example
  * ```ts
+ * import type { Store } from "./db.ts";
+ * declare const store: Store;
  * appendAudit(store, {
- *   kind: "task.decision", task_id: req.id, actor: identity, decision: "deny",
+ *   kind: "task.decision", task_id: "t_0123456789", actor: { node: "laptop" }, decision: "deny",
  *   rule: "inbound.allow[0].profiles", reason: "profile build is not allowed for this peer",
  * });
  * ```
@@ -117,6 +123,8 @@ export interface AuditQuery {
  *
  * @example
  * ```ts
+ * import type { Store } from "./db.ts";
+ * declare const store: Store;
  * listAudit(store, { taskId: "t_0123456789", limit: 50 });
  * listAudit(store, { newestFirst: true, limit: 20 }); // the 20 latest
  * ```
@@ -148,6 +156,8 @@ export function listAudit(store: Store, query: AuditQuery = {}): AuditRecord[] {
  *
  * @example
  * ```ts
+ * import type { Store } from "./db.ts";
+ * declare const store: Store;
  * const lines: string[] = [];
  * const { count, head_hash } = exportAuditJsonl(store, (l) => lines.push(l));
  * ```

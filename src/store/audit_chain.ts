@@ -59,6 +59,8 @@ function raw(v: unknown): string {
  *
  * @example
  * ```ts
+ * import { sha256Hex } from "./hash.ts";
+ * declare const row: AuditRow;
  * sha256Hex(auditHashInput(row)) === row.hash; // an untouched row
  * ```
  */
@@ -102,6 +104,8 @@ export function auditRowHash(row: Omit<AuditRow, "hash">): string {
  *
  * @example
  * ```ts
+ * import { AuditRecord } from "./audit_schema.ts";
+ * declare const line: string; // one line of `cmesh audit export`
  * const rec = AuditRecord.parse(JSON.parse(line));
  * auditRecordHash(rec) === rec.hash; // true for an untouched record
  * ```

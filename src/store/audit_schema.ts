@@ -7,6 +7,7 @@
  * @example
  * ```ts
  * import { AuditRecord } from "./audit_schema.ts";
+ * const text = await Deno.readTextFile("audit.jsonl");
  * for (const line of text.split("\n").filter(Boolean)) AuditRecord.parse(JSON.parse(line));
  * ```
  */

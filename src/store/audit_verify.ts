@@ -26,6 +26,8 @@
  * @example
  * ```ts
  * import { verifyAudit } from "./audit_verify.ts";
+ * import { openStore } from "./db.ts";
+ * using store = openStore("/var/lib/cmesh/cmesh.db");
  * const report = verifyAudit(store);
  * if (!report.ok) console.error(`seq ${report.first_bad!.seq}: ${report.first_bad!.problem}`);
  * ```
@@ -64,6 +66,8 @@ export interface VerifyOptions {
  *
  * @example
  * ```ts
+ * import type { Store } from "./db.ts";
+ * declare const store: Store;
  * const { ok, count, head_hash, first_bad } = verifyAudit(store);
  * ```
  */

@@ -72,7 +72,7 @@ export interface Store {
  *
  * @example
  * ```ts
- * const store = openStore(join(stateDir, "cmesh.db"), { busyTimeoutMs: 5000 });
+ * const store = openStore("/var/lib/cmesh/cmesh.db", { busyTimeoutMs: 5000 });
  * ```
  */
 export function openStore(path: string, opts: StoreOptions = {}): Store {

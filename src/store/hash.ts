@@ -26,6 +26,8 @@ export function sha256Hex(text: string): string {
  *
  * @example
  * ```ts
+ * import type { TaskRequest } from "../protocol/task.ts";
+ * declare const req: TaskRequest;
  * requestHash(req) === requestHash({ ...req }); // true
  * ```
  */

@@ -169,7 +169,9 @@ export function schemaVersion(db: DatabaseSync): number {
  *
  * @example
  * ```ts
- * migrate(db, path, 1); // build a version-1 database in a test
+ * import { DatabaseSync } from "node:sqlite";
+ * const db = new DatabaseSync(":memory:");
+ * migrate(db, ":memory:", 1); // build a version-1 database in a test
  * ```
  */
 export function migrate(

@@ -5,8 +5,8 @@
  *
  * @example
  * ```ts
- * import { appendAudit, insertTask, openStore, verifyAudit } from "../store/mod.ts";
- * using store = openStore(dbPath);
+ * import { openStore, verifyAudit } from "./mod.ts";
+ * using store = openStore("/var/lib/cmesh/cmesh.db");
  * const report = verifyAudit(store);
  * ```
  */

@@ -8,7 +8,9 @@
  *
  * @example
  * ```ts
+ * import { openStore } from "./db.ts";
  * import { getPin, pinIfAbsent } from "./pins.ts";
+ * using store = openStore("/var/lib/cmesh/cmesh.db");
  * pinIfAbsent(store, { name: "buildbox", stable_id: "nA", dns_name: "buildbox.t.ts.net",
  *   source: "first_contact" }, { node: "laptop" }, { address: "100.64.0.3:7433" });
  * getPin(store, "buildbox")?.stable_id; // "nA"

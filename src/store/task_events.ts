@@ -12,6 +12,9 @@
  * @example
  * ```ts
  * import { appendEvent, listEvents } from "./task_events.ts";
+ * import type { Store } from "./db.ts";
+ * declare const store: Store;
+ * const id = "t_0123456789";
  * appendEvent(store, "inbound", id, { kind: "message", text: "Running tests" });
  * listEvents(store, "inbound", id, 0); // [{ seq: 1, at: "...", kind: "message", text: "..." }]
  * ```
@@ -61,7 +64,9 @@ function taskExists(store: Store, direction: Direction, id: string): boolean {
  *
  * @example
  * ```ts
- * appendEvent(store, "inbound", id, { kind: "state", text: "running" });
+ * import type { Store } from "./db.ts";
+ * declare const store: Store;
+ * appendEvent(store, "inbound", "t_0123456789", { kind: "state", text: "running" });
  * ```
  */
 export function appendEvent(
@@ -103,8 +108,10 @@ export function appendEvent(
  *
  * @example
  * ```ts
+ * import type { Store } from "./db.ts";
+ * declare const store: Store;
  * let after = 0;
- * for (const ev of listEvents(store, "outbound", id, after)) after = ev.seq;
+ * for (const ev of listEvents(store, "outbound", "t_0123456789", after)) after = ev.seq;
  * ```
  */
 export function listEvents(
@@ -139,9 +146,14 @@ export function lastEvent(store: Store, direction: Direction, taskId: string): T
  *
  * @example
  * ```ts
+ * import type { TaskResult } from "../protocol/task.ts";
+ * import type { Store } from "./db.ts";
+ * import { updateTaskState } from "./tasks.ts";
+ * declare const store: Store;
+ * declare const result: TaskResult;
  * store.transaction(() => {
- *   updateTaskState(store, "inbound", id, result.state);
- *   saveResult(store, "inbound", id, result);
+ *   updateTaskState(store, "inbound", result.id, result.state);
+ *   saveResult(store, "inbound", result.id, result);
  * });
  * ```
  */

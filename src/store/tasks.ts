@@ -11,7 +11,13 @@
  *
  * @example
  * ```ts
- * import { insertTask, updateTaskState } from "./tasks.ts";
+ * import type { TaskRequest } from "../protocol/task.ts";
+ * import type { Store } from "./db.ts";
+ * import { requestHash } from "./hash.ts";
+ * import { insertTask, type RequesterIdentity, updateTaskState } from "./tasks.ts";
+ * declare const store: Store;
+ * declare const req: TaskRequest;
+ * declare const requester: RequesterIdentity;
  * const r = insertTask(store, {
  *   direction: "inbound", id: req.id, peer: "laptop", requester, requester_key: requester.stable_id,
  *   profile: req.profile, runner: "claude", cwd: req.cwd, prompt: req.prompt,
@@ -191,8 +197,11 @@ export function rowToTask(row: Row): TaskRecord {
  *
  * @example
  * ```ts
+ * import type { Store } from "./db.ts";
+ * declare const store: Store;
+ * declare const task: NewTask;
  * const r = insertTask(store, task);
- * if (r.outcome === "conflict") return reply409(`task id ${task.id} is in use (${r.reason})`);
+ * if (r.outcome === "conflict") console.error(`task id ${task.id} is in use (${r.reason})`);
  * ```
  */
 export function insertTask(store: Store, task: NewTask): InsertOutcome {
@@ -263,6 +272,9 @@ export function getTask(store: Store, direction: Direction, id: string): TaskRec
  *
  * @example
  * ```ts
+ * import type { Store } from "./db.ts";
+ * declare const store: Store;
+ * declare const caller: RequesterIdentity;
  * listTasks(store, { direction: "inbound", requesterKey: caller.stable_id, limit: 20 });
  * ```
  */
@@ -298,7 +310,10 @@ export function listTasks(store: Store, query: TaskQuery): TaskRecord[] {
  *
  * @example
  * ```ts
- * updateTaskState(store, "inbound", id, "running", { run_token, pgid });
+ * import type { Store } from "./db.ts";
+ * declare const store: Store;
+ * const id = "t_0123456789";
+ * updateTaskState(store, "inbound", id, "running", { run_token: "r_1", pgid: 4242 });
  * updateTaskState(store, "inbound", id, "succeeded", { pgid: null }); // false if cancelled first
  * ```
  */
@@ -347,6 +362,9 @@ export function listRunningTasks(store: Store, direction: Direction): TaskRecord
  *
  * @example
  * ```ts
+ * import type { Store } from "./db.ts";
+ * declare const store: Store;
+ * const key = "nXXXXXXCNTRL"; // the caller's node StableID
  * const { queued, running } = countActive(store, { direction: "inbound", requesterKey: key });
  * ```
  */
@@ -377,6 +395,10 @@ export function countActive(
  *
  * @example
  * ```ts
+ * import type { Store } from "./db.ts";
+ * import { lastEvent } from "./task_events.ts";
+ * declare const store: Store;
+ * declare const task: TaskRecord;
  * const status = toTaskStatus(task, lastEvent(store, "inbound", task.id));
  * ```
  */

@@ -221,6 +221,7 @@ export class LocalApiClient {
    *
    * @example
    * ```ts
+   * const client = LocalApiClient.create();
    * const r = await client.whois("::ffff:100.64.0.2", 41641);
    * if (r.ok) console.log(r.identity.login ?? r.identity.tags.join(","));
    * ```

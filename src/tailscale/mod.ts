@@ -7,6 +7,7 @@
  * ```ts
  * import { CachingWhois, isTailnetIp, LocalApiClient } from "./mod.ts";
  * const whois = new CachingWhois(LocalApiClient.create());
+ * const [remoteIp, remotePort] = ["100.64.0.2", 41641];
  * if (isTailnetIp(remoteIp)) console.log(await whois.whois(remoteIp, remotePort));
  * ```
  */

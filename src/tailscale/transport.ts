@@ -35,6 +35,7 @@ import {
   requestEndpoint,
   type TcpEndpoint,
 } from "./endpoint.ts";
+import { isLoopbackIp } from "./addr.ts";
 import { CliTransport, WINDOWS_TAILSCALE_CLI } from "./cli_transport.ts";
 import { discoverMacGuiEndpoint, type MacDiscoveryDeps, realMacDiscoveryDeps } from "./macos.ts";
 
@@ -174,7 +175,7 @@ export function parseLocalApiUrl(url: string, token?: string): TcpEndpoint {
   let hostname = u.hostname.replace(/^\[|\]$/g, "");
   // Go's client dials 127.0.0.1, never "localhost" (which may resolve elsewhere): do the same.
   if (hostname === "localhost") hostname = "127.0.0.1";
-  if (!/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname) && hostname !== "::1") {
+  if (!isLoopbackIp(hostname)) {
     throw new TypeError(
       `tailscale.localapi_url must point at a loopback address, not ${
         JSON.stringify(u.hostname)

@@ -12,6 +12,7 @@
  * @example
  * ```ts
  * import { WhoIsResponseWire, formatZodIssues } from "./wire.ts";
+ * declare const text: string; // a LocalAPI whois answer
  * const r = WhoIsResponseWire.safeParse(JSON.parse(text));
  * if (!r.success) console.error(formatZodIssues(r.error));
  * ```

@@ -7,6 +7,7 @@
  * @example
  * ```ts
  * import { readBoundedBytes } from "./bounded_body.ts";
+ * const res = await fetch("http://127.0.0.1:7434/v1/status");
  * const bytes = await readBoundedBytes(res.body, 8 * 1024 * 1024);
  * if (bytes === null) console.log("too large");
  * ```

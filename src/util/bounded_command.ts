@@ -144,7 +144,8 @@ export async function runBounded(bin: string, opts: BoundedRunOptions): Promise<
  *
  * @example
  * ```ts
- * const finished = await waitAtMost(somePromise, 1000);
+ * const child = new Deno.Command("sleep", { args: ["5"] }).spawn();
+ * const finished = await waitAtMost(child.status, 1000); // false: still running after 1 s
  * ```
  */
 export async function waitAtMost(promise: Promise<unknown>, ms: number): Promise<boolean> {

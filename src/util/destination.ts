@@ -9,7 +9,7 @@
  *
  * @example
  * ```ts
- * import { destinationFromUrl, parseDestination } from "./hosts.ts";
+ * import { destinationFromUrl, parseDestination } from "./destination.ts";
  * parseDestination("API.Anthropic.com:443"); // { host: "api.anthropic.com", port: 443 }
  * destinationFromUrl("http://127.0.0.1:8080/v1"); // { host: "127.0.0.1", port: 8080 }
  * ```

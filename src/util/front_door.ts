@@ -16,6 +16,8 @@
  *
  * @example
  * ```ts
+ * import { Hono } from "hono";
+ * const app = new Hono();
  * app.use("*", frontDoor({
  *   hostAllowed: (h) => h === "127.0.0.1:7434",
  *   expected: () => "127.0.0.1:7434",
@@ -23,7 +25,7 @@
  * ```
  */
 import type { Context, MiddlewareHandler } from "hono";
-import { errorBody } from "../protocol/errors.ts";
+import { replyError } from "../protocol/errors.ts";
 
 /** Rule ids of the guard's refusals. */
 export type FrontDoorRule = "front.origin" | "front.host";
@@ -89,7 +91,7 @@ export function frontDoor(opts: FrontDoorOptions): MiddlewareHandler<any> {
     const refusal = frontDoorRefusal(c.req.raw.headers, opts);
     if (refusal) {
       opts.onDenied?.(c, refusal.rule, refusal.reason);
-      return c.json(errorBody("forbidden", refusal.reason, refusal.rule), 403);
+      return replyError(c, "forbidden", refusal.reason, refusal.rule);
     }
     await next();
   };

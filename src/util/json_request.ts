@@ -6,8 +6,13 @@
  *
  * @example
  * ```ts
- * const parsed = await readJsonBody(c, TaskRequest, 256 * 1024);
- * if (!parsed.ok) return c.json(parsed.body, parsed.status);
+ * import { Hono } from "hono";
+ * import { TaskRequest } from "../protocol/task.ts";
+ * new Hono().post("/v1/tasks", async (c) => {
+ *   const parsed = await readJsonBody(c, TaskRequest, 256 * 1024);
+ *   if (!parsed.ok) return c.json(parsed.body, parsed.status);
+ *   return c.json({ id: parsed.value.id }, 202);
+ * });
  * ```
  */
 import type { Context } from "hono";

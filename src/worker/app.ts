@@ -18,7 +18,7 @@
  */
 import { type Context, Hono } from "hono";
 import { streamSSE } from "hono/streaming";
-import { errorBody } from "../protocol/errors.ts";
+import { replyError } from "../protocol/errors.ts";
 import { isTerminal, type TaskEvent, TaskId, TaskRequest } from "../protocol/task.ts";
 import { storageProblem } from "../store/errors.ts";
 import { readJsonBody } from "../util/json_request.ts";
@@ -76,12 +76,11 @@ export function createWorkerApp(deps: WorkerAppDeps): Hono<WorkerEnv> {
     return c.json(o.body, o.status);
   };
   const badId = (id: string) =>
-    TaskId.safeParse(id).success ? null : errorBody(
-      "bad_request",
-      `task id "${id.slice(0, 80)}" is malformed: ${
+    TaskId.safeParse(id).success
+      ? null
+      : `task id "${id.slice(0, 80)}" is malformed: ${
         TaskId.safeParse(id).error?.issues[0]?.message
-      }`,
-    );
+      }`;
 
   app.get("/v1/hello", (c) => c.json(deps.tasks.hello(c.get("caller"))));
 
@@ -94,26 +93,22 @@ export function createWorkerApp(deps: WorkerAppDeps): Hono<WorkerEnv> {
   app.get("/v1/tasks/:id", (c) => {
     const id = c.req.param("id");
     const bad = badId(id);
-    if (bad) return c.json(bad, 400);
+    if (bad) return replyError(c, "bad_request", bad);
     const task = deps.tasks.status(c.get("caller"), id);
-    return task
-      ? c.json({ task })
-      : c.json(errorBody("not_found", `no task ${id} of yours here`), 404);
+    return task ? c.json({ task }) : replyError(c, "not_found", `no task ${id} of yours here`);
   });
 
   app.get("/v1/tasks/:id/result", (c) => {
     const id = c.req.param("id");
     const bad = badId(id);
-    if (bad) return c.json(bad, 400);
+    if (bad) return replyError(c, "bad_request", bad);
     const result = deps.tasks.result(c.get("caller"), id);
-    if (result === null) return c.json(errorBody("not_found", `no task ${id} of yours here`), 404);
+    if (result === null) return replyError(c, "not_found", `no task ${id} of yours here`);
     if (result === "pending") {
-      return c.json(
-        errorBody(
-          "conflict",
-          `task ${id} has not finished; follow /v1/tasks/${id}/events or poll its status`,
-        ),
-        409,
+      return replyError(
+        c,
+        "conflict",
+        `task ${id} has not finished; follow /v1/tasks/${id}/events or poll its status`,
       );
     }
     return c.json({ result });
@@ -122,7 +117,7 @@ export function createWorkerApp(deps: WorkerAppDeps): Hono<WorkerEnv> {
   app.post("/v1/tasks/:id/cancel", async (c) => {
     const id = c.req.param("id");
     const bad = badId(id);
-    if (bad) return c.json(bad, 400);
+    if (bad) return replyError(c, "bad_request", bad);
     return outcome(c, await deps.tasks.cancel(c.get("caller"), id));
   });
 
@@ -136,19 +131,19 @@ export function createWorkerApp(deps: WorkerAppDeps): Hono<WorkerEnv> {
   app.get("/v1/tasks/:id/events", (c) => {
     const id = c.req.param("id");
     const bad = badId(id);
-    if (bad) return c.json(bad, 400);
+    if (bad) return replyError(c, "bad_request", bad);
     const caller = c.get("caller");
     const after = Number(c.req.query("after") ?? c.req.header("last-event-id") ?? "0");
     if (!Number.isSafeInteger(after) || after < 0) {
-      return c.json(errorBody("bad_request", "after must be a non-negative integer"), 400);
+      return replyError(c, "bad_request", "after must be a non-negative integer");
     }
     if (!deps.tasks.status(caller, id)) {
-      return c.json(errorBody("not_found", `no task ${id} of yours here`), 404);
+      return replyError(c, "not_found", `no task ${id} of yours here`);
     }
     const refused = streams.take(caller.stableId);
     if (refused) {
       c.header("Retry-After", "5");
-      return c.json(errorBody("queue_full", refused.message, refused.rule), 429);
+      return replyError(c, "queue_full", refused.message, refused.rule);
     }
     return streamSSE(c, async (stream) => {
       let last = after;
@@ -206,14 +201,12 @@ export function createWorkerApp(deps: WorkerAppDeps): Hono<WorkerEnv> {
   });
 
   app.notFound((c) =>
-    c.json(
-      errorBody(
-        "not_found",
-        `no route ${c.req.method} ${
-          new URL(c.req.url).pathname
-        }; see docs/architecture.md for the /v1 API`,
-      ),
-      404,
+    replyError(
+      c,
+      "not_found",
+      `no route ${c.req.method} ${
+        new URL(c.req.url).pathname
+      }; see docs/architecture.md for the /v1 API`,
     )
   );
   app.onError((err, c) => {
@@ -224,15 +217,13 @@ export function createWorkerApp(deps: WorkerAppDeps): Hono<WorkerEnv> {
     const storage = storageProblem(err);
     if (storage) {
       c.header("Retry-After", "30");
-      return c.json(
-        errorBody(
-          "storage_unavailable",
-          `this worker cannot write its state (${storage}); nothing was recorded, retry later`,
-        ),
-        503,
+      return replyError(
+        c,
+        "storage_unavailable",
+        `this worker cannot write its state (${storage}); nothing was recorded, retry later`,
       );
     }
-    return c.json(errorBody("internal", "internal error; the daemon log has details"), 500);
+    return replyError(c, "internal", "internal error; the daemon log has details");
   });
   return app;
 }

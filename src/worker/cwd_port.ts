@@ -18,7 +18,8 @@
  * self.onmessage = (e) => { if (isCwdResolveReply(e.data)) port.deliver(e.data); };
  * await port.resolve("/tmp/work");
  * // main thread
- * worker.onmessage = async (e) => {
+ * const worker = new Worker(new URL("./thread.ts", import.meta.url), { type: "module" });
+ * worker.onmessage = async (e: MessageEvent) => {
  *   if (isCwdResolveRequest(e.data)) worker.postMessage(await answerCwdResolve(e.data));
  * };
  * ```

@@ -19,6 +19,7 @@
  * if (r.ok) console.log(r.real); // "/tmp" (or "/private/tmp" on macOS)
  * ```
  */
+import { isAbsolutePath } from "../protocol/task.ts";
 
 /** The outcome of {@link resolveCwd}. */
 export type ResolvedCwd = { ok: true; real: string } | { ok: false; reason: string };
@@ -37,10 +38,6 @@ function stripVerbatim(path: string): string {
   return path;
 }
 
-function isAbsolute(path: string): boolean {
-  return path.startsWith("/") || /^[A-Za-z]:[\\/]/.test(path);
-}
-
 /**
  * Resolves `path` to its real location; it must exist and be a directory. The `reason` of a
  * failure completes the sentence "cwd X …" ("does not exist", "is not a directory", …).
@@ -56,7 +53,7 @@ export async function resolveCwd(path: string): Promise<ResolvedCwd> {
     return { ok: false, reason: "is not a valid path" };
   }
   // Deno.realPath would resolve a relative path against the daemon's own cwd: refuse it.
-  if (!isAbsolute(path)) return { ok: false, reason: "is not an absolute path" };
+  if (!isAbsolutePath(path)) return { ok: false, reason: "is not an absolute path" };
   let real: string;
   try {
     real = stripVerbatim(await Deno.realPath(path));

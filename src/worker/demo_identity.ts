@@ -6,6 +6,7 @@
  * the demo command passes, turns it on, and then the worker serves loopback only.
  */
 import type { CallerIdentity } from "../policy/types.ts";
+import { isLoopbackIp } from "../tailscale/addr.ts";
 import type { IdentityLookup, IdentityOutcome } from "./ports.ts";
 
 /** The identity every demo caller gets. Its stable id says what it is. */
@@ -24,7 +25,7 @@ export function demoCaller(node: string): CallerIdentity {
 export function demoIdentityLookup(node: string): IdentityLookup {
   return {
     whois(ip: string): Promise<IdentityOutcome> {
-      if (ip === "::1" || ip.startsWith("127.")) {
+      if (isLoopbackIp(ip)) {
         return Promise.resolve({ ok: true, identity: demoCaller(node) });
       }
       return Promise.resolve({

@@ -10,7 +10,7 @@
  */
 import type { Hono } from "hono";
 import { streamSSE } from "hono/streaming";
-import { errorBody } from "../protocol/errors.ts";
+import { replyError } from "../protocol/errors.ts";
 import { EventsRequest } from "../protocol/events.ts";
 import { isTerminal } from "../protocol/task.ts";
 import { readJsonBody } from "../util/json_request.ts";
@@ -35,7 +35,7 @@ export function addEventsRoute(
     const refused = deps.streams.take(caller.stableId);
     if (refused) {
       c.header("Retry-After", "5");
-      return c.json(errorBody("queue_full", refused.message, refused.rule), 429);
+      return replyError(c, "queue_full", refused.message, refused.rule);
     }
     const { tasks } = deps;
     return streamSSE(c, async (stream) => {

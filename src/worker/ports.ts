@@ -4,7 +4,8 @@
  * tests can pass small fakes instead of the whole daemon.
  */
 import type { CallerIdentity } from "../policy/types.ts";
-import type { ApiError, TaskEvent, TaskRequest, TaskResult, TaskStatus } from "../protocol/task.ts";
+import type { TaskEvent, TaskRequest, TaskResult, TaskStatus } from "../protocol/task.ts";
+import type { ErrorReply } from "../protocol/errors.ts";
 
 /** The answer of a whois lookup: an identity, or why there is none (fail closed). */
 export type IdentityOutcome =
@@ -32,7 +33,7 @@ export interface HelloBody {
 /** The outcome of a submission or cancel: a status to return, or an error. */
 export type TaskOutcome =
   | { ok: true; status: 200 | 202; task: TaskStatus }
-  | { ok: false; status: 403 | 404 | 409 | 429 | 500 | 503; body: ApiError; retryAfterS?: number };
+  | { ok: false; retryAfterS?: number } & ErrorReply;
 
 /** Admission, queries and cancel, scoped to the caller (a caller sees only its own tasks). */
 export interface WorkerTasks {

@@ -14,7 +14,10 @@
  *
  * @example
  * ```ts
- * import { redecideAtDequeue } from "./redecide.ts";
+ * import type { TaskRecord } from "../store/tasks.ts";
+ * import { redecideAtDequeue, type RedecideContext } from "./redecide.ts";
+ * declare const context: RedecideContext;
+ * declare const task: TaskRecord; // a queued inbound task
  * const d = await redecideAtDequeue(context, task);
  * if (!d.allow) console.log(d.rule, d.reason); // e.g. "profile.disabled", "profile build is disabled …"
  * ```

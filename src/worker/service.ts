@@ -8,7 +8,7 @@ import type { Config } from "../config/schema.ts";
 import { allowedFor } from "../policy/allowed.ts";
 import { admissionLimits, limitsFor, suggestRetryAfterS } from "../policy/limits.ts";
 import type { CallerIdentity } from "../policy/types.ts";
-import { errorBody } from "../protocol/errors.ts";
+import { errorReply } from "../protocol/errors.ts";
 import { MAX_STREAM_TASKS } from "../protocol/events.ts";
 import {
   isTerminal,
@@ -168,7 +168,7 @@ export function createWorkerService(deps: WorkerServiceDeps): WorkerTasks {
           rule: decision.rule,
         });
         const msg = decision.hint ? `${decision.reason} (${decision.hint})` : decision.reason;
-        return { ok: false, status: 403, body: errorBody("denied", msg, decision.rule) };
+        return { ok: false, ...errorReply("denied", msg, decision.rule) };
       }
       const unsandboxable = deps.sandbox ? sandboxRefusal(deps.sandbox) : null;
       if (unsandboxable !== null) {
@@ -178,11 +178,7 @@ export function createWorkerService(deps: WorkerServiceDeps): WorkerTasks {
           rule: "sandbox.mode",
           reason: unsandboxable,
         });
-        return {
-          ok: false,
-          status: 503,
-          body: errorBody("sandbox_unavailable", unsandboxable, "sandbox.mode"),
-        };
+        return { ok: false, ...errorReply("sandbox_unavailable", unsandboxable, "sandbox.mode") };
       }
       const existing = mine(caller, req.id);
       if (!existing) {
@@ -206,14 +202,10 @@ export function createWorkerService(deps: WorkerServiceDeps): WorkerTasks {
             rule: load.rule,
             reason: load.reason,
           });
+          const reason = load.hint ? `${load.reason} (${load.hint})` : load.reason;
           return {
             ok: false,
-            status: 429,
-            body: errorBody(
-              "queue_full",
-              load.hint ? `${load.reason} (${load.hint})` : load.reason,
-              load.rule,
-            ),
+            ...errorReply("queue_full", reason, load.rule),
             retryAfterS: load.retryAfterS,
           };
         }
@@ -257,14 +249,8 @@ export function createWorkerService(deps: WorkerServiceDeps): WorkerTasks {
         return r;
       });
       if (inserted.outcome === "conflict") {
-        return {
-          ok: false,
-          status: 409,
-          body: errorBody(
-            "conflict",
-            `task id ${req.id} is already used for a different request; use a new id`,
-          ),
-        };
+        const reason = `task id ${req.id} is already used for a different request; use a new id`;
+        return { ok: false, ...errorReply("conflict", reason) };
       }
       if (inserted.outcome === "created") {
         log.info("admitted task {id} from {node} ({profile}, {runner}, {bytes} prompt bytes)", {
@@ -329,8 +315,7 @@ export function createWorkerService(deps: WorkerServiceDeps): WorkerTasks {
       if (!t) {
         return Promise.resolve({
           ok: false,
-          status: 404,
-          body: errorBody("not_found", `no task ${id} of yours here`),
+          ...errorReply("not_found", `no task ${id} of yours here`),
         });
       }
       if (isTerminal(t.state)) return Promise.resolve({ ok: true, status: 200, task: statusOf(t) });

@@ -49,3 +49,25 @@ Deno.test("resolveLocalApi: the tailscale CLI transport grants running that one 
   assert.ok(perms.run.includes("/opt/ts/tailscale"));
   assert.deepEqual(perms.net, ["100.64.0.2:7433"]);
 });
+
+Deno.test("worker permissions: the sandbox binary may be run (and read), nothing else added", () => {
+  const base = {
+    bind: ["100.64.0.2"],
+    port: 7433,
+    stateDir: "/var/lib/cmesh",
+    roots: [],
+    localApi: { transport: "none" as const },
+    runBinaries: ["/usr/bin/claude"],
+    tools: { gitBin: "/usr/bin/git", killBin: "/usr/bin/kill", psBin: "/usr/bin/ps" },
+  };
+  const sandboxed = workerPermissions({ ...base, sandboxBin: "/usr/bin/bwrap" });
+  assert.deepEqual(sandboxed.run, [
+    "/usr/bin/claude",
+    "/usr/bin/kill",
+    "/usr/bin/ps",
+    "/usr/bin/git",
+    "/usr/bin/bwrap",
+  ]);
+  assert.ok(sandboxed.read.includes("/usr/bin/bwrap"));
+  assert.ok(!workerPermissions(base).run.includes("/usr/bin/bwrap"), "mode off: no bwrap");
+});

@@ -14,28 +14,22 @@ import { join } from "node:path";
 import { checkAudits, checkResultPayload, checkWorkerModel, DELEGATION_TOOLS } from "./_checks.ts";
 import type { ResultPayload } from "./_checks.ts";
 import { CLI_PATHS, clientSkipReason, createClientWorld, type FrontLog } from "./_world.ts";
+import { setTomlServer } from "../../src/setup/agents/edit.ts";
+import { MCP_SERVER_NAME } from "../../src/setup/agents/register.ts";
+import { entryFor } from "../../src/setup/agents/targets.ts";
 
 const SKIP = clientSkipReason("codex", "claude");
 if (SKIP) console.warn(`tests/mcp_clients/codex_requester_test.ts SKIPPED: ${SKIP}`);
 
 const q = JSON.stringify;
 
-/** `$CODEX_HOME/config.toml`: cmesh as an MCP server, exactly as docs/mcp-tools.md shows it. */
+/**
+ * `$CODEX_HOME/config.toml` as `cmesh install-mcp --agent codex` writes it (its entry: the
+ * timeouts, and `approval_mode = "approve"` for cmesh_delegate/cmesh_cancel, without which
+ * `codex exec`, approval policy "never", refuses the call).
+ */
 function codexConfig(mcp: { command: string; args: string[]; env: Record<string, string> }) {
-  const env = Object.entries(mcp.env).map(([k, v]) => `${k} = ${q(v)}`).join(", ");
-  return `[mcp_servers.cmesh]
-command = ${q(mcp.command)}
-args = [${mcp.args.map((a) => q(a)).join(", ")}]
-env = { ${env} }
-startup_timeout_sec = 30
-tool_timeout_sec = 120
-
-# codex exec runs with approval policy "never": a tool not annotated read-only (cmesh_delegate,
-# cmesh_cancel) is refused ("MCP tool call requires approval, but approval policy is never")
-# unless approved here.
-[mcp_servers.cmesh.tools.cmesh_delegate]
-approval_mode = "approve"
-`;
+  return setTomlServer(null, MCP_SERVER_NAME, entryFor("codex", mcp)).text;
 }
 
 interface ResponsesBody {

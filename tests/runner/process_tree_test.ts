@@ -204,3 +204,19 @@ Deno.test("killTree falls back to the direct kill when the kill binary cannot ru
   }
   assert.equal((await child.status).signal, "SIGTERM");
 });
+
+Deno.test("descendantsOf: the sandbox root and everything below it, nothing beside it", async () => {
+  const { descendantsOf } = await import("../../src/runner/process_tree.ts");
+  const row = (pid: number, ppid: number) => ({ pid, ppid, pgid: pid, stat: "S", hasToken: false });
+  const rows = [
+    row(1, 0),
+    row(10, 1),
+    row(11, 10),
+    row(12, 11),
+    row(13, 12),
+    row(20, 1),
+    row(21, 20),
+  ];
+  assert.deepEqual([...descendantsOf(rows, 10)].sort((a, b) => a - b), [10, 11, 12, 13]);
+  assert.deepEqual([...descendantsOf(rows, 99)], [], "a gone root has no members");
+});

@@ -55,7 +55,7 @@ const tools = { ...resolveProcessTools(), gitBin: null };
 /** The worker's config: one rule for `laptop` on `root`, profiles query and build. */
 function configFor(
   root: string,
-  change: { peers?: string[]; buildEnabled?: boolean; capability?: string } = {},
+  change: { peers?: string[]; buildEnabled?: boolean; capability?: string; cwd?: string } = {},
 ) {
   return Config.parse({
     inbound: {
@@ -63,7 +63,7 @@ function configFor(
       max_concurrent: 1,
       allow: [{
         peers: change.peers ?? ["laptop"],
-        cwd: [root],
+        cwd: [change.cwd ?? root],
         profiles: ["query", "build"],
         runners: ["sh"],
       }],
@@ -74,8 +74,8 @@ function configFor(
 }
 
 /** One start of the worker over `store`: service, queue and executor with `config`. */
-async function startNode(store: Store, config: Config, bus: TaskBus) {
-  const runners = new Map([["sh", sh]]);
+async function startNode(store: Store, config: Config, bus: TaskBus, runnerList = [sh]) {
+  const runners = new Map(runnerList.map((r) => [r.name, r]));
   const rootsReal = await resolveRoots(config.inbound.allow);
   const deps = {
     store,
@@ -143,9 +143,9 @@ async function submit(
   id: string,
   cwd: string,
   prompt: string,
-  profile = "build",
+  caller = laptop,
 ) {
-  const r = await service.submit(laptop, { id, cwd, prompt, profile }, "100.64.0.2");
+  const r = await service.submit(caller, { id, cwd, prompt, profile: "build" }, "100.64.0.2");
   assert.ok(r.ok && r.status === 202, `admission of ${id}: ${JSON.stringify(r)}`);
 }
 
@@ -154,6 +154,8 @@ async function until(store: Store, id: string, state?: string): Promise<TaskReco
   for (;;) {
     const t = getTask(store, "inbound", id)!;
     if (state ? t.state === state : isTerminal(t.state)) return t;
+    // Waiting for a state it can no longer reach would never end: fail instead.
+    if (state && isTerminal(t.state)) assert.fail(`${id} ended ${t.state}: ${JSON.stringify(t)}`);
     await new Promise((r) => setTimeout(r, 20));
   }
 }
@@ -243,15 +245,17 @@ async function restartWithQueued(
   w: Awaited<ReturnType<typeof makeWorld>>,
   changed: Config,
   prompt = "touch ran-here.txt",
+  runnersAfter = [sh],
+  before: { config?: Config; caller?: CallerIdentity } = {},
 ): Promise<string> {
-  const first = await startNode(w.store, configFor(w.root), w.bus);
-  await submit(first.service, "t_hanging1", w.root, "sleep 600");
-  await submit(first.service, "t_queued01", `${w.root}/sub`, prompt);
+  const first = await startNode(w.store, before.config ?? configFor(w.root), w.bus);
+  await submit(first.service, "t_hanging1", w.root, "sleep 600", before.caller);
+  await submit(first.service, "t_queued01", `${w.root}/sub`, prompt, before.caller);
   await until(w.store, "t_hanging1", "running");
   await first.queue.close("shutdown");
   assert.equal(getTask(w.store, "inbound", "t_hanging1")!.state, "interrupted");
   assert.equal(getTask(w.store, "inbound", "t_queued01")!.state, "queued");
-  const second = await startNode(w.store, changed, w.bus);
+  const second = await startNode(w.store, changed, w.bus, runnersAfter);
   const report = await recoverInbound({
     store: w.store,
     bus: w.bus,
@@ -287,6 +291,29 @@ Deno.test("redecide: after a restart with the profile disabled, its queued task 
   }
 });
 
+Deno.test("redecide: after a restart with the rule's root narrowed, its queued task is refused", async () => {
+  const w = await makeWorld();
+  await Deno.mkdir(`${w.root}/narrow`);
+  try {
+    const id = await restartWithQueued(w, configFor(w.root, { cwd: `${w.root}/narrow` }));
+    assertRevoked(w.store, id, "inbound.allow[0].cwd", /outside the allowed roots/);
+    assert.equal(await exists(`${w.root}/sub/ran-here.txt`), false);
+  } finally {
+    await w.cleanup();
+  }
+});
+
+Deno.test("redecide: after a restart without the runner, its queued task is refused", async () => {
+  const w = await makeWorld();
+  try {
+    const id = await restartWithQueued(w, configFor(w.root), "touch ran-here.txt", []);
+    assertRevoked(w.store, id, "runner.unavailable", /runner sh is not installed/);
+    assert.equal(await exists(`${w.root}/sub/ran-here.txt`), false);
+  } finally {
+    await w.cleanup();
+  }
+});
+
 Deno.test("redecide: a grant capability configured after admission finds no stored grant (fail closed)", async () => {
   const w = await makeWorld();
   try {
@@ -300,6 +327,36 @@ Deno.test("redecide: a grant capability configured after admission finds no stor
     assert.equal(await exists(`${w.root}/sub/ran-here.txt`), false);
   } finally {
     await w.cleanup();
+  }
+});
+
+Deno.test("redecide: the grant stored at admission is checked again: kept, it runs; narrowed config refuses", async () => {
+  const cap = "example.com/cap/cmesh";
+  for (const narrowed of [false, true]) {
+    const w = await makeWorld();
+    try {
+      const granted = {
+        ...laptop,
+        capMap: { [cap]: [{ profiles: ["build"], cwd: [`${w.root}/**`] }] },
+      };
+      const config = configFor(w.root, { capability: cap });
+      const after = narrowed ? configFor(w.root, { capability: "example.com/cap/other" }) : config;
+      const id = await restartWithQueued(w, after, "touch ran-here.txt", [sh], {
+        config,
+        caller: granted,
+      });
+      const t = getTask(w.store, "inbound", id)!;
+      if (narrowed) {
+        assert.equal(t.state, "denied", JSON.stringify(t));
+        assert.match(t.error?.rule ?? "", /^grant\./);
+        assert.equal(await exists(`${w.root}/sub/ran-here.txt`), false);
+      } else {
+        assert.equal(t.state, "succeeded", JSON.stringify(t));
+        assert.equal(await exists(`${w.root}/sub/ran-here.txt`), true);
+      }
+    } finally {
+      await w.cleanup();
+    }
   }
 });
 

@@ -220,3 +220,17 @@ Deno.test("a key this module does not know counts as widening (fail closed)", ()
   assert.ok(w.some((s) => /inbound\.sandbox/.test(s)), w.join("\n"));
   assert.ok(w.some((s) => /change future/.test(s)), w.join("\n"));
 });
+
+Deno.test("the OS sandbox: turning it off widens, requiring it does not", () => {
+  const sb = (mode?: string) => cfg(mode ? { sandbox: { mode } } : {});
+  assert.deepEqual(widens(sb(), sb("off")), ["turn the OS sandbox off (sandbox.mode = off)"]);
+  assert.deepEqual(widens(sb("required"), sb("off")), [
+    "turn the OS sandbox off (sandbox.mode = off)",
+  ]);
+  assert.deepEqual(widens(sb("required"), sb()), [
+    "turn the OS sandbox off (sandbox.mode = unset)",
+  ]);
+  assert.deepEqual(widens(sb("off"), sb("required")), []);
+  assert.deepEqual(widens(sb(), sb("required")), []);
+  assert.deepEqual(widens(sb("off"), sb()), []);
+});

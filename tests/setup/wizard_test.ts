@@ -135,6 +135,19 @@ Deno.test({
         plan.data.warnings.some((x: string) => /comments/.test(x)),
         "comment loss is flagged",
       );
+      // A name the tailnet does not know: the warning says which side it speaks of.
+      const ghost = await call(w.client, "cmesh_setup_plan", {
+        outbound_peers: [{ name: "ghost", profiles: ["query", "build"] }],
+      });
+      assert.ok(
+        ghost.data.warnings.includes(
+          "outbound: ghost is not a peer on this tailnet right now (known: server)",
+        ),
+        ghost.data.warnings.join("\n"),
+      );
+      for (const x of ghost.data.warnings as string[]) {
+        assert.match(x, /^(outbound|inbound|config): /);
+      }
       const before = await Deno.readTextFile(w.configFile);
 
       const wrong = await call(w.client, "cmesh_setup_apply", { plan_hash: "0123456789abcdef" });

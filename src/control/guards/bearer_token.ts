@@ -3,7 +3,7 @@
  * The control API's bearer token check, constant-time.
  */
 import type { MiddlewareHandler } from "hono";
-import { errorBody } from "../../protocol/errors.ts";
+import { replyError } from "../../protocol/errors.ts";
 import { timingSafeEqualString } from "../../util/timing_safe.ts";
 import type { ControlEnv } from "../env.ts";
 
@@ -14,12 +14,10 @@ export function bearerToken(token: string, tokenFile: string): MiddlewareHandler
     const m = /^Bearer ([A-Za-z0-9_-]{16,256})$/.exec(header);
     if (!m || !timingSafeEqualString(m[1], token)) {
       c.header("WWW-Authenticate", 'Bearer realm="cmesh"');
-      return c.json(
-        errorBody(
-          "unauthorized",
-          `missing or wrong bearer token; it is in ${tokenFile} (readable only by its owner)`,
-        ),
-        401,
+      return replyError(
+        c,
+        "unauthorized",
+        `missing or wrong bearer token; it is in ${tokenFile} (readable only by its owner)`,
       );
     }
     await next();

@@ -6,7 +6,7 @@
  * cross-site `Sec-Fetch-Site`) is accepted at all.
  */
 import type { MiddlewareHandler } from "hono";
-import { errorBody } from "../../protocol/errors.ts";
+import { replyError } from "../../protocol/errors.ts";
 import { isLoopbackIp } from "../../tailscale/addr.ts";
 import { frontDoor, loopbackHosts } from "../../util/front_door.ts";
 import type { ControlEnv } from "../env.ts";
@@ -28,10 +28,7 @@ export function loopbackOnly(port: number): MiddlewareHandler<ControlEnv> {
     const addr = c.env?.remoteAddr;
     const ip = addr && addr.transport === "tcp" ? addr.hostname : "";
     if (!isLoopbackIp(ip)) {
-      return c.json(
-        errorBody("forbidden", "the control API only serves this machine (loopback)"),
-        403,
-      );
+      return replyError(c, "forbidden", "the control API only serves this machine (loopback)");
     }
     return await browserAndHost(c, next);
   };

@@ -5,9 +5,11 @@
  *
  * @example
  * ```ts
- * import { configFileOf, fail } from "./common.ts";
- * const file = await configFileOf(ctx);
- * return fail("invalid_config", `cannot use ${file}`);
+ * import { configFileOf, fail, type SetupToolContext } from "./common.ts";
+ * async function refuse(ctx: SetupToolContext) {
+ *   const file = await configFileOf(ctx);
+ *   return fail("invalid_config", `cannot use ${file}`);
+ * }
  * ```
  */
 import { z } from "zod";

@@ -6,8 +6,14 @@
  *
  * @example
  * ```ts
+ * import { McpServer } from "../../deps/mcp.ts";
+ * import { PlanBook } from "../../setup/apply.ts";
  * import { registerConfigTools } from "./config_tools.ts";
- * registerConfigTools(server, ctx, planBook);
+ * import type { SetupToolContext } from "./common.ts";
+ * declare const ctx: SetupToolContext;
+ * const server = new McpServer({ name: "cmesh", version: "1" });
+ * const book = new PlanBook();
+ * registerConfigTools(server, ctx, () => Promise.resolve(book));
  * ```
  */
 import { z } from "zod";
@@ -174,15 +180,16 @@ export function registerConfigTools(
     const ts = await tailscaleFacts(parseConfigText(plan.proposed, configFile));
     if (ts.ok) {
       const known = new Set((ts.peers ?? []).flatMap((p) => [p.name, p.dnsName]));
+      // Each warning names the side it speaks of, as buildPlan's do.
       for (
-        const name of [
-          ...(args.outbound_peers ?? []).map((p) => p.name),
-          ...(args.inbound?.allow_peers ?? []),
+        const [side, name] of [
+          ...(args.outbound_peers ?? []).map((p) => ["outbound", p.name]),
+          ...(args.inbound?.allow_peers ?? []).map((n) => ["inbound", n]),
         ]
       ) {
         if (!known.has(name)) {
           plan.warnings.push(
-            `${name} is not a peer on this tailnet right now (known: ${
+            `${side}: ${name} is not a peer on this tailnet right now (known: ${
               [...(ts.peers ?? [])].map((p) => p.name).join(", ") || "none"
             })`,
           );

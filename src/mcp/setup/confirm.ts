@@ -8,9 +8,14 @@
  *
  * @example
  * ```ts
+ * import type { McpServer } from "../../deps/mcp.ts";
+ * import type { Plan } from "../../setup/plan.ts";
  * import { askUser, refuseWidening } from "./confirm.ts";
- * const asked = await askUser(server, plan, widens, extra.requestId);
- * if (asked !== "accepted") return refuseWidening(plan, widens, asked);
+ * async function confirmWidening(server: McpServer, plan: Plan, widens: string[]) {
+ *   const asked = await askUser(server, plan, widens);
+ *   if (asked !== "accepted") return refuseWidening(plan, widens, asked);
+ *   return null; // go on and apply
+ * }
  * ```
  */
 import type { CallToolResult, McpServer } from "../../deps/mcp.ts";

@@ -6,8 +6,11 @@
  *
  * @example
  * ```ts
+ * import { McpServer } from "../../deps/mcp.ts";
  * import { registerRunTools } from "./run_tools.ts";
- * registerRunTools(server, ctx);
+ * import type { SetupToolContext } from "./common.ts";
+ * declare const ctx: SetupToolContext;
+ * registerRunTools(new McpServer({ name: "cmesh", version: "1" }), ctx);
  * ```
  */
 import { z } from "zod";

@@ -7,7 +7,8 @@
  *
  * @example
  * ```ts
- * import { prepareRunSandbox } from "./mod.ts";
+ * import { prepareRunSandbox, type SandboxSettings } from "./mod.ts";
+ * declare const settings: SandboxSettings; // from the config and the host probe at start-up
  * const sb = await prepareRunSandbox(settings, {
  *   profile: "query", cwd: "/srv/app", runDir: "/var/lib/cmesh/runs/r1",
  *   installPaths: [], configDirs: [], network: { kind: "host" },
@@ -69,6 +70,7 @@ export function sandboxRefusal(settings: SandboxSettings): string | null {
  *
  * @example
  * ```ts
+ * declare const settings: SandboxSettings;
  * sandboxSummary(settings); // { state: "off", detail: "runs are NOT sandboxed ([sandbox] mode = \"off\")" }
  * ```
  */

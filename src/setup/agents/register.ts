@@ -9,6 +9,7 @@
  * @example
  * ```ts
  * import { registerAgents } from "./register.ts";
+ * const launch = { command: "cmesh", args: ["mcp"], env: {} };
  * const results = await registerAgents({ os: "linux", env: Deno.env.toObject(), launch });
  * for (const r of results) console.log(r.name, r.action);
  * ```

@@ -8,6 +8,8 @@
  *
  * @example
  * ```ts
+ * import type { WorkerTasks } from "../ports.ts";
+ * declare const tasks: WorkerTasks;
  * const audit = new RateLimitedAudit(tasks, { perWindow: 20, windowMs: 60_000 });
  * audit.auditDenied({ sourceIp: "100.64.0.9", rule: "front.host", reason: "..." });
  * ```

@@ -4,7 +4,7 @@
  * address and port). No answer, a 404, a timeout or bad JSON means deny.
  */
 import type { MiddlewareHandler } from "hono";
-import { errorBody } from "../../protocol/errors.ts";
+import { replyError } from "../../protocol/errors.ts";
 import type { WorkerEnv } from "../env.ts";
 import type { IdentityLookup, WorkerTasks } from "../ports.ts";
 
@@ -20,7 +20,7 @@ export function callerIdentity(
       // Known to tailscaled, but refused by identity rules (expired key, shared-in, self).
       const rule = "identity.refused";
       audit.auditDenied({ sourceIp: ip, rule, reason: who.reason });
-      return c.json(errorBody("forbidden", who.reason, rule), 403);
+      return replyError(c, "forbidden", who.reason, rule);
     }
     if (!who.ok) {
       const unknown = who.code === "not_found";
@@ -30,8 +30,8 @@ export function callerIdentity(
         : `cannot establish who ${ip} is, so the request is refused (fail closed): ${who.reason}`;
       audit.auditDenied({ sourceIp: ip, rule, reason });
       return unknown
-        ? c.json(errorBody("unknown_peer", reason, rule), 403)
-        : c.json(errorBody("identity_unavailable", reason, rule), 503);
+        ? replyError(c, "unknown_peer", reason, rule)
+        : replyError(c, "identity_unavailable", reason, rule);
     }
     c.set("caller", who.identity);
     await next();

@@ -6,7 +6,7 @@
  */
 import type { MiddlewareHandler } from "hono";
 import { isLoopbackIp, isTailnetIp, normalizeIp } from "../../tailscale/addr.ts";
-import { errorBody } from "../../protocol/errors.ts";
+import { replyError } from "../../protocol/errors.ts";
 import type { WorkerEnv } from "../env.ts";
 import type { WorkerTasks } from "../ports.ts";
 
@@ -24,7 +24,7 @@ export function tailnetSource(
   return async (c, next) => {
     const addr = c.env?.remoteAddr;
     if (!addr || (addr.transport !== "tcp" && addr.transport !== "udp")) {
-      return c.json(errorBody("not_tailnet", "connection has no TCP source address"), 403);
+      return replyError(c, "not_tailnet", "connection has no TCP source address");
     }
     const ip = normalizeIp(addr.hostname);
     const ok = ip !== null && (isTailnetIp(ip) || (opts.allowLoopback && isLoopbackIp(ip)));
@@ -33,7 +33,7 @@ export function tailnetSource(
         `source address ${addr.hostname} is not a tailnet address (100.64.0.0/10 or fd7a:115c:a1e0::/48); ` +
         "cmesh workers only serve peers on your tailnet";
       audit.auditDenied({ sourceIp: addr.hostname, rule: "source.not_tailnet", reason });
-      return c.json(errorBody("not_tailnet", reason, "source.not_tailnet"), 403);
+      return replyError(c, "not_tailnet", reason, "source.not_tailnet");
     }
     c.set("sourceIp", ip);
     c.set("sourcePort", addr.port);

@@ -11,7 +11,9 @@
  *
  * @example
  * ```ts
+ * import type { EgressPolicy } from "./policy.ts";
  * import { EgressSlots, prepareRunEgress } from "./run_egress.ts";
+ * declare const policy: EgressPolicy; // from the manifest and the profile
  * const slots = new EgressSlots("/var/lib/cmesh/egress", 4, 1);
  * const eg = await prepareRunEgress(policy, { slots, socat: "/usr/bin/socat" });
  * if (eg.ok) {
