@@ -321,6 +321,13 @@ async function suite(user: WorldUser): Promise<void> {
     for (const a of audit) {
       assert.equal(JSON.parse(a.data).sandbox, "bwrap", `${a.kind}: ${a.data}`);
     }
+    // `cmesh status` (the control API's /v1/status) says how runs are sandboxed.
+    const token = (await Deno.readTextFile(`${w.stateDir}/control.token`)).trim();
+    const status = await fetch(`http://127.0.0.1:${w.controlPort}/v1/status`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    const body = await status.json() as { runners?: { sandbox?: { state: string } } };
+    assert.equal(body.runners?.sandbox?.state, "bwrap", JSON.stringify(body.runners));
     // The private HOME/TMPDIR of every run are gone.
     const runs = [];
     try {
