@@ -107,7 +107,7 @@ export const TailscaleSection = z.strictObject({
 
 /** One peer I may delegate to. */
 export const OutboundPeer = z.strictObject({
-  /** Tailscale hostname, MagicDNS name or tailnet IP. */
+  /** MagicDNS name (full, or its first label) or tailnet IP of the peer. */
   name: NonEmptyString,
   /** Overrides resolution through LocalAPI status (a tailnet IP or host). */
   address: NonEmptyString.optional(),

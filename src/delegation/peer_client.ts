@@ -17,7 +17,16 @@ export interface PeerAddress {
 
 /** Why a call did not produce an answer from the peer's cmesh. */
 export type PeerFailure =
-  | { kind: "unreachable"; message: string }
+  | {
+    kind: "unreachable";
+    message: string;
+    /**
+     * True when the request may have reached the peer before the failure (the connection
+     * broke or timed out after it was made): the task may exist there, so it is followed, not
+     * failed.
+     */
+    maybeDelivered?: boolean;
+  }
   | { kind: "not_cmesh"; message: string }
   | { kind: "too_large"; message: string }
   | {
@@ -57,15 +66,19 @@ function networkFailure(peer: PeerAddress, err: unknown): PeerFailure {
         `On ${peer.name}, start it with 'cmesh daemon' (and check daemon.worker_port)`,
     };
   }
+  // Errors of the connect phase mean nothing was sent; anything later may have been delivered.
+  const maybeDelivered = !/connect|no route|unreachable|dns|lookup|resolve/i.test(msg);
   if (/timed? ?out|abort/i.test(msg)) {
     return {
       kind: "unreachable",
+      maybeDelivered,
       message:
         `${peer.name} (${peer.host}:${peer.port}) did not answer in time: it may be offline, asleep, or a tailnet grant blocks the port`,
     };
   }
   return {
     kind: "unreachable",
+    maybeDelivered,
     message:
       `cannot reach ${peer.name} (${peer.host}:${peer.port}): ${msg}. Is it online on your tailnet?`,
   };

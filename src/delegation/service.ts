@@ -209,22 +209,36 @@ export class DelegationService {
         message: resolved.message,
       });
     }
+    if (inserted.outcome === "existing" && isTerminal(inserted.task.state)) {
+      return { ok: true, task: this.status(id)!, peer: input.peer };
+    }
     if (inserted.outcome === "existing" && inserted.task.remote_state !== null) {
       this.#follow(inserted.task, resolved.address);
       return { ok: true, task: this.status(id)!, peer: input.peer };
     }
-    return await this.#dispatch(request, input.peer, resolved.address, resolved.target);
+    // A repeat of an id whose first submission got no answer: it may already be at the peer.
+    const earlier: PeerFailure | null = inserted.outcome === "existing"
+      ? {
+        kind: "unreachable",
+        maybeDelivered: true,
+        message: "an earlier submission of this id got no answer",
+      }
+      : null;
+    return await this.#dispatch(request, input.peer, resolved.address, resolved.target, earlier);
   }
 
   async #dispatch(
     request: TaskRequest,
     peerName: string,
     address: PeerAddress,
-    target?: PeerTarget,
+    target: PeerTarget | undefined,
+    earlier: PeerFailure | null,
   ): Promise<DelegateOutcome> {
     const { store } = this.deps;
     const client = new PeerClient(address);
     let failure: PeerFailure | null = null;
+    // Set once an attempt may have reached the peer: the same id may then run there already.
+    let lostAnswer: PeerFailure | null = earlier;
     for (let attempt = 0; attempt <= RETRY_DELAYS_MS.length; attempt++) {
       const res = await client.submit(request);
       // The peer's cmesh answered (accepted or refused): a first contact pins it.
@@ -262,13 +276,50 @@ export class DelegationService {
         return { ok: true, task: this.status(request.id)!, peer: peerName };
       }
       failure = res.failure;
+      if (failure.kind === "unreachable" && failure.maybeDelivered) lostAnswer ??= failure;
       // Only transport failures are retried; a refusal is an answer.
       if (failure.kind !== "unreachable") break;
       if (attempt < RETRY_DELAYS_MS.length) {
         await new Promise((r) => setTimeout(r, RETRY_DELAYS_MS[attempt]));
       }
     }
+    if (lostAnswer && (failure!.kind === "unreachable" || failure!.kind === "not_cmesh")) {
+      return this.#followLostAnswer(request.id, peerName, address, lostAnswer, failure!);
+    }
     return this.#recordDispatchFailure(request.id, peerName, failure!);
+  }
+
+  /**
+   * The peer may have stored the task before the connection broke (e.g. its daemon was killed
+   * mid-answer) and may run it after a restart. Failing it here would leave the two sides
+   * disagreeing, so the task is followed like an accepted one: the peer's answer decides (its
+   * status once it is back; 404 there fails the task as never received).
+   */
+  #followLostAnswer(
+    id: string,
+    peerName: string,
+    address: PeerAddress,
+    lost: PeerFailure,
+    last: PeerFailure,
+  ): DelegateOutcome {
+    const { store } = this.deps;
+    store.transaction(() => {
+      appendEvent(store, "outbound", id, {
+        kind: "log",
+        text: `the answer of ${peerName} was lost (${lost.message}); since it may hold the task, ` +
+          `cmesh follows it there until it answers (last try: ${last.message})`,
+      });
+      appendAudit(store, {
+        kind: "outbound.dispatch",
+        task_id: id,
+        actor: { node: this.deps.self },
+        reason: `answer lost: ${lost.message}`,
+        data: { peer: peerName, address: `${address.host}:${address.port}`, remote_state: null },
+      });
+    });
+    this.bus.emit(id);
+    this.#follow(getTask(store, "outbound", id)!, address);
+    return { ok: true, task: this.status(id)!, peer: peerName };
   }
 
   #recordDispatchFailure(id: string, peerName: string, failure: PeerFailure): DelegateOutcome {

@@ -51,7 +51,7 @@ const CLAUDE_BASE = [
   "stream-json",
   "--verbose",
   "--setting-sources",
-  "user",
+  "",
   "--strict-mcp-config",
 ];
 const CLAUDE_PROFILES: Record<string, string[]> = {

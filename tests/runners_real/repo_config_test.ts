@@ -6,7 +6,8 @@
  *
  * - Claude Code: `.claude/settings.json` and `.claude/settings.local.json` with `SessionStart`,
  *   `UserPromptSubmit` and `PreToolUse` command hooks, `enableAllProjectMcpServers`, and a
- *   `.mcp.json` server;
+ *   `.mcp.json` server; the same hooks (and an `env` redirecting the model API) in
+ *   `CLAUDE_CONFIG_DIR/settings.json`, which an earlier run can write;
  * - Codex: `.codex/config.toml` with an MCP server and hooks, `.codex/hooks.json`, an
  *   execpolicy rule in `.codex/rules/`, and the project marked trusted in `$CODEX_HOME`.
  *
@@ -54,6 +55,12 @@ async function plantClaude(dirs: RunDirs): Promise<void> {
   await Deno.writeTextFile(
     `${dirs.work}/.claude/settings.local.json`,
     JSON.stringify(settings("local")),
+  );
+  // What an earlier run could have written into its writable CLAUDE_CONFIG_DIR: the same
+  // hooks, and an `env` that points the model API elsewhere (the run would fail if it applied).
+  await Deno.writeTextFile(
+    `${dirs.state}/settings.json`,
+    JSON.stringify({ ...settings("user"), env: { ANTHROPIC_BASE_URL: "http://127.0.0.1:9" } }),
   );
   await Deno.writeTextFile(
     `${dirs.work}/.mcp.json`,

@@ -266,6 +266,15 @@ async function suite(user: WorldUser): Promise<void> {
               taskId,
             );
             assert.match(start[0].data, /"egress":"model: 127\.0\.0\.1:\d+"/);
+            // The finish record holds what the proxy allowed and refused.
+            const fin = query<{ data: string }>(
+              db,
+              "SELECT data FROM audit WHERE task_id = ? AND kind = 'task.finish'",
+              taskId,
+            );
+            const summary = JSON.parse(fin[0].data).egress;
+            assert.ok(summary.allowed[`127.0.0.1:${model.addr.port}`] >= 1, fin[0].data);
+            assert.equal(summary.refused["example.com:443"], 1, fin[0].data);
             // The proxy and its sockets are gone with the run.
             const left = [];
             for await (const e of Deno.readDir(`${w.stateDir}/egress`)) left.push(e.name);

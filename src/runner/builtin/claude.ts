@@ -29,11 +29,13 @@ export const claudeManifest: RunnerManifest = parseManifest({
     "--output-format",
     "stream-json",
     "--verbose",
-    // Settings only from CLAUDE_CONFIG_DIR (the runner's private dir): a repository's own
-    // .claude/settings.json and settings.local.json (hooks that run commands at SessionStart,
-    // UserPromptSubmit, PreToolUse; enableAllProjectMcpServers) are never read.
+    // No settings file is read (only the machine's managed settings still apply): not a
+    // repository's .claude/settings.json or settings.local.json (hooks that run commands at
+    // SessionStart, UserPromptSubmit, PreToolUse; enableAllProjectMcpServers), and not
+    // CLAUDE_CONFIG_DIR/settings.json either: runs can write that dir, so an earlier task could
+    // plant hooks, an apiKeyHelper command or an `env` that redirects the model API there.
     "--setting-sources",
-    "user",
+    "",
     // No MCP servers but those given with --mcp-config (none): the repository's .mcp.json
     // would otherwise start its servers as the worker's user.
     "--strict-mcp-config",
