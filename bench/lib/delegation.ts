@@ -2,9 +2,10 @@
  * @module
  * Delegation overhead: `cmesh_delegate` with `wait_seconds` through a spawned `cmesh mcp`,
  * from the call until the tool returns the finished result, with the zero-work runner
- * (`/bin/echo`), so the time is cmesh's own. The same session also times a fresh `ssh` round
- * trip running the same `/bin/echo` on a private OpenSSH server, and splits cmesh's time into
- * phases using the audit timestamps both daemons store (ms resolution).
+ * (`/bin/echo`, sandboxed like any run), so the time is cmesh's own. Interleaved with it: the
+ * same `/bin/echo` over ssh to a private OpenSSH server, fresh and multiplexed, with a clean
+ * non-interactive shell. cmesh's time is split into phases using the audit timestamps both
+ * daemons store (ms resolution).
  */
 import { DatabaseSync } from "node:sqlite";
 import { join } from "node:path";
@@ -12,27 +13,30 @@ import { cmeshArgs, REPO_ROOT } from "../../tests/support/daemon.ts";
 import { createMesh, echoRunner, type MeshWorld } from "../../tests/support/mesh_world.ts";
 import { RawMcpClient } from "./mcp_raw.ts";
 import { startSshd } from "./sshd.ts";
-import { percentiles, type Summary, timeCommand } from "./stats.ts";
+import { CommandTimer } from "./command_timer.ts";
+import { percentiles, type Summary } from "./stats.ts";
 
 /** Results of {@link benchDelegation}. */
 export interface DelegationResult {
   mode: string;
   runs: number;
   warmup: number;
-  /** Non-git cwd: runner + ps sweep + one `git rev-parse`. */
-  plain_ms: Summary;
-  /** Git repository cwd: adds the git evidence before and after. */
+  /** The headline: a git repository cwd (what an agent uses), evidence before and after. */
   repo_ms: Summary;
-  /** Where the plain runs spent their time (from audit timestamps, ms resolution). */
+  /** A plain directory (no git work tree) beside it. */
+  plain_ms: Summary;
+  /** Where the repository runs spent their time (audit timestamps, ms resolution). */
   phases_ms: Record<string, Summary>;
   ssh: {
-    /** A fresh connection per run (what the comparison is about). */
-    ms: Summary;
-    /** One kept-open multiplexed connection (`ControlMaster`), for reference. */
+    /** A fresh connection per run. */
+    fresh_ms: Summary;
+    /** One kept-open multiplexed connection (`ControlMaster`/`ControlPersist`). */
     mux_ms: Summary;
     version: string;
-    ratio_p50: number;
-    ratio_p99: number;
+    shell: string;
+    /** Per interleaved sample: ssh time / cmesh (repository) time. Above 1: cmesh is faster. */
+    ratio_fresh: Summary;
+    ratio_mux: Summary;
   } | { skipped: string };
   failures: string[];
 }
@@ -46,41 +50,42 @@ function mcpEnv(home: string): Record<string, string> {
   return env;
 }
 
-async function delegateRuns(
+interface Delegated {
+  id: string;
+  startedAt: number;
+  ms: number;
+}
+
+async function delegateOnce(
   mcp: RawMcpClient,
   cwd: string,
-  runs: number,
+  prompt: string,
   failures: string[],
-): Promise<{ id: string; startedAt: number; ms: number }[]> {
-  const out = [];
-  for (let i = 0; i < runs; i++) {
-    const prompt = `bench-${i}`;
-    const startedAt = Date.now();
-    const t = performance.now();
-    const r = await mcp.callTool("cmesh_delegate", {
-      peer: "worker",
-      task: prompt,
-      cwd,
-      runner: "zero",
-      wait_seconds: 60,
-    });
-    const ms = performance.now() - t;
-    const sc = r.structuredContent as {
-      task_id?: string;
-      state?: string;
-      result?: { claims?: { final_text?: string | null } };
-    } | undefined;
-    if (sc?.state !== "succeeded" || sc.result?.claims?.final_text !== prompt) {
-      failures.push(`run ${i}: ${JSON.stringify(r).slice(0, 300)}`);
-    }
-    out.push({ id: sc?.task_id ?? "", startedAt, ms });
+): Promise<Delegated> {
+  const startedAt = Date.now();
+  const t = performance.now();
+  const r = await mcp.callTool("cmesh_delegate", {
+    peer: "worker",
+    task: prompt,
+    cwd,
+    runner: "zero",
+    wait_seconds: 60,
+  });
+  const ms = performance.now() - t;
+  const sc = r.structuredContent as {
+    task_id?: string;
+    state?: string;
+    result?: { claims?: { final_text?: string | null } };
+  } | undefined;
+  if (sc?.state !== "succeeded" || sc.result?.claims?.final_text !== prompt) {
+    failures.push(`${prompt}: ${JSON.stringify(r).slice(0, 300)}`);
   }
-  return out;
+  return { id: sc?.task_id ?? "", startedAt, ms };
 }
 
 function phases(
   mesh: MeshWorld,
-  runs: { id: string; startedAt: number; ms: number }[],
+  runs: Delegated[],
 ): Record<string, Summary> {
   const wdb = new DatabaseSync(mesh.workerDb, { readOnly: true });
   const rdb = new DatabaseSync(mesh.requesterDb, { readOnly: true });
@@ -99,7 +104,7 @@ function phases(
     add("1 mcp → requester recorded", req["outbound.decision"] - r.startedAt);
     add("2 requester → worker admitted", wrk["task.decision"] - req["outbound.decision"]);
     add("3 admitted → running", wrk["task.start"] - wrk["task.decision"]);
-    add("4 run (spawn, echo, sweep, evidence)", wrk["task.finish"] - wrk["task.start"]);
+    add("4 run (git, sandbox, spawn, echo, evidence)", wrk["task.finish"] - wrk["task.start"]);
     add("5 worker done → requester stored", req["outbound.finish"] - wrk["task.finish"]);
     add("6 requester stored → mcp answered", r.startedAt + r.ms - req["outbound.finish"]);
   }
@@ -108,70 +113,89 @@ function phases(
   return Object.fromEntries(Object.entries(acc).map(([k, v]) => [k, percentiles(v)]));
 }
 
-/** Runs the delegation benchmark (and the ssh comparison) on a fresh mesh. */
+/**
+ * Runs the delegation benchmark on a fresh mesh: cmesh in a repository, cmesh in a plain
+ * directory, a fresh ssh and a multiplexed ssh, interleaved one by one (the order rotating),
+ * so all four see the same machine load; ratios come from those paired samples.
+ */
 export async function benchDelegation(
   opts: { runs: number; warmup: number; mode: "auto" | "netns" | "loopback" },
 ): Promise<DelegationResult> {
   const mesh = await createMesh({ mode: opts.mode, runners: { zero: echoRunner() } });
   const failures: string[] = [];
+  const netns = mesh.mode === "netns";
+  const sshd = await startSshd({
+    dir: join(mesh.base, "sshd"),
+    listen: netns ? "100.64.0.1" : "127.0.0.1",
+    port: netns ? 22 : 20000 + Math.floor(Math.random() * 20000),
+    wrap: mesh.wrapWorker(),
+  });
+  const timer = sshd.ok ? new CommandTimer(mesh.wrap()) : null;
+  const mcp = new RawMcpClient(
+    [...mesh.wrap(), Deno.execPath(), ...cmeshArgs("mcp")],
+    mcpEnv(mesh.requesterHome),
+    REPO_ROOT,
+  );
   try {
-    const mcp = new RawMcpClient(
-      [...mesh.wrap(), Deno.execPath(), ...cmeshArgs("mcp")],
-      mcpEnv(mesh.requesterHome),
-      REPO_ROOT,
-    );
-    let plain, repo;
-    try {
-      await mcp.initialize();
-      await delegateRuns(mcp, mesh.plain, opts.warmup, failures);
-      plain = await delegateRuns(mcp, mesh.plain, opts.runs, failures);
-      repo = await delegateRuns(mcp, mesh.repo, opts.runs, failures);
-    } finally {
-      await mcp.close();
+    await mcp.initialize();
+    const repo: Delegated[] = [];
+    const plain: Delegated[] = [];
+    const fresh: number[] = [];
+    const mux: number[] = [];
+    const sshRun = async (argv: string[], into: number[], keep: boolean, what: string) => {
+      const r = await timer!.time(argv);
+      if (r.code !== 0 || r.out.trim() !== "bench") {
+        failures.push(`${what}: exit ${r.code}: ${r.out.slice(0, 200)}`);
+      }
+      if (keep) into.push(r.ms);
+    };
+    const ops = [
+      async (i: number, keep: boolean) => {
+        const d = await delegateOnce(mcp, mesh.repo, `bench-repo-${i}`, failures);
+        if (keep) repo.push(d);
+      },
+      async (i: number, keep: boolean) => {
+        const d = await delegateOnce(mcp, mesh.plain, `bench-plain-${i}`, failures);
+        if (keep) plain.push(d);
+      },
+      ...(sshd.ok
+        ? [
+          (_i: number, keep: boolean) =>
+            sshRun(sshd.clientArgv(["/bin/echo", "bench"]), fresh, keep, "ssh"),
+          (_i: number, keep: boolean) =>
+            sshRun(sshd.muxArgv(["/bin/echo", "bench"]), mux, keep, "ssh mux"),
+        ]
+        : []),
+    ];
+    for (let i = 0; i < opts.warmup + opts.runs; i++) {
+      const keep = i >= opts.warmup;
+      for (let k = 0; k < ops.length; k++) await ops[(i + k) % ops.length](i, keep);
     }
     const result: DelegationResult = {
       mode: mesh.mode,
       runs: opts.runs,
       warmup: opts.warmup,
-      plain_ms: percentiles(plain.map((r) => r.ms)),
       repo_ms: percentiles(repo.map((r) => r.ms)),
-      phases_ms: phases(mesh, plain),
-      ssh: { skipped: "" },
+      plain_ms: percentiles(plain.map((r) => r.ms)),
+      phases_ms: phases(mesh, repo),
+      ssh: { skipped: sshd.ok ? "" : sshd.reason },
       failures,
     };
-    const netns = mesh.mode === "netns";
-    const sshd = await startSshd({
-      dir: join(mesh.base, "sshd"),
-      listen: netns ? "100.64.0.1" : "127.0.0.1",
-      port: netns ? 22 : 20000 + Math.floor(Math.random() * 20000),
-      wrap: mesh.wrapWorker(),
-    });
-    if (!sshd.ok) {
-      result.ssh = { skipped: sshd.reason };
-    } else {
-      try {
-        const argv = sshd.clientArgv(["/bin/echo", "bench"]);
-        await timeCommand(mesh.wrap(), argv, 3);
-        const t = await timeCommand(mesh.wrap(), argv, opts.runs);
-        if (t.failures) failures.push(`ssh: ${t.failures} failed runs: ${t.firstOutput}`);
-        const ms = percentiles(t.ms);
-        const muxArgv = sshd.muxArgv(["/bin/echo", "bench"]);
-        await timeCommand(mesh.wrap(), muxArgv, 3);
-        const mux = await timeCommand(mesh.wrap(), muxArgv, opts.runs);
-        if (mux.failures) failures.push(`ssh mux: ${mux.failures} failed runs: ${mux.firstOutput}`);
-        result.ssh = {
-          ms,
-          mux_ms: percentiles(mux.ms),
-          version: sshd.version,
-          ratio_p50: Math.round(ms.p50 / result.plain_ms.p50 * 10) / 10,
-          ratio_p99: Math.round(ms.p99 / result.plain_ms.p99 * 10) / 10,
-        };
-      } finally {
-        await sshd.stop();
-      }
+    if (sshd.ok) {
+      result.ssh = {
+        fresh_ms: percentiles(fresh),
+        mux_ms: percentiles(mux),
+        version: sshd.version,
+        shell: "/bin/sh as root's login shell, empty home (no start-up file)",
+        ratio_fresh: percentiles(fresh.map((x, i) => x / repo[i].ms), 2),
+        ratio_mux: percentiles(mux.map((x, i) => x / repo[i].ms), 2),
+      };
     }
     return result;
   } finally {
+    await mcp.close();
+    await timer?.close();
+    if (sshd.ok) await sshd.stop();
     await mesh.destroy();
   }
 }

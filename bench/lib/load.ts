@@ -5,12 +5,13 @@
  * queued: submissions measure admission alone (source check, whois with its cache, cwd
  * realpath, policy, durable insert + audit, enqueue), not runs.
  *
- * Memory: worker daemon RSS (`ps -o rss=`) idle, while one task streams 200 MiB of stdout
- * (stored up to `inbound.max_output_bytes`, the rest drained), and with 1,000 tasks queued.
+ * Memory, on the real path: both daemons idle, then with tasks delegated through the
+ * requester (one streaming 200 MiB of stdout, 1,000 queued behind it), peaks from `VmHWM`,
+ * and the CPU both use while the tasks wait.
  */
-import { createMesh, shRunner } from "../../tests/support/mesh_world.ts";
+import { DatabaseSync } from "node:sqlite";
+import { controlToken, createMesh, shRunner } from "../../tests/support/mesh_world.ts";
 import { runSubmitClient } from "../../tests/support/submit_client.ts";
-import { rssMiB, rssParts, sampleRss } from "./stats.ts";
 
 /** Results of {@link benchAdmission}. */
 export interface AdmissionResult {
@@ -24,24 +25,32 @@ export interface AdmissionResult {
   failures: string[];
 }
 
-/** Results of {@link benchMemory} (MiB). */
+/** Memory of one daemon process (MiB), from `/proc/<pid>/status`. */
+export interface ProcMemory {
+  rss: number;
+  /** The kernel's peak RSS of the process (`VmHWM`). */
+  hwm: number;
+  anon: number;
+  file: number;
+}
+
+/** Results of {@link benchMemory}. */
 export interface MemoryResult {
   mode: string;
-  worker_idle: number;
-  /** `worker_idle` split into anonymous memory and mapped files (the Deno executable). */
-  worker_idle_parts: { anon: number; file: number } | null;
-  requester_idle: number;
-  stream: {
-    mib: number;
-    before: number;
-    max: number;
-    after: number;
-    seconds: number;
-    state: string;
-    truncated: boolean;
-    samples: number;
+  idle: { worker: ProcMemory; requester: ProcMemory };
+  /** Delegated through the requester: one task streaming, `tasks` queued behind it. */
+  in_flight: {
+    tasks: number;
+    stream_mib: number;
+    stream_state: string;
+    stream_seconds: number;
+    /** After everything was delegated and the stream ended (peaks are since start). */
+    worker: ProcMemory;
+    requester: ProcMemory;
+    /** CPU use (% of one core) over `idle_seconds` while all tasks wait, nothing printing. */
+    cpu_pct: { worker: number; requester: number };
+    idle_seconds: number;
   };
-  queued: { tasks: number; rss: number };
   failures: string[];
 }
 
@@ -96,29 +105,37 @@ export async function benchAdmission(
   }
 }
 
-async function waitTerminal(
-  url: string,
-  wrap: string[],
-  id: string,
-): Promise<Record<string, unknown>> {
-  // Polled from where the requester lives (the worker answers tailnet sources only).
-  const script = `
-    for (;;) {
-      const r = await fetch(${JSON.stringify(url)} + "/v1/tasks/${id}");
-      const t = (await r.json()).task;
-      if (t && !["queued", "running"].includes(t.state)) {
-        const res = await (await fetch(${JSON.stringify(url)} + "/v1/tasks/${id}/result")).json();
-        console.log(JSON.stringify(res.result));
-        break;
-      }
-      await new Promise((r) => setTimeout(r, 200));
-    }`;
-  const argv = [...wrap, Deno.execPath(), "eval", script];
-  const out = await new Deno.Command(argv[0], { args: argv.slice(1), stdout: "piped" }).output();
-  return JSON.parse(new TextDecoder().decode(out.stdout));
+async function procMemory(pid: number): Promise<ProcMemory> {
+  const status = await Deno.readTextFile(`/proc/${pid}/status`);
+  const mib = (name: string) =>
+    Math.round(Number(new RegExp(`^${name}:\\s+(\\d+)`, "m").exec(status)?.[1] ?? 0) / 102.4) /
+    10;
+  return { rss: mib("VmRSS"), hwm: mib("VmHWM"), anon: mib("RssAnon"), file: mib("RssFile") };
 }
 
-/** Worker daemon RSS idle, while streaming `streamMiB` of output, and with `queued` tasks. */
+/** CPU ticks (user + system) of `pid` and all its threads so far. */
+async function cpuTicks(pid: number): Promise<number> {
+  const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
+  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return Number(f[11]) + Number(f[12]); // utime, stime (fields 14 and 15)
+}
+
+function stateOf(db: string, id: string): string | null {
+  const d = new DatabaseSync(db, { readOnly: true });
+  try {
+    const row = d.prepare("SELECT state FROM tasks WHERE direction = 'outbound' AND id = ?")
+      .get(id) as { state: string } | undefined;
+    return row?.state ?? null;
+  } finally {
+    d.close();
+  }
+}
+
+/**
+ * Both daemons' memory idle, then on the real path: one task printing `streamMiB` MiB and
+ * `queued` more waiting behind it, all delegated through the requester's control API (as an
+ * agent does); peaks from the kernel (`VmHWM`), and the CPU both use while the tasks wait.
+ */
 export async function benchMemory(
   opts: { streamMiB: number; queued: number; mode: "auto" | "netns" | "loopback" },
 ): Promise<MemoryResult> {
@@ -130,67 +147,75 @@ export async function benchMemory(
   const failures: string[] = [];
   try {
     await new Promise((r) => setTimeout(r, 3000));
-    const pid = mesh.worker!.child.pid;
-    const workerIdle = (await rssMiB(pid))!;
-    const workerIdleParts = await rssParts(pid);
-    const requesterIdle = (await rssMiB(mesh.requester!.child.pid))!;
-
-    // 1 KiB lines, exactly streamMiB MiB.
-    const line = "x".repeat(1023);
+    const wpid = mesh.worker!.child.pid;
+    const rpid = mesh.requester!.child.pid;
+    const idle = { worker: await procMemory(wpid), requester: await procMemory(rpid) };
+    const line = "x".repeat(1023); // 1 KiB lines, exactly streamMiB MiB
     const stream = `yes ${line} | head -c ${opts.streamMiB * 1024 * 1024}`;
-    const sub = await runSubmitClient(mesh.wrap(), {
-      url: mesh.workerUrl,
-      count: 1,
-      concurrency: 1,
-      idPrefix: "t-stream-",
-      prompt: stream,
-      cwd: mesh.plain,
-      runner: "hold",
-    });
-    const id = sub.admitted[0];
-    if (!id) failures.push(`stream task not admitted: ${JSON.stringify(sub.statuses)}`);
-    const before = (await rssMiB(pid))!;
-    const started = performance.now();
-    const done = id ? waitTerminal(mesh.workerUrl, mesh.wrap(), id) : Promise.resolve({});
-    const samples = await sampleRss(pid, done, 100);
-    const result = await done as {
-      state?: string;
-      evidence?: { truncated?: { stdout?: boolean } };
+    const client = new URL("./delegate_client.ts", import.meta.url).pathname;
+    const delegate = async (prompts: string[]) => {
+      const argv = [
+        ...mesh.wrap(),
+        Deno.execPath(),
+        "run",
+        "-A",
+        "--quiet",
+        client,
+        JSON.stringify({
+          url: mesh.requesterControlUrl,
+          token: await controlToken(mesh.requesterHome),
+          peer: mesh.peerName,
+          cwd: mesh.plain,
+          runner: "hold",
+          prompts,
+          concurrency: 20,
+        }),
+      ];
+      const out = await new Deno.Command(argv[0], { args: argv.slice(1), stdout: "piped" })
+        .output();
+      return JSON.parse(new TextDecoder().decode(out.stdout)) as {
+        accepted: number;
+        ids: string[];
+        statuses: Record<string, number>;
+        failures: string[];
+      };
     };
-    const seconds = Math.round((performance.now() - started) / 100) / 10;
-    await new Promise((r) => setTimeout(r, 1000));
-    const after = (await rssMiB(pid))!;
-    if (result.state !== "succeeded") failures.push(`stream task: ${JSON.stringify(result)}`);
-
-    const q = await runSubmitClient(mesh.wrap(), {
-      url: mesh.workerUrl,
-      count: opts.queued + 1, // one runs (holding the slot), the rest wait
-      concurrency: 20,
-      idPrefix: "t-q-",
-      prompt: HOLD,
-      cwd: mesh.plain,
-      runner: "hold",
-    });
-    if (q.admitted.length !== opts.queued + 1) {
-      failures.push(`queued ${q.admitted.length} of ${opts.queued + 1}`);
+    const started = performance.now();
+    const first = await delegate([stream]);
+    const streamId = first.ids[0];
+    if (!streamId) failures.push(`stream task not accepted: ${JSON.stringify(first)}`);
+    const rest = await delegate(Array.from({ length: opts.queued }, () => HOLD));
+    if (rest.accepted !== opts.queued) {
+      failures.push(`accepted ${rest.accepted} of ${opts.queued}: ${rest.failures.join("; ")}`);
     }
-    await new Promise((r) => setTimeout(r, 2000));
+    let state = "unknown";
+    for (;;) {
+      state = streamId ? stateOf(mesh.requesterDb, streamId) ?? "unknown" : "unknown";
+      if (!["queued", "running", "unknown"].includes(state)) break;
+      if (performance.now() - started > 600_000) break;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    const streamSeconds = Math.round((performance.now() - started) / 100) / 10;
+    if (state !== "succeeded") failures.push(`stream task: ${state}`);
+    await new Promise((r) => setTimeout(r, 5000)); // settle: the next task holds the slot
+    const idleSeconds = 10;
+    const t0 = [await cpuTicks(wpid), await cpuTicks(rpid)];
+    await new Promise((r) => setTimeout(r, idleSeconds * 1000));
+    const t1 = [await cpuTicks(wpid), await cpuTicks(rpid)];
+    const pct = (d: number) => Math.round(d / idleSeconds * 10) / 10; // 100 ticks/s → %
     return {
       mode: mesh.mode,
-      worker_idle: workerIdle,
-      worker_idle_parts: workerIdleParts,
-      requester_idle: requesterIdle,
-      stream: {
-        mib: opts.streamMiB,
-        before,
-        max: Math.max(before, ...samples),
-        after,
-        seconds,
-        state: result.state ?? "unknown",
-        truncated: result.evidence?.truncated?.stdout ?? false,
-        samples: samples.length,
+      idle,
+      in_flight: {
+        tasks: rest.accepted,
+        stream_mib: opts.streamMiB,
+        stream_state: state,
+        stream_seconds: streamSeconds,
+        worker: await procMemory(wpid),
+        requester: await procMemory(rpid),
+        cpu_pct: { worker: pct(t1[0] - t0[0]), requester: pct(t1[1] - t0[1]) },
+        idle_seconds: idleSeconds,
       },
-      queued: { tasks: q.admitted.length - 1, rss: (await rssMiB(pid))! },
       failures,
     };
   } finally {

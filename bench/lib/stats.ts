@@ -23,19 +23,19 @@ export interface Summary {
 
 const round = (x: number, digits = 1) => Math.round(x * 10 ** digits) / 10 ** digits;
 
-/** Nearest-rank percentiles of `xs`. */
-export function percentiles(xs: number[]): Summary {
+/** Nearest-rank percentiles of `xs`, rounded to `digits` decimals. */
+export function percentiles(xs: number[], digits = 1): Summary {
   if (xs.length === 0) throw new Error("no samples");
   const s = [...xs].sort((a, b) => a - b);
   const at = (p: number) => s[Math.min(s.length - 1, Math.max(0, Math.ceil(p * s.length) - 1))];
   return {
     n: s.length,
-    min: round(s[0]),
-    p50: round(at(0.5)),
-    p95: round(at(0.95)),
-    p99: round(at(0.99)),
-    max: round(s[s.length - 1]),
-    mean: round(s.reduce((a, b) => a + b, 0) / s.length),
+    min: round(s[0], digits),
+    p50: round(at(0.5), digits),
+    p95: round(at(0.95), digits),
+    p99: round(at(0.99), digits),
+    max: round(s[s.length - 1], digits),
+    mean: round(s.reduce((a, b) => a + b, 0) / s.length, digits),
   };
 }
 

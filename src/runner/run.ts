@@ -15,6 +15,7 @@ import { watchForGiveUp } from "./give_up.ts";
 import type { RunnerManifest } from "./manifest.ts";
 import { createParser } from "./parsers/mod.ts";
 import type { RunSandbox } from "./sandbox/mod.ts";
+import { dirname } from "node:path";
 import { pathExists } from "../util/path_exists.ts";
 import { superviseRun } from "./supervisor.ts";
 import type { Invocation, RunLimits, RunnerEvent, RunOutcome } from "./types.ts";
@@ -51,11 +52,13 @@ export async function executeRun(input: ExecuteRunInput): Promise<RunOutcome> {
     env: { ...input.invocation.env, ...sandbox.env },
   };
   const gitEnv = { PATH: invocation.env.PATH ?? "/usr/bin:/bin", HOME: invocation.env.HOME ?? "/" };
-  // In the sandbox git sees only the cwd: without a `.git` there it cannot find a repository,
-  // so no probe is started (each one is a sandbox start).
-  const gitVisible = sandbox === null || await pathExists(`${invocation.cwd}/.git`);
-  const git = tools.gitBin && gitVisible
-    ? (sandbox === null ? tools.gitBin : { gitBin: tools.gitBin, wrap: sandbox.wrapGit })
+  // In the sandbox git sees only what is bound: the cwd, or the work tree's top above it. With
+  // no `.git` there no probe is started (each one is a sandbox start).
+  const repoTop = sandbox === null ? null : await workTreeTop(invocation.cwd);
+  const git = tools.gitBin && (sandbox === null || repoTop !== null)
+    ? (sandbox === null
+      ? tools.gitBin
+      : { gitBin: tools.gitBin, wrap: (argv: string[]) => sandbox.wrapGit(argv, repoTop!) })
     : null;
   const before = git ? await gitSnapshotWithReason(invocation.cwd, git, gitEnv) : null;
   const watch = watchForGiveUp(createParser(manifest.output), input.signal);
@@ -186,4 +189,15 @@ async function codexDenials(
     (invocation.env.HOME ? `${invocation.env.HOME}/.codex` : undefined);
   if (!home) return null;
   return await readCodexTranscriptDenials(home, threadId).catch(() => null);
+}
+
+/**
+ * The nearest directory at or above `cwd` holding `.git`, or null. In the worker thread only its
+ * cwd roots can be looked at (elsewhere the check sees nothing), so the top found lies inside them.
+ */
+async function workTreeTop(cwd: string): Promise<string | null> {
+  for (let dir = cwd;; dir = dirname(dir)) {
+    if (await pathExists(`${dir}/.git`)) return dir;
+    if (dir === dirname(dir)) return null;
+  }
 }

@@ -11,6 +11,7 @@ import { newRunToken } from "../runner/process_tree.ts";
 import { executeRun, type RunTools } from "../runner/run.ts";
 import type { ResolvedRunner } from "../runner/runtime.ts";
 import { prepareRunSandbox, type SandboxSettings, sandboxState } from "../runner/sandbox/mod.ts";
+import type { EgressSummary } from "../runner/sandbox/egress/proxy.ts";
 import {
   egressRecordEvent,
   EgressRuntime,
@@ -23,6 +24,8 @@ export interface TerminalOutcome {
   claims: Claims;
   evidence: Evidence | null;
   error: ErrorInfo | null;
+  /** What a `model` run's egress proxy allowed and refused (recorded in the audit). */
+  egress?: EgressSummary | null;
 }
 import { appendAudit } from "../store/audit.ts";
 import type { Store } from "../store/db.ts";
@@ -124,6 +127,7 @@ export function finishTask(
         signal: outcome.evidence?.signal ?? null,
         duration_ms: outcome.evidence?.duration_ms ?? null,
         changed_files: outcome.evidence?.git?.changed_files.length ?? null,
+        ...(outcome.egress ? { egress: outcome.egress } : {}),
       },
     });
   });
@@ -319,6 +323,7 @@ export async function executeTask(
   if (outcome.state === "cancelled" && signal.reason === "shutdown") {
     await finish({
       ...outcome,
+      egress: egressSummary,
       state: "interrupted",
       error: {
         code: "interrupted",
@@ -327,5 +332,5 @@ export async function executeTask(
     }, "task.interrupted");
     return;
   }
-  await finish(outcome);
+  await finish({ ...outcome, egress: egressSummary });
 }

@@ -344,6 +344,35 @@ function sandboxCheck(f: SetupFacts): Check {
     : warn("sandbox", detail, a.fix);
 }
 
+/**
+ * Egress: the network each runner's runs get, and whether `model` can work here (socat for
+ * the in-sandbox forwarders). Not shown while inbound is disabled.
+ */
+function egressCheck(f: SetupFacts): Check[] {
+  if (!f.config.config.inbound.enabled || f.egress === undefined) return [];
+  const runners = f.runners.filter((r) => r.available && r.egress);
+  if (runners.length === 0) return [];
+  const list = runners.map((r) => `${r.name}: ${r.egress!.describe}`).join("; ");
+  const model = runners.filter((r) => r.egress!.mode === "model").map((r) => r.name);
+  if (f.sandbox.mode === "off" && runners.some((r) => r.egress!.mode !== "host")) {
+    return [warn(
+      "egress",
+      `not enforced: [sandbox] mode = "off" gives every run the host's network (${list})`,
+      'remove [sandbox] mode = "off" to enforce each runner\'s egress',
+    )];
+  }
+  if (model.length > 0 && f.egress.socat === null) {
+    return [fail(
+      "egress",
+      `${
+        model.join(", ")
+      } use egress "model", which needs socat inside the sandbox, and socat is not installed: their tasks are refused`,
+      'install socat (Debian/Ubuntu: apt-get install socat), or set runners.<name>.egress = "none" or "host"',
+    )];
+  }
+  return [pass("egress", list)];
+}
+
 /** Every check, in the order a human fixes them. */
 export function doctorChecks(f: SetupFacts): Check[] {
   return [
@@ -355,6 +384,7 @@ export function doctorChecks(f: SetupFacts): Check[] {
     workerCheck(f),
     sandboxCheck(f),
     ...runnerChecks(f),
+    ...egressCheck(f),
     ...agentChecks(f),
     ...peerChecks(f),
   ];

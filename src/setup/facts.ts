@@ -15,14 +15,15 @@
 import { join } from "node:path";
 import { probeSandbox, type SandboxAvailability } from "../runner/sandbox/availability.ts";
 import { effectiveSandboxMode, type SandboxMode } from "../runner/sandbox/mod.ts";
+import { describeEgress, resolvedRunnerEgress } from "../runner/sandbox/egress/policy.ts";
 import { ConfigError } from "../config/errors.ts";
 import { loadConfig } from "../config/load.ts";
 import { currentPaths, stateDirFor } from "../config/paths.ts";
-import { type Config, Config as ConfigSchema } from "../config/schema.ts";
+import { type Config, Config as ConfigSchema, type EgressMode } from "../config/schema.ts";
 import { ControlClient } from "../control/client.ts";
 import { controlTokenPath } from "../control/token.ts";
 import { credentialNames } from "../runner/credential_hint.ts";
-import { probeVersion } from "../runner/probe.ts";
+import { probeVersion, resolveBinary } from "../runner/probe.ts";
 import { type ResolvedRunner, resolveRunners } from "../runner/runtime.ts";
 import { serviceEnvironment, type ServiceStatus, serviceStatus } from "../service/manager.ts";
 import { resolveLocalApi } from "../daemon/worker_setup.ts";
@@ -89,6 +90,8 @@ export interface RunnerFact {
     /** The service's env file (`<config dir>/service.env`). */
     serviceEnvFile: string;
   };
+  /** The network of its runs (`runners.<name>.egress`), e.g. `model: api.anthropic.com:443`. */
+  egress?: { mode: EgressMode; describe: string };
 }
 
 /** One outbound peer as the daemon sees it (`GET /v1/peers`). */
@@ -109,6 +112,8 @@ export interface SetupFacts {
   peers: PeerFact[] | null;
   /** The effective `[sandbox] mode` and whether runs can be sandboxed here. */
   sandbox: { mode: SandboxMode; availability: SandboxAvailability };
+  /** What egress `model` needs here: `socat` (null when missing). */
+  egress?: { socat: string | null };
 }
 
 async function configFacts(file: string): Promise<ConfigFacts> {
@@ -275,12 +280,17 @@ async function runnerFacts(
   const available = await Promise.all(runtime.available.map(async (r): Promise<RunnerFact> => {
     try {
       const version = await probeVersion(r.binary, r.manifest.version_args, 10_000);
+      const egress = resolvedRunnerEgress(r, Deno.env.toObject(), [
+        config.daemon.control_port,
+        config.daemon.worker_port,
+      ]);
       return {
         name: r.name,
         available: true,
         binary: r.binary,
         version,
         credentials: credentialsOf(r, serviceEnv),
+        egress: { mode: egress.mode, describe: describeEgress(egress) },
       };
     } catch (e) {
       return { name: r.name, available: true, binary: r.binary, problem: (e as Error).message };
@@ -322,6 +332,7 @@ export async function gatherFacts(opts: GatherOptions): Promise<SetupFacts> {
     const res = await (await ControlClient.fromConfig(opts.configFile)).get("/v1/peers");
     if (res.ok) peers = res.body.peers as PeerFact[];
   }
+  const socat = await resolveBinary("socat", env.PATH ?? "", { runner: "socat" }).catch(() => null);
   return {
     os: Deno.build.os,
     config,
@@ -334,5 +345,6 @@ export async function gatherFacts(opts: GatherOptions): Promise<SetupFacts> {
     service,
     peers,
     sandbox,
+    egress: { socat },
   };
 }

@@ -177,6 +177,20 @@ export async function handshake(input: HandshakeInput): Promise<HandshakeReport>
     });
     return report(me);
   }
+  if (typeof entry.rule === "string") {
+    // This machine refused to contact the name (lookalike, ambiguous, changed node): the fix is
+    // here, and the refusal says which.
+    steps.push({
+      step: "reach",
+      ok: false,
+      detail: String(entry.error ?? `refused (${entry.rule})`),
+      where: me,
+      fix: entry.rule === "outbound.pin_mismatch"
+        ? `if ${peer} was re-installed or re-registered, the user re-pins it in a terminal: cmesh peers pin ${peer}`
+        : `name the node exactly: cmesh_setup_plan with outbound_peers [{"name": "<its full MagicDNS name>"}] (cmesh_setup_status lists the tailnet peers and their stable_id)`,
+    });
+    return report(me);
+  }
   if (!entry.cmesh) {
     const offline = entry.online === false;
     steps.push({
@@ -195,7 +209,15 @@ export async function handshake(input: HandshakeInput): Promise<HandshakeReport>
   steps.push({
     step: "reach",
     ok: true,
-    detail: `${peer} answers at ${entry.address} (cmesh ${entry.peer_version})`,
+    detail: `${peer} answers at ${entry.address} (cmesh ${entry.peer_version}${
+      typeof entry.stable_id === "string" ? `, node ${entry.stable_id}` : ""
+    }${
+      (entry.pin as { source?: string } | null)?.source
+        ? `, pinned (${(entry.pin as { source: string }).source.replace("_", " ")})`
+        : typeof entry.stable_id === "string"
+        ? ", pinned on its first task"
+        : ""
+    })`,
   });
 
   const rules = ((entry.allows_me as { rules?: unknown[] } | undefined)?.rules ?? []) as {

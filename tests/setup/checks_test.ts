@@ -255,3 +255,24 @@ Deno.test("sandbox: bwrap works → pass; off → warn; required but missing →
   windows.sandbox.mode = "off";
   assert.match(check(windows, "sandbox").detail, /not sandboxed on Windows/);
 });
+
+Deno.test("egress: lists each runner's network; model without socat fails with the fix; off warns", () => {
+  const f = healthy();
+  f.runners[0].egress = { mode: "model", describe: "model: api.anthropic.com:443" };
+  f.egress = { socat: "/usr/bin/socat" };
+  const ok = check(f, "egress");
+  assert.equal(ok.status, "pass");
+  assert.equal(ok.detail, "claude: model: api.anthropic.com:443");
+  f.egress = { socat: null };
+  const missing = check(f, "egress");
+  assert.equal(missing.status, "fail");
+  assert.match(missing.detail, /claude use egress "model", which needs socat[^]*refused/);
+  assert.match(missing.fix ?? "", /apt-get install socat/);
+  f.sandbox.mode = "off";
+  const off = check(f, "egress");
+  assert.equal(off.status, "warn");
+  assert.match(off.detail, /not enforced/);
+  // Inbound disabled: no runs, no egress line.
+  f.config.config = Config.parse({});
+  assert.equal(doctorChecks(f).find((c) => c.id === "egress"), undefined);
+});

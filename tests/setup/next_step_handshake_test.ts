@@ -102,6 +102,27 @@ const peersWith = (entry: Record<string, unknown>): ControlReply => ({
   body: { peers: [{ name: "server", address: "100.64.0.1:7433", ...entry }] },
 });
 
+Deno.test("handshake: a name this machine refuses to contact → fix here, never on the peer", async () => {
+  const r = await handshake({
+    control: control({
+      "/v1/status": status,
+      "/v1/peers": peersWith({
+        online: false,
+        rule: "outbound.pin_mismatch",
+        error: "server is pinned to node nA … [rule outbound.pin_mismatch]",
+      }),
+    }),
+    config,
+    peer: "server",
+  });
+  const reach = r.steps.find((s) => s.step === "reach")!;
+  assert.equal(reach.ok, false);
+  assert.equal(reach.where, "laptop");
+  assert.match(reach.detail, /rule outbound\.pin_mismatch/);
+  assert.match(reach.fix!, /cmesh peers pin server/);
+  assert.equal(r.steps.at(-1)!.step, "reach", "stops there: nothing is sent");
+});
+
 Deno.test("handshake: peer offline or without cmesh → fix on the peer", async () => {
   const off = await handshake({
     control: control({

@@ -77,7 +77,7 @@ Deno.test("register: detected agents get cmesh, each edited file is backed up, o
     assert.deepEqual(JSON.parse(JSON.stringify(codex.mcp_servers.cmesh)), {
       command: "/opt/cmesh/cmesh",
       args: ["mcp"],
-      startup_timeout_sec: 20,
+      startup_timeout_sec: 60,
       tool_timeout_sec: 660,
       tools: {
         cmesh_delegate: { approval_mode: "approve" },

@@ -90,8 +90,11 @@ export interface RunSandbox {
   env: Record<string, string>;
   /** The runner's argv wrapped in the sandbox. */
   wrap(command: readonly string[]): string[];
-  /** A git evidence probe's argv, wrapped in a read-only, offline view of the cwd. */
-  wrapGit(command: readonly string[]): string[];
+  /**
+   * A git evidence probe's argv, wrapped in a read-only, offline view of the cwd, or of the
+   * work tree's top `repoTop` when the cwd lies below it (git needs the `.git` above).
+   */
+  wrapGit(command: readonly string[], repoTop?: string): string[];
   /** Removes the private dirs (never throws). */
   cleanup(): Promise<void>;
 }
@@ -137,7 +140,17 @@ export async function prepareRunSandbox(
       spec,
       env: sandboxEnv(spec),
       wrap: (command) => wrapWith(spec, command),
-      wrapGit: (command) => wrapWith(gitSpec, command),
+      wrapGit: (command, repoTop) =>
+        wrapWith(
+          repoTop === undefined || repoTop === input.cwd ? gitSpec : {
+            ...gitSpec,
+            extension: {
+              ...gitSpec.extension,
+              binds: [{ source: repoTop, dest: repoTop, writable: false }],
+            },
+          },
+          command,
+        ),
       cleanup: () => Deno.remove(input.runDir, { recursive: true }).catch(() => {}),
     },
   };

@@ -146,8 +146,12 @@ export function entryFor(id: AgentId, launch: McpLaunch): Record<string, unknown
   return { command: launch.command, args: [...launch.args], ...env };
 }
 
-/** Codex's default MCP start-up timeout is 10 s; a cold first start of cmesh can take longer. */
-export const CODEX_STARTUP_TIMEOUT_S = 20;
+/**
+ * Codex's default MCP start-up timeout is 10 s. A cold first start of cmesh from source (Deno
+ * type-checks and caches it) took over 20 s on a loaded 2-core machine, and codex then runs
+ * without the cmesh tools; a server that starts fast is not slowed by a larger bound.
+ */
+export const CODEX_STARTUP_TIMEOUT_S = 60;
 /** Above the longest `wait_seconds` (600, `MAX_WAIT_S` in src/mcp/tools/common.ts). */
 export const CODEX_TOOL_TIMEOUT_S = 660;
 /** The cmesh tools that are not read-only, so headless Codex needs them approved. */

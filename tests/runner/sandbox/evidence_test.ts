@@ -1,0 +1,95 @@
+/**
+ * The git evidence probes run inside the run's sandbox (cwd read-only, offline, private HOME) and
+ * hardened: a repository that a run rewrote cannot make the worker's git run its filters, its
+ * fsmonitor or its hooks outside the sandbox, and a cwd below the work tree's top still gets its
+ * evidence. Runs real bwrap, git and /bin/sh through `executeRun`.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { resolveProcessTools } from "../../../src/runner/process_tree.ts";
+import { executeRun } from "../../../src/runner/run.ts";
+import { probeSandbox } from "../../../src/runner/sandbox/availability.ts";
+import { hostLayout } from "../../../src/runner/sandbox/host.ts";
+import { prepareRunSandbox } from "../../../src/runner/sandbox/mod.ts";
+import { parseManifest } from "../../../src/runner/manifest.ts";
+import { makeRepo } from "../../support/daemon.ts";
+
+const GIT = ["/usr/bin/git", "/bin/git"].find((p) => {
+  try {
+    return Deno.statSync(p).isFile;
+  } catch {
+    return false;
+  }
+});
+
+const SH = parseManifest({
+  name: "sh",
+  binary: "/bin/sh",
+  base_args: ["-c"],
+  profiles: { edit: { args: [] } },
+  prompt: { via: "arg", end_of_options: false },
+  output: "text",
+}, "inline");
+
+async function run(cwd: string, runDir: string, script: string) {
+  const availability = await probeSandbox();
+  const prepared = await prepareRunSandbox(
+    { mode: "required", availability, host: await hostLayout() },
+    { profile: "edit", cwd, runDir, installPaths: [], configDirs: [], network: { kind: "host" } },
+  );
+  assert.ok(prepared.ok && prepared.sandbox, JSON.stringify(prepared));
+  try {
+    return await executeRun({
+      invocation: {
+        argv: ["/bin/sh", "-c", script],
+        env: { PATH: "/usr/bin:/bin" },
+        cwd,
+        stdin: null,
+      },
+      manifest: SH,
+      limits: { timeoutMs: 60_000, maxStdoutBytes: 1 << 20, maxStderrBytes: 1 << 16 },
+      runToken: "r0123456789abcdef0123456789abcdef",
+      tools: { gitBin: GIT!, ...resolveProcessTools() },
+      sandbox: prepared.sandbox,
+      onEvent: () => {},
+    });
+  } finally {
+    await prepared.sandbox!.cleanup();
+  }
+}
+
+Deno.test({
+  name: "evidence: git runs sandboxed; a hostile .git/config runs nothing outside; subdir cwd",
+  ignore: Deno.build.os !== "linux" || GIT === undefined,
+  async fn() {
+    const base = await Deno.realPath(
+      await Deno.makeTempDir({ dir: "/var/tmp", prefix: "cmesh-sbx-git-" }),
+    );
+    try {
+      const repo = join(base, "repo");
+      const sub = join(repo, "sub");
+      await makeRepo(repo);
+      await Deno.mkdir(sub);
+      const marker = join(base, "pwned");
+      // What a `build` run could leave in the repository for the worker's next git call.
+      const config = await Deno.readTextFile(join(repo, ".git", "config"));
+      await Deno.writeTextFile(
+        join(repo, ".git", "config"),
+        config +
+          `[core]\n\tfsmonitor = "touch ${marker}-fsmonitor; false"\n\tpager = "touch ${marker}-pager"\n` +
+          `[filter "evil"]\n\tclean = "sh -c 'touch ${marker}-filter; cat'"\n`,
+      );
+      await Deno.writeTextFile(join(repo, ".gitattributes"), "* filter=evil\n");
+      const outcome = await run(sub, join(base, "run"), "echo made > made.txt");
+      assert.equal(outcome.state, "succeeded", JSON.stringify(outcome));
+      const git = outcome.evidence.git;
+      assert.ok(git, "evidence from a cwd below the work tree's top");
+      assert.ok(git.changed_files.includes("sub/made.txt"), JSON.stringify(git));
+      for (const suffix of ["-fsmonitor", "-pager", "-filter"]) {
+        await assert.rejects(Deno.stat(marker + suffix), Deno.errors.NotFound, suffix);
+      }
+    } finally {
+      await Deno.remove(base, { recursive: true });
+    }
+  },
+});
