@@ -19,6 +19,7 @@
  */
 import { z } from "zod";
 import { Config } from "../src/config/schema.ts";
+import { ResultAnswer, TaskAnswer, WaitAnswer } from "../src/protocol/control.ts";
 import { EventsRequest, StreamTaskEnd, StreamTaskEvent } from "../src/protocol/events.ts";
 import { TaskEvent, TaskRequest, TaskResult, TaskStatus } from "../src/protocol/task.ts";
 import { RunnerManifest } from "../src/runner/manifest.ts";
@@ -100,6 +101,28 @@ export const SCHEMAS: readonly SchemaEntry[] = [
     title: "cmesh stream task end",
     description:
       "The data of an `event: end` message on POST /v1/events: the task is terminal and all its events were sent.",
+  },
+  {
+    file: "control-task.schema.json",
+    schema: TaskAnswer,
+    io: "output",
+    title: "cmesh control API task",
+    description: "GET /v1/tasks/:id on the loopback control API: an outbound task and its peer.",
+  },
+  {
+    file: "control-wait.schema.json",
+    schema: WaitAnswer,
+    io: "output",
+    title: "cmesh control API wait",
+    description:
+      "GET /v1/tasks/:id/wait on the loopback control API: the task now and its events after `after`.",
+  },
+  {
+    file: "control-result.schema.json",
+    schema: ResultAnswer,
+    io: "output",
+    title: "cmesh control API result",
+    description: "GET /v1/tasks/:id/result on the loopback control API, once the task finished.",
   },
   {
     file: "runner-manifest.schema.json",

@@ -43,7 +43,7 @@ Deno.test("schemas/ holds no generated file that is no longer generated", async 
   assert.deepEqual(extra, [], `${STALE} (it removes files no longer listed)`);
 });
 
-Deno.test("the schema set covers config, wire messages, manifests and audit records", () => {
+Deno.test("the schema set covers config, wire messages, control answers, manifests and audit records", () => {
   assert.deepEqual(SCHEMAS.map((s) => s.file), [
     "config.schema.json",
     "task-request.schema.json",
@@ -53,6 +53,9 @@ Deno.test("the schema set covers config, wire messages, manifests and audit reco
     "events-request.schema.json",
     "stream-task-event.schema.json",
     "stream-task-end.schema.json",
+    "control-task.schema.json",
+    "control-wait.schema.json",
+    "control-result.schema.json",
     "runner-manifest.schema.json",
     "audit-record.schema.json",
   ]);

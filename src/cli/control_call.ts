@@ -3,7 +3,7 @@
  * Calling the control API from a CLI command: errors become {@link CliError}s with the right
  * exit code (3 for policy denials, on either side).
  */
-import { ControlClient } from "../control/client.ts";
+import { type ControlAnswer, ControlClient, type ControlFailure } from "../control/client.ts";
 import { configFileFor } from "./context.ts";
 import { CliError, type CommonOptions, EXIT } from "./output.ts";
 
@@ -20,7 +20,15 @@ export async function call(
   body?: unknown,
 ): Promise<Record<string, unknown>> {
   const res = method === "GET" ? await client.get(path) : await client.post(path, body ?? {});
-  if (res.ok) return res.body;
+  return res.ok ? res.body : failed(res);
+}
+
+/** The value of a checked answer, or throws its failure as a CliError. */
+export function answerOf<T>(res: ControlAnswer<T>): T {
+  return res.ok ? res.value : failed(res);
+}
+
+function failed(res: ControlFailure): never {
   const e = res.error;
   const denied = e.code === "denied" || e.code === "peer_denied";
   const rule = "rule" in e && e.rule && !e.message.includes(e.rule) ? ` [rule ${e.rule}]` : "";

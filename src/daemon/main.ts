@@ -141,20 +141,9 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     }
   }
 
-  const findPeer = (name: string) => {
-    const d = outboundDecision({
-      outbound: config.outbound,
-      profiles: config.profiles,
-      peer: name,
-      profile: "query",
-      cwd: "/",
-    });
-    return "peer" in d ? d.peer : config.outbound.peers.find((p) => p.name === name) ?? null;
-  };
   const peerDirectory = new PeerDirectory({
     store,
     self: nodeName,
-    find: findPeer,
     peers: config.outbound.peers,
     status: statusSource,
     whois: localApi ? (ip, port) => localApi.whois(ip, port) : null,

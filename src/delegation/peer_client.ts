@@ -22,7 +22,7 @@ export type PeerFailure =
     message: string;
     /**
      * True when the request may have reached the peer before the failure (the connection
-     * broke or timed out after it was made): the task may exist there, so it is followed, not
+     * broke after it was made): the task may exist there, so it is followed, not
      * failed.
      */
     maybeDelivered?: boolean;
@@ -66,12 +66,13 @@ function networkFailure(peer: PeerAddress, err: unknown): PeerFailure {
         `On ${peer.name}, start it with 'cmesh daemon' (and check daemon.worker_port)`,
     };
   }
-  // Errors of the connect phase mean nothing was sent; anything later may have been delivered.
+  // A connection that broke after it was made (the peer's daemon died mid-answer) may have
+  // delivered the request. A timeout is not counted: a port that drops packets (a tailnet grant,
+  // an asleep node) looks the same, and following such a task would wait for ever.
   const maybeDelivered = !/connect|no route|unreachable|dns|lookup|resolve/i.test(msg);
   if (/timed? ?out|abort/i.test(msg)) {
     return {
       kind: "unreachable",
-      maybeDelivered,
       message:
         `${peer.name} (${peer.host}:${peer.port}) did not answer in time: it may be offline, asleep, or a tailnet grant blocks the port`,
     };

@@ -14,6 +14,7 @@
  * if (r.ok) peers.recordContact("buildbox", r.target);
  * ```
  */
+import { findOutboundPeer } from "../policy/outbound.ts";
 import type { OutboundPeer } from "../config/schema.ts";
 import type { Store } from "../store/db.ts";
 import { getPin, pinIfAbsent } from "../store/pins.ts";
@@ -32,8 +33,6 @@ export interface PeerDirectoryDeps {
   store: Store;
   /** This node's name (the actor of pin records). */
   self: string;
-  /** The configured peer a name refers to (as the outbound policy matches it), or null. */
-  find: (name: string) => OutboundPeer | null;
   /** Every configured peer, in config order. */
   peers: OutboundPeer[];
   status: StatusSource | null;
@@ -72,9 +71,15 @@ export class PeerDirectory {
     });
   }
 
+  /** The configured peer a name refers to, as the outbound policy matches it, or null. */
+  #find(name: string): OutboundPeer | null {
+    const found = findOutboundPeer(this.deps.peers, name);
+    return found === null || found === "ambiguous" ? null : found.entry;
+  }
+
   /** Resolves a peer name to a checked destination (see `peer_resolve.ts`). */
   async resolve(name: string): Promise<ResolveResult> {
-    const peer = this.deps.find(name);
+    const peer = this.#find(name);
     if (!peer) return { ok: false, message: `peer ${name} is not in outbound.peers` };
     return await this.#resolvePeer(peer);
   }
@@ -85,7 +90,7 @@ export class PeerDirectory {
    */
   recordContact(name: string, target: PeerTarget): boolean {
     if (target.pin !== "first_use" || target.stableId === null) return false;
-    const peer = this.deps.find(name);
+    const peer = this.#find(name);
     if (!peer) return false;
     return pinIfAbsent(
       this.deps.store,

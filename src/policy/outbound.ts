@@ -50,7 +50,7 @@ export type OutboundAllow = Allow & { peerIndex: number; peer: OutboundPeer };
  */
 export function outboundDecision(input: OutboundInput): OutboundAllow | Deny {
   const peers = input.outbound.peers;
-  const found = findPeer(peers, input.peer);
+  const found = findOutboundPeer(peers, input.peer);
   const names = peers.map((p) => p.name);
   if (found === "ambiguous") {
     return deny(
@@ -110,7 +110,18 @@ export function outboundDecision(input: OutboundInput): OutboundAllow | Deny {
   };
 }
 
-function findPeer(
+/**
+ * The `[[outbound.peers]]` entry a name refers to, matched as {@link outboundDecision} matches
+ * it (module doc): its index and entry, `"ambiguous"`, or null.
+ *
+ * @example
+ * ```ts
+ * import { Config } from "../config/schema.ts";
+ * const config = Config.parse({ outbound: { peers: [{ name: "buildbox", cwd: ["/srv/**"] }] } });
+ * findOutboundPeer(config.outbound.peers, "BuildBox."); // { index: 0, entry: { name: "buildbox", … } }
+ * ```
+ */
+export function findOutboundPeer(
   peers: readonly OutboundPeer[],
   wanted: string,
 ): { index: number; entry: OutboundPeer } | "ambiguous" | null {

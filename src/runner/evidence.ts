@@ -268,7 +268,7 @@ export async function gitDiffEvidence(
   before: GitSnapshot | null,
   gitBin: GitRunner,
   env: Record<string, string> = {},
-  after?: GitSnapshot | null,
+  after?: GitSnapshot | null | Promise<GitSnapshot | null>,
 ): Promise<GitDiffEvidence> {
   if (before === null) {
     return { diff_stat: null, changed_files: [], reason: "no snapshot from before the run" };
@@ -283,21 +283,24 @@ export async function gitDiffEvidence(
   const diffArgs = ["diff", "--no-ext-diff", "--no-textconv", "--no-renames", "--no-color"];
 
   let diffStat: string | null = null;
-  const stat = await git(cwd, gitBin, env, [...diffArgs, "--stat=200,160,500", base, "--"]);
+  // Both diffs at once (read-only, no optional locks): each call may be a sandbox start.
+  const [stat, names] = await Promise.all([
+    git(cwd, gitBin, env, [...diffArgs, "--stat=200,160,500", base, "--"]),
+    git(cwd, gitBin, env, [...diffArgs, "--name-only", "-z", base, "--"]),
+  ]);
   if (stat.ok) {
     const text = decode(stat.stdout.subarray(0, MAX_DIFF_STAT_BYTES)).trimEnd();
     diffStat = stat.stdout.length > MAX_DIFF_STAT_BYTES ? text + "\n… (diff stat truncated)" : text;
   } else reasons.push(stat.reason);
 
   const changed = new Set<string>();
-  const names = await git(cwd, gitBin, env, [...diffArgs, "--name-only", "-z", base, "--"]);
   if (names.ok) {
     const list = decode(names.stdout).split("\0");
     list.pop();
     for (const name of list) if (name) changed.add(name);
   } else reasons.push(names.reason);
 
-  let afterStatus = after?.status ?? null;
+  let afterStatus = (await after)?.status ?? null;
   if (afterStatus === null) {
     const s = await git(cwd, gitBin, env, [
       "status",
@@ -340,8 +343,16 @@ export async function collectGitEvidence(
   env: Record<string, string> = {},
 ): Promise<{ git: Evidence["git"]; reasons: string[] }> {
   if (before === null) return { git: null, reasons: ["no git snapshot from before the run"] };
-  const after = await gitSnapshotWithReason(cwd, gitBin, env);
-  const diff = await gitDiffEvidence(cwd, before, gitBin, env, after.snapshot);
+  // The after snapshot runs alongside the diffs (all read-only): one wait instead of three.
+  const afterCall = gitSnapshotWithReason(cwd, gitBin, env);
+  const diff = await gitDiffEvidence(
+    cwd,
+    before,
+    gitBin,
+    env,
+    afterCall.then((a) => a.snapshot),
+  );
+  const after = await afterCall;
   const reasons = [after.reason, diff.reason].filter((r): r is string => r !== null);
   return {
     git: {

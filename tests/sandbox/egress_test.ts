@@ -136,12 +136,13 @@ async function runAttempts(
   w: EscapeWorld,
   list: Attempt[],
   tag: string,
+  profile = "query",
 ): Promise<{ out: Map<string, string>; taskId: string }> {
   const marker = (i: number) => `@@${tag}-${i}@@`;
   const script = list.map((a, i) => `echo '${marker(i)}'; ${a.cmd}`).join("\n") +
     `\necho '${marker(list.length)}'`;
   const id = `egress-${tag}-${crypto.randomUUID().slice(0, 8)}`;
-  const r = await w.submit(id, "query", script);
+  const r = await w.submit(id, profile, script);
   const body = await r.text();
   assert.ok(r.status === 202 || r.status === 200, `submit ${r.status}: ${body}`);
   const result = await w.result(id);
@@ -251,6 +252,12 @@ async function suite(user: WorldUser): Promise<void> {
             if (mode === "model") table.push(`| ${a.name} | ${a.by} |`);
           }
           if (mode === "model") {
+            // `full` has the user's file view, yet the same network: egress is per runner.
+            const full = (await runAttempts(w, list, `${user}-model-full`, "full")).out;
+            for (const a of list) {
+              const got = full.get(a.name) ?? "";
+              assert.match(got, a.model, `model/full: ${a.name}: got ${JSON.stringify(got)}`);
+            }
             // The run's events say what the proxy allowed and refused; the audit names the mode.
             const db = `${w.stateDir}/cmesh.db`;
             const events = query<{ text: string }>(

@@ -8,7 +8,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import type { Client } from "../../src/deps/mcp_client.ts";
-import { listAudit, openStore } from "../../src/store/mod.ts";
+import { listAudit } from "../../src/store/audit.ts";
+import { openStore } from "../../src/store/db.ts";
 import { tempDir } from "../support/daemon.ts";
 import { cleanEnv, cmesh } from "./_helpers.ts";
 import { call, connectWizard, type ElicitAnswer } from "./_wizard.ts";

@@ -12,7 +12,9 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { getPin, listAudit, openStore } from "../../src/store/mod.ts";
+import { listAudit } from "../../src/store/audit.ts";
+import { openStore } from "../../src/store/db.ts";
+import { getPin } from "../../src/store/pins.ts";
 import { cmeshArgs, type DaemonProcess, REPO_ROOT, startDaemon } from "../support/daemon.ts";
 import { fakeAgentManifestToml } from "../support/fake_agent.ts";
 import type { NodeSpec } from "../support/localapi_fixtures.ts";

@@ -12,7 +12,8 @@
  * Needs root and iproute2 (network namespaces); skipped with the reason otherwise.
  */
 import assert from "node:assert/strict";
-import { listAudit, openStore } from "../../src/store/mod.ts";
+import { listAudit } from "../../src/store/audit.ts";
+import { openStore } from "../../src/store/db.ts";
 import { curlFrom, systemTestSkipReason, waitFor } from "../support/netns.ts";
 import {
   CLIENT_IPS,

@@ -9,7 +9,8 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { listAudit, openStore, verifyAudit } from "../../src/store/mod.ts";
+import { listAudit, verifyAudit } from "../../src/store/audit.ts";
+import { openStore } from "../../src/store/db.ts";
 import type { TaskResult, TaskStatus } from "../../src/protocol/task.ts";
 import {
   envValueOf,

@@ -6,10 +6,10 @@
  * progress, the result with evidence, a refused request, and both audit trails.
  */
 import { join } from "node:path";
-import { ControlClient } from "../../control/client.ts";
+import { ControlClient, followTask } from "../../control/client.ts";
 import { controlTokenPath, readControlToken } from "../../control/token.ts";
 import { spawnDaemon, type SpawnedDaemon } from "../../daemon/spawn.ts";
-import type { TaskEvent, TaskResult, TaskStatus } from "../../protocol/task.ts";
+import type { TaskStatus } from "../../protocol/task.ts";
 import { listAudit } from "../../store/audit.ts";
 import { verifyAudit } from "../../store/audit_verify.ts";
 import { openStore } from "../../store/db.ts";
@@ -86,25 +86,15 @@ async function runFlow(l: DemoLayout): Promise<boolean> {
   );
 
   heading("3. Progress (streamed from server)");
-  let after = 0;
-  let status = sent.body.task as TaskStatus;
-  while (
-    !["succeeded", "failed", "cancelled", "timed_out", "interrupted", "denied"].includes(
-      status.state,
-    )
-  ) {
-    const w = await laptop.get(`/v1/tasks/${id}/wait?after=${after}&timeout_s=10`);
-    if (!w.ok) throw new CliError(w.error.message, EXIT.FAILURE, "demo_failed");
-    status = w.body.task as TaskStatus;
-    for (const ev of w.body.events as TaskEvent[]) {
-      after = ev.seq;
-      console.log(`  ${formatEvent(ev)}`);
-    }
-  }
+  const end = await followTask(laptop, id, {
+    onEvent: (ev) => console.log(`  ${formatEvent(ev)}`),
+  });
+  const status = end.ok ? end.value : null;
+  if (!end.ok) throw new CliError(end.error.message, EXIT.FAILURE, "demo_failed");
 
   heading("4. Result: the agent's claims, and the worker's evidence");
-  const res = await laptop.get(`/v1/tasks/${id}/result`);
-  if (res.ok) console.log(formatResult(res.body.result as TaskResult, "server"));
+  const res = await laptop.result(id);
+  if (res.ok) console.log(formatResult(res.value.result, "server"));
 
   heading("5. What gets refused (and why)");
   const outside = await laptop.post("/v1/delegate", {
@@ -138,7 +128,7 @@ async function runFlow(l: DemoLayout): Promise<boolean> {
       sibling.ok ? "accepted?!" : `${sibling.error.code}: ${sibling.error.message}`
     }`,
   );
-  return status.state === "succeeded" && !outside.ok && !escalate.ok && !sibling.ok;
+  return status?.state === "succeeded" && !outside.ok && !escalate.ok && !sibling.ok;
 }
 
 /** Runs the demo. `--keep` leaves the demo directory for inspection. */

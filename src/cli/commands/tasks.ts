@@ -5,12 +5,12 @@
 import {
   isTerminal,
   type TaskEvent,
-  type TaskResult,
   type TaskState,
   type TaskStatus,
 } from "../../protocol/task.ts";
 import { lastEvent, listTasks, toTaskStatus } from "../../store/tasks.ts";
-import { call, controlFor } from "../control_call.ts";
+import { answerOf, call, controlFor } from "../control_call.ts";
+import { followTask } from "../../control/client.ts";
 import { intFlag, stateFlag, taskIdArg } from "../flag_values.ts";
 import { openStateStore } from "../state_store.ts";
 import { formatEvent, formatResult, formatTaskLine } from "../format.ts";
@@ -58,12 +58,9 @@ async function inboundList(
 export async function tasksShow(id: string, opts: CommonOptions): Promise<void> {
   taskIdArg(id);
   const client = await controlFor(opts);
-  const body = await call(client, "GET", `/v1/tasks/${encodeURIComponent(id)}`);
-  const task = body.task as TaskStatus & { peer: string };
-  const res = isTerminal(task.state)
-    ? await client.get(`/v1/tasks/${encodeURIComponent(id)}/result`)
-    : null;
-  const result = res?.ok ? res.body.result as TaskResult : null;
+  const { task } = answerOf(await client.task(id));
+  const res = isTerminal(task.state) ? await client.result(id) : null;
+  const result = res?.ok ? res.value.result : null;
   emit(
     opts,
     { task, result },
@@ -89,17 +86,15 @@ export async function tasksLogs(
     emit(opts, body, () => (body.events as TaskEvent[]).map(formatEvent).join("\n"));
     return;
   }
-  let after = 0;
   const all: TaskEvent[] = [];
-  for (;;) {
-    const w = await call(client, "GET", `${path}/wait?after=${after}&timeout_s=10`);
-    for (const ev of w.events as TaskEvent[]) {
-      after = ev.seq;
-      all.push(ev);
-      if (!opts.json) console.log(formatEvent(ev));
-    }
-    if (isTerminal((w.task as TaskStatus).state)) break;
-  }
+  answerOf(
+    await followTask(client, id, {
+      onEvent: (ev) => {
+        all.push(ev);
+        if (!opts.json) console.log(formatEvent(ev));
+      },
+    }),
+  );
   if (opts.json) console.log(JSON.stringify({ events: all }, null, 2));
 }
 

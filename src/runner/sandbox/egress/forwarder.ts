@@ -154,12 +154,19 @@ export function forwarderPlan(input: ForwarderInput): ForwarderPlan {
     ...listens.map((l) =>
       `${socat} TCP-LISTEN:${l.port},bind=${l.ip},reuseaddr,fork,max-children=64 UNIX-CONNECT:${l.socket} </dev/null 2>/dev/null &`
     ),
+    // Ready when /proc/net/tcp lists every listener; read with shell builtins (no process per
+    // poll: under load each spawn costs tens of ms).
+    "ready() {",
+    '  for want in "$@"; do',
+    "    found=",
+    "    while read -r _ local remote st _; do",
+    '      if [ "$local $remote $st" = "$want" ]; then found=1; break; fi',
+    "    done < /proc/net/tcp",
+    '    [ -n "$found" ] || return 1',
+    "  done",
+    "}",
     "n=0",
-    `until ${
-      listens.map((l) => `grep -q ${quote(procNetTcpListen(l.ip, l.port))} /proc/net/tcp`).join(
-        " && ",
-      )
-    }; do`,
+    `until ready ${listens.map((l) => quote(procNetTcpListen(l.ip, l.port))).join(" ")}; do`,
     '  n=$((n+1)); if [ "$n" -gt 2000 ]; then',
     '    echo "cmesh egress: the socat forwarders did not start listening" >&2; exit 125',
     "  fi; sleep 0.005",
