@@ -98,19 +98,19 @@ export function underSystemDir(path: string, host: HostLayout): boolean {
   return host.system.some((e) => path === e.path || path.startsWith(e.path + "/"));
 }
 
-const MAX_PACKAGE_DEPTH = 6;
-
 /**
- * The directory a binary is installed in: the nearest ancestor of its realpath holding a
- * `package.json` (an npm package: `bin/codex.js` needs its siblings), else its directory.
+ * The directory a binary is installed in: for a file inside `node_modules`, its npm package
+ * (`…/node_modules/@openai/codex` for `…/@openai/codex/bin/codex.js`: the script needs its
+ * siblings); else its own directory. Decided from the path alone: never a directory above it
+ * that merely holds a `package.json` (that could be a home directory).
  */
-async function installDirOf(real: string): Promise<string> {
-  let dir = dirname(real);
-  for (let i = 0; i < MAX_PACKAGE_DEPTH && dir !== "/"; i++, dir = dirname(dir)) {
-    if (await exists(`${dir}/package.json`)) return dir;
-    if (dir.endsWith("/node_modules")) break;
-  }
-  return dirname(real);
+export function installDirOf(real: string): string {
+  const at = real.lastIndexOf("/node_modules/");
+  if (at < 0) return dirname(real);
+  const rest = real.slice(at + "/node_modules/".length).split("/");
+  const depth = rest[0]?.startsWith("@") ? 2 : 1;
+  if (rest.length <= depth) return dirname(real);
+  return real.slice(0, at + "/node_modules/".length) + rest.slice(0, depth).join("/");
 }
 
 /** The interpreter of a `#!` script: `#!/usr/bin/env node` → `node` on PATH; else the path. */
@@ -148,7 +148,8 @@ export interface InstallPaths {
 }
 
 /**
- * Read-only paths a runner needs beyond the system directories: its package (realpath'd), the
+ * Read-only paths a runner needs beyond the system directories: its npm package or directory
+ * (realpath'd, see {@link installDirOf}), the
  * program files its manifest's `base_args` name by absolute path, its interpreter's installation (e.g. an nvm `node` with its `lib/node_modules`), and a symlink
  * per binary named through one, so it runs inside by the same path. Paths already under a
  * system directory are left out.
@@ -166,14 +167,13 @@ export async function installPathsOf(
     if (!arg.startsWith("/")) continue;
     const real = await Deno.realPath(arg).catch(() => null);
     if (real === null || !(await Deno.stat(real)).isFile) continue;
-    const pkg = await installDirOf(real);
-    out.dirs.push(pkg === dirname(real) && !(await exists(`${pkg}/package.json`)) ? real : pkg);
+    out.dirs.push(real.includes("/node_modules/") ? installDirOf(real) : real);
     if (real !== arg && !underSystemDir(arg, host)) out.links.push({ path: arg, target: real });
   }
   const add = async (bin: string) => {
     const real = await Deno.realPath(bin).catch(() => null);
     if (real === null) return null;
-    out.dirs.push(await installDirOf(real));
+    out.dirs.push(installDirOf(real));
     if (real !== bin && !underSystemDir(bin, host)) out.links.push({ path: bin, target: real });
     return real;
   };

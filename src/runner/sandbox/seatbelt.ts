@@ -75,6 +75,8 @@ export function seatbeltProfile(spec: SandboxSpec): string {
     "(allow sysctl-read)",
     "(allow mach-lookup)",
     "(allow ipc-posix-shm)",
+    "(allow ipc-posix-sem)",
+    "(allow process-info* (target self))",
     "(allow file-read-metadata)",
     `(allow file-read* ${
       [...subpaths(readable), ...literals(spec.links.map((l) => l.path))].join(" ")
@@ -82,7 +84,8 @@ export function seatbeltProfile(spec: SandboxSpec): string {
     `(allow file-read* file-write* ${literals(DEVICES).join(" ")})`,
     `(allow file-write* ${subpaths(writable).join(" ")})`,
   );
-  if (spec.network.kind === "host") lines.push("(allow network*)");
+  // `system-socket`: the AF_SYSTEM sockets networking libraries query interfaces through.
+  if (spec.network.kind === "host") lines.push("(allow network*)", "(allow system-socket)");
   else lines.push("(deny network*)");
   return lines.join("\n") + "\n";
 }

@@ -4,7 +4,12 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { ETC_ENTRIES, hostLayout, installPathsOf } from "../../../src/runner/sandbox/host.ts";
+import {
+  ETC_ENTRIES,
+  hostLayout,
+  installDirOf,
+  installPathsOf,
+} from "../../../src/runner/sandbox/host.ts";
 
 Deno.test({
   name: "host: system dirs as they exist, /etc allowlisted, root needs no user namespace",
@@ -62,4 +67,18 @@ Deno.test("host: install paths of a symlinked npm shim, its node, and a program 
   } finally {
     await Deno.remove(base, { recursive: true });
   }
+});
+
+Deno.test("host: the install dir is the npm package, from the path alone; else the file's dir", () => {
+  assert.equal(
+    installDirOf("/usr/lib/node_modules/@openai/codex/bin/codex.js"),
+    "/usr/lib/node_modules/@openai/codex",
+  );
+  assert.equal(
+    installDirOf("/opt/n/lib/node_modules/deno/bin/deno"),
+    "/opt/n/lib/node_modules/deno",
+  );
+  assert.equal(installDirOf("/opt/x/node_modules/cli.js"), "/opt/x/node_modules");
+  // Not an npm install: its own directory, never an ancestor holding a package.json (a home).
+  assert.equal(installDirOf("/home/ann/.local/bin/cmesh"), "/home/ann/.local/bin");
 });
