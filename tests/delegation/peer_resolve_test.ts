@@ -1,6 +1,7 @@
 /** Which node a peer name means, and the whois check of the destination (issue 13 item 3). */
 import assert from "node:assert/strict";
 import { OutboundPeer } from "../../src/config/schema.ts";
+import { PeerDirectory } from "../../src/delegation/peer_directory.ts";
 import {
   type PinRef,
   resolvePeerTarget,
@@ -10,6 +11,7 @@ import {
 import { identityFromWhois } from "../../src/tailscale/identity.ts";
 import { statusFromWire, type TailnetStatus } from "../../src/tailscale/status.ts";
 import { buildStatus, buildWhoisResponse, type NodeSpec } from "../support/localapi_fixtures.ts";
+import { tempStore } from "../store/_helpers.ts";
 
 const SUFFIX = "tail4c2e1.ts.net";
 const self: NodeSpec = { name: "laptop", ips: ["100.64.0.2"], login: "a@example.com" };
@@ -161,4 +163,26 @@ Deno.test("a configured address: tailnet IPs are checked, others used as configu
     deps({ stableId: "nBOX", source: "user" }),
   );
   assert.equal(!pinnedLoop.ok && pinnedLoop.rule, "outbound.whois_failed");
+});
+
+Deno.test("the directory finds a configured peer by the names the outbound policy accepts", async () => {
+  using store = tempStore();
+  const status = statusOf([box]);
+  const directory = new PeerDirectory({
+    store,
+    self: "laptop",
+    peers: [peer({ cwd: ["/srv/**"] })],
+    status: () => Promise.resolve({ ok: true, status }),
+    whois: whoisOf([box]),
+  });
+  // Case and a trailing dot do not matter (outbound policy's peer lookup), whatever the
+  // peer's profiles and cwd globs allow.
+  for (const name of ["buildbox", "BuildBox."]) {
+    const r = await directory.resolve(name);
+    assert.ok(r.ok, `${name}: ${!r.ok ? r.message : ""}`);
+    assert.equal(r.target.stableId, "nBOX");
+  }
+  const unknown = await directory.resolve("otherbox");
+  assert.equal(unknown.ok, false);
+  assert.match(!unknown.ok ? unknown.message : "", /otherbox is not in outbound\.peers/);
 });
