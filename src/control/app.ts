@@ -17,13 +17,14 @@
  */
 import { type Context, Hono } from "hono";
 import { z } from "zod";
-import type { DelegateOutcome, DelegationService } from "../delegation/service.ts";
+import type { DelegateOutcome } from "../delegation/service.ts";
 import { type ErrorCode, replyError } from "../protocol/errors.ts";
 import { AbsolutePath, Name, TASK_STATES, TaskId } from "../protocol/task.ts";
 import { storageProblem } from "../store/errors.ts";
 import { readJsonBody } from "../util/json_request.ts";
 import { logger } from "../util/log.ts";
 import type { ControlEnv } from "./env.ts";
+import type { OutboundTasks } from "./ports.ts";
 import { bearerToken } from "./guards/bearer_token.ts";
 import { loopbackOnly } from "./guards/loopback_only.ts";
 
@@ -52,7 +53,7 @@ export interface ControlAppDeps {
   token: string;
   tokenFile: string;
   maxBodyBytes: number;
-  delegation: DelegationService;
+  delegation: OutboundTasks;
   status(): Promise<Record<string, unknown>>;
   peers(): Promise<unknown[]>;
 }

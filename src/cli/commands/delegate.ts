@@ -3,14 +3,9 @@
  * `cmesh delegate <peer> "<task>" --cwd --profile [--runner] [--wait]`: hand a task to a peer,
  * optionally follow it with a live progress line, and print the result.
  */
-import {
-  isTerminal,
-  type TaskEvent,
-  type TaskResult,
-  type TaskStatus,
-} from "../../protocol/task.ts";
-import type { ControlClient } from "../../control/client.ts";
-import { call, controlFor } from "../control_call.ts";
+import { isTerminal, type TaskEvent, type TaskStatus } from "../../protocol/task.ts";
+import { type ControlClient, followTask } from "../../control/client.ts";
+import { answerOf, call, controlFor } from "../control_call.ts";
 import { intFlag, nameFlag, peerCwdFlag, taskIdArg } from "../flag_values.ts";
 import { formatResult } from "../format.ts";
 import { CliError, type CommonOptions, emit, EXIT } from "../output.ts";
@@ -61,12 +56,8 @@ export async function delegate(peer: string, task: string, opts: DelegateOptions
     );
     return;
   }
-  // The id first (stderr, so stdout stays the result): a user who stops waiting can find it.
-  if (!opts.json) {
-    console.error(
-      `delegated ${status.id} to ${peer}; waiting for it (Ctrl-C stops waiting, not the task)`,
-    );
-  }
+  // Ctrl-C is handled before the id is printed: a user (or a test) may stop waiting as soon
+  // as they see it.
   const live = { status };
   const stopWaiting = onInterrupt(() => {
     const hint = interruptHint(status.id);
@@ -80,6 +71,12 @@ export async function delegate(peer: string, task: string, opts: DelegateOptions
     }
     Deno.exit(130);
   });
+  // The id first (stderr, so stdout stays the result): a user who stops waiting can find it.
+  if (!opts.json) {
+    console.error(
+      `delegated ${status.id} to ${peer}; waiting for it (Ctrl-C stops waiting, not the task)`,
+    );
+  }
   try {
     await waitAndReport(client, peer, live, opts);
   } finally {
@@ -111,25 +108,28 @@ async function waitAndReport(
   let status = live.status;
   const tty = !opts.json && Deno.stderr.isTerminal();
   const started = Date.now();
-  let after = 0;
   let last: TaskEvent | null = null;
-  while (!isTerminal(status.state)) {
-    const w = await call(client, "GET", `/v1/tasks/${status.id}/wait?after=${after}&timeout_s=5`);
-    status = live.status = w.task as TaskStatus;
-    for (const ev of w.events as TaskEvent[]) {
-      after = ev.seq;
-      last = ev;
-      if (!tty && !opts.json) console.error(`${ev.kind}: ${ev.text}`);
-    }
-    if (tty) {
-      Deno.stderr.writeSync(
-        new TextEncoder().encode(`\r\x1b[2K${progressLine(started, status, last)}`),
-      );
-    }
+  if (!isTerminal(status.state)) {
+    status = answerOf(
+      await followTask(client, status.id, {
+        pollS: 5,
+        onEvent: (ev) => {
+          last = ev;
+          if (!tty && !opts.json) console.error(`${ev.kind}: ${ev.text}`);
+        },
+        onStatus: (task) => {
+          status = live.status = task;
+          if (!tty) return;
+          Deno.stderr.writeSync(
+            new TextEncoder().encode(`\r\x1b[2K${progressLine(started, task, last)}`),
+          );
+        },
+      }),
+    );
   }
   if (tty) Deno.stderr.writeSync(new TextEncoder().encode("\n"));
-  const res = await client.get(`/v1/tasks/${status.id}/result`);
-  const result = res.ok ? res.body.result as TaskResult : null;
+  const res = await client.result(status.id);
+  const result = res.ok ? res.value.result : null;
   emit(
     opts,
     { task: status, result, peer },
