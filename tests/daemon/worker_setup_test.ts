@@ -71,3 +71,23 @@ Deno.test("worker permissions: the sandbox binary may be run (and read), nothing
   assert.ok(sandboxed.read.includes("/usr/bin/bwrap"));
   assert.ok(!workerPermissions(base).run.includes("/usr/bin/bwrap"), "mode off: no bwrap");
 });
+
+Deno.test("worker permissions: egress adds exactly its destinations and slot sockets to net", () => {
+  const perms = workerPermissions({
+    bind: ["100.64.0.2"],
+    port: 7433,
+    stateDir: "/var/lib/cmesh",
+    roots: [],
+    localApi: { transport: "none" },
+    runBinaries: ["/usr/bin/claude"],
+    tools: { gitBin: null, killBin: "/usr/bin/kill", psBin: "/usr/bin/ps" },
+    egressNet: ["api.anthropic.com:443", "unix:/var/lib/cmesh/egress/s0/p.sock"],
+  });
+  assert.deepEqual(perms.net, [
+    "100.64.0.2:7433",
+    "api.anthropic.com:443",
+    "unix:/var/lib/cmesh/egress/s0/p.sock",
+  ]);
+  // Nothing else widens: still no run, read or write beyond the usual.
+  assert.deepEqual(perms.write, ["/var/lib/cmesh"]);
+});
