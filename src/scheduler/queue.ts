@@ -13,15 +13,15 @@
  */
 import { logger } from "../util/log.ts";
 
-/** A queued job: which task, whose, and that peer's own concurrency limit. */
-export interface QueueJob {
+/** A queued task: its id, whose it is, and that peer's own concurrency limit. */
+export interface QueuedTask {
   id: string;
   peerKey: string;
   peerMaxConcurrent?: number;
 }
 
-/** Runs one job; must settle. `signal` aborts on cancel or shutdown. */
-export type JobRunner = (job: QueueJob, signal: AbortSignal) => Promise<void>;
+/** Runs one queued task; must settle. `signal` aborts on cancel or shutdown. */
+export type RunQueuedTask = (job: QueuedTask, signal: AbortSignal) => Promise<void>;
 
 /** Counts for admission decisions and `status`. */
 export interface QueueCounts {
@@ -31,21 +31,21 @@ export interface QueueCounts {
 
 /** FIFO run queue with global and per-peer concurrency. */
 export class RunQueue {
-  #waiting: QueueJob[] = [];
+  #waiting: QueuedTask[] = [];
   // Counts kept alongside the lists, so admission costs the same with 10,000 queued as with 1.
   #waitingIds = new Set<string>();
   #queuedBy = new Map<string, number>();
   #runningBy = new Map<string, number>();
-  #running = new Map<string, { job: QueueJob; ctl: AbortController; done: Promise<void> }>();
+  #running = new Map<string, { job: QueuedTask; ctl: AbortController; done: Promise<void> }>();
   #closed = false;
 
   constructor(
     private readonly limits: { maxConcurrent: number },
-    private readonly run: JobRunner,
+    private readonly run: RunQueuedTask,
   ) {}
 
   /** Adds a job (ignored if the id is already queued or running). */
-  enqueue(job: QueueJob): void {
+  enqueue(job: QueuedTask): void {
     if (this.#closed || this.#running.has(job.id) || this.#waitingIds.has(job.id)) return;
     this.#waiting.push(job);
     this.#waitingIds.add(job.id);
@@ -93,7 +93,7 @@ export class RunQueue {
     await Promise.allSettled([...this.#running.values()].map((r) => r.done));
   }
 
-  #unqueue(i: number): QueueJob {
+  #unqueue(i: number): QueuedTask {
     const [job] = this.#waiting.splice(i, 1);
     this.#waitingIds.delete(job.id);
     bump(this.#queuedBy, job.peerKey, -1);
