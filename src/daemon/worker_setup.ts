@@ -19,7 +19,7 @@ import { discoverMacGuiEndpoint, realMacDiscoveryDeps } from "../tailscale/macos
 import { DEFAULT_LINUX_SOCKET, defaultSocketPath } from "../tailscale/transport.ts";
 import type { TailnetStatus } from "../tailscale/status.ts";
 import type { LogOptions } from "../util/log.ts";
-import { resolveInboundRoots } from "../worker/decide.ts";
+import { resolveInboundRoots } from "../inbound/decide.ts";
 import type { WorkerInit } from "../worker/thread.ts";
 import {
   type LocalApiAccess,

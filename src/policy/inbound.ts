@@ -2,7 +2,7 @@
  * @module
  * The worker's admission decision for one task request: may this caller run this profile with
  * this runner in this cwd here? Pure: the caller's identity comes from whois, the cwd and the
- * rule roots arrive already canonicalised (`worker/cwd_resolve.ts`).
+ * rule roots arrive already canonicalised (`inbound/cwd_resolve.ts`).
  *
  * Order of checks (the first failure is reported):
  * 1. `[inbound] enabled` → `inbound.disabled`

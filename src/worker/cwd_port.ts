@@ -24,7 +24,7 @@
  * };
  * ```
  */
-import { type CwdResolver, resolveCwd, type ResolvedCwd } from "./cwd_resolve.ts";
+import { type CwdResolver, resolveCwd, type ResolvedCwd } from "../inbound/cwd_resolve.ts";
 
 /** Longest path the port forwards (longer ones are refused without asking). */
 export const MAX_PORT_PATH = 4096;

@@ -25,8 +25,8 @@
 import type { CallerIdentity, InboundPolicyConfig } from "../policy/types.ts";
 import type { DequeueDecision } from "../scheduler/redecide.ts";
 import type { TaskRecord } from "../store/tasks.ts";
-import type { CwdResolver } from "./cwd_resolve.ts";
-import { decideInbound } from "./decide.ts";
+import type { CwdResolver } from "../inbound/cwd_resolve.ts";
+import { decideInbound } from "../inbound/decide.ts";
 
 /** What the decision at dequeue reads besides the task: the worker's current view. */
 export interface RedecideContext {

@@ -41,8 +41,8 @@ import { PROTOCOL, VERSION } from "../version.ts";
 const log = logger("worker");
 /** How long the recent run time behind `Retry-After` advice is reused. */
 const RECENT_RUN_TTL_MS = 5000;
-import type { CwdResolver } from "./cwd_resolve.ts";
-import { decideInbound } from "./decide.ts";
+import type { CwdResolver } from "../inbound/cwd_resolve.ts";
+import { decideInbound } from "../inbound/decide.ts";
 import type { HelloBody, TaskOutcome, WorkerTasks } from "./ports.ts";
 
 /** What the service needs. */

@@ -23,7 +23,7 @@ import {
   updateTaskState,
 } from "../../src/store/tasks.ts";
 import { createWorkerApp } from "../../src/worker/app.ts";
-import { resolveRoots } from "../../src/worker/cwd_resolve.ts";
+import { resolveRoots } from "../../src/inbound/cwd_resolve.ts";
 import { createWorkerService } from "../../src/worker/service.ts";
 
 const laptop: CallerIdentity = {

@@ -19,7 +19,7 @@ import { TaskBus } from "../../src/scheduler/task_bus.ts";
 import { listAudit } from "../../src/store/audit.ts";
 import { openStore, type Store } from "../../src/store/db.ts";
 import { getResult, getTask, type TaskRecord } from "../../src/store/tasks.ts";
-import { resolveRoots } from "../../src/worker/cwd_resolve.ts";
+import { resolveRoots } from "../../src/inbound/cwd_resolve.ts";
 import { redecideAtDequeue } from "../../src/worker/redecide.ts";
 import { createWorkerService } from "../../src/worker/service.ts";
 

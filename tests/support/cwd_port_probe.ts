@@ -19,7 +19,7 @@ import {
   type CwdResolveRequest,
   isCwdResolveReply,
 } from "../../src/worker/cwd_port.ts";
-import { resolveCwd } from "../../src/worker/cwd_resolve.ts";
+import { resolveCwd } from "../../src/inbound/cwd_resolve.ts";
 
 const port = new CwdPortClient((m: CwdResolveRequest) => self.postMessage(m));
 

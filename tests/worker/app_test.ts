@@ -7,7 +7,7 @@ import { listAudit } from "../../src/store/audit.ts";
 import { openStore } from "../../src/store/db.ts";
 import { createWorkerApp } from "../../src/worker/app.ts";
 import { NodeHosts } from "../../src/worker/guards/node_hosts.ts";
-import { resolveRoots } from "../../src/worker/cwd_resolve.ts";
+import { resolveRoots } from "../../src/inbound/cwd_resolve.ts";
 import type { IdentityOutcome } from "../../src/worker/ports.ts";
 import { createWorkerService } from "../../src/worker/service.ts";
 

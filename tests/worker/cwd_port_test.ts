@@ -7,7 +7,7 @@ import {
   isCwdResolveRequest,
   MAX_PORT_PATH,
 } from "../../src/worker/cwd_port.ts";
-import type { ResolvedCwd } from "../../src/worker/cwd_resolve.ts";
+import type { ResolvedCwd } from "../../src/inbound/cwd_resolve.ts";
 
 /** root/app (the only readable root), link → root/app from outside it. */
 async function tree() {

@@ -7,7 +7,7 @@
 import { currentPaths } from "../../config/paths.ts";
 import type { CallerIdentity } from "../../policy/types.ts";
 import { resolveRunners } from "../../runner/runtime.ts";
-import { decideInbound, resolveInboundRoots } from "../../worker/decide.ts";
+import { decideInbound, resolveInboundRoots } from "../../inbound/decide.ts";
 import { loadConfigFor } from "../context.ts";
 import { CliError, type CommonOptions, emit, EXIT, style } from "../output.ts";
 

@@ -5,7 +5,7 @@
  * explanation is always the decision admission would make: both resolve the roots with
  * {@link resolveInboundRoots} and the cwd with `resolveCwd` in a process that may read the
  * whole path (the CLI, or the daemon's main thread on behalf of the sandboxed worker thread
- * through `cwd_port.ts`).
+ * through `worker/cwd_port.ts`).
  */
 import { defaultRunnerFor } from "../policy/caller.ts";
 import { type InboundDecision, inboundDecision } from "../policy/inbound.ts";

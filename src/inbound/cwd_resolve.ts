@@ -26,7 +26,7 @@ export type ResolvedCwd = { ok: true; real: string } | { ok: false; reason: stri
 
 /**
  * Anything that resolves a cwd like {@link resolveCwd}. The sandboxed worker thread passes one
- * that asks the daemon's main thread (`cwd_port.ts`), because it may not read the symlinks
+ * that asks the daemon's main thread (`worker/cwd_port.ts`), because it may not read the symlinks
  * (`/tmp` → `/private/tmp`, a symlinked home) that lead into its roots.
  */
 export type CwdResolver = (path: string) => Promise<ResolvedCwd>;

@@ -6,7 +6,7 @@ import {
   resolveCwd,
   resolveRoots,
   rootsCaseInsensitive,
-} from "../../src/worker/cwd_resolve.ts";
+} from "../../src/inbound/cwd_resolve.ts";
 import { config, inboundInput } from "../policy/_helpers.ts";
 
 /** A temp tree: root/app (allowed), root/app/link → outside, root/app/file, outside/. */
