@@ -361,6 +361,13 @@ function egressCheck(f: SetupFacts): Check[] {
       'remove [sandbox] mode = "off" to enforce each runner\'s egress',
     )];
   }
+  if (model.length > 0 && f.sandbox.availability.kind === "seatbelt") {
+    return [fail(
+      "egress",
+      `${model.join(", ")} use egress "model", which macOS cannot enforce: their tasks are refused`,
+      'set runners.<name>.egress = "host" (files stay sandboxed, the network is the host\'s) or "none" in config.toml',
+    )];
+  }
   if (model.length > 0 && f.egress.socat === null) {
     return [fail(
       "egress",

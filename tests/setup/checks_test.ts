@@ -268,6 +268,15 @@ Deno.test("egress: lists each runner's network; model without socat fails with t
   assert.equal(missing.status, "fail");
   assert.match(missing.detail, /claude use egress "model", which needs socat[^]*refused/);
   assert.match(missing.fix ?? "", /apt-get install socat/);
+  // macOS: Seatbelt cannot confine a run to its model hosts; the choice is named.
+  const mac = healthy();
+  mac.runners[0].egress = { mode: "model", describe: "model: api.anthropic.com:443" };
+  mac.egress = { socat: "/usr/bin/socat" };
+  mac.sandbox.availability = { ok: true, kind: "seatbelt", bin: "/usr/bin/sandbox-exec" };
+  const macCheck = check(mac, "egress");
+  assert.equal(macCheck.status, "fail");
+  assert.match(macCheck.detail, /macOS cannot enforce/);
+  assert.match(macCheck.fix ?? "", /egress = "host"/);
   f.sandbox.mode = "off";
   const off = check(f, "egress");
   assert.equal(off.status, "warn");

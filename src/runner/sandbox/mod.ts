@@ -99,6 +99,16 @@ export interface RunSandbox {
   cleanup(): Promise<void>;
 }
 
+/**
+ * macOS has no network namespace: Seatbelt can allow or deny the network, not confine a run to
+ * its model hosts through cmesh's proxy. A `model` run is refused there (fail closed) with the
+ * choice the user has to make.
+ */
+export const SEATBELT_NO_MODEL_EGRESS =
+  'egress "model" cannot be enforced on macOS (Seatbelt has no network namespace to route a run ' +
+  'through the model proxy); set runners.<name>.egress = "host" (files stay sandboxed, the ' +
+  'network is the host\'s) or "none" in config.toml';
+
 /** Inputs of {@link prepareRunSandbox}: the admission decision and the runner's paths. */
 export type RunSandboxInput = Omit<SandboxSpecInput, "host"> & { network: SandboxNetwork };
 
@@ -114,6 +124,9 @@ export async function prepareRunSandbox(
   const refusal = sandboxRefusal(settings);
   const a = settings.availability;
   if (refusal !== null || !a.ok) return { ok: false, reason: refusal ?? "sandbox unavailable" };
+  if (a.kind === "seatbelt" && input.network.kind === "model") {
+    return { ok: false, reason: SEATBELT_NO_MODEL_EGRESS };
+  }
   const spec = sandboxSpecFor({ ...input, host: settings.host });
   const gitSpec = sandboxSpecFor({
     profile: "query",

@@ -112,3 +112,29 @@ Deno.test({
     assert.equal(a.kind, "bwrap");
   },
 });
+
+Deno.test("prepareRunSandbox: macOS refuses egress model (no network namespace), says the choice", async () => {
+  const seatbelt: SandboxSettings = {
+    ...READY,
+    availability: { ok: true, kind: "seatbelt", bin: "/usr/bin/sandbox-exec" },
+  };
+  const input = {
+    profile: "query",
+    cwd: "/srv/app",
+    runDir: "/nonexistent/runs/r1",
+    installPaths: [],
+    configDirs: [],
+  };
+  const refused = await prepareRunSandbox(seatbelt, {
+    ...input,
+    network: { kind: "model", hosts: ["api.anthropic.com:443"] },
+  });
+  assert.equal(refused.ok, false);
+  assert.match(!refused.ok ? refused.reason : "", /cannot be enforced on macOS.*egress = "host"/);
+  // bwrap has the namespace: the same run is prepared there (dirs fail only for the fake path).
+  const linux = await prepareRunSandbox(READY, {
+    ...input,
+    network: { kind: "model", hosts: ["api.anthropic.com:443"] },
+  });
+  assert.doesNotMatch(!linux.ok ? linux.reason : "", /macOS/);
+});
