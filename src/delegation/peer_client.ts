@@ -69,7 +69,11 @@ function networkFailure(peer: PeerAddress, err: unknown): PeerFailure {
   // A connection that broke after it was made (the peer's daemon died mid-answer) may have
   // delivered the request. A timeout is not counted: a port that drops packets (a tailnet grant,
   // an asleep node) looks the same, and following such a task would wait for ever.
-  const maybeDelivered = !/connect|no route|unreachable|dns|lookup|resolve/i.test(msg);
+  // (hyper words the connect phase "tcp connect error" / "client error (Connect)"; a broken
+  // connection is "connection reset by peer" / "connection closed before message completed".)
+  const maybeDelivered =
+    !/connect error|\(connect\)|trying to connect|no route|unreachable|dns|lookup|resolve/i
+      .test(msg);
   if (/timed? ?out|abort/i.test(msg)) {
     return {
       kind: "unreachable",
