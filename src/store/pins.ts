@@ -58,25 +58,10 @@ export function pinIfAbsent(
   return store.transaction(() => {
     const existing = getPin(store, pin.name);
     if (existing) return { pin: existing, created: false };
-    const row: PeerPin = { ...pin, pinned_at: store.now() };
-    store.prepare(
-      "INSERT INTO peer_pins (name, stable_id, dns_name, source, pinned_at) VALUES (?, ?, ?, ?, ?)",
-    ).run(row.name, row.stable_id, row.dns_name, row.source, row.pinned_at);
-    appendAudit(store, {
-      kind: "peer.pinned",
-      actor,
-      reason: pin.source === "first_contact"
-        ? `first successful contact with ${pin.name}: pinned to node ${pin.stable_id}`
-        : `pinned ${pin.name} to node ${pin.stable_id}`,
-      data: {
-        peer: pin.name,
-        stable_id: pin.stable_id,
-        dns_name: pin.dns_name,
-        source: pin.source,
-        ...data,
-      },
-    });
-    return { pin: row, created: true };
+    const reason = pin.source === "first_contact"
+      ? `first successful contact with ${pin.name}: pinned to node ${pin.stable_id}`
+      : `pinned ${pin.name} to node ${pin.stable_id}`;
+    return { pin: writePin(store, pin, actor, reason, data), created: true };
   });
 }
 
@@ -88,27 +73,39 @@ export function setPin(
 ): PeerPin {
   return store.transaction(() => {
     const previous = getPin(store, pin.name);
-    const row: PeerPin = { ...pin, pinned_at: store.now() };
-    store.prepare(
-      "INSERT OR REPLACE INTO peer_pins (name, stable_id, dns_name, source, pinned_at) " +
-        "VALUES (?, ?, ?, ?, ?)",
-    ).run(row.name, row.stable_id, row.dns_name, row.source, row.pinned_at);
-    appendAudit(store, {
-      kind: "peer.pinned",
-      actor,
-      reason: previous
-        ? `re-pinned ${pin.name} from node ${previous.stable_id} to node ${pin.stable_id}`
-        : `pinned ${pin.name} to node ${pin.stable_id}`,
-      data: {
-        peer: pin.name,
-        stable_id: pin.stable_id,
-        dns_name: pin.dns_name,
-        source: pin.source,
-        previous: previous?.stable_id ?? null,
-      },
-    });
-    return row;
+    const reason = previous
+      ? `re-pinned ${pin.name} from node ${previous.stable_id} to node ${pin.stable_id}`
+      : `pinned ${pin.name} to node ${pin.stable_id}`;
+    return writePin(store, pin, actor, reason, { previous: previous?.stable_id ?? null });
   });
+}
+
+/** Stores a pin (replacing any) and its `peer.pinned` record; call inside a transaction. */
+function writePin(
+  store: Store,
+  pin: Omit<PeerPin, "pinned_at">,
+  actor: Record<string, unknown>,
+  reason: string,
+  data: Record<string, unknown>,
+): PeerPin {
+  const row: PeerPin = { ...pin, pinned_at: store.now() };
+  store.prepare(
+    "INSERT OR REPLACE INTO peer_pins (name, stable_id, dns_name, source, pinned_at) " +
+      "VALUES (?, ?, ?, ?, ?)",
+  ).run(row.name, row.stable_id, row.dns_name, row.source, row.pinned_at);
+  appendAudit(store, {
+    kind: "peer.pinned",
+    actor,
+    reason,
+    data: {
+      peer: pin.name,
+      stable_id: pin.stable_id,
+      dns_name: pin.dns_name,
+      source: pin.source,
+      ...data,
+    },
+  });
+  return row;
 }
 
 /** Removes the pin of `name` (the next contact pins again); audits `peer.unpinned`. */
