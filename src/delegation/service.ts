@@ -85,6 +85,8 @@ export interface DelegationDeps {
   defaultTimeoutS?: number;
   /** Delay between status polls when SSE is unavailable (ms). */
   pollMs?: number;
+  /** Timeout of one request to a peer (default 10 s). */
+  peerTimeoutMs?: number;
 }
 
 /** Makes a fresh client task id: time-ordered and unguessable. */
@@ -96,6 +98,8 @@ export function newTaskId(): string {
 }
 
 const RETRY_DELAYS_MS = [250, 1000, 3000];
+/** How long the one status look after failed submissions may take. */
+const STATUS_PROBE_MS = 3000;
 
 /** The requester side of delegation. One per daemon. */
 export class DelegationService {
@@ -235,7 +239,7 @@ export class DelegationService {
     earlier: PeerFailure | null,
   ): Promise<DelegateOutcome> {
     const { store } = this.deps;
-    const client = new PeerClient(address);
+    const client = new PeerClient(address, this.deps.peerTimeoutMs);
     let failure: PeerFailure | null = null;
     // Set once an attempt may have reached the peer: the same id may then run there already.
     let lostAnswer: PeerFailure | null = earlier;
@@ -285,6 +289,14 @@ export class DelegationService {
     }
     if (lostAnswer && (failure!.kind === "unreachable" || failure!.kind === "not_cmesh")) {
       return this.#followLostAnswer(request.id, peerName, address, lostAnswer, failure!);
+    }
+    // Every try timed out (or failed to connect): a busy peer may still have stored it. One
+    // short status look decides; a port that drops packets answers that in 3 s as well.
+    if (failure!.kind === "unreachable") {
+      const seen = await client.status(request.id, AbortSignal.timeout(STATUS_PROBE_MS));
+      if (seen.ok) {
+        return this.#followLostAnswer(request.id, peerName, address, failure!, failure!);
+      }
     }
     return this.#recordDispatchFailure(request.id, peerName, failure!);
   }

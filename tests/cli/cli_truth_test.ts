@@ -122,11 +122,11 @@ Deno.test("backups are rotated: config init --force and install-mcp keep the new
       assert.equal(m.code, 0, m.stderr);
       await new Promise((r) => setTimeout(r, 5)); // distinct millisecond timestamps
     }
-    const names = async (d: string, re: RegExp) =>
+    const names = (d: string, re: RegExp) =>
       [...Deno.readDirSync(d)].map((e) => e.name).filter((n) => re.test(n));
-    assert.equal((await names(home, /^config\.toml\.bak-/)).length, BACKUPS_KEPT);
+    assert.equal(names(home, /^config\.toml\.bak-/).length, BACKUPS_KEPT);
     assert.equal(
-      (await names(join(dir.path, ".gemini"), /^settings\.json\.cmesh-bak-/)).length,
+      names(join(dir.path, ".gemini"), /^settings\.json\.cmesh-bak-/).length,
       BACKUPS_KEPT,
     );
   } finally {

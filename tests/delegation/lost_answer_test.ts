@@ -1,0 +1,110 @@
+/**
+ * A submission whose answer never comes: the peer stored the task but its answer was lost (a
+ * killed daemon) or too late (a busy one). The requester must not record `failed` for a task
+ * that runs at the peer: it looks once more (status) and follows the task there. A peer that
+ * never saw the task still fails the delegation, as before.
+ */
+import assert from "node:assert/strict";
+import { DelegationService } from "../../src/delegation/service.ts";
+import { allow } from "../../src/policy/decision.ts";
+import { openStore } from "../../src/store/db.ts";
+import { getTask } from "../../src/store/tasks.ts";
+
+/** A peer whose POST /v1/tasks stores the task and then never answers. */
+function slowPeer(knows: boolean) {
+  const stored = new Set<string>();
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
+    const url = new URL(req.url);
+    if (req.method === "POST" && url.pathname === "/v1/tasks") {
+      const body = await req.json();
+      if (knows) stored.add(body.id);
+      // The answer never arrives in time (until the client gives up and disconnects).
+      await new Promise<void>((r) => {
+        const t = setTimeout(r, 60_000);
+        req.signal.addEventListener("abort", () => {
+          clearTimeout(t);
+          r();
+        });
+      });
+      return new Response("{}");
+    }
+    const m = /^\/v1\/tasks\/([^/]+)$/.exec(url.pathname);
+    if (req.method === "GET" && m) {
+      if (!stored.has(m[1])) {
+        return Response.json({ error: { code: "not_found", message: "no such task" } }, {
+          status: 404,
+        });
+      }
+      return Response.json({
+        task: {
+          id: m[1],
+          state: "running",
+          profile: "query",
+          runner: "demo",
+          cwd: "/srv",
+          created_at: new Date().toISOString(),
+          started_at: null,
+          finished_at: null,
+          error: null,
+          last_event: null,
+        },
+      });
+    }
+    return Response.json({ error: { code: "not_found", message: "no" } }, { status: 404 });
+  });
+  return { server, port: (server.addr as Deno.NetAddr).port };
+}
+
+async function delegateTo(knows: boolean) {
+  const peer = slowPeer(knows);
+  const store = openStore(":memory:");
+  const d = new DelegationService({
+    store,
+    self: "laptop",
+    peerTimeoutMs: 200,
+    pollMs: 60_000,
+    decide: () => allow("outbound.peers[0]", "ok"),
+    resolvePeer: () =>
+      Promise.resolve({
+        ok: true,
+        address: { name: "slow", host: "127.0.0.1", port: peer.port },
+      }),
+  });
+  try {
+    const out = await d.delegate({
+      peer: "slow",
+      prompt: "p",
+      cwd: "/srv",
+      profile: "query",
+      id: "t_lostanswer1",
+    });
+    return { out, task: getTask(store, "outbound", "t_lostanswer1")! };
+  } finally {
+    d.close();
+    store.close();
+    await peer.server.shutdown().catch(() => {});
+  }
+}
+
+Deno.test({
+  name: "a peer that stored the task but never answered: followed there, not failed",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    const { out, task } = await delegateTo(true);
+    assert.equal(out.ok, true, JSON.stringify(out));
+    assert.equal(task.state, "queued", "not terminal: the peer's answer decides");
+  },
+});
+
+Deno.test({
+  name: "a peer that never saw the task: the delegation fails as unreachable",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    const { out, task } = await delegateTo(false);
+    assert.equal(out.ok, false, JSON.stringify(out));
+    assert.equal(task.state, "failed");
+    assert.match(task.error?.message ?? "", /did not answer in time/);
+  },
+});
