@@ -24,6 +24,7 @@
  * ```
  */
 import { delay, runBounded } from "../util/bounded_command.ts";
+import { killWindowsTree } from "./windows_tree.ts";
 
 /** The environment variable that marks every process of a run. */
 export const RUN_TOKEN_ENV = "CMESH_RUN_ID";
@@ -106,11 +107,6 @@ export function treeKillSupport(os: string = Deno.build.os): TreeKillSupport {
     reason: `process-tree kill is not supported on ${os}: no process groups or kill/ps tools; ` +
       "only the main child is killed",
   };
-}
-
-/** The `taskkill` arguments that end a process and its descendants (`/F` forces). */
-export function taskkillArguments(pid: number, force: boolean): string[] {
-  return ["/T", ...(force ? ["/F"] : []), "/PID", String(pid)];
 }
 
 /** Absolute paths of the `kill` and `ps` binaries. */
@@ -404,35 +400,6 @@ export async function killTree(opts: KillTreeOptions): Promise<KillTreeReport> {
     } while ((alive === null || alive.length > 0) && Date.now() < deadline);
   }
   report.survivors = alive === null ? [] : alive.map((p) => p.pid);
-  return report;
-}
-
-/**
- * Windows: `taskkill /T` (asks politely) then, after the grace period, `taskkill /T /F`; the
- * main child is also killed directly. Only called while the child has not been reaped, so its
- * pid still names it.
- */
-async function killWindowsTree(
-  pid: number,
-  opts: KillTreeOptions,
-  report: KillTreeReport,
-): Promise<KillTreeReport> {
-  for (const force of [false, true]) {
-    report.steps.push({ signal: force ? "SIGKILL" : "SIGTERM", pgid: null, pids: [pid] });
-    const r = await runBounded(opts.killBin, {
-      args: taskkillArguments(pid, force),
-      maxStdoutBytes: 4096,
-      timeoutMs: 10_000,
-    }).catch((e) => ({ code: -1, stderr: (e as Error).message }));
-    // 128: "process not found": already gone, nothing left to do.
-    if (r.code === 128) return report;
-    if (r.code !== 0 && force) report.errors.push(`taskkill failed: ${r.stderr.trim()}`);
-    if (force) {
-      try {
-        opts.directKill?.("SIGKILL");
-      } catch { /* already gone */ }
-    } else await delay(opts.graceMs);
-  }
   return report;
 }
 

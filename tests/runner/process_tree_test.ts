@@ -5,6 +5,7 @@
  * `ps` binaries.
  */
 import assert from "node:assert/strict";
+import { taskkillArguments } from "../../src/runner/windows_tree.ts";
 import {
   findProcessesByToken,
   isValidRunToken,
@@ -15,7 +16,6 @@ import {
   parsePsListing,
   psArguments,
   RUN_TOKEN_ENV,
-  taskkillArguments,
   treeKillSupport,
 } from "../../src/runner/process_tree.ts";
 import { isAlive, killBin, liveWithMarker, psBin, reap } from "./_ps.ts";
