@@ -251,6 +251,21 @@ async function readChunked(reader: ConnReader, sink: ByteSink): Promise<void> {
 }
 
 /**
+ * Writes the request head and reads the final response head (skipping interim 1xx responses:
+ * 100 Continue, 103 Early Hints), for both the whole-body and the streaming exchange.
+ */
+async function sendAndReadHead(conn: Deno.Conn, req: Http1Request, maxHeaderBytes = 64 * 1024) {
+  await writeAll(conn, encodeRequestHead(req));
+  const reader = new ConnReader(conn);
+  let head = await readHead(reader, maxHeaderBytes);
+  for (let i = 0; head.status >= 100 && head.status < 200 && head.status !== 101; i++) {
+    if (i >= 8) throw new Http1Error("malformed", "too many interim 1xx responses");
+    head = await readHead(reader, maxHeaderBytes);
+  }
+  return { reader, head };
+}
+
+/**
  * Send one request on `conn` and read the full response, within `limits`. The caller owns the
  * connection (and closes it, which is also how a timeout interrupts a pending read).
  *
@@ -261,15 +276,7 @@ export async function http1Exchange(
   req: Http1Request,
   limits: Http1Limits,
 ): Promise<Http1Response> {
-  await writeAll(conn, encodeRequestHead(req));
-  const reader = new ConnReader(conn);
-  const maxHeaderBytes = limits.maxHeaderBytes ?? 64 * 1024;
-  let head = await readHead(reader, maxHeaderBytes);
-  // Interim responses (100 Continue, 103 Early Hints) precede the real one.
-  for (let i = 0; head.status >= 100 && head.status < 200 && head.status !== 101; i++) {
-    if (i >= 8) throw new Http1Error("malformed", "too many interim 1xx responses");
-    head = await readHead(reader, maxHeaderBytes);
-  }
+  const { reader, head } = await sendAndReadHead(conn, req, limits.maxHeaderBytes);
   const sink = new ByteSink(limits.maxBodyBytes);
   const noBody = req.method === "HEAD" || head.status === 204 || head.status === 304;
   const te = head.headers.get("transfer-encoding");
@@ -325,14 +332,7 @@ export async function http1OpenStream(
   req: Http1Request,
   limits: { maxHeaderBytes?: number } = {},
 ): Promise<Http1StreamResponse> {
-  await writeAll(conn, encodeRequestHead(req));
-  const reader = new ConnReader(conn);
-  const maxHeaderBytes = limits.maxHeaderBytes ?? 64 * 1024;
-  let head = await readHead(reader, maxHeaderBytes);
-  for (let i = 0; head.status >= 100 && head.status < 200 && head.status !== 101; i++) {
-    if (i >= 8) throw new Http1Error("malformed", "too many interim 1xx responses");
-    head = await readHead(reader, maxHeaderBytes);
-  }
+  const { reader, head } = await sendAndReadHead(conn, req, limits.maxHeaderBytes);
   const te = head.headers.get("transfer-encoding");
   const cl = head.headers.get("content-length");
   if (te !== null && te.toLowerCase() !== "chunked") {
