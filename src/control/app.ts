@@ -17,7 +17,7 @@
  */
 import { type Context, Hono } from "hono";
 import { z } from "zod";
-import type { DelegateOutcome } from "../delegation/service.ts";
+import type { DelegateOutcome } from "../delegation/requester.ts";
 import { type ErrorCode, replyError } from "../protocol/errors.ts";
 import { AbsolutePath, Name, TASK_STATES, TaskId } from "../protocol/task.ts";
 import { storageProblem } from "../store/errors.ts";

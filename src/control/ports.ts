@@ -2,7 +2,7 @@
  * @module
  * The narrow interface the control HTTP surface depends on, as `worker/ports.ts` is for the
  * worker: the slice of the requester's delegation flow that the routes call. The daemon passes
- * its `DelegationService`; a test may pass a small fake.
+ * its `Requester`; a test may pass a small fake.
  *
  * @example
  * ```ts
@@ -10,10 +10,10 @@
  * const tasks: Pick<OutboundTasks, "record"> = { record: () => null };
  * ```
  */
-import type { DelegationService } from "../delegation/service.ts";
+import type { Requester } from "../delegation/requester.ts";
 
 /** What the control routes call: delegate, list, read, wait for and cancel outbound tasks. */
 export type OutboundTasks = Pick<
-  DelegationService,
+  Requester,
   "delegate" | "list" | "status" | "record" | "result" | "events" | "wait" | "cancel"
 >;

@@ -12,7 +12,7 @@ import { createControlApp } from "../control/app.ts";
 import { controlTokenPath, ensureControlToken } from "../control/token.ts";
 import { PeerDirectory } from "../delegation/peer_directory.ts";
 import type { StatusSource } from "../delegation/peer_resolve.ts";
-import { DelegationService } from "../delegation/service.ts";
+import { Requester } from "../delegation/requester.ts";
 import { outboundDecision } from "../policy/outbound.ts";
 import { credentialNames } from "../runner/credential_hint.ts";
 import { appendAudit } from "../store/audit.ts";
@@ -148,7 +148,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     status: statusSource,
     whois: localApi ? (ip, port) => localApi.whois(ip, port) : null,
   });
-  const delegation = new DelegationService({
+  const delegation = new Requester({
     store,
     self: nodeName,
     defaultTimeoutS: config.outbound.default_timeout_s,

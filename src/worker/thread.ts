@@ -25,7 +25,7 @@ import { demoIdentityLookup } from "./demo_identity.ts";
 import { catProcNetTcp, localUserIdentityLookup } from "./local_user_identity.ts";
 import type { IdentityLookup } from "./ports.ts";
 import { callerOfTask, redecideAtDequeue } from "./redecide.ts";
-import { createWorkerService } from "./service.ts";
+import { createWorkerTasks } from "./tasks.ts";
 import { RateLimitedAudit } from "./guards/audit_limit.ts";
 import { NodeHosts } from "./guards/node_hosts.ts";
 import { TailnetIdentity } from "./tailnet_identity.ts";
@@ -131,7 +131,7 @@ async function start(init: WorkerInit): Promise<void> {
     nodeName: init.nodeName,
     peerMaxConcurrent: (task) => requeuedPeerLimit(init.config, task),
   });
-  const tasks = createWorkerService({
+  const tasks = createWorkerTasks({
     config: init.config,
     store,
     queue,

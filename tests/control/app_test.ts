@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { createControlApp } from "../../src/control/app.ts";
-import { DelegationService } from "../../src/delegation/service.ts";
+import { Requester } from "../../src/delegation/requester.ts";
 import { allow, deny } from "../../src/policy/decision.ts";
 import { openStore } from "../../src/store/db.ts";
 
@@ -9,7 +9,7 @@ const PORT = 7434;
 
 function makeApp() {
   const store = openStore(":memory:");
-  const delegation = new DelegationService({
+  const delegation = new Requester({
     store,
     self: "laptop",
     decide: (i) =>

@@ -5,7 +5,7 @@
  * never saw the task still fails the delegation, as before.
  */
 import assert from "node:assert/strict";
-import { DelegationService } from "../../src/delegation/service.ts";
+import { Requester } from "../../src/delegation/requester.ts";
 import { allow } from "../../src/policy/decision.ts";
 import { openStore } from "../../src/store/db.ts";
 import { getTask } from "../../src/store/tasks.ts";
@@ -58,7 +58,7 @@ function slowPeer(knows: boolean) {
 async function delegateTo(knows: boolean) {
   const peer = slowPeer(knows);
   const store = openStore(":memory:");
-  const d = new DelegationService({
+  const d = new Requester({
     store,
     self: "laptop",
     peerTimeoutMs: 200,

@@ -1,6 +1,6 @@
 /**
  * Following many tasks at one peer over one `POST /v1/events` stream, against the real worker
- * app and service (on loopback, with a whois double): every task's events arrive once and in
+ * app and tasks (on loopback, with a whois double): every task's events arrive once and in
  * order, results are stored, the requester holds one connection (not one per task, no
  * polling), and a restarted requester resumes where it stopped.
  */
@@ -24,7 +24,7 @@ import {
 } from "../../src/store/tasks.ts";
 import { createWorkerApp } from "../../src/worker/app.ts";
 import { resolveRoots } from "../../src/inbound/cwd_resolve.ts";
-import { createWorkerService } from "../../src/worker/service.ts";
+import { createWorkerTasks } from "../../src/worker/tasks.ts";
 
 const laptop: CallerIdentity = {
   node: "laptop",
@@ -51,7 +51,7 @@ async function worker() {
     { maxConcurrent: 1000 },
     (_job, signal) => new Promise((r) => signal.addEventListener("abort", () => r())),
   );
-  const tasks = createWorkerService({
+  const tasks = createWorkerTasks({
     config,
     store,
     queue,
@@ -103,7 +103,7 @@ async function worker() {
   };
 }
 
-/** Records and dispatches `n` outbound tasks at the worker, as the delegation service does. */
+/** Records and dispatches `n` outbound tasks at the worker, as the requester does. */
 async function dispatch(
   w: Awaited<ReturnType<typeof worker>>,
   store: ReturnType<typeof openStore>,

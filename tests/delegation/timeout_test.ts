@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
-import { DelegationService } from "../../src/delegation/service.ts";
+import { Requester } from "../../src/delegation/requester.ts";
 import { allow } from "../../src/policy/decision.ts";
 import { openStore } from "../../src/store/db.ts";
 import { getTask } from "../../src/store/tasks.ts";
 
 async function delegated(defaultTimeoutS: number | undefined, timeout_s?: number) {
   const store = openStore(":memory:");
-  const d = new DelegationService({
+  const d = new Requester({
     store,
     self: "laptop",
     defaultTimeoutS,

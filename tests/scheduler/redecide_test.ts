@@ -1,5 +1,5 @@
 /**
- * The decision at dequeue (issue 12 item 3), in process: the worker service admits tasks,
+ * The decision at dequeue (issue 12 item 3), in process: `worker/tasks.ts` admits tasks,
  * the real run queue and executor run them with a `/bin/sh -c` runner, and a "restart" is a
  * new queue and executor over the same store with a new config, as `worker/thread.ts` wires
  * them. Each refusal must end `denied` with error code `revoked`, a `task.revoked` audit
@@ -21,7 +21,7 @@ import { openStore, type Store } from "../../src/store/db.ts";
 import { getResult, getTask, type TaskRecord } from "../../src/store/tasks.ts";
 import { resolveRoots } from "../../src/inbound/cwd_resolve.ts";
 import { redecideAtDequeue } from "../../src/worker/redecide.ts";
-import { createWorkerService } from "../../src/worker/service.ts";
+import { createWorkerTasks } from "../../src/worker/tasks.ts";
 
 const laptop: CallerIdentity = {
   node: "laptop",
@@ -73,7 +73,7 @@ function configFor(
   });
 }
 
-/** One start of the worker over `store`: service, queue and executor with `config`. */
+/** One start of the worker over `store`: tasks, queue and executor with `config`. */
 async function startNode(store: Store, config: Config, bus: TaskBus, runnerList = [sh]) {
   const runners = new Map(runnerList.map((r) => [r.name, r]));
   const rootsReal = await resolveRoots(config.inbound.allow);
@@ -104,7 +104,7 @@ async function startNode(store: Store, config: Config, bus: TaskBus, runnerList 
     { maxConcurrent: 1 },
     (job, signal) => executeTask(deps, job.id, signal),
   );
-  const service = createWorkerService({
+  const tasks = createWorkerTasks({
     config,
     store,
     queue,
@@ -114,7 +114,7 @@ async function startNode(store: Store, config: Config, bus: TaskBus, runnerList 
     rootsReal,
     caseInsensitive: false,
   });
-  return { queue, service };
+  return { queue, tasks };
 }
 
 /** A temp world: `<base>/root` (allowed) with `sub`, and `<base>/outside` next to it. */
@@ -139,13 +139,13 @@ async function makeWorld() {
 }
 
 async function submit(
-  service: Awaited<ReturnType<typeof startNode>>["service"],
+  tasks: Awaited<ReturnType<typeof startNode>>["tasks"],
   id: string,
   cwd: string,
   prompt: string,
   caller = laptop,
 ) {
-  const r = await service.submit(caller, { id, cwd, prompt, profile: "build" }, "100.64.0.2");
+  const r = await tasks.submit(caller, { id, cwd, prompt, profile: "build" }, "100.64.0.2");
   assert.ok(r.ok && r.status === 202, `admission of ${id}: ${JSON.stringify(r)}`);
 }
 
@@ -190,13 +190,13 @@ Deno.test("redecide: a queued task whose cwd was swapped for a symlink out of th
   try {
     // The running task replaces `sub` with a symlink to ../outside (a build may do this).
     await submit(
-      node.service,
+      node.tasks,
       "t_swapper1",
       w.root,
       "rm -rf sub && ln -s ../outside sub && echo swapped",
     );
     // Queued behind it (max_concurrent 1), admitted while `sub` was a plain directory.
-    await submit(node.service, "t_victim01", `${w.root}/sub`, "pwd -P > ran-here.txt");
+    await submit(node.tasks, "t_victim01", `${w.root}/sub`, "pwd -P > ran-here.txt");
     assert.equal((await until(w.store, "t_swapper1")).state, "succeeded");
     await until(w.store, "t_victim01");
     assert.equal(await exists(`${w.outside}/ran-here.txt`), false, "it ran outside the root");
@@ -218,8 +218,8 @@ Deno.test("redecide: a cwd that now resolves to another directory inside the roo
   await Deno.symlink("sub", `${w.root}/link`);
   const node = await startNode(w.store, configFor(w.root), w.bus);
   try {
-    await submit(node.service, "t_swapper2", w.root, "rm link && ln -s other link");
-    await submit(node.service, "t_victim02", `${w.root}/link`, "touch ran-here.txt");
+    await submit(node.tasks, "t_swapper2", w.root, "rm link && ln -s other link");
+    await submit(node.tasks, "t_victim02", `${w.root}/link`, "touch ran-here.txt");
     await until(w.store, "t_victim02");
     assert.equal(await exists(`${w.root}/other/ran-here.txt`), false);
     assertRevoked(
@@ -249,8 +249,8 @@ async function restartWithQueued(
   before: { config?: Config; caller?: CallerIdentity } = {},
 ): Promise<string> {
   const first = await startNode(w.store, before.config ?? configFor(w.root), w.bus);
-  await submit(first.service, "t_hanging1", w.root, "sleep 600", before.caller);
-  await submit(first.service, "t_queued01", `${w.root}/sub`, prompt, before.caller);
+  await submit(first.tasks, "t_hanging1", w.root, "sleep 600", before.caller);
+  await submit(first.tasks, "t_queued01", `${w.root}/sub`, prompt, before.caller);
   await until(w.store, "t_hanging1", "running");
   await first.queue.close("shutdown");
   assert.equal(getTask(w.store, "inbound", "t_hanging1")!.state, "interrupted");

@@ -9,7 +9,7 @@ import { createWorkerApp } from "../../src/worker/app.ts";
 import { NodeHosts } from "../../src/worker/guards/node_hosts.ts";
 import { resolveRoots } from "../../src/inbound/cwd_resolve.ts";
 import type { IdentityOutcome } from "../../src/worker/ports.ts";
-import { createWorkerService } from "../../src/worker/service.ts";
+import { createWorkerTasks } from "../../src/worker/tasks.ts";
 
 const laptop: CallerIdentity = {
   node: "laptop",
@@ -47,7 +47,7 @@ async function world(
     { maxConcurrent: 1 },
     (_job, signal) => new Promise((r) => signal.addEventListener("abort", () => r())),
   );
-  const tasks = createWorkerService({
+  const tasks = createWorkerTasks({
     config,
     store,
     queue,

@@ -1,6 +1,6 @@
 /**
  * @module
- * The worker's task service behind `/v1`: admission (cwd realpath → inbound policy → load
+ * The worker's tasks behind `/v1`: admission (cwd realpath → inbound policy → load
  * limits → durable insert + audit in one transaction → queue), caller-scoped queries, cancel,
  * and `hello`. Every decision, allow or deny, is audited with its rule and reason.
  */
@@ -45,8 +45,8 @@ import type { CwdResolver } from "../inbound/cwd_resolve.ts";
 import { decideInbound } from "../inbound/decide.ts";
 import type { HelloBody, TaskOutcome, WorkerTasks } from "./ports.ts";
 
-/** What the service needs. */
-export interface WorkerServiceDeps {
+/** What the worker tasks need. */
+export interface WorkerTasksDeps {
   config: Config;
   store: Store;
   queue: RunQueue;
@@ -85,7 +85,7 @@ function grantOf(
 }
 
 /** Builds the {@link WorkerTasks} implementation. */
-export function createWorkerService(deps: WorkerServiceDeps): WorkerTasks {
+export function createWorkerTasks(deps: WorkerTasksDeps): WorkerTasks {
   const { config, store, queue, bus } = deps;
   const runnerNames = [...deps.runners.keys()];
   const mine = (caller: CallerIdentity, id: string): TaskRecord | null => {

@@ -47,7 +47,7 @@ export interface DelegateInput {
   id?: string;
 }
 
-/** The outcome of {@link DelegationService.delegate}. */
+/** The outcome of {@link Requester.delegate}. */
 export type DelegateOutcome =
   | { ok: true; task: TaskStatus; peer: string }
   | {
@@ -59,7 +59,7 @@ export type DelegateOutcome =
   };
 
 /**
- * How the service finds a peer's address (config, then LocalAPI status, checked with whois; see
+ * How the requester finds a peer's address (config, then LocalAPI status, checked with whois; see
  * `peer_resolve.ts`). A failure with a `rule` is a refusal: nothing is recorded or sent.
  */
 export type PeerResolver = (
@@ -72,7 +72,7 @@ export type PeerResolver = (
   }
 >;
 
-/** Dependencies of the delegation service. */
+/** Dependencies of the requester. */
 export interface DelegationDeps {
   store: Store;
   decide: (input: { peer: string; profile: string; cwd: string; runner?: string }) => Decision;
@@ -102,7 +102,7 @@ const RETRY_DELAYS_MS = [250, 1000, 3000];
 const STATUS_PROBE_MS = 3000;
 
 /** The requester side of delegation. One per daemon. */
-export class DelegationService {
+export class Requester {
   readonly bus = new TaskBus();
   #follower: TaskFollower;
   #closed = false;
