@@ -12,5 +12,3 @@ export class ConfigError extends CmeshError<"invalid_config"> {
     super("invalid_config", `${file}: invalid configuration\n${lines}`);
   }
 }
-
-export { formatIssues, formatKeyPath } from "../util/zod_issues.ts";

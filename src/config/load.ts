@@ -12,7 +12,8 @@
  */
 import { parse as parseToml, TomlError } from "smol-toml";
 import { Config } from "./schema.ts";
-import { ConfigError, formatIssues } from "./errors.ts";
+import { formatIssues } from "../util/zod_issues.ts";
+import { ConfigError } from "./errors.ts";
 
 /** Checks the rules that span sections (e.g. a rule may only name enabled profiles). */
 export function crossFieldProblems(cfg: Config): string[] {
@@ -68,7 +69,12 @@ export function crossFieldProblems(cfg: Config): string[] {
 /** Validates an already-parsed TOML/JSON object. Throws {@link ConfigError}. */
 export function validateConfig(raw: unknown, file: string): Config {
   const parsed = Config.safeParse(raw, { reportInput: true });
-  if (!parsed.success) throw new ConfigError(file, formatIssues(parsed.error.issues));
+  if (!parsed.success) {
+    throw new ConfigError(
+      file,
+      formatIssues(parsed.error.issues, { docs: "docs/configuration.md" }),
+    );
+  }
   const problems = crossFieldProblems(parsed.data);
   if (problems.length) throw new ConfigError(file, problems);
   return parsed.data;

@@ -18,7 +18,7 @@
  * ```
  */
 import { CmeshError } from "../protocol/errors.ts";
-import { formatKeyPath } from "../util/zod_issues.ts";
+import { formatIssues } from "../util/zod_issues.ts";
 import { z } from "zod";
 import { parse as parseToml, TomlError } from "smol-toml";
 import { type ErrorInfo, isAbsolutePath, Name } from "../protocol/task.ts";
@@ -158,67 +158,6 @@ export type RunnerManifest = z.infer<typeof RunnerManifest>;
 /** A runner manifest as written (defaults optional). */
 export type RunnerManifestInput = z.input<typeof RunnerManifest>;
 
-function describe(v: unknown): string {
-  if (v === null) return "null";
-  if (Array.isArray(v)) return "array";
-  if (typeof v === "number" && Number.isInteger(v)) return "integer";
-  return typeof v;
-}
-
-/**
- * Turns zod issues into `key.path: what is wrong` lines, e.g.
- * `profiles.query.args: expected array, got string` or `timeout: unknown key`. Paths are
- * written as the config's are (`util/zod_issues.ts`); the wording differs from the config's on
- * purpose: a manifest error names the type it got (`got string`), a config error the value.
- */
-export function formatIssues(issues: readonly z.core.$ZodIssue[]): string[] {
-  const lines: string[] = [];
-  const oneOf = (values: readonly unknown[]) => values.map((v) => JSON.stringify(v)).join(", ");
-  // Wrong types name the type they got; wrong choices quote the value.
-  const wanted = (path: string, expected: string, got: unknown, quote = false) =>
-    got === undefined
-      ? `${path}: missing (expected ${expected})`
-      : `${path}: expected ${expected}, got ${quote ? JSON.stringify(got) : describe(got)}`;
-  for (const issue of issues) {
-    const path = issue.path.length > 0 ? formatKeyPath(issue.path) : "(manifest)";
-    const input = (issue as { input?: unknown }).input;
-    switch (issue.code) {
-      case "invalid_type":
-        lines.push(wanted(path, issue.expected, input));
-        break;
-      case "unrecognized_keys":
-        for (const key of issue.keys) {
-          lines.push(`${issue.path.length === 0 ? key : `${path}.${key}`}: unknown key`);
-        }
-        break;
-      case "invalid_value":
-        lines.push(wanted(path, `one of ${oneOf(issue.values)}`, input, true));
-        break;
-      case "invalid_union": {
-        const u = issue as z.core.$ZodIssueInvalidUnion & {
-          discriminator?: string;
-          options?: unknown[];
-        };
-        if (u.discriminator === undefined) {
-          lines.push(`${path}: ${issue.message}`);
-          break;
-        }
-        const got = (input as Record<string, unknown> | undefined)?.[u.discriminator];
-        lines.push(wanted(path, `one of ${oneOf(u.options ?? [])}`, got, true));
-        break;
-      }
-      case "invalid_key": {
-        const inner = issue.issues.map((i) => i.message).join("; ");
-        lines.push(`${path}: invalid name ${JSON.stringify(input)}: ${inner}`);
-        break;
-      }
-      default:
-        lines.push(`${path}: ${issue.message}`);
-    }
-  }
-  return lines;
-}
-
 /**
  * Validates a parsed manifest object.
  *
@@ -226,12 +165,14 @@ export function formatIssues(issues: readonly z.core.$ZodIssue[]): string[] {
  * @param source where it came from (a file path), named in errors
  * @returns the manifest with defaults filled in
  * @throws {RunnerSetupError} `runner_manifest_invalid`, one line per problem:
- *   `runners/x.toml: profiles.query.args: expected array, got string`
+ *   `runners/x.toml: profiles.query.args: expected array, got "-p"`
  */
 export function parseManifest(value: unknown, source: string): RunnerManifest {
   const result = RunnerManifest.safeParse(value, { reportInput: true });
   if (result.success) return result.data;
-  const lines = formatIssues(result.error.issues).map((l) => `${source}: ${l}`);
+  const lines = formatIssues(result.error.issues, { docs: "docs/runner-manifests.md" }).map((l) =>
+    `${source}: ${l}`
+  );
   throw new RunnerSetupError("runner_manifest_invalid", lines.join("\n"));
 }
 

@@ -1,7 +1,9 @@
 /**
  * @module
- * Readable, located messages from zod issues: `inbound.allow[1].cwd[0]: must be an absolute
- * path, got "srv/app"`. Used for config files, wire requests and tailscaled's answers alike.
+ * Readable, located messages from zod issues, the one wording for config files, runner
+ * manifests, wire requests and tailscaled's answers: the key path, what was expected and what
+ * was found, e.g. `inbound.allow[1].cwd[0]: must be an absolute path, got "srv/app"` or
+ * `prompt.via: missing (expected one of "arg", "stdin")`.
  */
 import type { z } from "zod";
 
@@ -22,37 +24,82 @@ export function formatKeyPath(path: readonly PropertyKey[]): string {
   return out || "(top level)";
 }
 
+/** The value found, short: scalars as JSON, containers by kind. */
 function describe(value: unknown): string {
-  if (value === undefined) return "nothing";
   if (Array.isArray(value)) return "an array";
   if (value === null) return "null";
   if (typeof value === "object") return "a table";
-  const s = JSON.stringify(value);
+  const s = JSON.stringify(value) ?? String(value);
   return s.length > 60 ? `${s.slice(0, 57)}...` : s;
 }
 
-/** One readable line per zod issue. */
-export function formatIssues(issues: readonly z.core.$ZodIssue[]): string[] {
+const oneOf = (values: readonly unknown[]) =>
+  `one of ${values.map((v) => JSON.stringify(v)).join(", ")}`;
+
+/** `missing (expected X)` or `expected X, got V`. */
+const wanted = (expected: string, got: unknown) =>
+  got === undefined
+    ? `missing (expected ${expected})`
+    : `expected ${expected}, got ${describe(got)}`;
+
+/** Where the reader learns the valid keys, named after `unknown key`. */
+export interface IssueFormat {
+  /** The doc that lists the keys, e.g. `docs/configuration.md`. */
+  docs?: string;
+}
+
+/**
+ * One readable line per zod issue (parse with `reportInput: true` so values can be quoted).
+ *
+ * @example
+ * ```ts
+ * import { z } from "zod";
+ * const r = z.strictObject({ via: z.enum(["arg", "stdin"]) }).safeParse({ x: 1 }, { reportInput: true });
+ * if (!r.success) formatIssues(r.error.issues); // ['via: missing (expected one of "arg", "stdin")', ...]
+ * ```
+ */
+export function formatIssues(
+  issues: readonly z.core.$ZodIssue[],
+  format: IssueFormat = {},
+): string[] {
+  const hint = format.docs ? `check the spelling; see ${format.docs}` : "check the spelling";
   const lines: string[] = [];
   for (const issue of issues) {
-    if (issue.code === "unrecognized_keys") {
-      for (const key of issue.keys) {
-        lines.push(
-          `${
-            formatKeyPath([...issue.path, key])
-          }: unknown key (check the spelling; see docs/configuration.md)`,
-        );
-      }
-      continue;
-    }
     const where = formatKeyPath(issue.path);
-    let msg = issue.message;
-    if (issue.code === "invalid_type") {
-      msg = `expected ${issue.expected}, got ${describe(issue.input)}`;
-    } else if ("input" in issue && issue.input !== undefined && !/got /.test(msg)) {
-      msg = `${msg}, got ${describe(issue.input)}`;
+    const input = (issue as { input?: unknown }).input;
+    switch (issue.code) {
+      case "unrecognized_keys":
+        for (const key of issue.keys) {
+          lines.push(`${formatKeyPath([...issue.path, key])}: unknown key (${hint})`);
+        }
+        break;
+      case "invalid_type":
+        lines.push(`${where}: ${wanted(issue.expected, input)}`);
+        break;
+      case "invalid_value":
+        lines.push(`${where}: ${wanted(oneOf(issue.values), input)}`);
+        break;
+      case "invalid_key":
+        lines.push(
+          `${where}: invalid name ${JSON.stringify(input)}: ${
+            issue.issues.map((i) => i.message).join("; ")
+          }`,
+        );
+        break;
+      default: {
+        // A discriminated union names the field that picks the branch and its choices.
+        const u = issue as { discriminator?: string; options?: unknown[] };
+        if (issue.code === "invalid_union" && u.discriminator !== undefined) {
+          const got = (input as Record<string, unknown> | undefined)?.[u.discriminator];
+          lines.push(`${where}: ${wanted(oneOf(u.options ?? []), got)}`);
+        } else if (input === null || (input !== undefined && typeof input !== "object")) {
+          const got = /got /.test(issue.message) ? "" : `, got ${describe(input)}`;
+          lines.push(`${where}: ${issue.message}${got}`);
+        } else {
+          lines.push(`${where}: ${issue.message}`);
+        }
+      }
     }
-    lines.push(`${where}: ${msg}`);
   }
   return lines;
 }
@@ -63,7 +110,7 @@ export function formatIssues(issues: readonly z.core.$ZodIssue[]): string[] {
  * @example
  * ```ts
  * import { z } from "zod";
- * const r = z.object({ a: z.string() }).safeParse({ a: 1 });
+ * const r = z.object({ a: z.string() }).safeParse({ a: 1 }, { reportInput: true });
  * if (!r.success) issuesLine(r.error.issues, 3); // "a: expected string, got 1"
  * ```
  */

@@ -80,8 +80,11 @@ Deno.test("several problems are all reported, one per line", () => {
     assert.fail("expected an error");
   })();
   const lines = err.message.split("\n");
-  assert.ok(lines.includes("src: profiles.q.args: expected array, got string"), err.message);
-  assert.ok(lines.includes("src: extra: unknown key"), err.message);
+  assert.ok(lines.includes('src: profiles.q.args: expected array, got "x"'), err.message);
+  assert.ok(
+    lines.includes("src: extra: unknown key (check the spelling; see docs/runner-manifests.md)"),
+    err.message,
+  );
   assert.ok(lines.includes("src: prompt: missing (expected object)"), err.message);
   assert.ok(
     lines.includes(
@@ -109,7 +112,7 @@ Deno.test("a missing discriminator and a non-object manifest read well", () => {
     output: "text",
   });
   assert.equal(m, 'm.toml: prompt.via: missing (expected one of "arg", "stdin")');
-  assert.equal(message("hello"), "m.toml: (manifest): expected object, got string");
+  assert.equal(message("hello"), 'm.toml: (top level): expected object, got "hello"');
 });
 
 Deno.test("JSON syntax errors name the file", () => {
