@@ -104,6 +104,106 @@ async function git(
 
 const decode = (b: Uint8Array) => new TextDecoder().decode(b);
 
+/** `'…'` quoting for a POSIX shell word. */
+const shellWord = (w: string) => `'${w.replaceAll("'", `'\\''`)}'`;
+
+/**
+ * Runs several read-only git calls. Inside a sandbox each process start is a sandbox start
+ * (new namespaces, about ten ms), so there one `/bin/sh` runs them in turn and ends each one's
+ * output with `\0<boundary> <exit code>\0` on stdout and `<boundary> <exit code>` on its own line
+ * on stderr. The boundary is random per batch and chosen after the run ended, so a file name in
+ * the output cannot fake it. Unsandboxed (and on Windows, which has no sandbox and no `sh`) the
+ * calls run side by side.
+ */
+async function gitBatch(
+  cwd: string,
+  runner: GitRunner,
+  env: Record<string, string>,
+  calls: string[][],
+): Promise<GitCall[]> {
+  if (typeof runner === "string" || !runner.wrap || calls.length < 2) {
+    return await Promise.all(calls.map((args) => git(cwd, runner, env, args)));
+  }
+  const boundary = crypto.randomUUID().replaceAll("-", "");
+  const script = calls.map((args) =>
+    `${[runner.gitBin, ...GIT_HARDENING, ...args].map(shellWord).join(" ")} </dev/null; r=$?; ` +
+    `printf '\\0%s %s\\0' "$1" "$r"; printf '%s %s\\n' "$1" "$r" >&2`
+  ).join("\n");
+  const [bin, ...args] = runner.wrap(["/bin/sh", "-c", script, "sh", boundary]);
+  let r;
+  try {
+    r = await runBounded(bin, {
+      args,
+      cwd,
+      env: gitEnv(env),
+      maxStdoutBytes: GIT_MAX_BYTES * calls.length,
+      maxStderrBytes: 4096 * calls.length,
+      timeoutMs: GIT_TIMEOUT_MS,
+    });
+  } catch (e) {
+    const reason = `cannot run git: ${(e as Error).message}`;
+    return calls.map(() => ({ ok: false, code: null, reason }));
+  }
+  return splitBatch(calls, boundary, r);
+}
+
+/** Cuts a {@link gitBatch} answer into one {@link GitCall} per call. */
+function splitBatch(
+  calls: string[][],
+  boundary: string,
+  r: {
+    stdout: Uint8Array;
+    stderr: string;
+    code: number | null;
+    timedOut: boolean;
+    stdoutTruncated: boolean;
+  },
+): GitCall[] {
+  const stderrParts = r.stderr.split(new RegExp(`^${boundary} -?\\d+$`, "m"));
+  const marker = new TextEncoder().encode(`\0${boundary} `);
+  const out: GitCall[] = [];
+  let at = 0;
+  for (const [i, args] of calls.entries()) {
+    const found = indexOfBytes(r.stdout, marker, at);
+    const end = found < 0 ? -1 : r.stdout.indexOf(0, found + marker.length);
+    if (found >= 0 && end >= 0) {
+      const code = Number(decode(r.stdout.subarray(found + marker.length, end)));
+      const stdout = r.stdout.subarray(at, found);
+      at = end + 1;
+      if (code === 0) out.push({ ok: true, stdout });
+      else {
+        const msg = (stderrParts[i] ?? "").trim().split("\n")[0] ?? "";
+        out.push({ ok: false, code, reason: `git ${args[0]} exited ${code}: ${msg}` });
+      }
+      continue;
+    }
+    // No end mark: cut by the output cap (the call's output so far counts, as for one call),
+    // stopped by the timeout, or the sandbox itself failed.
+    if (r.stdoutTruncated && found < 0 && at < r.stdout.length) {
+      out.push({ ok: true, stdout: r.stdout.subarray(at) });
+      at = r.stdout.length;
+    } else if (r.stdoutTruncated) {
+      out.push({ ok: false, code: null, reason: `git ${args[0]}: output cap reached` });
+    } else if (r.timedOut) out.push({ ok: false, code: null, reason: `git ${args[0]} timed out` });
+    else {
+      const msg = r.stderr.trim().split("\n")[0] ?? "";
+      out.push({ ok: false, code: r.code, reason: `git ${args[0]} exited ${r.code}: ${msg}` });
+    }
+  }
+  return out;
+}
+
+/** The first index of `needle` in `hay` at or after `from`, or -1. */
+function indexOfBytes(hay: Uint8Array, needle: Uint8Array, from: number): number {
+  for (let i = hay.indexOf(needle[0], from); i >= 0; i = hay.indexOf(needle[0], i + 1)) {
+    if (i + needle.length > hay.length) return -1;
+    let j = 1;
+    while (j < needle.length && hay[i + j] === needle[j]) j++;
+    if (j === needle.length) return i;
+  }
+  return -1;
+}
+
 /**
  * Parses `git status --porcelain=v1 -z` into `"XY path"` entries (renames and copies as
  * `"R  old -> new"`). An entry cut by the output cap is dropped.
@@ -209,13 +309,10 @@ export async function gitSnapshotWithReason(
   gitBin: GitRunner,
   env: Record<string, string> = {},
 ): Promise<GitSnapshotOutcome> {
-  const status = await git(cwd, gitBin, env, [
-    "status",
-    "--porcelain=v2",
-    "--branch",
-    "-z",
-    "--untracked-files=all",
-  ]);
+  return snapshotFrom(await git(cwd, gitBin, env, STATUS_V2));
+}
+
+function snapshotFrom(status: GitCall): GitSnapshotOutcome {
   if (!status.ok) {
     const notWorkTree = /must be run in a work tree/.test(status.reason);
     return { snapshot: null, reason: notWorkTree ? "not a git work tree" : status.reason };
@@ -248,6 +345,64 @@ export interface GitDiffEvidence {
   reason: string | null;
 }
 
+const DIFF_ARGS = ["diff", "--no-ext-diff", "--no-textconv", "--no-renames", "--no-color"];
+const STATUS_V2 = ["status", "--porcelain=v2", "--branch", "-z", "--untracked-files=all"];
+
+/** The diff base: the before HEAD, or the empty tree before the first commit. */
+async function diffBase(
+  cwd: string,
+  before: GitSnapshot,
+  runner: GitRunner,
+  env: Record<string, string>,
+): Promise<{ ok: true; base: string } | { ok: false; reason: string }> {
+  if (before.head !== null) return { ok: true, base: before.head };
+  const empty = await git(cwd, runner, env, ["hash-object", "-t", "tree", "/dev/null"]);
+  return empty.ok
+    ? { ok: true, base: decode(empty.stdout).trim() }
+    : { ok: false, reason: empty.reason };
+}
+
+/** The two diff calls against `base`: the stat and the changed names. */
+function diffCalls(base: string): string[][] {
+  return [
+    [...DIFF_ARGS, "--stat=200,160,500", base, "--"],
+    [...DIFF_ARGS, "--name-only", "-z", base, "--"],
+  ];
+}
+
+/** Diff evidence from the answers of {@link diffCalls} and the after status entries. */
+function diffEvidenceFrom(
+  before: GitSnapshot,
+  stat: GitCall,
+  names: GitCall,
+  afterStatus: string[] | null,
+  afterReason: string | null,
+): GitDiffEvidence {
+  const reasons: string[] = [];
+  let diffStat: string | null = null;
+  if (stat.ok) {
+    const text = decode(stat.stdout.subarray(0, MAX_DIFF_STAT_BYTES)).trimEnd();
+    diffStat = stat.stdout.length > MAX_DIFF_STAT_BYTES ? text + "\n… (diff stat truncated)" : text;
+  } else reasons.push(stat.reason);
+  const changed = new Set<string>();
+  if (names.ok) {
+    const list = decode(names.stdout).split("\0");
+    list.pop();
+    for (const name of list) if (name) changed.add(name);
+  } else reasons.push(names.reason);
+  if (afterStatus !== null) {
+    const untrackedBefore = untrackedOf(before.status);
+    const untrackedAfter = untrackedOf(afterStatus);
+    for (const p of untrackedAfter) if (!untrackedBefore.has(p)) changed.add(p);
+    for (const p of untrackedBefore) if (!untrackedAfter.has(p)) changed.add(p);
+  } else if (afterReason !== null) reasons.push(afterReason);
+  return {
+    diff_stat: diffStat,
+    changed_files: capEntries([...changed].sort()),
+    reason: reasons.length > 0 ? reasons.join("; ") : null,
+  };
+}
+
 /**
  * Compares the work tree (including commits made since) with the `before` HEAD: `diff_stat` is
  * `git diff --stat <before HEAD>` (the empty tree when there was no commit), and
@@ -268,60 +423,18 @@ export async function gitDiffEvidence(
   before: GitSnapshot | null,
   gitBin: GitRunner,
   env: Record<string, string> = {},
-  after?: GitSnapshot | null | Promise<GitSnapshot | null>,
 ): Promise<GitDiffEvidence> {
   if (before === null) {
     return { diff_stat: null, changed_files: [], reason: "no snapshot from before the run" };
   }
-  let base = before.head;
-  if (base === null) {
-    const empty = await git(cwd, gitBin, env, ["hash-object", "-t", "tree", "/dev/null"]);
-    if (!empty.ok) return { diff_stat: null, changed_files: [], reason: empty.reason };
-    base = decode(empty.stdout).trim();
-  }
-  const reasons: string[] = [];
-  const diffArgs = ["diff", "--no-ext-diff", "--no-textconv", "--no-renames", "--no-color"];
-
-  let diffStat: string | null = null;
-  // Both diffs at once (read-only, no optional locks): each call may be a sandbox start.
-  const [stat, names] = await Promise.all([
-    git(cwd, gitBin, env, [...diffArgs, "--stat=200,160,500", base, "--"]),
-    git(cwd, gitBin, env, [...diffArgs, "--name-only", "-z", base, "--"]),
+  const base = await diffBase(cwd, before, gitBin, env);
+  if (!base.ok) return { diff_stat: null, changed_files: [], reason: base.reason };
+  const [stat, names, status] = await gitBatch(cwd, gitBin, env, [
+    ...diffCalls(base.base),
+    ["status", "--porcelain=v1", "-z", "--untracked-files=all"],
   ]);
-  if (stat.ok) {
-    const text = decode(stat.stdout.subarray(0, MAX_DIFF_STAT_BYTES)).trimEnd();
-    diffStat = stat.stdout.length > MAX_DIFF_STAT_BYTES ? text + "\n… (diff stat truncated)" : text;
-  } else reasons.push(stat.reason);
-
-  const changed = new Set<string>();
-  if (names.ok) {
-    const list = decode(names.stdout).split("\0");
-    list.pop();
-    for (const name of list) if (name) changed.add(name);
-  } else reasons.push(names.reason);
-
-  let afterStatus = (await after)?.status ?? null;
-  if (afterStatus === null) {
-    const s = await git(cwd, gitBin, env, [
-      "status",
-      "--porcelain=v1",
-      "-z",
-      "--untracked-files=all",
-    ]);
-    if (s.ok) afterStatus = parsePorcelainZ(decode(s.stdout));
-    else reasons.push(s.reason);
-  }
-  if (afterStatus !== null) {
-    const untrackedBefore = untrackedOf(before.status);
-    const untrackedAfter = untrackedOf(afterStatus);
-    for (const p of untrackedAfter) if (!untrackedBefore.has(p)) changed.add(p);
-    for (const p of untrackedBefore) if (!untrackedAfter.has(p)) changed.add(p);
-  }
-  return {
-    diff_stat: diffStat,
-    changed_files: capEntries([...changed].sort()),
-    reason: reasons.length > 0 ? reasons.join("; ") : null,
-  };
+  const afterStatus = status.ok ? parsePorcelainZ(decode(status.stdout)) : null;
+  return diffEvidenceFrom(before, stat, names, afterStatus, status.ok ? null : status.reason);
 }
 
 /**
@@ -343,16 +456,16 @@ export async function collectGitEvidence(
   env: Record<string, string> = {},
 ): Promise<{ git: Evidence["git"]; reasons: string[] }> {
   if (before === null) return { git: null, reasons: ["no git snapshot from before the run"] };
-  // The after snapshot runs alongside the diffs (all read-only): one wait instead of three.
-  const afterCall = gitSnapshotWithReason(cwd, gitBin, env);
-  const diff = await gitDiffEvidence(
-    cwd,
-    before,
-    gitBin,
-    env,
-    afterCall.then((a) => a.snapshot),
-  );
-  const after = await afterCall;
+  const base = await diffBase(cwd, before, gitBin, env);
+  // The after snapshot and both diffs in one batch (all read-only): one sandbox start.
+  const [status, stat, names] = await gitBatch(cwd, gitBin, env, [
+    STATUS_V2,
+    ...(base.ok ? diffCalls(base.base) : []),
+  ]);
+  const after = snapshotFrom(status);
+  const diff = base.ok
+    ? diffEvidenceFrom(before, stat, names, after.snapshot?.status ?? null, null)
+    : { diff_stat: null, changed_files: [], reason: base.reason };
   const reasons = [after.reason, diff.reason].filter((r): r is string => r !== null);
   return {
     git: {

@@ -177,3 +177,61 @@ Deno.test("the one-call snapshot (porcelain v2) reads the same entries and HEAD 
   assert.notEqual(got.head, head); // one more commit since
   assert.equal(got.head, out(dir, "rev-parse", "HEAD").trim());
 });
+
+/** A wrapping runner without a sandbox: takes the one-start batch path that sandboxed runs take. */
+const WRAPPED = { gitBin: GIT, wrap: (argv: string[]) => argv };
+
+Deno.test("batched (sandboxed) evidence equals the call-by-call evidence, odd names included", async () => {
+  const dir = repoWithCommit();
+  const before = await gitSnapshot(dir, GIT, ENV);
+  Deno.writeTextFileSync(`${dir}/a.txt`, "one\nTWO\nthree\n");
+  Deno.writeTextFileSync(`${dir}/line\nbreak.txt`, "x\n");
+  Deno.writeTextFileSync(`${dir}/quote'd \\0 name.txt`, "x\n");
+  Deno.removeSync(`${dir}/old-untracked.txt`);
+  const direct = await collectGitEvidence(dir, before, GIT, ENV);
+  const batched = await collectGitEvidence(dir, before, WRAPPED, ENV);
+  assert.deepEqual(batched, direct);
+  assert.deepEqual(batched.git?.changed_files, [
+    "a.txt",
+    "line\nbreak.txt",
+    "old-untracked.txt",
+    "quote'd \\0 name.txt",
+  ]);
+  assert.deepEqual(
+    await gitDiffEvidence(dir, before, WRAPPED, ENV),
+    await gitDiffEvidence(dir, before, GIT, ENV),
+  );
+});
+
+Deno.test("batched evidence: the wrapper is started once for all after-run calls", async () => {
+  const dir = repoWithCommit();
+  const before = await gitSnapshot(dir, GIT, ENV);
+  const starts: string[][] = [];
+  const counting = { gitBin: GIT, wrap: (argv: string[]) => (starts.push(argv), argv) };
+  const { git, reasons } = await collectGitEvidence(dir, before, counting, ENV);
+  assert.equal(starts.length, 1);
+  assert.equal(starts[0][0], "/bin/sh");
+  assert.deepEqual(reasons, []);
+  assert.deepEqual(git?.after, before);
+});
+
+Deno.test("batched evidence: one failing call keeps its own reason, the others their output", async () => {
+  const dir = repoWithCommit();
+  const before = { head: "0".repeat(40), status: ["?? old-untracked.txt"] };
+  const { git, reasons } = await collectGitEvidence(dir, before, WRAPPED, ENV);
+  assert.equal(git?.diff_stat, null);
+  assert.deepEqual(git?.changed_files, []);
+  assert.ok(git?.after?.head?.match(/^[0-9a-f]{40}$/));
+  assert.equal(reasons.length, 1);
+  assert.match(reasons[0], /^git diff exited 128: fatal: bad object 0{40}; git diff exited 128/);
+});
+
+Deno.test("batched evidence: a wrapper that cannot start degrades every call with a reason", async () => {
+  const dir = repoWithCommit();
+  const before = await gitSnapshot(dir, GIT, ENV);
+  const broken = { gitBin: GIT, wrap: (argv: string[]) => ["/nonexistent/bwrap", ...argv] };
+  const { git, reasons } = await collectGitEvidence(dir, before, broken, ENV);
+  assert.equal(git?.after, null);
+  assert.equal(git?.diff_stat, null);
+  assert.match(reasons.join("; "), /cannot run git/);
+});
