@@ -19,7 +19,18 @@
  */
 import { z } from "zod";
 import { Config } from "../src/config/schema.ts";
-import { ResultAnswer, TaskAnswer, WaitAnswer } from "../src/protocol/control.ts";
+import {
+  CancelAnswer,
+  DelegateAnswer,
+  DelegateBody,
+  EventsAnswer,
+  PeersAnswer,
+  ResultAnswer,
+  StatusAnswer,
+  TaskAnswer,
+  TasksAnswer,
+  WaitAnswer,
+} from "../src/protocol/control.ts";
 import { EventsRequest, StreamTaskEnd, StreamTaskEvent } from "../src/protocol/events.ts";
 import { TaskEvent, TaskRequest, TaskResult, TaskStatus } from "../src/protocol/task.ts";
 import { RunnerManifest } from "../src/runner/manifest.ts";
@@ -123,6 +134,60 @@ export const SCHEMAS: readonly SchemaEntry[] = [
     io: "output",
     title: "cmesh control API result",
     description: "GET /v1/tasks/:id/result on the loopback control API, once the task finished.",
+  },
+  {
+    file: "control-status.schema.json",
+    schema: StatusAnswer,
+    io: "output",
+    title: "cmesh control API status",
+    description:
+      "GET /v1/status on the loopback control API: the daemon, tailnet, worker, runners.",
+  },
+  {
+    file: "control-peers.schema.json",
+    schema: PeersAnswer,
+    io: "output",
+    title: "cmesh control API peers",
+    description:
+      "GET /v1/peers on the loopback control API: each outbound peer, its pin, online state and what it allows me.",
+  },
+  {
+    file: "control-delegate-request.schema.json",
+    schema: DelegateBody,
+    io: "input",
+    title: "cmesh control API delegate request",
+    description: "What a client sends to POST /v1/delegate on the loopback control API.",
+  },
+  {
+    file: "control-delegate.schema.json",
+    schema: DelegateAnswer,
+    io: "output",
+    title: "cmesh control API delegate answer",
+    description:
+      "POST /v1/delegate on the loopback control API (202): the task as recorded and its peer.",
+  },
+  {
+    file: "control-tasks.schema.json",
+    schema: TasksAnswer,
+    io: "output",
+    title: "cmesh control API tasks",
+    description: "GET /v1/tasks on the loopback control API: recent outbound tasks, newest first.",
+  },
+  {
+    file: "control-events.schema.json",
+    schema: EventsAnswer,
+    io: "output",
+    title: "cmesh control API events",
+    description:
+      "GET /v1/tasks/:id/events on the loopback control API: stored events after `after`.",
+  },
+  {
+    file: "control-cancel.schema.json",
+    schema: CancelAnswer,
+    io: "output",
+    title: "cmesh control API cancel",
+    description:
+      "POST /v1/tasks/:id/cancel on the loopback control API (202): the task after the cancel.",
   },
   {
     file: "runner-manifest.schema.json",

@@ -56,6 +56,13 @@ Deno.test("the schema set covers config, wire messages, control answers, manifes
     "control-task.schema.json",
     "control-wait.schema.json",
     "control-result.schema.json",
+    "control-status.schema.json",
+    "control-peers.schema.json",
+    "control-delegate-request.schema.json",
+    "control-delegate.schema.json",
+    "control-tasks.schema.json",
+    "control-events.schema.json",
+    "control-cancel.schema.json",
     "runner-manifest.schema.json",
     "audit-record.schema.json",
   ]);

@@ -3,24 +3,14 @@
  * Calling the control API from a CLI command: errors become {@link CliError}s with the right
  * exit code (3 for policy denials, on either side).
  */
-import { type ControlAnswer, ControlClient, type ControlFailure } from "../control/client.ts";
+import type { ControlAnswer, ControlFailure } from "../control/calls.ts";
+import { ControlClient } from "../control/client.ts";
 import { configFileFor } from "./context.ts";
 import { CliError, type CommonOptions, EXIT } from "./output.ts";
 
 /** A client for the configured daemon. */
 export async function controlFor(opts: CommonOptions): Promise<ControlClient> {
   return await ControlClient.fromConfig(configFileFor(opts));
-}
-
-/** Calls the control API and returns the body, or throws a CliError. */
-export async function call(
-  client: ControlClient,
-  method: "GET" | "POST",
-  path: string,
-  body?: unknown,
-): Promise<Record<string, unknown>> {
-  const res = method === "GET" ? await client.get(path) : await client.post(path, body ?? {});
-  return res.ok ? res.body : failed(res);
 }
 
 /** The value of a checked answer, or throws its failure as a CliError. */

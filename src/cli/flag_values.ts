@@ -10,7 +10,7 @@
  * taskIdArg("t123456789"); // ok; "../x" throws a usage CliError
  * ```
  */
-import { AbsolutePath, Name, TASK_STATES, TaskId } from "../protocol/task.ts";
+import { AbsolutePath, Name, TASK_STATES, TaskId, type TaskState } from "../protocol/task.ts";
 import { CliError, EXIT } from "./output.ts";
 
 const usage = (message: string) => new CliError(message, EXIT.USAGE, "usage");
@@ -32,7 +32,7 @@ export function nameFlag(flag: string, value: string): string {
       `${flag} "${value}" is not a valid name (lowercase letters, digits, _ and -, starting with a letter)`,
     );
   }
-  return value;
+  return value as TaskState;
 }
 
 /** An absolute path on the peer (`--cwd`): never resolved here, it names the peer's disk. */
@@ -42,7 +42,7 @@ export function peerCwdFlag(value: string): string {
       `--cwd "${value}" must be an absolute path on the peer (it is not resolved against this machine's directory)`,
     );
   }
-  return value;
+  return value as TaskState;
 }
 
 /** A whole number in `min..max`. */
@@ -55,9 +55,9 @@ export function intFlag(flag: string, value: string, min: number, max: number): 
 }
 
 /** A task state filter. */
-export function stateFlag(value: string): string {
+export function stateFlag(value: string): TaskState {
   if (!(TASK_STATES as readonly string[]).includes(value)) {
     throw usage(`--state must be one of ${TASK_STATES.join(", ")}, got "${value}"`);
   }
-  return value;
+  return value as TaskState;
 }

@@ -16,10 +16,10 @@
  * | `POST /v1/tasks/:id/cancel` | cancel at the peer |
  */
 import { type Context, Hono } from "hono";
-import { z } from "zod";
 import type { DelegateOutcome } from "../delegation/requester.ts";
 import { type ErrorCode, replyError } from "../protocol/errors.ts";
-import { AbsolutePath, Name, TASK_STATES, TaskId } from "../protocol/task.ts";
+import { type ControlPeer, DelegateBody, type StatusAnswer } from "../protocol/control.ts";
+import { TASK_STATES, TaskId } from "../protocol/task.ts";
 import { storageProblem } from "../store/errors.ts";
 import { readJsonBody } from "../util/json_request.ts";
 import { logger } from "../util/log.ts";
@@ -28,25 +28,6 @@ import type { OutboundTasks } from "./ports.ts";
 import { bearerToken } from "./guards/bearer_token.ts";
 import { loopbackOnly } from "./guards/loopback_only.ts";
 
-// The wire request refuses NUL in the prompt and cwd; refuse it here too, before anything is
-// recorded (otherwise the task is stored, sent, and only then refused by the peer).
-const noNul = [(s: string) => !s.includes("\0"), {
-  message: "must not contain NUL characters",
-}] as const;
-
-/** The body of `POST /v1/delegate`. */
-export const DelegateBody = z.strictObject({
-  peer: z.string().min(1).max(253),
-  task: z.string().min(1, "must not be empty").refine(...noNul),
-  cwd: AbsolutePath.refine(...noNul),
-  profile: Name.default("query"),
-  runner: Name.optional(),
-  timeout_s: z.int().positive().max(7 * 24 * 3600).optional(),
-  id: TaskId.optional(),
-});
-/** A delegate request. */
-export type DelegateBody = z.infer<typeof DelegateBody>;
-
 /** What the control app needs. */
 export interface ControlAppDeps {
   port: number;
@@ -54,8 +35,8 @@ export interface ControlAppDeps {
   tokenFile: string;
   maxBodyBytes: number;
   delegation: OutboundTasks;
-  status(): Promise<Record<string, unknown>>;
-  peers(): Promise<unknown[]>;
+  status(): Promise<StatusAnswer>;
+  peers(): Promise<ControlPeer[]>;
 }
 
 const FAILURE_CODE: Record<Exclude<DelegateOutcome, { ok: true }>["kind"], ErrorCode> = {

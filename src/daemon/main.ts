@@ -14,6 +14,7 @@ import { PeerDirectory } from "../delegation/peer_directory.ts";
 import type { StatusSource } from "../delegation/peer_resolve.ts";
 import { Requester } from "../delegation/requester.ts";
 import { outboundDecision } from "../policy/outbound.ts";
+import type { StatusAnswer } from "../protocol/control.ts";
 import { credentialNames } from "../runner/credential_hint.ts";
 import { appendAudit } from "../store/audit.ts";
 import { openStore } from "../store/db.ts";
@@ -82,7 +83,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   }
 
   let worker: RunningWorker | null = null;
-  let runnerInfo: unknown = { inbound: "disabled" };
+  let runnerInfo: StatusAnswer["runners"] = { inbound: "disabled" };
   const cleanup = () => {
     store.close();
     lock.release();

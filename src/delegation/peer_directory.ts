@@ -15,6 +15,8 @@
  * ```
  */
 import { findOutboundPeer } from "../policy/outbound.ts";
+import { AllowsMe, type ControlPeer } from "../protocol/control.ts";
+import { issuesLine } from "../util/zod_issues.ts";
 import type { OutboundPeer } from "../config/schema.ts";
 import type { Store } from "../store/db.ts";
 import { getPin, pinIfAbsent } from "../store/pins.ts";
@@ -106,7 +108,7 @@ export class PeerDirectory {
   }
 
   /** `GET /v1/peers`: each configured peer, its pin, online state and what it allows me. */
-  list(): Promise<Record<string, unknown>[]> {
+  list(): Promise<ControlPeer[]> {
     return Promise.all(this.deps.peers.map(async (p) => {
       const pin = this.pinOf(p);
       const base = { name: p.name, profiles_i_send: p.profiles, cwd_i_send: p.cwd, pin };
@@ -116,6 +118,7 @@ export class PeerDirectory {
       }
       const t = r.target;
       const hello = await new PeerClient(t.address, 3000).hello();
+      const allows = hello.ok ? AllowsMe.safeParse(hello.value.allowed) : null;
       return {
         ...base,
         address: `${t.address.host}:${t.address.port}`,
@@ -124,9 +127,16 @@ export class PeerDirectory {
         // Without tailnet status, a peer that answers at all (even "connection refused") is online.
         online: t.online ?? (hello.ok || hello.failure.kind !== "unreachable"),
         cmesh: hello.ok,
-        ...(hello.ok
-          ? { allows_me: hello.value.allowed, peer_version: hello.value.cmesh }
-          : { error: hello.failure.message }),
+        ...(hello.ok ? { peer_version: String(hello.value.cmesh) } : {}),
+        ...(!hello.ok
+          ? { error: hello.failure.message }
+          : allows?.success
+          ? { allows_me: allows.data }
+          : {
+            error: `its /v1/hello does not say what it allows in a form this cmesh reads (${
+              issuesLine(allows?.error.issues ?? [], 3)
+            })`,
+          }),
       };
     }));
   }

@@ -1,9 +1,9 @@
 /**
  * @module
- * The MCP server's way to the local daemon: a {@link ControlClient} built on the first tool
- * call, not at start-up, so `initialize` is answered before any config is read. The control
- * client module itself is imported lazily too (it pulls in the TOML parser and the config
- * schema).
+ * The MCP server's way to the local daemon: the typed control calls (`control/calls.ts`) over a
+ * {@link ControlClient} built on the first tool call, not at start-up, so `initialize` is
+ * answered before any config is read. The client module itself is imported lazily too (it
+ * pulls in the TOML parser and the config schema).
  *
  * A failure before any request reached the daemon (not running, no token yet, bad config)
  * drops the cached client, so the next call picks up a daemon started since, or a fixed
@@ -13,43 +13,33 @@
  * ```ts
  * import { LazyControl } from "./control.ts";
  * const control = new LazyControl("/home/ann/.config/cmesh/config.toml");
- * const res = await control.get("/v1/peers");
+ * const res = await control.peers();
  * if (!res.ok) console.error(res.error.message);
  * ```
  */
-import type { ControlClient, ControlResponse } from "../control/client.ts";
+import { ControlCalls, type ControlResponse } from "../control/calls.ts";
+import type { ControlClient } from "../control/client.ts";
 
-/** A control answer, or a config problem found while building the client. */
-export type ControlAnswer =
-  | ControlResponse
-  | { ok: false; status: 0; error: { code: "invalid_config"; message: string } };
-
-/** What the tools need from the daemon. */
-export interface ControlAccess {
-  /** GET a control API path. */
-  get(path: string, signal?: AbortSignal): Promise<ControlAnswer>;
-  /** POST JSON to a control API path. */
-  post(path: string, body: unknown, signal?: AbortSignal): Promise<ControlAnswer>;
-}
-
-/** A {@link ControlAccess} that reads the config on first use. */
-export class LazyControl implements ControlAccess {
+/** The typed control calls over a client that reads the config on first use. */
+export class LazyControl extends ControlCalls {
   #client: Promise<ControlClient> | null = null;
 
   /** @param configFile the config.toml whose port and state dir locate the daemon */
-  constructor(readonly configFile: string) {}
+  constructor(readonly configFile: string) {
+    super();
+  }
 
   /** GET a control API path. */
-  get(path: string, signal?: AbortSignal): Promise<ControlAnswer> {
+  get(path: string, signal?: AbortSignal): Promise<ControlResponse> {
     return this.#call((c) => c.get(path, signal));
   }
 
   /** POST JSON to a control API path. */
-  post(path: string, body: unknown, signal?: AbortSignal): Promise<ControlAnswer> {
+  post(path: string, body: unknown, signal?: AbortSignal): Promise<ControlResponse> {
     return this.#call((c) => c.post(path, body, signal));
   }
 
-  async #call(send: (c: ControlClient) => Promise<ControlResponse>): Promise<ControlAnswer> {
+  async #call(send: (c: ControlClient) => Promise<ControlResponse>): Promise<ControlResponse> {
     for (let attempt = 0;; attempt++) {
       let client: ControlClient;
       try {

@@ -16,8 +16,8 @@
  * });
  * ```
  */
+import { type ControlCalls, followTask as follow } from "../control/calls.ts";
 import { isTerminal } from "../protocol/task.ts";
-import type { ControlAccess } from "./control.ts";
 import { progressLine } from "./format.ts";
 import type { ProgressReporter } from "./progress.ts";
 import type { ToolError } from "./results.ts";
@@ -53,78 +53,56 @@ export interface FollowOptions {
 /** The outcome of {@link followTask}. */
 export type FollowAnswer = { ok: true; value: FollowOut } | { ok: false; error: ToolError };
 
-/** The path of a task's control API resource. */
-export function taskPath(id: string, sub = ""): string {
-  return `/v1/tasks/${encodeURIComponent(id)}${sub}`;
-}
-
 /** The stored result of a terminal task, or null when there is none. */
 export async function fetchResult(
-  control: ControlAccess,
+  control: ControlCalls,
   task: TaskOut,
   signal?: AbortSignal,
 ): Promise<ResultOut | null> {
-  const res = await control.get(taskPath(task.id, "/result"), signal);
-  return res.ok ? toResultOut(res.body.result, task.peer) : null;
+  const res = await control.result(task.id, signal);
+  return res.ok ? toResultOut(res.value.result, task.peer) : null;
 }
 
 /** Waits up to `waitSeconds` for the task to finish, reporting progress on the way. */
 export async function followTask(
-  control: ControlAccess,
+  control: ControlCalls,
   id: string,
   opts: FollowOptions,
 ): Promise<FollowAnswer> {
   const started = Date.now();
-  const deadline = started + opts.waitSeconds * 1000;
-  const pollS = opts.pollS ?? POLL_S;
-  let after = opts.after;
   let events: EventOut[] = [];
   let omitted = 0;
-  let task: TaskOut | null = null;
   let reportedState: string | null = null;
   let reportedAt = Number.NEGATIVE_INFINITY;
-  for (;;) {
-    const leftS = Math.max(0, (deadline - Date.now()) / 1000);
-    const timeoutS = Math.min(pollS, leftS).toFixed(1);
-    let res;
-    try {
-      res = await control.get(
-        // Without a progress token nobody sees intermediate events as they come: one
-        // long-poll until the end (they are all in its answer) instead of one per event.
-        taskPath(
-          id,
-          `/wait?after=${after}&timeout_s=${timeoutS}` +
-            (opts.progress.enabled ? "" : "&until=terminal"),
-        ),
-        opts.signal,
-      );
-    } catch (e) {
-      if (opts.signal?.aborted && task) break;
-      throw e;
-    }
-    if (!res.ok) return { ok: false, error: res.error };
-    task = toTaskOut(res.body.task);
-    const fresh = (Array.isArray(res.body.events) ? res.body.events : [])
-      .map(toEventOut)
-      .filter((e): e is EventOut => e !== null && e.seq > after);
-    for (const e of fresh) after = Math.max(after, e.seq);
-    events.push(...fresh);
-    if (events.length > MAX_EVENTS) {
-      omitted += events.length - MAX_EVENTS;
-      events = events.slice(-MAX_EVENTS);
-    }
-    const done = isTerminal(task.state);
-    const now = Date.now();
-    if (
-      opts.progress.enabled &&
-      (done || task.state !== reportedState || now - reportedAt >= HEARTBEAT_MS)
-    ) {
-      await opts.progress.report(progressLine(task, now));
-      reportedState = task.state;
-      reportedAt = Date.now();
-    }
-    if (done || Date.now() >= deadline || opts.signal?.aborted) break;
-  }
+  const end = await follow(control, id, {
+    after: opts.after,
+    pollS: opts.pollS ?? POLL_S,
+    deadline: started + opts.waitSeconds * 1000,
+    // Without a progress token nobody sees intermediate events as they come: one long-poll
+    // until the end (they are all in its answer) instead of one per event.
+    untilTerminal: !opts.progress.enabled,
+    signal: opts.signal,
+    onEvent: (ev) => {
+      events.push(toEventOut(ev));
+      if (events.length > MAX_EVENTS) {
+        omitted += events.length - MAX_EVENTS;
+        events = events.slice(-MAX_EVENTS);
+      }
+    },
+    onStatus: async (t) => {
+      const now = Date.now();
+      if (
+        opts.progress.enabled &&
+        (isTerminal(t.state) || t.state !== reportedState || now - reportedAt >= HEARTBEAT_MS)
+      ) {
+        await opts.progress.report(progressLine(toTaskOut(t), now));
+        reportedState = t.state;
+        reportedAt = Date.now();
+      }
+    },
+  });
+  if (!end.ok) return { ok: false, error: end.error };
+  const task = toTaskOut(end.value);
   const done = isTerminal(task.state);
   const result = done ? await fetchResult(control, task, opts.signal).catch(() => null) : null;
   await opts.progress.settle();
@@ -139,7 +117,7 @@ export async function followTask(
       task,
       events,
       events_omitted: omitted,
-      next_after: after,
+      next_after: events.at(-1)?.seq ?? opts.after,
       result,
     },
   };

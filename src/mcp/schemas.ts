@@ -8,13 +8,21 @@
  *
  * @example
  * ```ts
- * import { toTaskOut } from "./schemas.ts";
- * const t = toTaskOut({ id: "t123456789", state: "running", peer: "build-box" });
- * t.last_event; // null
+ * import { toEventOut } from "./schemas.ts";
+ * toEventOut({ seq: 1, at: "2025-01-01T00:00:00Z", kind: "tool", text: "Read a.ts", data: {} });
+ * // { seq: 1, at: "2025-01-01T00:00:00Z", kind: "tool", text: "Read a.ts" }
  * ```
  */
 import { z } from "zod";
-import { Claims, ErrorInfo, Evidence, TASK_STATES, type TaskState } from "../protocol/task.ts";
+import type { ControlPeer, ControlTask } from "../protocol/control.ts";
+import {
+  Claims,
+  ErrorInfo,
+  Evidence,
+  TASK_STATES,
+  type TaskEvent,
+  type TaskResult,
+} from "../protocol/task.ts";
 
 /** One task event as the tools show it (without the bulky `data`). */
 export const EventOut = z.object({
@@ -165,95 +173,62 @@ export type PeerOut = z.infer<typeof PeerOut>;
 /** `cmesh_peers`. */
 export const PeersOut = z.object({ peers: z.array(PeerOut) });
 
-type Raw = Record<string, unknown>;
-
-const str = (v: unknown, dflt = ""): string => typeof v === "string" ? v : dflt;
-const strOrNull = (v: unknown): string | null => typeof v === "string" ? v : null;
-const strings = (v: unknown): string[] =>
-  Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : [];
-
 /** Drops an event's `data`. */
-export function toEventOut(raw: unknown): EventOut | null {
-  if (!raw || typeof raw !== "object") return null;
-  const e = raw as Raw;
-  return { seq: Number(e.seq) || 0, at: str(e.at), kind: str(e.kind), text: str(e.text) };
+export function toEventOut(e: TaskEvent): EventOut {
+  return { seq: e.seq, at: e.at, kind: e.kind, text: e.text };
 }
 
-/** A control API task status (with `peer`) as {@link TaskOut}. */
-export function toTaskOut(raw: unknown, peer?: string): TaskOut {
-  const t = (raw ?? {}) as Raw;
-  const err = t.error as Raw | null | undefined;
-  return {
-    id: str(t.id),
-    peer: str(t.peer, peer ?? ""),
-    state: (TASK_STATES as readonly string[]).includes(str(t.state))
-      ? t.state as TaskState
-      : "failed",
-    profile: str(t.profile),
-    runner: str(t.runner),
-    cwd: str(t.cwd),
-    created_at: strOrNull(t.created_at),
-    started_at: strOrNull(t.started_at),
-    finished_at: strOrNull(t.finished_at),
-    last_event: toEventOut(t.last_event),
-    error: err && typeof err === "object"
-      ? {
-        code: str(err.code),
-        message: str(err.message),
-        ...(typeof err.rule === "string" ? { rule: err.rule } : {}),
-      }
-      : null,
-  };
+/** A control API task as {@link TaskOut}. */
+export function toTaskOut(t: ControlTask): TaskOut {
+  return { ...t, last_event: t.last_event && toEventOut(t.last_event) };
 }
 
-/** A control API result (a wire `TaskResult`) as {@link ResultOut}. */
-export function toResultOut(raw: unknown, peer: string): ResultOut {
-  const r = (raw ?? {}) as Raw;
+/** A stored result (a wire `TaskResult`) as {@link ResultOut}. */
+export function toResultOut(r: TaskResult, peer: string): ResultOut {
   return {
     trust: TRUST_NOTE,
-    task_id: str(r.id),
+    task_id: r.id,
     peer,
-    state: r.state as TaskState,
-    profile: str(r.profile),
-    runner: str(r.runner),
-    cwd: str(r.cwd),
-    started_at: strOrNull(r.started_at),
-    finished_at: strOrNull(r.finished_at),
-    claims: r.claims as ResultOut["claims"],
-    evidence: (r.evidence ?? null) as ResultOut["evidence"],
-    error: (r.error ?? null) as ResultOut["error"],
+    state: r.state,
+    profile: r.profile,
+    runner: r.runner,
+    cwd: r.cwd,
+    started_at: r.started_at,
+    finished_at: r.finished_at,
+    claims: r.claims,
+    evidence: r.evidence,
+    error: r.error,
   };
 }
 
 /** A `/v1/peers` entry as {@link PeerOut}. */
-export function toPeerOut(raw: unknown): PeerOut {
-  const p = (raw ?? {}) as Raw;
-  const allowed = p.allows_me as Raw | undefined;
+export function toPeerOut(p: ControlPeer): PeerOut {
+  const allowed = p.allows_me;
   return {
-    name: str(p.name),
-    online: p.online === true,
-    cmesh: p.cmesh === true,
-    address: strOrNull(p.address),
-    peer_version: strOrNull(p.peer_version),
+    name: p.name,
+    online: p.online,
+    cmesh: p.cmesh ?? false,
+    address: p.address ?? null,
+    peer_version: p.peer_version ?? null,
     node: {
-      stable_id: strOrNull(p.stable_id),
-      pinned: strOrNull((p.pin as Raw | null | undefined)?.stable_id),
-      pin_source: strOrNull((p.pin as Raw | null | undefined)?.source),
+      stable_id: p.stable_id ?? null,
+      pinned: p.pin?.stable_id ?? null,
+      pin_source: p.pin?.source ?? null,
     },
-    i_may_send: { profiles: strings(p.profiles_i_send), cwd: strings(p.cwd_i_send) },
-    peer_allows_me: allowed && typeof allowed === "object"
+    i_may_send: { profiles: p.profiles_i_send, cwd: p.cwd_i_send },
+    peer_allows_me: allowed
       ? {
-        inbound_enabled: allowed.inboundEnabled === true,
-        rules: (Array.isArray(allowed.rules) ? allowed.rules as Raw[] : []).map((r) => ({
-          rule: `inbound.allow[${Number(r.ruleIndex)}]`,
-          by: str(r.by),
-          profiles: strings(r.profiles),
-          cwd: strings(r.cwd),
-          runners: strings(r.runners),
+        inbound_enabled: allowed.inboundEnabled,
+        rules: allowed.rules.map((r) => ({
+          rule: `inbound.allow[${r.ruleIndex}]`,
+          by: r.by,
+          profiles: r.profiles,
+          cwd: r.cwd,
+          runners: r.runners,
         })),
-        limits: (allowed.limits && typeof allowed.limits === "object" ? allowed.limits : {}) as Raw,
+        limits: allowed.limits,
       }
       : null,
-    error: strOrNull(p.error),
+    error: p.error ?? null,
   };
 }

@@ -1,6 +1,6 @@
 /** The bounded follow loop against a scripted control API (no processes). */
 import assert from "node:assert/strict";
-import type { ControlAccess, ControlAnswer } from "../../src/mcp/control.ts";
+import { ControlCalls, type ControlResponse } from "../../src/control/calls.ts";
 import { followTask, MAX_EVENTS, POLL_S } from "../../src/mcp/follow.ts";
 import { ProgressReporter } from "../../src/mcp/progress.ts";
 
@@ -25,39 +25,47 @@ const events = (from: number, to: number) =>
     (_, i) => ({ seq: from + i, at: "", kind: "tool", text: `Read f${from + i}.ts` }),
   );
 
+/** A control transport double: GETs are answered by `get`; POSTs are not expected. */
+class ControlDouble extends ControlCalls {
+  constructor(readonly get: (path: string) => Promise<ControlResponse>) {
+    super();
+  }
+  post(): Promise<ControlResponse> {
+    return Promise.reject(new Error("unused"));
+  }
+}
+
 /** A control double: `/wait` answers come from `script`, in order; the last repeats. */
 function scripted(script: ((q: URLSearchParams) => Record<string, unknown>)[]) {
   const paths: string[] = [];
   let i = 0;
-  const control: ControlAccess = {
-    get(path: string): Promise<ControlAnswer> {
-      paths.push(path);
-      if (path.endsWith("/result")) {
-        return Promise.resolve({
-          ok: true,
-          status: 200,
-          body: {
-            result: {
-              id: "t0123456789",
-              state: "succeeded",
-              profile: "query",
-              runner: "demo",
-              cwd: "/srv/app",
-              started_at: null,
-              finished_at: null,
-              claims: { final_text: "done", session_id: null },
-              evidence: null,
-              error: null,
-            },
+  const control = new ControlDouble((path) => {
+    paths.push(path);
+    if (path.endsWith("/result")) {
+      return Promise.resolve({
+        ok: true,
+        status: 200,
+        body: {
+          peer: "box",
+          result: {
+            id: "t0123456789",
+            state: "succeeded",
+            profile: "query",
+            runner: "demo",
+            cwd: "/srv/app",
+            started_at: null,
+            finished_at: null,
+            claims: { final_text: "done", session_id: null },
+            evidence: null,
+            error: null,
           },
-        });
-      }
-      const q = new URLSearchParams(path.split("?")[1]);
-      const step = script[Math.min(i++, script.length - 1)];
-      return Promise.resolve({ ok: true, status: 200, body: step(q) });
-    },
-    post: () => Promise.reject(new Error("unused")),
-  };
+        },
+      });
+    }
+    const q = new URLSearchParams(path.split("?")[1]);
+    const step = script[Math.min(i++, script.length - 1)];
+    return Promise.resolve({ ok: true, status: 200, body: step(q) });
+  });
   return { control, paths };
 }
 
@@ -87,7 +95,7 @@ Deno.test("follows until terminal, keeps events after `after`, fetches the resul
   assert.equal(f.result?.claims.final_text, "done");
   assert.equal("data" in (f.task.last_event ?? {}), false);
   // Each long-poll asks for events after the last one seen, for at most POLL_S seconds.
-  assert.match(paths[0], /\/v1\/tasks\/t0123456789\/wait\?after=2&timeout_s=10\.0$/);
+  assert.match(paths[0], /\/v1\/tasks\/t0123456789\/wait\?after=2&timeout_s=10$/);
   assert.match(paths[1], /after=3&/);
   assert.match(paths[2], /after=5&/);
   assert.ok(
@@ -122,7 +130,7 @@ Deno.test("stops at the deadline with the status so far, and caps the events", a
   assert.equal(out.value.next_after, n * 20);
 });
 
-Deno.test("wait_seconds 0 looks once with timeout_s=0.0", async () => {
+Deno.test("wait_seconds 0 looks once with timeout_s=0", async () => {
   const { control, paths } = scripted([() => ({ task: status("queued", 0), events: [] })]);
   const out = await followTask(control, "t0123456789", {
     waitSeconds: 0,
@@ -131,20 +139,18 @@ Deno.test("wait_seconds 0 looks once with timeout_s=0.0", async () => {
   });
   assert.ok(out.ok);
   assert.equal(paths.length, 1);
-  assert.match(paths[0], /timeout_s=0\.0$/);
+  assert.match(paths[0], /timeout_s=0$/);
   assert.equal(out.value.state, "queued");
 });
 
 Deno.test("a control error is returned, not thrown", async () => {
-  const control: ControlAccess = {
-    get: () =>
-      Promise.resolve({
-        ok: false,
-        status: 404,
-        error: { code: "not_found", message: "no outbound task t0123456789" },
-      }),
-    post: () => Promise.reject(new Error("unused")),
-  };
+  const control = new ControlDouble(() =>
+    Promise.resolve({
+      ok: false,
+      status: 404,
+      error: { code: "not_found", message: "no outbound task t0123456789" },
+    })
+  );
   const out = await followTask(control, "t0123456789", {
     waitSeconds: 5,
     after: 0,

@@ -9,7 +9,34 @@ import {
   progressLine,
   resultText,
 } from "../../src/mcp/format.ts";
-import { type ResultOut, toPeerOut, toTaskOut, TRUST_NOTE } from "../../src/mcp/schemas.ts";
+import type { ControlPeer, ControlTask } from "../../src/protocol/control.ts";
+import {
+  type ResultOut,
+  toPeerOut as peerOut,
+  toTaskOut as taskOut,
+  TRUST_NOTE,
+} from "../../src/mcp/schemas.ts";
+
+/** A control API task with `over` on top of a queued one. */
+const toTaskOut = (over: Partial<ControlTask>) =>
+  taskOut({
+    id: "t0123456789",
+    peer: "box",
+    state: "queued",
+    profile: "query",
+    runner: "",
+    cwd: "/srv/app",
+    created_at: "",
+    started_at: null,
+    finished_at: null,
+    last_event: null,
+    error: null,
+    ...over,
+  });
+
+/** A `/v1/peers` entry with `over` on top of an unpinned, offline one. */
+const toPeerOut = (over: Partial<ControlPeer> & { name: string }) =>
+  peerOut({ profiles_i_send: [], cwd_i_send: [], pin: null, online: false, ...over });
 
 const result = (over: Partial<ResultOut> = {}): ResultOut => ({
   trust: TRUST_NOTE,
@@ -159,7 +186,7 @@ Deno.test("peers: what I may send vs what the peer allows me", () => {
     name: "x",
     online: true,
     cmesh: true,
-    allows_me: { inboundEnabled: false, rules: [] },
+    allows_me: { inboundEnabled: false, rules: [], limits: {} },
   });
   assert.match(peerText(closed), /nothing \(inbound disabled there\)/);
 });
@@ -229,7 +256,7 @@ Deno.test("peers: which node the name means (pinned, or pinned on the first task
     name: "build-box",
     online: true,
     stable_id: "nA",
-    pin: { stable_id: "nA", source: "first_contact" },
+    pin: { stable_id: "nA", source: "first_contact", pinned_at: null, dns_name: null },
   });
   assert.deepEqual(pinned.node, { stable_id: "nA", pinned: "nA", pin_source: "first_contact" });
   assert.match(peerText(pinned), /\n {2}Node: pinned to nA \(first contact\)\n/);

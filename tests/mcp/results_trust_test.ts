@@ -5,7 +5,14 @@ Deno.test("structured results carry the untrusted-claims note (clients show the 
   const out = toResultOut({
     id: "t0123456789",
     state: "succeeded",
+    profile: "query",
+    runner: "claude",
+    cwd: "/srv/app",
+    started_at: null,
+    finished_at: null,
     claims: { final_text: "done", session_id: null },
+    evidence: null,
+    error: null,
   }, "b");
   assert.equal(Object.keys(out)[0], "trust");
   assert.equal(out.trust, TRUST_NOTE);

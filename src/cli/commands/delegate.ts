@@ -4,8 +4,9 @@
  * optionally follow it with a live progress line, and print the result.
  */
 import { isTerminal, type TaskEvent, type TaskStatus } from "../../protocol/task.ts";
-import { type ControlClient, followTask } from "../../control/client.ts";
-import { answerOf, call, controlFor } from "../control_call.ts";
+import { followTask } from "../../control/calls.ts";
+import type { ControlClient } from "../../control/client.ts";
+import { answerOf, controlFor } from "../control_call.ts";
 import { intFlag, nameFlag, peerCwdFlag, taskIdArg } from "../flag_values.ts";
 import { formatResult } from "../format.ts";
 import { CliError, type CommonOptions, emit, EXIT } from "../output.ts";
@@ -37,16 +38,18 @@ export async function delegate(peer: string, task: string, opts: DelegateOptions
   if (opts.runner !== undefined) nameFlag("--runner", opts.runner);
   if (opts.id !== undefined) taskIdArg(opts.id, "--id");
   const client = await controlFor(opts);
-  const body = await call(client, "POST", "/v1/delegate", {
-    peer,
-    task,
-    cwd: opts.cwd,
-    profile: opts.profile,
-    ...(opts.runner ? { runner: opts.runner } : {}),
-    ...(timeout_s ? { timeout_s } : {}),
-    ...(opts.id ? { id: opts.id } : {}),
-  });
-  const status = body.task as TaskStatus;
+  const body = answerOf(
+    await client.delegate({
+      peer,
+      task,
+      cwd: opts.cwd,
+      profile: opts.profile,
+      ...(opts.runner ? { runner: opts.runner } : {}),
+      ...(timeout_s ? { timeout_s } : {}),
+      ...(opts.id ? { id: opts.id } : {}),
+    }),
+  );
+  const status = body.task;
   if (!opts.wait) {
     emit(
       opts,

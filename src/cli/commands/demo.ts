@@ -6,10 +6,10 @@
  * progress, the result with evidence, a refused request, and both audit trails.
  */
 import { join } from "node:path";
-import { ControlClient, followTask } from "../../control/client.ts";
+import { followTask } from "../../control/calls.ts";
+import { ControlClient } from "../../control/client.ts";
 import { controlTokenPath, readControlToken } from "../../control/token.ts";
 import { spawnDaemon, type SpawnedDaemon } from "../../daemon/spawn.ts";
-import type { TaskStatus } from "../../protocol/task.ts";
 import { listAudit } from "../../store/audit.ts";
 import { verifyAudit } from "../../store/audit_verify.ts";
 import { openStore } from "../../store/db.ts";
@@ -71,7 +71,7 @@ async function runFlow(l: DemoLayout): Promise<boolean> {
   );
 
   heading("2. Delegation and policy decisions");
-  const sent = await laptop.post("/v1/delegate", {
+  const sent = await laptop.delegate({
     peer: "server",
     task: prompt,
     cwd: l.repo,
@@ -80,7 +80,7 @@ async function runFlow(l: DemoLayout): Promise<boolean> {
   if (!sent.ok) {
     throw new CliError(`delegation failed: ${sent.error.message}`, EXIT.FAILURE, "demo_failed");
   }
-  const id = (sent.body.task as TaskStatus).id;
+  const id = sent.value.task.id;
   console.log(
     `laptop's outbound policy allowed it; server's inbound policy admitted it as task ${id}`,
   );
@@ -97,7 +97,7 @@ async function runFlow(l: DemoLayout): Promise<boolean> {
   if (res.ok) console.log(formatResult(res.value.result, "server"));
 
   heading("5. What gets refused (and why)");
-  const outside = await laptop.post("/v1/delegate", {
+  const outside = await laptop.delegate({
     peer: "server",
     task: "read the host's password file",
     cwd: "/etc",
@@ -106,7 +106,7 @@ async function runFlow(l: DemoLayout): Promise<boolean> {
   console.log(
     `cwd /etc → ${outside.ok ? "accepted?!" : `${outside.error.code}: ${outside.error.message}`}`,
   );
-  const escalate = await laptop.post("/v1/delegate", {
+  const escalate = await laptop.delegate({
     peer: "server",
     task: "fix the failing test",
     cwd: l.repo,
@@ -117,7 +117,7 @@ async function runFlow(l: DemoLayout): Promise<boolean> {
       escalate.ok ? "accepted?!" : `${escalate.error.code}: ${escalate.error.message}`
     }`,
   );
-  const sibling = await laptop.post("/v1/delegate", {
+  const sibling = await laptop.delegate({
     peer: "server",
     task: "look around",
     cwd: join(l.base, "server-repos"),

@@ -2,15 +2,10 @@
  * @module
  * `cmesh tasks list|show|logs|cancel`: outbound tasks through the daemon.
  */
-import {
-  isTerminal,
-  type TaskEvent,
-  type TaskState,
-  type TaskStatus,
-} from "../../protocol/task.ts";
+import { isTerminal, type TaskEvent, type TaskState } from "../../protocol/task.ts";
 import { lastEvent, listTasks, toTaskStatus } from "../../store/tasks.ts";
-import { answerOf, call, controlFor } from "../control_call.ts";
-import { followTask } from "../../control/client.ts";
+import { answerOf, controlFor } from "../control_call.ts";
+import { followTask } from "../../control/calls.ts";
 import { intFlag, stateFlag, taskIdArg } from "../flag_values.ts";
 import { openStateStore } from "../state_store.ts";
 import { formatEvent, formatResult, formatTaskLine } from "../format.ts";
@@ -21,26 +16,24 @@ export async function tasksList(
   opts: CommonOptions & { state?: string; peer?: string; limit?: string; inbound?: boolean },
 ): Promise<void> {
   const limit = intFlag("--limit", opts.limit ?? "20", 1, 500);
-  if (opts.state) stateFlag(opts.state);
-  if (opts.inbound) return await inboundList(opts);
-  const q = new URLSearchParams();
-  if (opts.state) q.set("state", opts.state);
-  if (opts.peer) q.set("peer", opts.peer);
-  q.set("limit", String(limit));
-  const body = await call(await controlFor(opts), "GET", `/v1/tasks?${q}`);
-  const tasks = body.tasks as (TaskStatus & { peer: string })[];
-  emit(opts, body, () => tasks.length ? tasks.map(formatTaskLine).join("\n") : "no tasks yet");
+  const state = opts.state === undefined ? undefined : stateFlag(opts.state);
+  if (opts.inbound) return await inboundList({ ...opts, state }, limit);
+  const client = await controlFor(opts);
+  const body = answerOf(
+    await client.tasks({ state, peer: opts.peer, limit }),
+  );
+  emit(opts, body, () => body.tasks.map(formatTaskLine).join("\n") || "no tasks yet");
 }
 
 async function inboundList(
-  opts: CommonOptions & { state?: string; peer?: string; limit?: string },
+  opts: CommonOptions & { state?: TaskState; peer?: string },
+  limit: number,
 ): Promise<void> {
-  const limit = intFlag("--limit", opts.limit ?? "20", 1, 500);
   const store = await openStateStore(opts);
   try {
     const tasks = listTasks(store, {
       direction: "inbound",
-      state: opts.state as TaskState | undefined,
+      state: opts.state,
       peer: opts.peer,
       limit,
     }).map((t) => ({ ...toTaskStatus(t, lastEvent(store, "inbound", t.id)), peer: t.peer }));
@@ -80,10 +73,9 @@ export async function tasksLogs(
 ): Promise<void> {
   taskIdArg(id);
   const client = await controlFor(opts);
-  const path = `/v1/tasks/${encodeURIComponent(id)}`;
   if (!opts.follow) {
-    const body = await call(client, "GET", `${path}/events`);
-    emit(opts, body, () => (body.events as TaskEvent[]).map(formatEvent).join("\n"));
+    const body = answerOf(await client.events(id));
+    emit(opts, body, () => body.events.map(formatEvent).join("\n"));
     return;
   }
   const all: TaskEvent[] = [];
@@ -101,11 +93,6 @@ export async function tasksLogs(
 /** `cmesh tasks cancel <id>`. */
 export async function tasksCancel(id: string, opts: CommonOptions): Promise<void> {
   taskIdArg(id);
-  const body = await call(
-    await controlFor(opts),
-    "POST",
-    `/v1/tasks/${encodeURIComponent(id)}/cancel`,
-  );
-  const task = body.task as TaskStatus;
-  emit(opts, body, () => `cancel sent for ${task.id} (now ${task.state})`);
+  const body = answerOf(await (await controlFor(opts)).cancel(id));
+  emit(opts, body, () => `cancel sent for ${body.task.id} (now ${body.task.state})`);
 }

@@ -14,6 +14,7 @@
  */
 import { z } from "zod";
 import type { CallToolResult } from "../../deps/mcp.ts";
+import { LazyControl } from "../control.ts";
 import type { ToolContext } from "../tools/common.ts";
 
 /** What the wizard tools need: the config file (the daemon is reached through it). */
@@ -29,8 +30,7 @@ export function fail(code: string, message: string): CallToolResult {
 /** The config file: the context's, the lazy control client's, else CMESH_CONFIG or the default. */
 export async function configFileOf(ctx: SetupToolContext): Promise<string> {
   if (ctx.configFile) return ctx.configFile;
-  const lazy = ctx.control as { configFile?: unknown };
-  if (typeof lazy.configFile === "string") return lazy.configFile;
+  if (ctx.control instanceof LazyControl) return ctx.control.configFile;
   const { currentPaths } = await import("../../config/paths.ts");
   return Deno.env.get("CMESH_CONFIG") || currentPaths().configFile;
 }

@@ -90,11 +90,11 @@ export async function askUser(
 /** The refusal for a widening plan the user did not confirm, naming the terminal command. */
 export function refuseWidening(plan: Plan, widens: string[], asked: AskOutcome): CallToolResult {
   const cmd = applyCommand(plan.hash, plan.file);
-  const why = asked === "declined"
+  const why = typeof asked === "object"
+    ? `Asking the user failed (${asked.failed}), so it was not applied.`
+    : asked === "declined"
     ? "The user declined it in the confirmation prompt, so it was not applied."
-    : asked === "unsupported"
-    ? "This client cannot ask the user directly (no MCP elicitation), and the model may not confirm such a change, so it was not applied."
-    : `Asking the user failed (${(asked as { failed: string }).failed}), so it was not applied.`;
+    : "This client cannot ask the user directly (no MCP elicitation), and the model may not confirm such a change, so it was not applied.";
   return fail(
     asked === "declined" ? "not_confirmed" : "needs_user_confirmation",
     [

@@ -17,7 +17,7 @@ import type {
   ServerRequest,
 } from "../../deps/mcp.ts";
 import { TaskId } from "../../protocol/task.ts";
-import type { ControlAccess } from "../control.ts";
+import type { ControlCalls } from "../../control/calls.ts";
 import { eventsText, resultText, taskText } from "../format.ts";
 import { ProgressReporter } from "../progress.ts";
 import type { FollowOut } from "../schemas.ts";
@@ -27,7 +27,7 @@ export type ToolExtra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 
 /** What the tool modules need. */
 export interface ToolContext {
-  control: ControlAccess;
+  control: ControlCalls;
 }
 
 /** A function that registers one group of tools. */

@@ -69,7 +69,7 @@ export const registerDelegateTool: ToolRegistrar = (server, { control }) => {
       openWorldHint: true,
     },
   }, async (args, extra) => {
-    const res = await control.post("/v1/delegate", {
+    const res = await control.delegate({
       peer: args.peer,
       task: args.task,
       cwd: args.cwd,
@@ -78,10 +78,7 @@ export const registerDelegateTool: ToolRegistrar = (server, { control }) => {
       ...(args.timeout_s ? { timeout_s: args.timeout_s } : {}),
     }, extra.signal);
     if (!res.ok) return errorResult(res.error, { peer: args.peer });
-    const task = toTaskOut(
-      res.body.task,
-      typeof res.body.peer === "string" ? res.body.peer : args.peer,
-    );
+    const task = toTaskOut({ ...res.value.task, peer: res.value.peer });
     const accepted = `Delegated to ${task.peer} as task ${task.id} (accepted, ${task.state}).`;
     if (args.wait_seconds === 0) {
       const out: FollowOut = {

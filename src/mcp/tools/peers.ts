@@ -30,9 +30,9 @@ export const registerPeersTool: ToolRegistrar = (server, { control }) => {
       openWorldHint: true,
     },
   }, async (extra) => {
-    const res = await control.get("/v1/peers", extra.signal);
+    const res = await control.peers(extra.signal);
     if (!res.ok) return errorResult(res.error);
-    const peers = (Array.isArray(res.body.peers) ? res.body.peers : []).map(toPeerOut);
+    const peers = res.value.peers.map(toPeerOut);
     const text = peers.length
       ? [
         `${peers.length} peer(s) in outbound.peers:`,

@@ -12,8 +12,8 @@
  */
 import { z } from "zod";
 import { isTerminal, TASK_STATES } from "../../protocol/task.ts";
-import type { ControlAccess } from "../control.ts";
-import { fetchResult, taskPath } from "../follow.ts";
+import type { ControlCalls } from "../../control/calls.ts";
+import { fetchResult } from "../follow.ts";
 import { resultText, taskText } from "../format.ts";
 import { errorResult, okResult, type ToolError } from "../results.ts";
 import { ResultToolOut, StatusOut, type TaskOut, TasksOut, toTaskOut } from "../schemas.ts";
@@ -28,12 +28,12 @@ const READ_LOCAL = {
 
 /** Reads one task's status from the daemon. */
 export async function getTask(
-  control: ControlAccess,
+  control: ControlCalls,
   id: string,
   signal?: AbortSignal,
 ): Promise<{ ok: true; task: TaskOut } | { ok: false; error: ToolError }> {
-  const res = await control.get(taskPath(id), signal);
-  return res.ok ? { ok: true, task: toTaskOut(res.body.task) } : { ok: false, error: res.error };
+  const res = await control.task(id, signal);
+  return res.ok ? { ok: true, task: toTaskOut(res.value.task) } : { ok: false, error: res.error };
 }
 
 function hintFor(task: TaskOut): string {
@@ -108,12 +108,9 @@ export const registerTaskTools: ToolRegistrar = (server, { control }) => {
     outputSchema: TasksOut,
     annotations: { title: "List delegated tasks", ...READ_LOCAL },
   }, async ({ state, peer, limit }, extra) => {
-    const q = new URLSearchParams({ limit: String(limit) });
-    if (state) q.set("state", state);
-    if (peer) q.set("peer", peer);
-    const res = await control.get(`/v1/tasks?${q}`, extra.signal);
+    const res = await control.tasks({ state, peer, limit }, extra.signal);
     if (!res.ok) return errorResult(res.error);
-    const tasks = (Array.isArray(res.body.tasks) ? res.body.tasks : []).map((t) => toTaskOut(t));
+    const tasks = res.value.tasks.map(toTaskOut);
     const filter = [state && `state ${state}`, peer && `peer ${peer}`].filter(Boolean).join(", ");
     const text = tasks.length
       ? [

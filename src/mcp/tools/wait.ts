@@ -12,7 +12,7 @@
  */
 import { z } from "zod";
 import { isTerminal } from "../../protocol/task.ts";
-import { followTask, taskPath } from "../follow.ts";
+import { followTask } from "../follow.ts";
 import { taskText } from "../format.ts";
 import { errorResult, okResult } from "../results.ts";
 import { CancelOut, FollowOut, toTaskOut } from "../schemas.ts";
@@ -98,7 +98,7 @@ export const registerWaitTools: ToolRegistrar = (server, { control }) => {
         out(before, true),
       );
     }
-    const res = await control.post(taskPath(task_id, "/cancel"), {}, extra.signal);
+    const res = await control.cancel(task_id, extra.signal);
     if (!res.ok) {
       return errorResult({
         ...res.error,
@@ -111,7 +111,9 @@ export const registerWaitTools: ToolRegistrar = (server, { control }) => {
       progress: reporterFor(extra),
       signal: extra.signal,
     });
-    const task = followed.ok ? followed.value.task : toTaskOut(res.body.task, before.peer);
+    const task = followed.ok
+      ? followed.value.task
+      : toTaskOut({ ...res.value.task, peer: before.peer });
     const text = isTerminal(task.state)
       ? `Task ${task.id} on ${task.peer} is now ${task.state}. Files it already changed stay changed: check cmesh_result's evidence.\n\n${
         taskText(task)
