@@ -4,7 +4,7 @@
  * progress, status, wait, result, tasks, cancel, and the daemon going away.
  */
 import assert from "node:assert/strict";
-import { callWithProgress, connectMcp, startWorld, textOf } from "./_harness.ts";
+import { connectMcp, startWorld, textOf } from "./_harness.ts";
 
 // deno-lint-ignore no-explicit-any
 type Structured = Record<string, any>;
@@ -21,7 +21,7 @@ Deno.test(
       await t.step(
         "delegate with wait: result with claims + evidence, progress observed",
         async () => {
-          const { result, progress } = await callWithProgress(mcp.client, "cmesh_delegate", {
+          const { result, progress } = await mcp.callWithProgress("cmesh_delegate", {
             peer: "server",
             runner: "demo",
             task: "count the lines in this repository",
@@ -94,7 +94,7 @@ Deno.test(
             /Next: cmesh_wait \{"task_id":"t[a-z0-9]+","wait_seconds":120,"after":0\}/,
           );
 
-          const { result: waited, progress } = await callWithProgress(mcp.client, "cmesh_wait", {
+          const { result: waited, progress } = await mcp.callWithProgress("cmesh_wait", {
             task_id: taskId,
             wait_seconds: 60,
           });

@@ -33,17 +33,20 @@
  */
 import { join } from "node:path";
 import { denoRunArgs } from "../../src/util/deno_permissions.ts";
-import { fakeModelConfigToml } from "../runners_real/harness.ts";
+import { fakeModelRunners } from "../runners_real/harness.ts";
 import {
-  type DaemonProcess,
+  type CmeshNode,
+  type ConfigInput,
+  createNode,
   freePort,
   makeRepo,
   REPO_ROOT,
-  startDaemon,
+  Teardown,
 } from "../support/daemon.ts";
+import type { NodeSpec } from "../support/localapi_fixtures.ts";
 import type { FrontLoggedRequest } from "../support/fake_model_front.ts";
-import { createTopology, nsWrap, systemTestSkipReason, type Topology } from "../support/netns.ts";
-import { type NsLocalApiDouble, startNsLocalApiDouble } from "../system/ns_localapi_double.ts";
+import { createTopology, nsWrap, systemTestSkipReason } from "../support/netns.ts";
+import { startNsLocalApiDouble } from "../system/ns_localapi_double.ts";
 import { findOnPath } from "../support/proc.ts";
 import {
   type ClientRun,
@@ -89,7 +92,6 @@ export const LAPTOP_IP = "100.64.0.2";
 const NS_WORKER_PORT = 7433;
 const NS_CONTROL_PORT = 7434;
 
-const q = JSON.stringify;
 const FRONT = new URL("../support/fake_model_front.ts", import.meta.url).pathname;
 const FAKE_MAIN = new URL("../support/fake_model/main.ts", import.meta.url).pathname;
 const SCRIPTS = new URL("../testdata/fake_model/", import.meta.url).pathname;
@@ -142,66 +144,15 @@ export interface ClientWorld {
 /** The requesting agent's front log, typed. */
 export type FrontLog = FrontLoggedRequest[];
 
-function workerConfig(
-  o: { root: string; modelUrl: string; socket: string | null; controlPort: number; port: number },
-): string {
-  const tailscale = o.socket === null
-    ? ""
-    : `[tailscale]\nsocket = ${q(o.socket)}\ntimeout_ms = 2000\n\n`;
-  return `# written by tests/mcp_clients/_world.ts
-[node]
-name = "server"
-
-[daemon]
-worker_port = ${o.port}
-control_port = ${o.controlPort}
-
-${tailscale}[inbound]
-enabled = true
-
-[[inbound.allow]]
-peers = ["laptop"]
-profiles = ["query"]
-cwd = [${q(o.root)}]
-runners = ["claude", "codex"]
-
-# The real runner CLIs, pointed at the worker's fake model (as in tests/runners_real/).
-${fakeModelConfigToml(o.modelUrl)}`;
-}
-
-function requesterConfig(
-  o: {
-    base: string;
-    socket: string | null;
-    controlPort: number;
-    port: number;
-    peerAddress: string | null;
-    peerPort: number;
-  },
-): string {
-  const tailscale = o.socket === null
-    ? ""
-    : `[tailscale]\nsocket = ${q(o.socket)}\ntimeout_ms = 2000\n\n`;
-  const address = o.peerAddress === null
-    ? "# No address: found through LocalAPI status, as on a tailnet.\n"
-    : `address = ${q(o.peerAddress)}\n`;
-  return `# written by tests/mcp_clients/_world.ts
-[node]
-name = "laptop"
-
-[daemon]
-worker_port = ${o.port}
-control_port = ${o.controlPort}
-
-${tailscale}[inbound]
-enabled = false
-
-[[outbound.peers]]
-name = "server"
-${address}port = ${o.peerPort}
-profiles = ["query"]
-cwd = [${q(`${o.base}/**`)}]
-`;
+/** The head of both configs: name, ports, and (netns) the node's LocalAPI double. */
+function configHead(
+  o: { name: string; socket: string | null; controlPort: number; port: number },
+): ConfigInput {
+  return {
+    node: { name: o.name },
+    daemon: { worker_port: o.port, control_port: o.controlPort },
+    ...(o.socket === null ? {} : { tailscale: { socket: o.socket, timeout_ms: 2000 } }),
+  };
 }
 
 /** Builds the world and starts both fake models and both daemons (worker first). */
@@ -228,22 +179,11 @@ export async function createClientWorld(opts: ClientWorldOptions): Promise<Clien
   await Deno.writeTextFile(join(repo, "notes.txt"), `${notes}\n`);
   await makeRepo(repo); // commits notes.txt too: the task starts from a clean tree
 
-  let topo: Topology | null = null;
-  const doubles: NsLocalApiDouble[] = [];
-  const models: ModelProcess[] = [];
-  const daemons: DaemonProcess[] = [];
-  let destroyed = false;
+  const teardown = new Teardown();
+  teardown.add(base, (b) => Deno.remove(b, { recursive: true }));
+  const nodes: CmeshNode[] = [];
   const stopDaemons = async () => {
-    for (const p of daemons.splice(0).reverse()) await p.stop().catch(() => {});
-  };
-  const destroy = async () => {
-    if (destroyed) return;
-    destroyed = true;
-    await stopDaemons();
-    for (const m of models) await m.close().catch(() => {});
-    for (const x of doubles) await x.close().catch(() => {});
-    await topo?.destroy();
-    await Deno.remove(base, { recursive: true }).catch(() => {});
+    for (const n of [...nodes].reverse()) await n.stop().catch(() => {});
   };
 
   try {
@@ -252,33 +192,23 @@ export async function createClientWorld(opts: ClientWorldOptions): Promise<Clien
     let serverSocket: string | null = null;
     let laptopSocket: string | null = null;
     if (mode === "netns") {
-      topo = await createTopology({
-        bridgeNs: "w",
-        namespaces: { w: [`${SERVER_IP}/10`], laptop: [`${LAPTOP_IP}/10`] },
-      });
+      const topo = teardown.add(
+        await createTopology({
+          bridgeNs: "w",
+          namespaces: { w: [`${SERVER_IP}/10`], laptop: [`${LAPTOP_IP}/10`] },
+        }),
+        (t) => t.destroy(),
+      );
       serverWrap = nsWrap(topo.ns.w);
       laptopWrap = nsWrap(topo.ns.laptop);
       serverSocket = d("ts-server", "tailscaled.sock");
       laptopSocket = d("ts-laptop", "tailscaled.sock");
       const server = { name: "server", ips: [SERVER_IP], tags: ["tag:server"] };
       const laptop = { name: "laptop", ips: [LAPTOP_IP], login: "alice@example.com" };
-      doubles.push(
-        await startNsLocalApiDouble(
-          topo.ns.w,
-          serverSocket,
-          { self: server, nodes: [laptop] },
-          d(
-            "ts-server",
-            "double.json",
-          ),
-        ),
-      );
-      doubles.push(
-        await startNsLocalApiDouble(topo.ns.laptop, laptopSocket, {
-          self: laptop,
-          nodes: [server],
-        }, d("ts-laptop", "double.json")),
-      );
+      const double = (ns: string, socket: string, self: NodeSpec, peer: NodeSpec) =>
+        startNsLocalApiDouble(ns, socket, { self, nodes: [peer] }, `${socket}.json`);
+      teardown.add(await double(topo.ns.w, serverSocket, server, laptop), (x) => x.close());
+      teardown.add(await double(topo.ns.laptop, laptopSocket, laptop, server), (x) => x.close());
     }
 
     const workerModel = await startModelProcess(serverWrap, FAKE_MAIN, [
@@ -287,7 +217,7 @@ export async function createClientWorld(opts: ClientWorldOptions): Promise<Clien
       "--var",
       `workdir=${repo}`,
     ], d("logs", "worker-model.jsonl"));
-    models.push(workerModel);
+    teardown.add(workerModel, (m) => m.close());
     const requesterModel = await startModelProcess(laptopWrap, FRONT, [
       "--script",
       opts.requesterScript ?? join(SCRIPTS, "mcp_client_requester.json"),
@@ -304,7 +234,7 @@ export async function createClientWorld(opts: ClientWorldOptions): Promise<Clien
       "--backend-log",
       d("logs", "requester-model-backend.jsonl"),
     ], d("logs", "requester-model.jsonl"));
-    models.push(requesterModel);
+    teardown.add(requesterModel, (m) => m.close());
 
     const ports = mode === "netns"
       ? {
@@ -319,36 +249,59 @@ export async function createClientWorld(opts: ClientWorldOptions): Promise<Clien
         laptopWorker: freePort(),
         laptopControl: freePort(),
       };
-    await Deno.writeTextFile(
-      d("home-server", "config.toml"),
-      workerConfig({
-        root,
-        modelUrl: workerModel.url,
-        socket: serverSocket,
-        controlPort: ports.serverControl,
-        port: ports.serverWorker,
-      }),
-    );
-    await Deno.writeTextFile(
-      d("home-laptop", "config.toml"),
-      requesterConfig({
-        base,
-        socket: laptopSocket,
-        controlPort: ports.laptopControl,
-        port: ports.laptopWorker,
-        peerAddress: mode === "netns" ? null : "127.0.0.1",
-        peerPort: ports.serverWorker,
-      }),
-    );
     const daemonEnv = { HOME: d("daemon-home"), DENO_DIR };
-    daemons.push(
-      await startDaemon(d("home-server"), {
-        wrap: serverWrap,
-        env: daemonEnv,
-        ...(mode === "loopback" ? { demoCaller: "laptop" } : {}),
-      }),
-    );
-    daemons.push(await startDaemon(d("home-laptop"), { wrap: laptopWrap, env: daemonEnv }));
+    const serverNode = await createNode(d("home-server"), {
+      wrap: serverWrap,
+      env: daemonEnv,
+      ...(mode === "loopback" ? { demoCaller: "laptop" } : {}),
+      config: {
+        ...configHead({
+          name: "server",
+          socket: serverSocket,
+          controlPort: ports.serverControl,
+          port: ports.serverWorker,
+        }),
+        inbound: {
+          enabled: true,
+          allow: [{
+            peers: ["laptop"],
+            profiles: ["query"],
+            cwd: [root],
+            runners: ["claude", "codex"],
+          }],
+        },
+        // The real runner CLIs, pointed at the worker's fake model (as in tests/runners_real/).
+        runners: fakeModelRunners(workerModel.url),
+      },
+    });
+    const laptopNode = await createNode(d("home-laptop"), {
+      wrap: laptopWrap,
+      env: daemonEnv,
+      config: {
+        ...configHead({
+          name: "laptop",
+          socket: laptopSocket,
+          controlPort: ports.laptopControl,
+          port: ports.laptopWorker,
+        }),
+        inbound: { enabled: false },
+        outbound: {
+          peers: [{
+            name: "server",
+            // netns: no address, found through LocalAPI status as on a tailnet.
+            ...(mode === "netns" ? {} : { address: "127.0.0.1" }),
+            port: ports.serverWorker,
+            profiles: ["query"],
+            cwd: [`${base}/**`],
+          }],
+        },
+      },
+    });
+    teardown.add(null, stopDaemons);
+    for (const node of [serverNode, laptopNode]) {
+      nodes.push(node);
+      await node.start();
+    }
 
     const mcpServer = {
       command: Deno.execPath(),
@@ -387,10 +340,10 @@ export async function createClientWorld(opts: ClientWorldOptions): Promise<Clien
       mcpServer,
       runClient,
       stopDaemons,
-      destroy,
+      destroy: () => teardown.run(),
     };
   } catch (e) {
-    await destroy();
+    await teardown.run();
     throw e;
   }
 }

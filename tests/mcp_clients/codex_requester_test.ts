@@ -13,6 +13,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { checkAudits, checkResultPayload, checkWorkerModel, DELEGATION_TOOLS } from "./_checks.ts";
 import type { ResultPayload } from "./_checks.ts";
+import { fakeModelRunners } from "../runners_real/harness.ts";
 import { CLI_PATHS, clientSkipReason, createClientWorld, type FrontLog } from "./_world.ts";
 import { setTomlServer } from "../../src/setup/agents/edit.ts";
 import { MCP_SERVER_NAME } from "../../src/setup/agents/register.ts";
@@ -69,8 +70,7 @@ Deno.test({
     try {
       console.log(`  world: ${w.mode} mode`);
       await Deno.writeTextFile(join(w.clientState, "config.toml"), codexConfig(w.mcpServer));
-      const provider = `{name="fake",base_url="${w.requesterModel.url}/v1",wire_api="responses",` +
-        `env_key="FAKE_MODEL_API_KEY",request_max_retries=0,stream_max_retries=0}`;
+      const fake = fakeModelRunners(w.requesterModel.url).codex!;
       const run = await w.runClient([
         CLI_PATHS.codex!,
         "exec",
@@ -80,16 +80,11 @@ Deno.test({
         "plugins",
         "-c",
         "analytics.enabled=false",
-        "-c",
-        "model_provider=fake",
-        "-c",
-        `model_providers.fake=${provider}`,
-        "-m",
-        "gpt-5.5",
+        ...fake.args!,
         "--sandbox",
         "read-only",
         "Ask the server machine what notes.txt in its repo says, using cmesh.",
-      ], { CODEX_HOME: w.clientState, FAKE_MODEL_API_KEY: "sk-fake" });
+      ], { CODEX_HOME: w.clientState, ...fake.env });
       console.log(`  codex exec took ${run.wallMs} ms`);
       const diag = () =>
         `exit ${run.code}${run.timedOut ? " (timed out)" : ""}\nstdout: ${

@@ -44,6 +44,7 @@ import {
 } from "../../src/runner/sandbox/egress/run_egress.ts";
 import type { EgressRecord, EgressSummary } from "../../src/runner/sandbox/egress/proxy.ts";
 import type { Destination } from "../../src/util/destination.ts";
+import { type ConfigInput, configToml } from "../support/daemon.ts";
 import { type FakeModel, startFakeModel } from "../support/fake_model/server.ts";
 
 /** The runners under test. */
@@ -150,29 +151,35 @@ export async function makeRunDirs(): Promise<RunDirs> {
   return dirs;
 }
 
-/** The `config.toml` a user would write to point the runners at the fake server. */
-export function fakeModelConfigToml(fakeUrl: string): string {
+/** The `[runners]` tables a user would write to point the runners at the fake server. */
+export function fakeModelRunners(fakeUrl: string): NonNullable<ConfigInput["runners"]> {
   const provider =
     `{name="fake",base_url="${fakeUrl}/v1",wire_api="responses",env_key="${FAKE_KEY_ENV}",request_max_retries=0,stream_max_retries=0}`;
-  return [
-    "[runners.claude]",
-    `env = { ANTHROPIC_BASE_URL = "${fakeUrl}", ANTHROPIC_API_KEY = "sk-ant-fake" }`,
-    "",
-    "[runners.codex]",
-    `args = ["-c", "model_provider=fake", "-c", ${
-      JSON.stringify(`model_providers.fake=${provider}`)
-    }, "-m", "gpt-5.5"]`,
-    `env = { ${FAKE_KEY_ENV} = "sk-fake" }`,
-    "",
-  ].join("\n");
+  return {
+    claude: { env: { ANTHROPIC_BASE_URL: fakeUrl, ANTHROPIC_API_KEY: "sk-ant-fake" } },
+    codex: {
+      args: [
+        "-c",
+        "model_provider=fake",
+        "-c",
+        `model_providers.fake=${provider}`,
+        "-m",
+        "gpt-5.5",
+      ],
+      env: { [FAKE_KEY_ENV]: "sk-fake" },
+    },
+  };
 }
 
-/** The resolved runner as the daemon would see it with {@link fakeModelConfigToml}. */
+/** The resolved runner as the daemon would see it with {@link fakeModelRunners}. */
 export async function resolveRealRunner(
   runner: RealRunner,
   fakeUrl: string,
 ): Promise<ResolvedRunner> {
-  const config = parseConfigText(fakeModelConfigToml(fakeUrl), "runners_real config.toml");
+  const config = parseConfigText(
+    configToml({ runners: fakeModelRunners(fakeUrl) }),
+    "runners_real config.toml",
+  );
   const runtime = await resolveRunners(config, { pathEnv: Deno.env.get("PATH") ?? "" });
   const found = runtime.available.find((r) => r.name === runner);
   if (!found) {

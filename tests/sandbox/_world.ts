@@ -7,7 +7,14 @@
  * `setpriv`), so the same attempts run with and without a user namespace.
  */
 import { join } from "node:path";
-import { type DaemonProcess, freePort, makeRepo, startDaemon } from "../support/daemon.ts";
+import {
+  type ConfigInput,
+  createNode,
+  type DaemonProcess,
+  freePort,
+  makeRepo,
+} from "../support/daemon.ts";
+import { shRunner } from "../support/mesh_world.ts";
 import { mustRun, run } from "../support/proc.ts";
 
 /** Every profile, and the profiles whose runs may write in the cwd. */
@@ -53,23 +60,6 @@ export interface TaskResultBody {
   error: { code: string; message: string } | null;
 }
 
-const SH_RUNNER = `name = "sh"
-description = "escape suite: the prompt is a /bin/sh script"
-binary = "/bin/sh"
-base_args = ["-c"]
-prompt = { via = "arg", end_of_options = false }
-output = "text"
-cancel = { signals = ["SIGTERM", "SIGKILL"], grace_ms = 300 }
-[profiles.query]
-args = []
-[profiles.edit]
-args = []
-[profiles.build]
-args = []
-[profiles.full]
-args = []
-`;
-
 /** The ordinary user the daemon runs as in `user` mode (as root), and its ids. */
 const ORDINARY = { name: "nobody", uid: 65534, gid: 65534 };
 
@@ -91,11 +81,11 @@ export async function createEscapeWorld(
   user: WorldUser,
   opts: {
     /**
-     * Lines of `[runners.sh]` (default `egress = "host"`: the suite's network attempts then
-     * meet today's network, so what refuses them is the rest of the sandbox; the egress suite
-     * sets `"model"`/`"none"`).
+     * `[runners.sh]` (default `egress = "host"`: the suite's network attempts then meet
+     * today's network, so what refuses them is the rest of the sandbox; the egress suite sets
+     * `"model"`/`"none"`).
      */
-    runnerConfig?: string;
+    runner?: NonNullable<ConfigInput["runners"]>[string];
   } = {},
 ): Promise<EscapeWorld> {
   // Not under /tmp: inside the sandbox /tmp is the run's private tmp.
@@ -104,52 +94,14 @@ export async function createEscapeWorld(
   );
   await Deno.chmod(base, 0o755);
   const home = join(base, "home");
-  const cmeshHome = join(base, "cmesh");
-  const stateDir = join(cmeshHome, "state");
   const repo = join(base, "roots", "repo");
   const otherRoot = join(base, "roots2", "other");
   const outside = join(base, "outside");
-  for (const d of [home, join(cmeshHome, "runners"), otherRoot, outside]) {
-    await Deno.mkdir(d, { recursive: true });
-  }
+  for (const d of [home, otherRoot, outside]) await Deno.mkdir(d, { recursive: true });
   await makeRepo(repo);
   const secret = join(home, "secret.txt");
   await Deno.writeTextFile(secret, "TOP-SECRET-home\n", { mode: 0o600 });
   await Deno.writeTextFile(join(otherRoot, "other.txt"), "TOP-SECRET-other-root\n");
-  await Deno.writeTextFile(join(cmeshHome, "runners", "sh.toml"), SH_RUNNER);
-  const port = freePort();
-  const controlPort = freePort();
-  const q = JSON.stringify;
-  await Deno.writeTextFile(
-    join(cmeshHome, "config.toml"),
-    `[node]
-name = "worker"
-[daemon]
-worker_port = ${port}
-control_port = ${controlPort}
-log_level = "warning"
-[inbound]
-enabled = true
-max_concurrent = 4
-[[inbound.allow]]
-peers = ["laptop"]
-profiles = ["query", "edit", "build", "full"]
-cwd = [${q(join(base, "roots"))}, ${q(join(base, "roots2"))}]
-runners = ["sh"]
-[profiles.edit]
-enabled = true
-[profiles.build]
-enabled = true
-[profiles.full]
-enabled = true
-[runners.claude]
-enabled = false
-[runners.codex]
-enabled = false
-[runners.sh]
-${opts.runnerConfig ?? 'egress = "host"'}
-`,
-  );
   const canary = `CANARY-${crypto.randomUUID()}`;
   const env: Record<string, string> = { HOME: home, CMESH_ESCAPE_CANARY: canary };
   let wrap: string[] = [];
@@ -157,7 +109,6 @@ ${opts.runnerConfig ?? 'egress = "host"'}
     // The daemon and everything it owns belong to an ordinary user; its Deno cache too.
     const denoDir = "/var/tmp/cmesh-escape-deno-cache";
     await Deno.mkdir(denoDir, { recursive: true });
-    await mustRun(["chown", "-R", `${ORDINARY.uid}:${ORDINARY.gid}`, base, denoDir]);
     env.DENO_DIR = denoDir;
     wrap = [
       "/usr/bin/setpriv",
@@ -166,11 +117,41 @@ ${opts.runnerConfig ?? 'egress = "host"'}
       "--clear-groups",
     ];
   }
-  const start = () =>
-    startDaemon(cmeshHome, { demoCaller: "laptop", env, wrap, timeoutMs: 120_000 });
+  const port = freePort();
+  const controlPort = freePort();
+  const node = await createNode(join(base, "cmesh"), {
+    demoCaller: "laptop",
+    env,
+    wrap,
+    timeoutMs: 120_000,
+    runners: { sh: shRunner("sh", 300, PROFILES) },
+    config: {
+      node: { name: "worker" },
+      daemon: { worker_port: port, control_port: controlPort, log_level: "warning" },
+      inbound: {
+        enabled: true,
+        max_concurrent: 4,
+        allow: [{
+          peers: ["laptop"],
+          profiles: [...PROFILES],
+          cwd: [join(base, "roots"), join(base, "roots2")],
+          runners: ["sh"],
+        }],
+      },
+      profiles: { edit: { enabled: true }, build: { enabled: true }, full: { enabled: true } },
+      runners: {
+        claude: { enabled: false },
+        codex: { enabled: false },
+        sh: opts.runner ?? { egress: "host" },
+      },
+    },
+  });
+  if (wrap.length > 0) {
+    await mustRun(["chown", "-R", `${ORDINARY.uid}:${ORDINARY.gid}`, base, env.DENO_DIR]);
+  }
   let daemon: DaemonProcess;
   try {
-    daemon = await start();
+    daemon = await node.start();
   } catch (e) {
     await Deno.remove(base, { recursive: true }).catch(() => {});
     throw e;
@@ -180,7 +161,7 @@ ${opts.runnerConfig ?? 'egress = "host"'}
     user,
     base,
     home,
-    stateDir,
+    stateDir: join(node.home, "state"),
     repo,
     otherRoot,
     outside,
@@ -190,8 +171,8 @@ ${opts.runnerConfig ?? 'egress = "host"'}
     controlPort,
     daemon,
     async restart(kill9) {
-      await world.daemon.stop(kill9);
-      world.daemon = await start();
+      await node.stop(kill9);
+      world.daemon = await node.start();
     },
     submit: (id, profile, prompt) =>
       fetch(`${workerUrl}/v1/tasks`, {
@@ -209,7 +190,7 @@ ${opts.runnerConfig ?? 'egress = "host"'}
     },
     cancel: (id) => fetch(`${workerUrl}/v1/tasks/${id}/cancel`, { method: "POST" }),
     async destroy() {
-      await world.daemon.stop().catch(() => {});
+      await node.stop().catch(() => {});
       await run(["rm", "-rf", base]);
     },
   };

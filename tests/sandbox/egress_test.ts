@@ -228,9 +228,9 @@ async function suite(user: WorldUser): Promise<void> {
       const table: string[] = [];
       for (const mode of ["model", "none", "host"] as const) {
         const w = await createEscapeWorld(user, {
-          runnerConfig: mode === "model"
-            ? `egress = "model"\negress_hosts = ["127.0.0.1:${model.addr.port}"]`
-            : `egress = "${mode}"`,
+          runner: mode === "model"
+            ? { egress: "model", egress_hosts: [`127.0.0.1:${model.addr.port}`] }
+            : { egress: mode },
         });
         try {
           const list = attempts({

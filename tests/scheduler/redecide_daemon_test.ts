@@ -54,10 +54,10 @@ Deno.test({
       // Narrow the config: the rule now names another peer only.
       const configPath = join(mesh.workerHome, "config.toml");
       const config = await Deno.readTextFile(configPath);
-      assert.match(config, /peers = \["laptop"\]/);
+      assert.match(config, /peers = \[ "laptop" \]/);
       await Deno.writeTextFile(
         configPath,
-        config.replace(/peers = \["laptop"\]/, 'peers = ["phone"]'),
+        config.replace(/peers = \[ "laptop" \]/, 'peers = ["phone"]'),
       );
       await mesh.startWorker();
       // Recovery re-queued it at start; the task is still the caller's to look at.
@@ -116,7 +116,7 @@ Deno.test({
       const config = await Deno.readTextFile(configPath);
       await Deno.writeTextFile(
         configPath,
-        config.replace(/peers = \["laptop"\]/, 'peers = ["phone"]'),
+        config.replace(/peers = \[ "laptop" \]/, 'peers = ["phone"]'),
       );
       await mesh.startWorker();
       const settled = ["denied", "failed", "succeeded", "cancelled", "interrupted", "timed_out"];

@@ -1,8 +1,28 @@
 /**
- * Test support: run a real `cmesh daemon` process (the same entry point and permission set as
- * `deno task cmesh`), wait until it is ready, and stop it.
+ * @module
+ * Test support, the one place tests start daemons: a cmesh home on disk (its `config.toml`
+ * written from a typed config, its runner manifests) and a real `cmesh daemon` on it (the same
+ * entry point and permission set as `deno task cmesh`), started, waited for and stopped. The
+ * test worlds (`mesh_world.ts`, `tests/system/*_world.ts`, `tests/sandbox/_world.ts`,
+ * `tests/mcp/_harness.ts`, `tests/mcp_clients/_world.ts`, `tests/tailnet/world.ts`) build on it.
+ *
+ * @example
+ * ```ts
+ * import { createNode, freePort, tempDir } from "./daemon.ts";
+ * const dir = await tempDir();
+ * const node = await createNode(dir.path, {
+ *   config: { daemon: { control_port: freePort(), worker_port: freePort() } },
+ * });
+ * await node.start();
+ * await node.stop();
+ * await dir.cleanup();
+ * ```
  */
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { stringify } from "smol-toml";
+import type { z } from "zod";
+import type { Config } from "../../src/config/schema.ts";
 import { spawnDaemon } from "../../src/daemon/spawn.ts";
 import { denoRunArgs } from "../../src/util/deno_permissions.ts";
 import { run } from "./proc.ts";
@@ -51,21 +71,20 @@ export interface DaemonProcess {
   stop(kill9?: boolean): Promise<Deno.CommandStatus>;
 }
 
-/**
- * Starts `cmesh daemon` with `CMESH_HOME=home` (which must hold config.toml). `cmd` lets a
- * test wrap it (e.g. `["ip","netns","exec","ns1"]`).
- */
-export async function startDaemon(
-  home: string,
-  opts: {
-    demoCaller?: string;
-    env?: Record<string, string>;
-    wrap?: string[];
-    timeoutMs?: number;
-    /** More `cmesh daemon` flags (e.g. `--local-only`). */
-    args?: string[];
-  } = {},
-): Promise<DaemonProcess> {
+/** How {@link startDaemon} starts the daemon. */
+export interface StartOptions {
+  /** `--insecure-local-demo <caller>`: every loopback caller is this node. */
+  demoCaller?: string;
+  env?: Record<string, string>;
+  /** An argv prefix (e.g. `["ip","netns","exec","ns1"]`). */
+  wrap?: string[];
+  timeoutMs?: number;
+  /** More `cmesh daemon` flags (e.g. `--local-only`). */
+  args?: string[];
+}
+
+/** Starts `cmesh daemon` with `CMESH_HOME=home` (which must hold config.toml). */
+export async function startDaemon(home: string, opts: StartOptions = {}): Promise<DaemonProcess> {
   const args = cmeshArgs(
     "daemon",
     ...(opts.demoCaller ? ["--insecure-local-demo", opts.demoCaller] : []),
@@ -80,6 +99,98 @@ export async function startDaemon(
     timeoutMs: opts.timeoutMs,
   });
   return { home, ...d };
+}
+
+/** A `config.toml` as a test writes it: the config schema's input (defaults may be left out). */
+export type ConfigInput = z.input<typeof Config>;
+
+/** The TOML text of `config`. */
+export function configToml(config: ConfigInput): string {
+  return stringify(config);
+}
+
+/** What {@link createNode} writes into a home, and how its daemon starts. */
+export interface NodeOptions extends StartOptions {
+  config: ConfigInput;
+  /** Runner manifests: name → TOML text, written to `runners/<name>.toml`. */
+  runners?: Record<string, string>;
+}
+
+/** A cmesh home on disk and its daemon (not running until {@link CmeshNode.start}). */
+export interface CmeshNode {
+  /** `CMESH_HOME`. */
+  home: string;
+  configFile: string;
+  /** The daemon's database (read it only after the daemon stopped). */
+  dbPath: string;
+  daemon: DaemonProcess | null;
+  /** Starts the daemon (throws when it already runs). */
+  start(): Promise<DaemonProcess>;
+  /** SIGTERM (SIGKILL with `kill9`) and wait; nothing when it does not run. */
+  stop(kill9?: boolean): Promise<void>;
+  /** The control token (readable once the daemon started). */
+  token(): Promise<string>;
+}
+
+/** Writes a home (config and runner manifests) and returns it with its daemon not started. */
+export async function createNode(home: string, opts: NodeOptions): Promise<CmeshNode> {
+  const { config, runners = {} } = opts;
+  await Deno.mkdir(join(home, "runners"), { recursive: true });
+  await Deno.writeTextFile(join(home, "config.toml"), configToml(config));
+  for (const [name, toml] of Object.entries(runners)) {
+    await Deno.writeTextFile(join(home, "runners", `${name}.toml`), toml);
+  }
+  const stateDir = config.daemon?.state_dir ?? join(home, "state");
+  const node: CmeshNode = {
+    home,
+    configFile: join(home, "config.toml"),
+    dbPath: join(stateDir, "cmesh.db"),
+    daemon: null,
+    async start() {
+      if (node.daemon) throw new Error(`the daemon of ${home} already runs`);
+      // `opts` itself, not a copy: a world may compute `wrap` only once its namespaces exist.
+      node.daemon = await startDaemon(home, opts);
+      return node.daemon;
+    },
+    async stop(kill9 = false) {
+      const p = node.daemon;
+      node.daemon = null;
+      if (p) await p.stop(kill9);
+    },
+    token: () => controlToken(home, stateDir),
+  };
+  return node;
+}
+
+/** The control token of a daemon home (readable once the daemon started). */
+export async function controlToken(home: string, stateDir = join(home, "state")): Promise<string> {
+  return (await Deno.readTextFile(join(stateDir, "control.token"))).trim();
+}
+
+/**
+ * Steps that undo what a test world built, run last-added first by {@link Teardown.run}, each
+ * even when an earlier one failed; a second `run` does nothing.
+ */
+export class Teardown {
+  #steps: (() => unknown)[] = [];
+  #ran = false;
+
+  /** Adds a step; returns `value` (so a built thing can be registered where it is made). */
+  add<T>(value: T, step: (value: T) => unknown): T {
+    this.#steps.push(() => step(value));
+    return value;
+  }
+
+  /** Runs every step, newest first. */
+  async run(): Promise<void> {
+    if (this.#ran) return;
+    this.#ran = true;
+    for (const step of this.#steps.reverse()) {
+      try {
+        await step();
+      } catch { /* the rest still runs */ }
+    }
+  }
 }
 
 /** A temp dir removed by the returned function. */

@@ -26,7 +26,15 @@
  * ```
  */
 import { join } from "node:path";
-import { type DaemonProcess, freePort, makeRepo, startDaemon } from "./daemon.ts";
+import {
+  type ConfigInput,
+  controlToken,
+  createNode,
+  type DaemonProcess,
+  freePort,
+  makeRepo,
+  Teardown,
+} from "./daemon.ts";
 import { createTopology, nsWrap, systemTestSkipReason, type Topology } from "./netns.ts";
 import { type NsLocalApiDouble, startNsLocalApiDouble } from "../system/ns_localapi_double.ts";
 
@@ -52,8 +60,6 @@ export interface MeshSpec {
   requesters?: string[];
   /** Start a requester daemon for the first requester (default true). */
   requesterDaemon?: boolean;
-  /** Extra `[daemon]` lines for the worker (e.g. `max_body_bytes = 4096`). */
-  workerDaemonToml?: string;
   /** Extra environment of both daemons (e.g. `DENO_V8_FLAGS`). */
   daemonEnv?: Record<string, string>;
   /** The worker's `daemon.state_dir` (default `<worker home>/state`). */
@@ -111,7 +117,11 @@ export function requesterIp(i: number): string {
  * A runner that runs the prompt as a `/bin/sh -c` script, text output: cheap, scriptable
  * (`sleep 600`, `setsid sleep 300 &`, `yes | head -c 200M`), no Deno start-up per task.
  */
-export function shRunner(name = "sh", graceMs = 300): string {
+export function shRunner(
+  name = "sh",
+  graceMs = 300,
+  profiles: readonly string[] = ["query"],
+): string {
   return `name = "${name}"
 description = "tests: the prompt is a /bin/sh script"
 binary = "/bin/sh"
@@ -119,8 +129,7 @@ base_args = ["-c"]
 prompt = { via = "arg", end_of_options = false }
 output = "text"
 cancel = { signals = ["SIGTERM", "SIGKILL"], grace_ms = ${graceMs} }
-[profiles.query]
-args = []
+${profiles.map((p) => `[profiles.${p}]\nargs = []`).join("\n")}
 `;
 }
 
@@ -145,67 +154,58 @@ function resolveMode(mode: MeshSpec["mode"]): MeshMode {
   return systemTestSkipReason() === null ? "netns" : "loopback";
 }
 
-function workerToml(
+function workerConfig(
   spec: MeshSpec,
   w: { port: number; control: number; socket: string | null; root: string; requesters: string[] },
-): string {
-  const q = JSON.stringify;
-  const inbound = Object.entries(spec.inbound ?? {}).map(([k, v]) => `${k} = ${v}`).join("\n");
-  const rule = Object.entries(spec.rule ?? {}).map(([k, v]) => `${k} = ${v}`).join("\n");
+): ConfigInput {
   const names = Object.keys(spec.runners);
-  return `# written by tests/support/mesh_world.ts
-[node]
-name = "worker"
-[daemon]
-worker_port = ${w.port}
-control_port = ${w.control}
-log_level = "warning"
-${spec.workerStateDir ? `state_dir = ${q(spec.workerStateDir)}` : ""}
-${spec.workerDaemonToml ?? ""}
-${w.socket ? `[tailscale]\nsocket = ${q(w.socket)}\ntimeout_ms = 2000\n` : ""}
-[inbound]
-enabled = true
-${inbound}
-[[inbound.allow]]
-peers = ${q(w.requesters)}
-profiles = ["query"]
-cwd = [${q(w.root)}]
-runners = ${q(names)}
-${rule}
-${names.map((n) => `[runners.${n}]\nenabled = true`).join("\n")}
-`;
+  return {
+    node: { name: "worker" },
+    daemon: {
+      worker_port: w.port,
+      control_port: w.control,
+      log_level: "warning",
+      state_dir: spec.workerStateDir,
+    },
+    ...(w.socket ? { tailscale: { socket: w.socket, timeout_ms: 2000 } } : {}),
+    inbound: {
+      enabled: true,
+      ...spec.inbound,
+      allow: [{
+        peers: w.requesters,
+        profiles: ["query"],
+        cwd: [w.root],
+        runners: names,
+        ...spec.rule,
+      }],
+    },
+    runners: Object.fromEntries(names.map((n) => [n, { enabled: true }])),
+  };
 }
 
-function requesterToml(
-  r: {
-    name: string;
-    control: number;
-    workerHost: string;
-    workerPort: number;
-    base: string;
-    socket: string | null;
-  },
-  root: string,
-): string {
-  const q = JSON.stringify;
-  return `# written by tests/support/mesh_world.ts
-[node]
-name = ${q(r.name)}
-[daemon]
-control_port = ${r.control}
-worker_port = ${freePort()}
-log_level = "warning"
-[tailscale]
-socket = ${q(r.socket ?? join(r.base, "no-tailscaled.sock"))}
-[inbound]
-enabled = false
-[[outbound.peers]]
-name = "worker"
-address = ${q(r.workerHost)}
-port = ${r.workerPort}
-profiles = ["query"]
-cwd = [${q(root)}, ${q(root + "/**")}]
-`;
+function requesterConfig(r: {
+  name: string;
+  control: number;
+  workerHost: string;
+  workerPort: number;
+  socket: string;
+  root: string;
+}): ConfigInput {
+  return {
+    node: { name: r.name },
+    daemon: { control_port: r.control, worker_port: freePort(), log_level: "warning" },
+    tailscale: { socket: r.socket },
+    inbound: { enabled: false },
+    outbound: {
+      peers: [{
+        name: "worker",
+        address: r.workerHost,
+        port: r.workerPort,
+        profiles: ["query"],
+        cwd: [r.root, r.root + "/**"],
+      }],
+    },
+  };
 }
 
 /** Builds and starts a mesh. On failure, whatever was built is torn down again. */
@@ -217,144 +217,128 @@ export async function createMesh(spec: MeshSpec): Promise<MeshWorld> {
   }
   if (requesters.length > 8) throw new Error("at most 8 requesters");
   const base = await Deno.realPath(await Deno.makeTempDir({ prefix: "cmesh-mesh-" }));
-  const workerHome = join(base, "worker");
-  const requesterHome = join(base, "requester");
   const root = join(base, "root");
   const plain = join(root, "plain");
   const repo = join(root, "repo");
-  for (const d of [join(workerHome, "runners"), requesterHome, plain]) {
-    await Deno.mkdir(d, { recursive: true });
-  }
+  await Deno.mkdir(plain, { recursive: true });
   await makeRepo(repo);
-  for (const [name, toml] of Object.entries(spec.runners)) {
-    await Deno.writeTextFile(join(workerHome, "runners", `${name}.toml`), toml);
-  }
   const netns = mode === "netns";
   const ports = netns
     ? { worker: 7433, workerControl: 7434, requesterControl: 7434 }
     : { worker: freePort(), workerControl: freePort(), requesterControl: freePort() };
   const socket = netns ? join(base, "ts", "tailscaled.sock") : null;
   const workerHost = netns ? MESH_WORKER_IP : "127.0.0.1";
-  await Deno.writeTextFile(
-    join(workerHome, "config.toml"),
-    workerToml(spec, {
+
+  const teardown = new Teardown();
+  teardown.add(base, (b) => Deno.remove(b, { recursive: true }));
+  let topo: Topology | null = null;
+  const nsOf = (role: string) => topo!.ns[role];
+  const roleOf = (name: string) => `r${"abcdefgh"[requesters.indexOf(name)]}`;
+  const wrap = (name = requesters[0]) => {
+    if (!requesters.includes(name)) throw new Error(`no requester ${name}`);
+    return netns ? nsWrap(nsOf(roleOf(name))) : [];
+  };
+  const wrapWorker = () => netns ? nsWrap(nsOf("w")) : [];
+  const worker = await createNode(join(base, "worker"), {
+    // Resolved when the daemon starts: the namespaces exist only then.
+    get wrap() {
+      return [...(spec.workerWrap ?? []), ...wrapWorker()];
+    },
+    env: spec.daemonEnv,
+    ...(netns ? {} : { demoCaller: requesters[0] }),
+    runners: spec.runners,
+    config: workerConfig(spec, {
       port: ports.worker,
       control: ports.workerControl,
       socket,
       root,
       requesters,
     }),
-  );
-  await Deno.writeTextFile(
-    join(requesterHome, "config.toml"),
-    requesterToml({
+  });
+  const requester = await createNode(join(base, "requester"), {
+    get wrap() {
+      return wrap();
+    },
+    env: spec.daemonEnv,
+    config: requesterConfig({
       name: requesters[0],
       control: ports.requesterControl,
       workerHost,
       workerPort: ports.worker,
-      base,
       // netns: the requester's own tailscaled stand-in, which whois-confirms the worker.
-      socket: netns ? join(base, "ts-r", "tailscaled.sock") : null,
-    }, root),
-  );
-
-  let topo: Topology | null = null;
-  let double: NsLocalApiDouble | null = null;
-  let requesterDouble: NsLocalApiDouble | null = null;
-  const nsOf = (role: string) => topo!.ns[role];
-  const roleOf = (name: string) => `r${"abcdefgh"[requesters.indexOf(name)]}`;
+      socket: netns ? join(base, "ts-r", "tailscaled.sock") : join(base, "no-tailscaled.sock"),
+      root,
+    }),
+  });
   const world: MeshWorld = {
     mode,
     base,
     root,
     plain,
     repo,
-    workerHome,
-    workerDb: join(spec.workerStateDir ?? join(workerHome, "state"), "cmesh.db"),
-    requesterHome,
-    requesterDb: join(requesterHome, "state", "cmesh.db"),
+    workerHome: worker.home,
+    workerDb: worker.dbPath,
+    requesterHome: requester.home,
+    requesterDb: requester.dbPath,
     workerUrl: `http://${workerHost}:${ports.worker}`,
     requesterControlUrl: `http://127.0.0.1:${ports.requesterControl}`,
     peerName: "worker",
     requesters,
-    worker: null,
-    requester: null,
+    get worker() {
+      return worker.daemon;
+    },
+    get requester() {
+      return requester.daemon;
+    },
     topo: null,
     double: null,
-    wrap(name = requesters[0]) {
-      if (!requesters.includes(name)) throw new Error(`no requester ${name}`);
-      return netns ? nsWrap(nsOf(roleOf(name))) : [];
-    },
-    wrapWorker() {
-      return netns ? nsWrap(nsOf("w")) : [];
-    },
-    async startWorker() {
-      if (world.worker) throw new Error("the worker already runs");
-      world.worker = await startDaemon(workerHome, {
-        wrap: [...(spec.workerWrap ?? []), ...world.wrapWorker()],
-        env: spec.daemonEnv,
-        ...(netns ? {} : { demoCaller: requesters[0] }),
-      });
-      return world.worker;
-    },
-    async stopWorker(kill9 = false) {
-      const p = world.worker;
-      world.worker = null;
-      if (p) await p.stop(kill9);
-    },
-    async startRequester() {
-      if (world.requester) throw new Error("the requester already runs");
-      world.requester = await startDaemon(requesterHome, {
-        wrap: world.wrap(),
-        env: spec.daemonEnv,
-      });
-      return world.requester;
-    },
-    async stopRequester(kill9 = false) {
-      const p = world.requester;
-      world.requester = null;
-      if (p) await p.stop(kill9);
-    },
-    async destroy() {
-      await world.stopRequester().catch(() => {});
-      await world.stopWorker().catch(() => {});
-      await double?.close().catch(() => {});
-      await requesterDouble?.close().catch(() => {});
-      await topo?.destroy().catch(() => {});
-      await Deno.remove(base, { recursive: true }).catch(() => {});
-    },
+    wrap,
+    wrapWorker,
+    startWorker: () => worker.start(),
+    stopWorker: (kill9) => worker.stop(kill9),
+    startRequester: () => requester.start(),
+    stopRequester: (kill9) => requester.stop(kill9),
+    destroy: () => teardown.run(),
   };
   try {
     if (netns) {
-      await Deno.mkdir(join(base, "ts"));
       const namespaces: Record<string, string[]> = { w: [`${MESH_WORKER_IP}/10`] };
       requesters.forEach((name, i) => namespaces[roleOf(name)] = [`${requesterIp(i)}/10`]);
-      topo = await createTopology({ bridgeNs: "w", namespaces });
+      topo = teardown.add(await createTopology({ bridgeNs: "w", namespaces }), (t) => t.destroy());
       world.topo = topo;
-      double = await startNsLocalApiDouble(topo.ns.w, socket!, {
-        self: { name: "worker", ips: [MESH_WORKER_IP], tags: ["tag:worker"] },
-        nodes: requesters.map((name, i) => ({
-          name,
-          ips: [requesterIp(i)],
-          login: `${name}@example.com`,
-        })),
-      }, join(base, "ts", "double.json"));
-      world.double = double;
+      await Deno.mkdir(join(base, "ts"));
+      world.double = teardown.add(
+        await startNsLocalApiDouble(topo.ns.w, socket!, {
+          self: { name: "worker", ips: [MESH_WORKER_IP], tags: ["tag:worker"] },
+          nodes: requesters.map((name, i) => ({
+            name,
+            ips: [requesterIp(i)],
+            login: `${name}@example.com`,
+          })),
+        }, join(base, "ts", "double.json")),
+        (d) => d.close(),
+      );
       await Deno.mkdir(join(base, "ts-r"));
-      requesterDouble = await startNsLocalApiDouble(
-        topo.ns[roleOf(requesters[0])],
-        join(base, "ts-r", "tailscaled.sock"),
-        {
-          self: {
-            name: requesters[0],
-            ips: [requesterIp(0)],
-            login: `${requesters[0]}@example.com`,
+      teardown.add(
+        await startNsLocalApiDouble(
+          topo.ns[roleOf(requesters[0])],
+          join(base, "ts-r", "tailscaled.sock"),
+          {
+            self: {
+              name: requesters[0],
+              ips: [requesterIp(0)],
+              login: `${requesters[0]}@example.com`,
+            },
+            nodes: [{ name: "worker", ips: [MESH_WORKER_IP], tags: ["tag:worker"] }],
           },
-          nodes: [{ name: "worker", ips: [MESH_WORKER_IP], tags: ["tag:worker"] }],
-        },
-        join(base, "ts-r", "double.json"),
+          join(base, "ts-r", "double.json"),
+        ),
+        (d) => d.close(),
       );
     }
+    // Added last, so they stop first.
+    teardown.add(worker, (n) => n.stop());
+    teardown.add(requester, (n) => n.stop());
     await world.startWorker();
     if (spec.requesterDaemon ?? true) await world.startRequester();
   } catch (e) {
@@ -364,7 +348,4 @@ export async function createMesh(spec: MeshSpec): Promise<MeshWorld> {
   return world;
 }
 
-/** The control token of a daemon home (readable once the daemon started). */
-export async function controlToken(home: string): Promise<string> {
-  return (await Deno.readTextFile(join(home, "state", "control.token"))).trim();
-}
+export { controlToken };

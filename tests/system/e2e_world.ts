@@ -28,18 +28,21 @@
  * ```
  */
 import { join } from "node:path";
-import { Client, type Progress, StdioClientTransport } from "../../src/deps/mcp_client.ts";
 import {
-  cmeshArgs,
+  type CmeshNode,
+  type ConfigInput,
+  createNode,
   type DaemonProcess,
   makeRepo,
-  REPO_ROOT,
-  startDaemon,
+  Teardown,
 } from "../support/daemon.ts";
 import { fakeAgentManifestToml } from "../support/fake_agent.ts";
-import { createTopology, ipBinary, nsWrap, systemTestSkipReason } from "../support/netns.ts";
+import { connectMcp, type McpSession } from "../support/mcp_session.ts";
+import { createTopology, nsWrap, systemTestSkipReason } from "../support/netns.ts";
 import type { Topology } from "../support/netns.ts";
 import { type NsLocalApiDouble, startNsLocalApiDouble } from "./ns_localapi_double.ts";
+
+export { type McpSession, textOf } from "../support/mcp_session.ts";
 
 /** Addresses and ports (every namespace has its own stack, so the ports repeat). */
 export const IPS = { server: "100.64.0.1", laptop: "100.64.0.2", printer: "100.64.0.5" } as const;
@@ -60,32 +63,11 @@ export function e2eSkipReason(): string | null {
   return "git is missing (the worker's evidence and the test repo need it)";
 }
 
-/** An MCP client connected to a `cmesh mcp` running inside a namespace. */
-export interface McpSession {
-  client: Client;
-  /** Calls a tool (no progress token). */
-  call(name: string, args: Record<string, unknown>): ReturnType<Client["callTool"]>;
-  /** Calls a tool with a progress token, collecting the notifications. */
-  callWithProgress(
-    name: string,
-    args: Record<string, unknown>,
-  ): Promise<{ result: Awaited<ReturnType<Client["callTool"]>>; progress: Progress[] }>;
-  /** What the server wrote to stderr. */
-  stderr(): string;
-  close(): Promise<void>;
-}
-
 /** A node: namespace, home, LocalAPI double and daemon. */
-export interface Node {
+export interface Node extends Omit<CmeshNode, "start" | "stop"> {
   name: string;
   ns: string;
-  /** `CMESH_HOME`. */
-  home: string;
-  configFile: string;
-  /** The daemon's database (read it only after the daemon stopped). */
-  dbPath: string;
   double: NsLocalApiDouble;
-  daemon: DaemonProcess | null;
   startDaemon(): Promise<DaemonProcess>;
   stopDaemon(): Promise<void>;
   /** Spawns `cmesh mcp` for this node's home inside its namespace (requesters only). */
@@ -110,138 +92,42 @@ export interface E2eWorld {
   destroy(): Promise<void>;
 }
 
-const q = JSON.stringify;
-
 /** The tables every node's config starts with: its name, ports and LocalAPI double. */
-function configHead(name: string, socket: string): string {
-  return `# written by tests/system/e2e_world.ts
-[node]
-name = ${q(name)}
-
-[daemon]
-worker_port = ${WORKER_PORT}
-control_port = ${CONTROL_PORT}
-
-[tailscale]
-socket = ${q(socket)}
-timeout_ms = 2000
-`;
-}
-
-function workerConfig(socket: string, root: string): string {
-  return `${configHead("server", socket)}
-[inbound]
-enabled = true
-
-[[inbound.allow]]
-peers = ["laptop"]
-profiles = ["query", "edit"]
-cwd = [${q(root)}]
-runners = ["fake"]
-
-[profiles.edit]
-enabled = true
-
-# Enabled on this node, but rule 0 does not give it to laptop: the denial names the rule.
-[profiles.build]
-enabled = true
-
-[runners.fake]
-enabled = true
-`;
-}
-
-function requesterConfig(name: string, socket: string, base: string): string {
-  return `${configHead(name, socket)}
-[inbound]
-enabled = false
-
-# No address: found through LocalAPI status.
-[[outbound.peers]]
-name = "server"
-port = ${WORKER_PORT}
-profiles = ["query", "edit", "build"]
-cwd = [${q(`${base}/**`)}]
-
-[[outbound.peers]]
-name = "sleeper"
-cwd = [${q(`${base}/**`)}]
-`;
-}
-
-/** The env `cmesh mcp` gets (the SDK transport passes only a few variables by itself). */
-function mcpEnv(home: string): Record<string, string> {
-  const env: Record<string, string> = { CMESH_HOME: home, NO_COLOR: "1" };
-  for (const name of ["PATH", "HOME", "DENO_DIR"]) {
-    const v = Deno.env.get(name);
-    if (v) env[name] = v;
-  }
-  return env;
-}
-
-async function connectMcpIn(ns: string, home: string): Promise<McpSession> {
-  const transport = new StdioClientTransport({
-    command: ipBinary()!,
-    args: ["netns", "exec", ns, Deno.execPath(), ...cmeshArgs("mcp")],
-    cwd: REPO_ROOT,
-    env: mcpEnv(home),
-    stderr: "pipe",
-  });
-  let err = "";
-  transport.stderr?.on("data", (chunk: Uint8Array | string) => {
-    err += typeof chunk === "string" ? chunk : new TextDecoder().decode(chunk);
-  });
-  const client = new Client({ name: "cmesh-e2e", version: "0" });
-  await client.connect(transport);
+function configHead(name: string, socket: string): ConfigInput {
   return {
-    client,
-    call: (name, args) =>
-      client.callTool({ name, arguments: args }, undefined, { timeout: 60_000 }),
-    async callWithProgress(name, args) {
-      const progress: Progress[] = [];
-      const result = await client.callTool({ name, arguments: args }, undefined, {
-        onprogress: (p) => progress.push(p),
-        timeout: 60_000,
-      });
-      return { result, progress };
-    },
-    stderr: () => err,
-    close: () => client.close(),
+    node: { name },
+    daemon: { worker_port: WORKER_PORT, control_port: CONTROL_PORT },
+    tailscale: { socket, timeout_ms: 2000 },
   };
 }
 
-function makeNode(
-  name: string,
-  ns: string,
-  home: string,
-  double: NsLocalApiDouble,
-  mcps: McpSession[],
-): Node {
-  const node: Node = {
-    name,
-    ns,
-    home,
-    configFile: join(home, "config.toml"),
-    dbPath: join(home, "state", "cmesh.db"),
-    double,
-    daemon: null,
-    async startDaemon() {
-      if (node.daemon) throw new Error(`the ${name} daemon already runs`);
-      node.daemon = await startDaemon(home, { wrap: nsWrap(ns) });
-      return node.daemon;
+function workerConfig(socket: string, root: string): ConfigInput {
+  return {
+    ...configHead("server", socket),
+    inbound: {
+      enabled: true,
+      allow: [{ peers: ["laptop"], profiles: ["query", "edit"], cwd: [root], runners: ["fake"] }],
     },
-    async stopDaemon() {
-      const p = node.daemon;
-      node.daemon = null;
-      if (p) await p.stop();
-    },
-    async connectMcp() {
-      const s = await connectMcpIn(ns, home);
-      mcps.push(s);
-      return s;
+    // build is enabled on this node, but rule 0 does not give it to laptop: the denial names
+    // the rule.
+    profiles: { edit: { enabled: true }, build: { enabled: true } },
+    runners: { fake: { enabled: true } },
+  };
+}
+
+function requesterConfig(name: string, socket: string, base: string): ConfigInput {
+  const cwd = [`${base}/**`];
+  return {
+    ...configHead(name, socket),
+    inbound: { enabled: false },
+    // No address: found through LocalAPI status.
+    outbound: {
+      peers: [
+        { name: "server", port: WORKER_PORT, profiles: ["query", "edit", "build"], cwd },
+        { name: "sleeper", cwd },
+      ],
     },
   };
-  return node;
 }
 
 /**
@@ -254,50 +140,26 @@ export async function createE2eWorld(opts: { printer: boolean }): Promise<E2eWor
   const repo = join(root, "repo");
   const outside = join(base, "outside");
   const roles = ["server", "laptop", ...(opts.printer ? ["printer"] : [])];
-  const homeOf = (r: string) => join(base, `home-${r}`);
   const socketOf = (r: string) => join(base, `ts-${r}`, "tailscaled.sock");
-  for (const r of roles) {
-    await Deno.mkdir(join(homeOf(r), "runners"), { recursive: true });
-    await Deno.mkdir(join(base, `ts-${r}`), { recursive: true });
-  }
+  for (const r of roles) await Deno.mkdir(join(base, `ts-${r}`), { recursive: true });
   await Deno.mkdir(outside, { recursive: true });
   await makeRepo(repo);
-  await Deno.writeTextFile(
-    join(homeOf("server"), "config.toml"),
-    workerConfig(socketOf("server"), root),
-  );
-  await Deno.writeTextFile(
-    join(homeOf("server"), "runners", "fake.toml"),
-    fakeAgentManifestToml(["query", "edit", "build"]),
-  );
-  for (const r of roles.slice(1)) {
-    await Deno.writeTextFile(join(homeOf(r), "config.toml"), requesterConfig(r, socketOf(r), base));
-  }
 
-  let topo: Topology | null = null;
-  const doubles: NsLocalApiDouble[] = [];
-  const mcps: McpSession[] = [];
+  const teardown = new Teardown();
+  teardown.add(base, (b) => Deno.remove(b, { recursive: true }));
   const nodes: Node[] = [];
-  let destroyed = false;
-  const destroy = async () => {
-    if (destroyed) return;
-    destroyed = true;
-    for (const m of mcps) await m.close().catch(() => {});
-    for (const n of nodes) await n.stopDaemon().catch(() => {});
-    for (const d of doubles) await d.close().catch(() => {});
-    await topo?.destroy();
-    await Deno.remove(base, { recursive: true }).catch(() => {});
-  };
   try {
-    topo = await createTopology({
-      bridgeNs: "w",
-      namespaces: {
-        w: [`${IPS.server}/10`],
-        laptop: [`${IPS.laptop}/10`],
-        ...(opts.printer ? { printer: [`${IPS.printer}/10`] } : {}),
-      },
-    });
-    const t = topo;
+    const topo = teardown.add(
+      await createTopology({
+        bridgeNs: "w",
+        namespaces: {
+          w: [`${IPS.server}/10`],
+          laptop: [`${IPS.laptop}/10`],
+          ...(opts.printer ? { printer: [`${IPS.printer}/10`] } : {}),
+        },
+      }),
+      (t) => t.destroy(),
+    );
     const server = { name: "server", ips: [IPS.server], tags: ["tag:server"] };
     const laptop = { name: "laptop", ips: [IPS.laptop], login: "alice@example.com" };
     const printer = { name: "printer", ips: [IPS.printer], tags: ["tag:printer"] };
@@ -308,47 +170,63 @@ export async function createE2eWorld(opts: { printer: boolean }): Promise<E2eWor
       online: false,
     };
     const specs = [
-      { role: "server", ns: t.ns.w, config: { self: server, nodes: [laptop, printer] } },
-      { role: "laptop", ns: t.ns.laptop, config: { self: laptop, nodes: [server, sleeper] } },
+      { role: "server", ns: topo.ns.w, config: { self: server, nodes: [laptop, printer] } },
+      { role: "laptop", ns: topo.ns.laptop, config: { self: laptop, nodes: [server, sleeper] } },
       ...(opts.printer
-        ? [{ role: "printer", ns: t.ns.printer, config: { self: printer, nodes: [server] } }]
+        ? [{ role: "printer", ns: topo.ns.printer, config: { self: printer, nodes: [server] } }]
         : []),
     ];
-    const started = await Promise.allSettled(
-      specs.map((s) =>
-        startNsLocalApiDouble(
+    for (const s of specs) {
+      const double = teardown.add(
+        await startNsLocalApiDouble(
           s.ns,
           socketOf(s.role),
           s.config,
           join(base, `ts-${s.role}`, "double.json"),
-        )
-      ),
-    );
-    for (const s of started) if (s.status === "fulfilled") doubles.push(s.value);
-    const failed = started.find((s) => s.status === "rejected");
-    if (failed) throw (failed as PromiseRejectedResult).reason;
-    specs.forEach((s, i) => nodes.push(makeNode(s.role, s.ns, homeOf(s.role), doubles[i], mcps)));
+        ),
+        (d) => d.close(),
+      );
+      const home = join(base, `home-${s.role}`);
+      const worker = s.role === "server";
+      const node = teardown.add(
+        await createNode(home, {
+          wrap: nsWrap(s.ns),
+          config: worker
+            ? workerConfig(socketOf(s.role), root)
+            : requesterConfig(s.role, socketOf(s.role), base),
+          runners: worker ? { fake: fakeAgentManifestToml(["query", "edit", "build"]) } : {},
+        }),
+        (n) => n.stop(),
+      );
+      nodes.push({
+        ...node,
+        name: s.role,
+        ns: s.ns,
+        double,
+        get daemon() {
+          return node.daemon;
+        },
+        startDaemon: () => node.start(),
+        stopDaemon: () => node.stop(),
+        connectMcp: async () =>
+          teardown.add(await connectMcp(home, nsWrap(s.ns)), (m) => m.close()),
+      });
+    }
     await nodes[0].startDaemon();
     await Promise.all(nodes.slice(1).map((n) => n.startDaemon()));
+    return {
+      topo,
+      base,
+      root,
+      repo,
+      outside,
+      server: nodes[0],
+      laptop: nodes[1],
+      printer: nodes[2] ?? null,
+      destroy: () => teardown.run(),
+    };
   } catch (e) {
-    await destroy();
+    await teardown.run();
     throw e;
   }
-  return {
-    topo,
-    base,
-    root,
-    repo,
-    outside,
-    server: nodes[0],
-    laptop: nodes[1],
-    printer: nodes[2] ?? null,
-    destroy,
-  };
-}
-
-/** The text of a tool result's text blocks. */
-export function textOf(result: unknown): string {
-  const content = (result as { content?: { type: string; text?: string }[] }).content ?? [];
-  return content.filter((c) => c.type === "text").map((c) => c.text ?? "").join("\n");
 }

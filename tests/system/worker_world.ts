@@ -14,7 +14,13 @@
  * | `lan` | 10.99.0.2/24, route to 100.64.0.1 on-link | — | — |
  */
 import { join } from "node:path";
-import { type DaemonProcess, makeRepo, startDaemon } from "../support/daemon.ts";
+import {
+  type ConfigInput,
+  createNode,
+  type DaemonProcess,
+  makeRepo,
+  Teardown,
+} from "../support/daemon.ts";
 import { fakeAgentManifestToml } from "../support/fake_agent.ts";
 import {
   createTopology,
@@ -78,45 +84,21 @@ export interface WorkerWorld {
   destroy(): Promise<void>;
 }
 
-function configToml(w: { socket: string; root: string; sandbox: "required" | "off" }): string {
-  const q = JSON.stringify;
-  return `# written by tests/system/worker_world.ts
-[node]
-name = "worker"
-
-[daemon]
-worker_port = ${WORKER_PORT}
-control_port = ${CONTROL_PORT}
-
-[tailscale]
-socket = ${q(w.socket)}
-timeout_ms = 2000
-
-[sandbox]
-mode = ${q(w.sandbox)}
-
-[inbound]
-enabled = true
-max_concurrent = 4
-
-[[inbound.allow]]
-peers = ["laptop"]
-profiles = ["query", "edit"]
-cwd = [${q(w.root)}]
-runners = ["fake"]
-
-[[inbound.allow]]
-logins = ["bob@example.com"]
-profiles = ["query", "edit"]
-cwd = [${q(w.root)}]
-runners = ["fake"]
-
-[profiles.edit]
-enabled = true
-
-[runners.fake]
-enabled = true
-`;
+function config(w: { socket: string; root: string; sandbox: "required" | "off" }): ConfigInput {
+  const rule = { profiles: ["query", "edit"], cwd: [w.root], runners: ["fake"] };
+  return {
+    node: { name: "worker" },
+    daemon: { worker_port: WORKER_PORT, control_port: CONTROL_PORT },
+    tailscale: { socket: w.socket, timeout_ms: 2000 },
+    sandbox: { mode: w.sandbox },
+    inbound: {
+      enabled: true,
+      max_concurrent: 4,
+      allow: [{ peers: ["laptop"], ...rule }, { logins: ["bob@example.com"], ...rule }],
+    },
+    profiles: { edit: { enabled: true } },
+    runners: { fake: { enabled: true } },
+  };
 }
 
 /**
@@ -127,97 +109,86 @@ export async function createWorkerWorld(
   opts: { sandbox?: "required" | "off" } = {},
 ): Promise<WorkerWorld> {
   const base = await Deno.realPath(await Deno.makeTempDir({ prefix: "cmt-world-" }));
-  const home = join(base, "home");
   const root = join(base, "root");
   const repo = join(root, "repo");
   const outside = join(base, "outside");
   const pidDir = join(base, "pids");
   const tsDir = join(base, "ts");
-  for (const d of [home, join(home, "runners"), root, outside, pidDir, tsDir]) {
-    await Deno.mkdir(d, { recursive: true });
-  }
+  for (const d of [root, outside, pidDir, tsDir]) await Deno.mkdir(d, { recursive: true });
   await makeRepo(repo);
   await Deno.writeTextFile(join(outside, "secret.txt"), "outside the root\n");
   await Deno.symlink(outside, join(root, "escape"));
   const socket = join(tsDir, "tailscaled.sock");
-  await Deno.writeTextFile(
-    join(home, "config.toml"),
-    configToml({ socket, root, sandbox: opts.sandbox ?? "required" }),
-  );
-  await Deno.writeTextFile(
-    join(home, "runners", "fake.toml"),
-    fakeAgentManifestToml(["query", "edit"]),
-  );
 
-  let topo: Topology | null = null;
-  let double: NsLocalApiDouble | null = null;
+  const teardown = new Teardown();
+  teardown.add(base, (b) => Deno.remove(b, { recursive: true }));
   try {
-    topo = await createTopology({
-      bridgeNs: "w",
-      namespaces: {
-        w: [`${WORKER_TAILNET_IP}/10`, `${WORKER_LAN_IP}/24`],
-        laptop: [`${CLIENT_IPS.laptop}/10`],
-        desktop: [`${CLIENT_IPS.desktop}/10`],
-        printer: [`${CLIENT_IPS.printer}/10`],
-        stranger: [`${CLIENT_IPS.stranger}/10`],
-        lan: [`${CLIENT_IPS.lan}/24`],
+    const t = teardown.add(
+      await createTopology({
+        bridgeNs: "w",
+        namespaces: {
+          w: [`${WORKER_TAILNET_IP}/10`, `${WORKER_LAN_IP}/24`],
+          laptop: [`${CLIENT_IPS.laptop}/10`],
+          desktop: [`${CLIENT_IPS.desktop}/10`],
+          printer: [`${CLIENT_IPS.printer}/10`],
+          stranger: [`${CLIENT_IPS.stranger}/10`],
+          lan: [`${CLIENT_IPS.lan}/24`],
+        },
+        // The LAN host can reach the worker's tailnet address directly on the shared link, as
+        // a spoofing or misrouted host would: the worker must refuse it on the source address.
+        routes: { lan: [[`${WORKER_TAILNET_IP}/32`, "dev", "eth0"]] },
+      }),
+      (topo) => topo.destroy(),
+    );
+    const double = teardown.add(
+      await startNsLocalApiDouble(t.ns.w, socket, {
+        self: { name: "worker", ips: [WORKER_TAILNET_IP], tags: ["tag:worker"] },
+        nodes: [
+          { name: "laptop", ips: [CLIENT_IPS.laptop], login: "alice@example.com" },
+          { name: "desktop", ips: [CLIENT_IPS.desktop], login: "bob@example.com" },
+          { name: "printer", ips: [CLIENT_IPS.printer], tags: ["tag:printer"] },
+        ],
+      }, join(tsDir, "double.json")),
+      (d) => d.close(),
+    );
+    const node = teardown.add(
+      await createNode(join(base, "home"), {
+        wrap: nsWrap(t.ns.w),
+        config: config({ socket, root, sandbox: opts.sandbox ?? "required" }),
+        runners: { fake: fakeAgentManifestToml(["query", "edit"]) },
+      }),
+      (n) => n.stop(),
+    );
+    return {
+      topo: t,
+      workerNs: t.ns.w,
+      base,
+      home: node.home,
+      dbPath: node.dbPath,
+      root,
+      repo,
+      outside,
+      pidDir,
+      double,
+      get daemon() {
+        return node.daemon;
       },
-      // The LAN host can reach the worker's tailnet address directly on the shared link, as a
-      // spoofing or misrouted host would: the worker must refuse it on the source address.
-      routes: { lan: [[`${WORKER_TAILNET_IP}/32`, "dev", "eth0"]] },
-    });
-    double = await startNsLocalApiDouble(topo.ns.w, socket, {
-      self: { name: "worker", ips: [WORKER_TAILNET_IP], tags: ["tag:worker"] },
-      nodes: [
-        { name: "laptop", ips: [CLIENT_IPS.laptop], login: "alice@example.com" },
-        { name: "desktop", ips: [CLIENT_IPS.desktop], login: "bob@example.com" },
-        { name: "printer", ips: [CLIENT_IPS.printer], tags: ["tag:printer"] },
-      ],
-    }, join(tsDir, "double.json"));
+      set daemon(p) {
+        node.daemon = p;
+      },
+      startDaemon: () => node.start(),
+      stopDaemon: (kill9) => node.stop(kill9),
+      request(from, method, path, opts = {}) {
+        const host = opts.host ?? WORKER_TAILNET_IP;
+        const url = `http://${host}:${opts.port ?? WORKER_PORT}${path}`;
+        return curlFrom(t.ns[from], method, url, { json: opts.json, headers: opts.headers });
+      },
+      destroy: () => teardown.run(),
+    };
   } catch (e) {
-    await double?.close();
-    await topo?.destroy();
-    await Deno.remove(base, { recursive: true }).catch(() => {});
+    await teardown.run();
     throw e;
   }
-  const t = topo;
-  const d = double;
-
-  const world: WorkerWorld = {
-    topo: t,
-    workerNs: t.ns.w,
-    base,
-    home,
-    dbPath: join(home, "state", "cmesh.db"),
-    root,
-    repo,
-    outside,
-    pidDir,
-    double: d,
-    daemon: null,
-    async startDaemon() {
-      if (world.daemon) throw new Error("the daemon already runs");
-      world.daemon = await startDaemon(home, { wrap: nsWrap(t.ns.w) });
-      return world.daemon;
-    },
-    async stopDaemon(kill9 = false) {
-      const p = world.daemon;
-      world.daemon = null;
-      if (p) await p.stop(kill9);
-    },
-    request(from, method, path, opts = {}) {
-      const host = opts.host ?? WORKER_TAILNET_IP;
-      const url = `http://${host}:${opts.port ?? WORKER_PORT}${path}`;
-      return curlFrom(t.ns[from], method, url, { json: opts.json, headers: opts.headers });
-    },
-    async destroy() {
-      await world.stopDaemon().catch(() => {});
-      await d.close();
-      await t.destroy();
-      await Deno.remove(base, { recursive: true }).catch(() => {});
-    },
-  };
-  return world;
 }
 
 /** A fresh task id. */

@@ -28,11 +28,13 @@
 import { join } from "node:path";
 import {
   cmeshArgs,
+  type CmeshNode,
+  type ConfigInput,
+  createNode,
   type DaemonProcess,
   makeRepo,
   REPO_ROOT,
   runCmesh,
-  startDaemon,
 } from "../support/daemon.ts";
 import type { TailnetBins } from "./bins.ts";
 import { type Headscale, startHeadscale } from "./headscale.ts";
@@ -110,49 +112,27 @@ export interface TailnetWorld {
   destroy(): Promise<void>;
 }
 
-function serverConfig(o: { socket: string; root: string }): string {
-  const q = JSON.stringify;
-  return `# written by tests/tailnet/world.ts: the worker. node.name is left out on purpose: it
-# comes from the real tailscaled status.
-[daemon]
-worker_port = ${WORKER_PORT}
-control_port = ${CONTROL_PORT}
-
-[tailscale]
-socket = ${q(o.socket)}
-timeout_ms = 2000
-app_capability = ${q(CMESH_CAP)}
-
-[inbound]
-enabled = true
-
-[[inbound.allow]]
-peers = ["laptop"]
-profiles = ["query", "edit"]
-cwd = [${q(o.root)}]
-runners = ["demo"]
-
-[profiles.edit]
-enabled = true
-
-[runners.demo]
-`;
+/** The worker. node.name is left out on purpose: it comes from the real tailscaled status. */
+function serverConfig(o: { socket: string; root: string }): ConfigInput {
+  return {
+    daemon: { worker_port: WORKER_PORT, control_port: CONTROL_PORT },
+    tailscale: { socket: o.socket, timeout_ms: 2000, app_capability: CMESH_CAP },
+    inbound: {
+      enabled: true,
+      allow: [{ peers: ["laptop"], profiles: ["query", "edit"], cwd: [o.root], runners: ["demo"] }],
+    },
+    profiles: { edit: { enabled: true } },
+    runners: { demo: {} },
+  };
 }
 
-function requesterConfig(o: { socket: string; profiles: string[] }): string {
-  const q = JSON.stringify;
-  return `# written by tests/tailnet/world.ts: a requester (inbound stays disabled).
-[daemon]
-control_port = ${CONTROL_PORT}
-
-[tailscale]
-socket = ${q(o.socket)}
-timeout_ms = 2000
-
-[[outbound.peers]]
-name = "server"
-profiles = ${q(o.profiles)}
-`;
+/** A requester (inbound stays disabled). */
+function requesterConfig(o: { socket: string; profiles: string[] }): ConfigInput {
+  return {
+    daemon: { control_port: CONTROL_PORT },
+    tailscale: { socket: o.socket, timeout_ms: 2000 },
+    outbound: { peers: [{ name: "server", profiles: o.profiles }] },
+  };
 }
 
 /** The initial policy: laptop may query with the demo runner; intruder may reach the port. */
@@ -175,6 +155,7 @@ export async function createTailnetWorld(bins: TailnetBins): Promise<TailnetWorl
   let hs: Headscale | null = null;
   const nodes: Partial<Record<Role, TailnetNode>> = {};
   const daemons: Partial<Record<Role, DaemonProcess>> = {};
+  const cmeshNodes: Partial<Record<Role, CmeshNode>> = {};
   const home = Object.fromEntries(ROLES.map((r) => [r, join(base, r, "cmesh")])) as Record<
     Role,
     string
@@ -183,7 +164,7 @@ export async function createTailnetWorld(bins: TailnetBins): Promise<TailnetWorl
   const destroy = async () => {
     if (destroyed) return;
     destroyed = true;
-    for (const role of ROLES) await daemons[role]?.stop().catch(() => {});
+    for (const role of ROLES) await cmeshNodes[role]?.stop().catch(() => {});
     for (const role of ROLES) await nodes[role]?.kill("SIGTERM").catch(() => {});
     await hs?.stop().catch(() => {});
     await lan?.destroy();
@@ -244,14 +225,16 @@ export async function createTailnetWorld(bins: TailnetBins): Promise<TailnetWorl
       });
     }
     for (const role of ROLES) {
-      await Deno.mkdir(home[role], { recursive: true });
-      await Deno.writeTextFile(
-        join(home[role], "config.toml"),
-        role === "server" ? serverConfig({ socket: n.server.socket, root }) : requesterConfig({
-          socket: n[role].socket,
-          profiles: role === "laptop" ? ["query", "edit"] : ["query"],
-        }),
-      );
+      cmeshNodes[role] = await createNode(home[role], {
+        wrap: nsWrap(lan.ns[role]),
+        timeoutMs: 60_000,
+        config: role === "server"
+          ? serverConfig({ socket: n.server.socket, root })
+          : requesterConfig({
+            socket: n[role].socket,
+            profiles: role === "laptop" ? ["query", "edit"] : ["query"],
+          }),
+      });
     }
 
     const world: TailnetWorld = {
@@ -301,17 +284,12 @@ export async function createTailnetWorld(bins: TailnetBins): Promise<TailnetWorl
         await new Promise((r) => setTimeout(r, WHOIS_CACHE_MS + 200));
       },
       async startDaemon(role) {
-        if (daemons[role]) throw new Error(`the ${role} daemon already runs`);
-        daemons[role] = await startDaemon(home[role], {
-          wrap: nsWrap(world.lan.ns[role]),
-          timeoutMs: 60_000,
-        });
+        daemons[role] = await cmeshNodes[role]!.start();
         return daemons[role]!;
       },
       async stopDaemon(role) {
-        const d = daemons[role];
         delete daemons[role];
-        await d?.stop();
+        await cmeshNodes[role]!.stop();
       },
       diagnostics,
       destroy,
