@@ -7,8 +7,8 @@
  * @example
  * ```ts
  * declare function work(taskId: string, signal: AbortSignal): Promise<void>;
- * const q = new RunQueue({ maxConcurrent: 2 }, async (job, signal) => { await work(job.id, signal); });
- * q.enqueue({ id: "t_000000001", peerKey: "nodeStable1", peerMaxConcurrent: 1 });
+ * const q = new RunQueue({ maxConcurrent: 2 }, async (task, signal) => { await work(task.id, signal); });
+ * q.enqueue({ id: "t_000000001", requesterStableId: "nodeStable1", peerMaxConcurrent: 1 });
  * ```
  */
 import { logger } from "../util/log.ts";
@@ -16,12 +16,12 @@ import { logger } from "../util/log.ts";
 /** A queued task: its id, whose it is, and that peer's own concurrency limit. */
 export interface QueuedTask {
   id: string;
-  peerKey: string;
+  requesterStableId: string;
   peerMaxConcurrent?: number;
 }
 
 /** Runs one queued task; must settle. `signal` aborts on cancel or shutdown. */
-export type RunQueuedTask = (job: QueuedTask, signal: AbortSignal) => Promise<void>;
+export type RunQueuedTask = (task: QueuedTask, signal: AbortSignal) => Promise<void>;
 
 /** Counts for admission decisions and `status`. */
 export interface QueueCounts {
@@ -36,7 +36,7 @@ export class RunQueue {
   #waitingIds = new Set<string>();
   #queuedBy = new Map<string, number>();
   #runningBy = new Map<string, number>();
-  #running = new Map<string, { job: QueuedTask; ctl: AbortController; done: Promise<void> }>();
+  #running = new Map<string, { task: QueuedTask; ctl: AbortController; done: Promise<void> }>();
   #closed = false;
 
   constructor(
@@ -44,16 +44,16 @@ export class RunQueue {
     private readonly run: RunQueuedTask,
   ) {}
 
-  /** Adds a job (ignored if the id is already queued or running). */
-  enqueue(job: QueuedTask): void {
-    if (this.#closed || this.#running.has(job.id) || this.#waitingIds.has(job.id)) return;
-    this.#waiting.push(job);
-    this.#waitingIds.add(job.id);
-    bump(this.#queuedBy, job.peerKey, 1);
+  /** Adds a task (ignored if the id is already queued or running). */
+  enqueue(task: QueuedTask): void {
+    if (this.#closed || this.#running.has(task.id) || this.#waitingIds.has(task.id)) return;
+    this.#waiting.push(task);
+    this.#waitingIds.add(task.id);
+    bump(this.#queuedBy, task.requesterStableId, 1);
     this.#pump();
   }
 
-  /** Cancels a job: removes it if waiting (returns "dequeued"), aborts it if running. */
+  /** Cancels a task: removes it if waiting (returns "dequeued"), aborts it if running. */
   cancel(id: string, reason = "cancelled"): "dequeued" | "aborted" | "unknown" {
     const i = this.#waitingIds.has(id) ? this.#waiting.findIndex((j) => j.id === id) : -1;
     if (i >= 0) {
@@ -68,22 +68,24 @@ export class RunQueue {
     return "unknown";
   }
 
-  /** Global counts, or one peer's when `peerKey` is given. */
-  counts(peerKey?: string): QueueCounts {
-    if (peerKey === undefined) return { running: this.#running.size, queued: this.#waiting.length };
+  /** Global counts, or one peer's when `requesterStableId` is given. */
+  counts(requesterStableId?: string): QueueCounts {
+    if (requesterStableId === undefined) {
+      return { running: this.#running.size, queued: this.#waiting.length };
+    }
     return {
-      running: this.#runningBy.get(peerKey) ?? 0,
-      queued: this.#queuedBy.get(peerKey) ?? 0,
+      running: this.#runningBy.get(requesterStableId) ?? 0,
+      queued: this.#queuedBy.get(requesterStableId) ?? 0,
     };
   }
 
-  /** 1-based position of a waiting job, or null. */
+  /** 1-based position of a waiting task, or null. */
   position(id: string): number | null {
     if (!this.#waitingIds.has(id)) return null;
     return this.#waiting.findIndex((j) => j.id === id) + 1;
   }
 
-  /** Stops starting jobs, aborts running ones and waits for them (bounded by the runners). */
+  /** Stops starting tasks, aborts running ones and waits for them (bounded by the runners). */
   async close(reason = "shutdown"): Promise<void> {
     this.#closed = true;
     this.#waiting = [];
@@ -94,35 +96,35 @@ export class RunQueue {
   }
 
   #unqueue(i: number): QueuedTask {
-    const [job] = this.#waiting.splice(i, 1);
-    this.#waitingIds.delete(job.id);
-    bump(this.#queuedBy, job.peerKey, -1);
-    return job;
+    const [task] = this.#waiting.splice(i, 1);
+    this.#waitingIds.delete(task.id);
+    bump(this.#queuedBy, task.requesterStableId, -1);
+    return task;
   }
 
   #pump(): void {
     while (!this.#closed && this.#running.size < this.limits.maxConcurrent) {
       const i = this.#waiting.findIndex((j) =>
         j.peerMaxConcurrent === undefined ||
-        (this.#runningBy.get(j.peerKey) ?? 0) < j.peerMaxConcurrent
+        (this.#runningBy.get(j.requesterStableId) ?? 0) < j.peerMaxConcurrent
       );
       if (i < 0) return;
-      const job = this.#unqueue(i);
-      bump(this.#runningBy, job.peerKey, 1);
+      const task = this.#unqueue(i);
+      bump(this.#runningBy, task.requesterStableId, 1);
       const ctl = new AbortController();
-      const done = this.run(job, ctl.signal)
+      const done = this.run(task, ctl.signal)
         .catch((e) =>
-          logger("scheduler").error("job {id} failed unexpectedly: {error}", {
-            id: job.id,
+          logger("scheduler").error("task {id} failed unexpectedly: {error}", {
+            id: task.id,
             error: String(e),
           })
         )
         .finally(() => {
-          this.#running.delete(job.id);
-          bump(this.#runningBy, job.peerKey, -1);
+          this.#running.delete(task.id);
+          bump(this.#runningBy, task.requesterStableId, -1);
           this.#pump();
         });
-      this.#running.set(job.id, { job, ctl, done });
+      this.#running.set(task.id, { task, ctl, done });
     }
   }
 }

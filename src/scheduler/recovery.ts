@@ -65,7 +65,8 @@ export async function recoverInbound(deps: {
   ) {
     deps.queue.enqueue({
       id: task.id,
-      peerKey: task.requester_key ?? task.peer,
+      // Admission always stores it; a row without one still gets a bucket of its own.
+      requesterStableId: task.requester_stable_id ?? task.peer,
       peerMaxConcurrent: deps.peerMaxConcurrent?.(task),
     });
     report.requeued.push(task.id);

@@ -140,6 +140,17 @@ export const MIGRATIONS: readonly Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    version: 6,
+    name: "one name for the caller's StableID: tasks.requester_key is requester_stable_id",
+    // SQLite has no ALTER INDEX: the index is made again under the column's name. Audit records
+    // are not touched (the chain hashes them as written).
+    sql: `
+      ALTER TABLE tasks RENAME COLUMN requester_key TO requester_stable_id;
+      DROP INDEX tasks_by_requester;
+      CREATE INDEX tasks_by_requester_stable_id ON tasks (direction, requester_stable_id, state);
+    `,
+  },
 ];
 
 /** The schema version this build creates and understands. */

@@ -19,7 +19,7 @@
  * declare const req: TaskRequest;
  * declare const requester: RequesterIdentity;
  * const r = insertTask(store, {
- *   direction: "inbound", id: req.id, peer: "laptop", requester, requester_key: requester.stable_id,
+ *   direction: "inbound", id: req.id, peer: "laptop", requester, requester_stable_id: requester.stable_id,
  *   profile: req.profile, runner: "claude", cwd: req.cwd, prompt: req.prompt,
  *   timeout_s: req.timeout_s ?? null, request_hash: requestHash(req),
  * });
@@ -62,7 +62,7 @@ export interface TaskRecord {
   /** Inbound: the whois identity. Outbound: usually `null`. */
   requester: RequesterIdentity | null;
   /** The key that scopes "a caller sees only its own tasks". */
-  requester_key: string | null;
+  requester_stable_id: string | null;
   state: TaskState;
   profile: string;
   runner: string;
@@ -93,7 +93,7 @@ export interface NewTask {
   id: string;
   peer: string;
   requester?: RequesterIdentity | null;
-  requester_key?: string | null;
+  requester_stable_id?: string | null;
   /** `denied` records a refused admission (and sets `finished_at`). */
   state?: "queued" | "denied";
   profile: string;
@@ -133,14 +133,15 @@ export interface TaskQuery {
   direction: Direction;
   state?: TaskState | readonly TaskState[];
   peer?: string;
-  requesterKey?: string;
+  requesterStableId?: string;
   /** Only tasks created at or after this ISO time. */
   since?: string;
   /** Default 100. */
   limit?: number;
 }
 
-const COLUMNS = "direction, id, peer, requester, requester_key, state, profile, runner, cwd, " +
+const COLUMNS =
+  "direction, id, peer, requester, requester_stable_id, state, profile, runner, cwd, " +
   "prompt, timeout_s, request_hash, created_at, started_at, finished_at, error, run_token, " +
   "pgid, remote_state, updated_at, cwd_requested";
 const TERMINAL_SQL = TERMINAL_STATES.map((s) => `'${s}'`).join(", ");
@@ -165,7 +166,7 @@ export function rowToTask(row: Row): TaskRecord {
     id: str(row.id),
     peer: str(row.peer),
     requester: jsonOrNull<RequesterIdentity>(row.requester),
-    requester_key: strOrNull(row.requester_key),
+    requester_stable_id: strOrNull(row.requester_stable_id),
     state: str(row.state) as TaskState,
     profile: str(row.profile),
     runner: str(row.runner),
@@ -192,7 +193,7 @@ export function rowToTask(row: Row): TaskRecord {
  * `text.ts`): `node:sqlite` could not read it back otherwise.
  *
  * @returns `created`; `existing` for a retry (same hash and requester key); `conflict`.
- * @throws {RangeError} when an identifier field (id, peer, requester_key, profile, runner,
+ * @throws {RangeError} when an identifier field (id, peer, requester_stable_id, profile, runner,
  * cwd) contains a NUL character.
  *
  * @example
@@ -209,7 +210,7 @@ export function insertTask(store: Store, task: NewTask): InsertOutcome {
     const field of [
       "id",
       "peer",
-      "requester_key",
+      "requester_stable_id",
       "profile",
       "runner",
       "cwd",
@@ -221,7 +222,7 @@ export function insertTask(store: Store, task: NewTask): InsertOutcome {
   return store.transaction(() => {
     const existing = getTask(store, task.direction, task.id);
     if (existing) {
-      if (existing.requester_key !== (task.requester_key ?? null)) {
+      if (existing.requester_stable_id !== (task.requester_stable_id ?? null)) {
         return { outcome: "conflict", task: existing, reason: "different_requester" };
       }
       if (existing.request_hash !== task.request_hash) {
@@ -238,7 +239,7 @@ export function insertTask(store: Store, task: NewTask): InsertOutcome {
       task.id,
       task.peer,
       task.requester ? JSON.stringify(task.requester) : null,
-      task.requester_key ?? null,
+      task.requester_stable_id ?? null,
       state,
       task.profile,
       task.runner,
@@ -275,7 +276,7 @@ export function getTask(store: Store, direction: Direction, id: string): TaskRec
  * import type { Store } from "./db.ts";
  * declare const store: Store;
  * declare const caller: RequesterIdentity;
- * listTasks(store, { direction: "inbound", requesterKey: caller.stable_id, limit: 20 });
+ * listTasks(store, { direction: "inbound", requesterStableId: caller.stable_id, limit: 20 });
  * ```
  */
 export function listTasks(store: Store, query: TaskQuery): TaskRecord[] {
@@ -293,7 +294,7 @@ export function listTasks(store: Store, query: TaskQuery): TaskRecord[] {
     args.push(value);
   };
   add("peer = ?", query.peer);
-  add("requester_key = ?", query.requesterKey);
+  add("requester_stable_id = ?", query.requesterStableId);
   add("created_at >= ?", query.since);
   args.push(Math.max(0, Math.floor(query.limit ?? 100)));
   const sql = `SELECT ${COLUMNS} FROM tasks WHERE ${where.join(" AND ")} ` +
@@ -365,19 +366,19 @@ export function listRunningTasks(store: Store, direction: Direction): TaskRecord
  * import type { Store } from "./db.ts";
  * declare const store: Store;
  * const key = "nXXXXXXCNTRL"; // the caller's node StableID
- * const { queued, running } = countActive(store, { direction: "inbound", requesterKey: key });
+ * const { queued, running } = countActive(store, { direction: "inbound", requesterStableId: key });
  * ```
  */
 export function countActive(
   store: Store,
-  query: { direction: Direction; requesterKey?: string; peer?: string },
+  query: { direction: Direction; requesterStableId?: string; peer?: string },
 ): { queued: number; running: number } {
   let sql = "SELECT state, count(*) AS n FROM tasks WHERE direction = ? " +
     "AND state IN ('queued', 'running')";
   const args: SQLInputValue[] = [query.direction];
-  if (query.requesterKey !== undefined) {
-    sql += " AND requester_key = ?";
-    args.push(query.requesterKey);
+  if (query.requesterStableId !== undefined) {
+    sql += " AND requester_stable_id = ?";
+    args.push(query.requesterStableId);
   }
   if (query.peer !== undefined) {
     sql += " AND peer = ?";

@@ -90,7 +90,7 @@ export function createWorkerTasks(deps: WorkerTasksDeps): WorkerTasks {
   const runnerNames = [...deps.runners.keys()];
   const mine = (caller: CallerIdentity, id: string): TaskRecord | null => {
     const t = getTask(store, "inbound", id);
-    return t && t.requester_key === caller.stableId ? t : null;
+    return t && t.requester_stable_id === caller.stableId ? t : null;
   };
   // Mean run time of the last finished tasks, for Retry-After advice. Read at most once per
   // RECENT_RUN_TTL_MS: the query walks past every queued task, and a flood of refusals must
@@ -223,7 +223,7 @@ export function createWorkerTasks(deps: WorkerTasksDeps): WorkerTasks {
             dns_name: caller.dnsName,
             ...grantOf(caller, config.tailscale.app_capability),
           },
-          requester_key: caller.stableId,
+          requester_stable_id: caller.stableId,
           profile: req.profile,
           runner,
           cwd: cwd.ok ? cwd.real : req.cwd,
@@ -262,7 +262,7 @@ export function createWorkerTasks(deps: WorkerTasksDeps): WorkerTasks {
         });
         queue.enqueue({
           id: req.id,
-          peerKey: caller.stableId,
+          requesterStableId: caller.stableId,
           peerMaxConcurrent: decision.matched.limits.maxConcurrent,
         });
         bus.emit(req.id);
@@ -290,7 +290,7 @@ export function createWorkerTasks(deps: WorkerTasksDeps): WorkerTasks {
     openTaskIds(caller) {
       return listTasks(store, {
         direction: "inbound",
-        requesterKey: caller.stableId,
+        requesterStableId: caller.stableId,
         state: ["queued", "running"],
         limit: MAX_STREAM_TASKS,
       }).map((t) => t.id);

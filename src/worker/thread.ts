@@ -119,7 +119,7 @@ async function start(init: WorkerInit): Promise<void> {
   };
   const queue = new RunQueue(
     { maxConcurrent: init.config.inbound.max_concurrent },
-    (job, signal) => executeTask(deps, job.id, signal),
+    (task, signal) => executeTask(deps, task.id, signal),
   );
   // Private HOME/TMPDIR dirs of runs a crash cut off: nothing runs yet, so all of them are stale.
   await Deno.remove(`${init.stateDir}/runs`, { recursive: true }).catch(() => {});

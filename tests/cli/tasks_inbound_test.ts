@@ -13,7 +13,7 @@ Deno.test("tasks list --inbound reads this worker's store without the daemon", a
         direction: "inbound",
         id,
         peer,
-        requester_key: `n-${peer}`,
+        requester_stable_id: `n-${peer}`,
         profile: "query",
         runner: "demo",
         cwd: "/srv/app",

@@ -9,13 +9,13 @@ function gate() {
 Deno.test("RunQueue honours the global concurrency limit in FIFO order", async () => {
   const started: string[] = [];
   const gates = new Map<string, ReturnType<typeof gate>>();
-  const q = new RunQueue({ maxConcurrent: 2 }, async (job) => {
-    started.push(job.id);
+  const q = new RunQueue({ maxConcurrent: 2 }, async (task) => {
+    started.push(task.id);
     const g = gate();
-    gates.set(job.id, g);
+    gates.set(task.id, g);
     await g.promise;
   });
-  for (const id of ["a", "b", "c"]) q.enqueue({ id, peerKey: "p" });
+  for (const id of ["a", "b", "c"]) q.enqueue({ id, requesterStableId: "p" });
   assert.deepEqual(started, ["a", "b"]);
   assert.deepEqual(q.counts(), { running: 2, queued: 1 });
   assert.equal(q.position("c"), 1);
@@ -33,26 +33,26 @@ Deno.test("RunQueue holds a peer at its own limit and lets other peers pass", ()
     started.push("x");
     return new Promise(() => {});
   });
-  q.enqueue({ id: "p1-a", peerKey: "p1", peerMaxConcurrent: 1 });
-  q.enqueue({ id: "p1-b", peerKey: "p1", peerMaxConcurrent: 1 });
-  q.enqueue({ id: "p2-a", peerKey: "p2", peerMaxConcurrent: 1 });
+  q.enqueue({ id: "p1-a", requesterStableId: "p1", peerMaxConcurrent: 1 });
+  q.enqueue({ id: "p1-b", requesterStableId: "p1", peerMaxConcurrent: 1 });
+  q.enqueue({ id: "p2-a", requesterStableId: "p2", peerMaxConcurrent: 1 });
   assert.deepEqual(q.counts("p1"), { running: 1, queued: 1 });
   assert.deepEqual(q.counts("p2"), { running: 1, queued: 0 });
   assert.equal(q.cancel("p1-b"), "dequeued");
   assert.equal(q.cancel("nope"), "unknown");
 });
 
-Deno.test("RunQueue cancel aborts a running job and duplicates are ignored", async () => {
+Deno.test("RunQueue cancel aborts a running task and duplicates are ignored", async () => {
   let aborted = "";
-  const q = new RunQueue({ maxConcurrent: 1 }, (_job, signal) =>
+  const q = new RunQueue({ maxConcurrent: 1 }, (_task, signal) =>
     new Promise((resolve) => {
       signal.addEventListener("abort", () => {
         aborted = String(signal.reason);
         resolve();
       });
     }));
-  q.enqueue({ id: "t1", peerKey: "p" });
-  q.enqueue({ id: "t1", peerKey: "p" });
+  q.enqueue({ id: "t1", requesterStableId: "p" });
+  q.enqueue({ id: "t1", requesterStableId: "p" });
   assert.deepEqual(q.counts(), { running: 1, queued: 0 });
   assert.equal(q.cancel("t1", "user"), "aborted");
   await new Promise((r) => setTimeout(r, 0));

@@ -12,7 +12,7 @@ function add(store: ReturnType<typeof openStore>, id: string) {
     id,
     peer: "laptop",
     requester: { node: "laptop", stable_id: "nL", login: "a@x", tags: [] },
-    requester_key: "nL",
+    requester_stable_id: "nL",
     profile: "query",
     runner: "demo",
     cwd: "/srv",
@@ -26,8 +26,8 @@ Deno.test("recovery: running → interrupted (audited); queued tasks return with
   for (const id of ["t_running1", "t_queued01", "t_queued02"]) add(store, id);
   updateTaskState(store, "inbound", "t_running1", "running", {});
   const started: string[] = [];
-  const queue = new RunQueue({ maxConcurrent: 4 }, (job, signal) => {
-    started.push(job.id);
+  const queue = new RunQueue({ maxConcurrent: 4 }, (task, signal) => {
+    started.push(task.id);
     return new Promise((r) => signal.addEventListener("abort", () => r()));
   });
   const asked: string[] = [];

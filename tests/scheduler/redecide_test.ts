@@ -102,7 +102,7 @@ async function startNode(store: Store, config: Config, bus: TaskBus, runnerList 
   };
   const queue = new RunQueue(
     { maxConcurrent: 1 },
-    (job, signal) => executeTask(deps, job.id, signal),
+    (task, signal) => executeTask(deps, task.id, signal),
   );
   const tasks = createWorkerTasks({
     config,

@@ -54,7 +54,7 @@ export function sampleTask(id: string, overrides: Partial<NewTask> = {}): NewTas
     id,
     peer: "laptop",
     requester: { node: "laptop", stable_id: "nLAPTOP", login: "ann@example.com", tags: [] },
-    requester_key: "nLAPTOP",
+    requester_stable_id: "nLAPTOP",
     profile: "query",
     runner: "claude",
     cwd: "/srv/app",

@@ -71,7 +71,7 @@ Deno.test("processes racing to open and write one database: one schema, one unbr
         listTasks(store, { direction: "inbound", peer: label, limit: 1000 }).length,
         perProcess,
       );
-      assert.deepEqual(countActive(store, { direction: "inbound", requesterKey: label }), {
+      assert.deepEqual(countActive(store, { direction: "inbound", requesterStableId: label }), {
         queued: perProcess,
         running: 0,
       });

@@ -11,7 +11,13 @@ import {
 import { auditRowHash } from "../../src/store/audit_chain.ts";
 import { AUDIT_GENESIS_HASH } from "../../src/store/audit_schema.ts";
 import { appendAudit, verifyAudit } from "../../src/store/audit.ts";
-import { getResult, getTask, lastEvent, updateTaskState } from "../../src/store/tasks.ts";
+import {
+  getResult,
+  getTask,
+  lastEvent,
+  listTasks,
+  updateTaskState,
+} from "../../src/store/tasks.ts";
 import { tempDbPath } from "./_helpers.ts";
 
 function tableNames(db: DatabaseSync): string[] {
@@ -108,7 +114,7 @@ Deno.test("fresh install: every table, column, index and trigger of the latest s
       "source",
       "pinned_at",
     ]);
-    for (const c of ["run_token", "pgid", "remote_state", "requester_key", "request_hash"]) {
+    for (const c of ["run_token", "pgid", "remote_state", "requester_stable_id", "request_hash"]) {
       assert.ok(columns(store.db, "tasks").includes(c), c);
     }
     const objects = store.db.prepare(
@@ -119,7 +125,7 @@ Deno.test("fresh install: every table, column, index and trigger of the latest s
       "audit_no_delete",
       "audit_no_update",
       "tasks_by_created",
-      "tasks_by_requester",
+      "tasks_by_requester_stable_id",
       "tasks_by_state",
     ]);
     store.close();
@@ -145,6 +151,12 @@ for (let from = 0; from < LATEST_SCHEMA_VERSION; from++) {
         assert.equal(task.prompt, "old prompt");
         assert.equal(task.state, "running");
         assert.deepEqual(task.requester, { node: "laptop", stable_id: "n1", login: "a", tags: [] });
+        // v6 renamed requester_key: the old rows' value is under the one name now.
+        assert.equal(task.requester_stable_id, "n1");
+        assert.deepEqual(
+          listTasks(store, { direction: "inbound", requesterStableId: "n1" }).map((t) => t.id),
+          ["task_old_0001"],
+        );
         assert.equal(task.run_token, null); // column added by v2, empty for old rows
         assert.equal(task.remote_state, null);
         assert.equal(lastEvent(store, "inbound", "task_old_0001")?.text, "hello");

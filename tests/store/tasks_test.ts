@@ -57,7 +57,7 @@ Deno.test("insertTask stores every field and reads it back", () => {
     id: ID,
     peer: "laptop",
     requester: task.requester,
-    requester_key: "nLAPTOP",
+    requester_stable_id: "nLAPTOP",
     state: "queued",
     profile: "query",
     runner: "claude",
@@ -94,7 +94,7 @@ Deno.test("idempotency: same id + same hash → existing; different hash → con
 Deno.test("idempotency: the same id from another requester is a conflict, not a retry", () => {
   using store = tempStore();
   insertTask(store, sampleTask(ID));
-  const other = insertTask(store, sampleTask(ID, { requester_key: "nOTHER" }));
+  const other = insertTask(store, sampleTask(ID, { requester_stable_id: "nOTHER" }));
   assert.equal(other.outcome, "conflict");
   assert.equal(other.outcome === "conflict" && other.reason, "different_requester");
 });
@@ -185,7 +185,7 @@ Deno.test("listTasks filters by state, peer, requester, since; newest first; lim
     insertTask(
       store,
       sampleTask(`task_list_000${i}`, {
-        requester_key: i % 2 ? "nB" : "nA",
+        requester_stable_id: i % 2 ? "nB" : "nA",
         peer: i < 3 ? "laptop" : "desk",
       }),
     );
@@ -197,7 +197,7 @@ Deno.test("listTasks filters by state, peer, requester, since; newest first; lim
     ids({ direction: "inbound" }),
     [5, 4, 3, 2, 1, 0].map((i) => `task_list_000${i}`),
   );
-  assert.deepEqual(ids({ direction: "inbound", requesterKey: "nA" }), [
+  assert.deepEqual(ids({ direction: "inbound", requesterStableId: "nA" }), [
     "task_list_0004",
     "task_list_0002",
     "task_list_0000",
@@ -219,22 +219,22 @@ Deno.test("listTasks filters by state, peer, requester, since; newest first; lim
 
 Deno.test("scoping: a requester key sees only its own tasks and counts", () => {
   using store = tempStore();
-  insertTask(store, sampleTask("task_scope_a1", { requester_key: "nA" }));
-  insertTask(store, sampleTask("task_scope_a2", { requester_key: "nA" }));
-  insertTask(store, sampleTask("task_scope_b1", { requester_key: "nB" }));
+  insertTask(store, sampleTask("task_scope_a1", { requester_stable_id: "nA" }));
+  insertTask(store, sampleTask("task_scope_a2", { requester_stable_id: "nA" }));
+  insertTask(store, sampleTask("task_scope_b1", { requester_stable_id: "nB" }));
   updateTaskState(store, "inbound", "task_scope_a1", "running");
   updateTaskState(store, "inbound", "task_scope_b1", "succeeded");
   assert.deepEqual(
-    listTasks(store, { direction: "inbound", requesterKey: "nB" }).map((t) => t.id),
+    listTasks(store, { direction: "inbound", requesterStableId: "nB" }).map((t) => t.id),
     [
       "task_scope_b1",
     ],
   );
-  assert.deepEqual(countActive(store, { direction: "inbound", requesterKey: "nA" }), {
+  assert.deepEqual(countActive(store, { direction: "inbound", requesterStableId: "nA" }), {
     queued: 1,
     running: 1,
   });
-  assert.deepEqual(countActive(store, { direction: "inbound", requesterKey: "nB" }), {
+  assert.deepEqual(countActive(store, { direction: "inbound", requesterStableId: "nB" }), {
     queued: 0,
     running: 0,
   });

@@ -20,7 +20,7 @@ for (let i = 0; i < Number(n); i++) {
       direction: "inbound",
       id,
       peer: label,
-      requester_key: label,
+      requester_stable_id: label,
       profile: "query",
       runner: "claude",
       cwd: "/srv",
