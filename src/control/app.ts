@@ -18,6 +18,7 @@
 import { type Context, Hono } from "hono";
 import type { DelegateOutcome } from "../delegation/requester.ts";
 import { type ErrorCode, replyError } from "../protocol/errors.ts";
+import { quoteRule } from "../protocol/rules.ts";
 import { type ControlPeer, DelegateBody, type StatusAnswer } from "../protocol/control.ts";
 import { TASK_STATES, TaskId } from "../protocol/task.ts";
 import { storageProblem } from "../store/errors.ts";
@@ -80,7 +81,9 @@ export function createControlApp(deps: ControlAppDeps): Hono<ControlEnv> {
     });
     if (out.ok) return c.json({ task: out.task, peer: out.peer }, 202);
     const task = out.task ? { task: out.task } : {};
-    return replyError(c, FAILURE_CODE[out.kind], out.message, out.rule, task);
+    // The rule is this node's outbound one or the peer's, quoted as the requester got it.
+    const rule = out.rule === undefined ? undefined : quoteRule(out.rule);
+    return replyError(c, FAILURE_CODE[out.kind], out.message, rule, task);
   });
 
   app.get("/v1/tasks", (c) => {

@@ -20,6 +20,7 @@
  * pinned.
  */
 import type { OutboundPeer } from "../config/schema.ts";
+import type { RuleId } from "../protocol/rules.ts";
 import { isTailnetIp, normalizeIp } from "../tailscale/addr.ts";
 import type { PeerIdentity } from "../tailscale/identity.ts";
 import type { PeerStatus, TailnetStatus } from "../tailscale/status.ts";
@@ -58,7 +59,7 @@ export interface PeerTarget {
 export type ResolveResult = { ok: true; target: PeerTarget } | {
   ok: false;
   message: string;
-  rule?: string;
+  rule?: RuleId;
 };
 
 /** What {@link resolvePeerTarget} reads. */
@@ -104,7 +105,7 @@ export function tailnetCandidates(
   };
 }
 
-function refuse(rule: string, message: string): ResolveResult {
+function refuse(rule: RuleId, message: string): ResolveResult {
   return { ok: false, rule, message: `${message} [rule ${rule}]` };
 }
 

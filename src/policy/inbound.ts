@@ -171,7 +171,7 @@ function evaluateRule(
   const i = match.index;
   const rule: InboundRule = config.inbound.allow[i];
   const who = callerName(caller);
-  const id = `inbound.allow[${i}]`;
+  const id = `inbound.allow[${i}]` as const;
   if (!rule.profiles.includes(request.profile)) {
     return {
       stage: 0,
@@ -230,7 +230,7 @@ function evaluateRule(
  */
 function checkCwd(input: InboundInput, ruleIndex: number, who: string): Deny | null {
   const { request, caseInsensitive } = input;
-  const id = `inbound.allow[${ruleIndex}]`;
+  const id = `inbound.allow[${ruleIndex}]` as const;
   const configured = input.config.inbound.allow[ruleIndex].cwd;
   const real = input.rootsReal[ruleIndex] ?? [];
   const roots: ParsedPath[] = [];
@@ -290,7 +290,7 @@ function finishAllowed(input: InboundInput, match: RuleMatch): InboundDecision {
   const { config, caller, request } = input;
   const rule = config.inbound.allow[match.index];
   const who = callerName(caller);
-  const id = `inbound.allow[${match.index}]`;
+  const id = `inbound.allow[${match.index}]` as const;
   const matched: InboundMatch = {
     ruleIndex: match.index,
     by: match.by,

@@ -67,7 +67,7 @@ export function outboundDecision(input: OutboundInput): OutboundAllow | Deny {
     );
   }
   const { index, entry } = found;
-  const id = `outbound.peers[${index}]`;
+  const id = `outbound.peers[${index}]` as const;
   if (!entry.profiles.includes(input.profile)) {
     return deny(
       "outbound.profile",

@@ -10,6 +10,7 @@
  * ```
  */
 import type { Context } from "hono";
+import type { QuotedRule, RuleId } from "./rules.ts";
 import type { ApiError } from "./task.ts";
 
 /** The error codes either API returns, with their HTTP status. */
@@ -72,7 +73,7 @@ export interface ErrorReply {
 }
 
 /** Builds `{"error": {code, message, rule?}}`. */
-export function errorBody(code: ErrorCode, message: string, rule?: string): ApiError {
+export function errorBody(code: ErrorCode, message: string, rule?: RuleId | QuotedRule): ApiError {
   return { error: rule ? { code, message, rule } : { code, message } };
 }
 
@@ -85,7 +86,11 @@ export function errorBody(code: ErrorCode, message: string, rule?: string): ApiE
  * errorReply("queue_full", "3 tasks of yours are queued", "limits.per_peer_queued").status; // 429
  * ```
  */
-export function errorReply(code: ErrorCode, message: string, rule?: string): ErrorReply {
+export function errorReply(
+  code: ErrorCode,
+  message: string,
+  rule?: RuleId | QuotedRule,
+): ErrorReply {
   return { status: ERROR_STATUS[code], body: errorBody(code, message, rule) };
 }
 
@@ -104,7 +109,7 @@ export function replyError(
   c: Context<any, any>,
   code: ErrorCode,
   message: string,
-  rule?: string,
+  rule?: RuleId | QuotedRule,
   extra: Record<string, unknown> = {},
 ): Response {
   return c.json({ ...errorBody(code, message, rule), ...extra }, ERROR_STATUS[code]);

@@ -18,6 +18,7 @@
  * if (!d.allow) refuseAtDequeue(deps, task, d);
  * ```
  */
+import type { RuleId } from "../protocol/rules.ts";
 import { appendAudit } from "../store/audit.ts";
 import type { Store } from "../store/db.ts";
 import { appendEvent, saveResult, type TaskRecord, updateTaskState } from "../store/tasks.ts";
@@ -25,8 +26,8 @@ import type { TaskBus } from "./task_bus.ts";
 
 /** The decision at dequeue: an allow names the directory the run must use. */
 export type DequeueDecision =
-  | { allow: true; rule: string; reason: string; cwdReal: string }
-  | { allow: false; rule: string; reason: string };
+  | { allow: true; rule: RuleId; reason: string; cwdReal: string }
+  | { allow: false; rule: RuleId; reason: string };
 
 /** Decides a queued task again just before it would start. */
 export type Redecide = (task: TaskRecord) => Promise<DequeueDecision>;
@@ -41,7 +42,7 @@ export const REVOKED_AUDIT_KIND = "task.revoked";
 export function refuseAtDequeue(
   deps: { store: Store; bus: TaskBus; nodeName: string },
   task: TaskRecord,
-  decision: { rule: string; reason: string },
+  decision: { rule: RuleId; reason: string },
 ): boolean {
   const { store } = deps;
   const message = `refused before it started: ${decision.reason}`;

@@ -26,9 +26,10 @@
  */
 import type { Context, MiddlewareHandler } from "hono";
 import { replyError } from "../protocol/errors.ts";
+import type { RuleId } from "../protocol/rules.ts";
 
 /** Rule ids of the guard's refusals. */
-export type FrontDoorRule = "front.origin" | "front.host";
+export type FrontDoorRule = Extract<RuleId, `front.${string}`>;
 
 /** What the guard needs from a surface. */
 export interface FrontDoorOptions {

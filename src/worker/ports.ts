@@ -6,6 +6,7 @@
 import type { CallerIdentity } from "../policy/types.ts";
 import type { TaskEvent, TaskRequest, TaskResult, TaskStatus } from "../protocol/task.ts";
 import type { ErrorReply } from "../protocol/errors.ts";
+import type { RuleId } from "../protocol/rules.ts";
 
 /** The answer of a whois lookup: an identity, or why there is none (fail closed). */
 export type IdentityOutcome =
@@ -52,6 +53,6 @@ export interface WorkerTasks {
   cancel(caller: CallerIdentity, id: string): Promise<TaskOutcome>;
   /** Records a denial that happened before a caller was known (source or whois). */
   auditDenied(
-    info: { sourceIp: string; rule: string; reason: string; identity?: CallerIdentity },
+    info: { sourceIp: string; rule: RuleId; reason: string; identity?: CallerIdentity },
   ): void;
 }

@@ -11,11 +11,12 @@
  * if (!refused) slots.give("nLAPTOP");
  * ```
  */
+import type { RuleId } from "../protocol/rules.ts";
 
 /** Why a stream was refused, and which limit said so. */
 export interface StreamRefusal {
   message: string;
-  rule: string;
+  rule: RuleId;
 }
 
 /** Counts open streams, globally and per caller (by StableID). */
@@ -55,6 +56,6 @@ export class StreamSlots {
   }
 }
 
-function refusal(message: string, rule: string): StreamRefusal {
+function refusal(message: string, rule: RuleId): StreamRefusal {
   return { message, rule };
 }

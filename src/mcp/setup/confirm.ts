@@ -20,6 +20,7 @@
  */
 import type { CallToolResult, McpServer } from "../../deps/mcp.ts";
 import type { Plan } from "../../setup/plan.ts";
+import type { RuleId } from "../../protocol/rules.ts";
 import { fail } from "./common.ts";
 
 /** How asking went. */
@@ -87,6 +88,8 @@ export async function askUser(
   }
 }
 
+const WIDENING_RULE: RuleId = "setup.widening_needs_user";
+
 /** The refusal for a widening plan the user did not confirm, naming the terminal command. */
 export function refuseWidening(plan: Plan, widens: string[], asked: AskOutcome): CallToolResult {
   const cmd = applyCommand(plan.hash, plan.file);
@@ -98,7 +101,7 @@ export function refuseWidening(plan: Plan, widens: string[], asked: AskOutcome):
   return fail(
     asked === "declined" ? "not_confirmed" : "needs_user_confirmation",
     [
-      `Refused (rule setup.widening_needs_user): plan ${plan.hash} widens what other machines may do on this machine:`,
+      `Refused (rule ${WIDENING_RULE}): plan ${plan.hash} widens what other machines may do on this machine:`,
       ...widens.map((w) => `- ${w}`),
       why,
       `If the user wants it, they review the diff and run this in a terminal on this machine:`,

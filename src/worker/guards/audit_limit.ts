@@ -14,6 +14,7 @@
  * audit.auditDenied({ sourceIp: "100.64.0.9", rule: "front.host", reason: "..." });
  * ```
  */
+import type { RuleId } from "../../protocol/rules.ts";
 import type { WorkerTasks } from "../ports.ts";
 
 type Sink = Pick<WorkerTasks, "auditDenied">;
@@ -36,7 +37,7 @@ export class RateLimitedAudit implements Sink {
   readonly #windowMs: number;
   readonly #now: () => number;
   readonly #rules = new Map<
-    string,
+    RuleId,
     { start: number; written: number; suppressed: number; last: Denied | null }
   >();
 
