@@ -104,7 +104,7 @@ export function buildProgram(): Command {
   leaf(
     program.command("delegate").description("hand a task to a peer's coding agent")
       .argument("<peer>", "peer name (as in outbound.peers)")
-      .argument("<task>", "what the remote agent should do")
+      .argument("<prompt>", "what the remote agent should do")
       .requiredOption("--cwd <dir>", "absolute working directory on the peer")
       .option("--profile <name>", "query | edit | build | full (least privilege first)", "query")
       .option("--runner <name>", "runner on the peer (default: the peer's first available)")

@@ -72,7 +72,7 @@ export function createControlApp(deps: ControlAppDeps): Hono<ControlEnv> {
     const b = body.value;
     const out = await d.delegate({
       peer: b.peer,
-      prompt: b.task,
+      prompt: b.prompt,
       cwd: b.cwd,
       profile: b.profile,
       runner: b.runner,

@@ -21,18 +21,30 @@ const noNul = [(s: string) => !s.includes("\0"), {
   message: "must not contain NUL characters",
 }] as const;
 
-/** The body of `POST /v1/delegate`. */
+const Prompt = z.string().min(1, "must not be empty").refine(...noNul);
+
+/**
+ * The body of `POST /v1/delegate`, parsed to `{…, prompt}`. `task` is the old name of `prompt`,
+ * still accepted from clients written before the rename ("task" is the delegated unit of work,
+ * never its text); exactly one of the two.
+ */
 export const DelegateBody = z.strictObject({
   peer: z.string().min(1).max(253),
-  task: z.string().min(1, "must not be empty").refine(...noNul),
+  prompt: Prompt.optional().describe("The prompt for the peer's agent."),
+  task: Prompt.optional().describe("The old name of prompt (accepted; send prompt)."),
   cwd: AbsolutePath.refine(...noNul),
   profile: Name.default("query"),
   runner: Name.optional(),
   timeout_s: z.int().positive().max(7 * 24 * 3600).optional(),
   id: TaskId.optional(),
-});
-/** A delegate request as sent (`profile` defaults to `query`). */
-export type DelegateBody = z.input<typeof DelegateBody>;
+}).refine((b) => (b.prompt === undefined) !== (b.task === undefined), {
+  message: "give the prompt once, as prompt (task is its old name)",
+  path: ["prompt"],
+}).transform(({ prompt, task, ...rest }) => ({ ...rest, prompt: (prompt ?? task)! }));
+/** A delegate request as a client sends it (`profile` defaults to `query`). */
+export type DelegateBody = Omit<z.input<typeof DelegateBody>, "prompt" | "task"> & {
+  prompt: string;
+};
 
 /** A task as the control API shows it: the worker's status and the peer it was sent to. */
 export const ControlTask = TaskStatus.extend({

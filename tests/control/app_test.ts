@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { createControlApp } from "../../src/control/app.ts";
+import { DelegateBody } from "../../src/protocol/control.ts";
 import { Requester } from "../../src/delegation/requester.ts";
 import { allow, deny } from "../../src/policy/decision.ts";
 import { openStore } from "../../src/store/db.ts";
@@ -124,15 +125,28 @@ Deno.test("control API: bodies are bounded, typed and strict", async () => {
   const unknown = await post(JSON.stringify({ peer: "b", task: "t", cwd: "/srv/a", extra: 1 }));
   assert.equal(unknown.status, 400);
   assert.match(unknown.body.error.message, /extra: unknown key/);
-  const relative = await post(JSON.stringify({ peer: "b", task: "t", cwd: "srv/a" }));
+  const relative = await post(JSON.stringify({ peer: "b", prompt: "t", cwd: "srv/a" }));
   assert.match(relative.body.error.message, /cwd: must be an absolute path/);
+  for (const both of [{}, { prompt: "a", task: "b" }]) {
+    const r = await post(JSON.stringify({ peer: "b", cwd: "/srv/a", ...both }));
+    assert.equal(r.status, 400);
+    assert.match(r.body.error.message, /prompt: give the prompt once, as prompt/);
+  }
+});
+
+Deno.test("control API: the prompt is `prompt`; `task`, its old name, is still accepted", () => {
+  for (const body of [{ prompt: "fix it" }, { task: "fix it" }]) {
+    const parsed = DelegateBody.parse({ peer: "b", cwd: "/srv/a", ...body });
+    assert.equal(parsed.prompt, "fix it");
+    assert.ok(!("task" in parsed));
+  }
 });
 
 Deno.test("control API: an outbound policy denial is a 403 naming the rule", async () => {
   const r = await req("/v1/delegate", {
     method: "POST",
     headers: { ...good, "content-type": "application/json" },
-    body: JSON.stringify({ peer: "buildbox", task: "t", cwd: "/etc" }),
+    body: JSON.stringify({ peer: "buildbox", prompt: "t", cwd: "/etc" }),
   });
   assert.equal(r.status, 403);
   assert.equal(r.body.error.code, "denied");

@@ -82,7 +82,7 @@ export async function checkWorkerModel(w: ClientWorld): Promise<void> {
   const reqs = (await w.workerModel.requests<LoggedRequest>()).filter((r) => r.api === api);
   assert.ok(reqs.length >= 2, `the ${w.workerRunner} runner asked its model twice: ${reqs.length}`);
   assert.ok(
-    JSON.stringify(reqs[0].body).includes(w.task),
+    JSON.stringify(reqs[0].body).includes(w.prompt),
     "the delegated task text reached the remote agent's model",
   );
   assert.ok(

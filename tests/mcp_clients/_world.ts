@@ -100,8 +100,8 @@ const SCRIPTS = new URL("../testdata/fake_model/", import.meta.url).pathname;
 export interface ClientWorldOptions {
   /** The runner the delegated task runs with on the worker. */
   workerRunner: Cli;
-  /** The task text the requesting agent's script delegates. */
-  task?: string;
+  /** The prompt the requesting agent's script delegates (the `task` argument of cmesh_delegate). */
+  prompt?: string;
   /** The requesting agent's script (default `testdata/fake_model/mcp_client_requester.json`). */
   requesterScript?: string;
 }
@@ -114,8 +114,8 @@ export interface ClientWorld {
   repo: string;
   /** A marker only `notes.txt` on the worker contains. */
   notes: string;
-  /** The task text the requesting agent delegates. */
-  task: string;
+  /** The prompt the requesting agent delegates. */
+  prompt: string;
   workerRunner: Cli;
   laptopHome: string;
   serverHome: string;
@@ -169,7 +169,7 @@ export async function createClientWorld(opts: ClientWorldOptions): Promise<Clien
   const root = d("root");
   const repo = d("root", "repo");
   const notes = `notes-from-server-${crypto.randomUUID().slice(0, 8)}`;
-  const task = opts.task ??
+  const prompt = opts.prompt ??
     "Read notes.txt in the repository and report exactly what it says. Do not change anything.";
   const dirs = ["home-laptop", "home-server", "ts-laptop", "ts-server", "logs", "daemon-home"];
   for (const dir of [...dirs, "client-work", "client-state", "client-home"]) {
@@ -228,7 +228,7 @@ export async function createClientWorld(opts: ClientWorldOptions): Promise<Clien
       "--var",
       `runner=${opts.workerRunner}`,
       "--var",
-      `task=${task}`,
+      `prompt=${prompt}`,
       "--capture",
       `task_id=${TASK_ID_CAPTURE}`,
       "--backend-log",
@@ -326,7 +326,7 @@ export async function createClientWorld(opts: ClientWorldOptions): Promise<Clien
       base,
       repo,
       notes,
-      task,
+      prompt,
       workerRunner: opts.workerRunner,
       laptopHome: d("home-laptop"),
       serverHome: d("home-server"),

@@ -117,7 +117,7 @@ Deno.test({
   async fn() {
     const front = await startFakeModelFront({
       scriptFile: SCRIPT,
-      vars: { peer: "server", cwd: "/srv/repo", runner: "claude", task: "Read notes.txt." },
+      vars: { peer: "server", cwd: "/srv/repo", runner: "claude", prompt: "Read notes.txt." },
       captures: { task_id: new RegExp(TASK_ID_CAPTURE, "g") },
     });
     try {

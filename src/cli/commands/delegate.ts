@@ -1,6 +1,6 @@
 /**
  * @module
- * `cmesh delegate <peer> "<task>" --cwd --profile [--runner] [--wait]`: hand a task to a peer,
+ * `cmesh delegate <peer> "<prompt>" --cwd --profile [--runner] [--wait]`: hand a task to a peer,
  * optionally follow it with a live progress line, and print the result.
  */
 import { isTerminal, type TaskEvent, type TaskStatus } from "../../protocol/task.ts";
@@ -28,7 +28,7 @@ function progressLine(started: number, status: TaskStatus, last: TaskEvent | nul
 }
 
 /** Runs `cmesh delegate`. */
-export async function delegate(peer: string, task: string, opts: DelegateOptions): Promise<void> {
+export async function delegate(peer: string, prompt: string, opts: DelegateOptions): Promise<void> {
   // Every value is checked here first: a bad one is a usage error (exit 2) even with no daemon.
   const timeout_s = opts.timeout === undefined
     ? undefined
@@ -41,7 +41,7 @@ export async function delegate(peer: string, task: string, opts: DelegateOptions
   const body = answerOf(
     await client.delegate({
       peer,
-      task,
+      prompt,
       cwd: opts.cwd,
       profile: opts.profile,
       ...(opts.runner ? { runner: opts.runner } : {}),

@@ -73,7 +73,7 @@ async function runFlow(l: DemoLayout): Promise<boolean> {
   heading("2. Delegation and policy decisions");
   const sent = await laptop.delegate({
     peer: "server",
-    task: prompt,
+    prompt,
     cwd: l.repo,
     profile: "query",
   });
@@ -99,7 +99,7 @@ async function runFlow(l: DemoLayout): Promise<boolean> {
   heading("5. What gets refused (and why)");
   const outside = await laptop.delegate({
     peer: "server",
-    task: "read the host's password file",
+    prompt: "read the host's password file",
     cwd: "/etc",
     profile: "query",
   });
@@ -108,7 +108,7 @@ async function runFlow(l: DemoLayout): Promise<boolean> {
   );
   const escalate = await laptop.delegate({
     peer: "server",
-    task: "fix the failing test",
+    prompt: "fix the failing test",
     cwd: l.repo,
     profile: "edit",
   });
@@ -119,7 +119,7 @@ async function runFlow(l: DemoLayout): Promise<boolean> {
   );
   const sibling = await laptop.delegate({
     peer: "server",
-    task: "look around",
+    prompt: "look around",
     cwd: join(l.base, "server-repos"),
     profile: "query",
   });

@@ -71,7 +71,8 @@ export const registerDelegateTool: ToolRegistrar = (server, { control }) => {
   }, async (args, extra) => {
     const res = await control.delegate({
       peer: args.peer,
-      task: args.task,
+      // The tool's argument keeps its public name `task`; it is the prompt (docs/mcp-tools.md).
+      prompt: args.task,
       cwd: args.cwd,
       profile: args.profile,
       ...(args.runner ? { runner: args.runner } : {}),
