@@ -20,6 +20,7 @@
  * `/usr/bin/true` bare vs in a `query` run's sandbox, interleaved). `deno task bench:doc`
  * writes the table into docs/performance.md. Nothing here asserts timings.
  */
+import { dirname } from "node:path";
 import { parseArgs } from "node:util";
 import { benchDelegation, type DelegationResult } from "../bench/lib/delegation.ts";
 import {
@@ -258,6 +259,7 @@ async function main(): Promise<void> {
     ...(r.memory?.failures ?? []),
   ];
   if (failures.length) console.log(`\nproblems seen:\n- ${failures.slice(0, 20).join("\n- ")}`);
+  await Deno.mkdir(dirname(values.out!), { recursive: true });
   await Deno.writeTextFile(values.out!, JSON.stringify(r, null, 2) + "\n");
   console.log(`\nwrote ${values.out} (${r.seconds} s)`);
 }
