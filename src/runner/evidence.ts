@@ -22,187 +22,24 @@
  * ```
  */
 import type { Evidence, GitSnapshot } from "../protocol/task.ts";
-import { runBounded } from "../util/bounded_command.ts";
+import {
+  gitBatch,
+  type GitCall,
+  gitCall as git,
+  type GitRunner,
+  inRunGitCalls,
+  splitPreamble,
+} from "./git_calls.ts";
+import type { Preamble } from "./preamble.ts";
 
-/** Limits for one git helper call. */
-const GIT_TIMEOUT_MS = 30_000;
-const GIT_MAX_BYTES = 8 * 1024 * 1024;
+export type { GitRunner } from "./git_calls.ts";
+
 /** Most status entries / changed files kept; beyond it a final `… N more` entry is added. */
 export const MAX_GIT_ENTRIES = 5000;
 /** Most bytes of diff stat kept. */
 export const MAX_DIFF_STAT_BYTES = 64 * 1024;
 
-/** The git binary, and how to wrap its argv (in the run's sandbox), when it must be. */
-export type GitRunner = string | { gitBin: string; wrap?: (argv: string[]) => string[] };
-
-type GitCall = { ok: true; stdout: Uint8Array } | {
-  ok: false;
-  code: number | null;
-  reason: string;
-};
-
-function gitEnv(base: Record<string, string>): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(base)) if (!k.startsWith("GIT_")) env[k] = v;
-  return {
-    ...env,
-    GIT_CONFIG_NOSYSTEM: "1",
-    GIT_CONFIG_GLOBAL: "/dev/null",
-    GIT_OPTIONAL_LOCKS: "0",
-    GIT_TERMINAL_PROMPT: "0",
-    GIT_PAGER: "cat",
-    PAGER: "cat",
-    LC_ALL: "C",
-  };
-}
-
-/** Config every git call overrides (the repository's own config may be hostile). */
-export const GIT_HARDENING: readonly string[] = [
-  "--no-pager",
-  "-c",
-  "core.hooksPath=/dev/null",
-  "-c",
-  "core.fsmonitor=false",
-  "-c",
-  "core.pager=cat",
-  "-c",
-  "core.quotepath=off",
-  "-c",
-  "color.ui=false",
-];
-
-async function git(
-  cwd: string,
-  runner: GitRunner,
-  env: Record<string, string>,
-  args: string[],
-): Promise<GitCall> {
-  const { gitBin, wrap } = typeof runner === "string"
-    ? { gitBin: runner, wrap: undefined }
-    : runner;
-  const argv = [gitBin, ...GIT_HARDENING, ...args];
-  const [bin, ...fullArgs] = wrap ? wrap(argv) : argv;
-  try {
-    const r = await runBounded(bin, {
-      args: fullArgs,
-      cwd,
-      env: gitEnv(env),
-      maxStdoutBytes: GIT_MAX_BYTES,
-      timeoutMs: GIT_TIMEOUT_MS,
-    });
-    if (r.timedOut) return { ok: false, code: null, reason: `git ${args[0]} timed out` };
-    if (r.stdoutTruncated) return { ok: true, stdout: r.stdout };
-    if (r.code !== 0) {
-      const msg = r.stderr.trim().split("\n")[0] ?? "";
-      return { ok: false, code: r.code, reason: `git ${args[0]} exited ${r.code}: ${msg}` };
-    }
-    return { ok: true, stdout: r.stdout };
-  } catch (e) {
-    return { ok: false, code: null, reason: `cannot run git: ${(e as Error).message}` };
-  }
-}
-
 const decode = (b: Uint8Array) => new TextDecoder().decode(b);
-
-/** `'…'` quoting for a POSIX shell word. */
-const shellWord = (w: string) => `'${w.replaceAll("'", `'\\''`)}'`;
-
-/**
- * Runs several read-only git calls. Inside a sandbox each process start is a sandbox start
- * (new namespaces, about ten ms), so there one `/bin/sh` runs them in turn and ends each one's
- * output with `\0<boundary> <exit code>\0` on stdout and `<boundary> <exit code>` on its own line
- * on stderr. The boundary is random per batch and chosen after the run ended, so a file name in
- * the output cannot fake it. Unsandboxed (and on Windows, which has no sandbox and no `sh`) the
- * calls run side by side.
- */
-async function gitBatch(
-  cwd: string,
-  runner: GitRunner,
-  env: Record<string, string>,
-  calls: string[][],
-): Promise<GitCall[]> {
-  if (typeof runner === "string" || !runner.wrap || calls.length < 2) {
-    return await Promise.all(calls.map((args) => git(cwd, runner, env, args)));
-  }
-  const boundary = crypto.randomUUID().replaceAll("-", "");
-  const script = calls.map((args) =>
-    `${[runner.gitBin, ...GIT_HARDENING, ...args].map(shellWord).join(" ")} </dev/null; r=$?; ` +
-    `printf '\\0%s %s\\0' "$1" "$r"; printf '%s %s\\n' "$1" "$r" >&2`
-  ).join("\n");
-  const [bin, ...args] = runner.wrap(["/bin/sh", "-c", script, "sh", boundary]);
-  let r;
-  try {
-    r = await runBounded(bin, {
-      args,
-      cwd,
-      env: gitEnv(env),
-      maxStdoutBytes: GIT_MAX_BYTES * calls.length,
-      maxStderrBytes: 4096 * calls.length,
-      timeoutMs: GIT_TIMEOUT_MS,
-    });
-  } catch (e) {
-    const reason = `cannot run git: ${(e as Error).message}`;
-    return calls.map(() => ({ ok: false, code: null, reason }));
-  }
-  return splitBatch(calls, boundary, r);
-}
-
-/** Cuts a {@link gitBatch} answer into one {@link GitCall} per call. */
-function splitBatch(
-  calls: string[][],
-  boundary: string,
-  r: {
-    stdout: Uint8Array;
-    stderr: string;
-    code: number | null;
-    timedOut: boolean;
-    stdoutTruncated: boolean;
-  },
-): GitCall[] {
-  const stderrParts = r.stderr.split(new RegExp(`^${boundary} -?\\d+$`, "m"));
-  const marker = new TextEncoder().encode(`\0${boundary} `);
-  const out: GitCall[] = [];
-  let at = 0;
-  for (const [i, args] of calls.entries()) {
-    const found = indexOfBytes(r.stdout, marker, at);
-    const end = found < 0 ? -1 : r.stdout.indexOf(0, found + marker.length);
-    if (found >= 0 && end >= 0) {
-      const code = Number(decode(r.stdout.subarray(found + marker.length, end)));
-      const stdout = r.stdout.subarray(at, found);
-      at = end + 1;
-      if (code === 0) out.push({ ok: true, stdout });
-      else {
-        const msg = (stderrParts[i] ?? "").trim().split("\n")[0] ?? "";
-        out.push({ ok: false, code, reason: `git ${args[0]} exited ${code}: ${msg}` });
-      }
-      continue;
-    }
-    // No end mark: cut by the output cap (the call's output so far counts, as for one call),
-    // stopped by the timeout, or the sandbox itself failed.
-    if (r.stdoutTruncated && found < 0 && at < r.stdout.length) {
-      out.push({ ok: true, stdout: r.stdout.subarray(at) });
-      at = r.stdout.length;
-    } else if (r.stdoutTruncated) {
-      out.push({ ok: false, code: null, reason: `git ${args[0]}: output cap reached` });
-    } else if (r.timedOut) out.push({ ok: false, code: null, reason: `git ${args[0]} timed out` });
-    else {
-      const msg = r.stderr.trim().split("\n")[0] ?? "";
-      out.push({ ok: false, code: r.code, reason: `git ${args[0]} exited ${r.code}: ${msg}` });
-    }
-  }
-  return out;
-}
-
-/** The first index of `needle` in `hay` at or after `from`, or -1. */
-function indexOfBytes(hay: Uint8Array, needle: Uint8Array, from: number): number {
-  for (let i = hay.indexOf(needle[0], from); i >= 0; i = hay.indexOf(needle[0], i + 1)) {
-    if (i + needle.length > hay.length) return -1;
-    let j = 1;
-    while (j < needle.length && hay[i + j] === needle[j]) j++;
-    if (j === needle.length) return i;
-  }
-  return -1;
-}
 
 /**
  * Parses `git status --porcelain=v1 -z` into `"XY path"` entries (renames and copies as
@@ -475,5 +312,81 @@ export async function collectGitEvidence(
       changed_files: diff.changed_files,
     },
     reasons,
+  };
+}
+
+/** A before-run snapshot taken in the run's own sandbox start (see {@link inRunSnapshot}). */
+export interface InRunSnapshot {
+  /** Goes in front of the runner's argv, inside the sandbox. */
+  prefix: string[];
+  /** For the supervisor's `preamble` option. */
+  preamble: { boundary: string; marks: number; maxBytes: number };
+  /** True when the diff is taken there too (a read-only cwd). */
+  withDiff: boolean;
+  calls: string[][];
+}
+
+/**
+ * Plans the git snapshot in the run's own sandbox start, so a run in a repository costs no extra
+ * sandbox start before it. With `readOnlyCwd` (the run cannot change the work tree: a `query`
+ * run's cwd is bound read-only) the diff is taken there too, and nothing runs after the run.
+ *
+ * @example
+ * ```ts
+ * const snap = inRunSnapshot("/usr/bin/git", { PATH: "/usr/bin", HOME: "/tmp/h" }, true);
+ * // argv: sandbox.wrap([...snap.prefix, ...runnerArgv]); supervisor: { preamble: snap.preamble }
+ * ```
+ */
+export function inRunSnapshot(
+  gitBin: string,
+  env: Record<string, string>,
+  readOnlyCwd: boolean,
+): InRunSnapshot {
+  const calls = readOnlyCwd ? [STATUS_V2, ...diffCalls("HEAD")] : [STATUS_V2];
+  const planned = inRunGitCalls(gitBin, env, calls);
+  return {
+    prefix: planned.prefix,
+    preamble: { boundary: planned.boundary, marks: planned.marks, maxBytes: planned.maxBytes },
+    withDiff: readOnlyCwd,
+    calls,
+  };
+}
+
+/**
+ * Reads what {@link inRunSnapshot} printed: the before snapshot, and with `withDiff` the whole
+ * `Evidence.git` (after = before: the run could not change the work tree). `git` is null when it
+ * must still be collected after the run (a writable cwd, or no commit to diff against).
+ *
+ * @example
+ * ```ts
+ * const snap = inRunSnapshot("/usr/bin/git", {}, false);
+ * concludeInRunSnapshot(snap, { body: null, reason: "the output ended", rest: new Uint8Array() });
+ * // { before: { snapshot: null, reason: "git snapshot in the run's sandbox: the output ended" }, git: null }
+ * ```
+ */
+export function concludeInRunSnapshot(
+  snap: InRunSnapshot,
+  preamble: Preamble | null,
+): { before: GitSnapshotOutcome; git: Evidence["git"] } {
+  if (preamble?.body == null) {
+    const why = preamble?.reason ?? "no output";
+    return {
+      before: { snapshot: null, reason: `git snapshot in the run's sandbox: ${why}` },
+      git: null,
+    };
+  }
+  const [status, stat, names] = splitPreamble(snap.calls, snap.preamble.boundary, preamble.body);
+  const before = snapshotFrom(status);
+  const snapshot = before.snapshot;
+  if (!snap.withDiff || snapshot === null || snapshot.head === null) return { before, git: null };
+  const diff = diffEvidenceFrom(snapshot, stat, names, snapshot.status, null);
+  return {
+    before,
+    git: {
+      before: snapshot,
+      after: snapshot,
+      diff_stat: diff.diff_stat,
+      changed_files: diff.changed_files,
+    },
   };
 }

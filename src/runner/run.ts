@@ -10,7 +10,12 @@
 import type { Evidence } from "../protocol/task.ts";
 import { readCodexTranscriptDenials } from "./codex_transcript.ts";
 import { withCredentialHint } from "./credential_hint.ts";
-import { collectGitEvidence, gitSnapshotWithReason } from "./evidence.ts";
+import {
+  collectGitEvidence,
+  concludeInRunSnapshot,
+  gitSnapshotWithReason,
+  inRunSnapshot,
+} from "./evidence.ts";
 import { watchForGiveUp } from "./give_up.ts";
 import type { RunnerManifest } from "./manifest.ts";
 import { createParser } from "./parsers/mod.ts";
@@ -46,21 +51,28 @@ export interface ExecuteRunInput {
 export async function executeRun(input: ExecuteRunInput): Promise<RunOutcome> {
   const { manifest, tools } = input;
   const sandbox = input.sandbox ?? null;
-  const invocation = sandbox === null ? input.invocation : {
-    ...input.invocation,
-    argv: sandbox.wrap(input.invocation.argv),
-    env: { ...input.invocation.env, ...sandbox.env },
-  };
-  const gitEnv = { PATH: invocation.env.PATH ?? "/usr/bin:/bin", HOME: invocation.env.HOME ?? "/" };
+  const cwd = input.invocation.cwd;
+  const env = sandbox === null ? input.invocation.env : { ...input.invocation.env, ...sandbox.env };
+  const gitEnv = { PATH: env.PATH ?? "/usr/bin:/bin", HOME: env.HOME ?? "/" };
   // In the sandbox git sees only what is bound: the cwd, or the work tree's top above it. With
   // no `.git` there no probe is started (each one is a sandbox start).
-  const repoTop = sandbox === null ? null : await workTreeTop(invocation.cwd);
+  const repoTop = sandbox === null ? null : await workTreeTop(cwd);
   const git = tools.gitBin && (sandbox === null || repoTop !== null)
     ? (sandbox === null
       ? tools.gitBin
       : { gitBin: tools.gitBin, wrap: (argv: string[]) => sandbox.wrapGit(argv, repoTop!) })
     : null;
-  const before = git ? await gitSnapshotWithReason(invocation.cwd, git, gitEnv) : null;
+  // A work tree whose top is the cwd is bound in the run's own sandbox: the before snapshot is
+  // taken there, just before the runner is exec'd, instead of in a sandbox start of its own.
+  const inRun = sandbox !== null && tools.gitBin && repoTop === cwd
+    ? inRunSnapshot(tools.gitBin, gitEnv, !sandbox.spec.cwdWritable)
+    : null;
+  const invocation = sandbox === null ? input.invocation : {
+    ...input.invocation,
+    argv: sandbox.wrap(inRun ? [...inRun.prefix, ...input.invocation.argv] : input.invocation.argv),
+    env,
+  };
+  const before = git && !inRun ? await gitSnapshotWithReason(cwd, git, gitEnv) : null;
   const watch = watchForGiveUp(createParser(manifest.output), input.signal);
   const parser = watch.parser;
   let run;
@@ -76,6 +88,7 @@ export async function executeRun(input: ExecuteRunInput): Promise<RunOutcome> {
       killBin: tools.killBin,
       psBin: tools.psBin,
       sandboxed: sandbox?.kind === "bwrap",
+      preamble: inRun?.preamble,
     });
   } catch (e) {
     return {
@@ -121,9 +134,12 @@ export async function executeRun(input: ExecuteRunInput): Promise<RunOutcome> {
       }
     }
   }
-  const gitEvidence = git && before?.snapshot
-    ? (await collectGitEvidence(invocation.cwd, before.snapshot, git, gitEnv)).git
-    : null;
+  const inRunGit = inRun ? concludeInRunSnapshot(inRun, run.preamble) : null;
+  const beforeSnapshot = inRunGit ? inRunGit.before.snapshot : before?.snapshot;
+  const gitEvidence = inRunGit?.git ??
+    (git && beforeSnapshot
+      ? (await collectGitEvidence(cwd, beforeSnapshot, git, gitEnv)).git
+      : null);
   const evidence: Evidence = {
     exit_code: run.code,
     signal: run.signal,

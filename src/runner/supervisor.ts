@@ -36,6 +36,8 @@ import {
   treeKillSupport,
 } from "./process_tree.ts";
 import { ByteTail } from "../util/byte_tail.ts";
+import { type Preamble, readPreamble } from "./preamble.ts";
+import { pump } from "./pipe_pump.ts";
 import { utf8ByteLength } from "../util/utf8.ts";
 import { waitAtMost } from "../util/bounded_command.ts";
 import { isAbsolutePath } from "../protocol/task.ts";
@@ -66,6 +68,11 @@ export interface SuperviseOptions {
    * final SIGKILL to bwrap ends everything in it (see process_tree.ts).
    */
   sandboxed?: boolean;
+  /**
+   * Output a wrapper in the sandbox prints before it `exec`s the runner (see preamble.ts): read
+   * off stdout first, kept apart from the runner's lines, and returned as `preamble`.
+   */
+  preamble?: { boundary: string; marks: number; maxBytes: number };
   /** Longest line kept (UTF-16 code units); longer ones are cut (default 4 Mi). */
   maxLineChars?: number;
   /** How long to wait for the pipes to close after the child exited (default 2000 ms). */
@@ -110,6 +117,8 @@ export interface SupervisedRun {
   kills: KillTreeReport[];
   /** The first error thrown by a line callback (callbacks never stop the draining). */
   callbackError: string | null;
+  /** What {@link SuperviseOptions.preamble} read; null without one. */
+  preamble: Preamble | null;
 }
 
 /**
@@ -145,6 +154,7 @@ export async function superviseRun(
     survivors: [],
     kills: [],
     callbackError: null,
+    preamble: null,
   };
   if (opts.signal?.aborted) {
     run.cancelled = true;
@@ -218,18 +228,20 @@ export async function superviseRun(
     callback(opts.onStdoutLine, line);
   };
   const stdoutReader = child.stdout.getReader({ mode: "byob" });
-  const stdoutDone = pump(
-    stdoutReader,
-    (n) => run.bytesRead.stdout += n,
-    stdoutSplitter,
-    onStdout,
-    {
+  const pumpStdout = (initial?: Uint8Array) =>
+    pump(stdoutReader, (n) => run.bytesRead.stdout += n, stdoutSplitter, onStdout, {
       // Past the cap only the last line can still matter: stop splitting every line.
       active: () => stdoutGateClosed,
       tracker: new LastLineTracker(maxLineChars),
       onLast: (text) => run.lastStdoutLine = text,
-    },
-  );
+    }, initial);
+  const preambleOpts = opts.preamble;
+  const stdoutDone = (async () => {
+    if (preambleOpts) {
+      run.preamble = await readPreamble(stdoutReader, preambleOpts.boundary, preambleOpts);
+    }
+    await pumpStdout(run.preamble?.rest);
+  })();
 
   const stderrTail = new ByteTail(limits.maxStderrBytes);
   const stderrSplitter = opts.onStderrLine ? new LineSplitter(maxLineChars) : null;
@@ -320,64 +332,6 @@ export async function superviseRun(
   run.stderrTail = stderrTail.text();
   run.durationMs = Math.round((exitedAt || performance.now()) - started);
   return run;
-}
-
-/** Bytes read from a child's pipe at a time (one buffer per stream, reused for every read). */
-const READ_CHUNK_BYTES = 64 * 1024;
-
-/** Once `active()`, lines are no longer split; `tracker` keeps only the last one. */
-interface DrainMode {
-  active(): boolean;
-  tracker: LastLineTracker;
-  onLast(text: string): void;
-}
-
-/**
- * Reads a byte stream to its end, counting bytes and splitting lines (when a splitter is given).
- * One buffer is reused for every read (a BYOB reader hands it back each time), so draining a
- * flood of output allocates no new memory per chunk: `onBytes` must copy what it keeps. With
- * `drain`, once it is active the line in progress is finished by the splitter (so a character
- * split across reads is decoded whole) and everything after it goes to the tracker.
- */
-async function pump(
-  reader: ReadableStreamBYOBReader,
-  onBytes: (n: number, chunk: Uint8Array) => void,
-  splitter: LineSplitter | null,
-  onLine: (line: Line) => void,
-  drain?: DrainMode,
-): Promise<void> {
-  const decoder = new TextDecoder();
-  let buffer = new ArrayBuffer(READ_CHUNK_BYTES);
-  let draining = false;
-  try {
-    for (;;) {
-      const { value, done } = await reader.read(new Uint8Array(buffer));
-      if (done || !value) break;
-      onBytes(value.byteLength, value);
-      if (draining) drain!.tracker.push(value);
-      else if (splitter && drain?.active()) {
-        const newline = value.indexOf(10);
-        const head = newline < 0 ? value : value.subarray(0, newline + 1);
-        for (const line of splitter.push(decoder.decode(head, { stream: true }))) onLine(line);
-        if (newline >= 0) {
-          draining = true;
-          drain.tracker.push(value.subarray(newline + 1));
-        }
-      } else if (splitter) {
-        for (const line of splitter.push(decoder.decode(value, { stream: true }))) onLine(line);
-      }
-      buffer = value.buffer as ArrayBuffer;
-    }
-  } catch {
-    // A cancelled or broken pipe ends the stream; whatever was read is kept.
-  }
-  if (draining) {
-    const last = drain!.tracker.finish();
-    if (last !== null) drain!.onLast(last);
-  } else if (splitter) {
-    for (const line of splitter.push(decoder.decode())) onLine(line);
-    for (const line of splitter.flush()) onLine(line);
-  }
 }
 
 /** Writes the prompt to the child's stdin and closes it; a child that never reads it is fine. */

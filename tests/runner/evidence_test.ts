@@ -7,12 +7,15 @@
 import assert from "node:assert/strict";
 import {
   collectGitEvidence,
+  concludeInRunSnapshot,
   gitDiffEvidence,
   gitSnapshot,
   gitSnapshotWithReason,
+  inRunSnapshot,
   parsePorcelainV2Z,
   parsePorcelainZ,
 } from "../../src/runner/evidence.ts";
+import { readPreamble } from "../../src/runner/preamble.ts";
 
 const GIT = "/usr/bin/git";
 const ENV = { HOME: "/nonexistent-home" };
@@ -234,4 +237,58 @@ Deno.test("batched evidence: a wrapper that cannot start degrades every call wit
   assert.equal(git?.after, null);
   assert.equal(git?.diff_stat, null);
   assert.match(reasons.join("; "), /cannot run git/);
+});
+
+Deno.test("in-run snapshot: the prefix takes the snapshot, then the runner runs without the boundary", async () => {
+  const dir = repoWithCommit();
+  Deno.writeTextFileSync(`${dir}/a.txt`, "changed\n");
+  const snap = inRunSnapshot(GIT, ENV, true);
+  // The "runner" prints its own argv and environment: the boundary must be in neither.
+  const runner = ["/bin/sh", "-c", "tr '\\0' ' ' < /proc/$$/cmdline; echo; env"];
+  const child = new Deno.Command(snap.prefix[0], {
+    args: [...snap.prefix.slice(1), ...runner],
+    cwd: dir,
+    env: { PATH: "/usr/bin:/bin", SECRET_FOR_RUNNER: "k" },
+    clearEnv: true,
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  const reader = child.stdout.getReader();
+  const preamble = await readPreamble(reader, snap.preamble.boundary, snap.preamble);
+  let rest = new TextDecoder().decode(preamble.rest);
+  for (let r = await reader.read(); !r.done; r = await reader.read()) {
+    rest += new TextDecoder().decode(r.value);
+  }
+  await child.status;
+  assert.match(rest, /SECRET_FOR_RUNNER=k/);
+  assert.ok(!rest.includes(snap.preamble.boundary), rest);
+  const { before, git } = concludeInRunSnapshot(snap, preamble);
+  const direct = await collectGitEvidence(dir, await gitSnapshot(dir, GIT, ENV), GIT, ENV);
+  assert.deepEqual(before.snapshot, direct.git?.before);
+  assert.deepEqual(git, direct.git);
+  assert.deepEqual(git?.changed_files, ["a.txt"]);
+});
+
+Deno.test("in-run snapshot: a writable cwd gets only the before snapshot; no output gives a reason", () => {
+  const snap = inRunSnapshot(GIT, ENV, false);
+  assert.equal(snap.preamble.marks, 1);
+  const body = new TextEncoder().encode(
+    `# branch.oid ${"a".repeat(40)}\0? n.txt\0\0${snap.preamble.boundary} 0\0`,
+  );
+  const { before, git } = concludeInRunSnapshot(snap, {
+    body,
+    reason: null,
+    rest: new Uint8Array(),
+  });
+  assert.deepEqual(before.snapshot, { head: "a".repeat(40), status: ["?? n.txt"] });
+  assert.equal(git, null);
+  const none = concludeInRunSnapshot(snap, {
+    body: null,
+    reason: "over 9 bytes",
+    rest: new Uint8Array(),
+  });
+  assert.deepEqual(none.before, {
+    snapshot: null,
+    reason: "git snapshot in the run's sandbox: over 9 bytes",
+  });
 });

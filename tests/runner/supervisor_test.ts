@@ -424,3 +424,18 @@ self.onmessage = async (e: MessageEvent) => {
     } catch { /* already dead */ }
   }
 });
+
+Deno.test("preamble: the wrapper's bytes before the end mark are kept apart from the runner's lines", async () => {
+  const dir = Deno.makeTempDirSync();
+  const script =
+    `printf 'snap\\nshot\\0B5 0\\0'; exec /bin/sh -c 'echo one; printf "\\0B5 0\\0"; echo two'`;
+  const { run, lines } = await runInvocation(
+    { argv: ["/bin/sh", "-c", script], env: { PATH: "/usr/bin:/bin" }, cwd: dir, stdin: null },
+    {},
+    { preamble: { boundary: "B5", marks: 1, maxBytes: 1024 } },
+  );
+  assert.equal(run.code, 0);
+  assert.equal(new TextDecoder().decode(run.preamble?.body ?? undefined), "snap\nshot\0B5 0\0");
+  // A mark printed by the runner itself is its own output, not the preamble's.
+  assert.deepEqual(lines, ["one", "\0B5 0\0two"]);
+});

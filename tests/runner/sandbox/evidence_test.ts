@@ -2,7 +2,9 @@
  * The git evidence probes run inside the run's sandbox (cwd read-only, offline, private HOME) and
  * hardened: a repository that a run rewrote cannot make the worker's git run its filters, its
  * fsmonitor or its hooks outside the sandbox, and a cwd below the work tree's top still gets its
- * evidence. Runs real bwrap, git and /bin/sh through `executeRun`.
+ * evidence. A cwd at the work tree's top gets its before snapshot in the run's own sandbox start
+ * (and a read-only `query` cwd its whole evidence there). Runs real bwrap, git and /bin/sh
+ * through `executeRun`.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -26,16 +28,22 @@ const SH = parseManifest({
   name: "sh",
   binary: "/bin/sh",
   base_args: ["-c"],
-  profiles: { edit: { args: [] } },
+  profiles: { edit: { args: [] }, query: { args: [] } },
   prompt: { via: "arg", end_of_options: false },
   output: "text",
 }, "inline");
 
-async function run(cwd: string, runDir: string, script: string) {
+async function run(
+  cwd: string,
+  runDir: string,
+  script: string,
+  profile = "edit",
+  lines: string[] = [],
+) {
   const availability = await probeSandbox();
   const prepared = await prepareRunSandbox(
     { mode: "required", availability, host: await hostLayout() },
-    { profile: "edit", cwd, runDir, installPaths: [], configDirs: [], network: { kind: "host" } },
+    { profile, cwd, runDir, installPaths: [], configDirs: [], network: { kind: "host" } },
   );
   assert.ok(prepared.ok && prepared.sandbox, JSON.stringify(prepared));
   try {
@@ -51,7 +59,9 @@ async function run(cwd: string, runDir: string, script: string) {
       runToken: "r0123456789abcdef0123456789abcdef",
       tools: { gitBin: GIT!, ...resolveProcessTools() },
       sandbox: prepared.sandbox,
-      onEvent: () => {},
+      onEvent: (ev) => {
+        if (ev.kind === "message") lines.push(String(ev.text));
+      },
     });
   } finally {
     await prepared.sandbox!.cleanup();
@@ -88,6 +98,82 @@ Deno.test({
       for (const suffix of ["-fsmonitor", "-pager", "-filter"]) {
         await assert.rejects(Deno.stat(marker + suffix), Deno.errors.NotFound, suffix);
       }
+    } finally {
+      await Deno.remove(base, { recursive: true });
+    }
+  },
+});
+
+/** A repository whose `.git/config` runs a filter that leaves `marker` behind wherever it runs. */
+async function hostileRepo(base: string, marker: string): Promise<string> {
+  const repo = join(base, "repo");
+  await makeRepo(repo);
+  const config = await Deno.readTextFile(join(repo, ".git", "config"));
+  await Deno.writeTextFile(
+    join(repo, ".git", "config"),
+    config + `[filter "evil"]\n\tclean = "sh -c 'touch ${marker}; cat'"\n`,
+  );
+  await Deno.writeTextFile(join(repo, ".gitattributes"), "* filter=evil\n");
+  return repo;
+}
+
+Deno.test({
+  name: "evidence: at the work tree's top the snapshot is taken in the run's sandbox start; " +
+    "the runner's output and the evidence stay apart",
+  ignore: Deno.build.os !== "linux" || GIT === undefined,
+  async fn() {
+    const base = await Deno.realPath(
+      await Deno.makeTempDir({ dir: "/var/tmp", prefix: "cmesh-sbx-git-" }),
+    );
+    try {
+      const marker = join(base, "pwned");
+      const repo = await hostileRepo(base, marker);
+      const lines: string[] = [];
+      const script = "echo made > made.txt; echo said";
+      const outcome = await run(repo, join(base, "run"), script, "edit", lines);
+      assert.equal(outcome.state, "succeeded", JSON.stringify(outcome));
+      assert.deepEqual(lines, ["said"]);
+      assert.equal(outcome.claims.final_text, "said");
+      const git = outcome.evidence.git;
+      assert.ok(git?.before && git.after, JSON.stringify(git));
+      assert.equal(git.before.head, git.after.head);
+      assert.ok(!git.before.status.includes("?? made.txt"), JSON.stringify(git.before));
+      assert.ok(git.after.status.includes("?? made.txt"), JSON.stringify(git.after));
+      assert.ok(git.changed_files.includes("made.txt"), JSON.stringify(git));
+      await assert.rejects(Deno.stat(marker), Deno.errors.NotFound);
+    } finally {
+      await Deno.remove(base, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "evidence: a query run (read-only cwd) gets its whole evidence from its own sandbox start",
+  ignore: Deno.build.os !== "linux" || GIT === undefined,
+  async fn() {
+    const base = await Deno.realPath(
+      await Deno.makeTempDir({ dir: "/var/tmp", prefix: "cmesh-sbx-git-" }),
+    );
+    try {
+      const repo = join(base, "repo");
+      await makeRepo(repo);
+      const tracked = [...Deno.readDirSync(repo)].find((e) => e.isFile)!.name;
+      await Deno.writeTextFile(join(repo, tracked), "changed before the run\n");
+      await Deno.writeTextFile(join(repo, "untracked.txt"), "x\n");
+      const outcome = await run(
+        repo,
+        join(base, "run"),
+        "echo look; echo no > nope.txt || true",
+        "query",
+      );
+      assert.equal(outcome.state, "succeeded", JSON.stringify(outcome));
+      const git = outcome.evidence.git;
+      assert.ok(git?.before, JSON.stringify(git));
+      assert.deepEqual(git.after, git.before);
+      assert.ok(git.before.status.includes("?? untracked.txt"), JSON.stringify(git.before));
+      assert.deepEqual(git.changed_files, [tracked]);
+      assert.match(git.diff_stat ?? "", new RegExp(`${tracked.replace(".", "\\.")} +\\| +\\d+`));
+      await assert.rejects(Deno.stat(join(repo, "nope.txt")), Deno.errors.NotFound);
     } finally {
       await Deno.remove(base, { recursive: true });
     }

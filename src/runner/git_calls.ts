@@ -1,0 +1,247 @@
+/**
+ * @module
+ * Starting git for the worker's evidence: one hardened call, a batch of calls in one process start
+ * (one sandbox start), and the prefix that takes a snapshot in the run's own sandbox start. Every
+ * call gets a scrubbed environment (the caller's base env minus every `GIT_*` variable, plus
+ * `GIT_CONFIG_NOSYSTEM=1`, `GIT_CONFIG_GLOBAL=/dev/null`, `GIT_OPTIONAL_LOCKS=0`,
+ * `GIT_TERMINAL_PROMPT=0`, no pager), `core.hooksPath=/dev/null`, fsmonitor off,
+ * `core.quotepath=off`, a timeout and an output cap. evidence.ts reads what they print.
+ *
+ * @example
+ * ```ts
+ * import { gitCall } from "./git_calls.ts";
+ * const r = await gitCall("/srv/app", "/usr/bin/git", { PATH: "/usr/bin" }, ["rev-parse", "HEAD"]);
+ * if (r.ok) console.log(new TextDecoder().decode(r.stdout));
+ * ```
+ */
+import { runBounded } from "../util/bounded_command.ts";
+import { endMarkBytes, findEndMark } from "./preamble.ts";
+
+/** Limits for one git helper call. */
+const GIT_TIMEOUT_MS = 30_000;
+const GIT_MAX_BYTES = 8 * 1024 * 1024;
+
+/** The git binary, and how to wrap its argv (in the run's sandbox), when it must be. */
+export type GitRunner = string | { gitBin: string; wrap?: (argv: string[]) => string[] };
+
+export type GitCall = { ok: true; stdout: Uint8Array } | {
+  ok: false;
+  code: number | null;
+  reason: string;
+};
+
+export function gitEnv(base: Record<string, string>): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(base)) if (!k.startsWith("GIT_")) env[k] = v;
+  return {
+    ...env,
+    GIT_CONFIG_NOSYSTEM: "1",
+    GIT_CONFIG_GLOBAL: "/dev/null",
+    GIT_OPTIONAL_LOCKS: "0",
+    GIT_TERMINAL_PROMPT: "0",
+    GIT_PAGER: "cat",
+    PAGER: "cat",
+    LC_ALL: "C",
+  };
+}
+
+/** Config every git call overrides (the repository's own config may be hostile). */
+export const GIT_HARDENING: readonly string[] = [
+  "--no-pager",
+  "-c",
+  "core.hooksPath=/dev/null",
+  "-c",
+  "core.fsmonitor=false",
+  "-c",
+  "core.pager=cat",
+  "-c",
+  "core.quotepath=off",
+  "-c",
+  "color.ui=false",
+];
+
+export async function gitCall(
+  cwd: string,
+  runner: GitRunner,
+  env: Record<string, string>,
+  args: string[],
+): Promise<GitCall> {
+  const { gitBin, wrap } = typeof runner === "string"
+    ? { gitBin: runner, wrap: undefined }
+    : runner;
+  const argv = [gitBin, ...GIT_HARDENING, ...args];
+  const [bin, ...fullArgs] = wrap ? wrap(argv) : argv;
+  try {
+    const r = await runBounded(bin, {
+      args: fullArgs,
+      cwd,
+      env: gitEnv(env),
+      maxStdoutBytes: GIT_MAX_BYTES,
+      timeoutMs: GIT_TIMEOUT_MS,
+    });
+    if (r.timedOut) return { ok: false, code: null, reason: `git ${args[0]} timed out` };
+    if (r.stdoutTruncated) return { ok: true, stdout: r.stdout };
+    if (r.code !== 0) {
+      const msg = r.stderr.trim().split("\n")[0] ?? "";
+      return { ok: false, code: r.code, reason: `git ${args[0]} exited ${r.code}: ${msg}` };
+    }
+    return { ok: true, stdout: r.stdout };
+  } catch (e) {
+    return { ok: false, code: null, reason: `cannot run git: ${(e as Error).message}` };
+  }
+}
+
+/** `'…'` quoting for a POSIX shell word. */
+const shellWord = (w: string) => `'${w.replaceAll("'", `'\\''`)}'`;
+
+/**
+ * Runs several read-only git calls. Inside a sandbox each process start is a sandbox start
+ * (new namespaces, about ten ms), so there one `/bin/sh` runs them in turn and ends each one's
+ * output with `\0<boundary> <exit code>\0` on stdout and `<boundary> <exit code>` on its own line
+ * on stderr. The boundary is random per batch and chosen after the run ended, so a file name in
+ * the output cannot fake it. Unsandboxed (and on Windows, which has no sandbox and no `sh`) the
+ * calls run side by side.
+ */
+export async function gitBatch(
+  cwd: string,
+  runner: GitRunner,
+  env: Record<string, string>,
+  calls: string[][],
+): Promise<GitCall[]> {
+  if (typeof runner === "string" || !runner.wrap || calls.length < 2) {
+    return await Promise.all(calls.map((args) => gitCall(cwd, runner, env, args)));
+  }
+  const boundary = newBoundary();
+  const script = `B=$1\n${callsScript(runner.gitBin, calls, [], ">&2")}`;
+  const [bin, ...args] = runner.wrap(["/bin/sh", "-c", script, "sh", boundary]);
+  let r;
+  try {
+    r = await runBounded(bin, {
+      args,
+      cwd,
+      env: gitEnv(env),
+      maxStdoutBytes: GIT_MAX_BYTES * calls.length,
+      maxStderrBytes: 4096 * calls.length,
+      timeoutMs: GIT_TIMEOUT_MS,
+    });
+  } catch (e) {
+    const reason = `cannot run git: ${(e as Error).message}`;
+    return calls.map(() => ({ ok: false, code: null, reason }));
+  }
+  return splitBatch(calls, boundary, r);
+}
+
+/** Git calls as shell lines, each output ended by the end mark of `$B` (see {@link gitBatch}). */
+function callsScript(
+  gitBin: string,
+  calls: string[][],
+  envPrefix: string[],
+  stderr: ">&2" | "2>/dev/null",
+): string {
+  const errMark = stderr === ">&2" ? `; printf '%s %s\\n' "$B" "$r" >&2` : "";
+  return calls.map((args) =>
+    `${[...envPrefix, gitBin, ...GIT_HARDENING, ...args].map(shellWord).join(" ")} </dev/null` +
+    `${stderr === ">&2" ? "" : " 2>/dev/null"}; r=$?; printf '\\0%s %s\\0' "$B" "$r"${errMark}`
+  ).join("\n");
+}
+
+const newBoundary = () => crypto.randomUUID().replaceAll("-", "");
+
+/**
+ * Git calls made in the run's own sandbox start, just before the runner: a shell runs them
+ * (environment cleared to the scrubbed git one by `env -i`, stderr dropped), ends each output
+ * with the end mark, then `exec`s the runner in its place. The boundary lives only in that
+ * shell's variable: the runner's argv and environment never hold it. Read the output with
+ * {@link readPreamble}(`boundary`, {`marks`, `maxBytes`}) and cut it with {@link splitPreamble}.
+ *
+ * @example
+ * ```ts
+ * const pre = inRunGitCalls("/usr/bin/git", { PATH: "/usr/bin" }, [["status", "--porcelain"]]);
+ * const argv = [...pre.prefix, "/usr/bin/claude", "-p", "hi"]; // then wrapped in the sandbox
+ * ```
+ */
+export function inRunGitCalls(
+  gitBin: string,
+  env: Record<string, string>,
+  calls: string[][],
+): { prefix: string[]; boundary: string; marks: number; maxBytes: number; calls: string[][] } {
+  const boundary = newBoundary();
+  const envPrefix = [
+    "/usr/bin/env",
+    "-i",
+    ...Object.entries(gitEnv(env)).map(([k, v]) => `${k}=${v}`),
+  ];
+  const script = `B=$1; shift\n${callsScript(gitBin, calls, envPrefix, "2>/dev/null")}\nexec "$@"`;
+  return {
+    prefix: ["/bin/sh", "-c", script, "sh", boundary],
+    boundary,
+    marks: calls.length,
+    maxBytes: GIT_MAX_BYTES * calls.length,
+    calls,
+  };
+}
+
+/**
+ * Cuts a preamble of {@link inRunGitCalls} (read whole) into one {@link GitCall} per call.
+ *
+ * @example
+ * ```ts
+ * const pre = inRunGitCalls("/usr/bin/git", {}, [["rev-parse", "HEAD"]]);
+ * const body = new TextEncoder().encode(`abc\n\0${pre.boundary} 0\0`);
+ * splitPreamble(pre.calls, pre.boundary, body); // [{ ok: true, stdout: "abc\n" (bytes) }]
+ * ```
+ */
+export function splitPreamble(calls: string[][], boundary: string, body: Uint8Array): GitCall[] {
+  return splitBatch(calls, boundary, {
+    stdout: body,
+    stderr: "",
+    code: null,
+    timedOut: false,
+    stdoutTruncated: false,
+  });
+}
+
+/** Cuts a {@link gitBatch} answer into one {@link GitCall} per call. */
+function splitBatch(
+  calls: string[][],
+  boundary: string,
+  r: {
+    stdout: Uint8Array;
+    stderr: string;
+    code: number | null;
+    timedOut: boolean;
+    stdoutTruncated: boolean;
+  },
+): GitCall[] {
+  const stderrParts = r.stderr.split(new RegExp(`^${boundary} -?\\d+$`, "m"));
+  const mark = endMarkBytes(boundary);
+  const out: GitCall[] = [];
+  let at = 0;
+  for (const [i, args] of calls.entries()) {
+    const found = findEndMark(r.stdout, mark, at);
+    if (found !== null) {
+      const code = found.code;
+      const stdout = r.stdout.subarray(at, found.at);
+      at = found.end;
+      if (code === 0) out.push({ ok: true, stdout });
+      else {
+        const msg = (stderrParts[i] ?? "").trim().split("\n")[0] ?? "";
+        out.push({ ok: false, code, reason: `git ${args[0]} exited ${code}: ${msg}` });
+      }
+      continue;
+    }
+    // No end mark: cut by the output cap (the call's output so far counts, as for one call),
+    // stopped by the timeout, or the sandbox itself failed.
+    if (r.stdoutTruncated && at < r.stdout.length) {
+      out.push({ ok: true, stdout: r.stdout.subarray(at) });
+      at = r.stdout.length;
+    } else if (r.stdoutTruncated) {
+      out.push({ ok: false, code: null, reason: `git ${args[0]}: output cap reached` });
+    } else if (r.timedOut) out.push({ ok: false, code: null, reason: `git ${args[0]} timed out` });
+    else {
+      const msg = r.stderr.trim().split("\n")[0] ?? "";
+      out.push({ ok: false, code: r.code, reason: `git ${args[0]} exited ${r.code}: ${msg}` });
+    }
+  }
+  return out;
+}
