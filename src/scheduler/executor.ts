@@ -313,24 +313,31 @@ export async function executeTask(
       appendEvent(store, "inbound", id, ev);
       deps.bus.emit(id);
     },
-  }).finally(() => sandbox?.cleanup());
-  const egressSummary = await egress.finish();
-  if (egressSummary) {
-    try {
-      appendEvent(store, "inbound", id, egressSummaryEvent(egressSummary));
-    } catch { /* the outcome below is stored with retries; this line is best effort */ }
+  }).catch(async (e) => {
+    await sandbox?.cleanup();
+    throw e;
+  });
+  // The private HOME/TMPDIR go once the result is stored: off the path to the caller (a crash
+  // before this leaves them to the sweep at start-up).
+  try {
+    const egressSummary = await egress.finish();
+    if (egressSummary) {
+      try {
+        appendEvent(store, "inbound", id, egressSummaryEvent(egressSummary));
+      } catch { /* the outcome below is stored with retries; this line is best effort */ }
+    }
+    if (outcome.state === "cancelled" && signal.reason === "shutdown") {
+      await finish({
+        ...outcome,
+        egress: egressSummary,
+        state: "interrupted",
+        error: {
+          code: "interrupted",
+          message: "the worker daemon shut down while the task ran; its processes were stopped",
+        },
+      }, "task.interrupted");
+    } else await finish({ ...outcome, egress: egressSummary });
+  } finally {
+    await sandbox?.cleanup();
   }
-  if (outcome.state === "cancelled" && signal.reason === "shutdown") {
-    await finish({
-      ...outcome,
-      egress: egressSummary,
-      state: "interrupted",
-      error: {
-        code: "interrupted",
-        message: "the worker daemon shut down while the task ran; its processes were stopped",
-      },
-    }, "task.interrupted");
-    return;
-  }
-  await finish({ ...outcome, egress: egressSummary });
 }

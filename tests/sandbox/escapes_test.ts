@@ -328,12 +328,20 @@ async function suite(user: WorldUser): Promise<void> {
     });
     const body = await status.json() as { runners?: { sandbox?: { state: string } } };
     assert.equal(body.runners?.sandbox?.state, "bwrap", JSON.stringify(body.runners));
-    // The private HOME/TMPDIR of every run are gone.
-    const runs = [];
-    try {
-      for await (const e of Deno.readDir(`${w.stateDir}/runs`)) runs.push(e.name);
-    } catch (e) {
-      if (!(e instanceof Deno.errors.NotFound)) throw e;
+    // The private HOME/TMPDIR of every run are gone (removed just after each result is stored).
+    const leftRuns = async () => {
+      const runs = [];
+      try {
+        for await (const e of Deno.readDir(`${w.stateDir}/runs`)) runs.push(e.name);
+      } catch (e) {
+        if (!(e instanceof Deno.errors.NotFound)) throw e;
+      }
+      return runs;
+    };
+    let runs = await leftRuns();
+    for (let i = 0; i < 50 && runs.length > 0; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      runs = await leftRuns();
     }
     assert.deepEqual(runs, [], "per-run dirs removed");
     printTable(user, table);
