@@ -1,33 +1,37 @@
 /**
  * @module
- * `POST /v1/events`: one Server-Sent Events stream that follows every task of the caller
+ * The worker's event streams (Server-Sent Events). `GET /v1/tasks/:id/events` follows one task
+ * (`?after=N` or `Last-Event-ID` resumes). `POST /v1/events` follows every task of the caller
  * (see `protocol/events.ts` for the messages). A requester with a thousand tasks in flight
  * holds one connection here instead of a thousand, and nothing runs while nothing changes:
  * the stream wakes on the task bus, not on a timer (a keep-alive comment every 15 s aside).
  *
  * Only the caller's own tasks are ever sent: every id, listed or announced by the bus, goes
- * through the same caller-scoped `status`/`events` as the per-task routes.
+ * through the same caller-scoped `status`/`events` as the other task routes. Each stream takes
+ * one of the caller's stream slots, given back when it ends.
  */
 import type { Hono } from "hono";
 import { streamSSE } from "hono/streaming";
 import { replyError } from "../protocol/errors.ts";
 import { EventsRequest } from "../protocol/events.ts";
-import { isTerminal } from "../protocol/task.ts";
+import { isTerminal, type TaskEvent } from "../protocol/task.ts";
 import { readJsonBody } from "../util/json_request.ts";
 import type { WorkerEnv } from "./env.ts";
 import type { WorkerTasks } from "./ports.ts";
 import type { StreamSlots } from "./stream_slots.ts";
 
-/** Adds `POST /v1/events` to `app`. */
-export function addEventsRoute(
-  app: Hono<WorkerEnv>,
-  deps: {
-    tasks: WorkerTasks;
-    streams: StreamSlots;
-    maxBodyBytes: number;
-    heartbeatS?: number;
-  },
-): void {
+/** What the event streams need. */
+export interface EventsDeps {
+  tasks: WorkerTasks;
+  streams: StreamSlots;
+  maxBodyBytes: number;
+  /** Seconds between keep-alive comments (default 15). */
+  heartbeatS?: number;
+}
+
+/** Adds `GET /v1/tasks/:id/events` (its id already checked) and `POST /v1/events` to `app`. */
+export function addEventsRoutes(app: Hono<WorkerEnv>, deps: EventsDeps): void {
+  addTaskEventsRoute(app, deps);
   app.post("/v1/events", async (c) => {
     const body = await readJsonBody(c, EventsRequest, deps.maxBodyBytes);
     if (!body.ok) return c.json(body.body, body.status);
@@ -94,6 +98,66 @@ export function addEventsRoute(
           });
           wake = null;
           if (!dirty.size && !stream.aborted) await stream.write(": keep-alive\n\n");
+        }
+      } finally {
+        clearInterval(heartbeat);
+        unsubscribe();
+        deps.streams.give(caller.stableId);
+      }
+    });
+  });
+}
+
+/** `GET /v1/tasks/:id/events`: the stored events after `after`, then each new one, then `end`. */
+function addTaskEventsRoute(app: Hono<WorkerEnv>, deps: EventsDeps): void {
+  const { tasks } = deps;
+  app.get("/v1/tasks/:id/events", (c) => {
+    const id = c.req.param("id");
+    const caller = c.get("caller");
+    const after = Number(c.req.query("after") ?? c.req.header("last-event-id") ?? "0");
+    if (!Number.isSafeInteger(after) || after < 0) {
+      return replyError(c, "bad_request", "after must be a non-negative integer");
+    }
+    if (!tasks.status(caller, id)) return replyError(c, "not_found", `no task ${id} of yours here`);
+    const refused = deps.streams.take(caller.stableId);
+    if (refused) {
+      c.header("Retry-After", "5");
+      return replyError(c, "queue_full", refused.message, refused.rule);
+    }
+    return streamSSE(c, async (stream) => {
+      let last = after;
+      let wake: (() => void) | null = null;
+      const pending: TaskEvent[] = [];
+      const unsubscribe = tasks.subscribe(id, (ev) => {
+        pending.push(ev);
+        wake?.();
+      });
+      const heartbeat = setInterval(() => wake?.(), (deps.heartbeatS ?? 15) * 1000);
+      stream.onAbort(() => wake?.());
+      const send = async (ev: TaskEvent) => {
+        if (ev.seq <= last) return;
+        await stream.writeSSE({ id: String(ev.seq), event: ev.kind, data: JSON.stringify(ev) });
+        last = ev.seq;
+      };
+      try {
+        for (const ev of tasks.events(caller, id, last) ?? []) await send(ev);
+        while (!stream.aborted) {
+          const status = tasks.status(caller, id);
+          while (pending.length) await send(pending.shift()!);
+          if (!status || isTerminal(status.state)) {
+            // The terminal state and its event are stored in one transaction, and nothing is
+            // stored after it: one more read catches every event, no waiting needed.
+            for (const ev of tasks.events(caller, id, last) ?? []) await send(ev);
+            const state = status?.state ?? "unknown";
+            await stream.writeSSE({ event: "end", data: JSON.stringify({ state }) });
+            break;
+          }
+          await new Promise<void>((resolve) => {
+            wake = resolve;
+            if (pending.length) resolve();
+          });
+          wake = null;
+          if (!pending.length) await stream.write(": keep-alive\n\n");
         }
       } finally {
         clearInterval(heartbeat);
