@@ -16,7 +16,7 @@
  * | `POST /v1/tasks/:id/cancel` | cancel at the peer |
  */
 import { type Context, Hono } from "hono";
-import type { DelegateOutcome } from "../delegation/requester.ts";
+import type { DelegateOutcome } from "../delegation/dispatch.ts";
 import { type ErrorCode, replyError } from "../protocol/errors.ts";
 import { quoteRule } from "../protocol/rules.ts";
 import { type ControlPeer, DelegateBody, type StatusAnswer } from "../protocol/control.ts";

@@ -1,12 +1,12 @@
 /**
  * @module
- * The outbound flow: outbound policy → durable outbound record + audit (one transaction) →
- * `POST /v1/tasks` on the peer (safe retries: the task id makes it idempotent) → follow its
- * progress (SSE, falling back to polling) → store the result locally.
- *
- * The peer's refusals are kept verbatim and labelled as the peer's.
+ * The requester side of delegation: decide (outbound policy, then the peer's node checked with
+ * whois) → record (the outbound task row and its `outbound.decision` record, one transaction;
+ * `store/record_decision.ts`, the worker's shape too) → dispatch (`dispatch.ts`) → follow
+ * (`follower.ts`, `peer_stream.ts`); and the local view of outbound tasks: status, events,
+ * wait, cancel.
  */
-import type { Decision } from "../policy/decision.ts";
+import { type Allow, type Decision, type Deny, deny } from "../policy/decision.ts";
 import {
   isTerminal,
   type TaskEvent,
@@ -15,25 +15,30 @@ import {
   type TaskState,
   type TaskStatus,
 } from "../protocol/task.ts";
+import type { RuleId } from "../protocol/rules.ts";
+import { TaskBus } from "../scheduler/task_bus.ts";
 import { appendAudit } from "../store/audit.ts";
-import type { Store } from "../store/db.ts";
 import { requestHash } from "../store/hash.ts";
+import { recordDecision } from "../store/record_decision.ts";
 import {
-  appendEvent,
   getResult,
   getTask,
-  insertTask,
   lastEvent,
   listEvents,
   listTasks,
   type TaskRecord,
   toTaskStatus,
-  updateTaskState,
 } from "../store/tasks.ts";
-import { type PeerAddress, PeerClient, type PeerFailure } from "./peer_client.ts";
-import type { PeerTarget } from "./peer_resolve.ts";
-import { type FailureKind, recordPeerFailure, TaskFollower } from "./follower.ts";
-import { TaskBus } from "../scheduler/task_bus.ts";
+import {
+  type DelegateOutcome,
+  dispatch,
+  type DispatchContext,
+  type ResolvedPeer,
+} from "./dispatch.ts";
+import { TaskFollower } from "./follower.ts";
+import { type PeerAddress, PeerClient } from "./peer_client.ts";
+
+export type { DelegateOutcome } from "./dispatch.ts";
 
 /** What a user (or agent) asks to delegate. */
 export interface DelegateInput {
@@ -47,46 +52,22 @@ export interface DelegateInput {
   id?: string;
 }
 
-/** The outcome of {@link Requester.delegate}. */
-export type DelegateOutcome =
-  | { ok: true; task: TaskStatus; peer: string }
-  | {
-    ok: false;
-    kind: FailureKind | "denied_locally" | "conflict";
-    message: string;
-    rule?: string;
-    task?: TaskStatus;
-  };
-
 /**
  * How the requester finds a peer's address (config, then LocalAPI status, checked with whois; see
  * `peer_resolve.ts`). A failure with a `rule` is a refusal: nothing is recorded or sent.
  */
 export type PeerResolver = (
   name: string,
-) => Promise<
-  { ok: true; address: PeerAddress; target?: PeerTarget } | {
-    ok: false;
-    message: string;
-    rule?: string;
-  }
->;
+) => Promise<ResolvedPeer & { ok: true } | { ok: false; message: string; rule?: RuleId }>;
 
-/** Dependencies of the requester. */
-export interface DelegationDeps {
-  store: Store;
+/** Dependencies of the requester (`self` is the actor of its audit records). */
+export interface DelegationDeps extends Omit<DispatchContext, "bus" | "follow" | "status"> {
   decide: (input: { peer: string; profile: string; cwd: string; runner?: string }) => Decision;
   resolvePeer: PeerResolver;
-  /** Called when the peer's cmesh answered a submission (pins the peer on first contact). */
-  onContact?: (peer: string, target: PeerTarget) => void;
-  /** This node's name, recorded as the actor of outbound audit records. */
-  self: string;
   /** Timeout sent with tasks that name none (`outbound.default_timeout_s`). */
   defaultTimeoutS?: number;
   /** Delay between status polls when SSE is unavailable (ms). */
   pollMs?: number;
-  /** Timeout of one request to a peer (default 10 s). */
-  peerTimeoutMs?: number;
 }
 
 /** Makes a fresh client task id: time-ordered and unguessable. */
@@ -97,67 +78,40 @@ export function newTaskId(): string {
   }`;
 }
 
-const RETRY_DELAYS_MS = [250, 1000, 3000];
-/** How long the one status look after failed submissions may take. */
-const STATUS_PROBE_MS = 3000;
-
 /** The requester side of delegation. One per daemon. */
 export class Requester {
   readonly bus = new TaskBus();
   #follower: TaskFollower;
+  #dispatch: DispatchContext;
   #closed = false;
 
   constructor(private readonly deps: DelegationDeps) {
-    this.#follower = new TaskFollower({
-      store: deps.store,
+    this.#follower = new TaskFollower({ ...deps, bus: this.bus });
+    this.#dispatch = {
+      ...deps,
       bus: this.bus,
-      self: deps.self,
-      pollMs: deps.pollMs,
-    });
+      follow: (task, address) => this.#follow(task, address),
+      status: (id) => this.status(id),
+    };
   }
 
-  /** Delegates a task. Returns as soon as the peer accepted (or refused) it. */
+  /**
+   * Delegates a task: decide, record, dispatch. Returns as soon as the peer accepted (or
+   * refused) it.
+   */
   async delegate(input: DelegateInput): Promise<DelegateOutcome> {
-    const { store } = this.deps;
-    const decision = this.deps.decide({
-      peer: input.peer,
-      profile: input.profile,
-      cwd: input.cwd,
-      runner: input.runner,
-    });
     const id = input.id ?? newTaskId();
-    const actor = { node: this.deps.self, role: "requester" };
-    if (!decision.allow) {
-      appendAudit(store, {
-        kind: "outbound.decision",
-        task_id: id,
-        actor,
-        decision: "deny",
-        rule: decision.rule,
-        reason: decision.reason,
-        data: { peer: input.peer, profile: input.profile, cwd: input.cwd },
-      });
-      return {
-        ok: false,
-        kind: "denied_locally",
-        message: decision.reason + (decision.hint ? ` (${decision.hint})` : ""),
-        rule: decision.rule,
-      };
-    }
-    // Which node the name means, checked with whois, right before anything is sent. A refusal
-    // (foreign, ambiguous, pin or whois mismatch) is a local denial: nothing is stored or sent.
-    const resolved = await this.deps.resolvePeer(input.peer);
-    if (!resolved.ok && resolved.rule) {
-      appendAudit(store, {
-        kind: "outbound.decision",
-        task_id: id,
-        actor,
-        decision: "deny",
-        rule: resolved.rule,
-        reason: resolved.message,
-        data: { peer: input.peer, profile: input.profile, cwd: input.cwd },
-      });
-      return { ok: false, kind: "denied_locally", message: resolved.message, rule: resolved.rule };
+    const verdict = await this.#decide(input);
+    const audit = {
+      kind: "outbound.decision",
+      task_id: id,
+      actor: { node: this.deps.self, role: "requester" },
+      data: { peer: input.peer, profile: input.profile, cwd: input.cwd },
+    };
+    if (!verdict.allow) {
+      recordDecision(this.deps.store, audit, verdict);
+      const message = verdict.reason + (verdict.hint ? ` (${verdict.hint})` : "");
+      return { ok: false, kind: "denied_locally", message, rule: verdict.rule };
     }
     const timeoutS = input.timeout_s ?? this.deps.defaultTimeoutS;
     const request: TaskRequest = {
@@ -168,8 +122,12 @@ export class Requester {
       ...(input.runner ? { runner: input.runner } : {}),
       ...(timeoutS ? { timeout_s: timeoutS } : {}),
     };
-    const inserted = store.transaction(() => {
-      const r = insertTask(store, {
+    const recorded = recordDecision(this.deps.store, audit, {
+      allow: true,
+      rule: verdict.rule,
+      reason: verdict.reason,
+      data: { prompt_bytes: new TextEncoder().encode(input.prompt).length },
+      task: {
         direction: "outbound",
         id,
         peer: input.peer,
@@ -179,164 +137,29 @@ export class Requester {
         prompt: input.prompt,
         timeout_s: timeoutS ?? null,
         request_hash: requestHash(request),
-      });
-      if (r.outcome === "created") {
-        appendAudit(store, {
-          kind: "outbound.decision",
-          task_id: id,
-          actor,
-          decision: "allow",
-          rule: decision.rule,
-          reason: decision.reason,
-          data: {
-            peer: input.peer,
-            profile: input.profile,
-            cwd: input.cwd,
-            prompt_bytes: new TextEncoder().encode(input.prompt).length,
-          },
-        });
-      }
-      return r;
+      },
     });
-    if (inserted.outcome === "conflict") {
-      return {
-        ok: false,
-        kind: "conflict",
-        message:
-          `task id ${id} is already used for a different request; omit the id to get a fresh one`,
-      };
+    if (recorded.outcome === "conflict") {
+      const message =
+        `task id ${id} is already used for a different request; omit the id to get a fresh one`;
+      return { ok: false, kind: "conflict", message };
     }
-    // An offline or unknown peer is stored and audited as a failed attempt.
-    if (!resolved.ok) {
-      return this.#recordDispatchFailure(id, input.peer, {
-        kind: "unreachable",
-        message: resolved.message,
-      });
-    }
-    if (inserted.outcome === "existing" && isTerminal(inserted.task.state)) {
-      return { ok: true, task: this.status(id)!, peer: input.peer };
-    }
-    if (inserted.outcome === "existing" && inserted.task.remote_state !== null) {
-      this.#follow(inserted.task, resolved.address);
-      return { ok: true, task: this.status(id)!, peer: input.peer };
-    }
-    // A repeat of an id whose first submission got no answer: it may already be at the peer.
-    const earlier: PeerFailure | null = inserted.outcome === "existing"
-      ? {
-        kind: "unreachable",
-        maybeDelivered: true,
-        message: "an earlier submission of this id got no answer",
-      }
-      : null;
-    return await this.#dispatch(request, input.peer, resolved.address, resolved.target, earlier);
-  }
-
-  async #dispatch(
-    request: TaskRequest,
-    peerName: string,
-    address: PeerAddress,
-    target: PeerTarget | undefined,
-    earlier: PeerFailure | null,
-  ): Promise<DelegateOutcome> {
-    const { store } = this.deps;
-    const client = new PeerClient(address, this.deps.peerTimeoutMs);
-    let failure: PeerFailure | null = null;
-    // Set once an attempt may have reached the peer: the same id may then run there already.
-    let lostAnswer: PeerFailure | null = earlier;
-    for (let attempt = 0; attempt <= RETRY_DELAYS_MS.length; attempt++) {
-      const res = await client.submit(request);
-      // The peer's cmesh answered (accepted or refused): a first contact pins it.
-      if (target && (res.ok || res.failure.kind === "refused")) {
-        this.deps.onContact?.(peerName, target);
-      }
-      if (res.ok) {
-        store.transaction(() => {
-          updateTaskState(
-            store,
-            "outbound",
-            request.id,
-            res.value.state === "queued" ? "queued" : res.value.state,
-            { remote_state: res.value.state, runner: res.value.runner },
-          );
-          appendEvent(store, "outbound", request.id, {
-            kind: "state",
-            text: `accepted by ${peerName} (${res.value.state})`,
-            data: { remote_state: res.value.state },
-          });
-          appendAudit(store, {
-            kind: "outbound.dispatch",
-            task_id: request.id,
-            actor: { node: this.deps.self },
-            data: {
-              peer: peerName,
-              address: `${address.host}:${address.port}`,
-              remote_state: res.value.state,
-              ...(target ? { stable_id: target.stableId, pin: target.pin } : {}),
-            },
-          });
-        });
-        this.bus.emit(request.id);
-        this.#follow(getTask(store, "outbound", request.id)!, address);
-        return { ok: true, task: this.status(request.id)!, peer: peerName };
-      }
-      failure = res.failure;
-      if (failure.kind === "unreachable" && failure.maybeDelivered) lostAnswer ??= failure;
-      // Only transport failures are retried; a refusal is an answer.
-      if (failure.kind !== "unreachable") break;
-      if (attempt < RETRY_DELAYS_MS.length) {
-        await new Promise((r) => setTimeout(r, RETRY_DELAYS_MS[attempt]));
-      }
-    }
-    if (lostAnswer && (failure!.kind === "unreachable" || failure!.kind === "not_cmesh")) {
-      return this.#followLostAnswer(request.id, peerName, address, lostAnswer, failure!);
-    }
-    // Every try timed out (or failed to connect): a busy peer may still have stored it. One
-    // short status look decides; a port that drops packets answers that in 3 s as well.
-    if (failure!.kind === "unreachable") {
-      const seen = await client.status(request.id, AbortSignal.timeout(STATUS_PROBE_MS));
-      if (seen.ok) {
-        return this.#followLostAnswer(request.id, peerName, address, failure!, failure!);
-      }
-    }
-    return this.#recordDispatchFailure(request.id, peerName, failure!);
+    const resolved = verdict.resolved;
+    return await dispatch(this.#dispatch, { request, peer: input.peer, recorded, resolved });
   }
 
   /**
-   * The peer may have stored the task before the connection broke (e.g. its daemon was killed
-   * mid-answer) and may run it after a restart. Failing it here would leave the two sides
-   * disagreeing, so the task is followed like an accepted one: the peer's answer decides (its
-   * status once it is back; 404 there fails the task as never received).
+   * Outbound policy, then which node the name means, checked with whois right before anything
+   * is sent. A refusal of either is a local denial: nothing is stored or sent. A peer that is
+   * merely offline is allowed here and recorded as a failed attempt.
    */
-  #followLostAnswer(
-    id: string,
-    peerName: string,
-    address: PeerAddress,
-    lost: PeerFailure,
-    last: PeerFailure,
-  ): DelegateOutcome {
-    const { store } = this.deps;
-    store.transaction(() => {
-      appendEvent(store, "outbound", id, {
-        kind: "log",
-        text: `the answer of ${peerName} was lost (${lost.message}); since it may hold the task, ` +
-          `cmesh follows it there until it answers (last try: ${last.message})`,
-      });
-      appendAudit(store, {
-        kind: "outbound.dispatch",
-        task_id: id,
-        actor: { node: this.deps.self },
-        reason: `answer lost: ${lost.message}`,
-        data: { peer: peerName, address: `${address.host}:${address.port}`, remote_state: null },
-      });
-    });
-    this.bus.emit(id);
-    this.#follow(getTask(store, "outbound", id)!, address);
-    return { ok: true, task: this.status(id)!, peer: peerName };
-  }
-
-  #recordDispatchFailure(id: string, peerName: string, failure: PeerFailure): DelegateOutcome {
-    const f = recordPeerFailure(this.deps.store, this.bus, this.deps.self, id, peerName, failure);
-    return { ok: false, ...f, task: this.status(id) ?? undefined };
+  async #decide(input: DelegateInput): Promise<Deny | Allow & { resolved: ResolvedPeer }> {
+    const { peer, profile, cwd, runner } = input;
+    const decision = this.deps.decide({ peer, profile, cwd, runner });
+    if (!decision.allow) return decision;
+    const resolved = await this.deps.resolvePeer(peer);
+    if (!resolved.ok && resolved.rule) return deny(resolved.rule, resolved.message);
+    return { ...decision, resolved };
   }
 
   #follow(task: TaskRecord, address: PeerAddress): void {

@@ -12,10 +12,16 @@ import { type InsertOutcome, insertTask, type NewTask } from "./tasks.ts";
 /** The decision's audit record without its verdict: kind, task, actor, data. */
 export type DecisionAudit = Omit<AuditInput, "decision" | "rule" | "reason">;
 
-/** A verdict to store; an allow brings its task row and what its record adds to `data`. */
-export type VerdictToRecord =
-  | { allow: false; rule: string; reason: string }
-  | { allow: true; rule: string; reason: string; task: NewTask; data?: Record<string, unknown> };
+/** A denial to store. */
+export type DenialToRecord = { allow: false; rule: string; reason: string };
+/** An allow to store: its task row, and what its record adds to `data`. */
+export type AllowToRecord = {
+  allow: true;
+  rule: string;
+  reason: string;
+  task: NewTask;
+  data?: Record<string, unknown>;
+};
 
 /**
  * Stores `verdict` about the task of `audit`.
@@ -36,9 +42,15 @@ export type VerdictToRecord =
  * ```
  */
 export function recordDecision(
+  s: Store,
+  a: DecisionAudit,
+  v: DenialToRecord,
+): { outcome: "denied" };
+export function recordDecision(s: Store, a: DecisionAudit, v: AllowToRecord): InsertOutcome;
+export function recordDecision(
   store: Store,
   audit: DecisionAudit,
-  verdict: VerdictToRecord,
+  verdict: DenialToRecord | AllowToRecord,
 ): InsertOutcome | { outcome: "denied" } {
   const { rule, reason } = verdict;
   if (!verdict.allow) {

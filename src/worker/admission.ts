@@ -19,7 +19,7 @@ import type { MiddlewareHandler } from "hono";
 import type { Config } from "../config/schema.ts";
 import type { CwdResolver } from "../inbound/cwd_resolve.ts";
 import { decideInbound } from "../inbound/decide.ts";
-import type { Allow, Deny } from "../policy/decision.ts";
+import { type Allow, type Deny, deny } from "../policy/decision.ts";
 import type { InboundMatch } from "../policy/inbound.ts";
 import { admissionLimits, limitsFor, suggestRetryAfterS } from "../policy/limits.ts";
 import type { CallerIdentity } from "../policy/types.ts";
@@ -94,6 +94,13 @@ export interface AdmissionDeps {
   resolveCwd?: CwdResolver;
 }
 
+/** One submission: who sent which request, from where (steps 1 and 2 established both). */
+interface Entry {
+  caller: CallerIdentity;
+  req: TaskRequest;
+  sourceIp: string;
+}
+
 /** What step 3 found out, allow or deny, with what the `task.decision` record keeps. */
 type Decided =
   & { runner: string; cwdReal: string | null; promptBytes: number }
@@ -109,47 +116,42 @@ type Decided =
  * import { type AdmissionDeps, createAdmission } from "./admission.ts";
  * declare const deps: AdmissionDeps;
  * declare const caller: CallerIdentity;
- * const admit = createAdmission(deps);
- * const r = await admit(caller, { id: "t_0123456789", prompt: "hi", cwd: "/src", profile: "build" }, "100.64.0.2");
+ * const req = { id: "t_0123456789", prompt: "hi", cwd: "/src", profile: "build" };
+ * const r = await createAdmission(deps)(caller, req, "100.64.0.2");
  * if (!r.ok) console.log(r.status, r.body.error.rule);
  * ```
  */
 export function createAdmission(deps: AdmissionDeps): WorkerTasks["submit"] {
   const recentRunS = recentRunTime(deps.store);
   return async (caller, req, sourceIp) => {
-    const decided = await decide(deps, recentRunS, caller, req);
-    const recorded = record(deps, caller, req, sourceIp, decided);
-    if (!decided.allow) return refusal(req, caller, decided);
+    const entry = { caller, req, sourceIp };
+    const decided = await decide(deps, entry, recentRunS);
+    const recorded = record(deps, entry, decided);
+    if (!decided.allow) return refusal(entry, decided);
     if (recorded.outcome === "conflict") {
       const reason = `task id ${req.id} is already used for a different request; use a new id`;
       return { ok: false, ...errorReply("conflict", reason) };
     }
-    if (recorded.outcome === "created") enqueue(deps, caller, req, decided);
+    const created = recorded.outcome === "created";
+    if (created) enqueue(deps, entry, decided);
     const task = getTask(deps.store, "inbound", req.id)!;
     const status = toTaskStatus(task, lastEvent(deps.store, "inbound", req.id));
-    return { ok: true, status: recorded.outcome === "created" ? 202 : 200, task: status };
+    return { ok: true, status: created ? 202 : 200, task: status };
   };
 }
 
 /** Step 3: inbound policy (cwd realpath'd), then the sandbox, then the load limits. */
 async function decide(
   deps: AdmissionDeps,
+  { caller, req }: Entry,
   recentRunS: () => number | null,
-  caller: CallerIdentity,
-  req: TaskRequest,
 ): Promise<Decided> {
   const { config, queue } = deps;
   const promptBytes = new TextEncoder().encode(req.prompt).length;
   const { decision, runner, cwd } = await decideInbound({
     config,
     caller,
-    request: {
-      cwd: req.cwd,
-      profile: req.profile,
-      runner: req.runner,
-      promptBytes,
-      timeoutS: req.timeout_s,
-    },
+    request: { ...req, promptBytes, timeoutS: req.timeout_s },
     rootsReal: deps.rootsReal,
     runnersAvailable: deps.runnerNames,
     caseInsensitive: deps.caseInsensitive,
@@ -159,12 +161,10 @@ async function decide(
   if (!decision.allow) return { ...found, ...decision, code: "denied" };
   const unsandboxable = deps.sandbox ? sandboxRefusal(deps.sandbox) : null;
   if (unsandboxable !== null) {
-    const code = "sandbox_unavailable";
-    return { ...found, allow: false, code, rule: "sandbox.mode", reason: unsandboxable };
+    return { ...found, ...deny("sandbox.mode", unsandboxable), code: "sandbox_unavailable" };
   }
   // A retry of a task already admitted is not counted against the limits again.
-  const existing = getTask(deps.store, "inbound", req.id);
-  if (!existing || existing.requester_stable_id !== caller.stableId) {
+  if (getTask(deps.store, "inbound", req.id)?.requester_stable_id !== caller.stableId) {
     const global = queue.counts();
     const load = admissionLimits({
       global,
@@ -183,13 +183,7 @@ async function decide(
 }
 
 /** Step 4: the `task.decision` record, and on allow the task row with it (one transaction). */
-function record(
-  deps: AdmissionDeps,
-  caller: CallerIdentity,
-  req: TaskRequest,
-  sourceIp: string,
-  decided: Decided,
-) {
+function record(deps: AdmissionDeps, { caller, req, sourceIp }: Entry, decided: Decided) {
   const audit = {
     kind: "task.decision",
     task_id: req.id,
@@ -206,9 +200,7 @@ function record(
   if (!decided.allow) return recordDecision(deps.store, audit, decided);
   const { matched } = decided;
   return recordDecision(deps.store, audit, {
-    allow: true,
-    rule: decided.rule,
-    reason: decided.reason,
+    ...decided,
     data: { rule_index: matched.ruleIndex, matched_by: matched.by, timeout_s: matched.timeoutS },
     task: {
       direction: "inbound",
@@ -235,46 +227,28 @@ function record(
 }
 
 /** Step 5: a new task joins the run queue, and its followers hear of it. */
-function enqueue(
-  deps: AdmissionDeps,
-  caller: CallerIdentity,
-  req: TaskRequest,
-  decided: Decided & Allow,
-): void {
+function enqueue(deps: AdmissionDeps, { caller, req }: Entry, decided: Decided & Allow): void {
+  const { id, profile } = req;
   log.info("admitted task {id} from {node} ({profile}, {runner}, {bytes} prompt bytes)", {
-    id: req.id,
+    id,
     node: caller.node,
-    profile: req.profile,
+    profile,
     runner: decided.runner,
     bytes: decided.promptBytes,
   });
-  deps.queue.enqueue({
-    id: req.id,
-    requesterStableId: caller.stableId,
-    peerMaxConcurrent: decided.matched.limits.maxConcurrent,
-  });
-  deps.bus.emit(req.id);
+  const peerMaxConcurrent = decided.matched.limits.maxConcurrent;
+  deps.queue.enqueue({ id, requesterStableId: caller.stableId, peerMaxConcurrent });
+  deps.bus.emit(id);
 }
 
 /** The answer to a denial: its error code, rule, and reason (with the hint, when one helps). */
-function refusal(
-  req: TaskRequest,
-  caller: CallerIdentity,
-  denied: Decided & Deny,
-): TaskOutcome {
-  if (denied.code === "denied") {
-    log.info("denied task {id} from {node}: {rule}", {
-      id: req.id,
-      node: caller.node,
-      rule: denied.rule,
-    });
+function refusal({ caller, req }: Entry, denied: Decided & Deny): TaskOutcome {
+  const { code, rule, reason, hint, retryAfterS } = denied;
+  if (code === "denied") {
+    log.info("denied task {id} from {node}: {rule}", { id: req.id, node: caller.node, rule });
   }
-  const message = denied.hint ? `${denied.reason} (${denied.hint})` : denied.reason;
-  return {
-    ok: false,
-    ...errorReply(denied.code, message, denied.rule),
-    retryAfterS: denied.retryAfterS,
-  };
+  const message = hint ? `${reason} (${hint})` : reason;
+  return { ok: false, ...errorReply(code, message, rule), retryAfterS };
 }
 
 /**
@@ -287,13 +261,8 @@ function refusal(
  * ```
  */
 export function actorOf(caller: CallerIdentity, sourceIp?: string): Record<string, unknown> {
-  return {
-    node: caller.node,
-    stable_id: caller.stableId,
-    login: caller.login,
-    tags: caller.tags,
-    ...(sourceIp ? { source_ip: sourceIp } : {}),
-  };
+  const { node, stableId: stable_id, login, tags } = caller;
+  return { node, stable_id, login, tags, ...(sourceIp ? { source_ip: sourceIp } : {}) };
 }
 
 /**
@@ -302,7 +271,7 @@ export function actorOf(caller: CallerIdentity, sourceIp?: string): Record<strin
  */
 function grantOf(
   caller: CallerIdentity,
-  capability: string | undefined,
+  capability?: string,
 ): { cap_map?: Record<string, unknown[]> } {
   if (capability === undefined || !Object.hasOwn(caller.capMap, capability)) return {};
   return { cap_map: { [capability]: caller.capMap[capability] } };

@@ -48,8 +48,6 @@ export interface WorkerTasks {
   openTaskIds(caller: CallerIdentity): string[];
   /** Calls `onChange` with the id of every task that changes; returns the unsubscribe. */
   subscribeAll(onChange: (id: string) => void): () => void;
-  /** Calls `onEvent` for every new event of task `id`; returns an unsubscribe function. */
-  subscribe(id: string, onEvent: (ev: TaskEvent) => void): () => void;
   cancel(caller: CallerIdentity, id: string): Promise<TaskOutcome>;
   /** Records a denial that happened before a caller was known (source or whois). */
   auditDenied(

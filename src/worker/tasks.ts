@@ -83,16 +83,6 @@ export function createWorkerTasks(deps: WorkerTasksDeps): WorkerTasks {
       return bus.onAny(onChange);
     },
 
-    subscribe(id, onEvent) {
-      let last = lastEvent(store, "inbound", id)?.seq ?? 0;
-      return bus.on(id, () => {
-        for (const ev of listEvents(store, "inbound", id, last)) {
-          last = ev.seq;
-          onEvent(ev);
-        }
-      });
-    },
-
     cancel(caller, id): Promise<TaskOutcome> {
       const t = mine(caller, id);
       if (!t) {
