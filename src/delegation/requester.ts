@@ -38,7 +38,6 @@ import {
 import { TaskFollower } from "./follower.ts";
 import { type PeerAddress, PeerClient } from "./peer_client.ts";
 
-
 /** What a user (or agent) asks to delegate. */
 export interface DelegateInput {
   peer: string;

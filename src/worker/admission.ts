@@ -256,8 +256,10 @@ function refusal({ caller, req }: Entry, denied: Decided & Deny): TaskOutcome {
  *
  * @example
  * ```ts
+ * import type { CallerIdentity } from "../policy/types.ts";
  * import { actorOf } from "./admission.ts";
- * actorOf({ node: "laptop", stableId: "nX", login: null, tags: [], capMap: {} }, "100.64.0.2");
+ * declare const caller: CallerIdentity;
+ * actorOf(caller, "100.64.0.2"); // {node, stable_id, login, tags, source_ip}
  * ```
  */
 export function actorOf(caller: CallerIdentity, sourceIp?: string): Record<string, unknown> {
