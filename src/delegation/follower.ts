@@ -5,7 +5,9 @@
  * resumes where it stopped), and the result stored at the end. Also records a peer's refusal
  * or a transport failure, with the peer's reason verbatim and labelled as the peer's.
  */
+import type { QuotedRule } from "../protocol/rules.ts";
 import { isTerminal, type TaskEvent, type TaskState, type TaskStatus } from "../protocol/task.ts";
+import { quoteTaskError, type TaskErrorCode } from "../protocol/task_errors.ts";
 import type { TaskBus } from "../scheduler/task_bus.ts";
 import { appendAudit } from "../store/audit.ts";
 import type { Store } from "../store/db.ts";
@@ -20,20 +22,17 @@ import { logger } from "../util/log.ts";
 import { type PeerAddress, PeerClient, type PeerFailure } from "./peer_client.ts";
 import { PeerStream, type PeerStreamHandlers } from "./peer_stream.ts";
 
-/** Why a delegation did not go through, as the agent and the CLI see it. */
-export type FailureKind =
-  | "denied_by_peer"
-  | "unreachable"
-  | "not_cmesh"
-  | "peer_response_too_large"
-  | "busy"
-  | "invalid";
+/** Why a delegation did not go through, as the agent and the CLI see it (the task's error code). */
+export type FailureKind = Extract<
+  TaskErrorCode,
+  "denied_by_peer" | "unreachable" | "not_cmesh" | "peer_response_too_large" | "busy" | "invalid"
+>;
 
 /** Classifies a peer failure into the stored state and an actionable message. Pure. */
 export function describePeerFailure(
   peerName: string,
   failure: PeerFailure,
-): { kind: FailureKind; state: TaskState; message: string; rule?: string } {
+): { kind: FailureKind; state: TaskState; message: string; rule?: QuotedRule } {
   if (failure.kind === "too_large") {
     return { kind: "peer_response_too_large", state: "failed", message: failure.message };
   }
@@ -65,7 +64,7 @@ export function recordPeerFailure(
   id: string,
   peerName: string,
   failure: PeerFailure,
-): { kind: FailureKind; message: string; rule?: string } {
+): { kind: FailureKind; message: string; rule?: QuotedRule } {
   const { kind, state, message, rule } = describePeerFailure(peerName, failure);
   store.transaction(() => {
     updateTaskState(store, "outbound", id, state, {
@@ -288,7 +287,7 @@ export class TaskFollower {
       if (res.ok) saveResult(store, "outbound", id, res.value);
       updateTaskState(store, "outbound", id, status.state, {
         remote_state: status.state,
-        error: status.error,
+        error: status.error && quoteTaskError(status.error),
       });
       appendEvent(store, "outbound", id, {
         kind: "state",

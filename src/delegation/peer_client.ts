@@ -4,6 +4,7 @@
  * failures so the user hears "peer offline" or "cmesh not running there" rather than a socket
  * error, and labels the peer's own refusals as the peer's.
  */
+import { type QuotedRule, quoteRule } from "../protocol/rules.ts";
 import { ApiError, TaskEvent, TaskRequest, TaskResult, TaskStatus } from "../protocol/task.ts";
 import { readBoundedBytes } from "../util/bounded_body.ts";
 import { readSse, SseTooLarge } from "./sse.ts";
@@ -32,9 +33,11 @@ export type PeerFailure =
   | {
     kind: "refused";
     status: number;
+    /** The peer's error code, as it gave it (a peer of another version may have others). */
     code: string;
     message: string;
-    rule?: string;
+    /** The peer's rule, quoted. */
+    rule?: QuotedRule;
     retryAfterS?: number;
   };
 
@@ -171,7 +174,7 @@ export class PeerClient {
         status: res.status,
         code: err.data.error.code,
         message: err.data.error.message,
-        rule: err.data.error.rule,
+        rule: err.data.error.rule === undefined ? undefined : quoteRule(err.data.error.rule),
         retryAfterS: Number.isFinite(retry) && retry > 0 ? retry : undefined,
       },
     };

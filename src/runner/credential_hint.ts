@@ -21,7 +21,7 @@
  */
 import { join } from "node:path";
 import { cmeshPaths } from "../config/paths.ts";
-import type { ErrorInfo } from "../protocol/task.ts";
+import type { TaskError } from "../protocol/task_errors.ts";
 import type { RunnerManifest } from "./manifest.ts";
 
 /** What Claude Code and Codex print when they have no usable credential. */
@@ -50,10 +50,10 @@ export function serviceEnvPath(env: Readonly<Record<string, string>>): string {
  * @param childEnv the runner's (scrubbed) environment: which credential names it had
  */
 export function withCredentialHint(
-  error: ErrorInfo,
+  error: TaskError,
   manifest: Pick<RunnerManifest, "name" | "env">,
   childEnv: Readonly<Record<string, string>>,
-): ErrorInfo {
+): TaskError {
   if (!AUTH_FAILURE.test(error.message)) return error;
   const missingVar = MISSING_VAR.exec(error.message)?.[1];
   const names = credentialNames([

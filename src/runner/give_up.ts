@@ -15,7 +15,7 @@
  * watch.verdict(); // null
  * ```
  */
-import type { ErrorInfo } from "../protocol/task.ts";
+import type { TaskError } from "../protocol/task_errors.ts";
 import type { OutputParser } from "./parsers/types.ts";
 
 /** A parser whose give-up aborts {@link GiveUpWatch.signal}. */
@@ -24,13 +24,13 @@ export interface GiveUpWatch {
   /** Aborted when the caller's signal aborts or the parser gives up. */
   signal: AbortSignal;
   /** The parser's error once it gave up (and so the run was stopped), else null. */
-  verdict(): ErrorInfo | null;
+  verdict(): TaskError | null;
 }
 
 /** Wraps `parser`; `signal` (the caller's cancel) still aborts the returned signal. */
 export function watchForGiveUp(parser: OutputParser, signal?: AbortSignal): GiveUpWatch {
   const own = new AbortController();
-  let verdict: ErrorInfo | null = null;
+  let verdict: TaskError | null = null;
   const watched: OutputParser = {
     feedLine(line) {
       const events = parser.feedLine(line);

@@ -21,21 +21,22 @@ import { CmeshError } from "../protocol/errors.ts";
 import { formatIssues } from "../util/zod_issues.ts";
 import { z } from "zod";
 import { parse as parseToml, TomlError } from "smol-toml";
-import { type ErrorInfo, isAbsolutePath, Name } from "../protocol/task.ts";
+import { isAbsolutePath, Name } from "../protocol/task.ts";
+import type { TaskError, TaskErrorCode } from "../protocol/task_errors.ts";
 import { EgressHost, EgressMode } from "../config/schema.ts";
 
 /** A setup problem in the runner layer: bad manifest, unknown profile, missing binary, ... */
-export class RunnerSetupError extends CmeshError {
+export class RunnerSetupError extends CmeshError<TaskErrorCode> {
   /**
    * @param code machine-readable code (`runner_*`), e.g. `runner_unknown_profile`
    * @param message what is wrong and what to change
    */
-  constructor(code: string, message: string) {
+  constructor(code: TaskErrorCode, message: string) {
     super(code, message);
   }
 
   /** The wire form of this error. */
-  toErrorInfo(): ErrorInfo {
+  toTaskError(): TaskError {
     return { code: this.code, message: this.message };
   }
 }

@@ -2,7 +2,8 @@
  * @module
  * The contract between the scheduler and the runner layer: what to run, and what came of it.
  */
-import type { Claims, ErrorInfo, Evidence, TaskEvent, TaskState } from "../protocol/task.ts";
+import type { Claims, Evidence, TaskEvent, TaskState } from "../protocol/task.ts";
+import type { TaskError } from "../protocol/task_errors.ts";
 
 /** A fully resolved process invocation. `argv[0]` is an absolute path to the binary. */
 export interface Invocation {
@@ -34,5 +35,5 @@ export interface RunOutcome {
   state: Extract<TaskState, "succeeded" | "failed" | "cancelled" | "timed_out">;
   claims: Claims;
   evidence: Evidence;
-  error: ErrorInfo | null;
+  error: TaskError | null;
 }

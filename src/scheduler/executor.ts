@@ -4,7 +4,8 @@
  * before the process starts), events streamed into the store, then the terminal state, the
  * result and the audit record in one transaction.
  */
-import type { Claims, ErrorInfo, Evidence, TaskResult, TaskState } from "../protocol/task.ts";
+import type { Claims, Evidence, TaskResult, TaskState } from "../protocol/task.ts";
+import type { TaskError } from "../protocol/task_errors.ts";
 import { buildInvocation } from "../runner/invocation.ts";
 import { RunnerSetupError } from "../runner/manifest.ts";
 import { newRunToken } from "../runner/process_tree.ts";
@@ -23,7 +24,7 @@ export interface TerminalOutcome {
   state: Exclude<TaskState, "queued" | "running">;
   claims: Claims;
   evidence: Evidence | null;
-  error: ErrorInfo | null;
+  error: TaskError | null;
   /** What a `model` run's egress proxy allowed and refused (recorded in the audit). */
   egress?: EgressSummary | null;
 }
@@ -213,7 +214,7 @@ export async function executeTask(
     });
   } catch (e) {
     if (!(e instanceof RunnerSetupError)) throw e;
-    await finish({ state: "failed", claims: NO_CLAIMS, evidence: null, error: e.toErrorInfo() });
+    await finish({ state: "failed", claims: NO_CLAIMS, evidence: null, error: e.toTaskError() });
     return;
   }
   const runToken = newRunToken();

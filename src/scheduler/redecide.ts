@@ -19,6 +19,7 @@
  * ```
  */
 import type { RuleId } from "../protocol/rules.ts";
+import type { TaskError } from "../protocol/task_errors.ts";
 import { appendAudit } from "../store/audit.ts";
 import type { Store } from "../store/db.ts";
 import { appendEvent, saveResult, type TaskRecord, updateTaskState } from "../store/tasks.ts";
@@ -46,7 +47,7 @@ export function refuseAtDequeue(
 ): boolean {
   const { store } = deps;
   const message = `refused before it started: ${decision.reason}`;
-  const error = { code: "revoked", message, rule: decision.rule };
+  const error: TaskError = { code: "revoked", message, rule: decision.rule };
   const stored = store.transaction(() => {
     if (!updateTaskState(store, "inbound", task.id, "denied", { error, pgid: null })) {
       return false;

@@ -29,6 +29,7 @@
 import type { SQLInputValue } from "node:sqlite";
 import type { ErrorInfo, TaskEvent, TaskState, TaskStatus } from "../protocol/task.ts";
 import { TERMINAL_STATES } from "../protocol/task.ts";
+import type { QuotedTaskError, TaskError } from "../protocol/task_errors.ts";
 import type { Store } from "./db.ts";
 import { assertNoNul, storableText } from "./text.ts";
 
@@ -104,7 +105,7 @@ export interface NewTask {
   prompt: string;
   timeout_s?: number | null;
   request_hash: string;
-  error?: ErrorInfo | null;
+  error?: TaskError | QuotedTaskError | null;
   run_token?: string | null;
 }
 
@@ -120,7 +121,8 @@ export type InsertOutcome =
 export interface TaskUpdate {
   started_at?: string | null;
   finished_at?: string | null;
-  error?: ErrorInfo | null;
+  /** What cmesh emits, or (outbound) the peer's error as it gave it. */
+  error?: TaskError | QuotedTaskError | null;
   run_token?: string | null;
   pgid?: number | null;
   remote_state?: TaskState | null;

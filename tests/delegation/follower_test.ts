@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describePeerFailure } from "../../src/delegation/follower.ts";
+import { quoteRule } from "../../src/protocol/rules.ts";
 
 Deno.test("a peer's policy refusal is stored as denied, verbatim and labelled as the peer's", () => {
   const d = describePeerFailure("buildbox", {
@@ -7,7 +8,7 @@ Deno.test("a peer's policy refusal is stored as denied, verbatim and labelled as
     status: 403,
     code: "denied",
     message: "cwd /etc is outside the allowed roots for laptop: /srv/app",
-    rule: "inbound.allow[0].cwd",
+    rule: quoteRule("inbound.allow[0].cwd"),
   });
   assert.equal(d.kind, "denied_by_peer");
   assert.equal(d.state, "denied");

@@ -1,7 +1,8 @@
-/** The error-code and rule-id tables and docs/errors.md agree, row for row. */
+/** The error-code, task-error-code and rule-id tables and docs/errors.md agree, row for row. */
 import assert from "node:assert/strict";
 import { ERROR_STATUS } from "../../src/protocol/errors.ts";
 import { RULES } from "../../src/protocol/rules.ts";
+import { TASK_ERRORS } from "../../src/protocol/task_errors.ts";
 
 const DOC = Deno.readTextFileSync(new URL("../../docs/errors.md", import.meta.url));
 
@@ -33,4 +34,8 @@ Deno.test("every error code has an HTTP status an error answer can use", () => {
 
 Deno.test("docs/errors.md lists every rule id as protocol/rules.ts says it", () => {
   assert.deepEqual(Object.fromEntries(table("Rule ids")), RULES);
+});
+
+Deno.test("docs/errors.md lists every task error code as protocol/task_errors.ts says it", () => {
+  assert.deepEqual(Object.fromEntries(table("Task error codes")), TASK_ERRORS);
 });

@@ -5,6 +5,7 @@
  * run that failed for a missing or rejected credential.
  */
 import assert from "node:assert/strict";
+import type { TaskError } from "../../src/protocol/task_errors.ts";
 import { claudeManifest } from "../../src/runner/builtin/claude.ts";
 import { codexManifest } from "../../src/runner/builtin/codex.ts";
 import { withCredentialHint } from "../../src/runner/credential_hint.ts";
@@ -111,6 +112,9 @@ Deno.test("credential hint: names the missing variable and service.env; leaves o
   );
   assert.match(rejected.message, /gives runner codex OPENAI_API_KEY, which was not accepted/);
   assert.doesNotMatch(rejected.message, /sk-secret-value/);
-  const other = { code: "runner_turn_failed", message: "codex turn failed: context too long" };
+  const other: TaskError = {
+    code: "runner_turn_failed",
+    message: "codex turn failed: context too long",
+  };
   assert.deepEqual(withCredentialHint(other, codexManifest, home), other);
 });

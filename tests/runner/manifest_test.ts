@@ -142,7 +142,7 @@ Deno.test("windows absolute binary paths are accepted", () => {
   assert.equal(m.binary, "C:\\Tools\\agent.exe");
 });
 
-Deno.test("RunnerSetupError converts to wire ErrorInfo", () => {
-  const e = new RunnerSetupError("runner_x", "what to change");
-  assert.deepEqual(e.toErrorInfo(), { code: "runner_x", message: "what to change" });
+Deno.test("RunnerSetupError converts to the task error it ends a task with", () => {
+  const e = new RunnerSetupError("runner_unknown_profile", "what to change");
+  assert.deepEqual(e.toTaskError(), { code: "runner_unknown_profile", message: "what to change" });
 });

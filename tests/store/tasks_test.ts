@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { z } from "zod";
 import type { TaskResult } from "../../src/protocol/task.ts";
 import { TaskStatus } from "../../src/protocol/task.ts";
+import type { TaskError } from "../../src/protocol/task_errors.ts";
 import { StoreError } from "../../src/store/errors.ts";
 import { requestHash } from "../../src/store/hash.ts";
 import { appendAudit, listAudit } from "../../src/store/audit.ts";
@@ -120,7 +121,11 @@ Deno.test("requestHash ignores key order and undefined fields", () => {
 
 Deno.test("a denied task is stored terminal, with its error and finished_at", () => {
   using store = tempStore();
-  const error = { code: "policy_denied", message: "profile build not allowed", rule: "r1" };
+  const error: TaskError = {
+    code: "revoked",
+    message: "profile build not allowed",
+    rule: "inbound.allow[0].profile",
+  };
   insertTask(store, sampleTask(ID, { state: "denied", error }));
   const t = getTask(store, "inbound", ID)!;
   assert.equal(t.state, "denied");
@@ -141,7 +146,7 @@ Deno.test("updateTaskState sets started_at/finished_at and the given fields", ()
   t = getTask(store, "inbound", ID)!;
   assert.equal(t.started_at, "2026-01-01T00:00:01.000Z");
   assert.equal(t.updated_at, "2026-01-01T00:00:02.000Z");
-  const error = { code: "runner_failed", message: "exit 1" };
+  const error: TaskError = { code: "runner_failed", message: "exit 1" };
   assert.ok(updateTaskState(store, "inbound", ID, "failed", { error, pgid: null })); // t3
   t = getTask(store, "inbound", ID)!;
   assert.equal(t.state, "failed");

@@ -18,6 +18,7 @@
  * ```
  */
 import type { PermissionDenial } from "../../protocol/task.ts";
+import type { TaskError } from "../../protocol/task_errors.ts";
 import type { RunnerEvent } from "../types.ts";
 import {
   describeExit,
@@ -265,7 +266,7 @@ export class ClaudeParser implements OutputParser {
     const failed = result.is_error === true || result.subtype !== "success";
     if (!failed) claims.final_text = str(result.result);
     const denials = [...this.#denials(result), ...this.#notOffered];
-    let error = null;
+    let error: TaskError | null = null;
     if (failed) {
       const status = num(result.api_error_status);
       const code = status !== null

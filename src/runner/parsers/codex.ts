@@ -20,7 +20,8 @@
  * p.finish({ code: 0, signal: null }).success; // true
  * ```
  */
-import type { ErrorInfo, PermissionDenial } from "../../protocol/task.ts";
+import type { PermissionDenial } from "../../protocol/task.ts";
+import type { TaskError } from "../../protocol/task_errors.ts";
 import type { RunnerEvent } from "../types.ts";
 import {
   describeExit,
@@ -181,7 +182,7 @@ export class CodexParser implements OutputParser {
   }
 
   /** Non-null once codex has kept waiting for an unreachable model API. */
-  giveUp(): ErrorInfo | null {
+  giveUp(): TaskError | null {
     if (this.#networkWaits < CODEX_NETWORK_WAITS_BEFORE_GIVING_UP) return null;
     return {
       code: "runner_model_unreachable",
@@ -193,7 +194,7 @@ export class CodexParser implements OutputParser {
 
   /** Concludes the run. */
   finish(exit: ExitStatus): ParseOutcome {
-    let error = null;
+    let error: TaskError | null = null;
     if (this.#turnFailed !== null) {
       error = { code: "runner_turn_failed", message: `codex turn failed: ${this.#turnFailed}` };
     } else if (!this.#turnCompleted) {

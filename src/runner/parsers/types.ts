@@ -13,7 +13,8 @@
  * p.finish({ code: 0, signal: null }).success; // true
  * ```
  */
-import type { Claims, ErrorInfo, Evidence, PermissionDenial } from "../../protocol/task.ts";
+import type { Claims, Evidence, PermissionDenial } from "../../protocol/task.ts";
+import type { TaskError } from "../../protocol/task_errors.ts";
 import type { RunnerEvent } from "../types.ts";
 
 /** How the runner process ended. */
@@ -32,7 +33,7 @@ export interface ParseOutcome {
   usage: Usage;
   denials: PermissionDenial[];
   /** Why the run failed, with the runner's error text; null when `success`. */
-  error: ErrorInfo | null;
+  error: TaskError | null;
   /** True only when the output shows a completed run and the process exited 0. */
   success: boolean;
 }
@@ -48,7 +49,7 @@ export interface OutputParser {
    * going (codex waiting for a network that is not there): the run is stopped and fails
    * with this error instead of waiting for the task timeout.
    */
-  giveUp?(): ErrorInfo | null;
+  giveUp?(): TaskError | null;
 }
 
 /** Lines longer than this (UTF-16 units) are not parsed; they become a log event. */

@@ -119,7 +119,7 @@ const NO_EXTENSION: EgressExtension = { binds: [], bwrapArgs: [], wrapper: [] };
 export async function prepareRunEgress(
   policy: EgressPolicy,
   deps: RunEgressDeps,
-): Promise<RunEgress | { ok: false; code: string; reason: string }> {
+): Promise<RunEgress | { ok: false; code: "egress_unavailable"; reason: string }> {
   if (policy.mode !== "model") {
     return {
       ok: true,
@@ -257,7 +257,7 @@ export function egressInit(i: EgressInitInput): { init: EgressInit; net: string[
 /** A task's egress, as the executor uses it. */
 export type TaskEgress =
   | (RunEgress & { policy: EgressPolicy; describe: string })
-  | { ok: false; code: string; reason: string };
+  | { ok: false; code: "egress_unavailable"; reason: string };
 
 /** The worker's egress: the slots, and per task the policy and its proxy. */
 export class EgressRuntime {
