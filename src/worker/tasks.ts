@@ -9,7 +9,7 @@ import { errorReply } from "../protocol/errors.ts";
 import { MAX_STREAM_TASKS } from "../protocol/events.ts";
 import { isTerminal, type TaskEvent, type TaskResult, type TaskStatus } from "../protocol/task.ts";
 import type { ResolvedRunner } from "../runner/runtime.ts";
-import { finishTask } from "../scheduler/executor.ts";
+import { finishTask } from "../scheduler/finish.ts";
 import { appendAudit } from "../store/audit.ts";
 import {
   getResult,

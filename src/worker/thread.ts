@@ -10,8 +10,8 @@ import type { Config } from "../config/schema.ts";
 import type { RunTools } from "../runner/run.ts";
 import type { ResolvedRunner } from "../runner/runtime.ts";
 import type { SandboxSettings } from "../runner/sandbox/mod.ts";
-import { type EgressInit, EgressRuntime } from "../runner/sandbox/egress/run_egress.ts";
-import { executeTask } from "../scheduler/executor.ts";
+import type { EgressInit } from "../runner/sandbox/egress/run_egress.ts";
+import type { ExecutorDeps } from "../scheduler/executor.ts";
 import { RunQueue } from "../scheduler/queue.ts";
 import { recoverInbound } from "../scheduler/recovery.ts";
 import { TaskBus } from "../scheduler/task_bus.ts";
@@ -90,6 +90,33 @@ const cwdPort = new CwdPortClient(post);
 
 let stop: (() => Promise<void>) | null = null;
 
+/**
+ * The executor (and with it the runner, sandbox, egress proxy and output parsers) is imported
+ * at the first run, not at start: an idle worker does not hold that code in memory.
+ */
+function lazyExecutor(
+  deps: Omit<ExecutorDeps, "egress">,
+  egress: EgressInit | undefined,
+): (id: string, signal: AbortSignal) => Promise<void> {
+  let loaded: Promise<(id: string, signal: AbortSignal) => Promise<void>> | null = null;
+  const load = async () => {
+    const [{ executeTask }, { EgressRuntime }] = await Promise.all([
+      import("../scheduler/executor.ts"),
+      import("../runner/sandbox/egress/run_egress.ts"),
+    ]);
+    const full = { ...deps, egress: egress ? new EgressRuntime(egress) : undefined };
+    return (id: string, signal: AbortSignal) => executeTask(full, id, signal);
+  };
+  return async (id, signal) => {
+    // A failed import is not kept: the next run tries again.
+    loaded ??= load().catch((e) => {
+      loaded = null;
+      throw e;
+    });
+    return (await loaded)(id, signal);
+  };
+}
+
 async function start(init: WorkerInit): Promise<void> {
   setupLogging(init.log);
   const store = openStore(init.dbPath);
@@ -104,7 +131,6 @@ async function start(init: WorkerInit): Promise<void> {
     runnerStateDir: (name: string) => `${init.stateDir}/runners/${name}`,
     runDir: (runToken: string) => `${init.stateDir}/runs/${runToken}`,
     sandbox: init.sandbox,
-    egress: init.egress ? new EgressRuntime(init.egress) : undefined,
     maxOutputBytes: init.config.inbound.max_output_bytes,
     defaultTimeoutS: init.config.inbound.default_timeout_s,
     nodeName: init.nodeName,
@@ -117,9 +143,10 @@ async function start(init: WorkerInit): Promise<void> {
         resolve: cwdPort.resolve,
       }, task),
   };
+  const run = lazyExecutor(deps, init.egress);
   const queue = new RunQueue(
     { maxConcurrent: init.config.inbound.max_concurrent },
-    (task, signal) => executeTask(deps, task.id, signal),
+    (task, signal) => run(task.id, signal),
   );
   // Private HOME/TMPDIR dirs of runs a crash cut off: nothing runs yet, so all of them are stale.
   await Deno.remove(`${init.stateDir}/runs`, { recursive: true }).catch(() => {});

@@ -9,7 +9,7 @@ import { Config } from "../../src/config/schema.ts";
 import { TaskFollower } from "../../src/delegation/follower.ts";
 import { PeerClient } from "../../src/delegation/peer_client.ts";
 import type { CallerIdentity } from "../../src/policy/types.ts";
-import { finishTask } from "../../src/scheduler/executor.ts";
+import { finishTask } from "../../src/scheduler/finish.ts";
 import { RunQueue } from "../../src/scheduler/queue.ts";
 import { TaskBus } from "../../src/scheduler/task_bus.ts";
 import { openStore } from "../../src/store/db.ts";
