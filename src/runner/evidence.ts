@@ -199,34 +199,39 @@ async function diffBase(
     : { ok: false, reason: empty.reason };
 }
 
-/** The two diff calls against `base`: the stat and the changed names. */
-function diffCalls(base: string): string[][] {
-  return [
-    [...DIFF_ARGS, "--stat=200,160,500", base, "--"],
-    [...DIFF_ARGS, "--name-only", "-z", base, "--"],
-  ];
+/**
+ * The one diff call against `base`: `--numstat -z` (the changed names, NUL-ended) followed by the
+ * `--stat` text, which git prints after it.
+ */
+function diffCall(base: string): string[] {
+  return [...DIFF_ARGS, "--numstat", "-z", "--stat=200,160,500", base, "--"];
 }
 
-/** Diff evidence from the answers of {@link diffCalls} and the after status entries. */
+/** Diff evidence from the answer of {@link diffCall} and the after status entries. */
 function diffEvidenceFrom(
   before: GitSnapshot,
-  stat: GitCall,
-  names: GitCall,
+  diff: GitCall,
   afterStatus: string[] | null,
   afterReason: string | null,
 ): GitDiffEvidence {
   const reasons: string[] = [];
   let diffStat: string | null = null;
-  if (stat.ok) {
-    const text = decode(stat.stdout.subarray(0, MAX_DIFF_STAT_BYTES)).trimEnd();
-    diffStat = stat.stdout.length > MAX_DIFF_STAT_BYTES ? text + "\n… (diff stat truncated)" : text;
-  } else reasons.push(stat.reason);
   const changed = new Set<string>();
-  if (names.ok) {
-    const list = decode(names.stdout).split("\0");
-    list.pop();
-    for (const name of list) if (name) changed.add(name);
-  } else reasons.push(names.reason);
+  if (diff.ok) {
+    const parts = decode(diff.stdout).split("\0");
+    const stat = parts.pop() ?? "";
+    // `added<TAB>deleted<TAB>path` per file ("-" for binary files).
+    for (const entry of parts) {
+      const m = /^(?:\d+|-)\t(?:\d+|-)\t(.+)$/s.exec(entry);
+      if (m) changed.add(m[1]);
+    }
+    if (/^(?:\d+|-)\t/.test(stat)) reasons.push("git diff: output cap reached");
+    else {
+      const bytes = new TextEncoder().encode(stat);
+      const text = decode(bytes.subarray(0, MAX_DIFF_STAT_BYTES)).trimEnd();
+      diffStat = bytes.length > MAX_DIFF_STAT_BYTES ? text + "\n… (diff stat truncated)" : text;
+    }
+  } else reasons.push(diff.reason);
   if (afterStatus !== null) {
     const untrackedBefore = untrackedOf(before.status);
     const untrackedAfter = untrackedOf(afterStatus);
@@ -266,12 +271,12 @@ export async function gitDiffEvidence(
   }
   const base = await diffBase(cwd, before, gitBin, env);
   if (!base.ok) return { diff_stat: null, changed_files: [], reason: base.reason };
-  const [stat, names, status] = await gitBatch(cwd, gitBin, env, [
-    ...diffCalls(base.base),
+  const [diff, status] = await gitBatch(cwd, gitBin, env, [
+    diffCall(base.base),
     ["status", "--porcelain=v1", "-z", "--untracked-files=all"],
   ]);
   const afterStatus = status.ok ? parsePorcelainZ(decode(status.stdout)) : null;
-  return diffEvidenceFrom(before, stat, names, afterStatus, status.ok ? null : status.reason);
+  return diffEvidenceFrom(before, diff, afterStatus, status.ok ? null : status.reason);
 }
 
 /**
@@ -295,13 +300,13 @@ export async function collectGitEvidence(
   if (before === null) return { git: null, reasons: ["no git snapshot from before the run"] };
   const base = await diffBase(cwd, before, gitBin, env);
   // The after snapshot and both diffs in one batch (all read-only): one sandbox start.
-  const [status, stat, names] = await gitBatch(cwd, gitBin, env, [
+  const [status, diffAnswer] = await gitBatch(cwd, gitBin, env, [
     STATUS_V2,
-    ...(base.ok ? diffCalls(base.base) : []),
+    ...(base.ok ? [diffCall(base.base)] : []),
   ]);
   const after = snapshotFrom(status);
   const diff = base.ok
-    ? diffEvidenceFrom(before, stat, names, after.snapshot?.status ?? null, null)
+    ? diffEvidenceFrom(before, diffAnswer, after.snapshot?.status ?? null, null)
     : { diff_stat: null, changed_files: [], reason: base.reason };
   const reasons = [after.reason, diff.reason].filter((r): r is string => r !== null);
   return {
@@ -321,72 +326,79 @@ export interface InRunSnapshot {
   prefix: string[];
   /** For the supervisor's `preamble` option. */
   preamble: { boundary: string; marks: number; maxBytes: number };
-  /** True when the diff is taken there too (a read-only cwd). */
-  withDiff: boolean;
   calls: string[][];
 }
 
 /**
- * Plans the git snapshot in the run's own sandbox start, so a run in a repository costs no extra
- * sandbox start before it. With `readOnlyCwd` (the run cannot change the work tree: a `query`
- * run's cwd is bound read-only) the diff is taken there too, and nothing runs after the run.
+ * Plans the before snapshot in the run's own sandbox start, so a run that may change its work
+ * tree costs no extra sandbox start before it.
  *
  * @example
  * ```ts
- * const snap = inRunSnapshot("/usr/bin/git", { PATH: "/usr/bin", HOME: "/tmp/h" }, true);
+ * const snap = inRunSnapshot("/usr/bin/git", { PATH: "/usr/bin", HOME: "/tmp/h" });
  * // argv: sandbox.wrap([...snap.prefix, ...runnerArgv]); supervisor: { preamble: snap.preamble }
  * ```
  */
-export function inRunSnapshot(
-  gitBin: string,
-  env: Record<string, string>,
-  readOnlyCwd: boolean,
-): InRunSnapshot {
-  const calls = readOnlyCwd ? [STATUS_V2, ...diffCalls("HEAD")] : [STATUS_V2];
+export function inRunSnapshot(gitBin: string, env: Record<string, string>): InRunSnapshot {
+  const calls = [STATUS_V2];
   const planned = inRunGitCalls(gitBin, env, calls);
   return {
     prefix: planned.prefix,
     preamble: { boundary: planned.boundary, marks: planned.marks, maxBytes: planned.maxBytes },
-    withDiff: readOnlyCwd,
     calls,
   };
 }
 
 /**
- * Reads what {@link inRunSnapshot} printed: the before snapshot, and with `withDiff` the whole
- * `Evidence.git` (after = before: the run could not change the work tree). `git` is null when it
- * must still be collected after the run (a writable cwd, or no commit to diff against).
+ * Reads the before snapshot {@link inRunSnapshot} printed.
  *
  * @example
  * ```ts
- * const snap = inRunSnapshot("/usr/bin/git", {}, false);
+ * const snap = inRunSnapshot("/usr/bin/git", {});
  * concludeInRunSnapshot(snap, { body: null, reason: "the output ended", rest: new Uint8Array() });
- * // { before: { snapshot: null, reason: "git snapshot in the run's sandbox: the output ended" }, git: null }
+ * // { snapshot: null, reason: "git snapshot in the run's sandbox: the output ended" }
  * ```
  */
 export function concludeInRunSnapshot(
   snap: InRunSnapshot,
   preamble: Preamble | null,
-): { before: GitSnapshotOutcome; git: Evidence["git"] } {
+): GitSnapshotOutcome {
   if (preamble?.body == null) {
     const why = preamble?.reason ?? "no output";
-    return {
-      before: { snapshot: null, reason: `git snapshot in the run's sandbox: ${why}` },
-      git: null,
-    };
+    return { snapshot: null, reason: `git snapshot in the run's sandbox: ${why}` };
   }
-  const [status, stat, names] = splitPreamble(snap.calls, snap.preamble.boundary, preamble.body);
-  const before = snapshotFrom(status);
-  const snapshot = before.snapshot;
-  if (!snap.withDiff || snapshot === null || snapshot.head === null) return { before, git: null };
-  const diff = diffEvidenceFrom(snapshot, stat, names, snapshot.status, null);
+  return snapshotFrom(splitPreamble(snap.calls, snap.preamble.boundary, preamble.body)[0]);
+}
+
+/**
+ * The whole `Evidence.git` of a run that cannot change its work tree (the sandbox binds a
+ * `query` run's cwd read-only): one batch, status and diff, which may run while the runner does.
+ * After = before. An unborn branch diffs against the empty tree (one more call).
+ *
+ * @example
+ * ```ts
+ * const evidence = readOnlyGitEvidence("/srv/app", "/usr/bin/git", { PATH: "/usr/bin" });
+ * // ... run the task ...
+ * const { git, reasons } = await evidence;
+ * ```
+ */
+export async function readOnlyGitEvidence(
+  cwd: string,
+  gitBin: GitRunner,
+  env: Record<string, string> = {},
+): Promise<{ git: Evidence["git"]; reasons: string[] }> {
+  const [status, diff] = await gitBatch(cwd, gitBin, env, [STATUS_V2, diffCall("HEAD")]);
+  const { snapshot, reason } = snapshotFrom(status);
+  if (snapshot === null) return { git: null, reasons: [reason ?? "no git snapshot"] };
+  if (snapshot.head === null) return await collectGitEvidence(cwd, snapshot, gitBin, env);
+  const d = diffEvidenceFrom(snapshot, diff, snapshot.status, null);
   return {
-    before,
     git: {
       before: snapshot,
       after: snapshot,
-      diff_stat: diff.diff_stat,
-      changed_files: diff.changed_files,
+      diff_stat: d.diff_stat,
+      changed_files: d.changed_files,
     },
+    reasons: d.reason === null ? [] : [d.reason],
   };
 }

@@ -15,6 +15,7 @@ import {
   concludeInRunSnapshot,
   gitSnapshotWithReason,
   inRunSnapshot,
+  readOnlyGitEvidence,
 } from "./evidence.ts";
 import { watchForGiveUp } from "./give_up.ts";
 import type { RunnerManifest } from "./manifest.ts";
@@ -62,17 +63,21 @@ export async function executeRun(input: ExecuteRunInput): Promise<RunOutcome> {
       ? tools.gitBin
       : { gitBin: tools.gitBin, wrap: (argv: string[]) => sandbox.wrapGit(argv, repoTop!) })
     : null;
-  // A work tree whose top is the cwd is bound in the run's own sandbox: the before snapshot is
-  // taken there, just before the runner is exec'd, instead of in a sandbox start of its own.
-  const inRun = sandbox !== null && tools.gitBin && repoTop === cwd
-    ? inRunSnapshot(tools.gitBin, gitEnv, !sandbox.spec.cwdWritable)
+  // A read-only cwd (the sandbox binds a `query` run's so) cannot change during the run: its
+  // whole git evidence is taken while the runner runs. A work tree whose top is the cwd is bound
+  // in the run's own sandbox: the before snapshot is taken there, just before the runner is
+  // exec'd, instead of in a sandbox start of its own.
+  const readOnly = sandbox !== null && !sandbox.spec.cwdWritable;
+  const alongside = git && readOnly ? readOnlyGitEvidence(cwd, git, gitEnv) : null;
+  const inRun = !readOnly && sandbox !== null && tools.gitBin && repoTop === cwd
+    ? inRunSnapshot(tools.gitBin, gitEnv)
     : null;
   const invocation = sandbox === null ? input.invocation : {
     ...input.invocation,
     argv: sandbox.wrap(inRun ? [...inRun.prefix, ...input.invocation.argv] : input.invocation.argv),
     env,
   };
-  const before = git && !inRun ? await gitSnapshotWithReason(cwd, git, gitEnv) : null;
+  const before = git && !inRun && !alongside ? await gitSnapshotWithReason(cwd, git, gitEnv) : null;
   const watch = watchForGiveUp(createParser(manifest.output), input.signal);
   const parser = watch.parser;
   let run;
@@ -134,12 +139,14 @@ export async function executeRun(input: ExecuteRunInput): Promise<RunOutcome> {
       }
     }
   }
-  const inRunGit = inRun ? concludeInRunSnapshot(inRun, run.preamble) : null;
-  const beforeSnapshot = inRunGit ? inRunGit.before.snapshot : before?.snapshot;
-  const gitEvidence = inRunGit?.git ??
-    (git && beforeSnapshot
-      ? (await collectGitEvidence(cwd, beforeSnapshot, git, gitEnv)).git
-      : null);
+  const beforeSnapshot = inRun
+    ? concludeInRunSnapshot(inRun, run.preamble).snapshot
+    : before?.snapshot;
+  const gitEvidence = alongside
+    ? (await alongside).git
+    : git && beforeSnapshot
+    ? (await collectGitEvidence(cwd, beforeSnapshot, git, gitEnv)).git
+    : null;
   const evidence: Evidence = {
     exit_code: run.code,
     signal: run.signal,

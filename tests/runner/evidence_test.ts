@@ -14,6 +14,7 @@ import {
   inRunSnapshot,
   parsePorcelainV2Z,
   parsePorcelainZ,
+  readOnlyGitEvidence,
 } from "../../src/runner/evidence.ts";
 import { readPreamble } from "../../src/runner/preamble.ts";
 
@@ -226,7 +227,7 @@ Deno.test("batched evidence: one failing call keeps its own reason, the others t
   assert.deepEqual(git?.changed_files, []);
   assert.ok(git?.after?.head?.match(/^[0-9a-f]{40}$/));
   assert.equal(reasons.length, 1);
-  assert.match(reasons[0], /^git diff exited 128: fatal: bad object 0{40}; git diff exited 128/);
+  assert.match(reasons[0], /^git diff exited 128: fatal: bad object 0{40}$/);
 });
 
 Deno.test("batched evidence: a wrapper that cannot start degrades every call with a reason", async () => {
@@ -242,7 +243,7 @@ Deno.test("batched evidence: a wrapper that cannot start degrades every call wit
 Deno.test("in-run snapshot: the prefix takes the snapshot, then the runner runs without the boundary", async () => {
   const dir = repoWithCommit();
   Deno.writeTextFileSync(`${dir}/a.txt`, "changed\n");
-  const snap = inRunSnapshot(GIT, ENV, true);
+  const snap = inRunSnapshot(GIT, ENV);
   // The "runner" prints its own argv and environment: the boundary must be in neither.
   const runner = ["/bin/sh", "-c", "tr '\\0' ' ' < /proc/$$/cmdline; echo; env"];
   const child = new Deno.Command(snap.prefix[0], {
@@ -262,33 +263,50 @@ Deno.test("in-run snapshot: the prefix takes the snapshot, then the runner runs 
   await child.status;
   assert.match(rest, /SECRET_FOR_RUNNER=k/);
   assert.ok(!rest.includes(snap.preamble.boundary), rest);
-  const { before, git } = concludeInRunSnapshot(snap, preamble);
-  const direct = await collectGitEvidence(dir, await gitSnapshot(dir, GIT, ENV), GIT, ENV);
-  assert.deepEqual(before.snapshot, direct.git?.before);
-  assert.deepEqual(git, direct.git);
-  assert.deepEqual(git?.changed_files, ["a.txt"]);
+  const before = concludeInRunSnapshot(snap, preamble);
+  assert.equal(before.reason, null);
+  assert.deepEqual(before.snapshot, await gitSnapshot(dir, GIT, ENV));
+  assert.deepEqual(before.snapshot?.status, [" M a.txt", "?? old-untracked.txt"]);
 });
 
-Deno.test("in-run snapshot: a writable cwd gets only the before snapshot; no output gives a reason", () => {
-  const snap = inRunSnapshot(GIT, ENV, false);
+Deno.test("in-run snapshot: no output, or too much, gives a reason", () => {
+  const snap = inRunSnapshot(GIT, ENV);
   assert.equal(snap.preamble.marks, 1);
-  const body = new TextEncoder().encode(
-    `# branch.oid ${"a".repeat(40)}\0? n.txt\0\0${snap.preamble.boundary} 0\0`,
-  );
-  const { before, git } = concludeInRunSnapshot(snap, {
-    body,
-    reason: null,
-    rest: new Uint8Array(),
-  });
-  assert.deepEqual(before.snapshot, { head: "a".repeat(40), status: ["?? n.txt"] });
-  assert.equal(git, null);
   const none = concludeInRunSnapshot(snap, {
     body: null,
     reason: "over 9 bytes",
     rest: new Uint8Array(),
   });
-  assert.deepEqual(none.before, {
+  assert.deepEqual(none, {
     snapshot: null,
     reason: "git snapshot in the run's sandbox: over 9 bytes",
   });
+});
+
+Deno.test("read-only evidence: one batch gives what before/after collection gives when nothing changes", async () => {
+  const dir = repoWithCommit();
+  Deno.writeTextFileSync(`${dir}/a.txt`, "one\nTWO\n");
+  Deno.writeTextFileSync(`${dir}/tab\tname.txt`, "x\n");
+  const before = await gitSnapshot(dir, GIT, ENV);
+  const expected = await collectGitEvidence(dir, before, GIT, ENV);
+  for (const runner of [GIT, WRAPPED]) {
+    const got = await readOnlyGitEvidence(dir, runner, ENV);
+    assert.deepEqual(got, expected);
+  }
+  assert.deepEqual(expected.git?.changed_files, ["a.txt"]);
+  assert.match(
+    expected.git?.diff_stat ?? "",
+    /a\.txt \| 2 \+-\n 1 file changed, 1 insertion\(\+\), 1 deletion\(-\)/,
+  );
+});
+
+Deno.test("read-only evidence: a repository without commits diffs against the empty tree", async () => {
+  const dir = Deno.realPathSync(Deno.makeTempDirSync());
+  sh(dir, "init", "-q", "-b", "main");
+  Deno.writeTextFileSync(`${dir}/staged.txt`, "s\n");
+  sh(dir, "add", "staged.txt");
+  const { git, reasons } = await readOnlyGitEvidence(dir, WRAPPED, ENV);
+  assert.deepEqual(reasons, []);
+  assert.equal(git?.before?.head, null);
+  assert.deepEqual(git?.changed_files, ["staged.txt"]);
 });

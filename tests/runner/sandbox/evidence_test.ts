@@ -2,8 +2,8 @@
  * The git evidence probes run inside the run's sandbox (cwd read-only, offline, private HOME) and
  * hardened: a repository that a run rewrote cannot make the worker's git run its filters, its
  * fsmonitor or its hooks outside the sandbox, and a cwd below the work tree's top still gets its
- * evidence. A cwd at the work tree's top gets its before snapshot in the run's own sandbox start
- * (and a read-only `query` cwd its whole evidence there). Runs real bwrap, git and /bin/sh
+ * evidence. A cwd at the work tree's top gets its before snapshot in the run's own sandbox start,
+ * and a read-only `query` cwd its whole evidence in one sandbox start beside the run. Runs real bwrap, git and /bin/sh
  * through `executeRun`.
  */
 import assert from "node:assert/strict";
@@ -148,7 +148,7 @@ Deno.test({
 });
 
 Deno.test({
-  name: "evidence: a query run (read-only cwd) gets its whole evidence from its own sandbox start",
+  name: "evidence: a query run (read-only cwd) gets its whole evidence alongside the run",
   ignore: Deno.build.os !== "linux" || GIT === undefined,
   async fn() {
     const base = await Deno.realPath(
