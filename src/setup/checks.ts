@@ -105,7 +105,7 @@ function stateChecks(f: SetupFacts): Check[] {
 function daemonCheck(f: SetupFacts): Check {
   const d = f.daemon;
   if (d.running) {
-    const s = d.status ?? {};
+    const s = d.status;
     return pass(
       "daemon",
       `running (pid ${s.pid}, node ${s.node}, cmesh ${s.version}) on 127.0.0.1:${d.port}${
@@ -122,7 +122,7 @@ function daemonCheck(f: SetupFacts): Check {
 
 function tailscaleCheck(f: SetupFacts): Check {
   const t = f.tailscale;
-  if (!t.ok && f.daemon.running && f.daemon.status?.local_only === true) {
+  if (!t.ok && f.daemon.running && f.daemon.status.local_only) {
     // `cmesh daemon --local-only` asks no tailscaled: its absence is expected, not a failure.
     return pass(
       "tailscale",
@@ -164,8 +164,8 @@ function workerCheck(f: SetupFacts): Check {
       "start the daemon (see the daemon check)",
     );
   }
-  const w = f.daemon.status?.worker as { listening?: string[] } | undefined;
-  if (w?.listening?.length) return pass("worker", `listening on ${w.listening.join(", ")}`);
+  const { listening } = f.daemon.status.worker;
+  if (listening.length) return pass("worker", `listening on ${listening.join(", ")}`);
   return fail(
     "worker",
     `inbound enabled, but the daemon reports no worker listener on port ${cfg.daemon.worker_port}`,
@@ -306,7 +306,7 @@ function peerChecks(f: SetupFacts): Check[] {
         `on ${p.name}: install cmesh, enable inbound (inbound.enabled = true) and start its daemon; check with 'cmesh doctor' there`,
       );
     }
-    const rules = (p.allows_me as { rules?: unknown[] } | undefined)?.rules ?? [];
+    const rules = p.allows_me?.rules ?? [];
     if (rules.length === 0) {
       return warn(
         id,

@@ -21,6 +21,7 @@ import { loadConfig } from "../config/load.ts";
 import { currentPaths, stateDirFor } from "../config/paths.ts";
 import { type Config, Config as ConfigSchema, type EgressMode } from "../config/schema.ts";
 import { ControlClient } from "../control/client.ts";
+import type { ControlPeer, StatusAnswer } from "../protocol/control.ts";
 import { controlTokenPath } from "../control/token.ts";
 import { credentialNames } from "../runner/credential_hint.ts";
 import { probeVersion, resolveBinary } from "../runner/probe.ts";
@@ -94,22 +95,21 @@ export interface RunnerFact {
   egress?: { mode: EgressMode; describe: string };
 }
 
-/** One outbound peer as the daemon sees it (`GET /v1/peers`). */
-export type PeerFact = Record<string, unknown> & { name: string };
-
 /** Everything the checks look at. */
 export interface SetupFacts {
   os: typeof Deno.build.os;
   config: ConfigFacts;
   stateDir: { path: string; exists: boolean; writable: boolean | null; problem?: string };
   token: { path: string; exists: boolean; mode: number | null; problem?: string };
-  daemon: { running: boolean; port: number; status?: Record<string, unknown>; message?: string };
+  daemon:
+    | { running: true; port: number; status: StatusAnswer }
+    | { running: false; port: number; message?: string };
   tailscale: TailscaleFacts;
   runners: RunnerFact[];
   agents: AgentRegistration[];
   service: ServiceStatus | { error: string };
-  /** `null` when the daemon is not running. */
-  peers: PeerFact[] | null;
+  /** The outbound peers as the daemon sees them (`GET /v1/peers`); `null` when it is not running. */
+  peers: ControlPeer[] | null;
   /** The effective `[sandbox] mode` and whether runs can be sandboxed here. */
   sandbox: { mode: SandboxMode; availability: SandboxAvailability };
   /** What egress `model` needs here: `socat` (null when missing). */
@@ -161,14 +161,25 @@ async function tokenFacts(stateDir: string): Promise<SetupFacts["token"]> {
   }
 }
 
-async function daemonFacts(file: string, cfg: ConfigFacts): Promise<SetupFacts["daemon"]> {
+/** The daemon's status and, when it runs, its outbound peers (both through the typed calls). */
+async function daemonFacts(
+  file: string,
+  cfg: ConfigFacts,
+): Promise<Pick<SetupFacts, "daemon" | "peers">> {
   const port = cfg.config.daemon.control_port;
-  if (!cfg.valid) return { running: false, port, message: "config is invalid" };
+  if (!cfg.valid) {
+    return { daemon: { running: false, port, message: "config is invalid" }, peers: null };
+  }
   const client = await ControlClient.fromConfig(file);
-  const res = await client.get("/v1/status");
-  return res.ok
-    ? { running: true, port, status: res.body }
-    : { running: false, port, message: res.error.message };
+  const status = await client.status();
+  if (!status.ok) {
+    return { daemon: { running: false, port, message: status.error.message }, peers: null };
+  }
+  const peers = await client.peers();
+  return {
+    daemon: { running: true, port, status: status.value },
+    peers: peers.ok ? peers.value.peers : null,
+  };
 }
 
 /** Asks tailscaled for status through the configured LocalAPI. */
@@ -239,15 +250,11 @@ export async function serviceEnvNames(file: string): Promise<ServiceEnvNames> {
  * Replaces each runner's `present` credentials with what the running daemon reports it has
  * (`runners.available[].credentials_present` of `GET /v1/status`), when it reports them.
  */
-export function credentialsFromDaemon(runners: RunnerFact[], status: unknown): RunnerFact[] {
-  const available = (status as { runners?: { available?: unknown } } | undefined)?.runners
-    ?.available;
-  if (!Array.isArray(available)) return runners;
+export function credentialsFromDaemon(runners: RunnerFact[], status: StatusAnswer): RunnerFact[] {
+  if (!("available" in status.runners)) return runners;
   const byName = new Map<string, string[]>();
-  for (const a of available as { name?: unknown; credentials_present?: unknown }[]) {
-    if (typeof a?.name === "string" && Array.isArray(a.credentials_present)) {
-      byName.set(a.name, a.credentials_present.filter((n): n is string => typeof n === "string"));
-    }
+  for (const a of status.runners.available) {
+    if (a.credentials_present) byName.set(a.name, a.credentials_present);
   }
   return runners.map((r) => {
     const present = byName.get(r.name);
@@ -313,7 +320,7 @@ export async function gatherFacts(opts: GatherOptions): Promise<SetupFacts> {
   const config = await configFacts(opts.configFile);
   const stateDir = stateDirFor(config.config);
   const env = Deno.env.toObject();
-  const [state, token, daemon, tailscale, runners, agents, service] = await Promise.all([
+  const [state, token, { daemon, peers }, tailscale, runners, agents, service] = await Promise.all([
     stateFacts(stateDir),
     tokenFacts(stateDir),
     daemonFacts(opts.configFile, config),
@@ -327,11 +334,6 @@ export async function gatherFacts(opts: GatherOptions): Promise<SetupFacts> {
     mode: effectiveSandboxMode(config.config.sandbox.mode),
     availability: await probeSandbox(),
   };
-  let peers: PeerFact[] | null = null;
-  if (daemon.running) {
-    const res = await (await ControlClient.fromConfig(opts.configFile)).get("/v1/peers");
-    if (res.ok) peers = res.body.peers as PeerFact[];
-  }
   const socat = await resolveBinary("socat", env.PATH ?? "", { runner: "socat" }).catch(() => null);
   return {
     os: Deno.build.os,

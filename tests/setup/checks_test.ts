@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { Config } from "../../src/config/schema.ts";
 import { type Check, doctorChecks, summarize } from "../../src/setup/checks.ts";
 import type { SetupFacts } from "../../src/setup/facts.ts";
+import { allowsMe, controlPeer, daemonStatus } from "./_facts.ts";
 
 function healthy(): SetupFacts {
   const config = Config.parse({
@@ -20,12 +21,7 @@ function healthy(): SetupFacts {
     daemon: {
       running: true,
       port: 7434,
-      status: {
-        pid: 42,
-        node: "desk",
-        version: "0.1.0",
-        worker: { listening: ["100.64.0.1:7433"] },
-      },
+      status: daemonStatus(),
     },
     tailscale: {
       ok: true,
@@ -65,13 +61,7 @@ function healthy(): SetupFacts {
       up_to_date: true,
       state: "active",
     },
-    peers: [{
-      name: "buildbox",
-      cmesh: true,
-      online: true,
-      peer_version: "0.1.0",
-      allows_me: { rules: [{ profiles: ["query"] }] },
-    }],
+    peers: [controlPeer("buildbox", { cmesh: true, peer_version: "0.1.0", allows_me: allowsMe() })],
     sandbox: { mode: "required", availability: { ok: true, kind: "bwrap", bin: "/usr/bin/bwrap" } },
   };
 }
@@ -128,7 +118,7 @@ Deno.test("daemon: not answering → fail with how to start it; demo mode is nam
   assert.equal(d.status, "fail");
   assert.match(d.fix!, /cmesh service install/);
   const g = healthy();
-  g.daemon.status!.demo = true;
+  g.daemon = { running: true, port: 7434, status: daemonStatus({ demo: true }) };
   assert.match(check(g, "daemon").detail, /LOCAL DEMO/);
 });
 
@@ -153,7 +143,11 @@ Deno.test("worker: disabled → pass; enabled but daemon down → warn; daemon w
   down.daemon = { running: false, port: 7434 };
   assert.equal(check(down, "worker").status, "warn");
   const deaf = healthy();
-  deaf.daemon.status!.worker = { listening: [] };
+  deaf.daemon = {
+    running: true,
+    port: 7434,
+    status: daemonStatus({ worker: { enabled: true, listening: [] } }),
+  };
   assert.equal(check(deaf, "worker").status, "fail");
 });
 
@@ -220,11 +214,13 @@ Deno.test("service: not installed / out of date / stopped → warn", () => {
 
 Deno.test("peers: unreachable or allowing nothing → warn naming the machine to change", () => {
   const f = healthy();
-  f.peers = [{ name: "buildbox", cmesh: false, error: "connection refused" }];
+  f.peers = [controlPeer("buildbox", { cmesh: false, error: "connection refused" })];
   const a = check(f, "peer.buildbox");
   assert.equal(a.status, "warn");
   assert.match(a.fix!, /^on buildbox:/);
-  f.peers = [{ name: "buildbox", cmesh: true, peer_version: "0.1.0", allows_me: { rules: [] } }];
+  f.peers = [
+    controlPeer("buildbox", { cmesh: true, peer_version: "0.1.0", allows_me: allowsMe(0) }),
+  ];
   assert.match(check(f, "peer.buildbox").fix!, /on buildbox: add an \[\[inbound\.allow\]\] rule/);
   f.peers = null;
   assert.equal(check(f, "peers").status, "warn");

@@ -9,6 +9,7 @@ import { doctorChecks } from "../../src/setup/checks.ts";
 import type { SetupFacts } from "../../src/setup/facts.ts";
 import { type ControlReply, handshake } from "../../src/setup/handshake.ts";
 import { nextStep } from "../../src/setup/next_step.ts";
+import { allowsMe, controlPeer, daemonStatus } from "./_facts.ts";
 
 function facts(over: Partial<SetupFacts> = {}): SetupFacts {
   return {
@@ -21,7 +22,7 @@ function facts(over: Partial<SetupFacts> = {}): SetupFacts {
     },
     stateDir: { path: "/h/s", exists: true, writable: true },
     token: { path: "/h/s/t", exists: true, mode: 0o600 },
-    daemon: { running: true, port: 7434, status: { node: "laptop" } },
+    daemon: { running: true, port: 7434, status: daemonStatus({ node: "laptop" }) },
     tailscale: {
       ok: true,
       where: "x",
@@ -39,7 +40,7 @@ function facts(over: Partial<SetupFacts> = {}): SetupFacts {
     runners: [],
     agents: [],
     service: { manager: "systemd", file: "/u", installed: true, up_to_date: true, state: "active" },
-    peers: [{ name: "server", cmesh: true, peer_version: "0.1.0", allows_me: { rules: [{}] } }],
+    peers: [controlPeer("server", { cmesh: true, peer_version: "0.1.0", allows_me: allowsMe() })],
     sandbox: { mode: "required", availability: { ok: true, kind: "bwrap", bin: "/usr/bin/bwrap" } },
     ...over,
   };
@@ -64,7 +65,7 @@ Deno.test("next step: tailscale first (user), then the plan (agent), then the da
   const down = facts({ daemon: { running: false, port: 7434 }, peers: null });
   assert.equal(next(down).next.tool, "cmesh_setup_start_daemon");
 
-  const peerDown = facts({ peers: [{ name: "server", cmesh: false, error: "refused" }] });
+  const peerDown = facts({ peers: [controlPeer("server", { cmesh: false, error: "refused" })] });
   assert.equal(next(peerDown).next.tool, "cmesh_setup_handshake");
   assert.match(next(peerDown).next.instruction, /peer "server"/);
 
