@@ -1,7 +1,8 @@
 /**
  * @module
  * The loopback control API for `cmesh mcp` and the CLI. Guards first (loopback source, Host,
- * no Origin, bearer token, bounded bodies), then thin handlers over the delegation service.
+ * no Origin, bearer token, bounded bodies), then thin handlers over the interfaces of
+ * `ports.ts`: the requester's outbound tasks and this node's view.
  *
  * | Route | What it does |
  * | --- | --- |
@@ -19,13 +20,13 @@ import { type Context, Hono } from "hono";
 import type { DelegateOutcome } from "../delegation/dispatch.ts";
 import { type ErrorCode, replyError } from "../protocol/errors.ts";
 import { quoteRule } from "../protocol/rules.ts";
-import { type ControlPeer, DelegateBody, type StatusAnswer } from "../protocol/control.ts";
+import { DelegateBody } from "../protocol/control.ts";
 import { TASK_STATES, TaskId } from "../protocol/task.ts";
 import { storageProblem } from "../store/errors.ts";
 import { readJsonBody } from "../util/json_request.ts";
 import { logger } from "../util/log.ts";
 import type { ControlEnv } from "./env.ts";
-import type { OutboundTasks } from "./ports.ts";
+import type { NodeView, OutboundTasks } from "./ports.ts";
 import { bearerToken } from "./guards/bearer_token.ts";
 import { loopbackOnly } from "./guards/loopback_only.ts";
 
@@ -35,9 +36,8 @@ export interface ControlAppDeps {
   token: string;
   tokenFile: string;
   maxBodyBytes: number;
-  delegation: OutboundTasks;
-  status(): Promise<StatusAnswer>;
-  peers(): Promise<ControlPeer[]>;
+  tasks: OutboundTasks;
+  node: NodeView;
 }
 
 const FAILURE_CODE: Record<Exclude<DelegateOutcome, { ok: true }>["kind"], ErrorCode> = {
@@ -54,7 +54,7 @@ const FAILURE_CODE: Record<Exclude<DelegateOutcome, { ok: true }>["kind"], Error
 /** Builds the control Hono app. Serve it on 127.0.0.1 only. */
 export function createControlApp(deps: ControlAppDeps): Hono<ControlEnv> {
   const app = new Hono<ControlEnv>();
-  const d = deps.delegation;
+  const d = deps.tasks;
   app.use("*", loopbackOnly(deps.port));
   app.use("*", bearerToken(deps.token, deps.tokenFile));
 
@@ -63,8 +63,8 @@ export function createControlApp(deps: ControlAppDeps): Hono<ControlEnv> {
     return TaskId.safeParse(id).success ? id : null;
   };
 
-  app.get("/v1/status", async (c) => c.json(await deps.status()));
-  app.get("/v1/peers", async (c) => c.json({ peers: await deps.peers() }));
+  app.get("/v1/status", async (c) => c.json(await deps.node.status()));
+  app.get("/v1/peers", async (c) => c.json({ peers: await deps.node.peers() }));
 
   app.post("/v1/delegate", async (c) => {
     const body = await readJsonBody(c, DelegateBody, deps.maxBodyBytes);

@@ -10,18 +10,15 @@ import { loadConfig } from "../config/load.ts";
 import { currentPaths, stateDirFor } from "../config/paths.ts";
 import { createControlApp } from "../control/app.ts";
 import { controlTokenPath, ensureControlToken } from "../control/token.ts";
-import { PeerDirectory } from "../delegation/peer_directory.ts";
-import type { StatusSource } from "../delegation/peer_resolve.ts";
-import { Requester } from "../delegation/requester.ts";
-import { outboundDecision } from "../policy/outbound.ts";
+import { outboundFromConfig, tailnetSources } from "../delegation/from_config.ts";
 import type { StatusAnswer } from "../protocol/control.ts";
-import { credentialNames } from "../runner/credential_hint.ts";
 import { appendAudit } from "../store/audit.ts";
 import { openStore } from "../store/db.ts";
 import { LocalApiClient } from "../tailscale/localapi.ts";
 import { defaultLogOptions, logger, setupLogging } from "../util/log.ts";
 import { VERSION } from "../version.ts";
 import { acquireDaemonLock } from "./lock.ts";
+import { daemonStatus, runnersStatus } from "./status.ts";
 import { type RunningWorker, startWorker } from "./start_worker.ts";
 import { bindAddresses, prepareWorker, resolveLocalApi } from "./worker_setup.ts";
 
@@ -62,13 +59,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   const localApi = noTailnet ? null : LocalApiClient.fromConfig(
     (await resolveLocalApi(config.tailscale, false)).tailscale,
   );
-  const statusSource: StatusSource | null = localApi
-    ? async () => {
-      const st = await localApi.status();
-      return st.ok ? { ok: true, status: st } : { ok: false, reason: st.reason };
-    }
-    : null;
-  const initial = statusSource ? await statusSource() : null;
+  const tailnet = tailnetSources(localApi);
+  const initial = tailnet.status ? await tailnet.status() : null;
   const nodeName = config.node.name ?? (initial?.ok ? initial.status.self?.name : undefined) ??
     Deno.hostname();
   if (demo) {
@@ -111,18 +103,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       self: initial?.ok ? initial.status.self : undefined,
       log: logOptions,
     });
-    runnerInfo = {
-      available: setup.runtime.available.map((r) => ({
-        name: r.name,
-        binary: r.binary,
-        // Names only, never values: which credential variables this daemon has for the runner
-        // (`cmesh doctor` reads them instead of guessing from its own shell).
-        credentials_present: credentialNames([...r.manifest.env.pass, ...r.envPass])
-          .filter((n) => (Deno.env.get(n) ?? "") !== "" || n in r.envSet),
-      })),
-      unavailable: setup.runtime.unavailable,
-      sandbox: sandboxSummary(setup.init.sandbox),
-    };
+    runnerInfo = runnersStatus(setup.runtime, setup.init.sandbox);
     try {
       worker = await startWorker(setup.init, setup.permissions);
     } catch (e) {
@@ -142,27 +123,13 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     }
   }
 
-  const peerDirectory = new PeerDirectory({
+  const { requester: delegation, peers } = outboundFromConfig({
     store,
     self: nodeName,
-    peers: config.outbound.peers,
-    status: statusSource,
-    whois: localApi ? (ip, port) => localApi.whois(ip, port) : null,
-  });
-  const delegation = new Requester({
-    store,
-    self: nodeName,
-    defaultTimeoutS: config.outbound.default_timeout_s,
-    decide: (i) => outboundDecision({ outbound: config.outbound, profiles: config.profiles, ...i }),
-    resolvePeer: async (name) => {
-      const r = await peerDirectory.resolve(name);
-      return r.ok ? { ok: true, address: r.target.address, target: r.target } : r;
-    },
-    onContact: (name, target) => {
-      if (peerDirectory.recordContact(name, target)) {
-        log(`pinned outbound peer ${name} to node ${target.stableId} (first contact)`);
-      }
-    },
+    config,
+    ...tailnet,
+    onPinned: (name, target) =>
+      log(`pinned outbound peer ${name} to node ${target.stableId} (first contact)`),
   });
 
   const app = createControlApp({
@@ -170,37 +137,24 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     token,
     tokenFile: controlTokenPath(stateDir),
     maxBodyBytes: config.daemon.max_body_bytes,
-    delegation,
-    status: async () => {
-      const st = statusSource ? await statusSource() : null;
-      return {
-        node: nodeName,
-        version: VERSION,
-        pid: Deno.pid,
-        demo,
-        local_only: localOnly !== undefined,
-        config_file: opts.configFile,
-        state_dir: stateDir,
-        control: `127.0.0.1:${config.daemon.control_port}`,
-        worker: { enabled: config.inbound.enabled, listening: worker?.listening ?? [] },
-        tailnet: st === null
-          ? {
-            ok: false,
-            reason: localOnly ? "local-only mode: no tailnet" : "local demo: no tailnet",
-          }
-          : st.ok
-          ? {
-            ok: true,
-            backend_state: st.status.backendState,
-            self: st.status.self,
-            peers: st.status.peers.length,
-          }
-          : { ok: false, reason: st.reason },
-        runners: runnerInfo,
-        outbound_peers: config.outbound.peers.map((p) => p.name),
-      };
+    tasks: delegation,
+    node: {
+      status: () =>
+        daemonStatus({
+          node: nodeName,
+          configFile: opts.configFile,
+          stateDir,
+          controlPort: config.daemon.control_port,
+          demo,
+          localOnly: localOnly !== undefined,
+          inboundEnabled: config.inbound.enabled,
+          listening: worker?.listening ?? [],
+          runners: runnerInfo,
+          outboundPeers: config.outbound.peers.map((p) => p.name),
+          tailnet: tailnet.status,
+        }),
+      peers: () => peers.list(),
     },
-    peers: () => peerDirectory.list(),
   });
   let server: Deno.HttpServer;
   try {

@@ -25,23 +25,25 @@ function makeApp() {
     token: TOKEN,
     tokenFile: "/state/control.token",
     maxBodyBytes: 1024,
-    delegation,
-    status: () =>
-      Promise.resolve({
-        node: "laptop",
-        version: "0.0.0",
-        pid: 1,
-        demo: false,
-        local_only: false,
-        config_file: "/c/config.toml",
-        state_dir: "/state",
-        control: `127.0.0.1:${PORT}`,
-        worker: { enabled: false, listening: [] },
-        tailnet: { ok: false, reason: "no tailnet here" },
-        runners: { inbound: "disabled" },
-        outbound_peers: [],
-      }),
-    peers: () => Promise.resolve([]),
+    tasks: delegation,
+    node: {
+      status: () =>
+        Promise.resolve({
+          node: "laptop",
+          version: "0.0.0",
+          pid: 1,
+          demo: false,
+          local_only: false,
+          config_file: "/c/config.toml",
+          state_dir: "/state",
+          control: `127.0.0.1:${PORT}`,
+          worker: { enabled: false, listening: [] },
+          tailnet: { ok: false, reason: "no tailnet here" },
+          runners: { inbound: "disabled" },
+          outbound_peers: [],
+        }),
+      peers: () => Promise.resolve([]),
+    },
   });
   return { app, store };
 }
