@@ -74,7 +74,7 @@ const RECORD = (i: number) => ({
     source_ip: "100.64.0.2",
   },
   decision: i % 3 === 0 ? "allow" as const : null,
-  rule: i % 3 === 0 ? "inbound.allow[0]" : null,
+  rule: i % 3 === 0 ? "inbound.allow[0]" as const : null,
   reason: i % 3 === 0 ? "peer laptop may use profile query in /srv/app" : null,
   data: { profile: "query", runner: "claude", cwd: "/srv/app", prompt_bytes: 1234 },
 });

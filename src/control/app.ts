@@ -19,7 +19,6 @@
 import { type Context, Hono } from "hono";
 import type { DelegateOutcome } from "../delegation/dispatch.ts";
 import { type ErrorCode, replyError } from "../protocol/errors.ts";
-import { quoteRule } from "../protocol/rules.ts";
 import { DelegateBody } from "../protocol/control.ts";
 import { TASK_STATES, TaskId } from "../protocol/task.ts";
 import { storageProblem } from "../store/errors.ts";
@@ -81,9 +80,7 @@ export function createControlApp(deps: ControlAppDeps): Hono<ControlEnv> {
     });
     if (out.ok) return c.json({ task: out.task, peer: out.peer }, 202);
     const task = out.task ? { task: out.task } : {};
-    // The rule is this node's outbound one or the peer's, quoted as the requester got it.
-    const rule = out.rule === undefined ? undefined : quoteRule(out.rule);
-    return replyError(c, FAILURE_CODE[out.kind], out.message, rule, task);
+    return replyError(c, FAILURE_CODE[out.kind], out.message, out.rule, task);
   });
 
   app.get("/v1/tasks", (c) => {

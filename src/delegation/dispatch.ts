@@ -21,6 +21,7 @@ import {
 import { type FailureKind, recordPeerFailure } from "./follower.ts";
 import { type PeerAddress, PeerClient, type PeerFailure } from "./peer_client.ts";
 import type { PeerTarget } from "./peer_resolve.ts";
+import type { QuotedRule, RuleId } from "../protocol/rules.ts";
 
 /** The outcome of a delegation: the task as the peer took it, or why not. */
 export type DelegateOutcome =
@@ -29,7 +30,8 @@ export type DelegateOutcome =
     ok: false;
     kind: FailureKind | "denied_locally" | "conflict";
     message: string;
-    rule?: string;
+    /** This node's outbound rule (a local denial), or the peer's, quoted. */
+    rule?: RuleId | QuotedRule;
     task?: TaskStatus;
   };
 

@@ -59,7 +59,7 @@ export type { AuditInput, AuditRecord, VerifyReport } from "./audit_schema.ts";
  * declare const store: Store;
  * appendAudit(store, {
  *   kind: "task.decision", task_id: "t_0123456789", actor: { node: "laptop" }, decision: "deny",
- *   rule: "inbound.allow[0].profiles", reason: "profile build is not allowed for this peer",
+ *   rule: "inbound.allow[0].profile", reason: "profile build is not allowed for this peer",
  * });
  * ```
  */

@@ -12,6 +12,7 @@
  * ```
  */
 import { z } from "zod";
+import type { QuotedRule, RuleId } from "../protocol/rules.ts";
 
 /** `prev_hash` of the first record: 64 zeros. Also the head of an empty log. */
 export const AUDIT_GENESIS_HASH = "0".repeat(64);
@@ -65,8 +66,13 @@ export const AuditInput = z.strictObject({
   reason: z.string().nullish(),
   data: z.record(z.string(), z.unknown()).nullish(),
 });
-/** An append input. */
-export type AuditInput = z.input<typeof AuditInput>;
+/**
+ * An append input. Its `rule` is one of `protocol/rules.ts` or a peer's, quoted, so a misspelt
+ * rule fails `deno check`; a record read back has the plain string.
+ */
+export type AuditInput = Omit<z.input<typeof AuditInput>, "rule"> & {
+  rule?: RuleId | QuotedRule | null;
+};
 
 /**
  * How the chain is broken at the first bad record:

@@ -5,6 +5,7 @@
  * record alone; an allow is the task row and its allow record in one transaction, the record
  * written only when the row is new (a retry of the same request records nothing twice).
  */
+import type { RuleId } from "../protocol/rules.ts";
 import { appendAudit, type AuditInput } from "./audit.ts";
 import type { Store } from "./db.ts";
 import { type InsertOutcome, insertTask, type NewTask } from "./tasks.ts";
@@ -13,11 +14,11 @@ import { type InsertOutcome, insertTask, type NewTask } from "./tasks.ts";
 export type DecisionAudit = Omit<AuditInput, "decision" | "rule" | "reason">;
 
 /** A denial to store. */
-export type DenialToRecord = { allow: false; rule: string; reason: string };
+export type DenialToRecord = { allow: false; rule: RuleId; reason: string };
 /** An allow to store: its task row, and what its record adds to `data`. */
 export type AllowToRecord = {
   allow: true;
-  rule: string;
+  rule: RuleId;
   reason: string;
   task: NewTask;
   data?: Record<string, unknown>;
@@ -36,7 +37,7 @@ export type AllowToRecord = {
  * declare const store: Store;
  * declare const task: NewTask;
  * const audit = { kind: "outbound.decision", task_id: task.id, actor: { node: "a" }, data: {} };
- * recordDecision(store, audit, { allow: false, rule: "outbound.peer", reason: "not listed" });
+ * recordDecision(store, audit, { allow: false, rule: "outbound.peer_unknown", reason: "not listed" });
  * const r = recordDecision(store, audit, { allow: true, rule: "outbound.peers[0]", reason: "ok", task });
  * if (r.outcome === "conflict") console.log("id already used");
  * ```

@@ -12,6 +12,7 @@ import {
 } from "../../src/store/audit.ts";
 import { AUDIT_HASH_INPUT_SQL, auditHashInput } from "../../src/store/audit_chain.ts";
 import { AuditRecord, VerifyReport } from "../../src/store/audit_schema.ts";
+import { quoteRule } from "../../src/protocol/rules.ts";
 import { steppingClock, tempStore } from "./_helpers.ts";
 
 const ACTOR = { node: "laptop", stable_id: "nLAPTOP", login: "ann@example.com", tags: ["tag:dev"] };
@@ -24,7 +25,7 @@ Deno.test("the first record links to the genesis hash; each next one to the one 
     task_id: "task_0000000001",
     actor: ACTOR,
     decision: "deny",
-    rule: "inbound.allow[0].profiles",
+    rule: "inbound.allow[0].profile",
     reason: "profile build is not allowed",
     data: { profile: "build", cwd: "/srv/app" },
   });
@@ -77,7 +78,7 @@ Deno.test("the fast hash input (JS and SQL) equals canonicalJson of the record",
       kind: t,
       task_id: t,
       reason: t,
-      rule: t,
+      rule: quoteRule(t),
       actor: { t },
       data: { [t]: [t] },
     });

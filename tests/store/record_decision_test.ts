@@ -15,7 +15,7 @@ Deno.test("recordDecision: a denial is its record alone, with rule and reason", 
   using store = tempStore();
   const r = recordDecision(store, audit("t_denied01"), {
     allow: false,
-    rule: "inbound.no_rule",
+    rule: "inbound.no_matching_rule",
     reason: "no rule matches",
   });
   assert.equal(r.outcome, "denied");
@@ -23,7 +23,7 @@ Deno.test("recordDecision: a denial is its record alone, with rule and reason", 
   const [rec] = listAudit(store, { taskId: "t_denied01" });
   assert.deepEqual(
     [rec.decision, rec.rule, rec.reason, rec.data],
-    ["deny", "inbound.no_rule", "no rule matches", { cwd: "/srv/app" }],
+    ["deny", "inbound.no_matching_rule", "no rule matches", { cwd: "/srv/app" }],
   );
 });
 
@@ -31,7 +31,7 @@ Deno.test("recordDecision: an allow stores row and record once; a retry or confl
   using store = tempStore();
   const allow = (task = sampleTask("t_allowed1")) => ({
     allow: true as const,
-    rule: "inbound.allow[0]",
+    rule: "inbound.allow[0]" as const,
     reason: "ok",
     data: { rule_index: 0 },
     task,

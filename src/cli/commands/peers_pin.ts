@@ -7,6 +7,7 @@
  * (`outbound.peers[].stable_id`) is changed there, not here. Works without the daemon (the
  * daemon reads pins at every delegation).
  */
+import { tailnetSources } from "../../delegation/from_config.ts";
 import { resolvePeerTarget } from "../../delegation/peer_resolve.ts";
 import { resolveLocalApi } from "../../daemon/worker_setup.ts";
 import { getPin, removePin, setPin } from "../../store/pins.ts";
@@ -62,11 +63,7 @@ export async function peersPin(
       (await resolveLocalApi(config.tailscale, false)).tailscale,
     );
     const r = await resolvePeerTarget(peer, {
-      status: async () => {
-        const st = await api.status();
-        return st.ok ? { ok: true, status: st } : { ok: false, reason: st.reason };
-      },
-      whois: (ip, port) => api.whois(ip, port),
+      ...tailnetSources(api),
       pin: null,
     });
     if (!r.ok) {
