@@ -14,6 +14,7 @@ import { outboundFromConfig, tailnetSources } from "../delegation/from_config.ts
 import type { StatusAnswer } from "../protocol/control.ts";
 import { appendAudit } from "../store/audit.ts";
 import { openStore } from "../store/db.ts";
+import { IpnBusWatcher } from "../tailscale/ipn_bus.ts";
 import { LocalApiClient } from "../tailscale/localapi.ts";
 import { defaultLogOptions, logger, setupLogging } from "../util/log.ts";
 import { VERSION } from "../version.ts";
@@ -131,6 +132,15 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     onPinned: (name, target) =>
       log(`pinned outbound peer ${name} to node ${target.stableId} (first contact)`),
   });
+  // Resolutions are reused only while tailscaled's IPN bus says when the netmap changed.
+  const busSource = localApi?.busSource() ?? null;
+  const peerBus = busSource
+    ? new IpnBusWatcher(busSource, {
+      onChange: () => peers.forget(),
+      onConnected: (up) => peers.setCaching(up),
+    })
+    : null;
+  peerBus?.start().catch(() => {});
 
   const app = createControlApp({
     port: config.daemon.control_port,
@@ -195,6 +205,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   await stop;
   log("stopping");
   delegation.close();
+  await peerBus?.stop();
   await server.shutdown().catch(() => {});
   await worker?.stop();
   appendAudit(store, { kind: "daemon.stop", actor: { node: nodeName }, data: { pid: Deno.pid } });

@@ -39,6 +39,17 @@ export interface PeerDirectoryDeps {
   peers: OutboundPeer[];
   status: StatusSource | null;
   whois: WhoisSource | null;
+  /** How long a whois-confirmed resolution is reused (default 2000 ms; see {@link PeerDirectory.setCaching}). */
+  resolutionTtlMs?: number;
+  /** Clock in ms (tests). Default `Date.now`. */
+  now?: () => number;
+}
+
+/** A whois-confirmed resolution kept for reuse, with the pin it was checked against. */
+interface CachedResolution {
+  result: ResolveResult & { ok: true };
+  pinnedTo: string | null;
+  at: number;
 }
 
 /** A peer's pin as `cmesh peers` shows it. */
@@ -51,7 +62,30 @@ export interface PinView {
 
 /** The requester's configured peers, resolved and pinned. */
 export class PeerDirectory {
+  readonly #resolved = new Map<string, CachedResolution>();
+  #caching = false;
+  /** Bumped by every change tailscaled reports: an answer asked for before it is not kept. */
+  #generation = 0;
+
   constructor(private readonly deps: PeerDirectoryDeps) {}
+
+  /**
+   * Turns reuse of resolutions on or off. Resolving a name asks tailscaled twice (status, then
+   * whois of the address), so a whois-confirmed answer is reused for `resolutionTtlMs`, on the
+   * same terms as the worker's whois cache: only while tailscaled's IPN bus is being watched
+   * (it says when the netmap changed: {@link forget}), never a failure, and never past a pin
+   * that changed meanwhile. Off until the daemon's bus watcher says it is up.
+   */
+  setCaching(on: boolean): void {
+    this.#caching = on;
+    this.forget();
+  }
+
+  /** Forgets every reused resolution (tailscaled reported a change). */
+  forget(): void {
+    this.#generation++;
+    this.#resolved.clear();
+  }
 
   /** The pin in force for a configured peer: config.toml's, else the stored one. */
   pinOf(peer: OutboundPeer): PinView | null {
@@ -83,7 +117,20 @@ export class PeerDirectory {
   async resolve(name: string): Promise<ResolveResult> {
     const peer = this.#find(name);
     if (!peer) return { ok: false, message: `peer ${name} is not in outbound.peers` };
-    return await this.#resolvePeer(peer);
+    const now = (this.deps.now ?? Date.now)();
+    const pinnedTo = this.pinOf(peer)?.stable_id ?? null;
+    const hit = this.#resolved.get(peer.name);
+    if (
+      this.#caching && hit && hit.pinnedTo === pinnedTo &&
+      now - hit.at < (this.deps.resolutionTtlMs ?? 2000)
+    ) return hit.result;
+    const generation = this.#generation;
+    const r = await this.#resolvePeer(peer);
+    // Only answers whois confirmed (a StableID) are kept; a bus change while asking voids them.
+    if (this.#caching && generation === this.#generation && r.ok && r.target.stableId !== null) {
+      this.#resolved.set(peer.name, { result: r, pinnedTo, at: now });
+    }
+    return r;
   }
 
   /**
