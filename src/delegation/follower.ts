@@ -6,7 +6,13 @@
  * or a transport failure, with the peer's reason verbatim and labelled as the peer's.
  */
 import type { QuotedRule } from "../protocol/rules.ts";
-import { isTerminal, type TaskEvent, type TaskState, type TaskStatus } from "../protocol/task.ts";
+import {
+  isTerminal,
+  type TaskEvent,
+  type TaskResult,
+  type TaskState,
+  type TaskStatus,
+} from "../protocol/task.ts";
 import { quoteTaskError, type TaskErrorCode } from "../protocol/task_errors.ts";
 import type { TaskBus } from "../scheduler/task_bus.ts";
 import { appendAudit } from "../store/audit.ts";
@@ -19,7 +25,7 @@ import {
   updateTaskState,
 } from "../store/tasks.ts";
 import { logger } from "../util/log.ts";
-import { type PeerAddress, PeerClient, type PeerFailure } from "./peer_client.ts";
+import { type PeerAddress, PeerClient, type PeerFailure, type PeerResult } from "./peer_client.ts";
 import { PeerStream, type PeerStreamHandlers } from "./peer_stream.ts";
 
 /** Why a delegation did not go through, as the agent and the CLI see it (the task's error code). */
@@ -135,8 +141,21 @@ export class TaskFollower {
     return {
       after: (id) => this.#afterOf(id),
       onEvent: (id, ev) => this.#mirror(id, ev),
-      onEnd: (id) =>
+      onEnd: (id, outcome) =>
         this.#slots.run(async () => {
+          // Sent along by the peer: stored as it came, without asking twice more.
+          if (
+            outcome !== null && isTerminal(outcome.status.state) &&
+            outcome.status.id === id && outcome.result.id === id
+          ) {
+            this.#store(id, client.peer.name, outcome.status, {
+              ok: true,
+              status: 200,
+              value: outcome.result,
+            });
+            this.#done(id);
+            return;
+          }
           const st = await client.status(id);
           if (st.ok && isTerminal(st.value.state)) {
             await this.#finish(id, client, st.value);
@@ -277,10 +296,15 @@ export class TaskFollower {
     status: TaskStatus,
     signal?: AbortSignal,
   ): Promise<void> {
-    const { store } = this.deps;
     const res = await client.result(id, signal);
+    this.#store(id, client.peer.name, status, res);
+  }
+
+  /** Stores a terminal status and its result (or the failure to get it) in one transaction. */
+  #store(id: string, peer: string, status: TaskStatus, res: PeerResult<TaskResult>): void {
+    const { store } = this.deps;
     if (!res.ok && res.failure.kind === "too_large") {
-      recordPeerFailure(store, this.deps.bus, this.deps.self, id, client.peer.name, res.failure);
+      recordPeerFailure(store, this.deps.bus, this.deps.self, id, peer, res.failure);
       return;
     }
     store.transaction(() => {
@@ -291,13 +315,13 @@ export class TaskFollower {
       });
       appendEvent(store, "outbound", id, {
         kind: "state",
-        text: `${status.state} on ${client.peer.name}`,
+        text: `${status.state} on ${peer}`,
       });
       appendAudit(store, {
         kind: "outbound.finish",
         task_id: id,
         actor: { node: this.deps.self },
-        data: { peer: client.peer.name, state: status.state, result_stored: res.ok },
+        data: { peer, state: status.state, result_stored: res.ok },
       });
     });
     this.deps.bus.emit(id);

@@ -10,6 +10,8 @@ import {
   StreamTaskEnd,
   StreamTaskEvent,
   type StreamTaskEvent as StreamTaskEventT,
+  StreamTaskResult,
+  type StreamTaskResult as StreamTaskResultT,
   StreamTaskUnknown,
 } from "../protocol/events.ts";
 import type { TaskEvent } from "../protocol/task.ts";
@@ -23,8 +25,11 @@ export interface PeerStreamHandlers {
   after(id: string): number;
   /** A new event of a followed task, in order; the handler drops ones it already has. */
   onEvent(id: string, ev: TaskEvent): void;
-  /** The task is terminal at the peer and every event of it was delivered. */
-  onEnd(id: string): Promise<void>;
+  /**
+   * The task is terminal at the peer and every event of it was delivered; `outcome` is its
+   * status and result when the peer sent them along (else they must be asked for).
+   */
+  onEnd(id: string, outcome: StreamTaskResultT | null): Promise<void>;
   /** The stream cannot vouch for this task (unknown to the peer, or followed too late). */
   onCheck(id: string): Promise<void>;
   /** The peer broke the rules (e.g. an oversized message): fail these tasks. */
@@ -44,6 +49,8 @@ export class PeerStream {
   #closed = false;
   /** Tasks the stream being opened did not list (followed while it was connecting). */
   #unlisted = new Set<string>();
+  /** Outcomes sent just before their task's `end` (one per followed task at most). */
+  #outcomes = new Map<string, StreamTaskResultT>();
 
   constructor(
     private readonly client: PeerClient,
@@ -78,6 +85,7 @@ export class PeerStream {
   remove(id: string): void {
     this.#tasks.delete(id);
     this.#unlisted.delete(id);
+    this.#outcomes.delete(id);
     if (this.#tasks.size === 0) this.#ctl?.abort("idle");
   }
 
@@ -134,12 +142,18 @@ export class PeerStream {
         if (msg.event === "task") {
           const m = StreamTaskEvent.safeParse(data);
           if (m.success && this.#tasks.has(m.data.task_id)) this.#deliver(m.data);
+        } else if (msg.event === "result") {
+          const m = StreamTaskResult.safeParse(data);
+          if (m.success && this.#tasks.has(m.data.task_id)) {
+            this.#outcomes.set(m.data.task_id, m.data);
+          }
         } else if (msg.event === "end") {
           const m = StreamTaskEnd.safeParse(data);
           if (m.success && this.#tasks.has(m.data.task_id)) {
             const id = m.data.task_id;
+            const outcome = this.#outcomes.get(id) ?? null;
             this.remove(id);
-            this.#settle(id, this.handlers.onEnd(id));
+            this.#settle(id, this.handlers.onEnd(id, outcome));
           }
         } else if (msg.event === "unknown") {
           const m = StreamTaskUnknown.safeParse(data);

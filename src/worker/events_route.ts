@@ -13,7 +13,7 @@
 import type { Context, Hono } from "hono";
 import { type SSEStreamingApi, streamSSE } from "hono/streaming";
 import { replyError } from "../protocol/errors.ts";
-import { EventsRequest } from "../protocol/events.ts";
+import { EventsRequest, MAX_INLINE_RESULT_CHARS } from "../protocol/events.ts";
 import { isTerminal, type TaskEvent } from "../protocol/task.ts";
 import { readJsonBody } from "../util/json_request.ts";
 import type { WorkerEnv } from "./env.ts";
@@ -83,6 +83,14 @@ export function addEventsRoutes(app: Hono<WorkerEnv>, deps: EventsDeps): void {
       );
       followed.set(id, last);
       if (isTerminal(status.state)) {
+        // The outcome rides along when it fits (it was stored with the terminal state).
+        const result = tasks.result(caller, id);
+        if (result !== null && result !== "pending") {
+          const data = JSON.stringify({ task_id: id, status, result });
+          if (data.length <= MAX_INLINE_RESULT_CHARS) {
+            await stream.writeSSE({ event: "result", data });
+          }
+        }
         await send(stream, "end", { task_id: id, state: status.state });
         followed.delete(id);
       }

@@ -86,10 +86,10 @@ async function worker() {
       appendEvent(store, "inbound", id, { kind: "message", text });
       bus.emit(id);
     },
-    finish(id: string) {
+    finish(id: string, text = `done ${id}`) {
       finishTask({ store, bus, nodeName: "buildbox" }, getTask(store, "inbound", id)!, {
         state: "succeeded",
-        claims: { final_text: `done ${id}`, session_id: null },
+        claims: { final_text: text, session_id: null },
         evidence: null,
         error: null,
       });
@@ -203,8 +203,8 @@ Deno.test("one stream follows 60 tasks: every event once, in order; results stor
       w.requests.filter((r) => !r.startsWith("POST /v1/tasks")).join(", "),
     );
     assert.equal(w.requests.filter((r) => /^GET \/v1\/tasks\/[^/]+\/events$/.test(r)).length, 0);
-    // At the end: one status and one result per task.
-    assert.equal(w.requests.filter((r) => /^GET \/v1\/tasks\/[^/]+$/.test(r)).length, 60);
+    // The outcomes came with the stream: no status or result asked for afterwards.
+    assert.deepEqual(w.requests.filter((r) => r.startsWith("GET ")), []);
   } finally {
     follower.close();
     store.close();
@@ -236,6 +236,31 @@ Deno.test("a restarted requester resumes each task where it stopped, nothing twi
       assert.deepEqual(remoteSeqs(store, id), [1, 2, 3], id);
     }
     assert.equal(w.requests.filter((r) => r === "POST /v1/events").length, 2);
+  } finally {
+    follower.close();
+    store.close();
+    await w.close();
+  }
+});
+
+Deno.test("an outcome too large to ride along is asked for: status, then result", async () => {
+  const w = await worker();
+  const store = openStore(":memory:");
+  const bus = new TaskBus();
+  const follower = new TaskFollower({ store, bus, self: "laptop", pollMs: 10 });
+  try {
+    const [big, small] = await dispatch(w, store, 2);
+    for (const id of [big, small]) follower.follow(getTask(store, "outbound", id)!, w.address);
+    const large = "x".repeat(300 * 1024);
+    w.finish(big, large);
+    w.finish(small);
+    await allTerminal(store, bus, [big, small]);
+    assert.equal(getResult(store, "outbound", big)?.claims.final_text, large);
+    assert.equal(getResult(store, "outbound", small)?.claims.final_text, `done ${small}`);
+    assert.deepEqual(w.requests.filter((r) => r.startsWith("GET ")).sort(), [
+      `GET /v1/tasks/${big}`,
+      `GET /v1/tasks/${big}/result`,
+    ]);
   } finally {
     follower.close();
     store.close();
