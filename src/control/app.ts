@@ -20,7 +20,7 @@ import { type Context, Hono } from "hono";
 import type { DelegateOutcome } from "../delegation/dispatch.ts";
 import { type ErrorCode, replyError } from "../protocol/errors.ts";
 import { DelegateBody } from "../protocol/control.ts";
-import { TASK_STATES, TaskId } from "../protocol/task.ts";
+import { isTerminal, TASK_STATES, TaskId } from "../protocol/task.ts";
 import { storageProblem } from "../store/errors.ts";
 import { readJsonBody } from "../util/json_request.ts";
 import { logger } from "../util/log.ts";
@@ -158,9 +158,19 @@ export function createControlApp(deps: ControlAppDeps): Hono<ControlEnv> {
     if (until !== undefined && until !== "terminal") {
       return replyError(c, "bad_request", 'until must be "terminal" (or absent: any new event)');
     }
+    const withParam = c.req.query("with");
+    if (withParam !== undefined && withParam !== "result") {
+      return replyError(c, "bad_request", 'with must be "result" (or absent)');
+    }
     const out = await d.wait(id, after, timeoutS * 1000, c.req.raw.signal, until === "terminal");
     if (!out) return replyError(c, "not_found", `no outbound task ${id}`);
-    return c.json({ task: { ...out.status, peer: d.record(id)!.peer }, events: out.events });
+    // The result in the same answer saves the caller a round trip once the task is done.
+    const result = withParam && isTerminal(out.status.state) ? d.result(id) : null;
+    return c.json({
+      task: { ...out.status, peer: d.record(id)!.peer },
+      events: out.events,
+      ...(result ? { result } : {}),
+    });
   });
 
   app.post("/v1/tasks/:id/cancel", async (c) => {

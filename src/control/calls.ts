@@ -29,7 +29,13 @@ import {
   TasksAnswer,
   WaitAnswer,
 } from "../protocol/control.ts";
-import { type ApiError, isTerminal, type TaskEvent, type TaskState } from "../protocol/task.ts";
+import {
+  type ApiError,
+  isTerminal,
+  type TaskEvent,
+  type TaskResult,
+  type TaskState,
+} from "../protocol/task.ts";
 import { issuesLine } from "../util/zod_issues.ts";
 
 /** A failed control API call: the daemon's error, or a local failure (status 0). */
@@ -112,7 +118,8 @@ export abstract class ControlCalls {
 
   /**
    * `GET /v1/tasks/:id/wait`: the events after `after`, long-polling up to `timeoutS`
-   * (`untilTerminal`: only the end, with every event since `after`).
+   * (`untilTerminal`: only the end, with every event since `after`; `withResult`: the stored
+   * result too once the task is terminal).
    */
   wait(
     id: string,
@@ -120,8 +127,11 @@ export abstract class ControlCalls {
     timeoutS: number,
     signal?: AbortSignal,
     untilTerminal = false,
+    withResult = false,
   ): Promise<ControlAnswer<WaitAnswer>> {
-    const q = `after=${after}&timeout_s=${timeoutS}${untilTerminal ? "&until=terminal" : ""}`;
+    const q = `after=${after}&timeout_s=${timeoutS}${untilTerminal ? "&until=terminal" : ""}${
+      withResult ? "&with=result" : ""
+    }`;
     return this.#get(taskPath(id, `/wait?${q}`), WaitAnswer, signal);
   }
 
@@ -170,6 +180,8 @@ export interface FollowOptions {
   onEvent?: (ev: TaskEvent) => void;
   /** The task after each answer (also the last, terminal one); awaited. */
   onStatus?: (task: ControlTask) => void | Promise<void>;
+  /** The stored result, sent with the terminal answer (asking for it makes that answer carry it). */
+  onResult?: (result: TaskResult) => void;
   signal?: AbortSignal;
 }
 
@@ -199,7 +211,14 @@ export async function followTask(
     const timeoutS = Number(Math.min(pollS, leftS).toFixed(1));
     let w;
     try {
-      w = await control.wait(id, after, timeoutS, opts.signal, opts.untilTerminal);
+      w = await control.wait(
+        id,
+        after,
+        timeoutS,
+        opts.signal,
+        opts.untilTerminal,
+        opts.onResult !== undefined,
+      );
     } catch (e) {
       // The caller gave up mid-poll: what was seen so far is the answer.
       if (opts.signal?.aborted && task) return { ok: true, value: task };
@@ -212,6 +231,7 @@ export async function followTask(
       opts.onEvent?.(ev);
     }
     task = w.value.task;
+    if (w.value.result) opts.onResult?.(w.value.result);
     await opts.onStatus?.(task);
     if (isTerminal(task.state) || Date.now() >= deadline || opts.signal?.aborted) {
       return { ok: true, value: task };

@@ -59,7 +59,13 @@ export const TaskAnswer = z.strictObject({ task: ControlTask });
 export type TaskAnswer = z.infer<typeof TaskAnswer>;
 
 /** `GET /v1/tasks/:id/wait`: the task now and the events after `after`, in order. */
-export const WaitAnswer = z.strictObject({ task: ControlTask, events: z.array(TaskEvent) });
+export const WaitAnswer = z.strictObject({
+  task: ControlTask,
+  events: z.array(TaskEvent),
+  result: TaskResult.optional().describe(
+    "With `with=result`: the stored result, once the task is terminal and has one.",
+  ),
+});
 /** `GET /v1/tasks/:id/wait`. */
 export type WaitAnswer = z.infer<typeof WaitAnswer>;
 

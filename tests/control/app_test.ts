@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
 import { createControlApp } from "../../src/control/app.ts";
-import { DelegateBody } from "../../src/protocol/control.ts";
+import { DelegateBody, WaitAnswer } from "../../src/protocol/control.ts";
 import { Requester } from "../../src/delegation/requester.ts";
 import { allow, deny } from "../../src/policy/decision.ts";
 import { openStore } from "../../src/store/db.ts";
+import { insertTask, saveResult, updateTaskState } from "../../src/store/tasks.ts";
 
 const TOKEN = "tok_0123456789abcdefghij";
 const PORT = 7434;
@@ -195,4 +196,53 @@ Deno.test("control API: the shared front-door guard also refuses cross-site Sec-
   }
   const ok = await req("/v1/status", { headers: { ...good, "sec-fetch-site": "none" } });
   assert.equal(ok.status, 200);
+});
+
+Deno.test("control API: wait with=result carries the stored result once the task is terminal", async () => {
+  const { app, store } = makeApp();
+  try {
+    const id = "t-wait-result-0001";
+    insertTask(store, {
+      direction: "outbound",
+      id,
+      peer: "buildbox",
+      profile: "query",
+      runner: "claude",
+      cwd: "/srv/app",
+      prompt: "look",
+      request_hash: "h",
+    });
+    const ask = async (q: string) => {
+      const res = await app.request(
+        `http://127.0.0.1:${PORT}/v1/tasks/${id}/wait?after=0&timeout_s=0${q}`,
+        { headers: good },
+        loopback,
+      );
+      return { status: res.status, body: await res.json() };
+    };
+    assert.equal((await ask("&with=result")).body.result, undefined, "not terminal: no result");
+    const result = {
+      id,
+      state: "succeeded" as const,
+      profile: "query",
+      runner: "claude",
+      cwd: "/srv/app",
+      started_at: null,
+      finished_at: null,
+      claims: { final_text: "done", session_id: null },
+      evidence: null,
+      error: null,
+    };
+    saveResult(store, "outbound", id, result);
+    updateTaskState(store, "outbound", id, "succeeded", { remote_state: "succeeded" });
+    const withResult = await ask("&with=result");
+    assert.equal(withResult.status, 200);
+    assert.deepEqual(WaitAnswer.parse(withResult.body).result, result);
+    assert.equal((await ask("")).body.result, undefined, "only when asked for");
+    const bad = await ask("&with=everything");
+    assert.equal(bad.status, 400);
+    assert.match(bad.body.error.message, /with must be "result"/);
+  } finally {
+    store.close();
+  }
 });

@@ -95,7 +95,7 @@ Deno.test("follows until terminal, keeps events after `after`, fetches the resul
   assert.equal(f.result?.claims.final_text, "done");
   assert.equal("data" in (f.task.last_event ?? {}), false);
   // Each long-poll asks for events after the last one seen, for at most POLL_S seconds.
-  assert.match(paths[0], /\/v1\/tasks\/t0123456789\/wait\?after=2&timeout_s=10$/);
+  assert.match(paths[0], /\/v1\/tasks\/t0123456789\/wait\?after=2&timeout_s=10&with=result$/);
   assert.match(paths[1], /after=3&/);
   assert.match(paths[2], /after=5&/);
   assert.ok(
@@ -139,7 +139,7 @@ Deno.test("wait_seconds 0 looks once with timeout_s=0", async () => {
   });
   assert.ok(out.ok);
   assert.equal(paths.length, 1);
-  assert.match(paths[0], /timeout_s=0$/);
+  assert.match(paths[0], /timeout_s=0&with=result$/);
   assert.equal(out.value.state, "queued");
 });
 
@@ -175,5 +175,35 @@ Deno.test("without a progress token, one long-poll until the end instead of one 
   assert.equal(out.value.task.state, "succeeded");
   const waits = paths.filter((p) => p.includes("/wait"));
   assert.equal(waits.length, 1);
-  assert.match(waits[0], /&until=terminal$/);
+  assert.match(waits[0], /&until=terminal&with=result$/);
+});
+
+Deno.test("a result sent with the terminal answer is used: no separate result call", async () => {
+  const sent = {
+    id: "t0123456789",
+    state: "succeeded",
+    profile: "query",
+    runner: "demo",
+    cwd: "/srv/app",
+    started_at: null,
+    finished_at: null,
+    claims: { final_text: "sent along", session_id: null },
+    evidence: null,
+    error: null,
+  };
+  const { control, paths } = scripted([
+    (q) => ({
+      task: status("succeeded", 1),
+      events: events(1, 1),
+      ...(q.get("with") === "result" ? { result: sent } : {}),
+    }),
+  ]);
+  const out = await followTask(control, "t0123456789", {
+    waitSeconds: 30,
+    after: 0,
+    progress: recorder().progress,
+  });
+  assert.ok(out.ok);
+  assert.equal(out.value.result?.claims.final_text, "sent along");
+  assert.deepEqual(paths.filter((p) => p.endsWith("/result")), []);
 });

@@ -3,7 +3,12 @@
  * `cmesh delegate <peer> "<prompt>" --cwd --profile [--runner] [--wait]`: hand a task to a peer,
  * optionally follow it with a live progress line, and print the result.
  */
-import { isTerminal, type TaskEvent, type TaskStatus } from "../../protocol/task.ts";
+import {
+  isTerminal,
+  type TaskEvent,
+  type TaskResult,
+  type TaskStatus,
+} from "../../protocol/task.ts";
 import { followTask } from "../../control/calls.ts";
 import type { ControlClient } from "../../control/client.ts";
 import { answerOf, controlFor } from "../control_call.ts";
@@ -112,10 +117,12 @@ async function waitAndReport(
   const tty = !opts.json && Deno.stderr.isTerminal();
   const started = Date.now();
   let last: TaskEvent | null = null;
+  let sent: TaskResult | null = null;
   if (!isTerminal(status.state)) {
     status = answerOf(
       await followTask(client, status.id, {
         pollS: 5,
+        onResult: (r) => sent = r,
         onEvent: (ev) => {
           last = ev;
           if (!tty && !opts.json) console.error(`${ev.kind}: ${ev.text}`);
@@ -131,8 +138,8 @@ async function waitAndReport(
     );
   }
   if (tty) Deno.stderr.writeSync(new TextEncoder().encode("\n"));
-  const res = await client.result(status.id);
-  const result = res.ok ? res.value.result : null;
+  const res = sent ? null : await client.result(status.id);
+  const result = sent ?? (res?.ok ? res.value.result : null);
   emit(
     opts,
     { task: status, result, peer },
