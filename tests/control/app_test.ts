@@ -5,6 +5,7 @@ import { Requester } from "../../src/delegation/requester.ts";
 import { allow, deny } from "../../src/policy/decision.ts";
 import { openStore } from "../../src/store/db.ts";
 import { insertTask, saveResult, updateTaskState } from "../../src/store/tasks.ts";
+import { taskResult } from "../support/task_fixtures.ts";
 
 const TOKEN = "tok_0123456789abcdefghij";
 const PORT = 7434;
@@ -221,18 +222,7 @@ Deno.test("control API: wait with=result carries the stored result once the task
       return { status: res.status, body: await res.json() };
     };
     assert.equal((await ask("&with=result")).body.result, undefined, "not terminal: no result");
-    const result = {
-      id,
-      state: "succeeded" as const,
-      profile: "query",
-      runner: "claude",
-      cwd: "/srv/app",
-      started_at: null,
-      finished_at: null,
-      claims: { final_text: "done", session_id: null },
-      evidence: null,
-      error: null,
-    };
+    const result = taskResult({ id });
     saveResult(store, "outbound", id, result);
     updateTaskState(store, "outbound", id, "succeeded", { remote_state: "succeeded" });
     const withResult = await ask("&with=result");

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { ControlCalls, type ControlResponse } from "../../src/control/calls.ts";
 import { followTask, MAX_EVENTS, POLL_S } from "../../src/mcp/follow.ts";
 import { ProgressReporter } from "../../src/mcp/progress.ts";
+import { taskResult } from "../support/task_fixtures.ts";
 
 const status = (state: string, seq: number) => ({
   id: "t0123456789",
@@ -47,18 +48,7 @@ function scripted(script: ((q: URLSearchParams) => Record<string, unknown>)[]) {
         status: 200,
         body: {
           peer: "box",
-          result: {
-            id: "t0123456789",
-            state: "succeeded",
-            profile: "query",
-            runner: "demo",
-            cwd: "/srv/app",
-            started_at: null,
-            finished_at: null,
-            claims: { final_text: "done", session_id: null },
-            evidence: null,
-            error: null,
-          },
+          result: taskResult({ runner: "demo" }),
         },
       });
     }
@@ -179,18 +169,10 @@ Deno.test("without a progress token, one long-poll until the end instead of one 
 });
 
 Deno.test("a result sent with the terminal answer is used: no separate result call", async () => {
-  const sent = {
-    id: "t0123456789",
-    state: "succeeded",
-    profile: "query",
+  const sent = taskResult({
     runner: "demo",
-    cwd: "/srv/app",
-    started_at: null,
-    finished_at: null,
     claims: { final_text: "sent along", session_id: null },
-    evidence: null,
-    error: null,
-  };
+  });
   const { control, paths } = scripted([
     (q) => ({
       task: status("succeeded", 1),

@@ -68,41 +68,51 @@ async function run(
   }
 }
 
-Deno.test({
-  name: "evidence: git runs sandboxed; a hostile .git/config runs nothing outside; subdir cwd",
-  ignore: Deno.build.os !== "linux" || GIT === undefined,
-  async fn() {
-    const base = await Deno.realPath(
-      await Deno.makeTempDir({ dir: "/var/tmp", prefix: "cmesh-sbx-git-" }),
-    );
-    try {
-      const repo = join(base, "repo");
-      const sub = join(repo, "sub");
-      await makeRepo(repo);
-      await Deno.mkdir(sub);
-      const marker = join(base, "pwned");
-      // What a `build` run could leave in the repository for the worker's next git call.
-      const config = await Deno.readTextFile(join(repo, ".git", "config"));
-      await Deno.writeTextFile(
-        join(repo, ".git", "config"),
-        config +
-          `[core]\n\tfsmonitor = "touch ${marker}-fsmonitor; false"\n\tpager = "touch ${marker}-pager"\n` +
-          `[filter "evil"]\n\tclean = "sh -c 'touch ${marker}-filter; cat'"\n`,
+/** A test on Linux with git, in a fresh base dir under /var/tmp (removed after). */
+function gitSandboxTest(name: string, fn: (base: string) => Promise<void>): void {
+  Deno.test({
+    name,
+    ignore: Deno.build.os !== "linux" || GIT === undefined,
+    async fn() {
+      const base = await Deno.realPath(
+        await Deno.makeTempDir({ dir: "/var/tmp", prefix: "cmesh-sbx-git-" }),
       );
-      await Deno.writeTextFile(join(repo, ".gitattributes"), "* filter=evil\n");
-      const outcome = await run(sub, join(base, "run"), "echo made > made.txt");
-      assert.equal(outcome.state, "succeeded", JSON.stringify(outcome));
-      const git = outcome.evidence.git;
-      assert.ok(git, "evidence from a cwd below the work tree's top");
-      assert.ok(git.changed_files.includes("sub/made.txt"), JSON.stringify(git));
-      for (const suffix of ["-fsmonitor", "-pager", "-filter"]) {
-        await assert.rejects(Deno.stat(marker + suffix), Deno.errors.NotFound, suffix);
+      try {
+        await fn(base);
+      } finally {
+        await Deno.remove(base, { recursive: true });
       }
-    } finally {
-      await Deno.remove(base, { recursive: true });
+    },
+  });
+}
+
+gitSandboxTest(
+  "evidence: git runs sandboxed; a hostile .git/config runs nothing outside; subdir cwd",
+  async (base) => {
+    const repo = join(base, "repo");
+    const sub = join(repo, "sub");
+    await makeRepo(repo);
+    await Deno.mkdir(sub);
+    const marker = join(base, "pwned");
+    // What a `build` run could leave in the repository for the worker's next git call.
+    const config = await Deno.readTextFile(join(repo, ".git", "config"));
+    await Deno.writeTextFile(
+      join(repo, ".git", "config"),
+      config +
+        `[core]\n\tfsmonitor = "touch ${marker}-fsmonitor; false"\n\tpager = "touch ${marker}-pager"\n` +
+        `[filter "evil"]\n\tclean = "sh -c 'touch ${marker}-filter; cat'"\n`,
+    );
+    await Deno.writeTextFile(join(repo, ".gitattributes"), "* filter=evil\n");
+    const outcome = await run(sub, join(base, "run"), "echo made > made.txt");
+    assert.equal(outcome.state, "succeeded", JSON.stringify(outcome));
+    const git = outcome.evidence.git;
+    assert.ok(git, "evidence from a cwd below the work tree's top");
+    assert.ok(git.changed_files.includes("sub/made.txt"), JSON.stringify(git));
+    for (const suffix of ["-fsmonitor", "-pager", "-filter"]) {
+      await assert.rejects(Deno.stat(marker + suffix), Deno.errors.NotFound, suffix);
     }
   },
-});
+);
 
 /** A repository whose `.git/config` runs a filter that leaves `marker` behind wherever it runs. */
 async function hostileRepo(base: string, marker: string): Promise<string> {
@@ -117,65 +127,49 @@ async function hostileRepo(base: string, marker: string): Promise<string> {
   return repo;
 }
 
-Deno.test({
-  name: "evidence: at the work tree's top the snapshot is taken in the run's sandbox start; " +
+gitSandboxTest(
+  "evidence: at the work tree's top the snapshot is taken in the run's sandbox start; " +
     "the runner's output and the evidence stay apart",
-  ignore: Deno.build.os !== "linux" || GIT === undefined,
-  async fn() {
-    const base = await Deno.realPath(
-      await Deno.makeTempDir({ dir: "/var/tmp", prefix: "cmesh-sbx-git-" }),
-    );
-    try {
-      const marker = join(base, "pwned");
-      const repo = await hostileRepo(base, marker);
-      const lines: string[] = [];
-      const script = "echo made > made.txt; echo said";
-      const outcome = await run(repo, join(base, "run"), script, "edit", lines);
-      assert.equal(outcome.state, "succeeded", JSON.stringify(outcome));
-      assert.deepEqual(lines, ["said"]);
-      assert.equal(outcome.claims.final_text, "said");
-      const git = outcome.evidence.git;
-      assert.ok(git?.before && git.after, JSON.stringify(git));
-      assert.equal(git.before.head, git.after.head);
-      assert.ok(!git.before.status.includes("?? made.txt"), JSON.stringify(git.before));
-      assert.ok(git.after.status.includes("?? made.txt"), JSON.stringify(git.after));
-      assert.ok(git.changed_files.includes("made.txt"), JSON.stringify(git));
-      await assert.rejects(Deno.stat(marker), Deno.errors.NotFound);
-    } finally {
-      await Deno.remove(base, { recursive: true });
-    }
+  async (base) => {
+    const marker = join(base, "pwned");
+    const repo = await hostileRepo(base, marker);
+    const lines: string[] = [];
+    const script = "echo made > made.txt; echo said";
+    const outcome = await run(repo, join(base, "run"), script, "edit", lines);
+    assert.equal(outcome.state, "succeeded", JSON.stringify(outcome));
+    assert.deepEqual(lines, ["said"]);
+    assert.equal(outcome.claims.final_text, "said");
+    const git = outcome.evidence.git;
+    assert.ok(git?.before && git.after, JSON.stringify(git));
+    assert.equal(git.before.head, git.after.head);
+    assert.ok(!git.before.status.includes("?? made.txt"), JSON.stringify(git.before));
+    assert.ok(git.after.status.includes("?? made.txt"), JSON.stringify(git.after));
+    assert.ok(git.changed_files.includes("made.txt"), JSON.stringify(git));
+    await assert.rejects(Deno.stat(marker), Deno.errors.NotFound);
   },
-});
+);
 
-Deno.test({
-  name: "evidence: a query run (read-only cwd) gets its whole evidence alongside the run",
-  ignore: Deno.build.os !== "linux" || GIT === undefined,
-  async fn() {
-    const base = await Deno.realPath(
-      await Deno.makeTempDir({ dir: "/var/tmp", prefix: "cmesh-sbx-git-" }),
+gitSandboxTest(
+  "evidence: a query run (read-only cwd) gets its whole evidence alongside the run",
+  async (base) => {
+    const repo = join(base, "repo");
+    await makeRepo(repo);
+    const tracked = [...Deno.readDirSync(repo)].find((e) => e.isFile)!.name;
+    await Deno.writeTextFile(join(repo, tracked), "changed before the run\n");
+    await Deno.writeTextFile(join(repo, "untracked.txt"), "x\n");
+    const outcome = await run(
+      repo,
+      join(base, "run"),
+      "echo look; echo no > nope.txt || true",
+      "query",
     );
-    try {
-      const repo = join(base, "repo");
-      await makeRepo(repo);
-      const tracked = [...Deno.readDirSync(repo)].find((e) => e.isFile)!.name;
-      await Deno.writeTextFile(join(repo, tracked), "changed before the run\n");
-      await Deno.writeTextFile(join(repo, "untracked.txt"), "x\n");
-      const outcome = await run(
-        repo,
-        join(base, "run"),
-        "echo look; echo no > nope.txt || true",
-        "query",
-      );
-      assert.equal(outcome.state, "succeeded", JSON.stringify(outcome));
-      const git = outcome.evidence.git;
-      assert.ok(git?.before, JSON.stringify(git));
-      assert.deepEqual(git.after, git.before);
-      assert.ok(git.before.status.includes("?? untracked.txt"), JSON.stringify(git.before));
-      assert.deepEqual(git.changed_files, [tracked]);
-      assert.match(git.diff_stat ?? "", new RegExp(`${tracked.replace(".", "\\.")} +\\| +\\d+`));
-      await assert.rejects(Deno.stat(join(repo, "nope.txt")), Deno.errors.NotFound);
-    } finally {
-      await Deno.remove(base, { recursive: true });
-    }
+    assert.equal(outcome.state, "succeeded", JSON.stringify(outcome));
+    const git = outcome.evidence.git;
+    assert.ok(git?.before, JSON.stringify(git));
+    assert.deepEqual(git.after, git.before);
+    assert.ok(git.before.status.includes("?? untracked.txt"), JSON.stringify(git.before));
+    assert.deepEqual(git.changed_files, [tracked]);
+    assert.match(git.diff_stat ?? "", new RegExp(`${tracked.replace(".", "\\.")} +\\| +\\d+`));
+    await assert.rejects(Deno.stat(join(repo, "nope.txt")), Deno.errors.NotFound);
   },
-});
+);
