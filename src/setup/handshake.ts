@@ -9,26 +9,17 @@
  * @example
  * ```ts
  * import type { Config } from "../config/schema.ts";
- * import { handshake, type SetupControl } from "./handshake.ts";
- * declare const control: SetupControl;
+ * import { ControlClient } from "../control/client.ts";
+ * import { handshake } from "./handshake.ts";
+ * const control = await ControlClient.fromConfig("/home/ann/.config/cmesh/config.toml");
  * declare const config: Config;
  * const report = await handshake({ control, config, peer: "buildbox" });
  * for (const s of report.steps) console.log(s.ok ? "ok" : "FAIL", s.step, s.detail, s.fix ?? "");
  * ```
  */
 import type { Config } from "../config/schema.ts";
-import { isTerminal, type TaskState } from "../protocol/task.ts";
-
-/** The control API calls the handshake makes (a ControlClient fits). */
-export interface SetupControl {
-  get(path: string): Promise<ControlReply>;
-  post(path: string, body: unknown): Promise<ControlReply>;
-}
-
-/** A control API answer. */
-export type ControlReply =
-  | { ok: true; body: Record<string, unknown> }
-  | { ok: false; error: { code: string; message: string; rule?: string } };
+import { type ControlCalls, followTask } from "../control/calls.ts";
+import { isTerminal, type TaskResult } from "../protocol/task.ts";
 
 /** One checked link. `where` names the machine to change when it failed. */
 export interface HandshakeStep {
@@ -61,7 +52,7 @@ export interface HandshakeReport {
 
 /** Inputs of {@link handshake}. */
 export interface HandshakeInput {
-  control: SetupControl;
+  control: ControlCalls;
   config: Config;
   peer: string;
   /** Working directory on the peer for the query (default: its first allowed root). */
@@ -147,7 +138,7 @@ export async function handshake(input: HandshakeInput): Promise<HandshakeReport>
     }`,
   });
 
-  const status = await control.get("/v1/status");
+  const status = await control.status();
   if (!status.ok) {
     steps.push({
       step: "daemon",
@@ -158,13 +149,11 @@ export async function handshake(input: HandshakeInput): Promise<HandshakeReport>
     });
     return report(configuredName);
   }
-  const me = String(status.body.node ?? configuredName);
+  const me = status.value.node;
   steps.push({ step: "daemon", ok: true, detail: `running as node ${me}` });
 
-  const peers = await control.get("/v1/peers");
-  const entry = peers.ok
-    ? (peers.body.peers as Record<string, unknown>[]).find((p) => p.name === peer)
-    : undefined;
+  const peers = await control.peers();
+  const entry = peers.ok ? peers.value.peers.find((p) => p.name === peer) : undefined;
   if (!entry) {
     steps.push({
       step: "reach",
@@ -177,13 +166,13 @@ export async function handshake(input: HandshakeInput): Promise<HandshakeReport>
     });
     return report(me);
   }
-  if (typeof entry.rule === "string") {
+  if (entry.rule !== undefined) {
     // This machine refused to contact the name (lookalike, ambiguous, changed node): the fix is
     // here, and the refusal says which.
     steps.push({
       step: "reach",
       ok: false,
-      detail: String(entry.error ?? `refused (${entry.rule})`),
+      detail: entry.error ?? `refused (${entry.rule})`,
       where: me,
       fix: entry.rule === "outbound.pin_mismatch"
         ? `if ${peer} was re-installed or re-registered, the user re-pins it in a terminal: cmesh peers pin ${peer}`
@@ -197,7 +186,7 @@ export async function handshake(input: HandshakeInput): Promise<HandshakeReport>
       step: "reach",
       ok: false,
       detail: `${peer}${entry.address ? ` (${entry.address})` : ""}: ${
-        offline ? "offline in Tailscale" : String(entry.error ?? "cmesh does not answer")
+        offline ? "offline in Tailscale" : entry.error ?? "cmesh does not answer"
       }`,
       where: peer,
       fix: offline
@@ -210,21 +199,17 @@ export async function handshake(input: HandshakeInput): Promise<HandshakeReport>
     step: "reach",
     ok: true,
     detail: `${peer} answers at ${entry.address} (cmesh ${entry.peer_version}${
-      typeof entry.stable_id === "string" ? `, node ${entry.stable_id}` : ""
+      entry.stable_id ? `, node ${entry.stable_id}` : ""
     }${
-      (entry.pin as { source?: string } | null)?.source
-        ? `, pinned (${(entry.pin as { source: string }).source.replace("_", " ")})`
-        : typeof entry.stable_id === "string"
+      entry.pin
+        ? `, pinned (${entry.pin.source.replace("_", " ")})`
+        : entry.stable_id
         ? ", pinned on its first task"
         : ""
     })`,
   });
 
-  const rules = ((entry.allows_me as { rules?: unknown[] } | undefined)?.rules ?? []) as {
-    profiles: string[];
-    cwd: string[];
-    runners: string[];
-  }[];
+  const rules = entry.allows_me?.rules ?? [];
   const queryRules = rules.filter((r) => r.profiles.includes("query") && r.runners.length > 0);
   if (queryRules.length === 0) {
     steps.push({
@@ -258,21 +243,22 @@ export async function handshake(input: HandshakeInput): Promise<HandshakeReport>
   if (input.skipQuery) return report(me);
 
   const cwd = input.cwd ?? queryRules[0].cwd[0];
-  const sent = await control.post("/v1/delegate", {
+  const sent = await control.delegate({
     peer,
-    task: HANDSHAKE_PROMPT,
+    prompt: HANDSHAKE_PROMPT,
     cwd,
     profile: "query",
     timeout_s: 300,
   });
   if (!sent.ok) {
     const local = sent.error.code === "denied";
+    const rule = "rule" in sent.error ? sent.error.rule : undefined;
     steps.push({
       step: "round_trip",
       ok: false,
       detail: `${
         local ? "refused by this machine's outbound policy" : `refused by ${peer}`
-      }: ${sent.error.message}${sent.error.rule ? ` [rule ${sent.error.rule}]` : ""}`,
+      }: ${sent.error.message}${rule ? ` [rule ${rule}]` : ""}`,
       where: local ? me : peer,
       fix: local
         ? `allow yourself to send ${cwd} to ${peer}: cmesh_setup_plan with outbound_peers [{"name": "${peer}", "cwd": ["${cwd}/**"]}]`
@@ -280,19 +266,16 @@ export async function handshake(input: HandshakeInput): Promise<HandshakeReport>
     });
     return report(me);
   }
-  const taskId = String((sent.body.task as { id: string }).id);
-  const deadline = Date.now() + (input.waitSeconds ?? 180) * 1000;
-  let after = 0;
-  let state = String((sent.body.task as { state: string }).state);
-  while (!isTerminal(state as TaskState) && Date.now() < deadline) {
-    const left = Math.max(1, Math.min(30, Math.ceil((deadline - Date.now()) / 1000)));
-    const w = await control.get(`/v1/tasks/${taskId}/wait?after=${after}&timeout_s=${left}`);
-    if (!w.ok) break;
-    state = String((w.body.task as { state: string }).state);
-    const events = w.body.events as { seq: number }[];
-    if (events.length) after = events.at(-1)!.seq;
-  }
-  if (!isTerminal(state as TaskState)) {
+  const taskId = sent.value.task.id;
+  let state = sent.value.task.state;
+  let result: TaskResult | null = null;
+  await followTask(control, taskId, {
+    pollS: 30,
+    deadline: Date.now() + (input.waitSeconds ?? 180) * 1000,
+    onStatus: (t) => void (state = t.state),
+    onResult: (r) => result = r,
+  });
+  if (!isTerminal(state)) {
     steps.push({
       step: "round_trip",
       ok: false,
@@ -303,15 +286,7 @@ export async function handshake(input: HandshakeInput): Promise<HandshakeReport>
     });
     return report(me, { task_id: taskId, state, cwd });
   }
-  const res = await control.get(`/v1/tasks/${taskId}/result`);
-  const result = res.ok
-    ? res.body.result as {
-      runner: string;
-      claims: { final_text: string | null };
-      evidence: { exit_code: number | null; duration_ms: number } | null;
-      error: { code: string; message: string } | null;
-    }
-    : null;
+  result ??= await control.result(taskId).then((r) => r.ok ? r.value.result : null);
   const roundTrip = {
     task_id: taskId,
     state,

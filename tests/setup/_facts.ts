@@ -4,7 +4,13 @@
  * peer of `GET /v1/peers`, complete as the schemas say, with the fields a test cares about
  * overridden.
  */
-import type { AllowsMe, ControlPeer, StatusAnswer } from "../../src/protocol/control.ts";
+import type {
+  AllowsMe,
+  ControlPeer,
+  ControlTask,
+  StatusAnswer,
+} from "../../src/protocol/control.ts";
+import type { TaskState, TaskStatus } from "../../src/protocol/task.ts";
 
 /** A running daemon's status (node `desk`, worker on `100.64.0.1:7433`). */
 export function daemonStatus(over: Partial<StatusAnswer> = {}): StatusAnswer {
@@ -41,4 +47,25 @@ export function controlPeer(name: string, over: Partial<ControlPeer> = {}): Cont
     online: true,
     ...over,
   };
+}
+
+/** Task `id` in `state` as the worker shows it (a `query` on claude in /srv/app). */
+export function taskStatus(id: string, state: TaskState): TaskStatus {
+  return {
+    id,
+    state,
+    profile: "query",
+    runner: "claude",
+    cwd: "/srv/app",
+    created_at: "2025-01-01T00:00:00.000Z",
+    started_at: null,
+    finished_at: null,
+    last_event: null,
+    error: null,
+  };
+}
+
+/** That task as the control API shows it: sent to `server`. */
+export function controlTask(id: string, state: TaskState): ControlTask {
+  return { ...taskStatus(id, state), peer: "server" };
 }

@@ -7,9 +7,13 @@ import assert from "node:assert/strict";
 import { Config } from "../../src/config/schema.ts";
 import { doctorChecks } from "../../src/setup/checks.ts";
 import type { SetupFacts } from "../../src/setup/facts.ts";
-import { type ControlReply, handshake } from "../../src/setup/handshake.ts";
+import { ControlCalls, type ControlResponse } from "../../src/control/calls.ts";
+import type { ControlPeer } from "../../src/protocol/control.ts";
+import type { TaskState } from "../../src/protocol/task.ts";
+import { handshake } from "../../src/setup/handshake.ts";
 import { nextStep } from "../../src/setup/next_step.ts";
-import { allowsMe, controlPeer, daemonStatus } from "./_facts.ts";
+import { taskResult } from "../support/task_fixtures.ts";
+import { allowsMe, controlPeer, controlTask, daemonStatus, taskStatus } from "./_facts.ts";
 
 function facts(over: Partial<SetupFacts> = {}): SetupFacts {
   return {
@@ -76,31 +80,53 @@ Deno.test("next step: tailscale first (user), then the plan (agent), then the da
 });
 
 /** A control API with canned answers per path prefix; records what was called. */
-function control(answers: Record<string, ControlReply | ControlReply[]>) {
-  const calls: string[] = [];
-  const pick = (path: string): ControlReply => {
-    const key =
-      Object.keys(answers).filter((k) => path.startsWith(k)).sort((a, b) => b.length - a.length)[0];
-    const a = answers[key];
-    if (!a) return { ok: false, error: { code: "not_found", message: `no route ${path}` } };
-    return Array.isArray(a) ? (a.length > 1 ? a.shift()! : a[0]) : a;
-  };
-  return {
-    calls,
-    get: (p: string) => (calls.push(`GET ${p}`), Promise.resolve(pick(p))),
-    post: (p: string, _b: unknown) => (calls.push(`POST ${p}`), Promise.resolve(pick(p))),
-  };
+class CannedControl extends ControlCalls {
+  readonly calls: string[] = [];
+  constructor(readonly answers: Record<string, ControlResponse | ControlResponse[]>) {
+    super();
+  }
+  #pick(path: string): Promise<ControlResponse> {
+    const key = Object.keys(this.answers).filter((k) => path.startsWith(k))
+      .sort((a, b) => b.length - a.length)[0];
+    const a = this.answers[key];
+    if (!a) {
+      return Promise.resolve({
+        ok: false,
+        status: 404,
+        error: { code: "not_found", message: `no route ${path}` },
+      });
+    }
+    return Promise.resolve(Array.isArray(a) ? (a.length > 1 ? a.shift()! : a[0]) : a);
+  }
+  get(path: string) {
+    this.calls.push(`GET ${path}`);
+    return this.#pick(path);
+  }
+  post(path: string) {
+    this.calls.push(`POST ${path}`);
+    return this.#pick(path);
+  }
 }
+const control = (answers: CannedControl["answers"]) => new CannedControl(answers);
+const ok = (body: Record<string, unknown>): ControlResponse => ({ ok: true, status: 200, body });
 
 const config = Config.parse({
   node: { name: "laptop" },
   outbound: { peers: [{ name: "server" }] },
 });
-const status: ControlReply = { ok: true, body: { node: "laptop" } };
-const rule = { profiles: ["query"], cwd: ["/srv/app"], runners: ["claude"] };
-const peersWith = (entry: Record<string, unknown>): ControlReply => ({
-  ok: true,
-  body: { peers: [{ name: "server", address: "100.64.0.1:7433", ...entry }] },
+const status = ok(daemonStatus({ node: "laptop" }));
+const rule = { ...allowsMe().rules[0], cwd: ["/srv/app"], runners: ["claude"] };
+const peersWith = (entry: Partial<ControlPeer>) =>
+  ok({ peers: [controlPeer("server", { address: "100.64.0.1:7433", ...entry })] });
+/** The daemon lists `server`: it runs cmesh and allows me `query` in /srv/app via claude. */
+const allowsQuery = peersWith({
+  cmesh: true,
+  peer_version: "0.1.0",
+  allows_me: { ...allowsMe(0), rules: [rule] },
+});
+const wait = (state: TaskState, seq: number) => ({
+  task: controlTask("hs-1234567", state),
+  events: seq ? [{ seq, at: "", kind: "state", text: state }] : [],
 });
 
 Deno.test("handshake: a name this machine refuses to contact → fix here, never on the peer", async () => {
@@ -153,7 +179,7 @@ Deno.test("handshake: the peer allows me nothing → the exact inbound snippet n
   const r = await handshake({
     control: control({
       "/v1/status": status,
-      "/v1/peers": peersWith({ cmesh: true, allows_me: { rules: [] } }),
+      "/v1/peers": peersWith({ cmesh: true, allows_me: allowsMe(0) }),
     }),
     config,
     peer: "server",
@@ -168,13 +194,14 @@ Deno.test("handshake: the peer allows me nothing → the exact inbound snippet n
 Deno.test("handshake: local outbound denial vs the peer's refusal name different machines", async () => {
   const base = {
     "/v1/status": status,
-    "/v1/peers": peersWith({ cmesh: true, allows_me: { rules: [rule] } }),
+    "/v1/peers": allowsQuery,
   };
   const local = await handshake({
     control: control({
       ...base,
       "/v1/delegate": {
         ok: false,
+        status: 403,
         error: { code: "denied", message: "cwd not allowed", rule: "outbound.peers[0].cwd" },
       },
     }),
@@ -191,6 +218,7 @@ Deno.test("handshake: local outbound denial vs the peer's refusal name different
       ...base,
       "/v1/delegate": {
         ok: false,
+        status: 403,
         error: { code: "peer_denied", message: "no rule", rule: "inbound.allow" },
       },
     }),
@@ -203,29 +231,33 @@ Deno.test("handshake: local outbound denial vs the peer's refusal name different
 Deno.test("handshake: a successful round trip, and a failed run pointing at the peer's runner", async () => {
   const base = {
     "/v1/status": status,
-    "/v1/peers": peersWith({ cmesh: true, allows_me: { rules: [rule] } }),
-    "/v1/delegate": {
-      ok: true,
-      body: { task: { id: "hs-1234567", state: "queued" } },
-    } as ControlReply,
-    "/v1/tasks/hs-1234567/wait": [
-      { ok: true, body: { task: { state: "running" }, events: [{ seq: 1 }] } },
-      { ok: true, body: { task: { state: "succeeded" }, events: [{ seq: 2 }] } },
-    ] as ControlReply[],
+    "/v1/peers": allowsQuery,
+    "/v1/delegate": ok({
+      task: taskStatus("hs-1234567", "queued"),
+      peer: "server",
+    }),
   };
+  const succeeded = taskResult({
+    id: "hs-1234567",
+    claims: { final_text: "cmesh handshake ok", session_id: null },
+    evidence: {
+      exit_code: 0,
+      signal: null,
+      duration_ms: 1200,
+      git: null,
+      usage: { input_tokens: null, output_tokens: null, cost_usd: null },
+      permission_denials: [],
+      truncated: { stdout: false, stderr: false },
+      stderr_tail: "",
+    },
+  });
   const c = control({
     ...base,
-    "/v1/tasks/hs-1234567/result": {
-      ok: true,
-      body: {
-        result: {
-          runner: "claude",
-          claims: { final_text: "cmesh handshake ok" },
-          evidence: { exit_code: 0, duration_ms: 1200 },
-          error: null,
-        },
-      },
-    },
+    // The terminal answer carries the result: no separate result call.
+    "/v1/tasks/hs-1234567/wait": [
+      ok(wait("running", 1)),
+      ok({ ...wait("succeeded", 2), result: succeeded }),
+    ],
   });
   const r = await handshake({ control: c, config, peer: "server" });
   assert.equal(r.ok, true);
@@ -239,24 +271,23 @@ Deno.test("handshake: a successful round trip, and a failed run pointing at the 
     duration_ms: 1200,
   });
   assert.ok(
-    c.calls.includes("GET /v1/tasks/hs-1234567/wait?after=1&timeout_s=30"),
+    c.calls.includes("GET /v1/tasks/hs-1234567/wait?after=1&timeout_s=30&with=result"),
     "waits after the last event",
   );
+  assert.ok(!c.calls.some((p) => p.endsWith("/result")));
   const failed = await handshake({
     control: control({
       ...base,
-      "/v1/tasks/hs-1234567/wait": { ok: true, body: { task: { state: "failed" }, events: [] } },
-      "/v1/tasks/hs-1234567/result": {
-        ok: true,
-        body: {
-          result: {
-            runner: "claude",
-            claims: { final_text: null },
-            evidence: null,
-            error: { code: "runner_failed", message: "not logged in" },
-          },
-        },
-      },
+      // An answer without the result (an older daemon): it is asked for separately.
+      "/v1/tasks/hs-1234567/wait": ok(wait("failed", 0)),
+      "/v1/tasks/hs-1234567/result": ok({
+        peer: "server",
+        result: taskResult({
+          state: "failed",
+          claims: { final_text: null, session_id: null },
+          error: { code: "runner_failed", message: "not logged in" },
+        }),
+      }),
     }),
     config,
     peer: "server",

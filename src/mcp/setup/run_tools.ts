@@ -136,9 +136,8 @@ export function registerRunTools(server: McpServer, ctx: SetupToolContext): void
     } catch (e) {
       return fail("invalid_config", (e as Error).message);
     }
-    const client = await ControlClient.fromConfig(configFile);
     const report = await handshake({
-      control: { get: (p) => client.get(p), post: (p, b) => client.post(p, b) },
+      control: await ControlClient.fromConfig(configFile),
       config,
       peer: args.peer,
       cwd: args.cwd,
