@@ -44,7 +44,7 @@ export async function benchSandbox(
   try {
     const cwd = `${base}/cwd`;
     await Deno.mkdir(cwd);
-    const prepared = await prepareRunSandbox(
+    const prepared = prepareRunSandbox(
       { mode: "required", availability, host: await hostLayout() },
       {
         profile: "query",

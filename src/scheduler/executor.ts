@@ -104,7 +104,9 @@ export async function executeTask(
   }
   const runToken = newRunToken();
   const runnerStateDir = deps.runnerStateDir(runner.name);
-  await Deno.mkdir(runnerStateDir, { recursive: true, mode: 0o700 }).catch(() => {});
+  try {
+    Deno.mkdirSync(runnerStateDir, { recursive: true, mode: 0o700 });
+  } catch { /* the sandbox set-up below says what is wrong with it */ }
   // The network: the runner's egress narrowed by the profile; `model` starts this run's proxy.
   const egress = await (deps.egress ?? EgressRuntime.unconfigured()).forTask(
     runner,
@@ -128,7 +130,7 @@ export async function executeTask(
     return;
   }
   invocation = { ...invocation, env: { ...invocation.env, ...egress.env } };
-  const prepared = await prepareRunSandbox(deps.sandbox, {
+  const prepared = prepareRunSandbox(deps.sandbox, {
     profile: task.profile,
     // The directory just re-resolved: bound by bwrap now, so a later swap cannot reach outside.
     cwd,

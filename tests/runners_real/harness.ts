@@ -351,7 +351,7 @@ export async function runReal(opts: RunRealOptions): Promise<RealRun> {
       Deno.env.get("PATH") ?? "",
       SANDBOX.host,
     );
-    const sandbox = await prepareRunSandbox(SANDBOX, {
+    const sandbox = prepareRunSandbox(SANDBOX, {
       profile: opts.profile,
       cwd: prepared.dirs.work,
       runDir: `${prepared.dirs.root}/run`,

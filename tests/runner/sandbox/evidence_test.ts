@@ -41,7 +41,7 @@ async function run(
   lines: string[] = [],
 ) {
   const availability = await probeSandbox();
-  const prepared = await prepareRunSandbox(
+  const prepared = prepareRunSandbox(
     { mode: "required", availability, host: await hostLayout() },
     { profile, cwd, runDir, installPaths: [], configDirs: [], network: { kind: "host" } },
   );

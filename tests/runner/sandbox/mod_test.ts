@@ -44,7 +44,7 @@ Deno.test("sandbox state: bwrap, off, or unavailable", () => {
   assert.equal(sandboxState(MISSING), "unavailable");
 });
 
-Deno.test("prepareRunSandbox: required but unusable refuses with the fix; off wraps nothing", async () => {
+Deno.test("prepareRunSandbox: required but unusable refuses with the fix; off wraps nothing", () => {
   const input = {
     profile: "query",
     cwd: "/srv/app",
@@ -53,10 +53,10 @@ Deno.test("prepareRunSandbox: required but unusable refuses with the fix; off wr
     configDirs: [],
     network: { kind: "host" as const },
   };
-  const refused = await prepareRunSandbox(MISSING, input);
+  const refused = prepareRunSandbox(MISSING, input);
   assert.equal(refused.ok, false);
   assert.match(!refused.ok ? refused.reason : "", /not installed.*apt-get install bubblewrap/);
-  const off = await prepareRunSandbox({ ...MISSING, mode: "off" }, input);
+  const off = prepareRunSandbox({ ...MISSING, mode: "off" }, input);
   assert.deepEqual(off, { ok: true, sandbox: null });
 });
 
@@ -64,7 +64,7 @@ Deno.test("prepareRunSandbox: private HOME/TMPDIR made, git wrapped offline + re
   const base = await Deno.makeTempDir({ prefix: "cmesh-sbx-mod-" });
   try {
     const runDir = join(base, "runs", "r1");
-    const r = await prepareRunSandbox(READY, {
+    const r = prepareRunSandbox(READY, {
       profile: "edit",
       cwd: "/srv/app",
       runDir,
@@ -113,7 +113,7 @@ Deno.test({
   },
 });
 
-Deno.test("prepareRunSandbox: macOS refuses egress model (no network namespace), says the choice", async () => {
+Deno.test("prepareRunSandbox: macOS refuses egress model (no network namespace), says the choice", () => {
   const seatbelt: SandboxSettings = {
     ...READY,
     availability: { ok: true, kind: "seatbelt", bin: "/usr/bin/sandbox-exec" },
@@ -125,14 +125,14 @@ Deno.test("prepareRunSandbox: macOS refuses egress model (no network namespace),
     installPaths: [],
     configDirs: [],
   };
-  const refused = await prepareRunSandbox(seatbelt, {
+  const refused = prepareRunSandbox(seatbelt, {
     ...input,
     network: { kind: "model", hosts: ["api.anthropic.com:443"] },
   });
   assert.equal(refused.ok, false);
   assert.match(!refused.ok ? refused.reason : "", /cannot be enforced on macOS.*egress = "host"/);
   // bwrap has the namespace: the same run is prepared there (dirs fail only for the fake path).
-  const linux = await prepareRunSandbox(READY, {
+  const linux = prepareRunSandbox(READY, {
     ...input,
     network: { kind: "model", hosts: ["api.anthropic.com:443"] },
   });
