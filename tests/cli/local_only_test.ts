@@ -10,10 +10,11 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import {
   cmeshArgs,
+  type ConfigInput,
+  createNode,
   freePort,
   makeRepo,
   REPO_ROOT,
-  startDaemon,
   tempDir,
 } from "../support/daemon.ts";
 import { startFakeModel } from "../support/fake_model/server.ts";
@@ -25,32 +26,20 @@ const claude = findOnPath("claude");
 const SCRIPTS = new URL("../testdata/fake_model/", import.meta.url);
 const NOTES = "local-only-notes-17";
 
-function config(repo: string, workerPort: number, fakeUrl: string): string {
-  return `[daemon]
-control_port = ${freePort()}
-worker_port = ${workerPort}
-
-[tailscale]
-socket = "${repo}/../no-tailscaled.sock"
-
-[inbound]
-enabled = true
-
-[[inbound.allow]]
-peers = ["local"]
-cwd = ["${repo}"]
-runners = ["demo", "claude"]
-
-[[outbound.peers]]
-name = "local"
-address = "127.0.0.1"
-port = ${workerPort}
-
-[runners.demo]
-
-[runners.claude]
-env = { ANTHROPIC_BASE_URL = "${fakeUrl}", ANTHROPIC_API_KEY = "sk-ant-fake" }
-`;
+function config(repo: string, workerPort: number, fakeUrl: string): ConfigInput {
+  return {
+    daemon: { control_port: freePort(), worker_port: workerPort },
+    tailscale: { socket: `${repo}/../no-tailscaled.sock` },
+    inbound: {
+      enabled: true,
+      allow: [{ peers: ["local"], cwd: [repo], runners: ["demo", "claude"] }],
+    },
+    outbound: { peers: [{ name: "local", address: "127.0.0.1", port: workerPort }] },
+    runners: {
+      demo: {},
+      claude: { env: { ANTHROPIC_BASE_URL: fakeUrl, ANTHROPIC_API_KEY: "sk-ant-fake" } },
+    },
+  };
 }
 
 Deno.test({
@@ -63,16 +52,18 @@ Deno.test({
       script: new URL("read_then_answer.json", SCRIPTS),
       vars: { workdir: join(dir.path, "repo") },
     });
-    let daemon: Awaited<ReturnType<typeof startDaemon>> | null = null;
+    const repo = join(dir.path, "repo");
+    const workerPort = freePort();
+    const node = await createNode(join(dir.path, "cmesh"), {
+      config: config(repo, workerPort, fake.url),
+      args: ["--local-only"],
+      env: { HOME: dir.path },
+    });
+    const home = node.home;
     try {
-      const home = join(dir.path, "cmesh");
-      const repo = join(dir.path, "repo");
       await makeRepo(repo);
       await Deno.writeTextFile(join(repo, "notes.txt"), `${NOTES}\n`);
-      await Deno.mkdir(home);
-      const workerPort = freePort();
-      await Deno.writeTextFile(join(home, "config.toml"), config(repo, workerPort, fake.url));
-      daemon = await startDaemon(home, { args: ["--local-only"], env: { HOME: dir.path } });
+      const daemon = await node.start();
       assert.deepEqual(daemon.ready.worker, [`127.0.0.1:${workerPort}`]);
       assert.match(daemon.stderr(), /LOCAL-ONLY MODE/);
       const env = { HOME: dir.path };
@@ -201,7 +192,7 @@ Deno.test({
       const cancel = await runCmesh(["tasks", "cancel", id, "--json"], { home, env });
       assert.equal(cancel.code, 0, cancel.stdout + cancel.stderr);
     } finally {
-      await daemon?.stop();
+      await node.stop();
       await fake.close();
       await dir.cleanup();
     }

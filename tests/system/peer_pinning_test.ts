@@ -15,7 +15,7 @@ import { join } from "node:path";
 import { listAudit } from "../../src/store/audit.ts";
 import { openStore } from "../../src/store/db.ts";
 import { getPin } from "../../src/store/pins.ts";
-import { cmeshArgs, type DaemonProcess, REPO_ROOT, startDaemon } from "../support/daemon.ts";
+import { cmeshArgs, type CmeshNode, createNode, REPO_ROOT } from "../support/daemon.ts";
 import { fakeAgentManifestToml } from "../support/fake_agent.ts";
 import type { NodeSpec } from "../support/localapi_fixtures.ts";
 import { createTopology, nsWrap, run, systemTestSkipReason } from "../support/netns.ts";
@@ -51,19 +51,6 @@ const lookalikes: NodeSpec[] = [
   { name: "impostor", ips: [SERVER_IP], login: "eve@example.com" },
 ];
 
-function workerToml(socket: string, root: string): string {
-  return `[node]\nname = "server"\n[tailscale]\nsocket = ${q(socket)}\ntimeout_ms = 2000\n` +
-    `[inbound]\nenabled = true\n[[inbound.allow]]\npeers = ["laptop"]\nprofiles = ["query"]\n` +
-    `cwd = [${q(root)}]\nrunners = ["fake"]\n[runners.fake]\nenabled = true\n`;
-}
-
-function laptopToml(socket: string, root: string): string {
-  const peer = (name: string) =>
-    `[[outbound.peers]]\nname = ${q(name)}\ncwd = [${q(`${root}/**`)}, ${q(root)}]\n`;
-  return `[node]\nname = "laptop"\n[tailscale]\nsocket = ${q(socket)}\ntimeout_ms = 2000\n` +
-    `[inbound]\nenabled = false\n` + ["server", "buildbox", "dup", "impostor"].map(peer).join("");
-}
-
 const SCRIPT = q([{ claude: "init" }, { claude: "result", text: "ok" }]);
 
 Deno.test({
@@ -75,24 +62,15 @@ Deno.test({
     const base = await Deno.realPath(await Deno.makeTempDir({ prefix: "cmt-pin-" }));
     const root = join(base, "root");
     await Deno.mkdir(root);
-    const homes = { server: join(base, "server"), laptop: join(base, "laptop") };
     const sockets = {
       server: join(base, "ts-s", "ts.sock"),
       laptop: join(base, "ts-l", "ts.sock"),
     };
     let topo: Topology | null = null;
     const doubles: NsLocalApiDouble[] = [];
-    const daemons: DaemonProcess[] = [];
+    const nodes: CmeshNode[] = [];
     try {
       for (const d of ["ts-s", "ts-l"]) await Deno.mkdir(join(base, d));
-      await Deno.mkdir(join(homes.server, "runners"), { recursive: true });
-      await Deno.mkdir(homes.laptop, { recursive: true });
-      await Deno.writeTextFile(join(homes.server, "config.toml"), workerToml(sockets.server, root));
-      await Deno.writeTextFile(
-        join(homes.server, "runners", "fake.toml"),
-        fakeAgentManifestToml(["query"]),
-      );
-      await Deno.writeTextFile(join(homes.laptop, "config.toml"), laptopToml(sockets.laptop, root));
       topo = await createTopology({
         bridgeNs: "w",
         namespaces: { w: [`${SERVER_IP}/10`], laptop: [`${LAPTOP_IP}/10`] },
@@ -114,13 +92,37 @@ Deno.test({
           join(base, "ts-l", file),
         );
       doubles.push(await laptopDouble([server, ...lookalikes], "d1.json"));
-      daemons.push(await startDaemon(homes.server, { wrap: nsWrap(topo.ns.w) }));
-      daemons.push(await startDaemon(homes.laptop, { wrap: nsWrap(nsL) }));
+      const worker = await createNode(join(base, "server"), {
+        config: {
+          node: { name: "server" },
+          tailscale: { socket: sockets.server, timeout_ms: 2000 },
+          inbound: {
+            enabled: true,
+            allow: [{ peers: ["laptop"], profiles: ["query"], cwd: [root], runners: ["fake"] }],
+          },
+          runners: { fake: { enabled: true } },
+        },
+        runners: { fake: fakeAgentManifestToml(["query"]) },
+        wrap: nsWrap(topo.ns.w),
+      });
+      const lap = await createNode(join(base, "laptop"), {
+        config: {
+          node: { name: "laptop" },
+          tailscale: { socket: sockets.laptop, timeout_ms: 2000 },
+          outbound: {
+            peers: ["server", "buildbox", "dup", "impostor"]
+              .map((name) => ({ name, cwd: [`${root}/**`, root] })),
+          },
+        },
+        wrap: nsWrap(nsL),
+      });
+      nodes.push(worker, lap);
+      for (const node of nodes) await node.start();
 
       const cli = (...args: string[]) =>
         run([...nsWrap(nsL), Deno.execPath(), ...cmeshArgs(...args)], {
           cwd: REPO_ROOT,
-          env: { CMESH_HOME: homes.laptop, NO_COLOR: "1" },
+          env: { CMESH_HOME: lap.home, NO_COLOR: "1" },
         });
       const ids: Record<string, string> = {};
       let n = 0;
@@ -189,13 +191,13 @@ Deno.test({
         assert.equal((await cli("peers", "unpin", "server")).code, 0);
       });
       await t.step("the worker never saw a refused task; the audit holds the pins", async () => {
-        for (const d of daemons.splice(0)) await d.stop();
+        for (const node of nodes) await node.stop();
         {
-          using store = openStore(join(homes.server, "state", "cmesh.db"));
+          using store = openStore(worker.dbPath);
           const seen = listAudit(store, { limit: 1000 }).map((r) => r.task_id);
           for (const id of refusedIds) assert.ok(!seen.includes(id), `worker saw ${id}`);
         }
-        using store = openStore(join(homes.laptop, "state", "cmesh.db"));
+        using store = openStore(lap.dbPath);
         const recs = listAudit(store, { limit: 1000 });
         const pins = recs.filter((r) => r.kind === "peer.pinned").map((r) => r.data);
         assert.deepEqual(pins.map((d) => (d as { stable_id: string }).stable_id), [
@@ -216,7 +218,7 @@ Deno.test({
         ]);
       });
     } finally {
-      for (const d of daemons) await d.stop().catch(() => {});
+      for (const node of nodes) await node.stop().catch(() => {});
       for (const d of doubles) await d.close().catch(() => {});
       await topo?.destroy();
       await Deno.remove(base, { recursive: true }).catch(() => {});
