@@ -4,13 +4,13 @@
  * runs
  *
  * ```sh
- * deno compile --no-prompt <permission flags> --include src/worker/thread.ts \
+ * deno compile --no-prompt <permission flags> <V8 flags> --include src/worker/thread.ts \
  *   --target <t> --output dist/build/<t>/cmesh src/main.ts
  * ```
  *
  * then packs `dist/release/cmesh-<t>.tar.gz|zip` and writes `dist/release/SHA256SUMS`.
  *
- * Permissions are the flags of src/util/deno_permissions.ts, the ones `deno task cmesh`, the
+ * Permissions and V8 flags are those of src/util/deno_permissions.ts, the ones `deno task cmesh`, the
  * from-source service unit and the tests use. They are booleans: `deno compile` would bake path
  * entries in as absolute paths of the build machine (research/deno.md §7); the daemon narrows
  * itself per worker at run time. The worker thread is loaded with
@@ -33,7 +33,7 @@ import {
   writeArchive,
   writeChecksums,
 } from "./release_archive.ts";
-import { PERMISSION_FLAGS } from "../src/util/deno_permissions.ts";
+import { PERMISSION_FLAGS, RUNTIME_FLAGS } from "../src/util/deno_permissions.ts";
 import { VERSION } from "../src/version.ts";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
@@ -47,6 +47,7 @@ export function compileArgs(target: string, outDir: string): string[] {
     "compile",
     "--no-prompt",
     ...PERMISSION_FLAGS,
+    ...RUNTIME_FLAGS,
     ...EXTRA_MODULES.flatMap((m) => ["--include", m]),
     "--target",
     target,

@@ -16,7 +16,7 @@ import { join } from "node:path";
 import { builtBinaryProblem, compileArgs, denortProblem } from "../../scripts/compile.ts";
 import { VERSION } from "../../src/version.ts";
 import { fakeBinary } from "./_release.ts";
-import { PERMISSION_FLAGS } from "../../src/util/deno_permissions.ts";
+import { PERMISSION_FLAGS, RUNTIME_FLAGS } from "../../src/util/deno_permissions.ts";
 import { REPO_ROOT, tempDir } from "../support/daemon.ts";
 
 Deno.test("compileArgs: the permission flags, --no-prompt, --include the worker thread, per-target output", () => {
@@ -24,6 +24,7 @@ Deno.test("compileArgs: the permission flags, --no-prompt, --include the worker 
     "compile",
     "--no-prompt",
     ...PERMISSION_FLAGS,
+    ...RUNTIME_FLAGS,
     "--include",
     "src/worker/thread.ts",
     "--target",

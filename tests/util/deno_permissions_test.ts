@@ -6,13 +6,13 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { denoRunArgs, PERMISSION_FLAGS } from "../../src/util/deno_permissions.ts";
+import { denoRunArgs, PERMISSION_FLAGS, RUNTIME_FLAGS } from "../../src/util/deno_permissions.ts";
 import { REPO_ROOT } from "../support/daemon.ts";
 
 const denoJson = JSON.parse(await Deno.readTextFile(join(REPO_ROOT, "deno.json")));
 
 Deno.test("the deno.json tasks that run cmesh use exactly the permission flags", () => {
-  const prefix = `deno run --no-prompt ${PERMISSION_FLAGS.join(" ")} `;
+  const prefix = `deno run --no-prompt ${[...PERMISSION_FLAGS, ...RUNTIME_FLAGS].join(" ")} `;
   const tasks = denoJson.tasks as Record<string, string>;
   assert.equal(tasks.cmesh, `${prefix}src/main.ts`);
   assert.equal(tasks.demo, `${prefix}src/main.ts demo`);
@@ -40,6 +40,7 @@ Deno.test("denoRunArgs: run, no prompts, the flags, --config only when given, th
     "run",
     "--no-prompt",
     ...PERMISSION_FLAGS,
+    ...RUNTIME_FLAGS,
     "src/main.ts",
     "version",
   ]);
