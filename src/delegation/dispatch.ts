@@ -151,12 +151,16 @@ function accepted(to: Sending, remote: TaskStatus): DelegateOutcome {
   const { ctx: { store }, id, peer, address, target } = to;
   store.transaction(() => {
     const state = remote.state;
-    updateTaskState(store, "outbound", id, state, { remote_state: state, runner: remote.runner });
-    appendEvent(store, "outbound", id, {
-      kind: "state",
-      text: `accepted by ${peer} (${state})`,
-      data: { remote_state: state },
-    });
+    // The peer's event stream may have told more already (the task ran, or even ended, there
+    // before this answer came back): then that stands, and only the dispatch is recorded.
+    if (getTask(store, "outbound", id)?.remote_state == null) {
+      updateTaskState(store, "outbound", id, state, { remote_state: state, runner: remote.runner });
+      appendEvent(store, "outbound", id, {
+        kind: "state",
+        text: `accepted by ${peer} (${state})`,
+        data: { remote_state: state },
+      });
+    }
     appendAudit(store, {
       kind: "outbound.dispatch",
       task_id: id,
@@ -199,7 +203,8 @@ function followLostAnswer(to: Sending, lost: PeerFailure, last: PeerFailure): De
 
 function following({ ctx, id, peer, address }: Sending): DelegateOutcome {
   ctx.bus.emit(id);
-  ctx.follow(getTask(ctx.store, "outbound", id)!, address);
+  const task = getTask(ctx.store, "outbound", id)!;
+  if (!isTerminal(task.state)) ctx.follow(task, address);
   return { ok: true, task: ctx.status(id)!, peer };
 }
 

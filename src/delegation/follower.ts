@@ -19,6 +19,7 @@ import { appendAudit } from "../store/audit.ts";
 import type { Store } from "../store/db.ts";
 import {
   appendEvent,
+  getTask,
   listEvents,
   saveResult,
   type TaskRecord,
@@ -112,6 +113,9 @@ export class TaskFollower {
   follow(task: TaskRecord, address: PeerAddress): void {
     const id = task.id;
     if (this.#followers.has(id) || this.#streamOf.has(id) || isTerminal(task.state)) return;
+    // The stream may have finished it meanwhile (see `adopt`): the stored state decides.
+    const stored = getTask(this.deps.store, "outbound", id);
+    if (!stored || isTerminal(stored.state)) return;
     const key = `${address.name}@${address.host}:${address.port}`;
     if (this.#perTaskPeers.has(key)) return this.#followOne(id, address);
     let stream = this.#streams.get(key);
@@ -140,6 +144,14 @@ export class TaskFollower {
     };
     return {
       after: (id) => this.#afterOf(id),
+      adopt: (id) => {
+        const t = getTask(store, "outbound", id);
+        const stream = this.#streams.get(key);
+        if (!t || isTerminal(t.state) || t.peer !== address.name || !stream) return false;
+        if (this.#followers.has(id) || (this.#streamOf.get(id) ?? stream) !== stream) return false;
+        this.#streamOf.set(id, stream);
+        return true;
+      },
       onEvent: (id, ev) => this.#mirror(id, ev),
       onEnd: (id, outcome) =>
         this.#slots.run(async () => {

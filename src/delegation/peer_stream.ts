@@ -23,6 +23,12 @@ import { readSse, SseTooLarge } from "./sse.ts";
 export interface PeerStreamHandlers {
   /** The last remote seq stored for a task (where the stream resumes it). */
   after(id: string): number;
+  /**
+   * A message came for a task this stream does not follow (yet): true when it is an open task
+   * of ours at this peer, which is then followed from here. Its dispatch may still be waiting
+   * for the peer's answer while the task already runs, or has even ended, there.
+   */
+  adopt(id: string): boolean;
   /** A new event of a followed task, in order; the handler drops ones it already has. */
   onEvent(id: string, ev: TaskEvent): void;
   /**
@@ -68,6 +74,14 @@ export class PeerStream {
     this.#tasks.add(id);
     this.#unlisted.add(id);
     this.#kick();
+  }
+
+  /** True when `id` is followed, or a message about it may start following it (see `adopt`). */
+  #follows(id: string): boolean {
+    if (this.#tasks.has(id)) return true;
+    if (this.#closed || !this.handlers.adopt(id)) return false;
+    this.#tasks.add(id);
+    return true;
   }
 
   #kick(): void {
@@ -141,7 +155,7 @@ export class PeerStream {
         const data = parseJson(msg.data);
         if (msg.event === "task") {
           const m = StreamTaskEvent.safeParse(data);
-          if (m.success && this.#tasks.has(m.data.task_id)) this.#deliver(m.data);
+          if (m.success && this.#follows(m.data.task_id)) this.#deliver(m.data);
         } else if (msg.event === "result") {
           const m = StreamTaskResult.safeParse(data);
           if (m.success && this.#tasks.has(m.data.task_id)) {
@@ -149,7 +163,7 @@ export class PeerStream {
           }
         } else if (msg.event === "end") {
           const m = StreamTaskEnd.safeParse(data);
-          if (m.success && this.#tasks.has(m.data.task_id)) {
+          if (m.success && this.#follows(m.data.task_id)) {
             const id = m.data.task_id;
             const outcome = this.#outcomes.get(id) ?? null;
             this.remove(id);

@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { Config } from "../../src/config/schema.ts";
+import { dispatch as dispatchTask } from "../../src/delegation/dispatch.ts";
 import { TaskFollower } from "../../src/delegation/follower.ts";
 import { PeerClient } from "../../src/delegation/peer_client.ts";
 import type { CallerIdentity } from "../../src/policy/types.ts";
@@ -263,6 +264,83 @@ Deno.test("an outcome too large to ride along is asked for: status, then result"
     ]);
   } finally {
     follower.close();
+    store.close();
+    await w.close();
+  }
+});
+
+Deno.test("a task that runs and ends before its dispatch is followed is taken from the open stream", async () => {
+  const w = await worker();
+  const store = openStore(":memory:");
+  const bus = new TaskBus();
+  const follower = new TaskFollower({ store, bus, self: "laptop", pollMs: 10 });
+  try {
+    const [a, b] = await dispatch(w, store, 2);
+    // The stream is open for `a`; `b` was submitted (its 202 is still on the way back).
+    updateTaskState(store, "outbound", b, "queued", { remote_state: null });
+    const stale = getTask(store, "outbound", b)!;
+    follower.follow(getTask(store, "outbound", a)!, w.address);
+    w.event(a, "a is running");
+    await mirrored(store, bus, [a], 1);
+    w.event(b, "b step");
+    w.finish(b);
+    await allTerminal(store, bus, [b]);
+    assert.deepEqual(remoteSeqs(store, b), [1, 2]);
+    assert.equal(getResult(store, "outbound", b)?.claims.final_text, `done ${b}`);
+    // Following it now (with the record read before it ended) changes nothing.
+    follower.follow(stale, w.address);
+    w.finish(a);
+    await allTerminal(store, bus, [a]);
+    assert.equal(getTask(store, "outbound", b)!.state, "succeeded");
+    assert.deepEqual(w.requests.filter((r) => r.startsWith("GET ")), []);
+    assert.equal(w.requests.filter((r) => r === "POST /v1/events").length, 1);
+  } finally {
+    follower.close();
+    store.close();
+    await w.close();
+  }
+});
+
+Deno.test("the peer's late 202 does not undo what its event stream already stored", async () => {
+  const w = await worker();
+  const store = openStore(":memory:");
+  const bus = new TaskBus();
+  try {
+    for (const [n, told] of [[1, "running"], [2, "succeeded"]] as const) {
+      const id = `t-late-answer-000${n}`;
+      const request = { id, prompt: "p", cwd: w.root, profile: "query" as const };
+      insertTask(store, {
+        direction: "outbound",
+        id,
+        peer: "buildbox",
+        profile: "query",
+        runner: "fake",
+        cwd: w.root,
+        prompt: "p",
+        request_hash: requestHash(request as never),
+      });
+      // As if the stream told this while the submission's answer ("queued") was on its way.
+      updateTaskState(store, "outbound", id, told, { remote_state: told });
+      const followed: string[] = [];
+      const out = await dispatchTask({
+        store,
+        bus,
+        self: "laptop",
+        follow: (t) => followed.push(t.id),
+        status: () => null,
+      }, {
+        request: request as never,
+        peer: "buildbox",
+        recorded: { outcome: "created", task: getTask(store, "outbound", id)! },
+        resolved: { ok: true, address: w.address },
+      });
+      assert.equal(out.ok, true);
+      assert.equal(getTask(store, "outbound", id)!.state, told);
+      const texts = listEvents(store, "outbound", id).map((e) => e.text);
+      assert.ok(!texts.some((t) => t.startsWith("accepted by")), texts.join(", "));
+      assert.deepEqual(followed, told === "running" ? [id] : []);
+    }
+  } finally {
     store.close();
     await w.close();
   }
