@@ -22,7 +22,7 @@ import type { RunnerManifest } from "./manifest.ts";
 import { createParser } from "./parsers/mod.ts";
 import type { RunSandbox } from "./sandbox/mod.ts";
 import { dirname } from "node:path";
-import { pathExistsSync } from "../util/path_exists.ts";
+import { pathExists } from "../util/path_exists.ts";
 import { superviseRun } from "./supervisor.ts";
 import type { Invocation, RunLimits, RunnerEvent, RunOutcome } from "./types.ts";
 
@@ -57,7 +57,7 @@ export async function executeRun(input: ExecuteRunInput): Promise<RunOutcome> {
   const gitEnv = { PATH: env.PATH ?? "/usr/bin:/bin", HOME: env.HOME ?? "/" };
   // In the sandbox git sees only what is bound: the cwd, or the work tree's top above it. With
   // no `.git` there no probe is started (each one is a sandbox start).
-  const repoTop = sandbox === null ? null : workTreeTop(cwd);
+  const repoTop = sandbox === null ? null : await workTreeTop(cwd);
   const git = tools.gitBin && (sandbox === null || repoTop !== null)
     ? (sandbox === null
       ? tools.gitBin
@@ -218,9 +218,11 @@ async function codexDenials(
  * The nearest directory at or above `cwd` holding `.git`, or null. In the worker thread only its
  * cwd roots can be looked at (elsewhere the check sees nothing), so the top found lies inside them.
  */
-function workTreeTop(cwd: string): string | null {
+async function workTreeTop(cwd: string): Promise<string | null> {
+  // Asynchronous on purpose: the cwd may be on a network mount that hangs, and a synchronous
+  // stat would stop the worker thread (and the tailnet-facing server in it) with it.
   for (let dir = cwd;; dir = dirname(dir)) {
-    if (pathExistsSync(`${dir}/.git`)) return dir;
+    if (await pathExists(`${dir}/.git`)) return dir;
     if (dir === dirname(dir)) return null;
   }
 }

@@ -26,20 +26,3 @@ export async function pathExists(path: string): Promise<boolean> {
     return false;
   }
 }
-
-/**
- * {@link pathExists} without a trip through the event loop, for a few probes on a hot path.
- *
- * @example
- * ```ts
- * pathExistsSync("/nonexistent"); // false
- * ```
- */
-export function pathExistsSync(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-}

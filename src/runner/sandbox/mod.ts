@@ -139,7 +139,8 @@ export function prepareRunSandbox(
   });
   try {
     // Synchronous: three tiny mkdirs on the run's critical path, not three trips through the
-    // event loop behind whatever else the worker thread has queued.
+    // event loop behind whatever else the worker thread has queued. They are in the daemon's
+    // own state dir, which its SQLite store already uses synchronously.
     for (const dir of [input.runDir, spec.home, spec.tmp]) {
       Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
     }
