@@ -39,6 +39,32 @@ function stripVerbatim(path: string): string {
 }
 
 /**
+ * A resolver that answers by itself only when its answer must be the one {@link resolveCwd} gives
+ * with full read access: the real path of a directory this thread may stat. Anything else (the
+ * path or where it leads is not readable here, missing, not a directory, any error) is asked of
+ * `fallback`. The worker thread uses it in front of the main-thread port: most cwds lie in its
+ * roots and resolve there, without two messages between threads per check (two checks per task).
+ *
+ * @example
+ * ```ts
+ * import { resolveCwd, resolvingHereFirst } from "./cwd_resolve.ts";
+ * const resolve = resolvingHereFirst(resolveCwd); // the fallback: e.g. the main-thread port
+ * await resolve("/srv/app");
+ * ```
+ */
+export function resolvingHereFirst(fallback: CwdResolver): CwdResolver {
+  return async (path) => {
+    if (typeof path === "string" && isAbsolutePath(path) && !path.includes("\0")) {
+      try {
+        const real = stripVerbatim(await Deno.realPath(path));
+        if ((await Deno.stat(real)).isDirectory) return { ok: true, real };
+      } catch { /* not answerable here: ask the fallback */ }
+    }
+    return await fallback(path);
+  };
+}
+
+/**
  * Resolves `path` to its real location; it must exist and be a directory. The `reason` of a
  * failure completes the sentence "cwd X …" ("does not exist", "is not a directory", …).
  *

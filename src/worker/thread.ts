@@ -20,6 +20,7 @@ import type { TaskRecord } from "../store/tasks.ts";
 import { matchingRules } from "../policy/caller.ts";
 import { type LogOptions, setupLogging } from "../util/log.ts";
 import { createWorkerApp } from "./app.ts";
+import { resolvingHereFirst } from "../inbound/cwd_resolve.ts";
 import { CwdPortClient, type CwdResolveRequest, isCwdResolveReply } from "./cwd_port.ts";
 import { demoIdentityLookup } from "./demo_identity.ts";
 import { catProcNetTcp, localUserIdentityLookup } from "./local_user_identity.ts";
@@ -85,8 +86,12 @@ function post(msg: WorkerReport | CwdResolveRequest): void {
   self.postMessage(msg);
 }
 
-/** cwds are resolved by the main thread, which may read the symlinks leading into the roots. */
+/**
+ * cwds are resolved by the main thread, which may read the symlinks leading into the roots,
+ * unless this thread can give the same answer itself (a directory it may read).
+ */
 const cwdPort = new CwdPortClient(post);
+const resolveCwdHere = resolvingHereFirst(cwdPort.resolve);
 
 let stop: (() => Promise<void>) | null = null;
 
@@ -140,7 +145,7 @@ async function start(init: WorkerInit): Promise<void> {
         rootsReal: init.rootsReal,
         runnersAvailable: [...runners.keys()],
         caseInsensitive: init.caseInsensitive,
-        resolve: cwdPort.resolve,
+        resolve: resolveCwdHere,
       }, task),
   };
   const run = lazyExecutor(deps, init.egress);
@@ -168,7 +173,7 @@ async function start(init: WorkerInit): Promise<void> {
     rootsReal: init.rootsReal,
     caseInsensitive: init.caseInsensitive,
     sandbox: init.sandbox,
-    resolveCwd: cwdPort.resolve,
+    resolveCwd: resolveCwdHere,
   });
   let identity: IdentityLookup;
   let hosts: NodeHosts;
