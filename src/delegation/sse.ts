@@ -11,6 +11,7 @@
  * for await (const msg of readSse(res.body!, 1 << 20)) console.log(msg.event, msg.data);
  * ```
  */
+import { byteChunks } from "../util/byte_chunks.ts";
 import { CmeshError } from "../protocol/errors.ts";
 
 /** One SSE message. */
@@ -37,11 +38,10 @@ export async function* readSse(
   maxMessageChars: number,
   signal?: AbortSignal,
 ): AsyncGenerator<SseMessage> {
-  const reader = body.pipeThrough(new TextDecoderStream()).getReader();
-  // An abort cancels the body itself: a fetch aborted after its headers arrived does not
-  // always stop the body from delivering what the peer keeps sending (keep-alives).
-  const onAbort = () => reader.cancel(signal?.reason).catch(() => {});
-  signal?.addEventListener("abort", onAbort, { once: true });
+  // One reused buffer for the whole stream; an abort cancels the body itself, even mid-read
+  // (see util/byte_chunks.ts).
+  const chunks = byteChunks(body, { signal });
+  const decoder = new TextDecoder();
   let buf = "";
   let msg: { id: string | null; event: string; data: string[] } = {
     id: null,
@@ -52,9 +52,9 @@ export async function* readSse(
   let held = 0;
   try {
     for (;;) {
-      const { done, value } = await reader.read();
+      const { done, value } = await chunks.next();
       if (done || signal?.aborted) return;
-      buf += value;
+      buf += decoder.decode(value, { stream: true });
       let nl: number;
       while ((nl = buf.indexOf("\n")) >= 0) {
         const line = buf.slice(0, nl).replace(/\r$/, "");
@@ -79,7 +79,6 @@ export async function* readSse(
       if (held + buf.length > maxMessageChars) throw new SseTooLarge(maxMessageChars);
     }
   } finally {
-    signal?.removeEventListener("abort", onAbort);
-    reader.cancel().catch(() => {});
+    await chunks.return(undefined).catch(() => {});
   }
 }
