@@ -12,6 +12,7 @@
  * if (r.code === 0) console.log(new TextDecoder().decode(r.stdout).trim());
  * ```
  */
+import { byteChunks } from "./byte_chunks.ts";
 import { ByteTail } from "./byte_tail.ts";
 
 /** How to run one bounded helper command. */
@@ -85,14 +86,13 @@ export async function runBounded(bin: string, opts: BoundedRunOptions): Promise<
 
   const stdoutChunks: Uint8Array[] = [];
   let stdoutKept = 0;
-  const stdoutReader = child.stdout.getReader();
+  // Read into buffers of their own (byte_chunks.ts): what is kept is copied out of them.
+  const drain = new AbortController();
   const stdoutDone = (async () => {
-    for (;;) {
-      const { value, done } = await stdoutReader.read();
-      if (done) return;
+    for await (const value of byteChunks(child.stdout, { signal: drain.signal })) {
       const room = opts.maxStdoutBytes - stdoutKept;
       if (value.byteLength > room) {
-        if (room > 0) stdoutChunks.push(value.subarray(0, room));
+        if (room > 0) stdoutChunks.push(value.slice(0, room));
         stdoutKept += Math.max(room, 0);
         if (!stdoutTruncated) {
           stdoutTruncated = true;
@@ -100,17 +100,14 @@ export async function runBounded(bin: string, opts: BoundedRunOptions): Promise<
         }
         continue; // keep draining so the helper never blocks on a full pipe
       }
-      stdoutChunks.push(value);
+      stdoutChunks.push(value.slice());
       stdoutKept += value.byteLength;
     }
   })().catch(() => {});
 
   const stderrTail = new ByteTail(opts.maxStderrBytes ?? 4096);
-  const stderrReader = child.stderr.getReader();
   const stderrDone = (async () => {
-    for (;;) {
-      const { value, done } = await stderrReader.read();
-      if (done) return;
+    for await (const value of byteChunks(child.stderr, { signal: drain.signal })) {
       stderrTail.write(value);
     }
   })().catch(() => {});
@@ -119,7 +116,7 @@ export async function runBounded(bin: string, opts: BoundedRunOptions): Promise<
   clearTimeout(timer);
   const drained = await waitAtMost(Promise.all([stdoutDone, stderrDone]), DRAIN_AFTER_EXIT_MS);
   if (!drained) {
-    await Promise.allSettled([stdoutReader.cancel(), stderrReader.cancel()]);
+    drain.abort();
     await Promise.allSettled([stdoutDone, stderrDone]);
   }
 
