@@ -2,28 +2,22 @@
 import assert from "node:assert/strict";
 import { formatEvent, formatResult } from "../../src/cli/format.ts";
 import type { TaskResult } from "../../src/protocol/task.ts";
+import { taskResult } from "../support/task_fixtures.ts";
 
-const result = (finalText: string): TaskResult => ({
-  id: "t0123456789",
-  state: "succeeded",
-  profile: "query",
-  runner: "claude",
-  cwd: "/srv/app",
-  started_at: null,
-  finished_at: null,
-  claims: { final_text: finalText, session_id: null },
-  evidence: {
-    exit_code: 1,
-    signal: null,
-    duration_ms: 1000,
-    git: null,
-    usage: { input_tokens: 1, output_tokens: 2, cost_usd: null },
-    permission_denials: [],
-    truncated: { stdout: false, stderr: false },
-    stderr_tail: "",
-  },
-  error: null,
-});
+const result = (finalText: string): TaskResult =>
+  taskResult({
+    claims: { final_text: finalText, session_id: null },
+    evidence: {
+      exit_code: 1,
+      signal: null,
+      duration_ms: 1000,
+      git: null,
+      usage: { input_tokens: 1, output_tokens: 2, cost_usd: null },
+      permission_denials: [],
+      truncated: { stdout: false, stderr: false },
+      stderr_tail: "",
+    },
+  });
 
 Deno.test("a claim cannot print lines that read as the evidence (item 6, CLI)", () => {
   Deno.env.set("NO_COLOR", "1");

@@ -171,12 +171,28 @@ function mirrored(store: ReturnType<typeof openStore>, bus: TaskBus, ids: string
   });
 }
 
-Deno.test("one stream follows 60 tasks: every event once, in order; results stored", async () => {
+/** A worker app, a requester store and a follower of it; all closed after `fn`. */
+async function withFollower(
+  fn: (
+    w: Awaited<ReturnType<typeof worker>>,
+    r: { store: ReturnType<typeof openStore>; bus: TaskBus; follower: TaskFollower },
+  ) => Promise<void>,
+): Promise<void> {
   const w = await worker();
   const store = openStore(":memory:");
   const bus = new TaskBus();
   const follower = new TaskFollower({ store, bus, self: "laptop", pollMs: 10 });
   try {
+    await fn(w, { store, bus, follower });
+  } finally {
+    follower.close();
+    store.close();
+    await w.close();
+  }
+}
+
+Deno.test("one stream follows 60 tasks: every event once, in order; results stored", async () => {
+  await withFollower(async (w, { store, bus, follower }) => {
     const ids = await dispatch(w, store, 60);
     for (const id of ids) follower.follow(getTask(store, "outbound", id)!, w.address);
     // Interleaved progress across tasks, then every task ends.
@@ -206,11 +222,7 @@ Deno.test("one stream follows 60 tasks: every event once, in order; results stor
     assert.equal(w.requests.filter((r) => /^GET \/v1\/tasks\/[^/]+\/events$/.test(r)).length, 0);
     // The outcomes came with the stream: no status or result asked for afterwards.
     assert.deepEqual(w.requests.filter((r) => r.startsWith("GET ")), []);
-  } finally {
-    follower.close();
-    store.close();
-    await w.close();
-  }
+  });
 });
 
 Deno.test("a restarted requester resumes each task where it stopped, nothing twice", async () => {
@@ -245,11 +257,7 @@ Deno.test("a restarted requester resumes each task where it stopped, nothing twi
 });
 
 Deno.test("an outcome too large to ride along is asked for: status, then result", async () => {
-  const w = await worker();
-  const store = openStore(":memory:");
-  const bus = new TaskBus();
-  const follower = new TaskFollower({ store, bus, self: "laptop", pollMs: 10 });
-  try {
+  await withFollower(async (w, { store, bus, follower }) => {
     const [big, small] = await dispatch(w, store, 2);
     for (const id of [big, small]) follower.follow(getTask(store, "outbound", id)!, w.address);
     const large = "x".repeat(300 * 1024);
@@ -262,19 +270,11 @@ Deno.test("an outcome too large to ride along is asked for: status, then result"
       `GET /v1/tasks/${big}`,
       `GET /v1/tasks/${big}/result`,
     ]);
-  } finally {
-    follower.close();
-    store.close();
-    await w.close();
-  }
+  });
 });
 
 Deno.test("a task that runs and ends before its dispatch is followed is taken from the open stream", async () => {
-  const w = await worker();
-  const store = openStore(":memory:");
-  const bus = new TaskBus();
-  const follower = new TaskFollower({ store, bus, self: "laptop", pollMs: 10 });
-  try {
+  await withFollower(async (w, { store, bus, follower }) => {
     const [a, b] = await dispatch(w, store, 2);
     // The stream is open for `a`; `b` was submitted (its 202 is still on the way back).
     updateTaskState(store, "outbound", b, "queued", { remote_state: null });
@@ -294,11 +294,7 @@ Deno.test("a task that runs and ends before its dispatch is followed is taken fr
     assert.equal(getTask(store, "outbound", b)!.state, "succeeded");
     assert.deepEqual(w.requests.filter((r) => r.startsWith("GET ")), []);
     assert.equal(w.requests.filter((r) => r === "POST /v1/events").length, 1);
-  } finally {
-    follower.close();
-    store.close();
-    await w.close();
-  }
+  });
 });
 
 Deno.test("the peer's late 202 does not undo what its event stream already stored", async () => {
