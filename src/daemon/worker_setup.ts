@@ -6,7 +6,7 @@
 import type { Config } from "../config/schema.ts";
 import { BASE_ENV_ALLOWLIST, WINDOWS_BASE_ENV_ALLOWLIST } from "../runner/env.ts";
 import { resolveBinary } from "../runner/probe.ts";
-import { resolveProcessTools } from "../runner/process_tree.ts";
+import { resolveProcessTools } from "../runner/process_list.ts";
 import type { RunTools } from "../runner/run.ts";
 import { resolveRunners, type RunnerRuntime } from "../runner/runtime.ts";
 import { probeSandbox } from "../runner/sandbox/availability.ts";

@@ -5,8 +5,8 @@
  * the group with `setsid` (Claude Code starts each Bash tool command that way).
  *
  * Works without `Deno.kill` and without `/proc`, because the runner lives in a Deno Worker with
- * narrowed permissions where neither is available: processes are listed by spawning `ps` (with
- * the environment shown) and signalled by spawning `kill`, both as absolute paths.
+ * narrowed permissions where neither is available: processes are listed by spawning `ps`
+ * (`process_list.ts`) and signalled by spawning `kill`, both as absolute paths.
  *
  * Platforms: Linux (procps `ps … e`) is tested. macOS is wired to `ps -E` but unverified.
  * Windows has no process groups, signals or `ps` environment: {@link killTree} runs
@@ -15,7 +15,8 @@
  *
  * @example
  * ```ts
- * import { killTree, resolveProcessTools } from "./process_tree.ts";
+ * import { resolveProcessTools } from "./process_list.ts";
+ * import { killTree } from "./process_tree.ts";
  * const { killBin, psBin } = resolveProcessTools();
  * await killTree({
  *   pgid: 4242, token: "r0123456789abcdef0123456789abcdef",
@@ -24,23 +25,17 @@
  * ```
  */
 import { delay, runBounded } from "../util/bounded_command.ts";
+import {
+  descendantsOf,
+  isProtectedPid,
+  isValidRunToken,
+  listProcesses,
+  type ProcessInfo,
+  treeKillSupport,
+} from "./process_list.ts";
 import { killWindowsTree } from "./windows_tree.ts";
 
-/** The environment variable that marks every process of a run. */
-export const RUN_TOKEN_ENV = "CMESH_RUN_ID";
-
-const TOKEN_PATTERN = /^[A-Za-z0-9_-]{16,128}$/;
-
-/** A fresh unguessable run token (`r` + 32 hex digits). */
-export function newRunToken(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(16));
-  return "r" + Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-/** True when `token` is a usable run token: 16–128 characters of `[A-Za-z0-9_-]`. */
-export function isValidRunToken(token: string): boolean {
-  return TOKEN_PATTERN.test(token);
-}
+const KILL_TIMEOUT_MS = 10_000;
 
 /** Signals the tree killer may send. */
 const SIGNALS = new Set([
@@ -75,161 +70,14 @@ export function normalizeSignals(signals: readonly string[]): string[] {
   return out;
 }
 
-/** Whether tree kill works on an OS, and why not. */
-export interface TreeKillSupport {
-  supported: boolean;
-  /**
-   * Whether a final sweep after the child exited is safe: true where the run's processes are
-   * found by marker and group; false on Windows, where `taskkill /T` works by pid and a pid can
-   * be reused once the child is gone.
-   */
-  sweep: boolean;
-  reason: string;
-}
-
-/** What tree kill can do on `os` (default: this machine). */
-export function treeKillSupport(os: string = Deno.build.os): TreeKillSupport {
-  if (os === "linux") {
-    return { supported: true, sweep: true, reason: "procps ps with environment (tested)" };
-  }
-  if (os === "darwin") return { supported: true, sweep: true, reason: "BSD ps -E (untested)" };
-  if (os === "windows") {
-    return {
-      supported: true,
-      sweep: false,
-      reason: "taskkill /T /F ends the child and its descendants by parent link; a process " +
-        "that outlived its parent is not reached (no marker sweep on Windows)",
-    };
-  }
-  return {
-    supported: false,
-    sweep: false,
-    reason: `process-tree kill is not supported on ${os}: no process groups or kill/ps tools; ` +
-      "only the main child is killed",
-  };
-}
-
-/** Absolute paths of the `kill` and `ps` binaries. */
-export interface ProcessTools {
-  killBin: string;
-  psBin: string;
-}
-
-/**
- * Finds `kill` and `ps` in the conventional places (needs read access to them). Resolve once in
- * the daemon's main thread and pass the paths to the worker, whose `run` allowlist holds them.
- */
-export function resolveProcessTools(): ProcessTools {
-  const support = treeKillSupport();
-  if (!support.supported) throw new Error(support.reason);
-  if (Deno.build.os === "windows") {
-    const system32 = `${Deno.env.get("SystemRoot") ?? "C:\\Windows"}\\System32`;
-    return { killBin: `${system32}\\taskkill.exe`, psBin: `${system32}\\tasklist.exe` };
-  }
-  const find = (name: string) => {
-    for (const dir of ["/usr/bin", "/bin", "/usr/sbin", "/sbin"]) {
-      const path = `${dir}/${name}`;
-      try {
-        if (Deno.statSync(path).isFile) return path;
-      } catch { /* try the next one */ }
-    }
-    throw new Error(`cannot find the "${name}" binary in /usr/bin, /bin, /usr/sbin or /sbin`);
-  };
-  return { killBin: find("kill"), psBin: find("ps") };
-}
-
-/** One row of the process listing. */
-export interface ProcessInfo {
-  pid: number;
-  ppid: number;
-  pgid: number;
-  /** `ps` state letters; a leading `Z` is a zombie (already dead, not killable). */
-  stat: string;
-  /** True when the process carries `CMESH_RUN_ID=<token>` in its environment. */
-  hasToken: boolean;
-}
-
-/** The `ps` arguments that list every process with its environment, per OS. */
-export function psArguments(os: string = Deno.build.os): string[] {
-  if (os === "linux") return ["-e", "-ww", "-o", "pid=,ppid=,pgid=,stat=,args=", "e"];
-  if (os === "darwin") return ["-A", "-ww", "-E", "-o", "pid=,ppid=,pgid=,stat=,command="];
-  throw new Error(`listing processes with their environment is not supported on ${os}`);
-}
-
-const PS_LINE = /^\s*(\d+)\s+(\d+)\s+(\d+)\s+(\S+)\s?(.*)$/;
-
-/**
- * Parses a `ps` listing (see {@link psArguments}) and marks the rows carrying `token`. The marker
- * must appear as a whole word `CMESH_RUN_ID=<token>` (the environment follows the arguments).
- *
- * @example
- * ```ts
- * parsePsListing(" 10 1 10 S sleep 9 CMESH_RUN_ID=rabc HOME=/\n", "rabc");
- * // [{pid:10, ppid:1, pgid:10, stat:"S", hasToken:true}]
- * ```
- */
-export function parsePsListing(listing: string, token: string | null): ProcessInfo[] {
-  const needle = token === null ? null : ` ${RUN_TOKEN_ENV}=${token}`;
-  const rows: ProcessInfo[] = [];
-  for (const line of listing.split("\n")) {
-    const m = PS_LINE.exec(line);
-    if (!m) continue;
-    const rest = " " + m[5];
-    let hasToken = false;
-    if (needle !== null) {
-      for (let at = rest.indexOf(needle); at !== -1; at = rest.indexOf(needle, at + 1)) {
-        const after = rest.charAt(at + needle.length);
-        if (after === "" || /\s/.test(after)) {
-          hasToken = true;
-          break;
-        }
-      }
-    }
-    rows.push({ pid: +m[1], ppid: +m[2], pgid: +m[3], stat: m[4], hasToken });
-  }
-  return rows;
-}
-
-const PS_TIMEOUT_MS = 10_000;
-const PS_MAX_BYTES = 64 * 1024 * 1024;
-
-/** Lists every process (with token marks) by running `ps`. Throws when `ps` fails. */
-export async function listProcesses(psBin: string, token: string | null): Promise<ProcessInfo[]> {
-  const r = await runBounded(psBin, {
-    args: psArguments(),
-    env: { LC_ALL: "C" },
-    maxStdoutBytes: PS_MAX_BYTES,
-    timeoutMs: PS_TIMEOUT_MS,
-  });
-  if (r.code !== 0 && !r.stdoutTruncated) {
-    throw new Error(`${psBin} failed (code ${r.code}, signal ${r.signal}): ${r.stderr.trim()}`);
-  }
-  return parsePsListing(new TextDecoder().decode(r.stdout), token);
-}
-
-/** True for pids the tree killer must never touch: nothing, init, and this process. */
-function isProtected(pid: number): boolean {
-  return pid <= 1 || pid === Deno.pid;
-}
-
-/**
- * The pids of live (non-zombie) processes carrying the run token.
- *
- * @example
- * ```ts
- * const pids = await findProcessesByToken("r0123456789abcdef0123456789abcdef", "/usr/bin/ps");
- * ```
- */
-export async function findProcessesByToken(token: string, psBin: string): Promise<number[]> {
-  if (!isValidRunToken(token)) throw new Error("invalid run token");
-  const rows = await listProcesses(psBin, token);
-  return rows.filter((p) => p.hasToken && !p.stat.startsWith("Z") && !isProtected(p.pid))
-    .map((p) => p.pid);
-}
-
 /**
  * Sends `signal` to a process group and/or single pids with one `kill` invocation. Missing
  * processes are not an error (they already died); a failure to run `kill` is thrown.
+ *
+ * @example
+ * ```ts
+ * await sendSignal("/usr/bin/kill", "SIGTERM", { pgid: 4242, pids: [4250] });
+ * ```
  */
 export async function sendSignal(
   killBin: string,
@@ -237,21 +85,31 @@ export async function sendSignal(
   targets: { pgid: number | null; pids: number[] },
 ): Promise<void> {
   const [name] = normalizeSignals([signal]);
-  const ids = targets.pids.filter((p) => !isProtected(p)).map(String);
-  if (targets.pgid !== null && !isProtected(targets.pgid)) ids.unshift(`-${targets.pgid}`);
+  const ids = targets.pids.filter((p) => !isProtectedPid(p)).map(String);
+  if (targets.pgid !== null && !isProtectedPid(targets.pgid)) ids.unshift(`-${targets.pgid}`);
   if (ids.length === 0) return;
   const r = await runBounded(killBin, {
     args: ["-s", name.slice(3), "--", ...ids],
     env: { LC_ALL: "C" },
     maxStdoutBytes: 64 * 1024,
-    timeoutMs: PS_TIMEOUT_MS,
+    timeoutMs: KILL_TIMEOUT_MS,
   });
   if (r.code !== 0 && !/no such process/i.test(r.stderr)) {
     throw new Error(`${killBin} failed (code ${r.code}): ${r.stderr.trim()}`);
   }
 }
 
-/** What to kill and how. */
+/**
+ * What to kill and how.
+ *
+ * @example
+ * ```ts
+ * const opts: KillTreeOptions = {
+ *   pgid: 4242, token: null, signals: ["SIGTERM"], graceMs: 2000,
+ *   killBin: "/usr/bin/kill", psBin: "/usr/bin/ps",
+ * };
+ * ```
+ */
 export interface KillTreeOptions {
   /** The run's process group (the main child's pid when spawned detached), if known. */
   pgid: number | null;
@@ -281,7 +139,15 @@ export interface KillTreeOptions {
   directKill?: (signal: string) => void;
 }
 
-/** What a tree kill did. */
+/**
+ * What a tree kill did.
+ *
+ * @example
+ * ```ts
+ * declare const report: KillTreeReport;
+ * const clean = report.survivors.length === 0 && report.errors.length === 0;
+ * ```
+ */
 export interface KillTreeReport {
   /** Each signal actually sent, with the group and the extra pids it went to. */
   steps: { signal: string; pgid: number | null; pids: number[] }[];
@@ -289,25 +155,6 @@ export interface KillTreeReport {
   survivors: number[];
   /** Problems met on the way (listing or signalling failures). */
   errors: string[];
-}
-
-/** `root` and every process below it (by parent pid) in one listing. */
-export function descendantsOf(rows: readonly ProcessInfo[], root: number): Set<number> {
-  const children = new Map<number, number[]>();
-  for (const p of rows) {
-    const list = children.get(p.ppid);
-    if (list) list.push(p.pid);
-    else children.set(p.ppid, [p.pid]);
-  }
-  const out = new Set<number>();
-  const stack = rows.some((p) => p.pid === root) ? [root] : [];
-  while (stack.length > 0) {
-    const pid = stack.pop()!;
-    if (out.has(pid)) continue;
-    out.add(pid);
-    stack.push(...(children.get(pid) ?? []));
-  }
-  return out;
 }
 
 /** Extra SIGKILL rounds for processes forked while the tree was being killed. */
@@ -359,7 +206,7 @@ export async function killTree(opts: KillTreeOptions): Promise<KillTreeReport> {
       const rows = await listProcesses(opts.psBin, token);
       const inside = root === null ? new Set<number>() : descendantsOf(rows, root);
       return rows.filter((p) =>
-        !p.stat.startsWith("Z") && !isProtected(p.pid) &&
+        !p.stat.startsWith("Z") && !isProtectedPid(p.pid) &&
         (p.hasToken || (opts.pgid !== null && p.pgid === opts.pgid) || inside.has(p.pid))
       );
     } catch (e) {
@@ -403,7 +250,14 @@ export async function killTree(opts: KillTreeOptions): Promise<KillTreeReport> {
   return report;
 }
 
-/** Options for {@link killOrphansOfToken}. */
+/**
+ * Options for {@link killOrphansOfToken}.
+ *
+ * @example
+ * ```ts
+ * const opts: KillOrphansOptions = { killBin: "/usr/bin/kill", psBin: "/usr/bin/ps" };
+ * ```
+ */
 export interface KillOrphansOptions {
   killBin: string;
   psBin: string;

@@ -7,12 +7,13 @@
  * outlives it. Every wait is bounded.
  *
  * Designed for a Deno Worker with narrowed permissions: it needs `run` for the runner binary
- * and the `kill`/`ps` binaries, and neither `Deno.kill` nor `/proc` (see process_tree.ts).
+ * and the `kill`/`ps` binaries, and neither `Deno.kill` nor `/proc` (see process_list.ts and
+ * process_tree.ts).
  *
  * @example
  * ```ts
  * import { superviseRun } from "./supervisor.ts";
- * import { newRunToken } from "./process_tree.ts";
+ * import { newRunToken } from "./process_list.ts";
  * const run = await superviseRun(
  *   { argv: ["/usr/bin/claude", "-p", "hi"], env: { HOME: "/var/lib/cmesh/h" }, cwd: "/srv/app", stdin: null },
  *   { timeoutMs: 600_000, maxStdoutBytes: 8 << 20, maxStderrBytes: 64 << 10 },
@@ -27,14 +28,8 @@
  */
 import type { Invocation, RunLimits } from "./types.ts";
 import { DEFAULT_MAX_LINE_CHARS, LastLineTracker, type Line, LineSplitter } from "./line_stream.ts";
-import {
-  isValidRunToken,
-  killTree,
-  type KillTreeReport,
-  normalizeSignals,
-  RUN_TOKEN_ENV,
-  treeKillSupport,
-} from "./process_tree.ts";
+import { isValidRunToken, RUN_TOKEN_ENV, treeKillSupport } from "./process_list.ts";
+import { killTree, type KillTreeReport, normalizeSignals } from "./process_tree.ts";
 import { ByteTail } from "../util/byte_tail.ts";
 import { type Preamble, readPreamble } from "./preamble.ts";
 import { pump } from "./pipe_pump.ts";
@@ -65,7 +60,7 @@ export interface SuperviseOptions {
   /**
    * True when argv[0] is a sandbox (bwrap) holding the run in its own PID namespace: the
    * whole namespace is the run, the graceful signals go to the processes inside it, and the
-   * final SIGKILL to bwrap ends everything in it (see process_tree.ts).
+   * final SIGKILL to bwrap ends everything in it (see process_list.ts, process_tree.ts).
    */
   sandboxed?: boolean;
   /**

@@ -6,7 +6,7 @@
  */
 import { buildInvocation } from "../runner/invocation.ts";
 import { RunnerSetupError } from "../runner/manifest.ts";
-import { newRunToken } from "../runner/process_tree.ts";
+import { newRunToken } from "../runner/process_list.ts";
 import { executeRun, type RunTools } from "../runner/run.ts";
 import type { ResolvedRunner } from "../runner/runtime.ts";
 import { prepareRunSandbox, type SandboxSettings, sandboxState } from "../runner/sandbox/mod.ts";

@@ -11,7 +11,7 @@
  * isAlive(Deno.pid); // true
  * ```
  */
-import { resolveProcessTools, RUN_TOKEN_ENV } from "../../src/runner/process_tree.ts";
+import { resolveProcessTools, RUN_TOKEN_ENV } from "../../src/runner/process_list.ts";
 
 /** The `kill` and `ps` binaries the runner uses on this machine. */
 export const { killBin, psBin } = resolveProcessTools();

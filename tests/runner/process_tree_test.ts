@@ -1,23 +1,22 @@
 /**
  * @module
- * Tests for process_tree.ts: parsing `ps` listings, signal normalisation, and killing real
- * trees (a process group plus a `setsid` escapee found by its run token) through the `kill` and
- * `ps` binaries.
+ * Tests for process_list.ts and process_tree.ts: parsing `ps` listings, signal normalisation,
+ * and killing real trees (a process group plus a `setsid` escapee found by its run token) through
+ * the `kill` and `ps` binaries.
  */
 import assert from "node:assert/strict";
 import { taskkillArguments } from "../../src/runner/windows_tree.ts";
 import {
+  descendantsOf,
   findProcessesByToken,
   isValidRunToken,
-  killOrphansOfToken,
-  killTree,
   newRunToken,
-  normalizeSignals,
   parsePsListing,
   psArguments,
   RUN_TOKEN_ENV,
   treeKillSupport,
-} from "../../src/runner/process_tree.ts";
+} from "../../src/runner/process_list.ts";
+import { killOrphansOfToken, killTree, normalizeSignals } from "../../src/runner/process_tree.ts";
 import { isAlive, killBin, liveWithMarker, psBin, reap } from "./_ps.ts";
 
 /** Starts `bash` in its own group with the token; it forks a setsid'd sleeper and a plain one. */
@@ -205,8 +204,7 @@ Deno.test("killTree falls back to the direct kill when the kill binary cannot ru
   assert.equal((await child.status).signal, "SIGTERM");
 });
 
-Deno.test("descendantsOf: the sandbox root and everything below it, nothing beside it", async () => {
-  const { descendantsOf } = await import("../../src/runner/process_tree.ts");
+Deno.test("descendantsOf: the sandbox root and everything below it, nothing beside it", () => {
   const row = (pid: number, ppid: number) => ({ pid, ppid, pgid: pid, stat: "S", hasToken: false });
   const rows = [
     row(1, 0),

@@ -1,6 +1,6 @@
 /** The test-side process checks must be able to say "alive" too, or the kill tests prove nothing. */
 import assert from "node:assert/strict";
-import { RUN_TOKEN_ENV } from "../../src/runner/process_tree.ts";
+import { RUN_TOKEN_ENV } from "../../src/runner/process_list.ts";
 import { isAlive, livePids, liveWithMarker } from "./_ps.ts";
 
 Deno.test("isAlive and liveWithMarker see a live marked process, then not after it is killed", async () => {

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { type SuperviseOptions, superviseRun } from "../../src/runner/supervisor.ts";
-import { newRunToken, RUN_TOKEN_ENV } from "../../src/runner/process_tree.ts";
+import { newRunToken, RUN_TOKEN_ENV } from "../../src/runner/process_list.ts";
 import type { Invocation, RunLimits } from "../../src/runner/types.ts";
 import { fakeAgentInvocation, type FakeStep } from "../support/fake_agent.ts";
 import { isAlive, killBin, livePids, liveWithMarker, psBin, reap, sessionOf } from "./_ps.ts";

@@ -10,7 +10,7 @@
 import assert from "node:assert/strict";
 import { parseConfigText } from "../../src/config/load.ts";
 import { buildInvocation } from "../../src/runner/invocation.ts";
-import { newRunToken } from "../../src/runner/process_tree.ts";
+import { newRunToken } from "../../src/runner/process_list.ts";
 import { executeRun } from "../../src/runner/run.ts";
 import { resolveRunners } from "../../src/runner/runtime.ts";
 import { makeRunDirs, requireCli, TOOLS } from "./harness.ts";

@@ -30,7 +30,7 @@ import type { TaskEvent } from "../../src/protocol/task.ts";
 import { buildInvocation } from "../../src/runner/invocation.ts";
 import type { RunnerManifest } from "../../src/runner/manifest.ts";
 import { resolveBinary } from "../../src/runner/probe.ts";
-import { newRunToken, resolveProcessTools, RUN_TOKEN_ENV } from "../../src/runner/process_tree.ts";
+import { newRunToken, resolveProcessTools, RUN_TOKEN_ENV } from "../../src/runner/process_list.ts";
 import { executeRun, type RunTools } from "../../src/runner/run.ts";
 import { type ResolvedRunner, resolveRunners } from "../../src/runner/runtime.ts";
 import type { Invocation, RunnerEvent, RunOutcome } from "../../src/runner/types.ts";

@@ -10,7 +10,7 @@ import { Config } from "../../src/config/schema.ts";
 import type { CallerIdentity } from "../../src/policy/types.ts";
 import { isTerminal } from "../../src/protocol/task.ts";
 import { parseManifest } from "../../src/runner/manifest.ts";
-import { resolveProcessTools } from "../../src/runner/process_tree.ts";
+import { resolveProcessTools } from "../../src/runner/process_list.ts";
 import type { ResolvedRunner } from "../../src/runner/runtime.ts";
 import { executeTask } from "../../src/scheduler/executor.ts";
 import { RunQueue } from "../../src/scheduler/queue.ts";

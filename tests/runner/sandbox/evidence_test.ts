@@ -8,7 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { resolveProcessTools } from "../../../src/runner/process_tree.ts";
+import { resolveProcessTools } from "../../../src/runner/process_list.ts";
 import { executeRun } from "../../../src/runner/run.ts";
 import { probeSandbox } from "../../../src/runner/sandbox/availability.ts";
 import { hostLayout } from "../../../src/runner/sandbox/host.ts";
