@@ -11,13 +11,8 @@ import { isTerminal, type TaskRequest, type TaskStatus } from "../protocol/task.
 import type { TaskBus } from "../scheduler/task_bus.ts";
 import { appendAudit } from "../store/audit.ts";
 import type { Store } from "../store/db.ts";
-import {
-  appendEvent,
-  getTask,
-  type InsertOutcome,
-  type TaskRecord,
-  updateTaskState,
-} from "../store/tasks.ts";
+import { appendEvent } from "../store/task_events.ts";
+import { getTask, type InsertOutcome, type TaskRecord, updateTaskState } from "../store/tasks.ts";
 import { type FailureKind, recordPeerFailure } from "./follower.ts";
 import { type PeerAddress, PeerClient, type PeerFailure } from "./peer_client.ts";
 import type { PeerTarget } from "./peer_resolve.ts";

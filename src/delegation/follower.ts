@@ -17,14 +17,8 @@ import { quoteTaskError, type TaskErrorCode } from "../protocol/task_errors.ts";
 import type { TaskBus } from "../scheduler/task_bus.ts";
 import { appendAudit } from "../store/audit.ts";
 import type { Store } from "../store/db.ts";
-import {
-  appendEvent,
-  getTask,
-  listEvents,
-  saveResult,
-  type TaskRecord,
-  updateTaskState,
-} from "../store/tasks.ts";
+import { appendEvent, listEvents, saveResult } from "../store/task_events.ts";
+import { getTask, type TaskRecord, updateTaskState } from "../store/tasks.ts";
 import { logger } from "../util/log.ts";
 import { type PeerAddress, PeerClient, type PeerFailure, type PeerResult } from "./peer_client.ts";
 import { PeerStream, type PeerStreamHandlers } from "./peer_stream.ts";

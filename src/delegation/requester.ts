@@ -20,15 +20,9 @@ import { TaskBus } from "../scheduler/task_bus.ts";
 import { appendAudit } from "../store/audit.ts";
 import { requestHash } from "../store/hash.ts";
 import { recordDecision } from "../store/record_decision.ts";
-import {
-  getResult,
-  getTask,
-  lastEvent,
-  listEvents,
-  listTasks,
-  type TaskRecord,
-  toTaskStatus,
-} from "../store/tasks.ts";
+import { getResult, lastEvent, listEvents } from "../store/task_events.ts";
+import { listTasks, toTaskStatus } from "../store/task_queries.ts";
+import { getTask, type TaskRecord } from "../store/tasks.ts";
 import {
   type DelegateOutcome,
   dispatch,

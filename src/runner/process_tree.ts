@@ -274,7 +274,7 @@ export interface KillOrphansOptions {
  * @example
  * ```ts
  * import { openStore } from "../store/db.ts";
- * import { listRunningTasks } from "../store/tasks.ts";
+ * import { listRunningTasks } from "../store/task_queries.ts";
  * using store = openStore("/var/lib/cmesh/cmesh.db");
  * const [killBin, psBin] = ["/usr/bin/kill", "/usr/bin/ps"];
  * for (const task of listRunningTasks(store, "inbound")) {

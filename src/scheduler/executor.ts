@@ -17,7 +17,8 @@ import {
 } from "../runner/sandbox/egress/run_egress.ts";
 import { appendAudit } from "../store/audit.ts";
 import type { Store } from "../store/db.ts";
-import { appendEvent, getTask, updateTaskState } from "../store/tasks.ts";
+import { appendEvent } from "../store/task_events.ts";
+import { getTask, updateTaskState } from "../store/tasks.ts";
 import { finishTask, type TerminalOutcome, untilStored } from "./finish.ts";
 import { type Redecide, refuseAtDequeue } from "./redecide.ts";
 import type { TaskBus } from "./task_bus.ts";

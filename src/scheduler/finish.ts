@@ -27,13 +27,8 @@ import type { EgressSummary } from "../runner/sandbox/egress/proxy.ts";
 import { appendAudit } from "../store/audit.ts";
 import type { Store } from "../store/db.ts";
 import { storageProblem } from "../store/errors.ts";
-import {
-  appendEvent,
-  getTask,
-  saveResult,
-  type TaskRecord,
-  updateTaskState,
-} from "../store/tasks.ts";
+import { appendEvent, saveResult } from "../store/task_events.ts";
+import { getTask, type TaskRecord, updateTaskState } from "../store/tasks.ts";
 import { logger } from "../util/log.ts";
 import type { TaskBus } from "./task_bus.ts";
 

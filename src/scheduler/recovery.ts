@@ -8,7 +8,8 @@
 import { killOrphansOfToken } from "../runner/process_tree.ts";
 import type { RunTools } from "../runner/run.ts";
 import type { Store } from "../store/db.ts";
-import { listRunningTasks, listTasks, type TaskRecord } from "../store/tasks.ts";
+import { listRunningTasks, listTasks } from "../store/task_queries.ts";
+import { type TaskRecord } from "../store/tasks.ts";
 import { finishTask } from "./finish.ts";
 import type { RunQueue } from "./queue.ts";
 import type { TaskBus } from "./task_bus.ts";

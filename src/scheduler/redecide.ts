@@ -22,7 +22,8 @@ import type { RuleId } from "../protocol/rules.ts";
 import type { TaskError } from "../protocol/task_errors.ts";
 import { appendAudit } from "../store/audit.ts";
 import type { Store } from "../store/db.ts";
-import { appendEvent, saveResult, type TaskRecord, updateTaskState } from "../store/tasks.ts";
+import { appendEvent, saveResult } from "../store/task_events.ts";
+import { type TaskRecord, updateTaskState } from "../store/tasks.ts";
 import type { TaskBus } from "./task_bus.ts";
 
 /** The decision at dequeue: an allow names the directory the run must use. */

@@ -7,7 +7,7 @@
  * Idempotency: {@link insertTask} with an id that exists returns the stored task when the
  * request hash and requester match, and a conflict otherwise. Terminal states never change:
  * {@link updateTaskState} returns `false` instead. Events and results live in
- * `task_events.ts` (re-exported here).
+ * `task_events.ts`; listings, counts and the wire status in `task_queries.ts`.
  *
  * @example
  * ```ts
@@ -27,14 +27,11 @@
  * ```
  */
 import type { SQLInputValue } from "node:sqlite";
-import type { ErrorInfo, TaskEvent, TaskState, TaskStatus } from "../protocol/task.ts";
+import type { ErrorInfo, TaskState } from "../protocol/task.ts";
 import { TERMINAL_STATES } from "../protocol/task.ts";
 import type { QuotedTaskError, TaskError } from "../protocol/task_errors.ts";
 import type { Store } from "./db.ts";
 import { assertNoNul, storableText } from "./text.ts";
-
-export { appendEvent, getResult, lastEvent, listEvents, saveResult } from "./task_events.ts";
-export type { NewEvent } from "./task_events.ts";
 
 /** Which way a task goes, seen from this machine. */
 export type Direction = "inbound" | "outbound";
@@ -130,26 +127,32 @@ export interface TaskUpdate {
   runner?: string;
 }
 
-/** Filters for {@link listTasks}. Results are newest first. */
-export interface TaskQuery {
-  direction: Direction;
-  state?: TaskState | readonly TaskState[];
-  peer?: string;
-  requesterStableId?: string;
-  /** Only tasks created at or after this ISO time. */
-  since?: string;
-  /** Default 100. */
-  limit?: number;
-}
-
-const COLUMNS =
+/**
+ * The `tasks` columns, in the order {@link insertTask} writes them and {@link rowToTask} reads.
+ *
+ * @example
+ * ```ts
+ * import type { Store } from "./db.ts";
+ * declare const store: Store;
+ * const rows = store.prepare(`SELECT ${TASK_COLUMNS} FROM tasks`).all() as TaskRow[];
+ * ```
+ */
+export const TASK_COLUMNS =
   "direction, id, peer, requester, requester_stable_id, state, profile, runner, cwd, " +
   "prompt, timeout_s, request_hash, created_at, started_at, finished_at, error, run_token, " +
   "pgid, remote_state, updated_at, cwd_requested";
 const TERMINAL_SQL = TERMINAL_STATES.map((s) => `'${s}'`).join(", ");
 
-/** A row as `node:sqlite` returns it. */
-type Row = Record<string, string | number | null>;
+/**
+ * A `tasks` row as `node:sqlite` returns it.
+ *
+ * @example
+ * ```ts
+ * declare const row: TaskRow;
+ * const task: TaskRecord = rowToTask(row);
+ * ```
+ */
+export type TaskRow = Record<string, string | number | null>;
 
 function str(v: unknown): string {
   return String(v);
@@ -161,8 +164,18 @@ function jsonOrNull<T>(v: unknown): T | null {
   return v === null || v === undefined ? null : JSON.parse(String(v)) as T;
 }
 
-/** Maps a `tasks` row to a {@link TaskRecord}. */
-export function rowToTask(row: Row): TaskRecord {
+/**
+ * Maps a `tasks` row to a {@link TaskRecord}.
+ *
+ * @example
+ * ```ts
+ * import type { Store } from "./db.ts";
+ * declare const store: Store;
+ * const row = store.prepare(`SELECT ${TASK_COLUMNS} FROM tasks LIMIT 1`).get() as TaskRow;
+ * rowToTask(row).state; // e.g. "queued"
+ * ```
+ */
+export function rowToTask(row: TaskRow): TaskRecord {
   return {
     direction: str(row.direction) as Direction,
     id: str(row.id),
@@ -235,7 +248,7 @@ export function insertTask(store: Store, task: NewTask): InsertOutcome {
     const now = store.now();
     const state = task.state ?? "queued";
     store.prepare(
-      `INSERT INTO tasks (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO tasks (${TASK_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ).run(
       task.direction,
       task.id,
@@ -263,45 +276,21 @@ export function insertTask(store: Store, task: NewTask): InsertOutcome {
   });
 }
 
-/** The task stored under `(direction, id)`, or `null`. */
-export function getTask(store: Store, direction: Direction, id: string): TaskRecord | null {
-  const row = store.prepare(`SELECT ${COLUMNS} FROM tasks WHERE direction = ? AND id = ?`)
-    .get(direction, id) as Row | undefined;
-  return row ? rowToTask(row) : null;
-}
-
 /**
- * Tasks matching `query`, newest first.
+ * The task stored under `(direction, id)`, or `null`.
  *
  * @example
  * ```ts
  * import type { Store } from "./db.ts";
  * declare const store: Store;
- * declare const caller: RequesterIdentity;
- * listTasks(store, { direction: "inbound", requesterStableId: caller.stable_id, limit: 20 });
+ * const task = getTask(store, "inbound", "t_0123456789");
+ * if (task === null) console.error("no such task");
  * ```
  */
-export function listTasks(store: Store, query: TaskQuery): TaskRecord[] {
-  const where = ["direction = ?"];
-  const args: SQLInputValue[] = [query.direction];
-  if (query.state !== undefined) {
-    const states = typeof query.state === "string" ? [query.state] : [...query.state];
-    if (states.length === 0) return [];
-    where.push(`state IN (${states.map(() => "?").join(", ")})`);
-    args.push(...states);
-  }
-  const add = (condition: string, value: SQLInputValue | undefined) => {
-    if (value === undefined) return;
-    where.push(condition);
-    args.push(value);
-  };
-  add("peer = ?", query.peer);
-  add("requester_stable_id = ?", query.requesterStableId);
-  add("created_at >= ?", query.since);
-  args.push(Math.max(0, Math.floor(query.limit ?? 100)));
-  const sql = `SELECT ${COLUMNS} FROM tasks WHERE ${where.join(" AND ")} ` +
-    `ORDER BY created_at DESC, id DESC LIMIT ?`;
-  return (store.prepare(sql).all(...args) as Row[]).map(rowToTask);
+export function getTask(store: Store, direction: Direction, id: string): TaskRecord | null {
+  const row = store.prepare(`SELECT ${TASK_COLUMNS} FROM tasks WHERE direction = ? AND id = ?`)
+    .get(direction, id) as TaskRow | undefined;
+  return row ? rowToTask(row) : null;
 }
 
 /**
@@ -347,75 +336,4 @@ export function updateTaskState(
   const sql = `UPDATE tasks SET ${sets.join(", ")} ` +
     `WHERE direction = ? AND id = ? AND state NOT IN (${TERMINAL_SQL})`;
   return Number(store.prepare(sql).run(...args).changes) > 0;
-}
-
-/**
- * Tasks in state `running`, oldest start first. After a crash, these are the tasks whose
- * runner processes must be found (by `run_token` / `pgid`) and the tasks marked `interrupted`.
- */
-export function listRunningTasks(store: Store, direction: Direction): TaskRecord[] {
-  return (store.prepare(
-    `SELECT ${COLUMNS} FROM tasks WHERE direction = ? AND state = 'running' ` +
-      `ORDER BY started_at, id`,
-  ).all(direction) as Row[]).map(rowToTask);
-}
-
-/**
- * Queued and running counts, for admission limits (overall, per requester, or per peer).
- *
- * @example
- * ```ts
- * import type { Store } from "./db.ts";
- * declare const store: Store;
- * const key = "nXXXXXXCNTRL"; // the caller's node StableID
- * const { queued, running } = countActive(store, { direction: "inbound", requesterStableId: key });
- * ```
- */
-export function countActive(
-  store: Store,
-  query: { direction: Direction; requesterStableId?: string; peer?: string },
-): { queued: number; running: number } {
-  let sql = "SELECT state, count(*) AS n FROM tasks WHERE direction = ? " +
-    "AND state IN ('queued', 'running')";
-  const args: SQLInputValue[] = [query.direction];
-  if (query.requesterStableId !== undefined) {
-    sql += " AND requester_stable_id = ?";
-    args.push(query.requesterStableId);
-  }
-  if (query.peer !== undefined) {
-    sql += " AND peer = ?";
-    args.push(query.peer);
-  }
-  const counts = { queued: 0, running: 0 };
-  for (const row of store.prepare(`${sql} GROUP BY state`).all(...args) as Row[]) {
-    counts[row.state as "queued" | "running"] = Number(row.n);
-  }
-  return counts;
-}
-
-/**
- * The wire status (`GET /v1/tasks/:id`) of a stored task.
- *
- * @example
- * ```ts
- * import type { Store } from "./db.ts";
- * import { lastEvent } from "./task_events.ts";
- * declare const store: Store;
- * declare const task: TaskRecord;
- * const status = toTaskStatus(task, lastEvent(store, "inbound", task.id));
- * ```
- */
-export function toTaskStatus(task: TaskRecord, last: TaskEvent | null): TaskStatus {
-  return {
-    id: task.id,
-    state: task.state,
-    profile: task.profile,
-    runner: task.runner,
-    cwd: task.cwd,
-    created_at: task.created_at,
-    started_at: task.started_at,
-    finished_at: task.finished_at,
-    last_event: last,
-    error: task.error,
-  };
 }

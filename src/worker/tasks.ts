@@ -11,15 +11,9 @@ import { isTerminal, type TaskEvent, type TaskResult, type TaskStatus } from "..
 import type { ResolvedRunner } from "../runner/runtime.ts";
 import { finishTask } from "../scheduler/finish.ts";
 import { appendAudit } from "../store/audit.ts";
-import {
-  getResult,
-  getTask,
-  lastEvent,
-  listEvents,
-  listTasks,
-  type TaskRecord,
-  toTaskStatus,
-} from "../store/tasks.ts";
+import { getResult, lastEvent, listEvents } from "../store/task_events.ts";
+import { listTasks, toTaskStatus } from "../store/task_queries.ts";
+import { getTask, type TaskRecord } from "../store/tasks.ts";
 import { PROTOCOL, VERSION } from "../version.ts";
 import { actorOf, type AdmissionDeps, createAdmission } from "./admission.ts";
 import type { HelloBody, TaskOutcome, WorkerTasks } from "./ports.ts";

@@ -4,7 +4,8 @@ import { DelegateBody, WaitAnswer } from "../../src/protocol/control.ts";
 import { Requester } from "../../src/delegation/requester.ts";
 import { allow, deny } from "../../src/policy/decision.ts";
 import { openStore } from "../../src/store/db.ts";
-import { insertTask, saveResult, updateTaskState } from "../../src/store/tasks.ts";
+import { saveResult } from "../../src/store/task_events.ts";
+import { insertTask, updateTaskState } from "../../src/store/tasks.ts";
 import { taskResult } from "../support/task_fixtures.ts";
 
 const TOKEN = "tok_0123456789abcdefghij";

@@ -15,14 +15,8 @@ import { RunQueue } from "../../src/scheduler/queue.ts";
 import { TaskBus } from "../../src/scheduler/task_bus.ts";
 import { openStore } from "../../src/store/db.ts";
 import { requestHash } from "../../src/store/hash.ts";
-import {
-  appendEvent,
-  getResult,
-  getTask,
-  insertTask,
-  listEvents,
-  updateTaskState,
-} from "../../src/store/tasks.ts";
+import { appendEvent, getResult, listEvents } from "../../src/store/task_events.ts";
+import { getTask, insertTask, updateTaskState } from "../../src/store/tasks.ts";
 import { createWorkerApp } from "../../src/worker/app.ts";
 import { resolveRoots } from "../../src/inbound/cwd_resolve.ts";
 import { createWorkerTasks } from "../../src/worker/tasks.ts";

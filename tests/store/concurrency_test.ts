@@ -5,7 +5,8 @@ import { fileURLToPath as fromFileUrl } from "node:url";
 import { openStore } from "../../src/store/db.ts";
 import { LATEST_SCHEMA_VERSION } from "../../src/store/migrations.ts";
 import { appendAudit, listAudit, verifyAudit } from "../../src/store/audit.ts";
-import { countActive, insertTask, listTasks } from "../../src/store/tasks.ts";
+import { countActive, listTasks } from "../../src/store/task_queries.ts";
+import { insertTask } from "../../src/store/tasks.ts";
 import { sampleTask, tempDbPath } from "./_helpers.ts";
 
 const WRITER = fromFileUrl(new URL("../testdata/store/concurrent_writer.ts", import.meta.url));

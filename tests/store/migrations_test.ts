@@ -11,13 +11,9 @@ import {
 import { auditRowHash } from "../../src/store/audit_chain.ts";
 import { AUDIT_GENESIS_HASH } from "../../src/store/audit_schema.ts";
 import { appendAudit, verifyAudit } from "../../src/store/audit.ts";
-import {
-  getResult,
-  getTask,
-  lastEvent,
-  listTasks,
-  updateTaskState,
-} from "../../src/store/tasks.ts";
+import { getResult, lastEvent } from "../../src/store/task_events.ts";
+import { listTasks } from "../../src/store/task_queries.ts";
+import { getTask, updateTaskState } from "../../src/store/tasks.ts";
 import { tempDbPath } from "./_helpers.ts";
 
 function tableNames(db: DatabaseSync): string[] {

@@ -8,18 +8,18 @@ import { requestHash } from "../../src/store/hash.ts";
 import { appendAudit, listAudit } from "../../src/store/audit.ts";
 import {
   appendEvent,
-  countActive,
   getResult,
-  getTask,
-  insertTask,
   lastEvent,
   listEvents,
+  saveResult,
+} from "../../src/store/task_events.ts";
+import {
+  countActive,
   listRunningTasks,
   listTasks,
-  saveResult,
   toTaskStatus,
-  updateTaskState,
-} from "../../src/store/tasks.ts";
+} from "../../src/store/task_queries.ts";
+import { getTask, insertTask, updateTaskState } from "../../src/store/tasks.ts";
 import { sampleTask, steppingClock, tempStore } from "./_helpers.ts";
 
 const ID = "task_0000000001";

@@ -427,7 +427,7 @@ Deno.test("worker app: POST /v1/events streams only the caller's own tasks", asy
   try {
     assert.equal((await w.submit("100.64.0.2", task("t-laptop-1", `${w.root}/repo`))).status, 202);
     assert.equal((await w.submit("100.64.0.3", task("t-phone-01", `${w.root}/repo`))).status, 202);
-    const { appendEvent } = await import("../../src/store/tasks.ts");
+    const { appendEvent } = await import("../../src/store/task_events.ts");
     for (const id of ["t-laptop-1", "t-phone-01"]) {
       appendEvent(w.store, "inbound", id, { kind: "message", text: `progress of ${id}` });
     }

@@ -3,7 +3,8 @@
  * `cmesh tasks list|show|logs|cancel`: outbound tasks through the daemon.
  */
 import { isTerminal, type TaskEvent, type TaskState } from "../../protocol/task.ts";
-import { lastEvent, listTasks, toTaskStatus } from "../../store/tasks.ts";
+import { lastEvent } from "../../store/task_events.ts";
+import { listTasks, toTaskStatus } from "../../store/task_queries.ts";
 import { answerOf, controlFor } from "../control_call.ts";
 import { followTask } from "../../control/calls.ts";
 import { intFlag, stateFlag, taskIdArg } from "../flag_values.ts";

@@ -8,7 +8,8 @@
  */
 import { openStore } from "../../../src/store/db.ts";
 import { appendAudit } from "../../../src/store/audit.ts";
-import { appendEvent, insertTask } from "../../../src/store/tasks.ts";
+import { appendEvent } from "../../../src/store/task_events.ts";
+import { insertTask } from "../../../src/store/tasks.ts";
 
 const [path, label, n, startAt] = Deno.args;
 while (Date.now() < Number(startAt)) { /* spin: start as close to the others as possible */ }
