@@ -13,7 +13,7 @@
  * const { complete, next } = nextStep(facts, doctorChecks(facts));
  * ```
  */
-import type { Check } from "./checks.ts";
+import type { Check } from "./verdict.ts";
 import type { SetupFacts } from "./facts.ts";
 
 /** The next step. `tool` is the wizard tool to call, when one does it. */

@@ -4,7 +4,8 @@
  */
 import assert from "node:assert/strict";
 import { Config } from "../../src/config/schema.ts";
-import { type Check, doctorChecks, summarize } from "../../src/setup/checks.ts";
+import { doctorChecks, summarize } from "../../src/setup/checks.ts";
+import type { Check } from "../../src/setup/verdict.ts";
 import type { SetupFacts } from "../../src/setup/facts.ts";
 import { allowsMe, controlPeer, daemonStatus } from "./_facts.ts";
 

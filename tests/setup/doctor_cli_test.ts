@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import type { Check } from "../../src/setup/checks.ts";
+import type { Check } from "../../src/setup/verdict.ts";
 import { freePort, startDaemon, tempDir } from "../support/daemon.ts";
 import { startLocalApiDouble } from "../support/localapi_double.ts";
 import { cleanEnv, cmesh, json } from "./_helpers.ts";

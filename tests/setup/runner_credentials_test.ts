@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { Config } from "../../src/config/schema.ts";
-import { runnerChecks } from "../../src/setup/checks.ts";
+import { runnerChecks } from "../../src/setup/checks_inbound.ts";
 import type { SetupFacts } from "../../src/setup/facts.ts";
 
 Deno.test("doctor warns when a runner has no credentials in the environment", () => {
