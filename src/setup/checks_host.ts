@@ -9,7 +9,8 @@
  * import { hostChecks } from "./checks_host.ts";
  * import type { SetupFacts } from "./facts.ts";
  * declare const facts: SetupFacts;
- * hostChecks(facts).map((c) => c.id); // ["config", "tailscale", "state_dir", "token", "daemon", "service"]
+ * hostChecks(facts).map((c) => c.id);
+ * // ["config", "tailscale", "state_dir", "token", "daemon", "service"]
  * ```
  */
 import type { SetupFacts } from "./facts.ts";

@@ -7,7 +7,7 @@
  * @example
  * ```ts
  * import { type Check, fail, pass } from "./verdict.ts";
- * const checks: Check[] = [pass("config", "valid"), fail("daemon", "not answering", "cmesh daemon")];
+ * const checks: Check[] = [pass("config", "valid"), fail("daemon", "down", "cmesh daemon")];
  * ```
  */
 
