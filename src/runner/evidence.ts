@@ -3,7 +3,7 @@
  * Git evidence the worker itself observes around a run: HEAD and `git status` before and
  * after, the diff stat against the before HEAD, and the files changed (tracked changes, new
  * commits and untracked new files). A git failure never fails a task: each function degrades
- * to null/empty with a reason.
+ * to null/empty with a reason. What git prints is read by `git_porcelain.ts` (pure).
  *
  * The repository is the run's: after a `build` task its `.git/config` may be the runner's work.
  * So git runs inside the run's sandbox when there is one (a {@link GitRunner} with `wrap`: the
@@ -24,113 +24,20 @@
 import type { Evidence, GitSnapshot } from "../protocol/task.ts";
 import {
   gitBatch,
-  type GitCall,
   gitCall as git,
   type GitRunner,
   inRunGitCalls,
   splitPreamble,
 } from "./git_calls.ts";
+import {
+  decodeGitOutput,
+  diffEvidenceFrom,
+  type GitDiffEvidence,
+  type GitSnapshotOutcome,
+  parsePorcelainZ,
+  snapshotFromStatus,
+} from "./git_porcelain.ts";
 import type { Preamble } from "./preamble.ts";
-
-export type { GitRunner } from "./git_calls.ts";
-
-/** Most status entries / changed files kept; beyond it a final `… N more` entry is added. */
-export const MAX_GIT_ENTRIES = 5000;
-/** Most bytes of diff stat kept. */
-export const MAX_DIFF_STAT_BYTES = 64 * 1024;
-
-const decode = (b: Uint8Array) => new TextDecoder().decode(b);
-
-/**
- * Parses `git status --porcelain=v1 -z` into `"XY path"` entries (renames and copies as
- * `"R  old -> new"`). An entry cut by the output cap is dropped.
- *
- * @example
- * ```ts
- * parsePorcelainZ("?? new.txt\0R  b.txt\0a.txt\0"); // ["?? new.txt", "R  a.txt -> b.txt"]
- * ```
- */
-export function parsePorcelainZ(text: string): string[] {
-  const fields = text.split("\0");
-  fields.pop(); // the part after the last NUL is empty or cut
-  const entries: string[] = [];
-  for (let i = 0; i < fields.length; i++) {
-    const field = fields[i];
-    if (field.length < 4) continue;
-    const xy = field.slice(0, 2);
-    const path = field.slice(3);
-    if (
-      (xy[0] === "R" || xy[0] === "C" || xy[1] === "R" || xy[1] === "C") && i + 1 < fields.length
-    ) {
-      entries.push(`${xy} ${fields[++i]} -> ${path}`);
-    } else {
-      entries.push(`${xy} ${path}`);
-    }
-  }
-  return entries;
-}
-
-function capEntries(entries: string[]): string[] {
-  if (entries.length <= MAX_GIT_ENTRIES) return entries;
-  return [
-    ...entries.slice(0, MAX_GIT_ENTRIES),
-    `… ${entries.length - MAX_GIT_ENTRIES} more`,
-  ];
-}
-
-function untrackedOf(status: string[]): Set<string> {
-  return new Set(status.filter((e) => e.startsWith("?? ")).map((e) => e.slice(3)));
-}
-
-/** A snapshot, or null with the reason it could not be taken. */
-export interface GitSnapshotOutcome {
-  snapshot: GitSnapshot | null;
-  reason: string | null;
-}
-
-/**
- * Parses `git status --porcelain=v2 --branch -z` into HEAD (null on an unborn branch) and the
- * same `"XY path"` entries {@link parsePorcelainZ} gives for v1 (renames and copies as
- * `"R  old -> new"`): one git call for what took three.
- *
- * @example
- * ```ts
- * parsePorcelainV2Z("# branch.oid (initial)\0? new.txt\0"); // { head: null, entries: ["?? new.txt"] }
- * ```
- */
-export function parsePorcelainV2Z(text: string): { head: string | null; entries: string[] } {
-  const fields = text.split("\0");
-  fields.pop(); // the part after the last NUL is empty or cut
-  let head: string | null = null;
-  const entries: string[] = [];
-  // Fields before the path in each record kind (`1`, `2`, `u`).
-  const before: Record<string, number> = { "1": 8, "2": 9, "u": 10 };
-  const xyOf = (xy: string) => xy.replaceAll(".", " ");
-  for (let i = 0; i < fields.length; i++) {
-    const f = fields[i];
-    if (f.startsWith("# ")) {
-      if (f.startsWith("# branch.oid ")) {
-        const oid = f.slice("# branch.oid ".length);
-        head = oid === "(initial)" ? null : oid;
-      }
-      continue;
-    }
-    if (f.startsWith("? ")) entries.push(`?? ${f.slice(2)}`);
-    else if (f.startsWith("! ")) entries.push(`!! ${f.slice(2)}`);
-    else if (before[f[0]] !== undefined) {
-      let at = 0;
-      for (let n = 0; n < before[f[0]] && at >= 0; n++) at = f.indexOf(" ", at + 1);
-      if (at < 0) continue; // cut by the output cap
-      const xy = xyOf(f.slice(2, 4));
-      const path = f.slice(at + 1);
-      if (f[0] === "2") {
-        if (i + 1 >= fields.length) continue;
-        entries.push(`${xy} ${fields[++i]} -> ${path}`);
-      } else entries.push(`${xy} ${path}`);
-    }
-  }
-  return { head, entries };
-}
 
 /**
  * Takes a snapshot of the git work tree at `cwd` and says why when it cannot. One git call
@@ -146,16 +53,7 @@ export async function gitSnapshotWithReason(
   gitBin: GitRunner,
   env: Record<string, string> = {},
 ): Promise<GitSnapshotOutcome> {
-  return snapshotFrom(await git(cwd, gitBin, env, STATUS_V2));
-}
-
-function snapshotFrom(status: GitCall): GitSnapshotOutcome {
-  if (!status.ok) {
-    const notWorkTree = /must be run in a work tree/.test(status.reason);
-    return { snapshot: null, reason: notWorkTree ? "not a git work tree" : status.reason };
-  }
-  const parsed = parsePorcelainV2Z(decode(status.stdout));
-  return { snapshot: { head: parsed.head, status: capEntries(parsed.entries) }, reason: null };
+  return snapshotFromStatus(await git(cwd, gitBin, env, STATUS_V2));
 }
 
 /**
@@ -175,13 +73,6 @@ export async function gitSnapshot(
   return (await gitSnapshotWithReason(cwd, gitBin, env)).snapshot;
 }
 
-/** Diff evidence; `reason` says why `diff_stat` is null. */
-export interface GitDiffEvidence {
-  diff_stat: string | null;
-  changed_files: string[];
-  reason: string | null;
-}
-
 const DIFF_ARGS = ["diff", "--no-ext-diff", "--no-textconv", "--no-renames", "--no-color"];
 const STATUS_V2 = ["status", "--porcelain=v2", "--branch", "-z", "--untracked-files=all"];
 
@@ -195,7 +86,7 @@ async function diffBase(
   if (before.head !== null) return { ok: true, base: before.head };
   const empty = await git(cwd, runner, env, ["hash-object", "-t", "tree", "/dev/null"]);
   return empty.ok
-    ? { ok: true, base: decode(empty.stdout).trim() }
+    ? { ok: true, base: decodeGitOutput(empty.stdout).trim() }
     : { ok: false, reason: empty.reason };
 }
 
@@ -205,44 +96,6 @@ async function diffBase(
  */
 function diffCall(base: string): string[] {
   return [...DIFF_ARGS, "--numstat", "-z", "--stat=200,160,500", base, "--"];
-}
-
-/** Diff evidence from the answer of {@link diffCall} and the after status entries. */
-function diffEvidenceFrom(
-  before: GitSnapshot,
-  diff: GitCall,
-  afterStatus: string[] | null,
-  afterReason: string | null,
-): GitDiffEvidence {
-  const reasons: string[] = [];
-  let diffStat: string | null = null;
-  const changed = new Set<string>();
-  if (diff.ok) {
-    const parts = decode(diff.stdout).split("\0");
-    const stat = parts.pop() ?? "";
-    // `added<TAB>deleted<TAB>path` per file ("-" for binary files).
-    for (const entry of parts) {
-      const m = /^(?:\d+|-)\t(?:\d+|-)\t(.+)$/s.exec(entry);
-      if (m) changed.add(m[1]);
-    }
-    if (/^(?:\d+|-)\t/.test(stat)) reasons.push("git diff: output cap reached");
-    else {
-      const bytes = new TextEncoder().encode(stat);
-      const text = decode(bytes.subarray(0, MAX_DIFF_STAT_BYTES)).trimEnd();
-      diffStat = bytes.length > MAX_DIFF_STAT_BYTES ? text + "\n… (diff stat truncated)" : text;
-    }
-  } else reasons.push(diff.reason);
-  if (afterStatus !== null) {
-    const untrackedBefore = untrackedOf(before.status);
-    const untrackedAfter = untrackedOf(afterStatus);
-    for (const p of untrackedAfter) if (!untrackedBefore.has(p)) changed.add(p);
-    for (const p of untrackedBefore) if (!untrackedAfter.has(p)) changed.add(p);
-  } else if (afterReason !== null) reasons.push(afterReason);
-  return {
-    diff_stat: diffStat,
-    changed_files: capEntries([...changed].sort()),
-    reason: reasons.length > 0 ? reasons.join("; ") : null,
-  };
 }
 
 /**
@@ -275,7 +128,7 @@ export async function gitDiffEvidence(
     diffCall(base.base),
     ["status", "--porcelain=v1", "-z", "--untracked-files=all"],
   ]);
-  const afterStatus = status.ok ? parsePorcelainZ(decode(status.stdout)) : null;
+  const afterStatus = status.ok ? parsePorcelainZ(decodeGitOutput(status.stdout)) : null;
   return diffEvidenceFrom(before, diff, afterStatus, status.ok ? null : status.reason);
 }
 
@@ -304,7 +157,7 @@ export async function collectGitEvidence(
     STATUS_V2,
     ...(base.ok ? [diffCall(base.base)] : []),
   ]);
-  const after = snapshotFrom(status);
+  const after = snapshotFromStatus(status);
   const diff = base.ok
     ? diffEvidenceFrom(before, diffAnswer, after.snapshot?.status ?? null, null)
     : { diff_stat: null, changed_files: [], reason: base.reason };
@@ -320,7 +173,15 @@ export async function collectGitEvidence(
   };
 }
 
-/** A before-run snapshot taken in the run's own sandbox start (see {@link inRunSnapshot}). */
+/**
+ * A before-run snapshot taken in the run's own sandbox start (see {@link inRunSnapshot}).
+ *
+ * @example
+ * ```ts
+ * const snap: InRunSnapshot = inRunSnapshot("/usr/bin/git", {});
+ * snap.calls; // [["status", "--porcelain=v2", "--branch", "-z", "--untracked-files=all"]]
+ * ```
+ */
 export interface InRunSnapshot {
   /** Goes in front of the runner's argv, inside the sandbox. */
   prefix: string[];
@@ -367,7 +228,7 @@ export function concludeInRunSnapshot(
     const why = preamble?.reason ?? "no output";
     return { snapshot: null, reason: `git snapshot in the run's sandbox: ${why}` };
   }
-  return snapshotFrom(splitPreamble(snap.calls, snap.preamble.boundary, preamble.body)[0]);
+  return snapshotFromStatus(splitPreamble(snap.calls, snap.preamble.boundary, preamble.body)[0]);
 }
 
 /**
@@ -388,7 +249,7 @@ export async function readOnlyGitEvidence(
   env: Record<string, string> = {},
 ): Promise<{ git: Evidence["git"]; reasons: string[] }> {
   const [status, diff] = await gitBatch(cwd, gitBin, env, [STATUS_V2, diffCall("HEAD")]);
-  const { snapshot, reason } = snapshotFrom(status);
+  const { snapshot, reason } = snapshotFromStatus(status);
   if (snapshot === null) return { git: null, reasons: [reason ?? "no git snapshot"] };
   if (snapshot.head === null) return await collectGitEvidence(cwd, snapshot, gitBin, env);
   const d = diffEvidenceFrom(snapshot, diff, snapshot.status, null);

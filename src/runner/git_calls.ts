@@ -5,7 +5,7 @@
  * call gets a scrubbed environment (the caller's base env minus every `GIT_*` variable, plus
  * `GIT_CONFIG_NOSYSTEM=1`, `GIT_CONFIG_GLOBAL=/dev/null`, `GIT_OPTIONAL_LOCKS=0`,
  * `GIT_TERMINAL_PROMPT=0`, no pager), `core.hooksPath=/dev/null`, fsmonitor off,
- * `core.quotepath=off`, a timeout and an output cap. evidence.ts reads what they print.
+ * `core.quotepath=off`, a timeout and an output cap. git_porcelain.ts reads what they print.
  *
  * @example
  * ```ts

@@ -1,8 +1,8 @@
 /**
  * @module
- * Tests for evidence.ts on throwaway git repositories: snapshots before/after, diff stat,
- * changed files (tracked, committed, untracked, deleted), a fresh repo without commits, a
- * non-git directory, and degradation when git cannot run.
+ * Tests for evidence.ts and git_porcelain.ts on throwaway git repositories: snapshots
+ * before/after, diff stat, changed files (tracked, committed, untracked, deleted), a fresh repo
+ * without commits, a non-git directory, and degradation when git cannot run.
  */
 import assert from "node:assert/strict";
 import {
@@ -12,10 +12,9 @@ import {
   gitSnapshot,
   gitSnapshotWithReason,
   inRunSnapshot,
-  parsePorcelainV2Z,
-  parsePorcelainZ,
   readOnlyGitEvidence,
 } from "../../src/runner/evidence.ts";
+import { parsePorcelainV2Z, parsePorcelainZ } from "../../src/runner/git_porcelain.ts";
 import { readPreamble } from "../../src/runner/preamble.ts";
 
 const GIT = "/usr/bin/git";
