@@ -37,7 +37,10 @@ export interface ProcMemory {
 /** Results of {@link benchMemory}. */
 export interface MemoryResult {
   mode: string;
+  /** 3 s after both daemons were ready (start-up threads and garbage still there). */
   idle: { worker: ProcMemory; requester: ProcMemory };
+  /** {@link IDLE_SETTLED_S} s after they were ready: what an idle daemon holds. */
+  idle_settled?: { worker: ProcMemory; requester: ProcMemory; after_s: number };
   /** Delegated through the requester: one task streaming, `tasks` queued behind it. */
   in_flight: {
     tasks: number;
@@ -55,6 +58,12 @@ export interface MemoryResult {
 }
 
 const HOLD = "sleep 600";
+/**
+ * When an idle daemon's memory has settled: Deno's start-up threads have exited (about 12 s) and
+ * V8 has given back what start-up left in its heaps (its memory reducer runs once the isolate is
+ * idle), measured at about 30 s.
+ */
+export const IDLE_SETTLED_S = 30;
 
 /** Admission throughput with `clients` concurrent submitters. */
 export async function benchAdmission(
@@ -150,6 +159,12 @@ export async function benchMemory(
     const wpid = mesh.worker!.child.pid;
     const rpid = mesh.requester!.child.pid;
     const idle = { worker: await procMemory(wpid), requester: await procMemory(rpid) };
+    await new Promise((r) => setTimeout(r, (IDLE_SETTLED_S - 3) * 1000));
+    const idleSettled = {
+      worker: await procMemory(wpid),
+      requester: await procMemory(rpid),
+      after_s: IDLE_SETTLED_S,
+    };
     const line = "x".repeat(1023); // 1 KiB lines, exactly streamMiB MiB
     const stream = `yes ${line} | head -c ${opts.streamMiB * 1024 * 1024}`;
     const client = new URL("./delegate_client.ts", import.meta.url).pathname;
@@ -206,6 +221,7 @@ export async function benchMemory(
     return {
       mode: mesh.mode,
       idle,
+      idle_settled: idleSettled,
       in_flight: {
         tasks: rest.accepted,
         stream_mib: opts.streamMiB,
