@@ -118,6 +118,13 @@ async function startNode(store: Store, config: Config, bus: TaskBus, runnerList 
   return { queue, tasks };
 }
 
+/**
+ * Shell that waits until the test writes `go` into the cwd: a task that swaps a directory must not
+ * do it before the next task was admitted (its run may start within milliseconds of its own
+ * admission, before the test submits the next one).
+ */
+const WAIT_FOR_GO = "while [ ! -e go ]; do sleep 0.02; done;";
+
 /** A temp world: `<base>/root` (allowed) with `sub`, and `<base>/outside` next to it. */
 async function makeWorld() {
   const base = await Deno.realPath(await Deno.makeTempDir({ prefix: "cmesh-redecide-" }));
@@ -189,15 +196,17 @@ Deno.test("redecide: a queued task whose cwd was swapped for a symlink out of th
   const w = await makeWorld();
   const node = await startNode(w.store, configFor(w.root), w.bus);
   try {
-    // The running task replaces `sub` with a symlink to ../outside (a build may do this).
+    // The running task replaces `sub` with a symlink to ../outside (a build may do this), once
+    // the next task was admitted: it waits for the `go` file.
     await submit(
       node.tasks,
       "t_swapper1",
       w.root,
-      "rm -rf sub && ln -s ../outside sub && echo swapped",
+      `${WAIT_FOR_GO} rm -rf sub && ln -s ../outside sub && echo swapped`,
     );
     // Queued behind it (max_concurrent 1), admitted while `sub` was a plain directory.
     await submit(node.tasks, "t_victim01", `${w.root}/sub`, "pwd -P > ran-here.txt");
+    await Deno.writeTextFile(`${w.root}/go`, "");
     assert.equal((await until(w.store, "t_swapper1")).state, "succeeded");
     await until(w.store, "t_victim01");
     assert.equal(await exists(`${w.outside}/ran-here.txt`), false, "it ran outside the root");
@@ -219,8 +228,9 @@ Deno.test("redecide: a cwd that now resolves to another directory inside the roo
   await Deno.symlink("sub", `${w.root}/link`);
   const node = await startNode(w.store, configFor(w.root), w.bus);
   try {
-    await submit(node.tasks, "t_swapper2", w.root, "rm link && ln -s other link");
+    await submit(node.tasks, "t_swapper2", w.root, `${WAIT_FOR_GO} rm link && ln -s other link`);
     await submit(node.tasks, "t_victim02", `${w.root}/link`, "touch ran-here.txt");
+    await Deno.writeTextFile(`${w.root}/go`, "");
     await until(w.store, "t_victim02");
     assert.equal(await exists(`${w.root}/other/ran-here.txt`), false);
     assertRevoked(
