@@ -251,18 +251,12 @@ export async function handshake(input: HandshakeInput): Promise<HandshakeReport>
     timeout_s: 300,
   });
   if (!sent.ok) {
-    const local = sent.error.code === "denied";
     const rule = "rule" in sent.error ? sent.error.rule : undefined;
+    const said = `${sent.error.message}${rule ? ` [rule ${rule}]` : ""}`;
     steps.push({
       step: "round_trip",
       ok: false,
-      detail: `${
-        local ? "refused by this machine's outbound policy" : `refused by ${peer}`
-      }: ${sent.error.message}${rule ? ` [rule ${rule}]` : ""}`,
-      where: local ? me : peer,
-      fix: local
-        ? `allow yourself to send ${cwd} to ${peer}: cmesh_setup_plan with outbound_peers [{"name": "${peer}", "cwd": ["${cwd}/**"]}]`
-        : `on ${peer}: let ${me} use ${cwd} with query (an [[inbound.allow]] rule naming ${me}), or pass a cwd inside one of its allowed roots`,
+      ...roundTripFailure(sent.error.code, said, me, peer, cwd),
     });
     return report(me);
   }
@@ -322,4 +316,50 @@ export async function handshake(input: HandshakeInput): Promise<HandshakeReport>
     });
   }
   return report(me, roundTrip);
+}
+
+/**
+ * Which machine a failed handshake delegation points at, and what to do: only a refusal by the
+ * peer's cmesh or a failure to reach it is the peer's; the rest (this machine's outbound policy,
+ * its daemon, a bad answer, an id conflict) is this machine's.
+ */
+function roundTripFailure(
+  code: string,
+  said: string,
+  me: string,
+  peer: string,
+  cwd: string,
+): { detail: string; where: string; fix: string } {
+  switch (code) {
+    case "denied":
+      return {
+        detail: `refused by this machine's outbound policy: ${said}`,
+        where: me,
+        fix:
+          `allow yourself to send ${cwd} to ${peer}: cmesh_setup_plan with outbound_peers [{"name": "${peer}", "cwd": ["${cwd}/**"]}]`,
+      };
+    case "peer_denied":
+      return {
+        detail: `refused by ${peer}: ${said}`,
+        where: peer,
+        fix:
+          `on ${peer}: let ${me} use ${cwd} with query (an [[inbound.allow]] rule naming ${me}), or pass a cwd inside one of its allowed roots`,
+      };
+    case "peer_unreachable":
+    case "peer_busy":
+    case "peer_not_cmesh":
+      return {
+        detail: `${peer} could not take the task: ${said}`,
+        where: peer,
+        fix: code === "peer_busy"
+          ? `${peer} is at its limits; try again shortly`
+          : `on ${peer}: make sure it is online on the tailnet and its cmesh daemon runs (cmesh doctor there)`,
+      };
+    default:
+      return {
+        detail: `the delegation failed on this machine: ${said}`,
+        where: me,
+        fix: `on ${me}: cmesh doctor says what is wrong with this machine's cmesh`,
+      };
+  }
 }

@@ -226,6 +226,27 @@ Deno.test("handshake: local outbound denial vs the peer's refusal name different
     peer: "server",
   });
   assert.equal(remote.steps.at(-1)!.where, "server");
+  assert.match(remote.steps.at(-1)!.detail, /^refused by server: no rule/);
+  // Not reaching the peer is the peer's side; a failure of this machine's own cmesh is not.
+  for (
+    const [code, where, detail] of [
+      ["peer_unreachable", "server", /^server could not take the task: timed out/],
+      ["peer_busy", "server", /^server could not take the task/],
+      ["bad_response", "laptop", /^the delegation failed on this machine: timed out/],
+      ["daemon_not_running", "laptop", /^the delegation failed on this machine/],
+    ] as const
+  ) {
+    const out = await handshake({
+      control: control({
+        ...base,
+        "/v1/delegate": { ok: false, status: 502, error: { code, message: "timed out" } },
+      }),
+      config,
+      peer: "server",
+    });
+    assert.equal(out.steps.at(-1)!.where, where, code);
+    assert.match(out.steps.at(-1)!.detail, detail, code);
+  }
 });
 
 Deno.test("handshake: a successful round trip, and a failed run pointing at the peer's runner", async () => {
