@@ -5,16 +5,14 @@
  *
  * @example
  * ```ts
+ * import { byteChunks } from "../util/byte_chunks.ts";
  * import { LineSplitter } from "./line_stream.ts";
  * import { pump } from "./pipe_pump.ts";
  * const child = new Deno.Command("/bin/echo", { args: ["hi"], stdout: "piped" }).spawn();
- * await pump(child.stdout.getReader({ mode: "byob" }), () => {}, new LineSplitter(1024), (l) => console.log(l.text));
+ * await pump(byteChunks(child.stdout), () => {}, new LineSplitter(1024), (l) => console.log(l.text));
  * ```
  */
 import type { LastLineTracker, Line, LineSplitter } from "./line_stream.ts";
-
-/** Bytes read from a child's pipe at a time (one buffer per stream, reused for every read). */
-const READ_CHUNK_BYTES = 64 * 1024;
 
 /** Once `active()`, lines are no longer split; `tracker` keeps only the last one. */
 export interface DrainMode {
@@ -24,14 +22,14 @@ export interface DrainMode {
 }
 
 /**
- * Reads a byte stream to its end, counting bytes and splitting lines (when a splitter is given).
- * One buffer is reused for every read (a BYOB reader hands it back each time), so draining a
- * flood of output allocates no new memory per chunk: `onBytes` must copy what it keeps. With
+ * Reads a pipe's chunks (`util/byte_chunks.ts`: one buffer reused for every read, so draining a
+ * flood of output allocates no new memory per chunk) to the end, counting bytes and splitting
+ * lines (when a splitter is given); `onBytes` must copy what it keeps. `initial` comes first. With
  * `drain`, once it is active the line in progress is finished by the splitter (so a character
  * split across reads is decoded whole) and everything after it goes to the tracker.
  */
 export async function pump(
-  reader: ReadableStreamBYOBReader,
+  chunks: AsyncIterator<Uint8Array>,
   onBytes: (n: number, chunk: Uint8Array) => void,
   splitter: LineSplitter | null,
   onLine: (line: Line) => void,
@@ -39,15 +37,11 @@ export async function pump(
   initial?: Uint8Array,
 ): Promise<void> {
   const decoder = new TextDecoder();
-  let buffer = new ArrayBuffer(READ_CHUNK_BYTES);
   let draining = false;
   let first = initial && initial.length > 0 ? initial : null;
   try {
     for (;;) {
-      const { value, done } = first
-        ? { value: first, done: false }
-        : await reader.read(new Uint8Array(buffer));
-      const wasFirst = first !== null;
+      const { value, done } = first ? { value: first, done: false } : await chunks.next();
       first = null;
       if (done || !value) break;
       onBytes(value.byteLength, value);
@@ -63,7 +57,6 @@ export async function pump(
       } else if (splitter) {
         for (const line of splitter.push(decoder.decode(value, { stream: true }))) onLine(line);
       }
-      if (!wasFirst) buffer = value.buffer as ArrayBuffer;
     }
   } catch {
     // A cancelled or broken pipe ends the stream; whatever was read is kept.

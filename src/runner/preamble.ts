@@ -11,7 +11,7 @@
  * ```ts
  * import { readPreamble } from "./preamble.ts";
  * const out = ReadableStream.from([new TextEncoder().encode("snap\0b0b0 0\0runner says hi\n")]);
- * const p = await readPreamble(out.getReader(), "b0b0", { marks: 1, maxBytes: 1024 });
+ * const p = await readPreamble(out.values(), "b0b0", { marks: 1, maxBytes: 1024 });
  * // p.body = "snap\0b0b0 0\0" (bytes), p.rest = "runner says hi\n" (bytes)
  * ```
  */
@@ -27,13 +27,13 @@ export interface Preamble {
 }
 
 /**
- * Reads from `reader` until `marks` end marks with `boundary` have gone by. Past `maxBytes` the
+ * Reads `chunks` (`util/byte_chunks.ts`; each is copied) until `marks` end marks with `boundary` have gone by. Past `maxBytes` the
  * preamble's bytes are dropped as they come (only the end marks are still looked for), so what the
  * runner prints afterwards is never taken for preamble, nor the preamble for the runner's. The
- * reader stays usable for the rest of the stream.
+ * iterator stays usable for the rest of the stream.
  */
 export async function readPreamble(
-  reader: ReadableStreamDefaultReader<Uint8Array> | ReadableStreamBYOBReader,
+  chunks: AsyncIterator<Uint8Array>,
   boundary: string,
   opts: { marks: number; maxBytes: number },
 ): Promise<Preamble> {
@@ -63,11 +63,9 @@ export async function readPreamble(
       buf = buf.slice(keep);
       searchFrom -= Math.min(searchFrom, keep);
     }
-    let chunk: ReadableStreamReadResult<Uint8Array>;
+    let chunk: IteratorResult<Uint8Array>;
     try {
-      chunk = reader instanceof ReadableStreamBYOBReader
-        ? await reader.read(new Uint8Array(64 * 1024))
-        : await reader.read();
+      chunk = await chunks.next();
     } catch {
       chunk = { done: true, value: undefined };
     }

@@ -33,6 +33,7 @@ import { killTree, type KillTreeReport, normalizeSignals } from "./process_tree.
 import { ByteTail } from "../util/byte_tail.ts";
 import { type Preamble, readPreamble } from "./preamble.ts";
 import { pump } from "./pipe_pump.ts";
+import { byteChunks } from "../util/byte_chunks.ts";
 import { utf8ByteLength } from "../util/utf8.ts";
 import { waitAtMost } from "../util/bounded_command.ts";
 import { isAbsolutePath } from "../protocol/task.ts";
@@ -222,9 +223,13 @@ export async function superviseRun(
     run.deliveredStdoutBytes += size;
     callback(opts.onStdoutLine, line);
   };
-  const stdoutReader = child.stdout.getReader({ mode: "byob" });
+  // Both pipes are read into one 64 KiB buffer each; aborting `pipes` cancels them.
+  const pipes = new AbortController();
+  const chunksOf = (s: ReadableStream<Uint8Array>) =>
+    byteChunks(s, { signal: pipes.signal, bufferBytes: 64 * 1024 });
+  const stdoutChunks = chunksOf(child.stdout);
   const pumpStdout = (initial?: Uint8Array) =>
-    pump(stdoutReader, (n) => run.bytesRead.stdout += n, stdoutSplitter, onStdout, {
+    pump(stdoutChunks, (n) => run.bytesRead.stdout += n, stdoutSplitter, onStdout, {
       // Past the cap only the last line can still matter: stop splitting every line.
       active: () => stdoutGateClosed,
       tracker: new LastLineTracker(maxLineChars),
@@ -233,16 +238,15 @@ export async function superviseRun(
   const preambleOpts = opts.preamble;
   const stdoutDone = (async () => {
     if (preambleOpts) {
-      run.preamble = await readPreamble(stdoutReader, preambleOpts.boundary, preambleOpts);
+      run.preamble = await readPreamble(stdoutChunks, preambleOpts.boundary, preambleOpts);
     }
     await pumpStdout(run.preamble?.rest);
   })();
 
   const stderrTail = new ByteTail(limits.maxStderrBytes);
   const stderrSplitter = opts.onStderrLine ? new LineSplitter(maxLineChars) : null;
-  const stderrReader = child.stderr.getReader({ mode: "byob" });
   const stderrDone = pump(
-    stderrReader,
+    chunksOf(child.stderr),
     (n, chunk) => {
       run.bytesRead.stderr += n;
       stderrTail.write(chunk);
@@ -309,7 +313,7 @@ export async function superviseRun(
   );
   if (!drained) {
     run.streamsDrained = false;
-    await Promise.allSettled([stdoutReader.cancel(), stderrReader.cancel()]);
+    pipes.abort();
     await waitAtMost(Promise.all([stdoutDone, stderrDone]), 1000);
   }
 

@@ -16,6 +16,7 @@ import {
 } from "../../src/runner/evidence.ts";
 import { parsePorcelainV2Z, parsePorcelainZ } from "../../src/runner/git_porcelain.ts";
 import { readPreamble } from "../../src/runner/preamble.ts";
+import { byteChunks } from "../../src/util/byte_chunks.ts";
 
 const GIT = "/usr/bin/git";
 const ENV = { HOME: "/nonexistent-home" };
@@ -253,11 +254,11 @@ Deno.test("in-run snapshot: the prefix takes the snapshot, then the runner runs 
     stdout: "piped",
     stderr: "null",
   }).spawn();
-  const reader = child.stdout.getReader();
-  const preamble = await readPreamble(reader, snap.preamble.boundary, snap.preamble);
+  const chunks = byteChunks(child.stdout);
+  const preamble = await readPreamble(chunks, snap.preamble.boundary, snap.preamble);
   let rest = new TextDecoder().decode(preamble.rest);
-  for (let r = await reader.read(); !r.done; r = await reader.read()) {
-    rest += new TextDecoder().decode(r.value);
+  for await (const chunk of { [Symbol.asyncIterator]: () => chunks }) {
+    rest += new TextDecoder().decode(chunk);
   }
   await child.status;
   assert.match(rest, /SECRET_FOR_RUNNER=k/);

@@ -10,19 +10,19 @@ import { endMarkBytes, findEndMark, readPreamble } from "../../src/runner/preamb
 const enc = (s: string) => new TextEncoder().encode(s);
 const dec = (b: Uint8Array | null) => b === null ? null : new TextDecoder().decode(b);
 
-/** `rest` and whatever the reader still holds, decoded. */
-async function restOf(rest: Uint8Array, reader: ReadableStreamDefaultReader<Uint8Array>) {
+/** `rest` and whatever the iterator still holds, decoded. */
+async function restOf(rest: Uint8Array, chunks: AsyncIterator<Uint8Array>) {
   let text = dec(rest)!;
-  for (let r = await reader.read(); !r.done; r = await reader.read()) text += dec(r.value);
+  for (let r = await chunks.next(); !r.done; r = await chunks.next()) text += dec(r.value);
   return text;
 }
 
-/** A reader handing out `text` in pieces of `size` bytes. */
+/** Chunks of `text`, `size` bytes each. */
 function pieces(text: string, size: number) {
   const bytes = enc(text);
   const chunks: Uint8Array[] = [];
   for (let i = 0; i < bytes.length; i += size) chunks.push(bytes.slice(i, i + size));
-  return ReadableStream.from(chunks).getReader();
+  return ReadableStream.from(chunks).values();
 }
 
 Deno.test("readPreamble: two marks, read one byte at a time, the rest is the runner's", async () => {
