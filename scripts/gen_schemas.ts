@@ -49,6 +49,11 @@ export interface SchemaEntry {
   io: "input" | "output";
   title: string;
   description: string;
+  /**
+   * Keywords added to the generated schema for what zod's JSON Schema cannot carry (a refinement
+   * across fields).
+   */
+  extra?: Record<string, unknown>;
 }
 
 /** Every schema `deno task schemas` writes. */
@@ -157,6 +162,8 @@ export const SCHEMAS: readonly SchemaEntry[] = [
     io: "input",
     title: "cmesh control API delegate request",
     description: "What a client sends to POST /v1/delegate on the loopback control API.",
+    // The refinement: exactly one of prompt and task (its old name).
+    extra: { oneOf: [{ required: ["prompt"] }, { required: ["task"] }] },
   },
   {
     file: "control-delegate.schema.json",
@@ -282,7 +289,12 @@ export function renderSchema(entry: SchemaEntry): string {
     io: entry.io,
     unrepresentable: "throw",
   });
-  const withMeta = { ...generated, title: entry.title, description: entry.description };
+  const withMeta = {
+    ...generated,
+    ...entry.extra,
+    title: entry.title,
+    description: entry.description,
+  };
   return `${JSON.stringify(orderKeywords(withMeta), null, 2)}\n`;
 }
 

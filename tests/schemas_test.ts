@@ -139,3 +139,21 @@ Deno.test("schemas/ is deno fmt clean", async () => {
   }).output();
   assert.equal(code, 0, new TextDecoder().decode(stderr));
 });
+
+Deno.test("the delegate request schema says what its refinement does: exactly one of prompt and task", () => {
+  const entry = SCHEMAS.find((s) => s.file === "control-delegate-request.schema.json")!;
+  const schema = JSON.parse(renderSchema(entry)) as {
+    oneOf?: { required: string[] }[];
+    properties: Record<string, unknown>;
+    required?: string[];
+  };
+  assert.deepEqual(schema.oneOf, [{ required: ["prompt"] }, { required: ["task"] }]);
+  assert.ok("prompt" in schema.properties && "task" in schema.properties);
+  assert.ok(!(schema.required ?? []).includes("prompt"), "each alone is optional in properties");
+  // And zod, which the server runs, agrees: both, or neither, is refused.
+  const base = { peer: "box", cwd: "/srv/app" };
+  assert.equal(entry.schema.safeParse({ ...base, prompt: "p" }).success, true);
+  assert.equal(entry.schema.safeParse({ ...base, task: "p" }).success, true);
+  assert.equal(entry.schema.safeParse({ ...base, prompt: "p", task: "p" }).success, false);
+  assert.equal(entry.schema.safeParse(base).success, false);
+});
