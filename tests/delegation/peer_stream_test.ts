@@ -9,7 +9,6 @@ import { Config } from "../../src/config/schema.ts";
 import { dispatch as dispatchTask } from "../../src/delegation/dispatch.ts";
 import { TaskFollower } from "../../src/delegation/follower.ts";
 import { PeerClient } from "../../src/delegation/peer_client.ts";
-import type { CallerIdentity } from "../../src/policy/types.ts";
 import { finishTask } from "../../src/scheduler/finish.ts";
 import { RunQueue } from "../../src/scheduler/queue.ts";
 import { TaskBus } from "../../src/scheduler/task_bus.ts";
@@ -20,15 +19,9 @@ import { getTask, insertTask, updateTaskState } from "../../src/store/tasks.ts";
 import { createWorkerApp } from "../../src/worker/app.ts";
 import { resolveRoots } from "../../src/inbound/cwd_resolve.ts";
 import { createWorkerTasks } from "../../src/worker/tasks.ts";
+import { laptop as laptopCaller } from "../policy/_helpers.ts";
 
-const laptop: CallerIdentity = {
-  node: "laptop",
-  dnsName: "laptop.tail1.ts.net.",
-  stableId: "nLAPTOP",
-  login: "alice@example.com",
-  tags: [],
-  capMap: {},
-};
+const laptop = laptopCaller();
 
 async function worker() {
   const root = await Deno.realPath(await Deno.makeTempDir({ prefix: "cmesh-stream-" }));

@@ -23,15 +23,9 @@ import { getTask, type TaskRecord } from "../../src/store/tasks.ts";
 import { resolveRoots } from "../../src/inbound/cwd_resolve.ts";
 import { redecideAtDequeue } from "../../src/worker/redecide.ts";
 import { createWorkerTasks } from "../../src/worker/tasks.ts";
+import { laptop as laptopCaller } from "../policy/_helpers.ts";
 
-const laptop: CallerIdentity = {
-  node: "laptop",
-  dnsName: "laptop.tail1.ts.net.",
-  stableId: "nLAPTOP",
-  login: "alice@example.com",
-  tags: [],
-  capMap: {},
-};
+const laptop = laptopCaller();
 
 const sh: ResolvedRunner = {
   name: "sh",

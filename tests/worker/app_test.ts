@@ -10,15 +10,9 @@ import { NodeHosts } from "../../src/worker/guards/node_hosts.ts";
 import { resolveRoots } from "../../src/inbound/cwd_resolve.ts";
 import type { IdentityOutcome } from "../../src/worker/ports.ts";
 import { createWorkerTasks } from "../../src/worker/tasks.ts";
+import { laptop as laptopCaller } from "../policy/_helpers.ts";
 
-const laptop: CallerIdentity = {
-  node: "laptop",
-  dnsName: "laptop.tail1.ts.net.",
-  stableId: "nLAPTOP",
-  login: "alice@example.com",
-  tags: [],
-  capMap: {},
-};
+const laptop = laptopCaller({ dnsName: "laptop.tail1.ts.net.", login: "alice@example.com" });
 const phone: CallerIdentity = {
   ...laptop,
   node: "phone",
