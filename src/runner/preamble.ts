@@ -38,13 +38,16 @@ export async function readPreamble(
   opts: { marks: number; maxBytes: number },
 ): Promise<Preamble> {
   const mark = endMarkBytes(boundary);
-  // Over the cap only a tail long enough to hold an end mark cut by a read is kept.
-  const window = mark.length + 8;
-  let buf = new Uint8Array(0);
+  // A mark not yet whole lies in the last `longest` bytes; over the cap only those are kept.
+  const longest = mark.length + 4;
+  // Bytes so far in a buffer that doubles (no copy of everything per chunk).
+  let data = new Uint8Array(64 * 1024);
+  let len = 0;
   let searchFrom = 0;
   let seen = 0;
   let dropped = false;
   for (;;) {
+    const buf = data.subarray(0, len);
     for (
       let m = findEndMark(buf, mark, searchFrom);
       m !== null;
@@ -57,11 +60,13 @@ export async function readPreamble(
           : { body: buf.slice(0, m.end), reason: null, rest: buf.slice(m.end) };
       }
     }
-    if (buf.length > opts.maxBytes) {
+    // Nothing whole before here is left to find: the next search starts where a mark may begin.
+    searchFrom = Math.max(searchFrom, len - longest);
+    if (len > opts.maxBytes) {
       dropped = true;
-      const keep = Math.max(searchFrom, buf.length - window);
-      buf = buf.slice(keep);
-      searchFrom -= Math.min(searchFrom, keep);
+      data.copyWithin(0, searchFrom, len);
+      len -= searchFrom;
+      searchFrom = 0;
     }
     let chunk: IteratorResult<Uint8Array>;
     try {
@@ -76,10 +81,13 @@ export async function readPreamble(
         rest: new Uint8Array(0),
       };
     }
-    const next = new Uint8Array(buf.length + chunk.value.length);
-    next.set(buf);
-    next.set(chunk.value, buf.length);
-    buf = next;
+    if (len + chunk.value.length > data.length) {
+      const grown = new Uint8Array(Math.max(data.length * 2, len + chunk.value.length));
+      grown.set(data.subarray(0, len));
+      data = grown;
+    }
+    data.set(chunk.value, len);
+    len += chunk.value.length;
   }
 }
 
