@@ -180,32 +180,48 @@ export interface FollowOptions {
   onEvent?: (ev: TaskEvent) => void;
   /** The task after each answer (also the last, terminal one); awaited. */
   onStatus?: (task: ControlTask) => void | Promise<void>;
-  /** The stored result, sent with the terminal answer (asking for it makes that answer carry it). */
-  onResult?: (result: TaskResult) => void;
   signal?: AbortSignal;
+}
+
+/** Where {@link followTask} stopped: the task as last seen, and its stored result once terminal. */
+export interface FollowEnd {
+  task: ControlTask;
+  /** Carried by the terminal wait answer (or asked for, from an older daemon); null before. */
+  result: TaskResult | null;
 }
 
 /**
  * Follows an outbound task through the control API's long poll until it is terminal, the
  * deadline passes or `signal` aborts: the one wait loop the CLI, the demo and `cmesh mcp`
- * share. Returns the task as last seen (terminal unless stopped early), or the first failure.
+ * share. Returns the task as last seen (terminal unless stopped early) with its stored result
+ * (the terminal answer carries it: `with=result`), or the first failure.
  *
  * @example
  * ```ts
  * import { ControlClient } from "./client.ts";
  * const client = await ControlClient.fromConfig("/home/ann/.config/cmesh/config.toml");
  * const end = await followTask(client, "t_0123456789", { onEvent: (ev) => console.log(ev.text) });
+ * if (end.ok) console.log(end.value.task.state, end.value.result?.claims.final_text);
  * ```
  */
 export async function followTask(
   control: ControlCalls,
   id: string,
   opts: FollowOptions = {},
-): Promise<ControlAnswer<ControlTask>> {
+): Promise<ControlAnswer<FollowEnd>> {
   const pollS = opts.pollS ?? 10;
   const deadline = opts.deadline ?? Number.POSITIVE_INFINITY;
   let after = opts.after ?? 0;
   let task: ControlTask | null = null;
+  let result: TaskResult | null = null;
+  const end = async (task: ControlTask): Promise<ControlAnswer<FollowEnd>> => {
+    if (isTerminal(task.state) && result === null) {
+      // An older daemon does not send it along: ask.
+      const r = await control.result(task.id, opts.signal).catch(() => null);
+      result = r?.ok ? r.value.result : null;
+    }
+    return { ok: true, value: { task, result: isTerminal(task.state) ? result : null } };
+  };
   for (;;) {
     const leftS = Math.max(0, (deadline - Date.now()) / 1000);
     const timeoutS = Number(Math.min(pollS, leftS).toFixed(1));
@@ -217,11 +233,11 @@ export async function followTask(
         timeoutS,
         opts.signal,
         opts.untilTerminal,
-        opts.onResult !== undefined,
+        true,
       );
     } catch (e) {
       // The caller gave up mid-poll: what was seen so far is the answer.
-      if (opts.signal?.aborted && task) return { ok: true, value: task };
+      if (opts.signal?.aborted && task) return { ok: true, value: { task, result: null } };
       throw e;
     }
     if (!w.ok) return w;
@@ -231,10 +247,10 @@ export async function followTask(
       opts.onEvent?.(ev);
     }
     task = w.value.task;
-    if (w.value.result) opts.onResult?.(w.value.result);
+    if (w.value.result) result = w.value.result;
     await opts.onStatus?.(task);
     if (isTerminal(task.state) || Date.now() >= deadline || opts.signal?.aborted) {
-      return { ok: true, value: task };
+      return await end(task);
     }
   }
 }

@@ -17,7 +17,7 @@
  * ```
  */
 import { type ControlCalls, followTask as follow } from "../control/calls.ts";
-import { isTerminal, type TaskResult } from "../protocol/task.ts";
+import { isTerminal } from "../protocol/task.ts";
 import { progressLine } from "./format.ts";
 import type { ProgressReporter } from "./progress.ts";
 import type { ToolError } from "./results.ts";
@@ -74,7 +74,6 @@ export async function followTask(
   let omitted = 0;
   let reportedState: string | null = null;
   let reportedAt = Number.NEGATIVE_INFINITY;
-  let sentResult: TaskResult | null = null;
   const end = await follow(control, id, {
     after: opts.after,
     pollS: opts.pollS ?? POLL_S,
@@ -83,7 +82,6 @@ export async function followTask(
     // until the end (they are all in its answer) instead of one per event.
     untilTerminal: !opts.progress.enabled,
     signal: opts.signal,
-    onResult: (r) => sentResult = r,
     onEvent: (ev) => {
       events.push(toEventOut(ev));
       if (events.length > MAX_EVENTS) {
@@ -104,13 +102,9 @@ export async function followTask(
     },
   });
   if (!end.ok) return { ok: false, error: end.error };
-  const task = toTaskOut(end.value);
+  const task = toTaskOut(end.value.task);
   const done = isTerminal(task.state);
-  const result = !done
-    ? null
-    : sentResult
-    ? toResultOut(sentResult, task.peer)
-    : await fetchResult(control, task, opts.signal).catch(() => null);
+  const result = end.value.result ? toResultOut(end.value.result, task.peer) : null;
   await opts.progress.settle();
   return {
     ok: true,

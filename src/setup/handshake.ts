@@ -19,7 +19,7 @@
  */
 import type { Config } from "../config/schema.ts";
 import { type ControlCalls, followTask } from "../control/calls.ts";
-import { isTerminal, type TaskResult } from "../protocol/task.ts";
+import { isTerminal } from "../protocol/task.ts";
 
 /** One checked link. `where` names the machine to change when it failed. */
 export interface HandshakeStep {
@@ -261,14 +261,12 @@ export async function handshake(input: HandshakeInput): Promise<HandshakeReport>
     return report(me);
   }
   const taskId = sent.value.task.id;
-  let state = sent.value.task.state;
-  let result: TaskResult | null = null;
-  await followTask(control, taskId, {
+  const followed = await followTask(control, taskId, {
     pollS: 30,
     deadline: Date.now() + (input.waitSeconds ?? 180) * 1000,
-    onStatus: (t) => void (state = t.state),
-    onResult: (r) => result = r,
   });
+  const state = followed.ok ? followed.value.task.state : sent.value.task.state;
+  const result = followed.ok ? followed.value.result : null;
   if (!isTerminal(state)) {
     steps.push({
       step: "round_trip",
@@ -280,7 +278,6 @@ export async function handshake(input: HandshakeInput): Promise<HandshakeReport>
     });
     return report(me, { task_id: taskId, state, cwd });
   }
-  result ??= await control.result(taskId).then((r) => r.ok ? r.value.result : null);
   const roundTrip = {
     task_id: taskId,
     state,

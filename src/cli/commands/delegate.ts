@@ -117,12 +117,11 @@ async function waitAndReport(
   const tty = !opts.json && Deno.stderr.isTerminal();
   const started = Date.now();
   let last: TaskEvent | null = null;
-  let sent: TaskResult | null = null;
+  let result: TaskResult | null = null;
   if (!isTerminal(status.state)) {
-    status = answerOf(
+    const end = answerOf(
       await followTask(client, status.id, {
         pollS: 5,
-        onResult: (r) => sent = r,
         onEvent: (ev) => {
           last = ev;
           if (!tty && !opts.json) console.error(`${ev.kind}: ${ev.text}`);
@@ -136,10 +135,12 @@ async function waitAndReport(
         },
       }),
     );
+    ({ task: status, result } = end);
+  } else {
+    const res = await client.result(status.id);
+    result = res.ok ? res.value.result : null;
   }
   if (tty) Deno.stderr.writeSync(new TextEncoder().encode("\n"));
-  const res = sent ? null : await client.result(status.id);
-  const result = sent ?? (res?.ok ? res.value.result : null);
   emit(
     opts,
     { task: status, result, peer },

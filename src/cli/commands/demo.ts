@@ -7,7 +7,6 @@
  */
 import { join } from "node:path";
 import { followTask } from "../../control/calls.ts";
-import type { TaskResult } from "../../protocol/task.ts";
 import { ControlClient } from "../../control/client.ts";
 import { controlTokenPath, readControlToken } from "../../control/token.ts";
 import { spawnDaemon, type SpawnedDaemon } from "../../daemon/spawn.ts";
@@ -87,17 +86,14 @@ async function runFlow(l: DemoLayout): Promise<boolean> {
   );
 
   heading("3. Progress (streamed from server)");
-  let resultSent: TaskResult | null = null;
   const end = await followTask(laptop, id, {
     onEvent: (ev) => console.log(`  ${formatEvent(ev)}`),
-    onResult: (r) => resultSent = r,
   });
-  const status = end.ok ? end.value : null;
+  const status = end.ok ? end.value.task : null;
   if (!end.ok) throw new CliError(end.error.message, EXIT.FAILURE, "demo_failed");
 
   heading("4. Result: the agent's claims, and the worker's evidence");
-  const result = resultSent ?? await laptop.result(id).then((r) => r.ok ? r.value.result : null);
-  if (result) console.log(formatResult(result, "server"));
+  if (end.value.result) console.log(formatResult(end.value.result, "server"));
 
   heading("5. What gets refused (and why)");
   const outside = await laptop.delegate({
