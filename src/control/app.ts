@@ -8,7 +8,7 @@
  * | --- | --- |
  * | `GET /v1/status` | daemon, tailnet, worker, runners |
  * | `GET /v1/peers` | outbound peers, online state, what each allows me |
- * | `POST /v1/delegate` | delegate a task to a peer |
+ * | `POST /v1/delegate` | delegate a task to a peer (`wait_s` ≤ 60: then wait as `/wait` does, `until=terminal` too, in the same call) |
  * | `GET /v1/tasks` | recent outbound tasks (`state`, `peer`, `limit`) |
  * | `GET /v1/tasks/:id` | status (+ peer) |
  * | `GET /v1/tasks/:id/result` | result (claims and evidence) |
@@ -66,6 +66,13 @@ export function createControlApp(deps: ControlAppDeps): Hono<ControlEnv> {
   app.get("/v1/peers", async (c) => c.json({ peers: await deps.node.peers() }));
 
   app.post("/v1/delegate", async (c) => {
+    const waitS = c.req.query("wait_s");
+    const waitMs = waitS === undefined ? null : Number(waitS) * 1000;
+    if (waitMs !== null && !(waitMs >= 0 && waitMs <= 60_000)) {
+      return replyError(c, "bad_request", "wait_s must be 0..60");
+    }
+    const until = untilTerminal(c.req.query("until"));
+    if (typeof until === "string") return replyError(c, "bad_request", until);
     const body = await readJsonBody(c, DelegateBody, deps.maxBodyBytes);
     if (!body.ok) return c.json(body.body, body.status);
     const b = body.value;
@@ -78,6 +85,18 @@ export function createControlApp(deps: ControlAppDeps): Hono<ControlEnv> {
       timeout_s: b.timeout_s,
       id: b.id,
     });
+    if (out.ok && waitMs !== null) {
+      // Delegate and wait in one call: the wait answer's task, events and result, at once.
+      const id = out.task.id;
+      const w = await d.wait(id, 0, waitMs, c.req.raw.signal, until);
+      const result = w && isTerminal(w.status.state) ? d.result(id) : null;
+      return c.json({
+        task: w?.status ?? out.task,
+        peer: out.peer,
+        events: w?.events ?? [],
+        ...(result ? { result } : {}),
+      }, 202);
+    }
     if (out.ok) return c.json({ task: out.task, peer: out.peer }, 202);
     const task = out.task ? { task: out.task } : {};
     return replyError(c, FAILURE_CODE[out.kind], out.message, out.rule, task);
@@ -154,15 +173,13 @@ export function createControlApp(deps: ControlAppDeps): Hono<ControlEnv> {
     if (!(timeoutS >= 0 && timeoutS <= 60)) {
       return replyError(c, "bad_request", "timeout_s must be 0..60");
     }
-    const until = c.req.query("until");
-    if (until !== undefined && until !== "terminal") {
-      return replyError(c, "bad_request", 'until must be "terminal" (or absent: any new event)');
-    }
+    const until = untilTerminal(c.req.query("until"));
+    if (typeof until === "string") return replyError(c, "bad_request", until);
     const withParam = c.req.query("with");
     if (withParam !== undefined && withParam !== "result") {
       return replyError(c, "bad_request", 'with must be "result" (or absent)');
     }
-    const out = await d.wait(id, after, timeoutS * 1000, c.req.raw.signal, until === "terminal");
+    const out = await d.wait(id, after, timeoutS * 1000, c.req.raw.signal, until);
     if (!out) return replyError(c, "not_found", `no outbound task ${id}`);
     // The result in the same answer saves the caller a round trip once the task is done.
     const result = withParam && isTerminal(out.status.state) ? d.result(id) : null;
@@ -201,4 +218,10 @@ export function createControlApp(deps: ControlAppDeps): Hono<ControlEnv> {
     return replyError(c, "internal", "internal error; see the daemon log");
   });
   return app;
+}
+
+/** A wait's `until` parameter: true for `terminal`, false when absent, else what is wrong. */
+function untilTerminal(until: string | undefined): boolean | string {
+  if (until === undefined || until === "terminal") return until === "terminal";
+  return 'until must be "terminal" (or absent: any new event)';
 }

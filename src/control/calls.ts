@@ -92,9 +92,18 @@ export abstract class ControlCalls {
     return this.#get("/v1/peers", PeersAnswer, signal);
   }
 
-  /** `POST /v1/delegate`. */
-  delegate(body: DelegateBody, signal?: AbortSignal): Promise<ControlAnswer<DelegateAnswer>> {
-    return this.#post("/v1/delegate", body, DelegateAnswer, signal);
+  /**
+   * `POST /v1/delegate`. With `wait`, the daemon then waits as `GET /v1/tasks/:id/wait` does
+   * (from the first event; the result once terminal) before it answers: one round trip for a
+   * task that ends quickly.
+   */
+  delegate(
+    body: DelegateBody,
+    signal?: AbortSignal,
+    wait?: { timeoutS: number; untilTerminal?: boolean },
+  ): Promise<ControlAnswer<DelegateAnswer>> {
+    const q = wait ? `?wait_s=${wait.timeoutS}${wait.untilTerminal ? "&until=terminal" : ""}` : "";
+    return this.#post(`/v1/delegate${q}`, body, DelegateAnswer, signal);
   }
 
   /** `GET /v1/tasks`: recent outbound tasks, newest first. */
@@ -176,6 +185,11 @@ export interface FollowOptions {
   deadline?: number;
   /** Ask only for the end (one long poll instead of one per event) when nobody shows progress. */
   untilTerminal?: boolean;
+  /**
+   * An answer already in hand (a delegate call that waited: {@link ControlCalls.delegate}),
+   * taken as the first long poll's.
+   */
+  first?: WaitAnswer;
   /** Each new event, in order. */
   onEvent?: (ev: TaskEvent) => void;
   /** The task after each answer (also the last, terminal one); awaited. */
@@ -222,24 +236,25 @@ export async function followTask(
     }
     return { ok: true, value: { task, result: isTerminal(task.state) ? result : null } };
   };
-  for (;;) {
+  for (let first = opts.first;;) {
     const leftS = Math.max(0, (deadline - Date.now()) / 1000);
     const timeoutS = Number(Math.min(pollS, leftS).toFixed(1));
-    let w;
-    try {
-      w = await control.wait(
-        id,
-        after,
-        timeoutS,
-        opts.signal,
-        opts.untilTerminal,
-        true,
-      );
-    } catch (e) {
-      // The caller gave up mid-poll: what was seen so far is the answer.
-      if (opts.signal?.aborted && task) return { ok: true, value: { task, result: null } };
-      throw e;
-    }
+    let w: ControlAnswer<WaitAnswer>;
+    if (first) [w, first] = [{ ok: true, value: first }, undefined];
+    else {try {
+        w = await control.wait(
+          id,
+          after,
+          timeoutS,
+          opts.signal,
+          opts.untilTerminal,
+          true,
+        );
+      } catch (e) {
+        // The caller gave up mid-poll: what was seen so far is the answer.
+        if (opts.signal?.aborted && task) return { ok: true, value: { task, result: null } };
+        throw e;
+      }}
     if (!w.ok) return w;
     for (const ev of w.value.events) {
       if (ev.seq <= after) continue;

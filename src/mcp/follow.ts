@@ -17,6 +17,7 @@
  * ```
  */
 import { type ControlCalls, followTask as follow } from "../control/calls.ts";
+import type { WaitAnswer } from "../protocol/control.ts";
 import { isTerminal } from "../protocol/task.ts";
 import { progressLine } from "./format.ts";
 import type { ProgressReporter } from "./progress.ts";
@@ -48,6 +49,10 @@ export interface FollowOptions {
   /** The tool call's signal: the client gave up. */
   signal?: AbortSignal;
   pollS?: number;
+  /** The first long poll's answer, already in hand (a delegate call that waited). */
+  first?: WaitAnswer;
+  /** When the waiting began (epoch ms; default now): the budget counts from there. */
+  startedAt?: number;
 }
 
 /** The outcome of {@link followTask}. */
@@ -69,7 +74,7 @@ export async function followTask(
   id: string,
   opts: FollowOptions,
 ): Promise<FollowAnswer> {
-  const started = Date.now();
+  const started = opts.startedAt ?? Date.now();
   let events: EventOut[] = [];
   let omitted = 0;
   let reportedState: string | null = null;
@@ -82,6 +87,7 @@ export async function followTask(
     // until the end (they are all in its answer) instead of one per event.
     untilTerminal: !opts.progress.enabled,
     signal: opts.signal,
+    first: opts.first,
     onEvent: (ev) => {
       events.push(toEventOut(ev));
       if (events.length > MAX_EVENTS) {

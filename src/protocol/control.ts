@@ -84,8 +84,19 @@ export const TasksAnswer = z.strictObject({ tasks: z.array(ControlTask) });
 /** `GET /v1/tasks`. */
 export type TasksAnswer = z.infer<typeof TasksAnswer>;
 
-/** `POST /v1/delegate` (202): the task as recorded and the peer it went to. */
-export const DelegateAnswer = z.strictObject({ task: TaskStatus, peer: z.string() });
+/**
+ * `POST /v1/delegate` (202): the task as recorded and the peer it went to. With `wait_s`, the
+ * task as it is after that wait, and the events (and, once terminal, the result) as
+ * {@link WaitAnswer} has them.
+ */
+export const DelegateAnswer = z.strictObject({
+  task: TaskStatus,
+  peer: z.string(),
+  events: z.array(TaskEvent).optional().describe("With `wait_s`: the task's events so far."),
+  result: TaskResult.optional().describe(
+    "With `wait_s`: the stored result, once the task is terminal and has one.",
+  ),
+});
 /** `POST /v1/delegate`. */
 export type DelegateAnswer = z.infer<typeof DelegateAnswer>;
 

@@ -237,3 +237,22 @@ Deno.test("control API: wait with=result carries the stored result once the task
     store.close();
   }
 });
+
+Deno.test("control API: delegate's wait_s and until are checked before anything is sent", async () => {
+  const post = (q: string) =>
+    req(`/v1/delegate${q}`, {
+      method: "POST",
+      headers: { ...good, "content-type": "application/json" },
+      body: JSON.stringify({ peer: "buildbox", prompt: "t", cwd: "/srv/app" }),
+    });
+  for (const q of ["?wait_s=61", "?wait_s=-1", "?wait_s=soon"]) {
+    const r = await post(q);
+    assert.equal(r.status, 400, q);
+    assert.match(r.body.error.message, /wait_s must be 0\.\.60/);
+  }
+  const until = await post("?wait_s=5&until=forever");
+  assert.equal(until.status, 400);
+  assert.match(until.body.error.message, /until must be "terminal"/);
+  // A good wait on a delegation that fails is the delegation's own answer.
+  assert.equal((await post("?wait_s=5&until=terminal")).status, 502);
+});

@@ -189,3 +189,36 @@ Deno.test("a result sent with the terminal answer is used: no separate result ca
   assert.equal(out.value.result?.claims.final_text, "sent along");
   assert.deepEqual(paths.filter((p) => p.endsWith("/result")), []);
 });
+
+Deno.test("follow: an answer in hand (a delegate that waited) is the first poll's", async () => {
+  const quiet = () => new ProgressReporter({ send: () => Promise.resolve() });
+  const done = { task: status("succeeded", 2), events: events(1, 2), result: taskResult() };
+  const once = scripted([() => ({ task: status("running", 9), events: [] })]);
+  const ended = await followTask(once.control, "t0123456789", {
+    waitSeconds: 30,
+    after: 0,
+    progress: quiet(),
+    first: done as never,
+  });
+  assert.ok(ended.ok);
+  assert.equal(ended.value.state, "succeeded");
+  assert.deepEqual(ended.value.events.map((e) => e.seq), [1, 2]);
+  assert.ok(ended.value.result, "the result came with the answer in hand");
+  assert.deepEqual(once.paths, [], "a terminal first answer needs no call");
+
+  const later = scripted([(q) => ({
+    task: status("succeeded", 3),
+    events: events(Number(q.get("after")) + 1, 3),
+    result: taskResult(),
+  })]);
+  const followed = await followTask(later.control, "t0123456789", {
+    waitSeconds: 30,
+    after: 0,
+    progress: quiet(),
+    first: { task: status("running", 1), events: events(1, 1) } as never,
+  });
+  assert.ok(followed.ok);
+  assert.deepEqual(followed.value.events.map((e) => e.seq), [1, 2, 3]);
+  assert.equal(later.paths.length, 1);
+  assert.match(later.paths[0], /after=1&/, "the loop goes on after the answer's last event");
+});

@@ -12,7 +12,7 @@
  */
 import { z } from "zod";
 import { AbsolutePath, Name } from "../../protocol/task.ts";
-import { followTask } from "../follow.ts";
+import { followTask, POLL_S } from "../follow.ts";
 import { taskText } from "../format.ts";
 import { errorResult, okResult } from "../results.ts";
 import { FollowOut, toTaskOut } from "../schemas.ts";
@@ -69,15 +69,26 @@ export const registerDelegateTool: ToolRegistrar = (server, { control }) => {
       openWorldHint: true,
     },
   }, async (args, extra) => {
-    const res = await control.delegate({
-      peer: args.peer,
-      // The tool's argument keeps its public name `task`; it is the prompt (docs/mcp-tools.md).
-      prompt: args.task,
-      cwd: args.cwd,
-      profile: args.profile,
-      ...(args.runner ? { runner: args.runner } : {}),
-      ...(args.timeout_s ? { timeout_s: args.timeout_s } : {}),
-    }, extra.signal);
+    const startedAt = Date.now();
+    const progress = reporterFor(extra);
+    // Waiting starts in the delegate call itself (one round trip for a task that ends quickly);
+    // its answer is the follow loop's first.
+    const waitNow = args.wait_seconds > 0
+      ? { timeoutS: Math.min(args.wait_seconds, POLL_S), untilTerminal: !progress.enabled }
+      : undefined;
+    const res = await control.delegate(
+      {
+        peer: args.peer,
+        // The tool's argument keeps its public name `task`; it is the prompt (docs/mcp-tools.md).
+        prompt: args.task,
+        cwd: args.cwd,
+        profile: args.profile,
+        ...(args.runner ? { runner: args.runner } : {}),
+        ...(args.timeout_s ? { timeout_s: args.timeout_s } : {}),
+      },
+      extra.signal,
+      waitNow,
+    );
     if (!res.ok) return errorResult(res.error, { peer: args.peer });
     const task = toTaskOut({ ...res.value.task, peer: res.value.peer });
     const accepted = `Delegated to ${task.peer} as task ${task.id} (accepted, ${task.state}).`;
@@ -101,11 +112,21 @@ export const registerDelegateTool: ToolRegistrar = (server, { control }) => {
       ].join("\n\n");
       return okResult(text, out);
     }
+    const { events, result } = res.value;
     const followed = await followTask(control, task.id, {
       waitSeconds: args.wait_seconds,
       after: 0,
-      progress: reporterFor(extra),
+      progress,
       signal: extra.signal,
+      startedAt,
+      // An older daemon answers without waiting (no events): the loop then asks itself.
+      first: events
+        ? {
+          task: { ...res.value.task, peer: res.value.peer },
+          events,
+          ...(result ? { result } : {}),
+        }
+        : undefined,
     });
     if (!followed.ok) {
       return errorResult({

@@ -69,7 +69,9 @@ export function bwrapArgv(
     // Each /etc entry may vanish between the probe and the run: `-try` skips a missing one.
     for (const p of spec.host.etc) args.push("--ro-bind-try", p, p);
     // The private tmp goes over /tmp first, so binds below /tmp (a cwd there) stay visible.
-    args.push("--dev", "/dev", "--proc", "/proc", "--bind", spec.tmp, "/tmp");
+    if (spec.devices === "null") args.push("--dev-bind", "/dev/null", "/dev/null");
+    else args.push("--dev", "/dev");
+    args.push("--proc", "/proc", "--bind", spec.tmp, "/tmp");
     for (const p of spec.installPaths) ro(p);
     for (const l of spec.links) args.push("--symlink", l.target, l.path);
     rw(spec.tmp);

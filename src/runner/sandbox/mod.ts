@@ -109,6 +109,9 @@ export const SEATBELT_NO_MODEL_EGRESS =
   'through the model proxy); set runners.<name>.egress = "host" (files stay sandboxed, the ' +
   'network is the host\'s) or "none" in config.toml';
 
+/** The `/etc` entries the worker's own git calls see (when the host has them). */
+export const GIT_ETC: readonly string[] = ["/etc/ld.so.cache"];
+
 /** Inputs of {@link prepareRunSandbox}: the admission decision and the runner's paths. */
 export type RunSandboxInput = Omit<SandboxSpecInput, "host"> & { network: SandboxNetwork };
 
@@ -128,14 +131,18 @@ export function prepareRunSandbox(
     return { ok: false, reason: SEATBELT_NO_MODEL_EGRESS };
   }
   const spec = sandboxSpecFor({ ...input, host: settings.host });
+  // The worker's git calls see less than a runner: no network, `/dev/null` as the only device,
+  // and of `/etc` only the dynamic linker's cache (git reads no other file there with the
+  // hardened env; each entry is one more mount at every start, on the run's critical path).
   const gitSpec = sandboxSpecFor({
     profile: "query",
     cwd: input.cwd,
     runDir: input.runDir,
     installPaths: [],
     configDirs: [],
-    host: settings.host,
+    host: { ...settings.host, etc: settings.host.etc.filter((p) => GIT_ETC.includes(p)) },
     network: { kind: "none" },
+    devices: "null",
   });
   try {
     // Synchronous: three tiny mkdirs on the run's critical path, not three trips through the

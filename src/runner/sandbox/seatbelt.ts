@@ -81,7 +81,9 @@ export function seatbeltProfile(spec: SandboxSpec): string {
     `(allow file-read* ${
       [...subpaths(readable), ...literals(spec.links.map((l) => l.path))].join(" ")
     })`,
-    `(allow file-read* file-write* ${literals(DEVICES).join(" ")})`,
+    `(allow file-read* file-write* ${
+      literals(spec.devices === "null" ? ["/dev/null"] : DEVICES).join(" ")
+    })`,
     `(allow file-write* ${subpaths(writable).join(" ")})`,
   );
   // `system-socket`: the AF_SYSTEM sockets networking libraries query interfaces through.

@@ -94,6 +94,12 @@ export interface SandboxSpec {
   host: HostLayout;
   network: SandboxNetwork;
   extension: SandboxExtension;
+  /**
+   * `standard`: a fresh `/dev` with the usual nodes (null, zero, random, urandom, tty, pts,
+   * shm). `null`: only `/dev/null`, for the worker's own git calls, which need nothing else
+   * (and each node is one more mount to set up at every start).
+   */
+  devices: "standard" | "null";
 }
 
 /** Profiles whose runs may write in the cwd; every other profile name gets the query view. */
@@ -111,6 +117,8 @@ export interface SandboxSpecInput {
   host: HostLayout;
   network: SandboxNetwork;
   extension?: Partial<SandboxExtension>;
+  /** See {@link SandboxSpec.devices}; `standard` when absent. */
+  devices?: SandboxSpec["devices"];
 }
 
 /**
@@ -135,6 +143,7 @@ export function sandboxSpecFor(input: SandboxSpecInput): SandboxSpec {
       bwrapArgs: input.extension?.bwrapArgs ?? [],
       wrapper: input.extension?.wrapper ?? [],
     },
+    devices: input.devices ?? "standard",
   };
 }
 

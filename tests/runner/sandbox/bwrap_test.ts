@@ -173,3 +173,19 @@ Deno.test("bwrap: the empty root is remounted read-only after the binds (not und
   const full = bwrapArgv("/usr/bin/bwrap", specOf("full"), ["/usr/bin/claude"]);
   assert.ok(!full.includes("--remount-ro"));
 });
+
+Deno.test("bwrap: devices null binds /dev/null alone, before the root goes read-only", () => {
+  const standard = bwrapArgv("/usr/bin/bwrap", specOf("query"), ["/usr/bin/git"]);
+  assert.deepEqual(standard.slice(standard.indexOf("--dev"), standard.indexOf("--dev") + 2), [
+    "--dev",
+    "/dev",
+  ]);
+  const argv = bwrapArgv("/usr/bin/bwrap", specOf("query", { devices: "null" }), ["/usr/bin/git"]);
+  assert.ok(!argv.includes("--dev"));
+  const at = argv.indexOf("--dev-bind");
+  assert.deepEqual(argv.slice(at, at + 3), ["--dev-bind", "/dev/null", "/dev/null"]);
+  assert.ok(
+    at < argv.indexOf("--remount-ro"),
+    "bwrap cannot make /dev/null under a read-only root",
+  );
+});

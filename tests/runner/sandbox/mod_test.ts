@@ -138,3 +138,32 @@ Deno.test("prepareRunSandbox: macOS refuses egress model (no network namespace),
   });
   assert.doesNotMatch(!linux.ok ? linux.reason : "", /macOS/);
 });
+
+Deno.test("prepareRunSandbox: git sees only the linker cache of /etc and only /dev/null", async () => {
+  const base = await Deno.makeTempDir({ prefix: "cmesh-sbx-mod-" });
+  try {
+    const etc = ["/etc/passwd", "/etc/resolv.conf", "/etc/ld.so.cache", "/etc/ssl"];
+    const r = prepareRunSandbox({ ...READY, host: { ...HOST, etc } }, {
+      profile: "query",
+      cwd: "/srv/app",
+      runDir: join(base, "runs", "r1"),
+      installPaths: [],
+      configDirs: [],
+      network: { kind: "host" },
+    });
+    assert.ok(r.ok && r.sandbox);
+    const run = r.sandbox!.wrap(["/usr/bin/claude"]);
+    const git = r.sandbox!.wrapGit(["/usr/bin/git", "status"]);
+    const bound = (argv: string[]) =>
+      argv.flatMap((a, i) => a === "--ro-bind-try" ? [argv[i + 1]] : []);
+    assert.deepEqual(bound(run), etc, "the runner sees every /etc entry of the host layout");
+    assert.deepEqual(bound(git), ["/etc/ld.so.cache"]);
+    assert.ok(run.includes("--dev") && !run.includes("--dev-bind"));
+    assert.ok(!git.includes("--dev"), "no fresh /dev for git");
+    const devBind = git.indexOf("--dev-bind");
+    assert.deepEqual(git.slice(devBind, devBind + 3), ["--dev-bind", "/dev/null", "/dev/null"]);
+    await r.sandbox!.cleanup();
+  } finally {
+    await Deno.remove(base, { recursive: true });
+  }
+});

@@ -60,3 +60,13 @@ Deno.test("seatbelt: paths are quoted as SBPL strings; argv runs sandbox-exec -p
   assert.equal(argv[2], seatbeltProfile(specOf("query")));
   assert.deepEqual(argv.slice(3), ["/opt/homebrew/bin/codex", "exec"]);
 });
+
+Deno.test("seatbelt: devices null allows /dev/null alone", () => {
+  const devices = (spec: ReturnType<typeof specOf>) =>
+    seatbeltProfile(spec).split("\n").find((l) => l.startsWith("(allow file-read* file-write* ("));
+  assert.match(devices(specOf("query")) ?? "", /"\/dev\/urandom"/);
+  assert.equal(
+    devices({ ...specOf("query"), devices: "null" }),
+    '(allow file-read* file-write* (literal "/dev/null"))',
+  );
+});
