@@ -19,6 +19,7 @@
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { dirname } from "node:path";
 import { busyError, corruptError, isBusy, isCorrupt, StoreError, tooNewError } from "./errors.ts";
+import { IdleCheckpointer } from "./idle_checkpoint.ts";
 import { LATEST_SCHEMA_VERSION, migrate, schemaVersion } from "./migrations.ts";
 
 /** Options for {@link openStore}. */
@@ -107,7 +108,9 @@ export function openStore(path: string, opts: StoreOptions = {}): Store {
       throw openFailed(path, e);
     }
   }
-  return new SqliteStore(path, db, version, maxEventsPerTask, clock, busyTimeoutMs);
+  // An in-memory database has no WAL to checkpoint.
+  const checkpoints = path === ":memory:" ? null : new IdleCheckpointer(db);
+  return new SqliteStore(path, db, version, maxEventsPerTask, clock, busyTimeoutMs, checkpoints);
 }
 
 /** Checks the version, sets the pragmas, migrates. Order matters: see the comments. */
@@ -176,6 +179,7 @@ class SqliteStore implements Store {
     readonly maxEventsPerTask: number,
     private readonly clock: () => Date,
     private readonly busyTimeoutMs: number,
+    private readonly checkpoints: IdleCheckpointer | null,
   ) {}
 
   get inTransaction(): boolean {
@@ -248,6 +252,7 @@ class SqliteStore implements Store {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.checkpoints?.stop();
     this.#statements.clear();
     this.db.close();
   }

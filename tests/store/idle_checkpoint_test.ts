@@ -1,0 +1,79 @@
+/** The WAL is checkpointed once a connection's writes pause, not inside a later commit. */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
+import { IdleCheckpointer } from "../../src/store/idle_checkpoint.ts";
+import { openStore } from "../../src/store/db.ts";
+
+/** Waits until `done()` holds, looking every 20 ms, for at most `ms` (a hang guard). */
+async function until(done: () => boolean, ms = 20_000): Promise<boolean> {
+  for (const end = Date.now() + ms; Date.now() < end;) {
+    if (done()) return true;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return done();
+}
+
+Deno.test("IdleCheckpointer: a pause in the writes copies the WAL into the database file", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "cmesh-ckpt-" });
+  const file = join(dir, "t.db");
+  const db = new DatabaseSync(file);
+  try {
+    db.exec("PRAGMA journal_mode = WAL");
+    db.exec("PRAGMA synchronous = NORMAL");
+    db.exec("CREATE TABLE t (v TEXT)");
+    db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+    const size = () => Deno.statSync(file).size;
+    const before = size();
+    const checkpoints = new IdleCheckpointer(db, 30);
+    try {
+      // 200 KiB of rows: far below SQLite's own checkpoint at 1,000 pages, so without the
+      // checkpointer they would stay in the WAL.
+      db.prepare("INSERT INTO t VALUES (?)").run("x".repeat(200 * 1024));
+      assert.equal(size(), before, "a commit alone leaves the database file as it was");
+      assert.ok(await until(() => size() > before), "the pause checkpointed the write");
+    } finally {
+      checkpoints.stop();
+    }
+  } finally {
+    db.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("IdleCheckpointer: without it the same write stays in the WAL (the test can fail)", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "cmesh-ckpt-" });
+  const file = join(dir, "t.db");
+  const db = new DatabaseSync(file);
+  try {
+    db.exec("PRAGMA journal_mode = WAL");
+    db.exec("CREATE TABLE t (v TEXT)");
+    db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+    const before = Deno.statSync(file).size;
+    db.prepare("INSERT INTO t VALUES (?)").run("x".repeat(200 * 1024));
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(Deno.statSync(file).size, before);
+  } finally {
+    db.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("openStore: a file store checkpoints its writes once they pause", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "cmesh-ckpt-" });
+  const file = join(dir, "cmesh.db");
+  try {
+    const store = openStore(file);
+    store.db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+    const before = Deno.statSync(file).size;
+    store.transaction(() => {
+      store.db.exec("CREATE TABLE scratch (v TEXT)");
+      store.db.prepare("INSERT INTO scratch VALUES (?)").run("y".repeat(200 * 1024));
+    });
+    assert.ok(await until(() => Deno.statSync(file).size > before));
+    store.close();
+    store.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
