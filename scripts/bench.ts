@@ -211,6 +211,13 @@ async function main(): Promise<void> {
       runs: { type: "string" },
     },
   });
+  // Everything the bench starts inherits its environment: V8 flags from the shell would change
+  // what is measured, so the daemons run with the flags a user's daemon gets, and it says so.
+  const v8Flags = Deno.env.get("DENO_V8_FLAGS");
+  if (v8Flags !== undefined) {
+    console.error(`DENO_V8_FLAGS=${v8Flags} is ignored: the bench measures cmesh's own flags`);
+    Deno.env.delete("DENO_V8_FLAGS");
+  }
   const mode = values.mode as "auto" | "netns" | "loopback";
   if (!["auto", "netns", "loopback"].includes(mode)) throw new Error("--mode auto|netns|loopback");
   const only = values.only ? values.only.split(",") as Section[] : [...SECTIONS];
