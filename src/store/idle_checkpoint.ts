@@ -4,8 +4,9 @@
  * a commit is not synced; the checkpoint that copies the WAL into the database (syncing both,
  * a few ms) runs inside whichever commit pushes the WAL past 1,000 pages, so now and then a
  * task's write stalls, and at light load a commit can wait hours for its sync. An
- * {@link IdleCheckpointer} checkpoints a connection's writes once it has written nothing for a
- * tick: between tasks, not during them, and a commit is synced soon after the writes stop.
+ * {@link IdleCheckpointer} looks every 100 ms while its connection writes (less and less often,
+ * up to every 2 s, while it is idle) and checkpoints once a look finds no new write: between
+ * tasks, not during them, and a commit is synced within about 2 s of the writes stopping.
  * SQLite's own checkpoint at 1,000 pages stays as the bound under sustained load.
  *
  * @example
@@ -21,29 +22,49 @@
  */
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 
-/** How often a connection looks whether it wrote since the last look (ms). */
+/** How often a connection looks whether it wrote since the last look, while it writes (ms). */
 export const IDLE_CHECKPOINT_TICK_MS = 100;
+/** The longest wait between two looks once it has been idle for a while (ms). */
+export const IDLE_CHECKPOINT_MAX_TICK_MS = 2_000;
 
 /** Checkpoints one connection's writes once they pause for a tick (see the module doc). */
 export class IdleCheckpointer {
   readonly #db: DatabaseSync;
   readonly #changes: StatementSync;
-  readonly #timer: ReturnType<typeof setInterval>;
+  readonly #tickMs: number;
+  readonly #maxTickMs: number;
+  #timer: ReturnType<typeof setTimeout> | null = null;
+  #delay: number;
   #seen: number;
   #dirty = false;
 
-  constructor(db: DatabaseSync, tickMs = IDLE_CHECKPOINT_TICK_MS) {
+  constructor(
+    db: DatabaseSync,
+    tickMs = IDLE_CHECKPOINT_TICK_MS,
+    maxTickMs = IDLE_CHECKPOINT_MAX_TICK_MS,
+  ) {
     this.#db = db;
     this.#changes = db.prepare("SELECT total_changes() AS n");
+    this.#tickMs = tickMs;
+    this.#maxTickMs = Math.max(tickMs, maxTickMs);
+    this.#delay = tickMs;
     this.#seen = this.#count();
-    this.#timer = setInterval(() => this.#tick(), tickMs);
-    // An idle daemon or a CLI command is not kept alive by it.
-    Deno.unrefTimer(Number(this.#timer));
+    this.#schedule();
   }
 
   /** Stops looking (before the connection closes). */
   stop(): void {
-    clearInterval(this.#timer);
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#timer = null;
+  }
+
+  #schedule(): void {
+    this.#timer = setTimeout(() => {
+      this.#tick();
+      if (this.#timer !== null) this.#schedule();
+    }, this.#delay);
+    // An idle daemon or a CLI command is not kept alive by it.
+    Deno.unrefTimer(Number(this.#timer));
   }
 
   #count(): number {
@@ -54,11 +75,15 @@ export class IdleCheckpointer {
     try {
       const n = this.#count();
       if (n !== this.#seen) {
-        // Still writing: wait until a tick passes without a write.
-        [this.#seen, this.#dirty] = [n, true];
+        // Still writing: look again soon, and checkpoint once a look finds no new write.
+        [this.#seen, this.#dirty, this.#delay] = [n, true, this.#tickMs];
         return;
       }
-      if (!this.#dirty) return;
+      if (!this.#dirty) {
+        // Idle: look less and less often (an idle daemon's CPU stays near zero).
+        this.#delay = Math.min(this.#delay * 2, this.#maxTickMs);
+        return;
+      }
       this.#dirty = false;
       // PASSIVE: copies what no reader still needs, never waits for a lock.
       this.#db.exec("PRAGMA wal_checkpoint(PASSIVE)");

@@ -41,6 +41,29 @@ Deno.test("IdleCheckpointer: a pause in the writes copies the WAL into the datab
   }
 });
 
+Deno.test("IdleCheckpointer: after a long idle (looking less often) a write is still checkpointed", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "cmesh-ckpt-" });
+  const file = join(dir, "t.db");
+  const db = new DatabaseSync(file);
+  try {
+    db.exec("PRAGMA journal_mode = WAL");
+    db.exec("CREATE TABLE t (v TEXT)");
+    db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+    const before = Deno.statSync(file).size;
+    const checkpoints = new IdleCheckpointer(db, 10, 80);
+    try {
+      await new Promise((r) => setTimeout(r, 400)); // idle: the looks are 80 ms apart by now
+      db.prepare("INSERT INTO t VALUES (?)").run("x".repeat(200 * 1024));
+      assert.ok(await until(() => Deno.statSync(file).size > before));
+    } finally {
+      checkpoints.stop();
+    }
+  } finally {
+    db.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("IdleCheckpointer: without it the same write stays in the WAL (the test can fail)", async () => {
   const dir = await Deno.makeTempDir({ prefix: "cmesh-ckpt-" });
   const file = join(dir, "t.db");
