@@ -14,7 +14,14 @@ async function until(done: () => boolean, ms = 20_000): Promise<boolean> {
   return done();
 }
 
-Deno.test("IdleCheckpointer: a pause in the writes copies the WAL into the database file", async () => {
+/**
+ * A WAL database with an empty WAL, given to `fn` with the main file's size now and a write of
+ * 200 KiB: far below SQLite's own checkpoint at 1,000 pages, so only a checkpoint moves it into
+ * the main file.
+ */
+async function withWalDb(
+  fn: (t: { db: DatabaseSync; size: () => number; before: number; write: () => void }) => unknown,
+): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "cmesh-ckpt-" });
   const file = join(dir, "t.db");
   const db = new DatabaseSync(file);
@@ -24,62 +31,46 @@ Deno.test("IdleCheckpointer: a pause in the writes copies the WAL into the datab
     db.exec("CREATE TABLE t (v TEXT)");
     db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
     const size = () => Deno.statSync(file).size;
-    const before = size();
+    const write = () => db.prepare("INSERT INTO t VALUES (?)").run("x".repeat(200 * 1024));
+    await fn({ db, size, before: size(), write });
+  } finally {
+    db.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("IdleCheckpointer: a pause in the writes copies the WAL into the database file", async () => {
+  await withWalDb(async ({ db, size, before, write }) => {
     const checkpoints = new IdleCheckpointer(db, 30);
     try {
-      // 200 KiB of rows: far below SQLite's own checkpoint at 1,000 pages, so without the
-      // checkpointer they would stay in the WAL.
-      db.prepare("INSERT INTO t VALUES (?)").run("x".repeat(200 * 1024));
+      write();
       assert.equal(size(), before, "a commit alone leaves the database file as it was");
       assert.ok(await until(() => size() > before), "the pause checkpointed the write");
     } finally {
       checkpoints.stop();
     }
-  } finally {
-    db.close();
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("IdleCheckpointer: after a long idle (looking less often) a write is still checkpointed", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "cmesh-ckpt-" });
-  const file = join(dir, "t.db");
-  const db = new DatabaseSync(file);
-  try {
-    db.exec("PRAGMA journal_mode = WAL");
-    db.exec("CREATE TABLE t (v TEXT)");
-    db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
-    const before = Deno.statSync(file).size;
+  await withWalDb(async ({ db, size, before, write }) => {
     const checkpoints = new IdleCheckpointer(db, 10, 80);
     try {
       await new Promise((r) => setTimeout(r, 400)); // idle: the looks are 80 ms apart by now
-      db.prepare("INSERT INTO t VALUES (?)").run("x".repeat(200 * 1024));
-      assert.ok(await until(() => Deno.statSync(file).size > before));
+      write();
+      assert.ok(await until(() => size() > before));
     } finally {
       checkpoints.stop();
     }
-  } finally {
-    db.close();
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("IdleCheckpointer: without it the same write stays in the WAL (the test can fail)", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "cmesh-ckpt-" });
-  const file = join(dir, "t.db");
-  const db = new DatabaseSync(file);
-  try {
-    db.exec("PRAGMA journal_mode = WAL");
-    db.exec("CREATE TABLE t (v TEXT)");
-    db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
-    const before = Deno.statSync(file).size;
-    db.prepare("INSERT INTO t VALUES (?)").run("x".repeat(200 * 1024));
+  await withWalDb(async ({ size, before, write }) => {
+    write();
     await new Promise((r) => setTimeout(r, 300));
-    assert.equal(Deno.statSync(file).size, before);
-  } finally {
-    db.close();
-    await Deno.remove(dir, { recursive: true });
-  }
+    assert.equal(size(), before);
+  });
 });
 
 Deno.test("openStore: a file store checkpoints its writes once they pause", async () => {
@@ -94,7 +85,6 @@ Deno.test("openStore: a file store checkpoints its writes once they pause", asyn
       store.db.prepare("INSERT INTO scratch VALUES (?)").run("y".repeat(200 * 1024));
     });
     assert.ok(await until(() => Deno.statSync(file).size > before));
-    store.close();
     store.close();
   } finally {
     await Deno.remove(dir, { recursive: true });
