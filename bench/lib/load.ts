@@ -55,9 +55,45 @@ export interface MemoryResult {
     idle_seconds: number;
   };
   failures: string[];
+  /** How many runs this is the worst of ({@link worstMemory}); absent: one. */
+  runs?: number;
 }
 
 const HOLD = "sleep 600";
+
+/**
+ * The worst of several memory runs, figure by figure: the largest idle RSS, the highest peak,
+ * the most CPU (peaks vary by several MiB from run to run with when V8 collects).
+ */
+export function worstMemory(runs: MemoryResult[]): MemoryResult {
+  const most = <T>(xs: T[], key: (x: T) => number) =>
+    xs.reduce((a, b) => (key(b) > key(a) ? b : a));
+  const [first] = runs;
+  const settled = runs.map((r) => r.idle_settled).filter((s) => s !== undefined);
+  return {
+    ...first,
+    runs: runs.length,
+    idle: {
+      worker: most(runs.map((r) => r.idle.worker), (m) => m.rss),
+      requester: most(runs.map((r) => r.idle.requester), (m) => m.rss),
+    },
+    idle_settled: settled.length === 0 ? undefined : {
+      worker: most(settled.map((s) => s.worker), (m) => m.rss),
+      requester: most(settled.map((s) => s.requester), (m) => m.rss),
+      after_s: settled[0].after_s,
+    },
+    in_flight: {
+      ...first.in_flight,
+      worker: most(runs.map((r) => r.in_flight.worker), (m) => m.hwm),
+      requester: most(runs.map((r) => r.in_flight.requester), (m) => m.hwm),
+      cpu_pct: {
+        worker: Math.max(...runs.map((r) => r.in_flight.cpu_pct.worker)),
+        requester: Math.max(...runs.map((r) => r.in_flight.cpu_pct.requester)),
+      },
+    },
+    failures: runs.flatMap((r) => r.failures),
+  };
+}
 /**
  * When an idle daemon's memory has settled: Deno's start-up threads have exited (about 12 s) and
  * V8 has given back what start-up left in its heaps (its memory reducer runs once the isolate is
