@@ -11,11 +11,19 @@
  * if (status.ok) console.log(status.value.node);
  * ```
  */
+import { dirname } from "node:path";
 import { loadConfig } from "../config/load.ts";
 import { stateDirFor } from "../config/paths.ts";
 import type { ApiError } from "../protocol/task.ts";
 import { ControlCalls, type ControlResponse } from "./calls.ts";
+import { readBoundedBytes } from "../util/bounded_body.ts";
 import { controlTokenPath, readControlToken } from "./token.ts";
+
+/**
+ * The most one control answer may be: read up to it, then cut off. The largest real one, a wait
+ * answer with a result (at most 8 MiB from the peer) and every event of the task, stays far below.
+ */
+export const MAX_CONTROL_ANSWER_BYTES = 64 * 1024 * 1024;
 
 /** How to reach the daemon. */
 export interface ControlEndpoint {
@@ -33,8 +41,11 @@ export function daemonNotRunningMessage(ep: Pick<ControlEndpoint, "port" | "conf
 
 /** A client for the loopback control API. */
 export class ControlClient extends ControlCalls {
+  #token: string | null;
+
   constructor(readonly endpoint: ControlEndpoint) {
     super();
+    this.#token = endpoint.token;
   }
 
   /** Builds a client from a config file (port) and its state dir (token). */
@@ -73,7 +84,8 @@ export class ControlClient extends ControlCalls {
     signal?: AbortSignal,
   ): Promise<ControlResponse> {
     const ep = this.endpoint;
-    if (ep.token === null) {
+    this.#token ??= await this.#tokenOnDisk();
+    if (this.#token === null) {
       return {
         ok: false,
         status: 0,
@@ -86,12 +98,40 @@ export class ControlClient extends ControlCalls {
         },
       };
     }
+    const sent = this.#token;
+    const res = await this.#send(method, path, body, sent, signal);
+    if (res.ok || res.status !== 401) return res;
+    // The daemon writes a new token at every start: a client older than that start reads it.
+    const now = await this.#tokenOnDisk();
+    if (now === null || now === sent) return res;
+    this.#token = now;
+    return await this.#send(method, path, body, now, signal);
+  }
+
+  /** The token in the token file now, or null when there is none (yet). */
+  async #tokenOnDisk(): Promise<string | null> {
+    try {
+      return await readControlToken(dirname(this.endpoint.tokenFile));
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) return null;
+      throw e;
+    }
+  }
+
+  async #send(
+    method: string,
+    path: string,
+    body: unknown,
+    token: string,
+    signal?: AbortSignal,
+  ): Promise<ControlResponse> {
+    const ep = this.endpoint;
     let res: Response;
     try {
       res = await fetch(`http://127.0.0.1:${ep.port}${path}`, {
         method,
         headers: {
-          authorization: `Bearer ${ep.token}`,
+          authorization: `Bearer ${token}`,
           ...(body === undefined ? {} : { "content-type": "application/json" }),
         },
         body: body === undefined ? undefined : JSON.stringify(body),
@@ -105,7 +145,24 @@ export class ControlClient extends ControlCalls {
         error: { code: "daemon_not_running", message: daemonNotRunningMessage(ep) },
       };
     }
-    const json = await res.json().catch(() => ({})) as Record<string, unknown>;
+    const bytes = await readBoundedBytes(res.body, MAX_CONTROL_ANSWER_BYTES).catch(() => null);
+    if (bytes === null) {
+      return {
+        ok: false,
+        status: res.status,
+        error: {
+          code: "bad_response",
+          message: `the answer on 127.0.0.1:${ep.port} to ${path} was cut off or larger than ` +
+            `${
+              MAX_CONTROL_ANSWER_BYTES / 1024 / 1024
+            } MiB: is the cmesh daemon what listens there?`,
+        },
+      };
+    }
+    let json: Record<string, unknown> = {};
+    try {
+      json = JSON.parse(new TextDecoder().decode(bytes)) ?? {};
+    } catch { /* not JSON: the status alone says what happened */ }
     if (res.ok) return { ok: true, status: res.status, body: json };
     const err =
       (json.error ?? { code: "internal", message: `HTTP ${res.status}` }) as ApiError["error"];

@@ -1,11 +1,15 @@
 /**
  * @module
- * The per-user control token: a random secret in a 0600 file in the state dir, created on
- * first start and read by `cmesh mcp` and the CLI.
+ * The per-user control token: a random secret in a 0600 file in the state dir, written anew at
+ * every daemon start and read by `cmesh mcp` and the CLI.
+ *
+ * Why anew: a client sends it to whatever listens on the control port. While no daemon holds the
+ * port, another local user may listen there and catch it; once the daemon runs again, what was
+ * caught opens nothing. (Made-up answers from such a listener are not stopped by this.)
  *
  * @example
  * ```ts
- * const token = await ensureControlToken("/home/ann/.local/state/cmesh");
+ * const token = await rotateControlToken("/home/ann/.local/state/cmesh");
  * ```
  */
 import { join } from "node:path";
@@ -15,20 +19,30 @@ export function controlTokenPath(stateDir: string): string {
   return join(stateDir, "control.token");
 }
 
-/** Reads the token, creating it (0600) if absent. Refuses a file others can read. */
-export async function ensureControlToken(stateDir: string): Promise<string> {
+/**
+ * Writes a new random token (0600) in place of the old one, atomically (a reader sees the old
+ * token or the new one, never a part): the daemon calls it at every start, holding its lock.
+ *
+ * @example
+ * ```ts
+ * const token = await rotateControlToken("/home/ann/.local/state/cmesh");
+ * ```
+ */
+export async function rotateControlToken(stateDir: string): Promise<string> {
   const file = controlTokenPath(stateDir);
   await Deno.mkdir(stateDir, { recursive: true, mode: 0o700 });
+  const bytes = new Uint8Array(32);
+  crypto.getRandomValues(bytes);
+  const token = bytes.toBase64({ alphabet: "base64url", omitPadding: true });
+  const temp = `${file}.${crypto.randomUUID()}.tmp`;
   try {
-    return await readControlToken(stateDir);
+    await Deno.writeTextFile(temp, token + "\n", { mode: 0o600, createNew: true });
+    await Deno.rename(temp, file);
   } catch (e) {
-    if (!(e instanceof Deno.errors.NotFound)) throw e;
+    await Deno.remove(temp).catch(() => {});
+    throw e;
   }
-  const token = new Uint8Array(32);
-  crypto.getRandomValues(token);
-  const text = token.toBase64({ alphabet: "base64url", omitPadding: true });
-  await Deno.writeTextFile(file, text + "\n", { mode: 0o600, createNew: true });
-  return text;
+  return token;
 }
 
 /** Reads the token; throws NotFound when the daemon has never started with this state dir. */

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { loadConfig } from "../config/load.ts";
 import { currentPaths, stateDirFor } from "../config/paths.ts";
 import { createControlApp } from "../control/app.ts";
-import { controlTokenPath, ensureControlToken } from "../control/token.ts";
+import { controlTokenPath, rotateControlToken } from "../control/token.ts";
 import { outboundFromConfig, tailnetSources } from "../delegation/from_config.ts";
 import type { StatusAnswer } from "../protocol/control.ts";
 import { appendAudit } from "../store/audit.ts";
@@ -56,7 +56,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   const lock = await acquireDaemonLock(stateDir);
   const dbPath = join(stateDir, "cmesh.db");
   const store = openStore(dbPath);
-  const token = await ensureControlToken(stateDir);
+  // A new token at every start (see control/token.ts), under the lock: one daemon per state dir.
+  const token = await rotateControlToken(stateDir);
   const localApi = noTailnet ? null : LocalApiClient.fromConfig(
     (await resolveLocalApi(config.tailscale, false)).tailscale,
   );
