@@ -12,23 +12,30 @@ import { psRows } from "../support/proc.ts";
 /** Terminal task states. */
 export const TERMINAL = ["succeeded", "failed", "cancelled", "timed_out", "interrupted", "denied"];
 
-/** A control API client for `mesh`'s requester (reads the token on first use). */
+/**
+ * A control API client for `mesh`'s requester (reads the token on first use, and again after a
+ * 401, as cmesh's own client does: the daemon writes a new token at every start).
+ */
 export function controlClient(mesh: MeshWorld) {
   let token: string | null = null;
-  const headers = async () => {
+  const send = async (method: string, path: string, body?: unknown) => {
     token ??= await controlToken(mesh.requesterHome);
-    return { authorization: `Bearer ${token}`, "content-type": "application/json" };
+    const res = await fetch(`${mesh.requesterControlUrl}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(20_000),
+    });
+    const json = await res.json().catch(() => null) as Record<string, unknown> | null;
+    return { status: res.status, json };
   };
   const call = async (method: string, path: string, body?: unknown) => {
     try {
-      const res = await fetch(`${mesh.requesterControlUrl}${path}`, {
-        method,
-        headers: await headers(),
-        body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(20_000),
-      });
-      const json = await res.json().catch(() => null) as Record<string, unknown> | null;
-      return { status: res.status, json };
+      const first = await send(method, path, body);
+      if (first.status !== 401) return first;
+      const before = token;
+      token = await controlToken(mesh.requesterHome);
+      return token === before ? first : await send(method, path, body);
     } catch (e) {
       return { status: 0, json: { transport: String(e) } as Record<string, unknown> };
     }
