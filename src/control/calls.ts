@@ -236,25 +236,23 @@ export async function followTask(
     }
     return { ok: true, value: { task, result: isTerminal(task.state) ? result : null } };
   };
+  // One long poll; "aborted" when the caller gave up in the middle of it after seeing the task.
+  const poll = async (timeoutS: number): Promise<ControlAnswer<WaitAnswer> | "aborted"> => {
+    try {
+      return await control.wait(id, after, timeoutS, opts.signal, opts.untilTerminal, true);
+    } catch (e) {
+      if (opts.signal?.aborted && task) return "aborted";
+      throw e;
+    }
+  };
   for (let first = opts.first;;) {
     const leftS = Math.max(0, (deadline - Date.now()) / 1000);
-    const timeoutS = Number(Math.min(pollS, leftS).toFixed(1));
-    let w: ControlAnswer<WaitAnswer>;
-    if (first) [w, first] = [{ ok: true, value: first }, undefined];
-    else {try {
-        w = await control.wait(
-          id,
-          after,
-          timeoutS,
-          opts.signal,
-          opts.untilTerminal,
-          true,
-        );
-      } catch (e) {
-        // The caller gave up mid-poll: what was seen so far is the answer.
-        if (opts.signal?.aborted && task) return { ok: true, value: { task, result: null } };
-        throw e;
-      }}
+    const w = first ? { ok: true as const, value: first } : await poll(
+      Number(Math.min(pollS, leftS).toFixed(1)),
+    );
+    first = undefined;
+    // The caller gave up mid-poll: what was seen so far is the answer.
+    if (w === "aborted") return { ok: true, value: { task: task!, result: null } };
     if (!w.ok) return w;
     for (const ev of w.value.events) {
       if (ev.seq <= after) continue;

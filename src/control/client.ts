@@ -23,7 +23,8 @@ import { controlTokenPath, readControlToken } from "./token.ts";
  * The most one control answer may be: read up to it, then cut off. The largest real one, a wait
  * answer with a result (at most 8 MiB from the peer) and every event of the task, stays far below.
  */
-export const MAX_CONTROL_ANSWER_BYTES = 64 * 1024 * 1024;
+const MAX_CONTROL_ANSWER_MIB = 64;
+export const MAX_CONTROL_ANSWER_BYTES = MAX_CONTROL_ANSWER_MIB * 1024 * 1024;
 
 /** How to reach the daemon. */
 export interface ControlEndpoint {
@@ -153,9 +154,7 @@ export class ControlClient extends ControlCalls {
         error: {
           code: "bad_response",
           message: `the answer on 127.0.0.1:${ep.port} to ${path} was cut off or larger than ` +
-            `${
-              MAX_CONTROL_ANSWER_BYTES / 1024 / 1024
-            } MiB: is the cmesh daemon what listens there?`,
+            `${MAX_CONTROL_ANSWER_MIB} MiB: is the cmesh daemon what listens there?`,
         },
       };
     }

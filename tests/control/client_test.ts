@@ -2,6 +2,15 @@
 import assert from "node:assert/strict";
 import { ControlClient, MAX_CONTROL_ANSWER_BYTES } from "../../src/control/client.ts";
 
+/** A client of whatever listens on `port` (with a token, so it sends its requests). */
+const clientOn = (port: number) =>
+  new ControlClient({
+    port,
+    token: "tok_0123456789abcdefghij",
+    tokenFile: "/nonexistent/control.token",
+    configFile: "/nonexistent/config.toml",
+  });
+
 Deno.test("ControlClient: an endless answer is cut off at the cap and named a bad response", async () => {
   let sent = 0;
   let cancelled = false;
@@ -23,12 +32,7 @@ Deno.test("ControlClient: an endless answer is cut off at the cap and named a ba
       ),
   );
   try {
-    const client = new ControlClient({
-      port: server.addr.port,
-      token: "tok_0123456789abcdefghij",
-      tokenFile: "/nonexistent/control.token",
-      configFile: "/nonexistent/config.toml",
-    });
+    const client = clientOn(server.addr.port);
     const res = await client.get("/v1/status");
     assert.equal(res.ok, false);
     assert.equal(!res.ok && res.error.code, "bad_response");
@@ -48,12 +52,7 @@ Deno.test("ControlClient: an answer that is not JSON keeps its HTTP status as th
     () => new Response("<html>nope</html>", { status: 502 }),
   );
   try {
-    const client = new ControlClient({
-      port: server.addr.port,
-      token: "tok_0123456789abcdefghij",
-      tokenFile: "/nonexistent/control.token",
-      configFile: "/nonexistent/config.toml",
-    });
+    const client = clientOn(server.addr.port);
     const res = await client.get("/v1/status");
     assert.ok(!res.ok);
     assert.equal(res.status, 502);
