@@ -21,6 +21,7 @@ import { appendEvent } from "../store/task_events.ts";
 import { getTask, updateTaskState } from "../store/tasks.ts";
 import { finishTask, type TerminalOutcome, untilStored } from "./finish.ts";
 import { type Redecide, refuseAtDequeue } from "./redecide.ts";
+import { RunEvents } from "./run_events.ts";
 import type { TaskBus } from "./task_bus.ts";
 
 /** What the executor needs. */
@@ -186,6 +187,7 @@ export async function executeTask(
     await egress.finish();
     return;
   }
+  const events = new RunEvents(store, deps.bus, id);
   const outcome = await executeRun({
     invocation,
     manifest: runner.manifest,
@@ -198,14 +200,11 @@ export async function executeTask(
     tools: deps.tools,
     sandbox,
     signal,
-    onEvent: (ev) => {
-      appendEvent(store, "inbound", id, ev);
-      deps.bus.emit(id);
-    },
+    onEvent: (ev) => events.push(ev),
   }).catch(async (e) => {
     await sandbox?.cleanup();
     throw e;
-  });
+  }).finally(() => events.close());
   // The private HOME/TMPDIR go once the result is stored: off the path to the caller (a crash
   // before this leaves them to the sweep at start-up).
   try {
