@@ -50,9 +50,15 @@ export interface MemoryResult {
     /** After everything was delegated and the stream ended (peaks are since start). */
     worker: ProcMemory;
     requester: ProcMemory;
-    /** CPU use (% of one core) over `idle_seconds` while all tasks wait, nothing printing. */
+    /**
+     * CPU use (% of one core) over `idle_seconds` from 5 s after the stream ended, while all tasks
+     * wait and nothing prints: it holds V8's one-off collection after the burst.
+     */
     cpu_pct: { worker: number; requester: number };
     idle_seconds: number;
+    /** The same over the `steady_seconds` after that: what waiting tasks cost. */
+    cpu_pct_steady?: { worker: number; requester: number };
+    steady_seconds?: number;
   };
   failures: string[];
   /** How many runs this is the worst of ({@link worstMemory}); absent: one. */
@@ -89,6 +95,10 @@ export function worstMemory(runs: MemoryResult[]): MemoryResult {
       cpu_pct: {
         worker: Math.max(...runs.map((r) => r.in_flight.cpu_pct.worker)),
         requester: Math.max(...runs.map((r) => r.in_flight.cpu_pct.requester)),
+      },
+      cpu_pct_steady: {
+        worker: Math.max(...runs.map((r) => r.in_flight.cpu_pct_steady?.worker ?? 0)),
+        requester: Math.max(...runs.map((r) => r.in_flight.cpu_pct_steady?.requester ?? 0)),
       },
     },
     failures: runs.flatMap((r) => r.failures),
@@ -249,11 +259,14 @@ export async function benchMemory(
     const streamSeconds = Math.round((performance.now() - started) / 100) / 10;
     if (state !== "succeeded") failures.push(`stream task: ${state}`);
     await new Promise((r) => setTimeout(r, 5000)); // settle: the next task holds the slot
-    const idleSeconds = 10;
+    const [idleSeconds, steadySeconds] = [10, 20];
     const t0 = [await cpuTicks(wpid), await cpuTicks(rpid)];
     await new Promise((r) => setTimeout(r, idleSeconds * 1000));
     const t1 = [await cpuTicks(wpid), await cpuTicks(rpid)];
-    const pct = (d: number) => Math.round(d / idleSeconds * 10) / 10; // 100 ticks/s → %
+    await new Promise((r) => setTimeout(r, steadySeconds * 1000));
+    const t2 = [await cpuTicks(wpid), await cpuTicks(rpid)];
+    // 100 ticks/s → % of one core.
+    const pct = (d: number, s = idleSeconds) => Math.round(d / s * 10) / 10;
     return {
       mode: mesh.mode,
       idle,
@@ -267,6 +280,11 @@ export async function benchMemory(
         requester: await procMemory(rpid),
         cpu_pct: { worker: pct(t1[0] - t0[0]), requester: pct(t1[1] - t0[1]) },
         idle_seconds: idleSeconds,
+        cpu_pct_steady: {
+          worker: pct(t2[0] - t1[0], steadySeconds),
+          requester: pct(t2[1] - t1[1], steadySeconds),
+        },
+        steady_seconds: steadySeconds,
       },
       failures,
     };

@@ -17,6 +17,7 @@ function run(worker: [number, number], requester: [number, number], cpu: number)
       worker: mem(worker[0] + 10, worker[1]),
       requester: mem(requester[0] + 10, requester[1]),
       cpu_pct: { worker: cpu, requester: 1 - cpu },
+      cpu_pct_steady: { worker: cpu / 2, requester: 0.1 },
       idle_seconds: 10,
     },
     failures: [`run ${cpu}`],
@@ -31,5 +32,6 @@ Deno.test("worstMemory: the largest idle RSS, the highest peak and the most CPU 
   assert.equal(w.in_flight.worker.hwm, 124);
   assert.equal(w.in_flight.requester.hwm, 114);
   assert.deepEqual(w.in_flight.cpu_pct, { worker: 0.6, requester: 0.7 });
+  assert.deepEqual(w.in_flight.cpu_pct_steady, { worker: 0.3, requester: 0.1 });
   assert.deepEqual(w.failures, ["run 0.3", "run 0.6"]);
 });
