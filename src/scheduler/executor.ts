@@ -204,7 +204,7 @@ export async function executeTask(
   }).catch(async (e) => {
     await sandbox?.cleanup();
     throw e;
-  }).finally(() => events.close());
+  }).finally(() => events.flush());
   // The private HOME/TMPDIR go once the result is stored: off the path to the caller (a crash
   // before this leaves them to the sweep at start-up).
   try {

@@ -16,7 +16,7 @@
  * declare const bus: TaskBus;
  * const events = new RunEvents(store, bus, "t_0123456789");
  * events.push({ kind: "message", text: "hello" });
- * events.close(); // before the terminal state is stored
+ * events.flush(); // before the terminal state is stored
  * ```
  */
 import type { Store } from "../store/db.ts";
@@ -50,18 +50,13 @@ export class RunEvents {
     this.#timer ??= setTimeout(() => this.flush(), this.everyMs);
   }
 
-  /** Writes the pending latest event, if there is one. */
+  /** Writes the pending latest event, if there is one: also before the run's terminal state. */
   flush(): void {
     if (this.#timer !== null) clearTimeout(this.#timer);
     this.#timer = null;
     const ev = this.#pending;
     this.#pending = null;
     if (ev !== null) this.#write(ev);
-  }
-
-  /** Writes what is pending and stops: call it before the run's terminal state is stored. */
-  close(): void {
-    this.flush();
   }
 
   #write(ev: NewEvent) {

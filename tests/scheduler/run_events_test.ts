@@ -30,20 +30,20 @@ Deno.test("RunEvents: under the cap every event is stored and announced at once"
       "line 4",
     ]);
     assert.equal(wakes(), 4);
-    events.close();
+    events.flush();
   } finally {
     store.close();
   }
 });
 
-Deno.test("RunEvents: past the cap a burst is one write of its newest event, at close at the latest", () => {
+Deno.test("RunEvents: past the cap a burst is one write of its newest event, at the flush at the latest", () => {
   const { store, events, wakes } = world(10_000);
   try {
     for (let i = 1; i <= 1000; i++) events.push(line(i));
     // The fifth event filled the cap; the 995 after it wait as one latest event.
     assert.equal(lastEvent(store, "inbound", ID)!.text, "line 5");
     assert.equal(wakes(), 5);
-    events.close();
+    events.flush();
     const stored = listEvents(store, "inbound", ID);
     assert.deepEqual(stored.map((e) => e.text), [
       "line 1",
@@ -53,14 +53,14 @@ Deno.test("RunEvents: past the cap a burst is one write of its newest event, at 
       "line 1000",
     ], "the first n - 1 and the very last one, as when every line is written");
     assert.equal(wakes(), 6);
-    events.close();
-    assert.equal(wakes(), 6, "nothing pending: a second close writes nothing");
+    events.flush();
+    assert.equal(wakes(), 6, "nothing pending: a second flush writes nothing");
   } finally {
     store.close();
   }
 });
 
-Deno.test("RunEvents: past the cap the latest event is written within a tick without a close", async () => {
+Deno.test("RunEvents: past the cap the latest event is written within a tick without a flush", async () => {
   const { store, events } = world(20);
   try {
     for (let i = 1; i <= 7; i++) events.push(line(i));
@@ -68,7 +68,7 @@ Deno.test("RunEvents: past the cap the latest event is written within a tick wit
       await new Promise((r) => setTimeout(r, 10));
     }
     assert.equal(lastEvent(store, "inbound", ID)!.text, "line 7");
-    events.close();
+    events.flush();
   } finally {
     store.close();
   }
