@@ -54,6 +54,12 @@ const FAILURE_CODE: Record<Exclude<DelegateOutcome, { ok: true }>["kind"], Error
 export function createControlApp(deps: ControlAppDeps): Hono<ControlEnv> {
   const app = new Hono<ControlEnv>();
   const d = deps.tasks;
+  // A wait whose answer also carries the stored result once the task is terminal: the result in
+  // the same answer saves the caller a round trip once the task is done.
+  const waitWithResult = async (...args: Parameters<typeof d.wait>) => {
+    const w = await d.wait(...args);
+    return w && { ...w, result: isTerminal(w.status.state) ? d.result(args[0]) : null };
+  };
   app.use("*", loopbackOnly(deps.port));
   app.use("*", bearerToken(deps.token, deps.tokenFile));
 
@@ -87,14 +93,12 @@ export function createControlApp(deps: ControlAppDeps): Hono<ControlEnv> {
     });
     if (out.ok && waitMs !== null) {
       // Delegate and wait in one call: the wait answer's task, events and result, at once.
-      const id = out.task.id;
-      const w = await d.wait(id, 0, waitMs, c.req.raw.signal, until);
-      const result = w && isTerminal(w.status.state) ? d.result(id) : null;
+      const w = await waitWithResult(out.task.id, 0, waitMs, c.req.raw.signal, until);
       return c.json({
         task: w?.status ?? out.task,
         peer: out.peer,
         events: w?.events ?? [],
-        ...(result ? { result } : {}),
+        ...(w?.result ? { result: w.result } : {}),
       }, 202);
     }
     if (out.ok) return c.json({ task: out.task, peer: out.peer }, 202);
@@ -179,14 +183,14 @@ export function createControlApp(deps: ControlAppDeps): Hono<ControlEnv> {
     if (withParam !== undefined && withParam !== "result") {
       return replyError(c, "bad_request", 'with must be "result" (or absent)');
     }
-    const out = await d.wait(id, after, timeoutS * 1000, c.req.raw.signal, until);
+    const out = withParam
+      ? await waitWithResult(id, after, timeoutS * 1000, c.req.raw.signal, until)
+      : await d.wait(id, after, timeoutS * 1000, c.req.raw.signal, until);
     if (!out) return replyError(c, "not_found", `no outbound task ${id}`);
-    // The result in the same answer saves the caller a round trip once the task is done.
-    const result = withParam && isTerminal(out.status.state) ? d.result(id) : null;
     return c.json({
       task: { ...out.status, peer: d.record(id)!.peer },
       events: out.events,
-      ...(result ? { result } : {}),
+      ...("result" in out && out.result ? { result: out.result } : {}),
     });
   });
 
