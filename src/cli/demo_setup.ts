@@ -7,6 +7,7 @@
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { denoRunArgs } from "../util/deno_permissions.ts";
+import { freePorts } from "../util/free_ports.ts";
 
 /** Where the demo lives and which ports it uses. */
 export interface DemoLayout {
@@ -20,13 +21,6 @@ export interface DemoLayout {
     serverWorker: number;
     laptopWorker: number;
   };
-}
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
 }
 
 /** The head of a demo node's config: what it is, its name and its two ports. */
@@ -77,16 +71,17 @@ const SAMPLE_FILES: Record<string, string> = {
 
 /** Creates the demo's directories, configs and sample repo. */
 export async function createDemoLayout(base: string): Promise<DemoLayout> {
+  const [laptopControl, serverControl, serverWorker, laptopWorker] = freePorts(4);
   const l: DemoLayout = {
     base,
     laptopHome: join(base, "laptop"),
     serverHome: join(base, "server"),
     repo: join(base, "server-repos", "sample-app"),
     ports: {
-      laptopControl: freePort(),
-      serverControl: freePort(),
-      serverWorker: freePort(),
-      laptopWorker: freePort(),
+      laptopControl,
+      serverControl,
+      serverWorker,
+      laptopWorker,
     },
   };
   for (const [rel, text] of Object.entries(SAMPLE_FILES)) {

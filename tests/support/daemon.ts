@@ -25,17 +25,28 @@ import type { z } from "zod";
 import type { Config } from "../../src/config/schema.ts";
 import { spawnDaemon } from "../../src/daemon/spawn.ts";
 import { denoRunArgs } from "../../src/util/deno_permissions.ts";
+import { freePorts } from "../../src/util/free_ports.ts";
 import { run } from "./proc.ts";
 
 /** Repo root (tests spawn `src/main.ts` from here so Deno finds deno.json). */
 export const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
-/** A free TCP port on 127.0.0.1. */
+/** Every port {@link freePort} handed out in this test process. */
+const handedOut = new Set<number>();
+
+/**
+ * A free TCP port on 127.0.0.1 that no earlier call in this process returned: two calls in a
+ * row may otherwise get the same port from the kernel (the first one's listener was closed),
+ * and a node whose control and worker ports are equal does not start.
+ */
 export function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
+  for (let attempt = 0; attempt < 1000; attempt++) {
+    const [port] = freePorts(1);
+    if (handedOut.has(port)) continue;
+    handedOut.add(port);
+    return port;
+  }
+  throw new Error("freePort: the kernel kept handing out ports this process already used");
 }
 
 /**
