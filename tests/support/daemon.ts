@@ -31,20 +31,35 @@ import { run } from "./proc.ts";
 /** Repo root (tests spawn `src/main.ts` from here so Deno finds deno.json). */
 export const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
-/** Every port {@link freePort} handed out in this test process. */
-const handedOut = new Set<number>();
+/**
+ * Where {@link freePort} claims its ports: one file per port, shared by every test module of
+ * this `deno test` process (with `--parallel` the modules run as isolates of one process, so a
+ * module-level set would not see the ports another module took).
+ */
+const claimDir = join(Deno.env.get("TMPDIR") ?? "/tmp", `cmesh-test-ports-${Deno.pid}`);
+
+/** Claims `port` for this test process; false when a module of it already did. */
+function claimPort(port: number): boolean {
+  Deno.mkdirSync(claimDir, { recursive: true });
+  try {
+    Deno.openSync(join(claimDir, String(port)), { createNew: true, write: true }).close();
+    return true;
+  } catch (e) {
+    if (e instanceof Deno.errors.AlreadyExists) return false;
+    throw e;
+  }
+}
 
 /**
- * A free TCP port on 127.0.0.1 that no earlier call in this process returned: two calls in a
- * row may otherwise get the same port from the kernel (the first one's listener was closed),
- * and a node whose control and worker ports are equal does not start.
+ * A free TCP port on 127.0.0.1 that no earlier call in this test process returned: two calls in
+ * a row may otherwise get the same port from the kernel (the first one's listener was closed),
+ * and a node whose control and worker ports are equal does not start, nor do two daemons on one
+ * port.
  */
 export function freePort(): number {
   for (let attempt = 0; attempt < 1000; attempt++) {
     const [port] = freePorts(1);
-    if (handedOut.has(port)) continue;
-    handedOut.add(port);
-    return port;
+    if (claimPort(port)) return port;
   }
   throw new Error("freePort: the kernel kept handing out ports this process already used");
 }
