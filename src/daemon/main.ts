@@ -20,7 +20,9 @@ import { defaultLogOptions, logger, setupLogging } from "../util/log.ts";
 import { VERSION } from "../version.ts";
 import { acquireDaemonLock } from "./lock.ts";
 import { daemonStatus, runnersStatus } from "./status.ts";
-import { type RunningWorker, startWorker } from "./start_worker.ts";
+import { type RunningWorker, startWorker, type WorkerIdentity } from "./start_worker.ts";
+import { SelfRelay } from "../worker/identity_port.ts";
+import { TailnetIdentity } from "../worker/tailnet_identity.ts";
 import { bindAddresses, prepareWorker, resolveLocalApi } from "./worker_setup.ts";
 
 /** Options of {@link runDaemon}. */
@@ -77,8 +79,10 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   }
 
   let worker: RunningWorker | null = null;
+  let identity: TailnetIdentity | null = null;
   let runnerInfo: StatusAnswer["runners"] = { inbound: "disabled" };
-  const cleanup = () => {
+  const cleanup = async () => {
+    await identity?.stop();
     store.close();
     lock.release();
   };
@@ -89,7 +93,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       logError(
         `cannot start the worker: ${why}. Inbound tasks need tailscaled (fail closed); set inbound.enabled = false to run as a requester only`,
       );
-      cleanup();
+      await cleanup();
       return 1;
     }
     const setup = await prepareWorker({
@@ -101,16 +105,34 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       nodeName,
       demoCaller: opts.insecureLocalDemo,
       localUser: localOnly,
-      selfStableId: initial?.ok ? initial.status.self?.stableId : undefined,
       self: initial?.ok ? initial.status.self : undefined,
       log: logOptions,
     });
     runnerInfo = runnersStatus(setup.runtime, setup.init.sandbox);
+    // On the tailnet, callers are identified here (the worker thread asks through its port), with
+    // tailscaled's IPN bus followed from before the worker listens.
+    let workerIdentity: WorkerIdentity | undefined;
+    if (localApi) {
+      const self = initial?.ok ? initial.status.self ?? null : null;
+      const relay = new SelfRelay(self);
+      identity = new TailnetIdentity(
+        config.tailscale,
+        {
+          self,
+          selfStableId: self?.stableId,
+        },
+        relay,
+        { client: localApi },
+      );
+      // Waits for the IPN bus's first message (bounded by its connect timeout).
+      await identity.start();
+      workerIdentity = { lookup: identity.lookup, relay };
+    }
     try {
-      worker = await startWorker(setup.init, setup.permissions);
+      worker = await startWorker(setup.init, setup.permissions, { identity: workerIdentity });
     } catch (e) {
       logError(`cannot start the worker: ${(e as Error).message}`);
-      cleanup();
+      await cleanup();
       return 1;
     }
     log(
@@ -176,7 +198,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   } catch (e) {
     logError(`cannot listen on 127.0.0.1:${config.daemon.control_port}: ${(e as Error).message}`);
     await worker?.stop();
-    cleanup();
+    await cleanup();
     return 1;
   }
   appendAudit(store, {
@@ -210,6 +232,6 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   await server.shutdown().catch(() => {});
   await worker?.stop();
   appendAudit(store, { kind: "daemon.stop", actor: { node: nodeName }, data: { pid: Deno.pid } });
-  cleanup();
+  await cleanup();
   return 0;
 }

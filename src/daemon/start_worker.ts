@@ -1,9 +1,13 @@
 /**
  * @module
  * Starts the sandboxed worker (a Deno Web Worker with narrowed permissions) and waits until it
- * listens, or reports why it could not.
+ * listens, or reports why it could not. This thread answers what the worker thread may not do
+ * itself: resolving cwds (`worker/cwd_port.ts`) and, on the tailnet, who is calling
+ * (`worker/identity_port.ts`).
  */
 import { answerCwdResolve, isCwdResolveRequest } from "../worker/cwd_port.ts";
+import { answerWhois, isWhoisRequest, type SelfRelay } from "../worker/identity_port.ts";
+import type { IdentityLookup } from "../worker/ports.ts";
 import type { WorkerInit, WorkerReport } from "../worker/thread.ts";
 import type { WorkerPermissions } from "./worker_permissions.ts";
 
@@ -15,12 +19,21 @@ export interface RunningWorker {
   stop(timeoutMs?: number): Promise<void>;
 }
 
+/** The tailnet identity the worker thread asks, and where its node names are relayed from. */
+export interface WorkerIdentity {
+  lookup: IdentityLookup;
+  /** Its latest names go into the init; every later change is posted to the worker thread. */
+  relay: SelfRelay;
+}
+
 /** Spawns the worker thread and initialises it. Rejects with the worker's error. */
 export function startWorker(
   init: WorkerInit,
   permissions: WorkerPermissions,
-  timeoutMs = 30_000,
+  opts: { identity?: WorkerIdentity; timeoutMs?: number } = {},
 ): Promise<RunningWorker> {
+  const timeoutMs = opts.timeoutMs ?? 30_000;
+  const identity = opts.identity;
   const worker = new Worker(new URL("../worker/thread.ts", import.meta.url), {
     type: "module",
     name: "cmesh-worker",
@@ -32,6 +45,15 @@ export function startWorker(
     const msg = e.data;
     if (isCwdResolveRequest(msg)) {
       answerCwdResolve(msg).then((reply) => worker.postMessage(reply), () => {});
+      return;
+    }
+    if (isWhoisRequest(msg)) {
+      // Without a tailnet identity (demo, local-only) the worker thread never asks: refuse.
+      const lookup: IdentityLookup = identity?.lookup ?? {
+        whois: () =>
+          Promise.resolve({ ok: false, code: "unavailable", reason: "no tailnet identity" }),
+      };
+      answerWhois(msg, lookup).then((reply) => worker.postMessage(reply), () => {});
       return;
     }
     onReport(msg as WorkerReport);
@@ -76,6 +98,9 @@ export function startWorker(
         });
       }
     };
-    worker.postMessage(init);
+    // The names as they are now go with the init; a change after this line is posted (the
+    // thread keeps one that arrives before its start finished).
+    worker.postMessage(identity ? { ...init, self: identity.relay.latest } : init);
+    identity?.relay.attach((m) => worker.postMessage(m));
   });
 }

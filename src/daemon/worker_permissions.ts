@@ -7,20 +7,12 @@
  * ```ts
  * const perms = workerPermissions({
  *   bind: ["100.64.0.2"], port: 7433, stateDir: "/var/lib/cmesh", roots: ["/srv/app"],
- *   localApi: { transport: "unix", path: "/var/run/tailscale/tailscaled.sock" },
  *   runBinaries: ["/usr/bin/claude"], tools: { gitBin: "/usr/bin/git", killBin: "/usr/bin/kill", psBin: "/usr/bin/ps" },
  * });
- * perms.net; // ["100.64.0.2:7433", "unix:/var/run/tailscale/tailscaled.sock"]
+ * perms.net; // ["100.64.0.2:7433"]
  * ```
  */
 import type { RunTools } from "../runner/run.ts";
-
-/** How the worker reaches the LocalAPI (none in the local demo). */
-export type LocalApiAccess =
-  | { transport: "unix"; path: string }
-  | { transport: "tcp"; host: string; port: number }
-  | { transport: "cli"; binary: string }
-  | { transport: "none" };
 
 /** Inputs of {@link workerPermissions}. */
 export interface WorkerPermissionInputs {
@@ -29,7 +21,6 @@ export interface WorkerPermissionInputs {
   stateDir: string;
   /** Realpaths of every allowed cwd root (missing roots left out). */
   roots: string[];
-  localApi: LocalApiAccess;
   runBinaries: string[];
   tools: RunTools;
   /** Local-only mode: `cat`, which reads the kernel's TCP table (who owns a connection). */
@@ -58,28 +49,20 @@ export interface WorkerPermissions {
 const uniq = (xs: string[]) => [...new Set(xs)];
 
 /**
- * Narrow permissions: own listener(s) + LocalAPI; state dir; cwd roots; runner binaries; the
- * sandbox binary (bwrap) that wraps every run.
+ * Narrow permissions: own listener(s); state dir; cwd roots; runner binaries; the sandbox binary
+ * (bwrap) that wraps every run. No LocalAPI: callers are identified by the main thread
+ * (`worker/identity_port.ts`), so a bug in a request handler cannot talk to tailscaled.
  */
 export function workerPermissions(i: WorkerPermissionInputs): WorkerPermissions {
   const net = i.bind.map((h) => (h.includes(":") ? `[${h}]:${i.port}` : `${h}:${i.port}`));
   const read = [i.stateDir, ...i.roots, ...i.runBinaries];
   const write = [i.stateDir];
-  if (i.localApi.transport === "unix") {
-    net.push(`unix:${i.localApi.path}`);
-    read.push(i.localApi.path);
-    write.push(i.localApi.path);
-  } else if (i.localApi.transport === "tcp") {
-    net.push(`${i.localApi.host}:${i.localApi.port}`);
-  }
   const tools = [
     i.tools.killBin,
     i.tools.psBin,
     ...(i.tools.gitBin ? [i.tools.gitBin] : []),
     ...(i.sandboxBin ? [i.sandboxBin] : []),
   ];
-  // The tailscale CLI transport runs the CLI: the worker may run that one binary, nothing more.
-  if (i.localApi.transport === "cli") tools.push(i.localApi.binary);
   if (i.catBin) tools.push(i.catBin);
   net.push(...(i.egressNet ?? []));
   return {

@@ -21,12 +21,15 @@ import type { TailnetStatus } from "../tailscale/status.ts";
 import type { LogOptions } from "../util/log.ts";
 import { resolveInboundRoots } from "../inbound/decide.ts";
 import type { WorkerInit } from "../worker/thread.ts";
-import {
-  type LocalApiAccess,
-  type WorkerPermissions,
-  workerPermissions,
-} from "./worker_permissions.ts";
+import { type WorkerPermissions, workerPermissions } from "./worker_permissions.ts";
 import { pathExists } from "../util/path_exists.ts";
+
+/** How the daemon reaches the LocalAPI (none in the local demo). */
+export type LocalApiAccess =
+  | { transport: "unix"; path: string }
+  | { transport: "tcp"; host: string; port: number }
+  | { transport: "cli"; binary: string }
+  | { transport: "none" };
 
 /** Where the worker listens: tailnet addresses only, loopback only in userspace/demo mode. */
 export function bindAddresses(
@@ -46,10 +49,10 @@ export function bindAddresses(
 }
 
 /**
- * Pins down where the worker reaches the LocalAPI, in the main thread (which may look around:
- * the worker may not). Returns the access to grant and the `[tailscale]` section the worker
- * uses, with any discovered endpoint made explicit (macOS GUI variants: loopback port + token;
- * the `tailscale` CLI's absolute path).
+ * Pins down where the daemon reaches the LocalAPI (only its main thread does: the worker thread
+ * asks it who is calling). Returns how, and the `[tailscale]` section to use, with any
+ * discovered endpoint made explicit (macOS GUI variants: loopback port + token; the `tailscale`
+ * CLI's absolute path).
  *
  * @throws {TypeError} when the CLI transport is chosen and no `tailscale` CLI can be found.
  */
@@ -127,7 +130,6 @@ export async function prepareWorker(args: {
   demoCaller?: string;
   /** Local-only mode: the daemon's own user (the only caller accepted). */
   localUser?: { uid: number; user: string };
-  selfStableId?: string;
   /** This node from LocalAPI status (addresses and names for the worker's Host check). */
   self?: TailnetStatus["self"];
   log: LogOptions;
@@ -156,10 +158,6 @@ export async function prepareWorker(args: {
     ...runtime.available.flatMap((r) => [...r.manifest.env.pass, ...r.envPass]),
   ]);
   const envSnapshot = Object.fromEntries(Object.entries(env).filter(([k]) => wanted.has(k)));
-  const localApi = await resolveLocalApi(
-    config.tailscale,
-    args.demoCaller !== undefined || args.localUser !== undefined,
-  );
   // Local-only mode reads /proc/net/tcp through cat (see worker/local_user_identity.ts).
   const catBin = args.localUser
     ? await resolveBinary("cat", env.PATH || "/usr/bin:/bin", { runner: "cat" })
@@ -180,7 +178,6 @@ export async function prepareWorker(args: {
     port: config.daemon.worker_port,
     stateDir: args.stateDir,
     roots: [...new Set(rootsReal.flat().filter((r): r is string => r !== null))],
-    localApi: localApi.access,
     runBinaries: runtime.available.map((r) => r.binary),
     tools,
     catBin,
@@ -194,7 +191,7 @@ export async function prepareWorker(args: {
     permissions,
     init: {
       type: "init",
-      config: { ...config, tailscale: localApi.tailscale },
+      config,
       dbPath: args.dbPath,
       stateDir: args.stateDir,
       nodeName: args.nodeName,
@@ -210,7 +207,6 @@ export async function prepareWorker(args: {
       log: args.log,
       ...(args.demoCaller ? { demoCaller: args.demoCaller } : {}),
       ...(args.localUser && catBin ? { localUser: { ...args.localUser, catBin } } : {}),
-      ...(args.selfStableId ? { selfStableId: args.selfStableId } : {}),
       ...(args.self ? { self: args.self } : {}),
     },
   };

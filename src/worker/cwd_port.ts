@@ -25,6 +25,7 @@
  * ```
  */
 import { type CwdResolver, resolveCwd, type ResolvedCwd } from "../inbound/cwd_resolve.ts";
+import { PendingCalls } from "./pending_calls.ts";
 
 /** Longest path the port forwards (longer ones are refused without asking). */
 export const MAX_PORT_PATH = 4096;
@@ -85,15 +86,14 @@ export interface CwdPortOptions {
 /** Worker thread: a {@link CwdResolver} that asks the main thread and fails closed. */
 export class CwdPortClient {
   readonly #post: (m: CwdResolveRequest) => void;
-  readonly #timeoutMs: number;
-  readonly #maxPending: number;
-  readonly #pending = new Map<number, (r: ResolvedCwd) => void>();
-  #next = 1;
+  readonly #calls: PendingCalls<ResolvedCwd>;
 
   constructor(post: (m: CwdResolveRequest) => void, opts: CwdPortOptions = {}) {
     this.#post = post;
-    this.#timeoutMs = opts.timeoutMs ?? 5000;
-    this.#maxPending = opts.maxPending ?? 64;
+    this.#calls = new PendingCalls({
+      timeoutMs: opts.timeoutMs ?? 5000,
+      maxPending: opts.maxPending ?? 64,
+    });
   }
 
   /** Resolves `path` through the main thread. Never throws. */
@@ -101,29 +101,11 @@ export class CwdPortClient {
     if (path.length > MAX_PORT_PATH) {
       return Promise.resolve({ ok: false, reason: "is too long" });
     }
-    if (this.#pending.size >= this.#maxPending) {
-      return Promise.resolve({
-        ok: false,
-        reason: "could not be resolved now (too many cwd checks in flight; retry)",
-      });
-    }
-    const id = this.#next++;
-    return new Promise<ResolvedCwd>((resolve) => {
-      const timer = setTimeout(() => {
-        this.#pending.delete(id);
-        resolve({ ok: false, reason: "could not be resolved (the daemon did not answer)" });
-      }, this.#timeoutMs);
-      this.#pending.set(id, (r) => {
-        clearTimeout(timer);
-        this.#pending.delete(id);
-        resolve(r);
-      });
-      try {
-        this.#post({ type: "cwd.resolve", id, path });
-      } catch {
-        this.#pending.get(id)?.({ ok: false, reason: "could not be resolved" });
-      }
-    });
+    return this.#calls.call(
+      (id) => this.#post({ type: "cwd.resolve", id, path }),
+      { ok: false, reason: "could not be resolved (the daemon did not answer)" },
+      { ok: false, reason: "could not be resolved now (too many cwd checks in flight; retry)" },
+    );
   };
 
   /** Hands a reply from the main thread to its waiting request (unknown ids are ignored). */
@@ -132,11 +114,11 @@ export class CwdPortClient {
     const valid = r.ok === true
       ? typeof (r as { real?: unknown }).real === "string"
       : typeof (r as { reason?: unknown }).reason === "string";
-    this.#pending.get(reply.id)?.(valid ? r : { ok: false, reason: "could not be resolved" });
+    this.#calls.deliver(reply.id, valid ? r : { ok: false, reason: "could not be resolved" });
   }
 
   /** Requests waiting for an answer. */
   get pending(): number {
-    return this.#pending.size;
+    return this.#calls.size;
   }
 }

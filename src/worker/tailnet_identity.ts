@@ -19,7 +19,6 @@ import { LocalApiClient } from "../tailscale/localapi.ts";
 import type { SelfStatus } from "../tailscale/status.ts";
 import { CachingWhois, WhoisCache } from "../tailscale/whois_cache.ts";
 import { logger } from "../util/log.ts";
-import type { NodeHosts } from "./guards/node_hosts.ts";
 import type { IdentityLookup, IdentityOutcome } from "./ports.ts";
 
 const log = logger("worker");
@@ -28,11 +27,16 @@ const MAX_SELF_IDS = 16;
 /** Status re-read period where the bus cannot be watched. */
 const POLL_MS = 10_000;
 
+/** Where this node's addresses and names go when they change (the worker's Host check). */
+export interface SelfSink {
+  set(self: SelfStatus | null): void;
+}
+
 /** Whois-backed identity that follows tailscaled's changes. */
 export class TailnetIdentity {
   readonly #client: LocalApiClient;
   readonly #whois: CachingWhois;
-  readonly #hosts: NodeHosts | null;
+  readonly #hosts: SelfSink | null;
   readonly #selfIds = new Set<string>();
   readonly #bus: IpnBusWatcher | null;
   #refreshing: Promise<void> | null = null;
@@ -42,7 +46,7 @@ export class TailnetIdentity {
   constructor(
     ts: Config["tailscale"],
     initial: { self: SelfStatus | null; selfStableId?: string },
-    hosts: NodeHosts | null,
+    hosts: SelfSink | null,
     opts: { client?: LocalApiClient; whoisTtlMs?: number } = {},
   ) {
     const client = opts.client ?? LocalApiClient.fromConfig(ts);

@@ -29,7 +29,12 @@ import { callerOfTask, redecideAtDequeue } from "./redecide.ts";
 import { createWorkerTasks } from "./tasks.ts";
 import { RateLimitedAudit } from "./guards/audit_limit.ts";
 import { NodeHosts } from "./guards/node_hosts.ts";
-import { TailnetIdentity } from "./tailnet_identity.ts";
+import {
+  IdentityPortClient,
+  isSelfUpdate,
+  isWhoisReply,
+  type WhoisRequest,
+} from "./identity_port.ts";
 import type { SelfStatus } from "../tailscale/status.ts";
 
 /** The init message the daemon posts. Everything is plain data. */
@@ -57,9 +62,10 @@ export interface WorkerInit {
   demoCaller?: string;
   /** Local-only mode: only this uid's loopback connections, as node "local" (never from config). */
   localUser?: { uid: number; user: string; catBin: string };
-  /** This node's StableID (from LocalAPI status): a caller with it is refused. */
-  selfStableId?: string;
-  /** This node as LocalAPI status saw it at start (addresses and names for the Host check). */
+  /**
+   * This node as LocalAPI status saw it at start (addresses and names for the Host check); the
+   * main thread posts every change (`identity.self`).
+   */
   self?: SelfStatus | null;
 }
 
@@ -82,7 +88,7 @@ function requeuedPeerLimit(config: Config, task: TaskRecord): number | undefined
   return rule?.max_concurrent;
 }
 
-function post(msg: WorkerReport | CwdResolveRequest): void {
+function post(msg: WorkerReport | CwdResolveRequest | WhoisRequest): void {
   self.postMessage(msg);
 }
 
@@ -92,6 +98,15 @@ function post(msg: WorkerReport | CwdResolveRequest): void {
  */
 const cwdPort = new CwdPortClient(post);
 const resolveCwdHere = resolvingHereFirst(cwdPort.resolve);
+
+/**
+ * Callers on the tailnet are identified by the main thread, which holds the tailnet identity
+ * (LocalAPI whois, its cache, the IPN bus): this thread needs no LocalAPI access.
+ */
+const identityPort = new IdentityPortClient(post);
+/** The Host check's names; until `start` made them, the latest names the main thread sent. */
+let nodeHosts: NodeHosts | null = null;
+let pendingSelf: SelfStatus | null | undefined;
 
 let stop: (() => Promise<void>) | null = null;
 
@@ -177,7 +192,6 @@ async function start(init: WorkerInit): Promise<void> {
   });
   let identity: IdentityLookup;
   let hosts: NodeHosts;
-  let tailnet: TailnetIdentity | null = null;
   if (init.demoCaller) {
     identity = demoIdentityLookup(init.demoCaller);
     hosts = NodeHosts.loopback(init.port);
@@ -189,15 +203,10 @@ async function start(init: WorkerInit): Promise<void> {
     );
     hosts = NodeHosts.loopback(init.port);
   } else {
+    identity = identityPort;
     hosts = new NodeHosts(init.port);
-    tailnet = new TailnetIdentity(
-      init.config.tailscale,
-      { self: init.self ?? null, selfStableId: init.selfStableId },
-      hosts,
-    );
-    identity = tailnet.lookup;
-    // Waits for the IPN bus's first message (bounded by its connect timeout).
-    await tailnet.start();
+    hosts.set(pendingSelf !== undefined ? pendingSelf : init.self ?? null);
+    nodeHosts = hosts;
   }
   const frontAudit = new RateLimitedAudit(tasks);
   const flushAudit = setInterval(() => frontAudit.flush(), 60_000);
@@ -226,7 +235,6 @@ async function start(init: WorkerInit): Promise<void> {
   }
   stop = async () => {
     clearInterval(flushAudit);
-    await tailnet?.stop();
     await Promise.allSettled(servers.map((s) => s.shutdown()));
     await queue.close("shutdown");
     store.close();
@@ -238,12 +246,19 @@ async function start(init: WorkerInit): Promise<void> {
   });
 }
 
-self.onmessage = async (e: MessageEvent<WorkerInit | { type: "shutdown" }>) => {
+self.onmessage = async (e: MessageEvent<unknown>) => {
   const msg = e.data;
   if (isCwdResolveReply(msg)) return cwdPort.deliver(msg);
+  if (isWhoisReply(msg)) return identityPort.deliver(msg);
+  if (isSelfUpdate(msg)) {
+    if (nodeHosts) nodeHosts.set(msg.self);
+    else pendingSelf = msg.self;
+    return;
+  }
+  const m = msg as WorkerInit | { type: "shutdown" };
   try {
-    if (msg.type === "init") await start(msg);
-    else if (msg.type === "shutdown") {
+    if (m.type === "init") await start(m);
+    else if (m.type === "shutdown") {
       await stop?.();
       post({ type: "stopped" });
     }

@@ -5,7 +5,7 @@ import { workerPermissions } from "../../src/daemon/worker_permissions.ts";
 
 const ts = (over: Record<string, unknown> = {}) => Config.parse({ tailscale: over }).tailscale;
 
-Deno.test("resolveLocalApi: the worker gets exactly the LocalAPI endpoint it will use", async () => {
+Deno.test("resolveLocalApi: the daemon gets exactly the LocalAPI endpoint it will use", async () => {
   assert.deepEqual((await resolveLocalApi(ts(), true)).access, { transport: "none" });
   const linux = await resolveLocalApi(ts(), false, "linux");
   assert.deepEqual(linux.access, { transport: "unix", path: "/var/run/tailscale/tailscaled.sock" });
@@ -19,7 +19,7 @@ Deno.test("resolveLocalApi: the worker gets exactly the LocalAPI endpoint it wil
   assert.deepEqual(url.access, { transport: "tcp", host: "127.0.0.1", port: 41112 });
 });
 
-Deno.test("resolveLocalApi: the tailscale CLI transport grants running that one binary", async () => {
+Deno.test("resolveLocalApi: the tailscale CLI transport; the worker thread may not run it", async () => {
   const win = await resolveLocalApi(ts(), false, "windows");
   assert.deepEqual(win.access, {
     transport: "cli",
@@ -42,11 +42,12 @@ Deno.test("resolveLocalApi: the tailscale CLI transport grants running that one 
     port: 7433,
     stateDir: "/var/lib/cmesh",
     roots: [],
-    localApi: explicit.access,
     runBinaries: [],
     tools: { gitBin: null, killBin: "/usr/bin/kill", psBin: "/usr/bin/ps" },
   });
-  assert.ok(perms.run.includes("/opt/ts/tailscale"));
+  // The main thread runs it (worker/identity_port.ts): the worker thread's run list lacks it.
+  assert.ok(!perms.run.includes("/opt/ts/tailscale"));
+  assert.ok(!perms.read.includes("/opt/ts/tailscale"));
   assert.deepEqual(perms.net, ["100.64.0.2:7433"]);
 });
 
@@ -56,7 +57,6 @@ Deno.test("worker permissions: the sandbox binary may be run (and read), nothing
     port: 7433,
     stateDir: "/var/lib/cmesh",
     roots: [],
-    localApi: { transport: "none" as const },
     runBinaries: ["/usr/bin/claude"],
     tools: { gitBin: "/usr/bin/git", killBin: "/usr/bin/kill", psBin: "/usr/bin/ps" },
   };
@@ -78,7 +78,6 @@ Deno.test("worker permissions: egress adds exactly its destinations and slot soc
     port: 7433,
     stateDir: "/var/lib/cmesh",
     roots: [],
-    localApi: { transport: "none" },
     runBinaries: ["/usr/bin/claude"],
     tools: { gitBin: null, killBin: "/usr/bin/kill", psBin: "/usr/bin/ps" },
     egressNet: ["api.anthropic.com:443", "unix:/var/lib/cmesh/egress/s0/p.sock"],

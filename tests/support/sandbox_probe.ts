@@ -8,10 +8,17 @@ type Probe = { name: string; run: () => unknown | Promise<unknown> };
 
 self.onmessage = async (
   e: MessageEvent<
-    { allowedRead: string; stateDir: string; bindPort: number; otherPort: number; git: string }
+    {
+      allowedRead: string;
+      stateDir: string;
+      bindPort: number;
+      otherPort: number;
+      git: string;
+      localApiSocket: string;
+    }
   >,
 ) => {
-  const { allowedRead, stateDir, bindPort, otherPort, git } = e.data;
+  const { allowedRead, stateDir, bindPort, otherPort, git, localApiSocket } = e.data;
   const probes: Probe[] = [
     { name: "read_allowed_root", run: () => Deno.readTextFileSync(allowedRead) },
     { name: "read_etc_passwd", run: () => Deno.readTextFileSync("/etc/passwd") },
@@ -38,6 +45,10 @@ self.onmessage = async (
     {
       name: "connect_other",
       run: async () => (await Deno.connect({ hostname: "127.0.0.1", port: otherPort })).close(),
+    },
+    {
+      name: "connect_localapi",
+      run: async () => (await Deno.connect({ transport: "unix", path: localApiSocket })).close(),
     },
     { name: "env_home", run: () => Deno.env.get("HOME") },
     { name: "kill_pid1", run: () => Deno.kill(1, "SIGCONT") },

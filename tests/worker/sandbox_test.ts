@@ -20,6 +20,9 @@ Deno.test({
     await Deno.mkdir(stateDir);
     await Deno.mkdir(root);
     await Deno.writeTextFile(`${root}/README.md`, "hi");
+    // A LocalAPI socket that listens: the worker thread may not connect to it (main asks).
+    const localApiSocket = `${base}/tailscaled.sock`;
+    const localApi = Deno.listen({ transport: "unix", path: localApiSocket });
     const bindPort = freePort();
     const otherPort = freePort();
     const perms = workerPermissions({
@@ -27,7 +30,6 @@ Deno.test({
       port: bindPort,
       stateDir,
       roots: [root],
-      localApi: { transport: "unix", path: `${base}/tailscaled.sock` },
       runBinaries: [],
       tools: { gitBin: git!, killBin: "/usr/bin/kill", psBin: "/usr/bin/ps" },
     });
@@ -47,6 +49,7 @@ Deno.test({
           bindPort,
           otherPort,
           git,
+          localApiSocket,
         });
       });
       assert.deepEqual(results, {
@@ -61,33 +64,30 @@ Deno.test({
         listen_all_interfaces: "NotCapable",
         listen_other_port: "NotCapable",
         connect_other: "NotCapable",
+        connect_localapi: "NotCapable",
         env_home: "NotCapable",
         kill_pid1: "NotCapable",
         ffi: "NotCapable",
       });
     } finally {
       worker.terminate();
+      localApi.close();
       await Deno.remove(base, { recursive: true });
     }
   },
 });
 
-Deno.test("workerPermissions: exactly the listeners, LocalAPI, state dir, roots and binaries", () => {
+Deno.test("workerPermissions: exactly the listeners, state dir, roots and binaries (no LocalAPI)", () => {
   const p = workerPermissions({
     bind: ["100.64.0.1", "fd7a:115c:a1e0::1"],
     port: 7433,
     stateDir: "/var/lib/cmesh",
     roots: ["/srv/app", "/srv/app"],
-    localApi: { transport: "unix", path: "/run/tailscale/tailscaled.sock" },
     runBinaries: ["/usr/local/bin/claude"],
     tools: { gitBin: "/usr/bin/git", killBin: "/usr/bin/kill", psBin: "/usr/bin/ps" },
   });
-  assert.deepEqual(p.net, [
-    "100.64.0.1:7433",
-    "[fd7a:115c:a1e0::1]:7433",
-    "unix:/run/tailscale/tailscaled.sock",
-  ]);
-  assert.deepEqual(p.write, ["/var/lib/cmesh", "/run/tailscale/tailscaled.sock"]);
+  assert.deepEqual(p.net, ["100.64.0.1:7433", "[fd7a:115c:a1e0::1]:7433"]);
+  assert.deepEqual(p.write, ["/var/lib/cmesh"]);
   assert.deepEqual(p.run, [
     "/usr/local/bin/claude",
     "/usr/bin/kill",
@@ -97,15 +97,4 @@ Deno.test("workerPermissions: exactly the listeners, LocalAPI, state dir, roots 
   assert.ok(p.read.includes("/srv/app") && p.read.filter((r) => r === "/srv/app").length === 1);
   assert.equal(p.env, false);
   assert.equal(p.ffi, false);
-  const tcp = workerPermissions({
-    bind: ["127.0.0.1"],
-    port: 7433,
-    stateDir: "/s",
-    roots: [],
-    localApi: { transport: "tcp", host: "127.0.0.1", port: 41112 },
-    runBinaries: [],
-    tools: { gitBin: null, killBin: "/usr/bin/kill", psBin: "/usr/bin/ps" },
-  });
-  assert.deepEqual(tcp.net, ["127.0.0.1:7433", "127.0.0.1:41112"]);
-  assert.deepEqual(tcp.run, ["/usr/bin/kill", "/usr/bin/ps"]);
 });
