@@ -19,7 +19,7 @@
  * if (r.ok) console.log(r.real); // "/tmp" (or "/private/tmp" on macOS)
  * ```
  */
-import { isAbsolutePath } from "../protocol/task.ts";
+import { isAbsolutePath } from "../protocol/paths.ts";
 
 /** The outcome of {@link resolveCwd}. */
 export type ResolvedCwd = { ok: true; real: string } | { ok: false; reason: string };

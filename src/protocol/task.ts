@@ -12,6 +12,7 @@
  * ```
  */
 import { z } from "zod";
+import { isAbsolutePath } from "./paths.ts";
 
 /**
  * Every state a task can be in. `denied` happens at admission, or just before a queued task
@@ -57,20 +58,8 @@ export const Name = z.string().regex(
   "must be lowercase letters, digits, '_' or '-', starting with a letter (max 32)",
 );
 
-/**
- * True for an absolute path, POSIX `/x` or Windows `C:\x`: the one definition the wire, the
- * cwd resolver and the runner share.
- *
- * @example
- * ```ts
- * isAbsolutePath("/srv/app"); // true
- * isAbsolutePath("C:\\work"); // true
- * isAbsolutePath("srv/app"); // false
- * ```
- */
-export function isAbsolutePath(p: string): boolean {
-  return p.startsWith("/") || /^[A-Za-z]:[\\/]/.test(p);
-}
+/** {@link isAbsolutePath} (defined without zod in `./paths.ts`), here as well for the wire's users. */
+export { isAbsolutePath };
 
 /** An absolute path (POSIX `/x` or Windows `C:\x`). */
 export const AbsolutePath = z.string().min(1).refine(isAbsolutePath, {

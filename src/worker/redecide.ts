@@ -27,6 +27,8 @@ import type { DequeueDecision } from "../scheduler/redecide.ts";
 import type { TaskRecord } from "../store/tasks.ts";
 import type { CwdResolver } from "../inbound/cwd_resolve.ts";
 import { decideInbound } from "../inbound/decide.ts";
+import { matchingRules } from "../policy/caller.ts";
+import type { Config } from "../config/schema.ts";
 
 /** What the decision at dequeue reads besides the task: the worker's current view. */
 export interface RedecideContext {
@@ -102,4 +104,17 @@ export async function redecideAtDequeue(
     };
   }
   return { allow: true, rule: decision.rule, reason: decision.reason, cwdReal: cwd.real };
+}
+
+/**
+ * The per-peer limit of a task queued before a restart: the first rule naming its requester
+ * (as stored from whois) that allows its profile.
+ */
+export function requeuedPeerLimit(config: Config, task: TaskRecord): number | undefined {
+  const caller = callerOfTask(task);
+  if (!caller) return undefined;
+  const rule = matchingRules(caller, config.inbound.allow)
+    .map(({ index }) => config.inbound.allow[index])
+    .find((rule) => rule.profiles.includes(task.profile));
+  return rule?.max_concurrent;
 }

@@ -1,9 +1,10 @@
 /**
  * @module
- * The worker's real identity source: LocalAPI whois (with a 2 s success-only cache), plus the
- * identity rules policy does not see: a node whose key expired, or a node shared in from
- * another tailnet, is refused (fail closed), and so is this node calling itself by accident
- * of routing.
+ * The worker's real identity source, held by the daemon's main thread (the worker thread asks it
+ * through `identity_port.ts` and has no LocalAPI access): LocalAPI whois (with a 2 s success-only
+ * cache), plus the identity rules policy does not see: a node whose key expired, or a node
+ * shared in from another tailnet, is refused (fail closed), and so is this node calling itself by
+ * accident of routing.
  *
  * Freshness: tailscaled's IPN bus (`tailscale/ipn_bus.ts`) says when identity may have
  * changed (re-login, new netmap, a peer removed, re-keyed, re-tagged). Then this node's

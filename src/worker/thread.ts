@@ -3,7 +3,12 @@
  * The permission-sandboxed worker: this module runs inside a Deno Web Worker whose
  * permissions the daemon narrowed from the config (see `daemon/worker_permissions.ts`). It
  * owns the tailnet-facing HTTP server, the run queue and runner supervision. It gets the
- * daemon's environment as data in the init message, so it needs no `env` permission.
+ * daemon's environment as data in the init message, so it needs no `env` permission, and asks
+ * the main thread to resolve cwds and to identify callers (`cwd_port.ts`, `identity_port.ts`).
+ *
+ * At start it loads only what an idle worker needs (the store, the queue, the ports, the
+ * listeners); the HTTP front (`front.ts`), the executor, recovery and the re-decision are imported
+ * when first needed. `tests/worker/idle_imports_test.ts` pins that down.
  */
 /// <reference lib="deno.worker" />
 import type { Config } from "../config/schema.ts";
@@ -13,21 +18,18 @@ import type { SandboxSettings } from "../runner/sandbox/mod.ts";
 import type { EgressInit } from "../runner/sandbox/egress/run_egress.ts";
 import type { ExecutorDeps } from "../scheduler/executor.ts";
 import { RunQueue } from "../scheduler/queue.ts";
-import { recoverInbound } from "../scheduler/recovery.ts";
+import type { recoverInbound, RecoveryReport } from "../scheduler/recovery.ts";
 import { TaskBus } from "../scheduler/task_bus.ts";
 import { openStore } from "../store/db.ts";
+import { hasUnfinishedTasks } from "../store/unfinished.ts";
+import { lazily } from "../util/lazily.ts";
 import type { TaskRecord } from "../store/tasks.ts";
-import { matchingRules } from "../policy/caller.ts";
 import { type LogOptions, setupLogging } from "../util/log.ts";
-import { createWorkerApp } from "./app.ts";
 import { resolvingHereFirst } from "../inbound/cwd_resolve.ts";
 import { CwdPortClient, type CwdResolveRequest, isCwdResolveReply } from "./cwd_port.ts";
 import { demoIdentityLookup } from "./demo_identity.ts";
 import { catProcNetTcp, localUserIdentityLookup } from "./local_user_identity.ts";
 import type { IdentityLookup } from "./ports.ts";
-import { callerOfTask, redecideAtDequeue } from "./redecide.ts";
-import { createWorkerTasks } from "./tasks.ts";
-import { RateLimitedAudit } from "./guards/audit_limit.ts";
 import { NodeHosts } from "./guards/node_hosts.ts";
 import {
   IdentityPortClient,
@@ -75,19 +77,6 @@ export type WorkerReport =
   | { type: "error"; message: string }
   | { type: "stopped" };
 
-/**
- * The per-peer limit of a task queued before a restart: the first rule naming its requester
- * (as stored from whois) that allows its profile.
- */
-function requeuedPeerLimit(config: Config, task: TaskRecord): number | undefined {
-  const caller = callerOfTask(task);
-  if (!caller) return undefined;
-  const rule = matchingRules(caller, config.inbound.allow)
-    .map(({ index }) => config.inbound.allow[index])
-    .find((rule) => rule.profiles.includes(task.profile));
-  return rule?.max_concurrent;
-}
-
 function post(msg: WorkerReport | CwdResolveRequest | WhoisRequest): void {
   self.postMessage(msg);
 }
@@ -118,23 +107,54 @@ function lazyExecutor(
   deps: Omit<ExecutorDeps, "egress">,
   egress: EgressInit | undefined,
 ): (id: string, signal: AbortSignal) => Promise<void> {
-  let loaded: Promise<(id: string, signal: AbortSignal) => Promise<void>> | null = null;
-  const load = async () => {
+  const load = lazily(async () => {
     const [{ executeTask }, { EgressRuntime }] = await Promise.all([
       import("../scheduler/executor.ts"),
       import("../runner/sandbox/egress/run_egress.ts"),
     ]);
     const full = { ...deps, egress: egress ? new EgressRuntime(egress) : undefined };
     return (id: string, signal: AbortSignal) => executeTask(full, id, signal);
-  };
-  return async (id, signal) => {
-    // A failed import is not kept: the next run tries again.
-    loaded ??= load().catch((e) => {
-      loaded = null;
-      throw e;
-    });
-    return (await loaded)(id, signal);
-  };
+  });
+  return async (id, signal) => (await load())(id, signal);
+}
+
+/** How callers are identified, and the Host names this node answers to. */
+function identityOf(init: WorkerInit): { identity: IdentityLookup; hosts: NodeHosts } {
+  if (init.demoCaller) {
+    return {
+      identity: demoIdentityLookup(init.demoCaller),
+      hosts: NodeHosts.loopback(init.port),
+    };
+  }
+  if (init.localUser) {
+    return {
+      identity: localUserIdentityLookup(
+        init.localUser.uid,
+        init.localUser.user,
+        catProcNetTcp(init.localUser.catBin),
+      ),
+      hosts: NodeHosts.loopback(init.port),
+    };
+  }
+  const hosts = new NodeHosts(init.port);
+  hosts.set(pendingSelf !== undefined ? pendingSelf : init.self ?? null);
+  nodeHosts = hosts;
+  return { identity: identityPort, hosts };
+}
+
+/** Recovers inbound tasks after an unclean stop (see `scheduler/recovery.ts`). */
+async function recover(
+  deps: Omit<Parameters<typeof recoverInbound>[0], "peerMaxConcurrent">,
+  config: Config,
+): Promise<RecoveryReport> {
+  const [{ recoverInbound }, { requeuedPeerLimit }] = await Promise.all([
+    import("../scheduler/recovery.ts"),
+    import("./redecide.ts"),
+  ]);
+  return await recoverInbound({
+    ...deps,
+    peerMaxConcurrent: (task) => requeuedPeerLimit(config, task),
+  });
 }
 
 async function start(init: WorkerInit): Promise<void> {
@@ -142,6 +162,7 @@ async function start(init: WorkerInit): Promise<void> {
   const store = openStore(init.dbPath);
   const bus = new TaskBus();
   const runners = new Map(init.runners.map((r) => [r.name, r]));
+  const redecide = lazily(() => import("./redecide.ts"));
   const deps = {
     store,
     bus,
@@ -154,8 +175,8 @@ async function start(init: WorkerInit): Promise<void> {
     maxOutputBytes: init.config.inbound.max_output_bytes,
     defaultTimeoutS: init.config.inbound.default_timeout_s,
     nodeName: init.nodeName,
-    redecide: (task: TaskRecord) =>
-      redecideAtDequeue({
+    redecide: async (task: TaskRecord) =>
+      (await redecide()).redecideAtDequeue({
         config: init.config,
         rootsReal: init.rootsReal,
         runnersAvailable: [...runners.keys()],
@@ -170,63 +191,40 @@ async function start(init: WorkerInit): Promise<void> {
   );
   // Private HOME/TMPDIR dirs of runs a crash cut off: nothing runs yet, so all of them are stale.
   await Deno.remove(`${init.stateDir}/runs`, { recursive: true }).catch(() => {});
-  const recovered = await recoverInbound({
-    store,
-    bus,
-    queue,
-    tools: init.tools,
-    nodeName: init.nodeName,
-    peerMaxConcurrent: (task) => requeuedPeerLimit(init.config, task),
-  });
-  const tasks = createWorkerTasks({
-    config: init.config,
-    store,
-    queue,
-    bus,
-    nodeName: init.nodeName,
-    runners,
-    rootsReal: init.rootsReal,
-    caseInsensitive: init.caseInsensitive,
-    sandbox: init.sandbox,
-    resolveCwd: resolveCwdHere,
-  });
-  let identity: IdentityLookup;
-  let hosts: NodeHosts;
-  if (init.demoCaller) {
-    identity = demoIdentityLookup(init.demoCaller);
-    hosts = NodeHosts.loopback(init.port);
-  } else if (init.localUser) {
-    identity = localUserIdentityLookup(
-      init.localUser.uid,
-      init.localUser.user,
-      catProcNetTcp(init.localUser.catBin),
-    );
-    hosts = NodeHosts.loopback(init.port);
-  } else {
-    identity = identityPort;
-    hosts = new NodeHosts(init.port);
-    hosts.set(pendingSelf !== undefined ? pendingSelf : init.self ?? null);
-    nodeHosts = hosts;
-  }
-  const frontAudit = new RateLimitedAudit(tasks);
-  const flushAudit = setInterval(() => frontAudit.flush(), 60_000);
-  const app = createWorkerApp({
-    tasks,
-    identity,
-    hosts,
-    frontAudit,
-    source: {
+  // Recovery (and the task modules it needs) is loaded only when there is something to recover.
+  const recovered = hasUnfinishedTasks(store, "inbound")
+    ? await recover({ store, bus, queue, tools: init.tools, nodeName: init.nodeName }, init.config)
+    : { interrupted: [], requeued: [] };
+  const { identity, hosts } = identityOf(init);
+  // The HTTP front is imported at the first request (see front.ts); the listeners bind now, so a
+  // port that is taken is reported at start.
+  let frontAsked = false;
+  const front = lazily(async () => {
+    frontAsked = true;
+    return (await import("./front.ts")).createFront({
+      config: init.config,
+      store,
+      queue,
+      bus,
+      nodeName: init.nodeName,
+      runners,
+      rootsReal: init.rootsReal,
+      caseInsensitive: init.caseInsensitive,
+      sandbox: init.sandbox,
+      resolveCwd: resolveCwdHere,
+      identity,
+      hosts,
       allowLoopback: init.config.tailscale.userspace_networking ||
         init.demoCaller !== undefined || init.localUser !== undefined,
-    },
-    maxBodyBytes: init.config.daemon.max_body_bytes,
+      maxBodyBytes: init.config.daemon.max_body_bytes,
+    });
   });
   const servers: Deno.HttpServer[] = [];
   const listening: string[] = [];
   for (const hostname of init.bind) {
     const server = Deno.serve(
       { hostname, port: init.port, onListen: () => {} },
-      (req, info) => app.fetch(req, { remoteAddr: info.remoteAddr }),
+      async (req, info) => (await front()).fetch(req, info.remoteAddr),
     );
     servers.push(server);
     listening.push(
@@ -234,8 +232,9 @@ async function start(init: WorkerInit): Promise<void> {
     );
   }
   stop = async () => {
-    clearInterval(flushAudit);
     await Promise.allSettled(servers.map((s) => s.shutdown()));
+    // Only a front that was built has a flush to stop (asking would build it).
+    if (frontAsked) (await front().catch(() => null))?.stop();
     await queue.close("shutdown");
     store.close();
   };
