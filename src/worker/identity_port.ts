@@ -12,6 +12,8 @@
  *
  * @example
  * ```ts
+ * import { answerWhois, IdentityPortClient, isWhoisReply, isWhoisRequest } from "./identity_port.ts";
+ * import type { IdentityLookup } from "./ports.ts";
  * // worker thread
  * const identity = new IdentityPortClient((m) => self.postMessage(m));
  * self.onmessage = (e) => { if (isWhoisReply(e.data)) identity.deliver(e.data); };
