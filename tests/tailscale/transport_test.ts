@@ -9,6 +9,7 @@ import {
   requestEndpoint,
 } from "../../src/tailscale/transport.ts";
 import type { MacDiscoveryDeps } from "../../src/tailscale/macos.ts";
+import { freePort } from "../support/daemon.ts";
 import { startRawServer } from "../support/localapi_raw.ts";
 import { startLocalApiDouble } from "../support/localapi_double.ts";
 
@@ -223,9 +224,8 @@ Deno.test("tcp transport sends Basic auth with an empty user and tsnet's Sec hea
 });
 
 Deno.test("tcp transport: refused port is unavailable", async () => {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
+  // Claimed for this test process, so no other test module's daemon listens there meanwhile.
+  const port = freePort();
   const err = await requestEndpoint(
     { transport: "tcp", hostname: "127.0.0.1", port, token: null, source: "test" },
     "/x",
