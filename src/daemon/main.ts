@@ -155,14 +155,15 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     onPinned: (name, target) =>
       log(`pinned outbound peer ${name} to node ${target.stableId} (first contact)`),
   });
-  // Resolutions are reused only while tailscaled's IPN bus says when the netmap changed.
-  const busSource = localApi?.busSource() ?? null;
-  const peerBus = busSource
-    ? new IpnBusWatcher(busSource, {
-      onChange: () => peers.forget(),
-      onConnected: (up) => peers.setCaching(up),
-    })
-    : null;
+  // Resolutions are reused only while tailscaled's IPN bus says when the netmap changed: the one
+  // bus connection of the tailnet identity when this node serves, or one of their own.
+  const follower = {
+    onChange: () => peers.forget(),
+    onConnected: (up: boolean) => peers.setCaching(up),
+  };
+  const busSource = identity ? null : localApi?.busSource() ?? null;
+  const peerBus = busSource ? new IpnBusWatcher(busSource, follower) : null;
+  identity?.follow(follower);
   peerBus?.start().catch(() => {});
 
   const app = createControlApp({

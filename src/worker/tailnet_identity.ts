@@ -33,6 +33,14 @@ export interface SelfSink {
   set(self: SelfStatus | null): void;
 }
 
+/** What else in the daemon follows the IPN bus through {@link TailnetIdentity.follow}. */
+export interface BusFollower {
+  /** Identity may have changed (a new netmap, a peer removed, re-keyed, re-tagged). */
+  onChange(): void;
+  /** The bus is (again) watched, or it is down: cache only while it is up. */
+  onConnected(up: boolean): void;
+}
+
 /** Whois-backed identity that follows tailscaled's changes. */
 export class TailnetIdentity {
   readonly #client: LocalApiClient;
@@ -43,6 +51,8 @@ export class TailnetIdentity {
   #refreshing: Promise<void> | null = null;
   #again = false;
   #poll: ReturnType<typeof setInterval> | null = null;
+  readonly #followers: BusFollower[] = [];
+  #busUp = false;
 
   constructor(
     ts: Config["tailscale"],
@@ -63,9 +73,12 @@ export class TailnetIdentity {
         onChange: () => {
           this.#whois.invalidate();
           this.refresh();
+          for (const f of this.#followers) f.onChange();
         },
         onConnected: (up, why) => {
+          this.#busUp = up;
           this.#whois.setCaching(up);
+          for (const f of this.#followers) f.onConnected(up);
           if (!up) {
             log.warn("tailscaled IPN bus down ({why}): whois answers are not cached", { why });
             this.refresh();
@@ -75,6 +88,16 @@ export class TailnetIdentity {
       : null;
     // Until the bus has spoken, changes would go unnoticed: do not cache.
     if (this.#bus) this.#whois.setCaching(false);
+  }
+
+  /**
+   * Tells `follower` what the IPN bus says from now on (starting with whether it is up now), so
+   * the daemon keeps one bus connection for everything that must follow it. Where the transport
+   * cannot stream, `follower` hears nothing (and should not cache).
+   */
+  follow(follower: BusFollower): void {
+    this.#followers.push(follower);
+    if (this.#bus) follower.onConnected(this.#busUp);
   }
 
   /** Subscribes to the IPN bus (waits for its first message, or its first failure). */

@@ -79,3 +79,25 @@ Deno.test("TailnetIdentity caches nothing until the bus is up (fail closed)", as
     await api.stop();
   }
 });
+
+Deno.test("TailnetIdentity.follow: one bus connection tells a follower about changes too", async () => {
+  const api = await startLocalApiDouble({ self: SELF, nodes: [LAPTOP] });
+  const client = LocalApiClient.create({ socket: api.socketPath! });
+  const ti = new TailnetIdentity(Config.parse({}).tailscale, { self: null }, null, { client });
+  const heard: string[] = [];
+  try {
+    await ti.start();
+    // A follower added once the bus is up hears that at once, then every change.
+    ti.follow({
+      onChange: () => heard.push("change"),
+      onConnected: (up) => heard.push(up ? "up" : "down"),
+    });
+    assert.deepEqual(heard, ["up"]);
+    api.setNodes([]);
+    await waitFor("the change", () => heard.includes("change") ? true : undefined);
+    assert.equal(api.watchers, 1, "the follower shares the identity's bus connection");
+  } finally {
+    await ti.stop();
+    await api.stop();
+  }
+});
