@@ -18,7 +18,7 @@
  * await dir.cleanup();
  * ```
  */
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { stringify } from "smol-toml";
 import type { z } from "zod";
@@ -36,11 +36,38 @@ export const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
  * this `deno test` process (with `--parallel` the modules run as isolates of one process, so a
  * module-level set would not see the ports another module took).
  */
-const claimDir = join(Deno.env.get("TMPDIR") ?? "/tmp", `cmesh-test-ports-${Deno.pid}`);
+const claimBase = Deno.env.get("TMPDIR") ?? "/tmp";
+const claimDir = join(claimBase, `cmesh-test-ports-${Deno.pid}`);
+let claimDirReady = false;
+
+/** A claim directory untouched this long belongs to a test run that has ended. */
+const CLAIMS_STALE_MS = 6 * 3600_000;
+
+/**
+ * Removes the claim directories no test process has added to for {@link CLAIMS_STALE_MS} (a
+ * whole test run takes well under that), so they do not pile up. Liveness by age: Deno allows
+ * `/proc/<pid>` only with every permission.
+ */
+export function removeEndedClaims(now = Date.now()): void {
+  for (const e of Deno.readDirSync(claimBase)) {
+    if (!e.isDirectory || !/^cmesh-test-ports-\d+$/.test(e.name) || e.name === basename(claimDir)) {
+      continue;
+    }
+    const dir = join(claimBase, e.name);
+    try {
+      const mtime = Deno.statSync(dir).mtime?.getTime() ?? now;
+      if (now - mtime > CLAIMS_STALE_MS) Deno.removeSync(dir, { recursive: true });
+    } catch { /* another module of this process removed it first */ }
+  }
+}
 
 /** Claims `port` for this test process; false when a module of it already did. */
 function claimPort(port: number): boolean {
-  Deno.mkdirSync(claimDir, { recursive: true });
+  if (!claimDirReady) {
+    Deno.mkdirSync(claimDir, { recursive: true });
+    removeEndedClaims();
+    claimDirReady = true;
+  }
   try {
     Deno.openSync(join(claimDir, String(port)), { createNew: true, write: true }).close();
     return true;
