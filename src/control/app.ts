@@ -68,6 +68,8 @@ export function createControlApp(deps: ControlAppDeps): Hono<ControlEnv> {
     return TaskId.safeParse(id).success ? id : null;
   };
 
+  // Nothing but the daemon's proof (control/proof.ts): clients ask it before they send a body.
+  app.get("/v1/proof", (c) => c.body(null, 204));
   app.get("/v1/status", async (c) => c.json(await deps.node.status()));
   app.get("/v1/peers", async (c) => c.json({ peers: await deps.node.peers() }));
 

@@ -45,7 +45,7 @@ export type ControlFailure =
     ok: false;
     status: 0;
     error: {
-      code: "daemon_not_running" | "no_token" | "bad_response" | "invalid_config";
+      code: "daemon_not_running" | "no_token" | "bad_response" | "invalid_config" | "not_cmesh";
       message: string;
     };
   };

@@ -18,6 +18,7 @@ import type { ApiError } from "../protocol/task.ts";
 import { ControlCalls, type ControlResponse } from "./calls.ts";
 import { readBoundedBytes } from "../util/bounded_body.ts";
 import { controlTokenPath, readControlToken } from "./token.ts";
+import { PROOF_HEADER, proofHolds, signRequest } from "./proof.ts";
 
 /**
  * The most one control answer may be: read up to it, then cut off. The largest real one, a wait
@@ -38,6 +39,25 @@ export interface ControlEndpoint {
 export function daemonNotRunningMessage(ep: Pick<ControlEndpoint, "port" | "configFile">): string {
   return `the cmesh daemon is not running (nothing answers on 127.0.0.1:${ep.port}). ` +
     `Start it with 'cmesh daemon' (or 'cmesh service install' to keep it running), using config ${ep.configFile}`;
+}
+
+/** The error for an answer without the daemon's proof (its body is not read). */
+function unprovenAnswer(ep: ControlEndpoint, status: number): ApiError["error"] {
+  if (status === 401) {
+    return {
+      code: "unauthorized",
+      message: `what answers on 127.0.0.1:${ep.port} did not accept this user's control token ` +
+        `(${ep.tokenFile}): the daemon was restarted since it was read, or another program uses ` +
+        `daemon.control_port`,
+    };
+  }
+  return {
+    code: "not_cmesh",
+    message: `what answers on 127.0.0.1:${ep.port} did not prove it is this user's cmesh daemon ` +
+      `(its answer has no valid ${PROOF_HEADER} header): no request body went to it and its answer ` +
+      `was not read. Another program may be using daemon.control_port: stop it, or set another ` +
+      `port in ${ep.configFile}`,
+  };
 }
 
 /** A client for the loopback control API. */
@@ -99,14 +119,22 @@ export class ControlClient extends ControlCalls {
         },
       };
     }
+    // A body (a prompt) goes only to a process that has just proven it holds the token.
+    const attempt = async (token: string) => {
+      if (body !== undefined) {
+        const proven = await this.#send("GET", "/v1/proof", undefined, token, signal);
+        if (!proven.ok) return proven;
+      }
+      return await this.#send(method, path, body, token, signal);
+    };
     const sent = this.#token;
-    const res = await this.#send(method, path, body, sent, signal);
+    const res = await attempt(sent);
     if (res.ok || res.status !== 401) return res;
     // The daemon writes a new token at every start: a client older than that start reads it.
     const now = await this.#tokenOnDisk();
     if (now === null || now === sent) return res;
     this.#token = now;
-    return await this.#send(method, path, body, now, signal);
+    return await attempt(now);
   }
 
   /** The token in the token file now, or null when there is none (yet). */
@@ -127,12 +155,13 @@ export class ControlClient extends ControlCalls {
     signal?: AbortSignal,
   ): Promise<ControlResponse> {
     const ep = this.endpoint;
+    const signed = await signRequest(token, method, path);
     let res: Response;
     try {
       res = await fetch(`http://127.0.0.1:${ep.port}${path}`, {
         method,
         headers: {
-          authorization: `Bearer ${token}`,
+          authorization: signed.header,
           ...(body === undefined ? {} : { "content-type": "application/json" }),
         },
         body: body === undefined ? undefined : JSON.stringify(body),
@@ -145,6 +174,11 @@ export class ControlClient extends ControlCalls {
         status: 0,
         error: { code: "daemon_not_running", message: daemonNotRunningMessage(ep) },
       };
+    }
+    // Nothing is read from an answer that does not prove the token (see control/proof.ts).
+    if (!await proofHolds(token, signed.nonce, res.headers.get(PROOF_HEADER))) {
+      await res.body?.cancel().catch(() => {});
+      return { ok: false, status: res.status, error: unprovenAnswer(ep, res.status) };
     }
     const bytes = await readBoundedBytes(res.body, MAX_CONTROL_ANSWER_BYTES).catch(() => null);
     if (bytes === null) {

@@ -62,6 +62,9 @@ export function explainError(err: ToolError, ctx: ErrorContext = {}): string {
     case "no_token":
       return `${err.message}\nThe MCP server itself is fine; the tools need that local daemon. ` +
         `Ask the user to start it, then retry.`;
+    case "not_cmesh":
+      return `${err.message}\nNothing was delegated. Tell the user: the cmesh daemon's control ` +
+        `port is held by something that is not their daemon.`;
     case "invalid_config":
       return err.message;
     case "not_found":

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { PROOF_HEADER, proofHolds, signRequest } from "../../src/control/proof.ts";
 import { createControlApp } from "../../src/control/app.ts";
 import { DelegateBody, WaitAnswer } from "../../src/protocol/control.ts";
 import { Requester } from "../../src/delegation/requester.ts";
@@ -87,6 +88,50 @@ Deno.test("control API: no token and wrong token are 401 and name the token file
     assert.equal(r.body.error.code, "unauthorized");
     assert.match(r.body.error.message, /\/state\/control\.token/);
     assert.match(r.headers.get("www-authenticate") ?? "", /Bearer/);
+  }
+});
+
+Deno.test("control API: a Cmesh-HMAC request is served and its answer proves the token", async () => {
+  const signed = await signRequest(TOKEN, "GET", "/v1/status");
+  const r = await req("/v1/status", { headers: { host: good.host, authorization: signed.header } });
+  assert.equal(r.status, 200);
+  assert.ok(await proofHolds(TOKEN, signed.nonce, r.headers.get(PROOF_HEADER)));
+  assert.equal(
+    await proofHolds("another_token_0123456789", signed.nonce, r.headers.get(PROOF_HEADER)),
+    false,
+  );
+  // A Bearer request is served too, without a proof (the client asked for none).
+  const bearer = await req("/v1/status", { headers: good });
+  assert.equal(bearer.status, 200);
+  assert.equal(bearer.headers.get(PROOF_HEADER), null);
+  // The proof route answers only with the proof.
+  const p = await signRequest(TOKEN, "GET", "/v1/proof");
+  const { app, store } = makeApp();
+  try {
+    const res = await app.request(`http://127.0.0.1:${PORT}/v1/proof`, {
+      headers: { host: good.host, authorization: p.header },
+    }, loopback);
+    assert.equal(res.status, 204);
+    assert.ok(await proofHolds(TOKEN, p.nonce, res.headers.get(PROOF_HEADER)));
+  } finally {
+    store.close();
+  }
+});
+
+Deno.test("control API: a Cmesh-HMAC made with another token, path or time is 401, unproven", async () => {
+  const now = Date.now();
+  const cases = [
+    (await signRequest("another_token_0123456789", "GET", "/v1/status")).header,
+    (await signRequest(TOKEN, "GET", "/v1/peers")).header, // signed for another path
+    (await signRequest(TOKEN, "POST", "/v1/status")).header, // another method
+    (await signRequest(TOKEN, "GET", "/v1/status", now - 10 * 60_000)).header, // too old
+    "Cmesh-HMAC ts=1, nonce=zz, mac=00",
+  ];
+  for (const authorization of cases) {
+    const r = await req("/v1/status", { headers: { host: good.host, authorization } });
+    assert.equal(r.status, 401, authorization);
+    assert.equal(r.body.error.code, "unauthorized");
+    assert.equal(r.headers.get(PROOF_HEADER), null, "no proof for a request that proved nothing");
   }
 });
 

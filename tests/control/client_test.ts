@@ -1,15 +1,87 @@
-/** The control client reads a bounded answer: something else on the port cannot flood it. */
+/**
+ * @module
+ * The control client reads only what the daemon proves it sent, and only a bounded amount: a
+ * process that holds the port without the token gets no request body and is not believed, and
+ * even the daemon cannot flood the client.
+ */
 import assert from "node:assert/strict";
 import { ControlClient, MAX_CONTROL_ANSWER_BYTES } from "../../src/control/client.ts";
+import { daemonProof, parseSigned, PROOF_HEADER } from "../../src/control/proof.ts";
+
+const TOKEN = "tok_0123456789abcdefghij";
 
 /** A client of whatever listens on `port` (with a token, so it sends its requests). */
 const clientOn = (port: number) =>
   new ControlClient({
     port,
-    token: "tok_0123456789abcdefghij",
+    token: TOKEN,
     tokenFile: "/nonexistent/control.token",
     configFile: "/nonexistent/config.toml",
   });
+
+/** Headers that prove the token for `req`'s nonce (what the daemon adds). */
+async function proven(req: Request, token = TOKEN): Promise<Record<string, string>> {
+  const signed = parseSigned(req.headers.get("authorization") ?? "");
+  assert.ok(signed, "the client signs its requests");
+  return { [PROOF_HEADER]: await daemonProof(token, signed.nonce) };
+}
+
+Deno.test("ControlClient: the token itself is never sent, only a mac made with it", async () => {
+  const seen: string[] = [];
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
+    seen.push(req.headers.get("authorization") ?? "");
+    return Response.json({ node: "laptop" }, { headers: await proven(req) });
+  });
+  try {
+    const res = await clientOn(server.addr.port).get("/v1/status");
+    assert.ok(res.ok, JSON.stringify(res));
+    assert.equal(seen.length, 1);
+    assert.ok(!seen[0].includes(TOKEN), seen[0]);
+    assert.match(seen[0], /^Cmesh-HMAC ts=\d+, nonce=[0-9a-f]{32}, mac=[0-9a-f]{64}$/);
+  } finally {
+    await server.shutdown();
+  }
+});
+
+Deno.test("ControlClient: a listener without the token gets no body and is not believed", async () => {
+  const seen: string[] = [];
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
+    seen.push(`${req.method} ${new URL(req.url).pathname} ${await req.text()}`);
+    // Made-up answers, with a proof made with another token.
+    return Response.json(
+      { task: { id: "t_fake", state: "succeeded" } },
+      { status: 202, headers: await proven(req, "not_the_token_0123456789") },
+    );
+  });
+  try {
+    const client = clientOn(server.addr.port);
+    const get = await client.get("/v1/tasks/t_1");
+    assert.equal(!get.ok && get.error.code, "not_cmesh");
+    assert.match(!get.ok ? get.error.message : "", /did not prove it is this user's cmesh daemon/);
+    const post = await client.post("/v1/delegate", { peer: "p", prompt: "a secret", cwd: "/x" });
+    assert.equal(!post.ok && post.error.code, "not_cmesh");
+    assert.deepEqual(seen, ["GET /v1/tasks/t_1 ", "GET /v1/proof "], "the prompt never left");
+  } finally {
+    await server.shutdown();
+  }
+});
+
+Deno.test("ControlClient: an unproven 401 names the token file and is not believed", async () => {
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    () => Response.json({ error: { code: "unauthorized", message: "made up" } }, { status: 401 }),
+  );
+  try {
+    const res = await clientOn(server.addr.port).get("/v1/status");
+    assert.ok(!res.ok);
+    assert.equal(res.status, 401);
+    assert.equal(res.error.code, "unauthorized");
+    assert.match(res.error.message, /\/nonexistent\/control\.token/);
+    assert.doesNotMatch(res.error.message, /made up/);
+  } finally {
+    await server.shutdown();
+  }
+});
 
 Deno.test("ControlClient: an endless answer is cut off at the cap and named a bad response", async () => {
   let sent = 0;
@@ -17,7 +89,7 @@ Deno.test("ControlClient: an endless answer is cut off at the cap and named a ba
   const chunk = new Uint8Array(1024 * 1024).fill(0x20);
   const server = Deno.serve(
     { hostname: "127.0.0.1", port: 0, onListen: () => {} },
-    () =>
+    async (req) =>
       new Response(
         new ReadableStream<Uint8Array>({
           pull(c) {
@@ -28,7 +100,7 @@ Deno.test("ControlClient: an endless answer is cut off at the cap and named a ba
             cancelled = true;
           },
         }),
-        { headers: { "content-type": "application/json" } },
+        { headers: { "content-type": "application/json", ...await proven(req) } },
       ),
   );
   try {
@@ -46,10 +118,10 @@ Deno.test("ControlClient: an endless answer is cut off at the cap and named a ba
   }
 });
 
-Deno.test("ControlClient: an answer that is not JSON keeps its HTTP status as the error", async () => {
+Deno.test("ControlClient: a proven answer that is not JSON keeps its HTTP status as the error", async () => {
   const server = Deno.serve(
     { hostname: "127.0.0.1", port: 0, onListen: () => {} },
-    () => new Response("<html>nope</html>", { status: 502 }),
+    async (req) => new Response("<html>nope</html>", { status: 502, headers: await proven(req) }),
   );
   try {
     const client = clientOn(server.addr.port);

@@ -32,6 +32,7 @@ Deno.test("each error code says whose decision it was and what to do", () => {
     ["peer_busy", /^box is busy and did not take the task: MSG\nRetry later/],
     ["daemon_not_running", /^MSG\nThe MCP server itself is fine; the tools need that local daemon/],
     ["no_token", /^MSG\nThe MCP server itself is fine/],
+    ["not_cmesh", /^MSG\nNothing was delegated\. Tell the user: the cmesh daemon's control port/],
     ["not_found", /^MSG\nCall cmesh_tasks to list recent task ids\.$/],
     ["invalid_request", /^The request was rejected as invalid: MSG$/],
     ["internal", /^cmesh failed \(internal\): MSG$/],
