@@ -155,7 +155,7 @@ export class ControlClient extends ControlCalls {
     signal?: AbortSignal,
   ): Promise<ControlResponse> {
     const ep = this.endpoint;
-    const signed = await signRequest(token, method, path);
+    const signed = signRequest(token, method, path);
     let res: Response;
     try {
       res = await fetch(`http://127.0.0.1:${ep.port}${path}`, {
@@ -176,7 +176,7 @@ export class ControlClient extends ControlCalls {
       };
     }
     // Nothing is read from an answer that does not prove the token (see control/proof.ts).
-    if (!await proofHolds(token, signed.nonce, res.headers.get(PROOF_HEADER))) {
+    if (!proofHolds(token, signed.nonce, res.headers.get(PROOF_HEADER))) {
       await res.body?.cancel().catch(() => {});
       return { ok: false, status: res.status, error: unprovenAnswer(ep, res.status) };
     }

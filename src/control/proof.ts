@@ -20,11 +20,12 @@
  * ```ts
  * import { daemonProof, signRequest, verifyRequest } from "./proof.ts";
  * const token = "tok_0123456789abcdefghij";
- * const { header, nonce } = await signRequest(token, "GET", "/v1/status");
- * (await verifyRequest(token, header, "GET", "/v1/status")).ok; // true
- * await daemonProof(token, nonce); // the X-Cmesh-Proof value the client checks
+ * const { header, nonce } = signRequest(token, "GET", "/v1/status");
+ * verifyRequest(token, header, "GET", "/v1/status").ok; // true
+ * daemonProof(token, nonce); // the X-Cmesh-Proof value the client checks
  * ```
  */
+import { createHmac } from "node:crypto";
 import { timingSafeEqualString } from "../util/timing_safe.ts";
 
 /** The header the daemon's proof travels in. */
@@ -33,18 +34,9 @@ export const PROOF_HEADER = "x-cmesh-proof";
 export const MAX_SKEW_S = 120;
 
 const SCHEME = "Cmesh-HMAC";
-const encoder = new TextEncoder();
-
-async function hmacHex(token: string, text: string): Promise<string> {
-  const key = await crypto.subtle.importKey(
-    "raw",
-    encoder.encode(token),
-    { name: "HMAC", hash: "SHA-256" },
-    false,
-    ["sign"],
-  );
-  const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, encoder.encode(text)));
-  return Array.from(mac, (b) => b.toString(16).padStart(2, "0")).join("");
+/** HMAC-SHA256 in hex. `node:crypto`'s, synchronous: both sides make two per request. */
+function hmacHex(token: string, text: string): string {
+  return createHmac("sha256", token).update(text).digest("hex");
 }
 
 const requestText = (ts: number, nonce: string, method: string, path: string) =>
@@ -57,35 +49,37 @@ export function requestMac(
   nonce: string,
   method: string,
   path: string,
-): Promise<string> {
+): string {
   return hmacHex(token, requestText(ts, nonce, method, path));
 }
 
 /** The daemon's proof for a request's nonce (the `X-Cmesh-Proof` value). */
-export function daemonProof(token: string, nonce: string): Promise<string> {
+export function daemonProof(token: string, nonce: string): string {
   return hmacHex(token, `cmesh-control-daemon-v1\n${nonce}`);
 }
 
 /** Client side: the `Authorization` value for a request, and the nonce its proof answers. */
-export async function signRequest(
+export function signRequest(
   token: string,
   method: string,
   path: string,
   now: number = Date.now(),
-): Promise<{ header: string; nonce: string }> {
+): { header: string; nonce: string } {
   const ts = Math.floor(now / 1000);
   const nonce = Array.from(
     crypto.getRandomValues(new Uint8Array(16)),
     (b) => b.toString(16).padStart(2, "0"),
   ).join("");
   return {
-    header: `${SCHEME} ts=${ts}, nonce=${nonce}, mac=${await requestMac(
-      token,
-      ts,
-      nonce,
-      method,
-      path,
-    )}`,
+    header: `${SCHEME} ts=${ts}, nonce=${nonce}, mac=${
+      requestMac(
+        token,
+        ts,
+        nonce,
+        method,
+        path,
+      )
+    }`,
     nonce,
   };
 }
@@ -100,30 +94,26 @@ export function parseSigned(header: string): { ts: number; nonce: string; mac: s
  * Daemon side: whether `header` is a `Cmesh-HMAC` authorization made with `token` for this
  * method and path, within {@link MAX_SKEW_S} of now; with its nonce when it is.
  */
-export async function verifyRequest(
+export function verifyRequest(
   token: string,
   header: string,
   method: string,
   path: string,
   now: number = Date.now(),
-): Promise<{ ok: true; nonce: string } | { ok: false; reason: string }> {
+): { ok: true; nonce: string } | { ok: false; reason: string } {
   const p = parseSigned(header);
   if (p === null) return { ok: false, reason: "not a Cmesh-HMAC authorization" };
   if (Math.abs(Math.floor(now / 1000) - p.ts) > MAX_SKEW_S) {
     return { ok: false, reason: `its time is more than ${MAX_SKEW_S} s from this machine's clock` };
   }
-  const want = await requestMac(token, p.ts, p.nonce, method, path);
+  const want = requestMac(token, p.ts, p.nonce, method, path);
   return timingSafeEqualString(p.mac, want)
     ? { ok: true, nonce: p.nonce }
     : { ok: false, reason: "its mac was not made with this daemon's control token" };
 }
 
 /** Client side: whether an answer's proof header shows the token for `nonce`. */
-export async function proofHolds(
-  token: string,
-  nonce: string,
-  proof: string | null,
-): Promise<boolean> {
+export function proofHolds(token: string, nonce: string, proof: string | null): boolean {
   if (proof === null || !/^[0-9a-f]{64}$/.test(proof)) return false;
-  return timingSafeEqualString(proof, await daemonProof(token, nonce));
+  return timingSafeEqualString(proof, daemonProof(token, nonce));
 }

@@ -92,12 +92,12 @@ Deno.test("control API: no token and wrong token are 401 and name the token file
 });
 
 Deno.test("control API: a Cmesh-HMAC request is served and its answer proves the token", async () => {
-  const signed = await signRequest(TOKEN, "GET", "/v1/status");
+  const signed = signRequest(TOKEN, "GET", "/v1/status");
   const r = await req("/v1/status", { headers: { host: good.host, authorization: signed.header } });
   assert.equal(r.status, 200);
-  assert.ok(await proofHolds(TOKEN, signed.nonce, r.headers.get(PROOF_HEADER)));
+  assert.ok(proofHolds(TOKEN, signed.nonce, r.headers.get(PROOF_HEADER)));
   assert.equal(
-    await proofHolds("another_token_0123456789", signed.nonce, r.headers.get(PROOF_HEADER)),
+    proofHolds("another_token_0123456789", signed.nonce, r.headers.get(PROOF_HEADER)),
     false,
   );
   // A Bearer request is served too, without a proof (the client asked for none).
@@ -105,14 +105,14 @@ Deno.test("control API: a Cmesh-HMAC request is served and its answer proves the
   assert.equal(bearer.status, 200);
   assert.equal(bearer.headers.get(PROOF_HEADER), null);
   // The proof route answers only with the proof.
-  const p = await signRequest(TOKEN, "GET", "/v1/proof");
+  const p = signRequest(TOKEN, "GET", "/v1/proof");
   const { app, store } = makeApp();
   try {
     const res = await app.request(`http://127.0.0.1:${PORT}/v1/proof`, {
       headers: { host: good.host, authorization: p.header },
     }, loopback);
     assert.equal(res.status, 204);
-    assert.ok(await proofHolds(TOKEN, p.nonce, res.headers.get(PROOF_HEADER)));
+    assert.ok(proofHolds(TOKEN, p.nonce, res.headers.get(PROOF_HEADER)));
   } finally {
     store.close();
   }
@@ -121,10 +121,10 @@ Deno.test("control API: a Cmesh-HMAC request is served and its answer proves the
 Deno.test("control API: a Cmesh-HMAC made with another token, path or time is 401, unproven", async () => {
   const now = Date.now();
   const cases = [
-    (await signRequest("another_token_0123456789", "GET", "/v1/status")).header,
-    (await signRequest(TOKEN, "GET", "/v1/peers")).header, // signed for another path
-    (await signRequest(TOKEN, "POST", "/v1/status")).header, // another method
-    (await signRequest(TOKEN, "GET", "/v1/status", now - 10 * 60_000)).header, // too old
+    (signRequest("another_token_0123456789", "GET", "/v1/status")).header,
+    (signRequest(TOKEN, "GET", "/v1/peers")).header, // signed for another path
+    (signRequest(TOKEN, "POST", "/v1/status")).header, // another method
+    (signRequest(TOKEN, "GET", "/v1/status", now - 10 * 60_000)).header, // too old
     "Cmesh-HMAC ts=1, nonce=zz, mac=00",
   ];
   for (const authorization of cases) {

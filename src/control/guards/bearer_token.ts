@@ -19,7 +19,7 @@ export function bearerToken(token: string, tokenFile: string): MiddlewareHandler
     const header = c.req.header("authorization") ?? "";
     if (header.startsWith("Cmesh-HMAC ")) {
       const url = new URL(c.req.url);
-      const v = await verifyRequest(token, header, c.req.method, url.pathname + url.search);
+      const v = verifyRequest(token, header, c.req.method, url.pathname + url.search);
       if (!v.ok) {
         return replyError(
           c,
@@ -27,7 +27,7 @@ export function bearerToken(token: string, tokenFile: string): MiddlewareHandler
           `the request's Cmesh-HMAC authorization does not hold (${v.reason}); the token is in ${tokenFile} (readable only by its owner)`,
         );
       }
-      const proof = await daemonProof(token, v.nonce);
+      const proof = daemonProof(token, v.nonce);
       await next();
       try {
         c.res.headers.set(PROOF_HEADER, proof);
