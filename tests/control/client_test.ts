@@ -20,7 +20,7 @@ const clientOn = (port: number) =>
   });
 
 /** Headers that prove the token for `req`'s nonce (what the daemon adds). */
-async function proven(req: Request, token = TOKEN): Promise<Record<string, string>> {
+function proven(req: Request, token = TOKEN): Record<string, string> {
   const signed = parseSigned(req.headers.get("authorization") ?? "");
   assert.ok(signed, "the client signs its requests");
   return { [PROOF_HEADER]: daemonProof(token, signed.nonce) };
@@ -28,9 +28,9 @@ async function proven(req: Request, token = TOKEN): Promise<Record<string, strin
 
 Deno.test("ControlClient: the token itself is never sent, only a mac made with it", async () => {
   const seen: string[] = [];
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (req) => {
     seen.push(req.headers.get("authorization") ?? "");
-    return Response.json({ node: "laptop" }, { headers: await proven(req) });
+    return Response.json({ node: "laptop" }, { headers: proven(req) });
   });
   try {
     const res = await clientOn(server.addr.port).get("/v1/status");
@@ -50,7 +50,7 @@ Deno.test("ControlClient: a listener without the token gets no body and is not b
     // Made-up answers, with a proof made with another token.
     return Response.json(
       { task: { id: "t_fake", state: "succeeded" } },
-      { status: 202, headers: await proven(req, "not_the_token_0123456789") },
+      { status: 202, headers: proven(req, "not_the_token_0123456789") },
     );
   });
   try {
@@ -89,7 +89,7 @@ Deno.test("ControlClient: an endless answer is cut off at the cap and named a ba
   const chunk = new Uint8Array(1024 * 1024).fill(0x20);
   const server = Deno.serve(
     { hostname: "127.0.0.1", port: 0, onListen: () => {} },
-    async (req) =>
+    (req) =>
       new Response(
         new ReadableStream<Uint8Array>({
           pull(c) {
@@ -100,7 +100,7 @@ Deno.test("ControlClient: an endless answer is cut off at the cap and named a ba
             cancelled = true;
           },
         }),
-        { headers: { "content-type": "application/json", ...await proven(req) } },
+        { headers: { "content-type": "application/json", ...proven(req) } },
       ),
   );
   try {
@@ -121,7 +121,7 @@ Deno.test("ControlClient: an endless answer is cut off at the cap and named a ba
 Deno.test("ControlClient: a proven answer that is not JSON keeps its HTTP status as the error", async () => {
   const server = Deno.serve(
     { hostname: "127.0.0.1", port: 0, onListen: () => {} },
-    async (req) => new Response("<html>nope</html>", { status: 502, headers: await proven(req) }),
+    (req) => new Response("<html>nope</html>", { status: 502, headers: proven(req) }),
   );
   try {
     const client = clientOn(server.addr.port);
