@@ -26,7 +26,7 @@ import { readJsonBody } from "../util/json_request.ts";
 import { logger } from "../util/log.ts";
 import type { ControlEnv } from "./env.ts";
 import type { NodeView, OutboundTasks } from "./ports.ts";
-import { bearerToken } from "./guards/bearer_token.ts";
+import { controlToken } from "./guards/control_token.ts";
 import { loopbackOnly } from "./guards/loopback_only.ts";
 
 /** What the control app needs. */
@@ -61,7 +61,7 @@ export function createControlApp(deps: ControlAppDeps): Hono<ControlEnv> {
     return w && { ...w, result: isTerminal(w.status.state) ? d.result(args[0]) : null };
   };
   app.use("*", loopbackOnly(deps.port));
-  app.use("*", bearerToken(deps.token, deps.tokenFile));
+  app.use("*", controlToken(deps.token, deps.tokenFile));
 
   const withId = (c: Context<ControlEnv>) => {
     const id = c.req.param("id") ?? "";

@@ -105,7 +105,6 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       nodeName,
       demoCaller: opts.insecureLocalDemo,
       localUser: localOnly,
-      self: initial?.ok ? initial.status.self : undefined,
       log: logOptions,
     });
     runnerInfo = runnersStatus(setup.runtime, setup.init.sandbox);
@@ -115,15 +114,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     if (localApi) {
       const self = initial?.ok ? initial.status.self ?? null : null;
       const relay = new SelfRelay(self);
-      identity = new TailnetIdentity(
-        config.tailscale,
-        {
-          self,
-          selfStableId: self?.stableId,
-        },
-        relay,
-        { client: localApi },
-      );
+      identity = new TailnetIdentity(config.tailscale, { self }, relay, { client: localApi });
       // Waits for the IPN bus's first message (bounded by its connect timeout).
       await identity.start();
       workerIdentity = { lookup: identity.lookup, relay };

@@ -130,8 +130,6 @@ export async function prepareWorker(args: {
   demoCaller?: string;
   /** Local-only mode: the daemon's own user (the only caller accepted). */
   localUser?: { uid: number; user: string };
-  /** This node from LocalAPI status (addresses and names for the worker's Host check). */
-  self?: TailnetStatus["self"];
   log: LogOptions;
 }): Promise<WorkerSetup> {
   const { config } = args;
@@ -207,7 +205,6 @@ export async function prepareWorker(args: {
       log: args.log,
       ...(args.demoCaller ? { demoCaller: args.demoCaller } : {}),
       ...(args.localUser && catBin ? { localUser: { ...args.localUser, catBin } } : {}),
-      ...(args.self ? { self: args.self } : {}),
     },
   };
 }

@@ -56,7 +56,7 @@ export class TailnetIdentity {
 
   constructor(
     ts: Config["tailscale"],
-    initial: { self: SelfStatus | null; selfStableId?: string },
+    initial: { self: SelfStatus | null },
     hosts: SelfSink | null,
     opts: { client?: LocalApiClient; whoisTtlMs?: number } = {},
   ) {
@@ -64,8 +64,7 @@ export class TailnetIdentity {
     this.#client = client;
     this.#whois = new CachingWhois(client, new WhoisCache({ ttlMs: opts.whoisTtlMs }));
     this.#hosts = hosts;
-    const first = initial.self?.stableId ?? initial.selfStableId;
-    if (first) this.#selfIds.add(first);
+    if (initial.self?.stableId) this.#selfIds.add(initial.self.stableId);
     hosts?.set(initial.self);
     const source = client.busSource();
     this.#bus = source

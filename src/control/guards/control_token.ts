@@ -14,7 +14,7 @@ import { daemonProof, PROOF_HEADER, verifyRequest } from "../proof.ts";
  * Requires the token, proven or sent (401 `unauthorized` otherwise); a proven request's answer
  * carries the daemon's proof.
  */
-export function bearerToken(token: string, tokenFile: string): MiddlewareHandler<ControlEnv> {
+export function controlToken(token: string, tokenFile: string): MiddlewareHandler<ControlEnv> {
   return async (c, next) => {
     const header = c.req.header("authorization") ?? "";
     if (header.startsWith("Cmesh-HMAC ")) {
