@@ -4,14 +4,13 @@
  * loopback control API and the outbound (requester) flow; the tailnet-facing worker runs in a
  * permission-narrowed Web Worker. SIGINT/SIGTERM stop it cleanly.
  */
-import { sandboxSummary } from "../runner/sandbox/mod.ts";
+import { type SandboxSettings, sandboxSummary } from "../runner/sandbox/mod.ts";
+import type { RunnerRuntime } from "../runner/runtime.ts";
 import { join } from "node:path";
 import { loadConfig } from "../config/load.ts";
 import { currentPaths, stateDirFor } from "../config/paths.ts";
-import { createControlApp } from "../control/app.ts";
 import { controlTokenPath, rotateControlToken } from "../control/token.ts";
-import { outboundFromConfig, tailnetSources } from "../delegation/from_config.ts";
-import type { StatusAnswer } from "../protocol/control.ts";
+import { tailnetSources } from "../delegation/tailnet_sources.ts";
 import { appendAudit } from "../store/audit.ts";
 import { openStore } from "../store/db.ts";
 import { IpnBusWatcher } from "../tailscale/ipn_bus.ts";
@@ -19,7 +18,10 @@ import { LocalApiClient } from "../tailscale/localapi.ts";
 import { defaultLogOptions, logger, setupLogging } from "../util/log.ts";
 import { VERSION } from "../version.ts";
 import { acquireDaemonLock } from "./lock.ts";
-import { daemonStatus, runnersStatus } from "./status.ts";
+import { hasUnfinishedTasks } from "../store/unfinished.ts";
+import { lazily } from "../util/lazily.ts";
+import { answerThroughFront } from "../util/lazy_front.ts";
+import type { ControlSide } from "./control_side.ts";
 import { type RunningWorker, startWorker, type WorkerIdentity } from "./start_worker.ts";
 import { SelfRelay } from "../worker/identity_port.ts";
 import { TailnetIdentity } from "../worker/tailnet_identity.ts";
@@ -80,7 +82,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
 
   let worker: RunningWorker | null = null;
   let identity: TailnetIdentity | null = null;
-  let runnerInfo: StatusAnswer["runners"] = { inbound: "disabled" };
+  let workerSetup: { runtime: RunnerRuntime; sandbox: SandboxSettings } | null = null;
   const cleanup = async () => {
     await identity?.stop();
     store.close();
@@ -107,7 +109,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       localUser: localOnly,
       log: logOptions,
     });
-    runnerInfo = runnersStatus(setup.runtime, setup.init.sandbox);
+    workerSetup = { runtime: setup.runtime, sandbox: setup.init.sandbox };
     // On the tailnet, callers are identified here (the worker thread asks through its port), with
     // tailscaled's IPN bus followed from before the worker listens.
     let workerIdentity: WorkerIdentity | undefined;
@@ -138,54 +140,54 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     }
   }
 
-  const { requester: delegation, peers } = outboundFromConfig({
-    store,
-    self: nodeName,
-    config,
-    ...tailnet,
-    onPinned: (name, target) =>
-      log(`pinned outbound peer ${name} to node ${target.stableId} (first contact)`),
+  // The requester side (the outbound flow and the control API's routes) is built at the first
+  // control request, or now when an outbound task is still being followed (control_side.ts).
+  let side: ControlSide | null = null;
+  let busUp = false;
+  const controlSide = lazily(async () => {
+    const { buildControlSide } = await import("./control_side.ts");
+    side = buildControlSide({
+      config,
+      configFile: opts.configFile,
+      store,
+      stateDir,
+      node: nodeName,
+      token,
+      demo,
+      localOnly: localOnly !== undefined,
+      tailnet,
+      worker: worker && workerSetup
+        ? {
+          listening: worker.listening,
+          runtime: workerSetup.runtime,
+          sandbox: workerSetup.sandbox,
+        }
+        : null,
+      onPinned: (name, target) =>
+        log(`pinned outbound peer ${name} to node ${target.stableId} (first contact)`),
+    });
+    side.peers.setCaching(busUp);
+    return side;
   });
   // Resolutions are reused only while tailscaled's IPN bus says when the netmap changed: the one
   // bus connection of the tailnet identity when this node serves, or one of their own.
   const follower = {
-    onChange: () => peers.forget(),
-    onConnected: (up: boolean) => peers.setCaching(up),
+    onChange: () => side?.peers.forget(),
+    onConnected: (up: boolean) => {
+      busUp = up;
+      side?.peers.setCaching(up);
+    },
   };
   const busSource = identity ? null : localApi?.busSource() ?? null;
   const peerBus = busSource ? new IpnBusWatcher(busSource, follower) : null;
   identity?.follow(follower);
   peerBus?.start().catch(() => {});
 
-  const app = createControlApp({
-    port: config.daemon.control_port,
-    token,
-    tokenFile: controlTokenPath(stateDir),
-    maxBodyBytes: config.daemon.max_body_bytes,
-    tasks: delegation,
-    node: {
-      status: () =>
-        daemonStatus({
-          node: nodeName,
-          configFile: opts.configFile,
-          stateDir,
-          controlPort: config.daemon.control_port,
-          demo,
-          localOnly: localOnly !== undefined,
-          inboundEnabled: config.inbound.enabled,
-          listening: worker?.listening ?? [],
-          runners: runnerInfo,
-          outboundPeers: config.outbound.peers.map((p) => p.name),
-          tailnet: tailnet.status,
-        }),
-      peers: () => peers.list(),
-    },
-  });
   let server: Deno.HttpServer;
   try {
     server = Deno.serve(
       { hostname: "127.0.0.1", port: config.daemon.control_port, onListen: () => {} },
-      (req, info) => app.fetch(req, { remoteAddr: info.remoteAddr }),
+      (req, info) => answerThroughFront(controlSide, req, info.remoteAddr, "control"),
     );
   } catch (e) {
     logError(`cannot listen on 127.0.0.1:${config.daemon.control_port}: ${(e as Error).message}`);
@@ -198,8 +200,10 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     actor: { node: nodeName },
     data: { version: VERSION, pid: Deno.pid, demo, worker: worker?.listening ?? [] },
   });
-  const resumed = await delegation.resumeAll();
-  if (resumed) log(`following ${resumed} outbound task(s) again`);
+  if (hasUnfinishedTasks(store, "outbound")) {
+    const resumed = await (await controlSide()).requester.resumeAll();
+    if (resumed) log(`following ${resumed} outbound task(s) again`);
+  }
   log(
     `control API on 127.0.0.1:${config.daemon.control_port} (token in ${
       controlTokenPath(stateDir)
@@ -219,7 +223,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   });
   await stop;
   log("stopping");
-  delegation.close();
+  (side as ControlSide | null)?.requester.close();
   await peerBus?.stop();
   await server.shutdown().catch(() => {});
   await worker?.stop();

@@ -8,7 +8,8 @@
  * ```ts
  * import type { Config } from "../config/schema.ts";
  * import type { Store } from "../store/db.ts";
- * import { outboundFromConfig, tailnetSources } from "./from_config.ts";
+ * import { outboundFromConfig } from "./from_config.ts";
+ * import { tailnetSources } from "./tailnet_sources.ts";
  * declare const config: Config;
  * declare const store: Store;
  * const { requester, peers } = outboundFromConfig({
@@ -21,24 +22,9 @@
 import type { Config } from "../config/schema.ts";
 import { outboundDecision } from "../policy/outbound.ts";
 import type { Store } from "../store/db.ts";
-import type { LocalApiClient } from "../tailscale/localapi.ts";
 import { PeerDirectory } from "./peer_directory.ts";
 import type { PeerTarget, StatusSource, WhoisSource } from "./peer_resolve.ts";
 import { Requester } from "./requester.ts";
-
-/** Tailnet status and whois through LocalAPI; both null without one (demo, local-only). */
-export function tailnetSources(
-  localApi: LocalApiClient | null,
-): { status: StatusSource | null; whois: WhoisSource | null } {
-  if (localApi === null) return { status: null, whois: null };
-  return {
-    status: async () => {
-      const st = await localApi.status();
-      return st.ok ? { ok: true, status: st } : { ok: false, reason: st.reason };
-    },
-    whois: (ip, port) => localApi.whois(ip, port),
-  };
-}
 
 /** What {@link outboundFromConfig} needs. */
 export interface OutboundDeps {

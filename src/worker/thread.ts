@@ -25,7 +25,7 @@ import { hasUnfinishedTasks } from "../store/unfinished.ts";
 import { lazily } from "../util/lazily.ts";
 import type { TaskRecord } from "../store/tasks.ts";
 import { type LogOptions, setupLogging } from "../util/log.ts";
-import { answerThroughFront } from "./front_answer.ts";
+import { answerThroughFront } from "../util/lazy_front.ts";
 import { resolvingHereFirst } from "../inbound/cwd_resolve.ts";
 import { CwdPortClient, type CwdResolveRequest, isCwdResolveReply } from "./cwd_port.ts";
 import { demoIdentityLookup } from "./demo_identity.ts";
@@ -225,7 +225,7 @@ async function start(init: WorkerInit): Promise<void> {
   for (const hostname of init.bind) {
     const server = Deno.serve(
       { hostname, port: init.port, onListen: () => {} },
-      (req, info) => answerThroughFront(front, req, info.remoteAddr),
+      (req, info) => answerThroughFront(front, req, info.remoteAddr, "worker"),
     );
     servers.push(server);
     listening.push(

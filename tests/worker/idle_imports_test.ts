@@ -6,45 +6,11 @@
  * the task modules back into every idle worker fails here rather than in `deno task bench`.
  */
 import assert from "node:assert/strict";
-import { REPO_ROOT } from "../support/daemon.ts";
-
-interface GraphModule {
-  specifier: string;
-  dependencies?: { code?: { specifier: string }; isDynamic?: boolean }[];
-}
-
-/** Every module `entry` imports statically (dynamic `import()` not followed). */
-async function staticImports(entry: string): Promise<string[]> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["info", "--json", entry],
-    cwd: REPO_ROOT,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  assert.ok(out.success, new TextDecoder().decode(out.stderr));
-  const graph = JSON.parse(new TextDecoder().decode(out.stdout)) as {
-    roots: string[];
-    modules: GraphModule[];
-  };
-  const bySpecifier = new Map(graph.modules.map((m) => [m.specifier, m]));
-  const seen = new Set<string>([graph.roots[0]]);
-  const todo = [graph.roots[0]];
-  while (todo.length) {
-    const m = bySpecifier.get(todo.pop()!);
-    for (const d of m?.dependencies ?? []) {
-      const next = d.code?.specifier;
-      if (!next || d.isDynamic || seen.has(next)) continue;
-      seen.add(next);
-      todo.push(next);
-    }
-  }
-  return [...seen];
-}
+import { staticImports } from "../support/module_graph.ts";
 
 Deno.test("the idle worker thread imports neither zod nor hono nor the task modules", async () => {
-  const mods = await staticImports("src/worker/thread.ts");
-  const rel = mods.map((m) => m.replace(/^file:\/\/.*?\/src\//, "src/"));
-  for (const heavy of ["npm:zod", "npm:hono", "npm:/hono"]) {
+  const rel = await staticImports("src/worker/thread.ts");
+  for (const heavy of ["npm:zod", "npm:/zod", "npm:hono", "npm:/hono"]) {
     assert.ok(
       !rel.some((m) => m.startsWith(heavy)),
       `${heavy} is imported at start:\n${rel.join("\n")}`,
@@ -66,9 +32,7 @@ Deno.test("the idle worker thread imports neither zod nor hono nor the task modu
 });
 
 Deno.test("the front the thread imports at its first request brings the app and the tasks", async () => {
-  const rel = (await staticImports("src/worker/front.ts")).map((m) =>
-    m.replace(/^file:\/\/.*?\/src\//, "src/")
-  );
+  const rel = await staticImports("src/worker/front.ts");
   assert.ok(rel.includes("src/worker/app.ts") && rel.includes("src/worker/tasks.ts"));
   assert.ok(rel.some((m) => m.startsWith("npm:zod")));
 });

@@ -7,7 +7,7 @@
  * (`outbound.peers[].stable_id`) is changed there, not here. Works without the daemon (the
  * daemon reads pins at every delegation).
  */
-import { tailnetSources } from "../../delegation/from_config.ts";
+import { tailnetSources } from "../../delegation/tailnet_sources.ts";
 import { resolvePeerTarget } from "../../delegation/peer_resolve.ts";
 import { resolveLocalApi } from "../../daemon/worker_setup.ts";
 import { getPin, removePin, setPin } from "../../store/pins.ts";
