@@ -2,12 +2,14 @@
  * @module
  * Starts the sandboxed worker (a Deno Web Worker with narrowed permissions) and waits until it
  * listens, or reports why it could not. This thread answers what the worker thread may not do
- * itself: resolving cwds (`worker/cwd_port.ts`) and, on the tailnet, who is calling
- * (`worker/identity_port.ts`).
+ * itself: resolving cwds (`worker/cwd_port.ts`), on the tailnet who is calling
+ * (`worker/identity_port.ts`), and writing its log records (`worker/log_port.ts`).
  */
 import { answerCwdResolve, isCwdResolveRequest } from "../worker/cwd_port.ts";
 import { answerWhois, isWhoisRequest, type SelfRelay } from "../worker/identity_port.ts";
+import { boundedThreadLog, isThreadLog } from "../worker/log_port.ts";
 import type { IdentityLookup } from "../worker/ports.ts";
+import { emitLog } from "../util/log.ts";
 import type { WorkerInit, WorkerReport } from "../worker/thread.ts";
 import type { WorkerPermissions } from "./worker_permissions.ts";
 
@@ -43,6 +45,11 @@ export function startWorker(
   let onReport: (msg: WorkerReport) => void = () => {};
   worker.onmessage = (e: MessageEvent<unknown>) => {
     const msg = e.data;
+    if (isThreadLog(msg)) {
+      const { level, category, message, props } = boundedThreadLog(msg);
+      emitLog(level, category, message, props);
+      return;
+    }
     if (isCwdResolveRequest(msg)) {
       answerCwdResolve(msg).then((reply) => worker.postMessage(reply), () => {});
       return;

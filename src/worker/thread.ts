@@ -24,7 +24,8 @@ import { openStore } from "../store/db.ts";
 import { hasUnfinishedTasks } from "../store/unfinished.ts";
 import { lazily } from "../util/lazily.ts";
 import type { TaskRecord } from "../store/tasks.ts";
-import { type LogOptions, setupLogging } from "../util/log.ts";
+import { type LogOptions, setLogSink } from "../util/log.ts";
+import { threadLogSink } from "./log_port.ts";
 import { answerThroughFront } from "../util/lazy_front.ts";
 import { resolvingHereFirst } from "../inbound/cwd_resolve.ts";
 import { CwdPortClient, type CwdResolveRequest, isCwdResolveReply } from "./cwd_port.ts";
@@ -159,7 +160,8 @@ async function recover(
 }
 
 async function start(init: WorkerInit): Promise<void> {
-  setupLogging(init.log);
+  // Records go to the main thread, which writes them (log_port.ts).
+  setLogSink(threadLogSink(init.log.level, (m) => self.postMessage(m)));
   const store = openStore(init.dbPath);
   const bus = new TaskBus();
   const runners = new Map(init.runners.map((r) => [r.name, r]));

@@ -8,9 +8,10 @@
 import assert from "node:assert/strict";
 import { staticImports } from "../support/module_graph.ts";
 
-Deno.test("the idle worker thread imports neither zod nor hono nor the task modules", async () => {
+Deno.test("the idle worker thread imports neither zod, hono, logtape nor the task modules", async () => {
   const rel = await staticImports("src/worker/thread.ts");
-  for (const heavy of ["npm:zod", "npm:/zod", "npm:hono", "npm:/hono"]) {
+  const heavies = ["npm:zod", "npm:/zod", "npm:hono", "npm:/hono", "npm:@logtape", "npm:/@logtape"];
+  for (const heavy of heavies) {
     assert.ok(
       !rel.some((m) => m.startsWith(heavy)),
       `${heavy} is imported at start:\n${rel.join("\n")}`,
@@ -35,4 +36,6 @@ Deno.test("the front the thread imports at its first request brings the app and 
   const rel = await staticImports("src/worker/front.ts");
   assert.ok(rel.includes("src/worker/app.ts") && rel.includes("src/worker/tasks.ts"));
   assert.ok(rel.some((m) => m.startsWith("npm:zod")));
+  // Its records still go to the main thread: no logging library even once the front is loaded.
+  assert.ok(!rel.some((m) => /logtape/.test(m)), rel.join("\n"));
 });
