@@ -61,14 +61,14 @@ export function createControlApp(deps: ControlAppDeps): Hono<ControlEnv> {
     return w && { ...w, result: isTerminal(w.status.state) ? d.result(args[0]) : null };
   };
   app.use("*", loopbackOnly(deps.port));
-  app.use("*", controlToken(deps.token, deps.tokenFile));
+  app.use("*", controlToken(deps.token, deps.tokenFile, deps.maxBodyBytes));
 
   const withId = (c: Context<ControlEnv>) => {
     const id = c.req.param("id") ?? "";
     return TaskId.safeParse(id).success ? id : null;
   };
 
-  // Nothing but the daemon's proof (control/proof.ts): clients ask it before they send a body.
+  // Nothing but the daemon's proof (control/proof.ts): a client may check the daemon with it.
   app.get("/v1/proof", (c) => c.body(null, 204));
   app.get("/v1/status", async (c) => c.json(await deps.node.status()));
   app.get("/v1/peers", async (c) => c.json({ peers: await deps.node.peers() }));

@@ -18,7 +18,7 @@ import type { ApiError } from "../protocol/task.ts";
 import { ControlCalls, type ControlResponse } from "./calls.ts";
 import { readBoundedBytes } from "../util/bounded_body.ts";
 import { controlTokenPath, readControlToken } from "./token.ts";
-import { PROOF_HEADER, proofHolds, signRequest } from "./proof.ts";
+import { PROOF_HEADER, proofHolds, sealBody, SEALED_TYPE, signRequest } from "./proof.ts";
 
 /**
  * The most one control answer may be: read up to it, then cut off. The largest real one, a wait
@@ -119,22 +119,14 @@ export class ControlClient extends ControlCalls {
         },
       };
     }
-    // A body (a prompt) goes only to a process that has just proven it holds the token.
-    const attempt = async (token: string) => {
-      if (body !== undefined) {
-        const proven = await this.#send("GET", "/v1/proof", undefined, token, signal);
-        if (!proven.ok) return proven;
-      }
-      return await this.#send(method, path, body, token, signal);
-    };
     const sent = this.#token;
-    const res = await attempt(sent);
+    const res = await this.#send(method, path, body, sent, signal);
     if (res.ok || res.status !== 401) return res;
     // The daemon writes a new token at every start: a client older than that start reads it.
     const now = await this.#tokenOnDisk();
     if (now === null || now === sent) return res;
     this.#token = now;
-    return await attempt(now);
+    return await this.#send(method, path, body, now, signal);
   }
 
   /** The token in the token file now, or null when there is none (yet). */
@@ -158,13 +150,20 @@ export class ControlClient extends ControlCalls {
     const signed = signRequest(token, method, path);
     let res: Response;
     try {
+      // A body (a prompt) is sealed to the token: only the daemon that holds it can read it.
       res = await fetch(`http://127.0.0.1:${ep.port}${path}`, {
         method,
         headers: {
           authorization: signed.header,
-          ...(body === undefined ? {} : { "content-type": "application/json" }),
+          ...(body === undefined ? {} : { "content-type": SEALED_TYPE }),
         },
-        body: body === undefined ? undefined : JSON.stringify(body),
+        body: body === undefined ? undefined : sealBody(
+          token,
+          signed.nonce,
+          method,
+          path,
+          new TextEncoder().encode(JSON.stringify(body)),
+        ),
         signal,
       });
     } catch (e) {

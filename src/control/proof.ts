@@ -11,8 +11,11 @@
  *   a new token at every start);
  * - the daemon, once that mac checks out, proves it holds the token too: `X-Cmesh-Proof` on its
  *   answer is an HMAC with the token over the client's nonce, which no other process can make;
- * - the client reads no answer without that proof, and before it sends a body it asks for a proof
- *   first (`GET /v1/proof`), so a prompt never goes to a process that cannot show one.
+ * - the client reads no answer without that proof;
+ * - a body (a prompt) is sealed to the token: AES-256-GCM under a key made with the token from the
+ *   request's nonce, the method and path bound in (`Content-Type: application/vnd.cmesh.sealed`).
+ *   A process that cannot show the proof cannot read it either, and no extra round trip is spent
+ *   asking for a proof first (as `GET /v1/proof`, still served, did before every body).
  *
  * `Authorization: Bearer <token>` is still accepted (scripts, `curl`); such answers carry no proof.
  *
@@ -23,9 +26,12 @@
  * const { header, nonce } = signRequest(token, "GET", "/v1/status");
  * verifyRequest(token, header, "GET", "/v1/status").ok; // true
  * daemonProof(token, nonce); // the X-Cmesh-Proof value the client checks
+ * const body = new TextEncoder().encode('{"prompt":"hi"}');
+ * const sealed = sealBody(token, nonce, "POST", "/v1/delegate", body);
+ * unsealBody(token, nonce, "POST", "/v1/delegate", sealed); // the same bytes
  * ```
  */
-import { createHmac } from "node:crypto";
+import { createCipheriv, createDecipheriv, createHmac } from "node:crypto";
 import { timingSafeEqualString } from "../util/timing_safe.ts";
 
 /** The header the daemon's proof travels in. */
@@ -116,4 +122,69 @@ export function verifyRequest(
 export function proofHolds(token: string, nonce: string, proof: string | null): boolean {
   if (proof === null || !/^[0-9a-f]{64}$/.test(proof)) return false;
   return timingSafeEqualString(proof, daemonProof(token, nonce));
+}
+
+/** The media type of a sealed body. */
+export const SEALED_TYPE = "application/vnd.cmesh.sealed";
+/** What sealing adds to a body: the 12-byte IV before it and the 16-byte tag after it. */
+export const SEAL_OVERHEAD = 28;
+
+/** The body key of one request: an HMAC with the token over its nonce (32 bytes). */
+function bodyKey(token: string, nonce: string): Uint8Array {
+  return createHmac("sha256", token).update(`cmesh-control-body-v1\n${nonce}`).digest();
+}
+
+const bodyAad = (method: string, path: string) =>
+  new TextEncoder().encode(`${method.toUpperCase()}\n${path}`);
+
+/** Client side: `body` sealed for one request (IV, ciphertext, tag). */
+export function sealBody(
+  token: string,
+  nonce: string,
+  method: string,
+  path: string,
+  body: Uint8Array,
+): Uint8Array<ArrayBuffer> {
+  const iv = crypto.getRandomValues(new Uint8Array(12));
+  const cipher = createCipheriv("aes-256-gcm", bodyKey(token, nonce), iv);
+  cipher.setAAD(bodyAad(method, path));
+  const head = cipher.update(body);
+  const tail = cipher.final();
+  const out = new Uint8Array(12 + head.length + tail.length + 16);
+  out.set(iv, 0);
+  out.set(head, 12);
+  out.set(tail, 12 + head.length);
+  out.set(cipher.getAuthTag(), out.length - 16);
+  return out;
+}
+
+/**
+ * Daemon side: the body a request sealed with `token` for this nonce, method and path, or null
+ * when it was not (another token, request or a changed byte).
+ */
+export function unsealBody(
+  token: string,
+  nonce: string,
+  method: string,
+  path: string,
+  sealed: Uint8Array,
+): Uint8Array<ArrayBuffer> | null {
+  if (sealed.length < SEAL_OVERHEAD) return null;
+  try {
+    const decipher = createDecipheriv(
+      "aes-256-gcm",
+      bodyKey(token, nonce),
+      sealed.subarray(0, 12),
+    );
+    decipher.setAAD(bodyAad(method, path));
+    decipher.setAuthTag(sealed.subarray(sealed.length - 16));
+    const head = decipher.update(sealed.subarray(12, sealed.length - 16));
+    const tail = decipher.final();
+    const out = new Uint8Array(head.length + tail.length);
+    out.set(head, 0);
+    out.set(tail, head.length);
+    return out;
+  } catch {
+    return null;
+  }
 }

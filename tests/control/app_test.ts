@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { PROOF_HEADER, proofHolds, signRequest } from "../../src/control/proof.ts";
+import {
+  PROOF_HEADER,
+  proofHolds,
+  sealBody,
+  SEALED_TYPE,
+  signRequest,
+} from "../../src/control/proof.ts";
 import { createControlApp } from "../../src/control/app.ts";
 import { DelegateBody, WaitAnswer } from "../../src/protocol/control.ts";
 import { Requester } from "../../src/delegation/requester.ts";
@@ -213,6 +219,51 @@ Deno.test("control API: an unreachable peer is a 502 with the resolver's message
   assert.equal(r.status, 502);
   assert.equal(r.body.error.code, "peer_unreachable");
   assert.match(r.body.error.message, /offline/);
+});
+
+Deno.test("control API: a signed request's sealed body is opened; one not sealed for it is a 400", async () => {
+  const json = (v: unknown) => new TextEncoder().encode(JSON.stringify(v));
+  const sealed = (body: Uint8Array, opts: { token?: string; path?: string } = {}) => {
+    const signed = signRequest(TOKEN, "POST", "/v1/delegate");
+    return {
+      method: "POST",
+      headers: { host: good.host, authorization: signed.header, "content-type": SEALED_TYPE },
+      body: sealBody(opts.token ?? TOKEN, signed.nonce, "POST", opts.path ?? "/v1/delegate", body),
+    };
+  };
+  // Opened, then read as any JSON body: the route's own answer (the outbound denial) comes back.
+  const opened = await req(
+    "/v1/delegate",
+    sealed(json({ peer: "buildbox", prompt: "t", cwd: "/etc" })),
+  );
+  assert.equal(opened.status, 403);
+  assert.equal(opened.body.error.rule, "outbound.cwd");
+  for (
+    const wrong of [
+      sealed(json({ peer: "buildbox", prompt: "t", cwd: "/etc" }), {
+        token: "another_token_0123456789",
+      }),
+      sealed(json({ peer: "buildbox", prompt: "t", cwd: "/etc" }), { path: "/v1/tasks" }),
+    ]
+  ) {
+    const r = await req("/v1/delegate", wrong);
+    assert.equal(r.status, 400);
+    assert.equal(r.body.error.code, "bad_request");
+    assert.match(
+      r.body.error.message,
+      /not sealed for this request with this daemon's control token/,
+    );
+  }
+  // The body limit holds for the opened body.
+  const big = await req("/v1/delegate", sealed(json({ prompt: "x".repeat(2000) })));
+  assert.equal(big.status, 413);
+  // A sealed body needs a signed request (a bearer request has no nonce to open it with).
+  const bearer = await req("/v1/delegate", {
+    method: "POST",
+    headers: { ...good, "content-type": SEALED_TYPE },
+    body: new Uint8Array(64),
+  });
+  assert.equal(bearer.status, 415);
 });
 
 Deno.test("control API: malformed task ids and unknown routes are JSON 4xx", async () => {

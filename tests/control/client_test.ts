@@ -1,12 +1,19 @@
 /**
  * @module
  * The control client reads only what the daemon proves it sent, and only a bounded amount: a
- * process that holds the port without the token gets no request body and is not believed, and
- * even the daemon cannot flood the client.
+ * process that holds the port without the token cannot read a request body (sealed to the token)
+ * and is not believed, and even the daemon cannot flood the client.
  */
 import assert from "node:assert/strict";
 import { ControlClient, MAX_CONTROL_ANSWER_BYTES } from "../../src/control/client.ts";
-import { daemonProof, parseSigned, PROOF_HEADER } from "../../src/control/proof.ts";
+import {
+  daemonProof,
+  parseSigned,
+  PROOF_HEADER,
+  SEAL_OVERHEAD,
+  SEALED_TYPE,
+  unsealBody,
+} from "../../src/control/proof.ts";
 
 const TOKEN = "tok_0123456789abcdefghij";
 
@@ -43,10 +50,15 @@ Deno.test("ControlClient: the token itself is never sent, only a mac made with i
   }
 });
 
-Deno.test("ControlClient: a listener without the token gets no body and is not believed", async () => {
+Deno.test("ControlClient: a listener without the token cannot read a body and is not believed", async () => {
   const seen: string[] = [];
+  const bodies: Uint8Array[] = [];
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
-    seen.push(`${req.method} ${new URL(req.url).pathname} ${await req.text()}`);
+    const bytes = new Uint8Array(await req.arrayBuffer());
+    bodies.push(bytes);
+    seen.push(
+      `${req.method} ${new URL(req.url).pathname} ${req.headers.get("content-type") ?? ""}`,
+    );
     // Made-up answers, with a proof made with another token.
     return Response.json(
       { task: { id: "t_fake", state: "succeeded" } },
@@ -58,9 +70,39 @@ Deno.test("ControlClient: a listener without the token gets no body and is not b
     const get = await client.get("/v1/tasks/t_1");
     assert.equal(!get.ok && get.error.code, "not_cmesh");
     assert.match(!get.ok ? get.error.message : "", /did not prove it is this user's cmesh daemon/);
-    const post = await client.post("/v1/delegate", { peer: "p", prompt: "a secret", cwd: "/x" });
+    const prompt = "a secret prompt, long enough to be looked for";
+    const post = await client.post("/v1/delegate", { peer: "p", prompt, cwd: "/x" });
     assert.equal(!post.ok && post.error.code, "not_cmesh");
-    assert.deepEqual(seen, ["GET /v1/tasks/t_1 ", "GET /v1/proof "], "the prompt never left");
+    assert.deepEqual(seen, [
+      "GET /v1/tasks/t_1 ",
+      `POST /v1/delegate ${SEALED_TYPE}`,
+    ]);
+    // What the listener got is sealed: no part of the prompt, and only the token opens it.
+    const got = bodies[1];
+    const asText = new TextDecoder().decode(got);
+    assert.ok(!asText.includes("secret") && !asText.includes('"prompt"'), asText);
+    assert.ok(got.length >= prompt.length + SEAL_OVERHEAD);
+  } finally {
+    await server.shutdown();
+  }
+});
+
+Deno.test("ControlClient: the sealed body opens with the token, for that request only", async () => {
+  let opened: string | null = null;
+  let elsewhere: Uint8Array | null = new Uint8Array();
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
+    const signed = parseSigned(req.headers.get("authorization") ?? "")!;
+    const sealed = new Uint8Array(await req.arrayBuffer());
+    const body = unsealBody(TOKEN, signed.nonce, req.method, new URL(req.url).pathname, sealed);
+    opened = body && new TextDecoder().decode(body);
+    elsewhere = unsealBody(TOKEN, signed.nonce, req.method, "/v1/tasks/t_1/cancel", sealed);
+    return Response.json({ ok: true }, { headers: proven(req) });
+  });
+  try {
+    const res = await clientOn(server.addr.port).post("/v1/delegate", { peer: "p", prompt: "hi" });
+    assert.ok(res.ok, JSON.stringify(res));
+    assert.deepEqual(JSON.parse(opened!), { peer: "p", prompt: "hi" });
+    assert.equal(elsewhere, null, "a body sealed for one path does not open for another");
   } finally {
     await server.shutdown();
   }
