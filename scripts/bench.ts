@@ -28,6 +28,7 @@ import {
   benchAdmission,
   benchMemory,
   type MemoryResult,
+  warmDaemonCaches,
   worstMemory,
 } from "../bench/lib/load.ts";
 import { benchSandbox, type SandboxResult } from "../bench/lib/sandbox.ts";
@@ -280,6 +281,7 @@ async function main(): Promise<void> {
   r.admission = await step("admission", () => benchAdmission({ ...options }));
   const memoryRuns = await step("memory", async () => {
     const runs: MemoryResult[] = [];
+    await warmDaemonCaches(options.mode);
     for (let i = 0; i < options.memoryRuns; i++) runs.push(await benchMemory({ ...options }));
     return runs;
   });

@@ -187,6 +187,17 @@ function stateOf(db: string, id: string): string | null {
 }
 
 /**
+ * Starts a pair of daemons and stops them again, so Deno's caches (transpiled modules, V8 code
+ * cache) hold every module the memory runs load: the first daemons started from a fresh checkout
+ * transpile their modules themselves and measured up to 17 MiB more than the next ones. The full
+ * bench runs the delegation section first, which does the same.
+ */
+export async function warmDaemonCaches(mode: "auto" | "netns" | "loopback"): Promise<void> {
+  const mesh = await createMesh({ mode, runners: { hold: shRunner("hold", 100) } });
+  await mesh.destroy();
+}
+
+/**
  * Both daemons' memory idle, then on the real path: one task printing `streamMiB` MiB and
  * `queued` more waiting behind it, all delegated through the requester's control API (as an
  * agent does); peaks from the kernel (`VmHWM`), and the CPU both use while the tasks wait.
