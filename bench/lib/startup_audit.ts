@@ -7,7 +7,8 @@
  */
 import { join } from "node:path";
 import { cmeshArgs, REPO_ROOT, runCmesh } from "../../tests/support/daemon.ts";
-import { appendAudit, verifyAudit } from "../../src/store/audit.ts";
+import { appendAudit } from "../../src/store/audit.ts";
+import { verifyAudit } from "../../src/store/audit_verify.ts";
 import { openStore } from "../../src/store/db.ts";
 import { RawMcpClient } from "./mcp_raw.ts";
 import { percentiles, type Summary } from "./stats.ts";

@@ -7,7 +7,7 @@
  * zeros for the first). Hashing is synchronous, so a record is appended in the same
  * {@link Store.transaction} as the state change it records: both land, or neither does.
  *
- * What the chain can and cannot show: {@link verifyAudit} finds an edited, deleted, reordered
+ * What the chain can and cannot show: `verifyAudit` (`audit_verify.ts`) finds an edited, deleted, reordered
  * or inserted record and names the first one, unless whoever changed the file also recomputed
  * every hash after the change. Removing records from the end, or rewriting everything from
  * some record on, leaves a valid (shorter or different) chain: only a `head_hash` kept
@@ -15,7 +15,8 @@
  *
  * @example
  * ```ts
- * import { appendAudit, verifyAudit } from "./audit.ts";
+ * import { appendAudit } from "./audit.ts";
+ * import { verifyAudit } from "./audit_verify.ts";
  * import { openStore } from "./db.ts";
  * import { updateTaskState } from "./tasks.ts";
  * using store = openStore("/var/lib/cmesh/cmesh.db");
@@ -39,7 +40,6 @@ import {
   type AuditRecord,
 } from "./audit_schema.ts";
 
-export { verifyAudit } from "./audit_verify.ts";
 export { auditRecordHash } from "./audit_chain.ts";
 export { AUDIT_GENESIS_HASH } from "./audit_schema.ts";
 export type { AuditInput, AuditRecord, VerifyReport } from "./audit_schema.ts";

@@ -11,7 +11,9 @@ import { staticImports } from "../support/module_graph.ts";
 Deno.test("an idle daemon's main thread imports neither hono nor the requester side", async () => {
   const mods = await staticImports("src/cli/commands/daemon.ts");
   assert.ok(mods.includes("src/daemon/main.ts") && mods.includes("src/store/db.ts"));
-  for (const heavy of ["npm:hono", "npm:/hono", "npm:commander", "npm:/commander"]) {
+  // node:crypto too: the daemons hash with @noble/hashes (store/hash.ts); only the control side's
+  // proofs and `cmesh audit verify` load it.
+  for (const heavy of ["npm:hono", "npm:/hono", "npm:commander", "npm:/commander", "node:crypto"]) {
     assert.ok(!mods.some((m) => m.startsWith(heavy)), `${heavy} is imported at start`);
   }
   for (

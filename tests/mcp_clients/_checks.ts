@@ -6,7 +6,8 @@
  * audit chains.
  */
 import assert from "node:assert/strict";
-import { listAudit, verifyAudit } from "../../src/store/audit.ts";
+import { listAudit } from "../../src/store/audit.ts";
+import { verifyAudit } from "../../src/store/audit_verify.ts";
 import { openStore } from "../../src/store/db.ts";
 import type { LoggedRequest } from "../support/fake_model/server.ts";
 import { type ClientWorld, LAPTOP_IP } from "./_world.ts";

@@ -11,7 +11,7 @@ import { ApplyError, applyPlan, PlanBook } from "../../src/setup/apply.ts";
 import { unifiedDiff } from "../../src/setup/diff.ts";
 import { buildPlan, PlanError } from "../../src/setup/plan.ts";
 import { openStore } from "../../src/store/db.ts";
-import { verifyAudit } from "../../src/store/audit.ts";
+import { verifyAudit } from "../../src/store/audit_verify.ts";
 import { tempDir } from "../support/daemon.ts";
 
 const FILE = "/home/ann/.config/cmesh/config.toml";

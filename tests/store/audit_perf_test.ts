@@ -1,7 +1,8 @@
 // Verifying 100k records: correct at scale. Its speed (~0.3 s on a 2-core VM) is measured by
 // `deno task bench`, not asserted here (no time bounds in tests).
 import assert from "node:assert/strict";
-import { appendAudit, verifyAudit } from "../../src/store/audit.ts";
+import { appendAudit } from "../../src/store/audit.ts";
+import { verifyAudit } from "../../src/store/audit_verify.ts";
 import { tempStore } from "./_helpers.ts";
 
 const N = 100_000;

@@ -3,7 +3,8 @@
 // must be reported at the exact seq, with the right kind of problem.
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
-import { appendAudit, verifyAudit } from "../../src/store/audit.ts";
+import { appendAudit } from "../../src/store/audit.ts";
+import { verifyAudit } from "../../src/store/audit_verify.ts";
 import { type AuditRow, auditRowHash } from "../../src/store/audit_chain.ts";
 import type { Store } from "../../src/store/db.ts";
 import type { AuditProblem, VerifyReport } from "../../src/store/audit_schema.ts";

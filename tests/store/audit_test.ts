@@ -8,8 +8,8 @@ import {
   auditRecordHash,
   exportAuditJsonl,
   listAudit,
-  verifyAudit,
 } from "../../src/store/audit.ts";
+import { verifyAudit } from "../../src/store/audit_verify.ts";
 import { AUDIT_HASH_INPUT_SQL, auditHashInput } from "../../src/store/audit_chain.ts";
 import { AuditRecord, VerifyReport } from "../../src/store/audit_schema.ts";
 import { quoteRule } from "../../src/protocol/rules.ts";

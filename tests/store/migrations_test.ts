@@ -10,7 +10,8 @@ import {
 } from "../../src/store/migrations.ts";
 import { auditRowHash } from "../../src/store/audit_chain.ts";
 import { AUDIT_GENESIS_HASH } from "../../src/store/audit_schema.ts";
-import { appendAudit, verifyAudit } from "../../src/store/audit.ts";
+import { appendAudit } from "../../src/store/audit.ts";
+import { verifyAudit } from "../../src/store/audit_verify.ts";
 import { getResult, lastEvent } from "../../src/store/task_events.ts";
 import { listTasks } from "../../src/store/task_queries.ts";
 import { getTask, updateTaskState } from "../../src/store/tasks.ts";

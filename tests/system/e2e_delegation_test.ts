@@ -10,7 +10,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import type { Progress } from "../../src/deps/mcp_client.ts";
-import { listAudit, verifyAudit } from "../../src/store/audit.ts";
+import { listAudit } from "../../src/store/audit.ts";
+import { verifyAudit } from "../../src/store/audit_verify.ts";
 import { openStore } from "../../src/store/db.ts";
 import { cmeshArgs, REPO_ROOT } from "../support/daemon.ts";
 import { nsWrap, run } from "../support/netns.ts";

@@ -14,7 +14,8 @@
  * Needs root, iproute2, curl, ps, ss, setsid and git; skipped with the reason printed otherwise.
  */
 import assert from "node:assert/strict";
-import { listAudit, verifyAudit } from "../../src/store/audit.ts";
+import { listAudit } from "../../src/store/audit.ts";
+import { verifyAudit } from "../../src/store/audit_verify.ts";
 import { openStore } from "../../src/store/db.ts";
 import { whoisAddrs } from "./worker_world.ts";
 import {

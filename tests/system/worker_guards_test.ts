@@ -10,7 +10,8 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { listAudit, verifyAudit } from "../../src/store/audit.ts";
+import { listAudit } from "../../src/store/audit.ts";
+import { verifyAudit } from "../../src/store/audit_verify.ts";
 import { openStore } from "../../src/store/db.ts";
 import { nsRun, systemTestSkipReason } from "../support/netns.ts";
 import {

@@ -9,7 +9,8 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { listAudit, verifyAudit } from "../../src/store/audit.ts";
+import { listAudit } from "../../src/store/audit.ts";
+import { verifyAudit } from "../../src/store/audit_verify.ts";
 import { openStore } from "../../src/store/db.ts";
 import type { TaskResult, TaskStatus } from "../../src/protocol/task.ts";
 import {

@@ -36,6 +36,9 @@ Deno.test("the front the thread imports at its first request brings the app and 
   const rel = await staticImports("src/worker/front.ts");
   assert.ok(rel.includes("src/worker/app.ts") && rel.includes("src/worker/tasks.ts"));
   assert.ok(rel.some((m) => m.startsWith("npm:zod")));
-  // Its records still go to the main thread: no logging library even once the front is loaded.
-  assert.ok(!rel.some((m) => /logtape/.test(m)), rel.join("\n"));
+  // Its records still go to the main thread: no logging library even once the front is loaded,
+  // and its hashes are @noble/hashes' (store/hash.ts), not node:crypto's.
+  assert.ok(!rel.some((m) => /logtape|node:crypto/.test(m)), rel.join("\n"));
+  const runs = await staticImports("src/scheduler/executor.ts");
+  assert.ok(!runs.includes("node:crypto"), runs.join("\n"));
 });
