@@ -19,8 +19,8 @@
 import { parseArgs } from "node:util";
 import { reportError } from "./output.ts";
 
-/** The options `cmesh daemon` takes (cli/program.ts declares the same, with their help). */
-const DAEMON_OPTIONS = {
+/** The options `cmesh daemon` takes: the same as cli/program.ts declares (a test keeps them so). */
+export const DAEMON_OPTIONS = {
   json: { type: "boolean" },
   config: { type: "string" },
   "env-file": { type: "string" },

@@ -108,7 +108,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       nodeName,
       demoCaller: opts.insecureLocalDemo,
       localUser: localOnly,
-      log: logOptions,
+      logLevel: logOptions.level,
     });
     workerSetup = { runtime: setup.runtime, sandbox: setup.init.sandbox };
     // On the tailnet, callers are identified here (the worker thread asks through its port), with

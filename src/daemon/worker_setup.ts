@@ -18,7 +18,7 @@ import { WINDOWS_TAILSCALE_CLI } from "../tailscale/cli_transport.ts";
 import { discoverMacGuiEndpoint, realMacDiscoveryDeps } from "../tailscale/macos.ts";
 import { DEFAULT_LINUX_SOCKET, defaultSocketPath } from "../tailscale/transport.ts";
 import type { TailnetStatus } from "../tailscale/status.ts";
-import type { LogOptions } from "../util/log.ts";
+import type { LogLevelName } from "../util/log.ts";
 import { resolveInboundRoots } from "../inbound/decide.ts";
 import type { WorkerInit } from "../worker/thread.ts";
 import { type WorkerPermissions, workerPermissions } from "./worker_permissions.ts";
@@ -130,7 +130,7 @@ export async function prepareWorker(args: {
   demoCaller?: string;
   /** Local-only mode: the daemon's own user (the only caller accepted). */
   localUser?: { uid: number; user: string };
-  log: LogOptions;
+  logLevel: LogLevelName;
 }): Promise<WorkerSetup> {
   const { config } = args;
   const env = Deno.env.toObject();
@@ -202,7 +202,7 @@ export async function prepareWorker(args: {
       env: envSnapshot,
       rootsReal,
       caseInsensitive,
-      log: args.log,
+      logLevel: args.logLevel,
       ...(args.demoCaller ? { demoCaller: args.demoCaller } : {}),
       ...(args.localUser && catBin ? { localUser: { ...args.localUser, catBin } } : {}),
     },

@@ -24,7 +24,7 @@ import { openStore } from "../store/db.ts";
 import { hasUnfinishedTasks } from "../store/unfinished.ts";
 import { lazily } from "../util/lazily.ts";
 import type { TaskRecord } from "../store/tasks.ts";
-import { type LogOptions, setLogSink } from "../util/log.ts";
+import { type LogLevelName, setLogSink } from "../util/log.ts";
 import { threadLogSink } from "./log_port.ts";
 import { answerThroughFront } from "../util/lazy_front.ts";
 import { resolvingHereFirst } from "../inbound/cwd_resolve.ts";
@@ -60,8 +60,8 @@ export interface WorkerInit {
   env: Record<string, string>;
   rootsReal: (string | null)[][];
   caseInsensitive: boolean;
-  /** How to log inside the worker thread (it has no env access to decide itself). */
-  log: LogOptions;
+  /** The lowest level the worker thread posts to the main thread, which writes its records. */
+  logLevel: LogLevelName;
   /** Local demo: name every loopback caller this node (never from config). */
   demoCaller?: string;
   /** Local-only mode: only this uid's loopback connections, as node "local" (never from config). */
@@ -161,7 +161,7 @@ async function recover(
 
 async function start(init: WorkerInit): Promise<void> {
   // Records go to the main thread, which writes them (log_port.ts).
-  setLogSink(threadLogSink(init.log.level, (m) => self.postMessage(m)));
+  setLogSink(threadLogSink(init.logLevel, (m) => self.postMessage(m)));
   const store = openStore(init.dbPath);
   const bus = new TaskBus();
   const runners = new Map(init.runners.map((r) => [r.name, r]));

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { daemonArgs } from "../../src/cli/daemon_entry.ts";
+import { DAEMON_OPTIONS, daemonArgs } from "../../src/cli/daemon_entry.ts";
+import { buildProgram } from "../../src/cli/program.ts";
 import { runCmesh, withHome } from "./cli_harness.ts";
 import { staticImports } from "../support/module_graph.ts";
 
@@ -77,4 +78,18 @@ Deno.test("the daemon's entry does not import the command tree (commander)", asy
   // main.ts itself imports neither statically.
   const main = await staticImports("src/main.ts");
   assert.ok(!main.some((m) => /commander|src\/cli\/program\.ts/.test(m)), main.join("\n"));
+});
+
+Deno.test("daemonArgs takes exactly the options the command tree declares for cmesh daemon", () => {
+  const daemon = buildProgram().commands.find((c) => c.name() === "daemon")!;
+  const declared = daemon.options.map((o) => o.long!.replace(/^--/, "")).sort();
+  assert.deepEqual(Object.keys(DAEMON_OPTIONS).sort(), declared);
+  for (const o of daemon.options) {
+    const want = o.required || o.optional ? "string" : "boolean";
+    assert.equal(
+      DAEMON_OPTIONS[o.long!.slice(2) as keyof typeof DAEMON_OPTIONS].type,
+      want,
+      o.long,
+    );
+  }
 });

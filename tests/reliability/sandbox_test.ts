@@ -72,7 +72,7 @@ enabled = false
         dbPath: join(stateDir, "cmesh.db"),
         runnersDir: join(home, "runners"),
         nodeName: "worker",
-        log: { level: "error", json: false, color: false },
+        logLevel: "error",
       });
       const perms = setup.permissions;
       assert.deepEqual(setup.runtime.available.map((r) => r.name), ["zero"]);
