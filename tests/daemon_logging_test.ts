@@ -40,7 +40,12 @@ Deno.test("daemon logs are JSON lines off a terminal and never contain the promp
   assert.ok(lines.length >= 3, d.stderr());
   const records = lines.map((l) => JSON.parse(l));
   assert.ok(records.every((r) => typeof r.level === "string" && typeof r.message === "string"));
-  assert.ok(records.some((r) => /admitted task .* from "laptop"/.test(r.message)));
+  // The worker thread's record, written by the main thread (worker/log_port.ts) with its own
+  // category and properties.
+  const admitted = records.find((r) => /admitted task .* from "laptop"/.test(r.message));
+  assert.ok(admitted, d.stderr());
+  assert.equal(admitted.logger, "cmesh.worker");
+  assert.equal(admitted.properties.node, "laptop");
   assert.ok(!d.stderr().includes("PROMPT-SECRET-7f3a9c"));
   await dir.cleanup();
 });
