@@ -18,7 +18,7 @@
  * await dir.cleanup();
  * ```
  */
-import { basename, join } from "node:path";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { stringify } from "smol-toml";
 import type { z } from "zod";
@@ -32,63 +32,59 @@ import { run } from "./proc.ts";
 export const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
 /**
- * Where {@link freePort} claims its ports: one file per port, shared by every test module of
- * this `deno test` process (with `--parallel` the modules run as isolates of one process, so a
- * module-level set would not see the ports another module took).
+ * Where {@link freePort} claims its ports: one file per port, shared by every test process on
+ * this machine (with `--parallel` the modules of one run are isolates of one process, and two runs
+ * may go on at once, e.g. a nested `deno test` of tests/ci). Creating the file is the claim
+ * (`createNew`: exactly one caller wins).
  */
-const claimBase = Deno.env.get("TMPDIR") ?? "/tmp";
-const claimDir = join(claimBase, `cmesh-test-ports-${Deno.pid}`);
+const claimDir = join(Deno.env.get("TMPDIR") ?? "/tmp", "cmesh-test-ports");
 let claimDirReady = false;
 
-/** A claim directory untouched this long belongs to a test run that has ended. */
-const CLAIMS_STALE_MS = 6 * 3600_000;
+/**
+ * A claim older than this belongs to a test run that has ended (a whole run takes well under it),
+ * so its port may be handed out again. Liveness by age: Deno allows `/proc/<pid>` only with every
+ * permission.
+ */
+export const CLAIM_TTL_MS = 2 * 3600_000;
 
 /**
- * Removes the claim directories no test process has added to for {@link CLAIMS_STALE_MS} (a
- * whole test run takes well under that), so they do not pile up. Liveness by age: Deno allows
- * `/proc/<pid>` only with every permission.
+ * Claims `port` for this test run; false while another claim on it is younger than
+ * {@link CLAIM_TTL_MS} (a stale one is removed and the port claimed).
  */
-export function removeEndedClaims(now = Date.now()): void {
-  for (const e of Deno.readDirSync(claimBase)) {
-    if (!e.isDirectory || !/^cmesh-test-ports-\d+$/.test(e.name) || e.name === basename(claimDir)) {
-      continue;
-    }
-    const dir = join(claimBase, e.name);
-    try {
-      const mtime = Deno.statSync(dir).mtime?.getTime() ?? now;
-      if (now - mtime > CLAIMS_STALE_MS) Deno.removeSync(dir, { recursive: true });
-    } catch { /* another module of this process removed it first */ }
-  }
-}
-
-/** Claims `port` for this test process; false when a module of it already did. */
-function claimPort(port: number): boolean {
+export function claimPort(port: number, now = Date.now()): boolean {
   if (!claimDirReady) {
     Deno.mkdirSync(claimDir, { recursive: true });
-    removeEndedClaims();
     claimDirReady = true;
   }
-  try {
-    Deno.openSync(join(claimDir, String(port)), { createNew: true, write: true }).close();
-    return true;
-  } catch (e) {
-    if (e instanceof Deno.errors.AlreadyExists) return false;
-    throw e;
+  const file = join(claimDir, String(port));
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      Deno.openSync(file, { createNew: true, write: true }).close();
+      return true;
+    } catch (e) {
+      if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
+    }
+    try {
+      const mtime = Deno.statSync(file).mtime?.getTime() ?? now;
+      if (now - mtime <= CLAIM_TTL_MS) return false;
+      Deno.removeSync(file);
+    } catch { /* another process took it over or removed it first: try once more */ }
   }
+  return false;
 }
 
 /**
- * A free TCP port on 127.0.0.1 that no earlier call in this test process returned: two calls in
- * a row may otherwise get the same port from the kernel (the first one's listener was closed),
- * and a node whose control and worker ports are equal does not start, nor do two daemons on one
- * port.
+ * A free TCP port on 127.0.0.1 that no earlier call of this or another running test process
+ * returned: two calls in a row may otherwise get the same port from the kernel (the first one's
+ * listener was closed), and a node whose control and worker ports are equal does not start, nor
+ * do two daemons on one port.
  */
 export function freePort(): number {
   for (let attempt = 0; attempt < 1000; attempt++) {
     const [port] = freePorts(1);
     if (claimPort(port)) return port;
   }
-  throw new Error("freePort: the kernel kept handing out ports this process already used");
+  throw new Error("freePort: the kernel kept handing out ports test runs already claimed");
 }
 
 /**

@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { freePorts } from "../../src/util/free_ports.ts";
-import { freePort, removeEndedClaims } from "../support/daemon.ts";
+import { CLAIM_TTL_MS, claimPort, freePort } from "../support/daemon.ts";
 
 Deno.test("freePorts: the ports of one call are distinct and each can be listened on", () => {
   const ports = freePorts(16);
@@ -24,19 +24,35 @@ Deno.test("freePort (tests): never the same port twice in one process", () => {
   }
 });
 
-Deno.test("freePort (tests): claim directories untouched for hours are removed, fresh ones kept", async () => {
-  const base = Deno.env.get("TMPDIR") ?? "/tmp";
-  // Pids no process of this run has: the directories are this test's own.
-  const old = `${base}/cmesh-test-ports-999999901`;
-  const fresh = `${base}/cmesh-test-ports-999999902`;
+Deno.test("claimPort (tests): a port another run claimed is not handed out; a stale claim is taken over", () => {
+  // A port number no kernel hands out, so the claim is this test's own.
+  const port = 70_000 + (Deno.pid % 10_000);
+  const file = `${Deno.env.get("TMPDIR") ?? "/tmp"}/cmesh-test-ports/${port}`;
   try {
-    for (const d of [old, fresh]) await Deno.mkdir(d, { recursive: true });
-    const sevenHoursAgo = new Date(Date.now() - 7 * 3600_000);
-    await Deno.utime(old, sevenHoursAgo, sevenHoursAgo);
-    removeEndedClaims();
-    await assert.rejects(Deno.stat(old), Deno.errors.NotFound);
-    assert.ok((await Deno.stat(fresh)).isDirectory);
+    assert.equal(claimPort(port), true);
+    // Another process (or this one) asking again while the claim is fresh: refused.
+    assert.equal(claimPort(port), false);
+    // The claim of a run that ended hours ago no longer holds the port.
+    assert.equal(claimPort(port, Date.now() + CLAIM_TTL_MS + 60_000), true);
+    assert.equal(claimPort(port), false);
   } finally {
-    for (const d of [old, fresh]) await Deno.remove(d, { recursive: true }).catch(() => {});
+    Deno.removeSync(file);
   }
+});
+
+Deno.test("freePort (tests): a claim made by another process is respected", async () => {
+  const port = freePort();
+  const other = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "eval",
+      `import { claimPort } from ${
+        JSON.stringify(new URL("../support/daemon.ts", import.meta.url).href)
+      };
+       console.log(claimPort(${port}));`,
+    ],
+    stdout: "piped",
+    stderr: "inherit",
+  }).output();
+  assert.ok(other.success);
+  assert.equal(new TextDecoder().decode(other.stdout).trim(), "false");
 });
