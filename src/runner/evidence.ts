@@ -178,7 +178,7 @@ export async function collectGitEvidence(
  *
  * @example
  * ```ts
- * const snap: InRunSnapshot = inRunSnapshot("/usr/bin/git", {});
+ * const snap: InRunSnapshot = inRunSnapshot("/usr/bin/git", {}, ["PATH"]);
  * snap.calls; // [["status", "--porcelain=v2", "--branch", "-z", "--untracked-files=all"]]
  * ```
  */
@@ -191,18 +191,23 @@ export interface InRunSnapshot {
 }
 
 /**
- * Plans the before snapshot in the run's own sandbox start, so a run that may change its work
- * tree costs no extra sandbox start before it.
+ * Plans the before snapshot in the run's own sandbox start, just before the runner is exec'd, so
+ * a run that may change its work tree costs no extra sandbox start before it. `runnerEnvNames`
+ * are the variables the sandbox starts with: git runs without them.
  *
  * @example
  * ```ts
- * const snap = inRunSnapshot("/usr/bin/git", { PATH: "/usr/bin", HOME: "/tmp/h" });
+ * const snap = inRunSnapshot("/usr/bin/git", { PATH: "/usr/bin", HOME: "/tmp/h" }, ["PATH"]);
  * // argv: sandbox.wrap([...snap.prefix, ...runnerArgv]); supervisor: { preamble: snap.preamble }
  * ```
  */
-export function inRunSnapshot(gitBin: string, env: Record<string, string>): InRunSnapshot {
+export function inRunSnapshot(
+  gitBin: string,
+  env: Record<string, string>,
+  runnerEnvNames?: readonly string[],
+): InRunSnapshot {
   const calls = [STATUS_V2];
-  const planned = inRunGitCalls(gitBin, env, calls);
+  const planned = inRunGitCalls(gitBin, env, calls, runnerEnvNames);
   return {
     prefix: planned.prefix,
     preamble: { boundary: planned.boundary, marks: planned.marks, maxBytes: planned.maxBytes },

@@ -147,16 +147,26 @@ function callsScript(
 
 const newBoundary = () => crypto.randomUUID().replaceAll("-", "");
 
+/** A POSIX shell variable name: the only kind `unset` and `export` take. */
+const SHELL_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
 /**
- * Git calls made in the run's own sandbox start, just before the runner: a shell runs them
- * (environment cleared to the scrubbed git one by `env -i`, stderr dropped), ends each output
- * with the end mark, then `exec`s the runner in its place. The boundary lives only in that
- * shell's variable: the runner's argv and environment never hold it. Read the output with
+ * Git calls made in the run's own sandbox start, just before the runner: a subshell runs them in
+ * the scrubbed git environment, ends each output with the end mark and drops stderr; then the
+ * shell `exec`s the runner in its place, with the runner's environment untouched. The boundary
+ * lives only in the subshell's variable: the runner's argv and environment never hold it.
+ *
+ * With `runnerEnvNames` (every variable the sandbox starts with) the subshell unsets those and
+ * exports the git ones: no process start of its own. Without them, or when a name is not a shell
+ * name, each call goes through `env -i` (one more exec per call). Read the output with
  * {@link readPreamble}(`boundary`, {`marks`, `maxBytes`}) and cut it with {@link splitPreamble}.
  *
  * @example
  * ```ts
- * const pre = inRunGitCalls("/usr/bin/git", { PATH: "/usr/bin" }, [["status", "--porcelain"]]);
+ * const pre = inRunGitCalls("/usr/bin/git", { PATH: "/usr/bin" }, [["status", "--porcelain"]], [
+ *   "PATH",
+ *   "ANTHROPIC_API_KEY",
+ * ]);
  * const argv = [...pre.prefix, "/usr/bin/claude", "-p", "hi"]; // then wrapped in the sandbox
  * ```
  */
@@ -164,14 +174,22 @@ export function inRunGitCalls(
   gitBin: string,
   env: Record<string, string>,
   calls: string[][],
+  runnerEnvNames?: readonly string[],
 ): { prefix: string[]; boundary: string; marks: number; maxBytes: number; calls: string[][] } {
   const boundary = newBoundary();
-  const envPrefix = [
-    "/usr/bin/env",
-    "-i",
-    ...Object.entries(gitEnv(env)).map(([k, v]) => `${k}=${v}`),
-  ];
-  const script = `B=$1; shift\n${callsScript(gitBin, calls, envPrefix, "2>/dev/null")}\nexec "$@"`;
+  const scrubbed = gitEnv(env);
+  // dash exports PWD itself; env -i would not pass it either.
+  const names = runnerEnvNames === undefined ? null : [...new Set([...runnerEnvNames, "PWD"])];
+  const inShell = names !== null &&
+    [...names, ...Object.keys(scrubbed)].every((n) => SHELL_NAME.test(n));
+  const exports = Object.entries(scrubbed).map(([k, v]) => `${k}=${shellWord(v)}`);
+  const setup = inShell ? [`unset ${names.join(" ")}`, `export ${exports.join(" ")}`] : [];
+  const envPrefix = inShell
+    ? []
+    : ["/usr/bin/env", "-i", ...Object.entries(scrubbed).map(([k, v]) => `${k}=${v}`)];
+  const gitLines = callsScript(gitBin, calls, envPrefix, "2>/dev/null");
+  // The calls run in a subshell: nothing they set (the boundary in `B`, `r`) reaches the runner.
+  const script = ["(", ...setup, "B=$1", gitLines, ")", "shift", 'exec "$@"'].join("\n");
   return {
     prefix: ["/bin/sh", "-c", script, "sh", boundary],
     boundary,

@@ -15,6 +15,7 @@ import {
   readOnlyGitEvidence,
 } from "../../src/runner/evidence.ts";
 import { parsePorcelainV2Z, parsePorcelainZ } from "../../src/runner/git_porcelain.ts";
+import { gitEnv, inRunGitCalls, splitPreamble } from "../../src/runner/git_calls.ts";
 import { readPreamble } from "../../src/runner/preamble.ts";
 import { byteChunks } from "../../src/util/byte_chunks.ts";
 
@@ -240,33 +241,101 @@ Deno.test("batched evidence: a wrapper that cannot start degrades every call wit
   assert.match(reasons.join("; "), /cannot run git/);
 });
 
-Deno.test("in-run snapshot: the prefix takes the snapshot, then the runner runs without the boundary", async () => {
-  const dir = repoWithCommit();
-  Deno.writeTextFileSync(`${dir}/a.txt`, "changed\n");
-  const snap = inRunSnapshot(GIT, ENV);
-  // The "runner" prints its own argv and environment: the boundary must be in neither.
-  const runner = ["/bin/sh", "-c", "tr '\\0' ' ' < /proc/$$/cmdline; echo; env"];
-  const child = new Deno.Command(snap.prefix[0], {
-    args: [...snap.prefix.slice(1), ...runner],
+/** Runs `prefix` + `runner` as the sandbox would start it: its preamble, then the rest. */
+async function runPrefixed(
+  dir: string,
+  prefix: string[],
+  boundary: string,
+  opts: { marks: number; maxBytes: number },
+  runner: string[],
+  env: Record<string, string>,
+) {
+  const child = new Deno.Command(prefix[0], {
+    args: [...prefix.slice(1), ...runner],
     cwd: dir,
-    env: { PATH: "/usr/bin:/bin", SECRET_FOR_RUNNER: "k" },
+    env,
     clearEnv: true,
     stdout: "piped",
     stderr: "null",
   }).spawn();
   const chunks = byteChunks(child.stdout);
-  const preamble = await readPreamble(chunks, snap.preamble.boundary, snap.preamble);
+  const preamble = await readPreamble(chunks, boundary, opts);
   let rest = new TextDecoder().decode(preamble.rest);
   for await (const chunk of { [Symbol.asyncIterator]: () => chunks }) {
     rest += new TextDecoder().decode(chunk);
   }
   await child.status;
-  assert.match(rest, /SECRET_FOR_RUNNER=k/);
-  assert.ok(!rest.includes(snap.preamble.boundary), rest);
-  const before = concludeInRunSnapshot(snap, preamble);
-  assert.equal(before.reason, null);
-  assert.deepEqual(before.snapshot, await gitSnapshot(dir, GIT, ENV));
-  assert.deepEqual(before.snapshot?.status, [" M a.txt", "?? old-untracked.txt"]);
+  return { preamble, rest };
+}
+
+// The "runner" prints its own argv and environment: the boundary must be in neither.
+const PRINTING_RUNNER = ["/bin/sh", "-c", "tr '\\0' ' ' < /proc/$$/cmdline; echo; env"];
+
+Deno.test("in-run snapshot: the prefix takes the snapshot, then the runner runs without the boundary", async () => {
+  const dir = repoWithCommit();
+  Deno.writeTextFileSync(`${dir}/a.txt`, "changed\n");
+  const runnerEnv = { PATH: "/usr/bin:/bin", SECRET_FOR_RUNNER: "k", B: "runner's own", r: "1" };
+  for (const names of [undefined, Object.keys(runnerEnv)]) {
+    const snap = inRunSnapshot(GIT, ENV, names);
+    const { preamble, rest } = await runPrefixed(
+      dir,
+      snap.prefix,
+      snap.preamble.boundary,
+      snap.preamble,
+      PRINTING_RUNNER,
+      runnerEnv,
+    );
+    assert.match(rest, /SECRET_FOR_RUNNER=k/);
+    // Variables the git calls set stay in their subshell.
+    assert.match(rest, /^B=runner's own$/m);
+    assert.match(rest, /^r=1$/m);
+    assert.ok(!rest.includes(snap.preamble.boundary), rest);
+    const before = concludeInRunSnapshot(snap, preamble);
+    assert.equal(before.reason, null);
+    assert.deepEqual(before.snapshot, await gitSnapshot(dir, GIT, ENV));
+    assert.deepEqual(before.snapshot?.status, [" M a.txt", "?? old-untracked.txt"]);
+  }
+});
+
+Deno.test("in-run git calls see exactly the scrubbed git environment, with or without env -i", async () => {
+  const dir = Deno.realPathSync(Deno.makeTempDirSync());
+  // A stand-in for git that prints the environment it was started with (not the one its own
+  // shell adds to: dash exports PWD).
+  const fakeGit = `${dir}/fake-git`;
+  Deno.writeTextFileSync(fakeGit, "#!/bin/sh\ntr '\\0' '\\n' < /proc/$$/environ\n");
+  Deno.chmodSync(fakeGit, 0o755);
+  const runnerEnv = {
+    PATH: "/usr/bin:/bin",
+    HOME: "/runner-home",
+    GIT_DIR: "/elsewhere/.git",
+    GIT_CONFIG_PARAMETERS: "'core.pager'='touch /tmp/x'",
+    ANTHROPIC_API_KEY: "sk-secret",
+    CMESH_RUN_ID: "r0",
+    B: "b",
+    "ODD-NAME": "x",
+  };
+  const shellNames = Object.keys(runnerEnv).filter((n) => n !== "ODD-NAME");
+  const expected = Object.entries(gitEnv({ PATH: "/usr/bin:/bin", HOME: "/h" }))
+    .map(([k, v]) => `${k}=${v}`).sort();
+  const cases: [string, string[] | undefined, Record<string, string>][] = [
+    [
+      "unset in the shell",
+      shellNames,
+      Object.fromEntries(shellNames.map((n) => [n, runnerEnv[n as keyof typeof runnerEnv]])),
+    ],
+    ["a name the shell cannot unset: env -i", Object.keys(runnerEnv), runnerEnv],
+    ["no names: env -i", undefined, runnerEnv],
+  ];
+  for (const [label, names, env] of cases) {
+    const pre = inRunGitCalls(fakeGit, { PATH: "/usr/bin:/bin", HOME: "/h" }, [["status"]], names);
+    assert.equal(pre.prefix[2].includes("/usr/bin/env"), label !== "unset in the shell", label);
+    const { preamble } = await runPrefixed(dir, pre.prefix, pre.boundary, pre, ["/bin/true"], env);
+    assert.ok(preamble.body, label);
+    const [call] = splitPreamble(pre.calls, pre.boundary, preamble.body);
+    assert.ok(call.ok, label);
+    const seen = new TextDecoder().decode(call.stdout).trim().split("\n").sort();
+    assert.deepEqual(seen, expected, label);
+  }
 });
 
 Deno.test("in-run snapshot: no output, or too much, gives a reason", () => {

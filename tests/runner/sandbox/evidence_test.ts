@@ -3,7 +3,8 @@
  * hardened: a repository that a run rewrote cannot make the worker's git run its filters, its
  * fsmonitor or its hooks outside the sandbox, and a cwd below the work tree's top still gets its
  * evidence. A cwd at the work tree's top gets its before snapshot in the run's own sandbox start,
- * and a read-only `query` cwd its whole evidence in one sandbox start beside the run. Runs real bwrap, git and /bin/sh
+ * and a read-only `query` cwd its whole evidence in one sandbox start beside the run. Runs real
+ * bwrap, git and /bin/sh
  * through `executeRun`.
  */
 import assert from "node:assert/strict";
@@ -39,6 +40,7 @@ async function run(
   script: string,
   profile = "edit",
   lines: string[] = [],
+  gitStarts: string[] = [],
 ) {
   const availability = await probeSandbox();
   const prepared = prepareRunSandbox(
@@ -58,7 +60,14 @@ async function run(
       limits: { timeoutMs: 60_000, maxStdoutBytes: 1 << 20, maxStderrBytes: 1 << 16 },
       runToken: "r0123456789abcdef0123456789abcdef",
       tools: { gitBin: GIT!, ...resolveProcessTools() },
-      sandbox: prepared.sandbox,
+      // Each git probe wrapped on its own is one more sandbox start.
+      sandbox: {
+        ...prepared.sandbox,
+        wrapGit: (command, repoTop) => {
+          gitStarts.push(command.join(" "));
+          return prepared.sandbox!.wrapGit(command, repoTop);
+        },
+      },
       onEvent: (ev) => {
         if (ev.kind === "message") lines.push(String(ev.text));
       },
@@ -150,26 +159,35 @@ gitSandboxTest(
 );
 
 gitSandboxTest(
-  "evidence: a query run (read-only cwd) gets its whole evidence alongside the run",
+  "evidence: a query run (read-only cwd) gets its whole evidence in one sandbox start beside the " +
+    "run, at the work tree's top and below it",
   async (base) => {
     const repo = join(base, "repo");
     await makeRepo(repo);
     const tracked = [...Deno.readDirSync(repo)].find((e) => e.isFile)!.name;
     await Deno.writeTextFile(join(repo, tracked), "changed before the run\n");
     await Deno.writeTextFile(join(repo, "untracked.txt"), "x\n");
-    const outcome = await run(
-      repo,
-      join(base, "run"),
-      "echo look; echo no > nope.txt || true",
-      "query",
-    );
-    assert.equal(outcome.state, "succeeded", JSON.stringify(outcome));
-    const git = outcome.evidence.git;
-    assert.ok(git?.before, JSON.stringify(git));
-    assert.deepEqual(git.after, git.before);
-    assert.ok(git.before.status.includes("?? untracked.txt"), JSON.stringify(git.before));
-    assert.deepEqual(git.changed_files, [tracked]);
-    assert.match(git.diff_stat ?? "", new RegExp(`${tracked.replace(".", "\\.")} +\\| +\\d+`));
-    await assert.rejects(Deno.stat(join(repo, "nope.txt")), Deno.errors.NotFound);
+    await Deno.mkdir(join(repo, "sub"));
+    for (const cwd of [repo, join(repo, "sub")]) {
+      const [lines, gitStarts]: string[][] = [[], []];
+      const outcome = await run(
+        cwd,
+        join(base, "run"),
+        "echo look; echo no > nope.txt || true",
+        "query",
+        lines,
+        gitStarts,
+      );
+      assert.equal(outcome.state, "succeeded", JSON.stringify(outcome));
+      assert.equal(gitStarts.length, 1, gitStarts.join("\n"));
+      assert.deepEqual(lines, ["look"], cwd);
+      const git = outcome.evidence.git;
+      assert.ok(git?.before, JSON.stringify(git));
+      assert.deepEqual(git.after, git.before);
+      assert.ok(git.before.status.includes("?? untracked.txt"), JSON.stringify(git.before));
+      assert.deepEqual(git.changed_files, [tracked]);
+      assert.match(git.diff_stat ?? "", new RegExp(`${tracked.replace(".", "\\.")} +\\| +\\d+`));
+      await assert.rejects(Deno.stat(join(cwd, "nope.txt")), Deno.errors.NotFound);
+    }
   },
 );
