@@ -100,7 +100,14 @@ export class TaskFollower {
   #slots = new Slots(8);
 
   constructor(
-    private readonly deps: { store: Store; bus: TaskBus; self: string; pollMs?: number },
+    private readonly deps: {
+      store: Store;
+      bus: TaskBus;
+      self: string;
+      pollMs?: number;
+      /** How long a peer's stream stays open with no task left (default `STREAM_LINGER_MS`). */
+      streamLingerMs?: number;
+    },
   ) {}
 
   /** Starts following `task` unless it is terminal or already followed. */
@@ -114,7 +121,11 @@ export class TaskFollower {
     if (this.#perTaskPeers.has(key)) return this.#followOne(id, address);
     let stream = this.#streams.get(key);
     if (!stream) {
-      stream = new PeerStream(new PeerClient(address), this.#handlers(key, address));
+      stream = new PeerStream(
+        new PeerClient(address),
+        this.#handlers(key, address),
+        this.deps.streamLingerMs,
+      );
       this.#streams.set(key, stream);
     }
     this.#streamOf.set(id, stream);

@@ -1,8 +1,10 @@
 /**
  * @module
  * Following every open task at one peer over one `POST /v1/events` stream (see
- * `protocol/events.ts`). The stream is opened when the first task is followed and closed when
- * the last one ends, so an idle requester holds no connection and does no work; a broken
+ * `protocol/events.ts`). The stream is opened when the first task is followed and closed
+ * {@link STREAM_LINGER_MS} after the last one ended: the next delegation, often seconds later,
+ * finds it open (one request and its checks fewer on both sides), while a requester that stays
+ * idle soon holds no connection and does no work. A broken
  * stream is reopened with back-off from where each task stood (`after`, from the mirrored
  * `remote_seq`), so nothing is lost or repeated. Messages are bounded while read.
  */
@@ -47,6 +49,9 @@ export interface PeerStreamHandlers {
 const log = logger("delegation");
 const BACKOFF_MS = [250, 1000, 2000, 5000, 10_000, 30_000];
 
+/** How long a stream with no task left stays open for the next one (ms). */
+export const STREAM_LINGER_MS = 10_000;
+
 /** One peer's event stream and the tasks it follows. */
 export class PeerStream {
   #tasks = new Set<string>();
@@ -57,10 +62,13 @@ export class PeerStream {
   #unlisted = new Set<string>();
   /** Outcomes sent just before their task's `end` (one per followed task at most). */
   #outcomes = new Map<string, StreamTaskResultT>();
+  /** Closes the stream once it has had no task for `lingerMs`. */
+  #lingering: ReturnType<typeof setTimeout> | null = null;
 
   constructor(
     private readonly client: PeerClient,
     private readonly handlers: PeerStreamHandlers,
+    private readonly lingerMs: number = STREAM_LINGER_MS,
   ) {}
 
   /** How many tasks it follows. */
@@ -71,6 +79,7 @@ export class PeerStream {
   /** Follows `id` (opens the stream if it is not open). */
   add(id: string): void {
     if (this.#closed || this.#tasks.has(id)) return;
+    this.#stopLingering();
     this.#tasks.add(id);
     this.#unlisted.add(id);
     this.#kick();
@@ -80,6 +89,7 @@ export class PeerStream {
   #follows(id: string): boolean {
     if (this.#tasks.has(id)) return true;
     if (this.#closed || !this.handlers.adopt(id)) return false;
+    this.#stopLingering();
     this.#tasks.add(id);
     return true;
   }
@@ -95,18 +105,36 @@ export class PeerStream {
       }), 0);
   }
 
-  /** Stops following `id`; the stream closes when nothing is left. */
+  /** Stops following `id`; the stream closes when nothing is left, after `lingerMs`. */
   remove(id: string): void {
     this.#tasks.delete(id);
     this.#unlisted.delete(id);
     this.#outcomes.delete(id);
-    if (this.#tasks.size === 0) this.#ctl?.abort("idle");
+    if (this.#tasks.size > 0 || this.#lingering !== null) return;
+    if (this.lingerMs <= 0) {
+      this.#ctl?.abort("idle");
+      return;
+    }
+    const timer = setTimeout(() => {
+      this.#lingering = null;
+      if (this.#tasks.size === 0) this.#ctl?.abort("idle");
+    }, this.lingerMs);
+    // A lingering stream never keeps the process alive.
+    Deno.unrefTimer(Number(timer));
+    this.#lingering = timer;
   }
 
   /** Closes the stream for good (shutdown). */
   close(): void {
     this.#closed = true;
+    this.#stopLingering();
     this.#ctl?.abort("shutdown");
+  }
+
+  #stopLingering(): void {
+    if (this.#lingering === null) return;
+    clearTimeout(this.#lingering);
+    this.#lingering = null;
   }
 
   async #loop(): Promise<void> {

@@ -2,7 +2,8 @@
  * Following many tasks at one peer over one `POST /v1/events` stream, against the real worker
  * app and tasks (on loopback, with a whois double): every task's events arrive once and in
  * order, results are stored, the requester holds one connection (not one per task, no
- * polling), and a restarted requester resumes where it stopped.
+ * polling), the stream lingers for the next task and then closes, and a restarted requester
+ * resumes where it stopped.
  */
 import assert from "node:assert/strict";
 import { Config } from "../../src/config/schema.ts";
@@ -59,10 +60,41 @@ async function worker() {
     heartbeatS: 0.2, // a dropped stream is noticed at the next write
   });
   const requests: string[] = [];
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (req, info) => {
-    requests.push(`${req.method} ${new URL(req.url).pathname}`);
-    return app.fetch(req, { remoteAddr: info.remoteAddr });
-  });
+  let openStreams = 0;
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    async (req, info) => {
+      const route = `${req.method} ${new URL(req.url).pathname}`;
+      requests.push(route);
+      const res = await app.fetch(req, { remoteAddr: info.remoteAddr });
+      if (route !== "POST /v1/events" || !res.body) return res;
+      // Counts the event streams open now: one ends when its body ends or the client leaves.
+      openStreams++;
+      const reader = res.body.getReader();
+      let ended = false;
+      const end = () => {
+        if (!ended) openStreams--;
+        ended = true;
+      };
+      const body = new ReadableStream<Uint8Array>({
+        async pull(c) {
+          const { done, value } = await reader.read().catch(() => ({
+            done: true,
+            value: undefined,
+          }));
+          if (done) {
+            end();
+            c.close();
+          } else c.enqueue(value);
+        },
+        cancel(reason) {
+          end();
+          return reader.cancel(reason);
+        },
+      });
+      return new Response(body, { status: res.status, headers: res.headers });
+    },
+  );
   const address = { name: "buildbox", host: "127.0.0.1", port: (server.addr as Deno.NetAddr).port };
   return {
     root,
@@ -70,6 +102,7 @@ async function worker() {
     bus,
     address,
     requests,
+    openStreams: () => openStreams,
     event(id: string, text: string) {
       appendEvent(store, "inbound", id, { kind: "message", text });
       bus.emit(id);
@@ -164,11 +197,12 @@ async function withFollower(
     w: Awaited<ReturnType<typeof worker>>,
     r: { store: ReturnType<typeof openStore>; bus: TaskBus; follower: TaskFollower },
   ) => Promise<void>,
+  streamLingerMs?: number,
 ): Promise<void> {
   const w = await worker();
   const store = openStore(":memory:");
   const bus = new TaskBus();
-  const follower = new TaskFollower({ store, bus, self: "laptop", pollMs: 10 });
+  const follower = new TaskFollower({ store, bus, self: "laptop", pollMs: 10, streamLingerMs });
   try {
     await fn(w, { store, bus, follower });
   } finally {
@@ -210,6 +244,55 @@ Deno.test("one stream follows 60 tasks: every event once, in order; results stor
     // The outcomes came with the stream: no status or result asked for afterwards.
     assert.deepEqual(w.requests.filter((r) => r.startsWith("GET ")), []);
   });
+});
+
+/** Resolves once `ok()` holds, looking every 10 ms (the test's own timeout bounds it). */
+async function until(ok: () => boolean): Promise<void> {
+  while (!ok()) await new Promise((r) => setTimeout(r, 10));
+}
+
+Deno.test("the stream stays open for the next task while it lingers, and closes after", async () => {
+  // A long linger: the second task, dispatched after the first ended, finds the stream open.
+  await withFollower(async (w, { store, bus, follower }) => {
+    const [first] = await dispatch(w, store, 1);
+    follower.follow(getTask(store, "outbound", first)!, w.address);
+    w.finish(first);
+    await allTerminal(store, bus, [first]);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(w.openStreams(), 1, "the stream lingers with no task");
+    const id = "t-stream-next";
+    insertTask(store, {
+      direction: "outbound",
+      id,
+      peer: "buildbox",
+      profile: "query",
+      runner: "fake",
+      cwd: w.root,
+      prompt: "next",
+      request_hash: "h",
+    });
+    const r = await new PeerClient(w.address).submit(
+      { id, prompt: "next", cwd: w.root, profile: "query" } as never,
+    );
+    assert.equal(r.ok, true, JSON.stringify(r));
+    follower.follow(getTask(store, "outbound", id)!, w.address);
+    w.event(id, "working");
+    w.finish(id);
+    await allTerminal(store, bus, [id]);
+    assert.deepEqual(remoteSeqs(store, id), [1, 2]);
+    assert.equal(getResult(store, "outbound", id)?.claims.final_text, `done ${id}`);
+    assert.equal(w.requests.filter((r) => r === "POST /v1/events").length, 1);
+    assert.deepEqual(w.requests.filter((r) => r.startsWith("GET ")), []);
+  }, 60_000);
+  // A short one: the stream closes by itself once its last task ended.
+  await withFollower(async (w, { store, bus, follower }) => {
+    const [id] = await dispatch(w, store, 1);
+    follower.follow(getTask(store, "outbound", id)!, w.address);
+    await until(() => w.openStreams() === 1);
+    w.finish(id);
+    await allTerminal(store, bus, [id]);
+    await until(() => w.openStreams() === 0);
+  }, 50);
 });
 
 Deno.test("a restarted requester resumes each task where it stopped, nothing twice", async () => {
