@@ -43,7 +43,13 @@ Deno.test(
           assert.equal("exit_code" in sc.result.claims, false);
           // The text shows them in two labelled blocks, claims fenced as untrusted.
           const text = textOf(result);
-          assert.match(text, /It finished: succeeded/);
+          // How it ended is said once, in the result's first line.
+          const [lead, head] = text.split("\n\n");
+          assert.match(
+            lead,
+            /^Delegated to server as task t[a-z0-9]+; waited [\d.]+s for it to end\.$/,
+          );
+          assert.match(head, /^Task t[a-z0-9]+ on server: succeeded \(profile query, runner /);
           assert.match(text, /Claims \(UNTRUSTED: what the remote agent on server says/);
           assert.match(text, /<<<claims-([0-9a-f]{12})\n\| Demo agent[\s\S]*\nclaims-\1>>>/);
           assert.match(

@@ -136,8 +136,9 @@ export const registerDelegateTool: ToolRegistrar = (server, { control }) => {
       });
     }
     const f = followed.value;
+    // Once it is done, the result's (or status's) own first line says how it ended: said once.
     const lead = f.done
-      ? `${accepted} It finished: ${f.state} (waited ${f.waited_s}s).`
+      ? `Delegated to ${task.peer} as task ${task.id}; waited ${f.waited_s}s for it to end.`
       : `${accepted} Still ${f.state} after waiting ${f.waited_s}s.`;
     return okResult(followText(f, lead), f);
   });
