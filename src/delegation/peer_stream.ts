@@ -2,11 +2,11 @@
  * @module
  * Following every open task at one peer over one `POST /v1/events` stream (see
  * `protocol/events.ts`). The stream is opened when the first task is followed and closed
- * {@link STREAM_LINGER_MS} after the last one ended: the next delegation, often seconds later,
- * finds it open (one request and its checks fewer on both sides), while a requester that stays
- * idle soon holds no connection and does no work. A broken
- * stream is reopened with back-off from where each task stood (`after`, from the mirrored
- * `remote_seq`), so nothing is lost or repeated. Messages are bounded while read.
+ * {@link STREAM_LINGER_MS} after the last one ended: a delegation soon after finds it open (one
+ * request and its checks fewer on both sides), while a requester that stays idle soon holds no
+ * connection and does no work. A broken stream is reopened with back-off from where each task
+ * stood (`after`, from the mirrored `remote_seq`), so nothing is lost or repeated. Messages are
+ * bounded while read.
  */
 import {
   StreamTaskEnd,
