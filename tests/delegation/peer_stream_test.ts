@@ -129,11 +129,12 @@ async function dispatch(
   w: Awaited<ReturnType<typeof worker>>,
   store: ReturnType<typeof openStore>,
   n: number,
+  prefix = "t-stream-",
 ) {
   const client = new PeerClient(w.address);
   const ids: string[] = [];
   for (let i = 0; i < n; i++) {
-    const id = `t-stream-${String(i).padStart(4, "0")}`;
+    const id = `${prefix}${String(i).padStart(4, "0")}`;
     const req = { id, prompt: `task ${i}`, cwd: w.root, profile: "query" as const };
     insertTask(store, {
       direction: "outbound",
@@ -260,21 +261,7 @@ Deno.test("the stream stays open for the next task while it lingers, and closes 
     await allTerminal(store, bus, [first]);
     await new Promise((r) => setTimeout(r, 300));
     assert.equal(w.openStreams(), 1, "the stream lingers with no task");
-    const id = "t-stream-next";
-    insertTask(store, {
-      direction: "outbound",
-      id,
-      peer: "buildbox",
-      profile: "query",
-      runner: "fake",
-      cwd: w.root,
-      prompt: "next",
-      request_hash: "h",
-    });
-    const r = await new PeerClient(w.address).submit(
-      { id, prompt: "next", cwd: w.root, profile: "query" } as never,
-    );
-    assert.equal(r.ok, true, JSON.stringify(r));
+    const [id] = await dispatch(w, store, 1, "t-next-");
     follower.follow(getTask(store, "outbound", id)!, w.address);
     w.event(id, "working");
     w.finish(id);
