@@ -190,7 +190,7 @@ export class TaskFollower {
           if (!st.ok) {
             if (st.failure.kind === "too_large") fail(id, st.failure);
             else if (st.failure.kind === "refused" && st.failure.status === 404) {
-              fail(id, notFoundAtPeer());
+              fail(id, notFoundAtPeer(store, id, address.name));
             }
             return; // a transport failure: the stream is reopened and lists it again
           }
@@ -300,7 +300,14 @@ export class TaskFollower {
           bus.emit(id);
         }
       } else if (st.failure.kind === "refused" && st.failure.status === 404) {
-        recordPeerFailure(store, bus, this.deps.self, id, address.name, notFoundAtPeer());
+        recordPeerFailure(
+          store,
+          bus,
+          this.deps.self,
+          id,
+          address.name,
+          notFoundAtPeer(store, id, address.name),
+        );
         return;
       }
       if (!sse.ended) await new Promise((r) => setTimeout(r, this.deps.pollMs ?? 1000));
@@ -345,7 +352,19 @@ export class TaskFollower {
   }
 }
 
-function notFoundAtPeer(): PeerFailure {
+/**
+ * Why a task the peer answers 404 for ends. One it never acknowledged (its answer to the
+ * submission was lost: a daemon killed mid-request) never reached it: not delivered, so it did
+ * not run there. One it acknowledged and then forgot had its state reset there.
+ */
+function notFoundAtPeer(store: Store, id: string, peer: string): PeerFailure {
+  if (getTask(store, "outbound", id)?.remote_state == null) {
+    return {
+      kind: "unreachable",
+      message: `${peer} never received this task: the answer to its submission was lost, and ` +
+        `${peer} does not know the task, so it did not run there; delegate it again`,
+    };
+  }
   return {
     kind: "refused",
     status: 404,

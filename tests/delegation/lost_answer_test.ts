@@ -2,13 +2,15 @@
  * A submission whose answer never comes: the peer stored the task but its answer was lost (a
  * killed daemon) or too late (a busy one). The requester must not record `failed` for a task
  * that runs at the peer: it looks once more (status) and follows the task there. A peer that
- * never saw the task still fails the delegation, as before.
+ * never saw the task still fails the delegation, as before; and one whose connection broke
+ * before it stored the task fails it as never received, once it says it does not know it.
  */
 import assert from "node:assert/strict";
 import { Requester } from "../../src/delegation/requester.ts";
 import { allow } from "../../src/policy/decision.ts";
 import { openStore } from "../../src/store/db.ts";
 import { getTask } from "../../src/store/tasks.ts";
+import { isTerminal } from "../../src/protocol/task.ts";
 
 /** A peer whose POST /v1/tasks stores the task and then never answers. */
 function slowPeer(knows: boolean) {
@@ -106,5 +108,92 @@ Deno.test({
     assert.equal(out.ok, false, JSON.stringify(out));
     assert.equal(task.state, "failed");
     assert.match(task.error?.message ?? "", /did not answer in time/);
+  },
+});
+
+/**
+ * A peer that reads each task submission and then drops the connection without storing the task
+ * (its daemon killed mid-request), and answers 404 for the task afterwards; it has no
+ * `POST /v1/events` (an older cmesh), so the task is followed by status.
+ */
+function droppingPeer() {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const reply = (status: number, body: unknown) => {
+    const text = JSON.stringify(body);
+    return new TextEncoder().encode(
+      `HTTP/1.1 ${status} X\r\ncontent-type: application/json\r\n` +
+        `content-length: ${
+          new TextEncoder().encode(text).length
+        }\r\nconnection: close\r\n\r\n${text}`,
+    );
+  };
+  const serve = async (conn: Deno.Conn) => {
+    const buf = new Uint8Array(64 * 1024);
+    let text = "";
+    for (;;) {
+      const n = await conn.read(buf).catch(() => null);
+      if (n === null) break;
+      text += new TextDecoder().decode(buf.subarray(0, n));
+      const end = text.indexOf("\r\n\r\n");
+      if (end < 0) continue;
+      const length = Number(/content-length: *(\d+)/i.exec(text.slice(0, end))?.[1] ?? 0);
+      if (text.length - end - 4 >= length) break;
+    }
+    const [method, path] = text.split(" ");
+    try {
+      if (!(method === "POST" && path === "/v1/tasks")) {
+        await conn.write(reply(404, { error: { code: "not_found", message: `no ${path}` } }));
+      }
+    } finally {
+      conn.close();
+    }
+  };
+  (async () => {
+    for await (const conn of listener) serve(conn).catch(() => {});
+  })().catch(() => {});
+  return { listener, port: (listener.addr as Deno.NetAddr).port };
+}
+
+Deno.test({
+  name: "a submission cut off before the peer stored it: followed, then failed as never received",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    const peer = droppingPeer();
+    const store = openStore(":memory:");
+    const d = new Requester({
+      store,
+      self: "laptop",
+      peerTimeoutMs: 2000,
+      pollMs: 20,
+      decide: () => allow("outbound.peers[0]", "ok"),
+      resolvePeer: () =>
+        Promise.resolve({
+          ok: true,
+          address: { name: "dropping", host: "127.0.0.1", port: peer.port },
+        }),
+    });
+    try {
+      const out = await d.delegate({
+        peer: "dropping",
+        prompt: "p",
+        cwd: "/srv",
+        profile: "query",
+        id: "t_cutoff00001",
+      });
+      assert.equal(out.ok, true, "followed: the peer may hold it");
+      let task = getTask(store, "outbound", "t_cutoff00001")!;
+      while (!isTerminal(task.state)) {
+        await new Promise((r) => setTimeout(r, 20));
+        task = getTask(store, "outbound", "t_cutoff00001")!;
+      }
+      assert.equal(task.state, "failed");
+      assert.equal(task.error?.code, "unreachable", JSON.stringify(task.error));
+      assert.match(task.error?.message ?? "", /dropping never received this task/);
+    } finally {
+      d.close();
+      store.close();
+      peer.listener.close();
+    }
   },
 });
