@@ -147,8 +147,16 @@ Deno.test({
     };
     let mesh: Awaited<ReturnType<typeof createMesh>> | null = null;
     try {
-      for (let i = 0; i < 50; i++) {
-        if ((await run([...inNs, "true"])).code === 0) break;
+      // `unshare` execs `sleep` only once its namespace is set up (new, private). Entered any
+      // earlier, nsenter lands in this test's own namespace: the tmpfs would be mounted there,
+      // and the worker, started later in the new one, would write to the real disk.
+      const nsOf = async (wrap: string[]) =>
+        (await run([...wrap, "/usr/bin/readlink", "/proc/self/ns/mnt"])).stdout.trim();
+      const ownNs = await nsOf([]);
+      for (let i = 0;; i++) {
+        const comm = (await run(["/usr/bin/cat", `/proc/${holder.pid}/comm`])).stdout.trim();
+        if (comm === "sleep" && (await nsOf(inNs)) !== ownNs) break;
+        assert.ok(i < 500, `unshare did not set up its namespace (comm ${comm})`);
         await sleep(20);
       }
       await mount("-t", "tmpfs", "-o", "size=1m,mode=0700", "tmpfs", state);
