@@ -57,32 +57,36 @@ function slowPeer(knows: boolean) {
   return { server, port: (server.addr as Deno.NetAddr).port };
 }
 
-async function delegateTo(knows: boolean) {
-  const peer = slowPeer(knows);
+/** A requester on a fresh store that sends every task to `name` on 127.0.0.1:`port`. */
+function requesterTo(
+  name: string,
+  port: number,
+  timing: { peerTimeoutMs: number; pollMs: number },
+) {
   const store = openStore(":memory:");
-  const d = new Requester({
+  const requester = new Requester({
     store,
     self: "laptop",
+    ...timing,
+    decide: () => allow("outbound.peers[0]", "ok"),
+    resolvePeer: () => Promise.resolve({ ok: true, address: { name, host: "127.0.0.1", port } }),
+  });
+  const delegate = (id: string) =>
+    requester.delegate({ peer: name, prompt: "p", cwd: "/srv", profile: "query", id });
+  return { store, requester, delegate };
+}
+
+async function delegateTo(knows: boolean) {
+  const peer = slowPeer(knows);
+  const { store, requester, delegate } = requesterTo("slow", peer.port, {
     peerTimeoutMs: 200,
     pollMs: 60_000,
-    decide: () => allow("outbound.peers[0]", "ok"),
-    resolvePeer: () =>
-      Promise.resolve({
-        ok: true,
-        address: { name: "slow", host: "127.0.0.1", port: peer.port },
-      }),
   });
   try {
-    const out = await d.delegate({
-      peer: "slow",
-      prompt: "p",
-      cwd: "/srv",
-      profile: "query",
-      id: "t_lostanswer1",
-    });
+    const out = await delegate("t_lostanswer1");
     return { out, task: getTask(store, "outbound", "t_lostanswer1")! };
   } finally {
-    d.close();
+    requester.close();
     store.close();
     await peer.server.shutdown().catch(() => {});
   }
@@ -160,27 +164,12 @@ Deno.test({
   sanitizeResources: false,
   fn: async () => {
     const peer = droppingPeer();
-    const store = openStore(":memory:");
-    const d = new Requester({
-      store,
-      self: "laptop",
+    const { store, requester, delegate } = requesterTo("dropping", peer.port, {
       peerTimeoutMs: 2000,
       pollMs: 20,
-      decide: () => allow("outbound.peers[0]", "ok"),
-      resolvePeer: () =>
-        Promise.resolve({
-          ok: true,
-          address: { name: "dropping", host: "127.0.0.1", port: peer.port },
-        }),
     });
     try {
-      const out = await d.delegate({
-        peer: "dropping",
-        prompt: "p",
-        cwd: "/srv",
-        profile: "query",
-        id: "t_cutoff00001",
-      });
+      const out = await delegate("t_cutoff00001");
       assert.equal(out.ok, true, "followed: the peer may hold it");
       let task = getTask(store, "outbound", "t_cutoff00001")!;
       while (!isTerminal(task.state)) {
@@ -191,7 +180,7 @@ Deno.test({
       assert.equal(task.error?.code, "unreachable", JSON.stringify(task.error));
       assert.match(task.error?.message ?? "", /dropping never received this task/);
     } finally {
-      d.close();
+      requester.close();
       store.close();
       peer.listener.close();
     }
