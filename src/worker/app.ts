@@ -40,6 +40,8 @@ export interface WorkerAppDeps extends GuardDeps {
   maxStreamsPerCaller?: number;
   /** Seconds between SSE keep-alive comments. */
   heartbeatS?: number;
+  /** Aborted when the daemon stops: the event streams end (see `events_route.ts`). */
+  closing?: AbortSignal;
 }
 
 /** Builds the worker Hono app. Serve it with `Deno.serve({hostname: tailnetIp}, app.fetch)`. */
@@ -102,6 +104,7 @@ export function createWorkerApp(deps: WorkerAppDeps): Hono<WorkerEnv> {
     streams: new StreamSlots(deps.maxStreams ?? 256, deps.maxStreamsPerCaller ?? 32),
     maxBodyBytes: deps.maxBodyBytes,
     heartbeatS: deps.heartbeatS,
+    closing: deps.closing,
   });
 
   app.notFound((c) =>

@@ -28,6 +28,11 @@ export interface EventsDeps {
   maxBodyBytes: number;
   /** Seconds between keep-alive comments (default 15). */
   heartbeatS?: number;
+  /**
+   * Aborted when the daemon stops: every stream ends then. A server's shutdown waits for open
+   * responses, and a requester keeps its stream open for a while after its last task.
+   */
+  closing?: AbortSignal;
 }
 
 /** Adds `GET /v1/tasks/:id/events` (its id already checked) and `POST /v1/events` to `app`. */
@@ -160,8 +165,11 @@ function slotStream(
     });
     const heartbeat = setInterval(() => wake?.(), (deps.heartbeatS ?? 15) * 1000);
     stream.onAbort(() => wake?.());
+    const onClosing = () => wake?.();
+    deps.closing?.addEventListener("abort", onClosing);
+    const open = () => !stream.aborted && !deps.closing?.aborted;
     try {
-      while (!stream.aborted) {
+      while (open()) {
         const changed = [...dirty];
         dirty.clear();
         if (await step(stream, changed)) break;
@@ -171,9 +179,10 @@ function slotStream(
           if (dirty.size) resolve();
         });
         wake = null;
-        if (!dirty.size && !stream.aborted) await stream.write(": keep-alive\n\n");
+        if (!dirty.size && open()) await stream.write(": keep-alive\n\n");
       }
     } finally {
+      deps.closing?.removeEventListener("abort", onClosing);
       clearInterval(heartbeat);
       unsubscribe();
       deps.streams.give(caller.stableId);

@@ -31,7 +31,7 @@ export interface FrontDeps extends WorkerTasksDeps {
 /** A built front. */
 export interface Front {
   fetch(req: Request, remoteAddr: Deno.NetAddr): Response | Promise<Response>;
-  /** Stops the periodic audit flush. */
+  /** Ends the event streams and stops the periodic audit flush (the daemon is stopping). */
   stop(): void;
 }
 
@@ -40,6 +40,7 @@ export function createFront(deps: FrontDeps): Front {
   const tasks = createWorkerTasks(deps);
   const frontAudit = new RateLimitedAudit(tasks);
   const flushAudit = setInterval(() => frontAudit.flush(), 60_000);
+  const closing = new AbortController();
   const app = createWorkerApp({
     tasks,
     identity: deps.identity,
@@ -47,9 +48,13 @@ export function createFront(deps: FrontDeps): Front {
     frontAudit,
     source: { allowLoopback: deps.allowLoopback },
     maxBodyBytes: deps.maxBodyBytes,
+    closing: closing.signal,
   });
   return {
     fetch: (req, remoteAddr) => app.fetch(req, { remoteAddr }),
-    stop: () => clearInterval(flushAudit),
+    stop: () => {
+      closing.abort();
+      clearInterval(flushAudit);
+    },
   };
 }

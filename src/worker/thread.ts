@@ -235,9 +235,10 @@ async function start(init: WorkerInit): Promise<void> {
     );
   }
   stop = async () => {
-    await Promise.allSettled(servers.map((s) => s.shutdown()));
-    // Only a front that was built has a flush to stop (asking would build it).
+    // The front first: it ends the event streams, which the servers' shutdown would wait for.
+    // Only a front that was built has anything to stop (asking would build it).
     if (frontAsked) (await front().catch(() => null))?.stop();
+    await Promise.allSettled(servers.map((s) => s.shutdown()));
     await queue.close("shutdown");
     store.close();
   };

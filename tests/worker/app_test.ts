@@ -21,7 +21,13 @@ const phone: CallerIdentity = {
 };
 
 async function world(
-  opts: { maxQueue?: number; streams?: number; streamsPerCaller?: number } = {},
+  opts: {
+    maxQueue?: number;
+    streams?: number;
+    streamsPerCaller?: number;
+    heartbeatS?: number;
+    closing?: AbortSignal;
+  } = {},
 ) {
   const root = await Deno.realPath(await Deno.makeTempDir({ prefix: "cmesh-app-" }));
   await Deno.mkdir(`${root}/repo`);
@@ -79,6 +85,8 @@ async function world(
     maxBodyBytes: 4096,
     maxStreams: opts.streams,
     maxStreamsPerCaller: opts.streamsPerCaller,
+    heartbeatS: opts.heartbeatS,
+    closing: opts.closing,
   });
   const call = async (ip: string, path: string, init: RequestInit = {}) => {
     const headers = new Headers(init.headers);
@@ -443,6 +451,47 @@ Deno.test("worker app: POST /v1/events streams only the caller's own tasks", asy
     assert.deepEqual(ids.filter(Boolean).sort(), ["t-laptop-1", "t-phone-01"]);
     assert.equal(seen.find((m) => m.event === "unknown")!.data, '{"task_id":"t-phone-01"}');
     assert.ok(!seen.some((m) => m.event === "task" && m.data.includes("t-phone-01")));
+  } finally {
+    await w.close();
+  }
+});
+
+Deno.test("worker app: the event streams end when the daemon stops, though tasks are open", async () => {
+  const closing = new AbortController();
+  const w = await world({ heartbeatS: 0.05, closing: closing.signal });
+  const openStream = async () => {
+    const res = await w.open("100.64.0.2", "/v1/events", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ after: {} }),
+    });
+    assert.equal(res.status, 200);
+    return res.body!.getReader();
+  };
+  // Reads until `until` is in the text, or (with none) to the end, failing if the stream keeps
+  // going (keep-alives) after `closing` aborted.
+  const readTo = async (reader: ReadableStreamDefaultReader<Uint8Array>, until?: string) => {
+    let text = "";
+    let keepAlives = 0;
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return text;
+      const chunk = new TextDecoder().decode(value);
+      text += chunk;
+      if (until !== undefined && text.includes(until)) return text;
+      if (closing.signal.aborted) keepAlives += chunk.split(": keep-alive").length - 1;
+      assert.ok(keepAlives < 3, "the stream went on after the daemon began stopping");
+    }
+  };
+  try {
+    assert.equal((await w.submit("100.64.0.2", task("t-open-0001", `${w.root}/repo`))).status, 202);
+    const reader = await openStream();
+    await readTo(reader, "event: ready"); // following the open task
+    assert.equal(w.queue.counts().queued + w.queue.counts().running, 1);
+    closing.abort();
+    await readTo(reader);
+    // Once stopping, a new stream ends at once (and its slot is given back).
+    await readTo(await openStream());
   } finally {
     await w.close();
   }
