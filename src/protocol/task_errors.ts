@@ -47,8 +47,7 @@ export const TASK_ERRORS = {
   runner_prompt_too_long: "the prompt is longer than the runner's command line can carry",
   runner_batch_file: "the runner's binary is a Windows batch file (never started through cmd.exe)",
   denied_by_peer: "requester: the peer's policy or identity check refused; `rule` is the peer's",
-  unreachable:
-    "requester: the peer did not answer (offline, not on the tailnet, timed out), or its connection broke mid-submission and it says it never got the task",
+  unreachable: "requester: the peer did not answer (offline, timed out), or never got the task",
   not_cmesh: "requester: the peer is online but cmesh does not answer on its worker port",
   peer_response_too_large: "requester: the peer sent more than cmesh reads; reading stopped",
   busy: "requester: the peer's queue was full or it could not store the task; retry later",
