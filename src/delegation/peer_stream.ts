@@ -111,10 +111,6 @@ export class PeerStream {
     this.#unlisted.delete(id);
     this.#outcomes.delete(id);
     if (this.#tasks.size > 0 || this.#lingering !== null) return;
-    if (this.lingerMs <= 0) {
-      this.#ctl?.abort("idle");
-      return;
-    }
     const timer = setTimeout(() => {
       this.#lingering = null;
       if (this.#tasks.size === 0) this.#ctl?.abort("idle");
