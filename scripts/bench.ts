@@ -202,6 +202,12 @@ function rows(r: Results): Row[] {
       sb.added_ms.p50 <= 5,
     );
     row("  /usr/bin/true bare / in bwrap p50", `${sb.bare_ms.p50} / ${sb.sandboxed_ms.p50} ms`);
+    if (sb.etc_bound_each_ms) {
+      row(
+        "  … in bwrap with each /etc entry bound (no mirror) p50",
+        `${sb.etc_bound_each_ms.p50} ms`,
+      );
+    }
   } else if (sb === null) row("sandbox added time per run", "bwrap unusable here");
   // --- end sandbox ---
   return out;

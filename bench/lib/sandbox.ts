@@ -1,13 +1,15 @@
 /**
  * @module
  * The OS sandbox's added time per run: `/usr/bin/true` started bare and inside the exact bwrap
- * argv a `query` run gets (own namespaces, the bind list, a fresh /proc), interleaved so both
- * see the same machine load. The per-run dirs are made once, as the executor makes them per run
- * (that mkdir is not counted).
+ * argv a `query` run gets (own namespaces, the bind list, the worker's `/etc` mirror, a fresh
+ * /proc), interleaved so all see the same machine load; and, beside them, the same sandbox with
+ * each `/etc` entry bound on its own (as before the mirror). The per-run dirs are made once, as
+ * the executor makes them per run (that mkdir is not counted; the mirror's refresh is).
  */
 import { probeSandbox } from "../../src/runner/sandbox/availability.ts";
 import { hostLayout } from "../../src/runner/sandbox/host.ts";
-import { prepareRunSandbox } from "../../src/runner/sandbox/mod.ts";
+import { EtcMirror } from "../../src/runner/sandbox/etc_mirror.ts";
+import { prepareRunSandbox, type SandboxSettings } from "../../src/runner/sandbox/mod.ts";
 import { percentiles, type Summary } from "./stats.ts";
 
 /** What {@link benchSandbox} measured. */
@@ -17,6 +19,8 @@ export interface SandboxResult {
   sandboxed_ms: Summary;
   /** Sandboxed minus bare, per interleaved pair. */
   added_ms: Summary;
+  /** The same sandbox with each `/etc` entry bound instead of the mirror. */
+  etc_bound_each_ms?: Summary;
   failures: string[];
 }
 
@@ -44,40 +48,55 @@ export async function benchSandbox(
   try {
     const cwd = `${base}/cwd`;
     await Deno.mkdir(cwd);
-    const prepared = prepareRunSandbox(
-      { mode: "required", availability, host: await hostLayout() },
-      {
-        profile: "query",
-        cwd,
-        runDir: `${base}/run`,
-        installPaths: [],
-        configDirs: [],
-        network: { kind: "host" },
-      },
-    );
-    if (!prepared.ok || !prepared.sandbox) throw new Error("cannot prepare the sandbox");
+    const host = await hostLayout();
+    const settings: SandboxSettings = {
+      mode: "required",
+      availability,
+      host,
+      etcMirror: new EtcMirror(`${base}/sandbox-etc`, host.etc),
+    };
+    const input = {
+      profile: "query",
+      cwd,
+      runDir: `${base}/run`,
+      installPaths: [],
+      configDirs: [],
+      network: { kind: "host" as const },
+    };
+    const each = prepareRunSandbox({ ...settings, etcMirror: undefined }, input);
+    if (!each.ok || !each.sandbox) throw new Error("cannot prepare the sandbox");
     const bare = ["/usr/bin/true"];
-    const wrapped = prepared.sandbox.wrap(bare);
+    const boundEach = each.sandbox.wrap(bare);
+    // As the executor does at every start: the mirror is refreshed, then the argv built.
+    const mirrored = async () => {
+      const t = performance.now();
+      const prepared = prepareRunSandbox(settings, input);
+      if (!prepared.ok || !prepared.sandbox) throw new Error("cannot prepare the sandbox");
+      return performance.now() - t + await timed(prepared.sandbox.wrap(bare), cwd);
+    };
     const b: number[] = [];
     const s: number[] = [];
+    const e: number[] = [];
     const added: number[] = [];
     for (let i = 0; i < opts.warmup + opts.runs; i++) {
       try {
-        // Alternate which goes first, so neither always runs on a warmer cache.
-        let x: number, y: number;
-        if (i % 2 === 0) {
-          x = await timed(bare, cwd);
-          y = await timed(wrapped, cwd);
-        } else {
-          y = await timed(wrapped, cwd);
-          x = await timed(bare, cwd);
+        // Rotate which goes first, so none always runs on a warmer cache.
+        const times: number[] = [0, 0, 0];
+        const order = [[0, 1, 2], [1, 2, 0], [2, 0, 1]][i % 3];
+        for (const k of order) {
+          times[k] = k === 0
+            ? await timed(bare, cwd)
+            : k === 1
+            ? await mirrored()
+            : await timed(boundEach, cwd);
         }
         if (i < opts.warmup) continue;
-        b.push(x);
-        s.push(y);
-        added.push(y - x);
-      } catch (e) {
-        failures.push((e as Error).message);
+        b.push(times[0]);
+        s.push(times[1]);
+        e.push(times[2]);
+        added.push(times[1] - times[0]);
+      } catch (err) {
+        failures.push((err as Error).message);
       }
     }
     return {
@@ -85,6 +104,7 @@ export async function benchSandbox(
       bare_ms: percentiles(b),
       sandboxed_ms: percentiles(s),
       added_ms: percentiles(added),
+      etc_bound_each_ms: percentiles(e),
       failures,
     };
   } finally {

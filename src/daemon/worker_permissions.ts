@@ -28,6 +28,11 @@ export interface WorkerPermissionInputs {
   /** The sandbox binary runs are wrapped in (bwrap, sandbox-exec), when there is one. */
   sandboxBin?: string | null;
   /**
+   * bwrap: the allowlisted `/etc` entries runs see, read (only) to keep the worker's mirror of
+   * them (`runner/sandbox/etc_mirror.ts`).
+   */
+  etcEntries?: string[];
+  /**
    * Egress of `model` runs (`egressInit`): the model destinations (`host:port`) the proxy
    * connects to, and its slot sockets (`unix:<path>`).
    */
@@ -50,12 +55,12 @@ const uniq = (xs: string[]) => [...new Set(xs)];
 
 /**
  * Narrow permissions: own listener(s); state dir; cwd roots; runner binaries; the sandbox binary
- * (bwrap) that wraps every run. No LocalAPI: callers are identified by the main thread
+ * (bwrap) that wraps every run, and the `/etc` entries its runs see (read). No LocalAPI: callers are identified by the main thread
  * (`worker/identity_port.ts`), so a bug in a request handler cannot talk to tailscaled.
  */
 export function workerPermissions(i: WorkerPermissionInputs): WorkerPermissions {
   const net = i.bind.map((h) => (h.includes(":") ? `[${h}]:${i.port}` : `${h}:${i.port}`));
-  const read = [i.stateDir, ...i.roots, ...i.runBinaries];
+  const read = [i.stateDir, ...i.roots, ...i.runBinaries, ...(i.etcEntries ?? [])];
   const write = [i.stateDir];
   const tools = [
     i.tools.killBin,

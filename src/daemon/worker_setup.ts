@@ -182,6 +182,10 @@ export async function prepareWorker(args: {
     sandboxBin: sandbox.mode === "required" && sandbox.availability.ok
       ? sandbox.availability.bin
       : null,
+    etcEntries: sandbox.mode === "required" && sandbox.availability.ok &&
+        sandbox.availability.kind === "bwrap"
+      ? sandbox.host.etc
+      : [],
     egressNet: egress.net,
   });
   return {

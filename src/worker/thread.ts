@@ -108,13 +108,19 @@ let stop: (() => Promise<void>) | null = null;
 function lazyExecutor(
   deps: Omit<ExecutorDeps, "egress">,
   egress: EgressInit | undefined,
+  etcMirrorDir: string,
 ): (id: string, signal: AbortSignal) => Promise<void> {
   const load = lazily(async () => {
-    const [{ executeTask }, { EgressRuntime }] = await Promise.all([
+    const [{ executeTask }, { EgressRuntime }, { EtcMirror }] = await Promise.all([
       import("../scheduler/executor.ts"),
       import("../runner/sandbox/egress/run_egress.ts"),
+      import("../runner/sandbox/etc_mirror.ts"),
     ]);
-    const full = { ...deps, egress: egress ? new EgressRuntime(egress) : undefined };
+    const a = deps.sandbox.availability;
+    const sandbox = a.ok && a.kind === "bwrap"
+      ? { ...deps.sandbox, etcMirror: new EtcMirror(etcMirrorDir, deps.sandbox.host.etc) }
+      : deps.sandbox;
+    const full = { ...deps, sandbox, egress: egress ? new EgressRuntime(egress) : undefined };
     return (id: string, signal: AbortSignal) => executeTask(full, id, signal);
   });
   return async (id, signal) => (await load())(id, signal);
@@ -187,7 +193,8 @@ async function start(init: WorkerInit): Promise<void> {
         resolve: resolveCwdHere,
       }, task),
   };
-  const run = lazyExecutor(deps, init.egress);
+  // The runs' /etc (bwrap): a mirror in the state dir, made afresh at the first run.
+  const run = lazyExecutor(deps, init.egress, `${init.stateDir}/sandbox-etc`);
   const queue = new RunQueue(
     { maxConcurrent: init.config.inbound.max_concurrent },
     (task, signal) => run(task.id, signal),

@@ -70,6 +70,12 @@ Deno.test("worker permissions: the sandbox binary may be run (and read), nothing
   ]);
   assert.ok(sandboxed.read.includes("/usr/bin/bwrap"));
   assert.ok(!workerPermissions(base).run.includes("/usr/bin/bwrap"), "mode off: no bwrap");
+  // The /etc entries its runs see: read (for the mirror), nothing more, and not /etc itself.
+  const etcEntries = ["/etc/passwd", "/etc/ssl"];
+  const mirrored = workerPermissions({ ...base, sandboxBin: "/usr/bin/bwrap", etcEntries });
+  assert.deepEqual(mirrored.read.filter((p) => p.startsWith("/etc")), etcEntries);
+  assert.deepEqual(mirrored.write, ["/var/lib/cmesh"]);
+  assert.deepEqual(mirrored.run, sandboxed.run);
 });
 
 Deno.test("worker permissions: egress adds exactly its destinations and slot sockets to net", () => {

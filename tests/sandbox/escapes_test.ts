@@ -80,6 +80,26 @@ const ATTEMPTS: Attempt[] = [
     fullAllows: true,
   },
   {
+    name: "read a secret in /etc (shadow)",
+    cmd: () => `head -c 8 /etc/shadow`,
+    refusal: NOT_IN_VIEW,
+    by: "mount namespace: /etc holds only the allowlisted entries (the worker's mirror)",
+    fullAllows: true,
+  },
+  {
+    name: "add a file to /etc for later runs",
+    cmd: (_w, tag) => `echo pwned > /etc/cmesh-escape-${tag}`,
+    refusal: NOT_IN_VIEW,
+    by: "the /etc mirror is bound read-only",
+    check: async (w, tag) => {
+      await assert.rejects(
+        Deno.stat(`${w.stateDir}/sandbox-etc/cmesh-escape-${tag}`),
+        Deno.errors.NotFound,
+      );
+    },
+    fullAllows: true,
+  },
+  {
     name: "read /proc/<daemon pid>/environ",
     cmd: (w) => `cat /proc/${w.daemon.child.pid}/environ | tr '\\0' '\\n' | grep CANARY`,
     by: "PID namespace: the daemon's /proc entry does not exist inside",
@@ -141,6 +161,7 @@ function script(w: EscapeWorld, profile: string, tag: string): string {
   });
   // Positive controls: read in the cwd always; write in the cwd for edit/build/full.
   lines.push(`try_it read-cwd 'head -n 1 README.md'`);
+  lines.push(`try_it read-etc 'grep -c "^root:" /etc/passwd; ls /etc/ssl | head -n 1'`);
   lines.push(`try_it write-cwd 'echo made > written-by-${profile}.txt'`);
   // A process left behind when the run ends normally: setsid, double fork, marker dropped.
   lines.push(
@@ -200,7 +221,10 @@ async function runProfile(w: EscapeWorld, profile: string, table: Row[]): Promis
       }
       await a.check?.(w, `${tag}-${i}`, r.out);
     }
-    if (allowed) await Deno.remove(`/tmp/cmesh-escape-${tag}-${i}`).catch(() => {});
+    // Under `full` (the user's view) a root run may write the host's /tmp and /etc: tidied.
+    for (const dir of allowed ? ["/tmp", "/etc"] : []) {
+      await Deno.remove(`${dir}/cmesh-escape-${tag}-${i}`).catch(() => {});
+    }
     table.push({
       profile,
       attempt: a.name,
@@ -213,6 +237,11 @@ async function runProfile(w: EscapeWorld, profile: string, table: Row[]): Promis
   const read = rows.get("read-cwd");
   assert.equal(read?.rc, 0, `${profile}: reading in the cwd must work: ${read?.out}`);
   assert.match(read!.out, /hello/);
+  // The system's own /etc entries are there, with the host's content (the mirror, for bwrap).
+  const etc = rows.get("read-etc");
+  assert.equal(etc?.rc, 0, `${profile}: reading /etc must work: ${etc?.out}`);
+  const sslFirst = [...Deno.readDirSync("/etc/ssl")].map((e) => e.name).sort()[0];
+  assert.equal(etc!.out.trim(), `1 ${sslFirst}`);
   const write = rows.get("write-cwd");
   const writable = profile !== "query";
   if (writable) {
@@ -321,6 +350,12 @@ async function suite(user: WorldUser): Promise<void> {
     for (const a of audit) {
       assert.equal(JSON.parse(a.data).sandbox, "bwrap", `${a.kind}: ${a.data}`);
     }
+    // Runs saw /etc through the worker's mirror: a copy of the host's file, no secrets.
+    assert.equal(
+      await Deno.readTextFile(`${w.stateDir}/sandbox-etc/passwd`),
+      await Deno.readTextFile("/etc/passwd"),
+    );
+    await assert.rejects(Deno.stat(`${w.stateDir}/sandbox-etc/shadow`), Deno.errors.NotFound);
     // `cmesh status` (the control API's /v1/status) says how runs are sandboxed.
     const token = (await Deno.readTextFile(`${w.stateDir}/control.token`)).trim();
     const status = await fetch(`http://127.0.0.1:${w.controlPort}/v1/status`, {

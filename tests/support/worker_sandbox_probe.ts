@@ -57,6 +57,9 @@ self.onmessage = async (e: MessageEvent<ProbeInput>) => {
   await attempt("read_ssh_key", () => Deno.readTextFileSync(`${p.home}/.ssh/id_ed25519`));
   await attempt("stat_ssh_dir", () => Deno.statSync(`${p.home}/.ssh`));
   await attempt("read_etc_shadow", () => Deno.readTextFileSync("/etc/shadow"));
+  // The worker may read the allowlisted /etc entries its runs see (the mirror), not /etc itself.
+  await attempt("list_etc", () => Deno.readDirSync("/etc").next());
+  await attempt("read_etc_ssh", () => Deno.readDirSync("/etc/ssh").next());
   await attempt("read_proc_environ", () => Deno.readTextFileSync("/proc/1/environ"));
   await attempt("write_into_root", () => Deno.writeTextFileSync(`${p.root}/planted.txt`, "x"));
   await attempt("write_tmp", () => Deno.writeTextFileSync("/tmp/cmesh-probe-planted", "x"));

@@ -23,6 +23,7 @@
  * ```
  */
 import type { SandboxSpec } from "./spec.ts";
+import type { EtcView } from "./etc_mirror.ts";
 
 /** Namespace and process flags every sandbox gets. */
 export const BWRAP_PROCESS_FLAGS: readonly string[] = [
@@ -34,6 +35,26 @@ export const BWRAP_PROCESS_FLAGS: readonly string[] = [
   "--cap-drop",
   "ALL",
 ];
+
+const underEtc = (p: string) => p === "/etc" || p.startsWith("/etc/");
+
+/**
+ * The mirror is bound read-only, so nothing can be made below it afterwards: when anything else
+ * the run sees lies under `/etc` (a cwd or state dir there), each entry is bound instead.
+ */
+function mirrorUsable(spec: SandboxSpec): spec is SandboxSpec & { etcView: EtcView } {
+  if (spec.etcView === null) return false;
+  const later = [
+    spec.cwd,
+    spec.home,
+    spec.tmp,
+    ...spec.installPaths,
+    ...spec.links.map((l) => l.path),
+    ...spec.configDirs,
+    ...spec.extension.binds.map((b) => b.dest),
+  ];
+  return !later.some(underEtc);
+}
 
 /**
  * The full argv: `bwrapBin`, the sandbox arguments, `--`, the extension's wrapper (if any),
@@ -66,8 +87,11 @@ export function bwrapArgv(
         args.push("--symlink", entry.target, entry.path);
       } else ro(entry.path);
     }
-    // Each /etc entry may vanish between the probe and the run: `-try` skips a missing one.
-    for (const p of spec.host.etc) args.push("--ro-bind-try", p, p);
+    // The mirror is one bind where each entry would be one (see etc_mirror.ts). Each bound
+    // entry may vanish between the probe and the run: `-try` skips a missing one.
+    const etcView = mirrorUsable(spec) ? spec.etcView : null;
+    if (etcView !== null) args.push("--ro-bind", etcView.dir, "/etc");
+    for (const p of etcView?.binds ?? spec.host.etc) args.push("--ro-bind-try", p, p);
     // The private tmp goes over /tmp first, so binds below /tmp (a cwd there) stay visible.
     if (spec.devices === "null") args.push("--dev-bind", "/dev/null", "/dev/null");
     else args.push("--dev", "/dev");

@@ -21,6 +21,7 @@
  */
 import { type SandboxAvailability, type SandboxKind } from "./availability.ts";
 import { bwrapArgv } from "./bwrap.ts";
+import type { EtcMirror } from "./etc_mirror.ts";
 import { seatbeltArgv } from "./seatbelt.ts";
 import {
   type HostLayout,
@@ -39,6 +40,11 @@ export interface SandboxSettings {
   mode: SandboxMode;
   availability: SandboxAvailability;
   host: HostLayout;
+  /**
+   * bwrap: the `/etc` mirror runs see (made in the worker thread, which keeps it; it does not
+   * cross threads). Absent: each `/etc` entry is bound.
+   */
+  etcMirror?: EtcMirror;
 }
 
 /** The sandbox state recorded in the audit and shown by doctor/status. */
@@ -130,7 +136,11 @@ export function prepareRunSandbox(
   if (a.kind === "seatbelt" && input.network.kind === "model") {
     return { ok: false, reason: SEATBELT_NO_MODEL_EGRESS };
   }
-  const spec = sandboxSpecFor({ ...input, host: settings.host });
+  // The mirror is refreshed here, at the moment of use (a confined bwrap view only).
+  const etcView = a.kind === "bwrap" && input.profile !== "full"
+    ? settings.etcMirror?.view() ?? null
+    : null;
+  const spec = sandboxSpecFor({ ...input, host: settings.host, etcView });
   // The worker's git calls see less than a runner: no network, `/dev/null` as the only device,
   // and of `/etc` only the dynamic linker's cache (git reads no other file there with the
   // hardened env; each entry is one more mount at every start, on the run's critical path).

@@ -20,6 +20,7 @@
  * spec.cwdWritable; // false
  * ```
  */
+import type { EtcView } from "./etc_mirror.ts";
 
 /** How a system path exists on the host (top-level directories may be symlinks, e.g. /bin). */
 export interface HostEntry {
@@ -92,6 +93,11 @@ export interface SandboxSpec {
   /** The runner's private config dirs, read-write at their own paths. */
   configDirs: string[];
   host: HostLayout;
+  /**
+   * bwrap: the `/etc` mirror to bind (see `etc_mirror.ts`); null binds each of `host.etc`
+   * (and Seatbelt always allows those paths).
+   */
+  etcView: EtcView | null;
   network: SandboxNetwork;
   extension: SandboxExtension;
   /**
@@ -115,6 +121,8 @@ export interface SandboxSpecInput {
   links?: { path: string; target: string }[];
   configDirs: string[];
   host: HostLayout;
+  /** See {@link SandboxSpec.etcView}; none when absent. */
+  etcView?: EtcView | null;
   network: SandboxNetwork;
   extension?: Partial<SandboxExtension>;
   /** See {@link SandboxSpec.devices}; `standard` when absent. */
@@ -137,6 +145,7 @@ export function sandboxSpecFor(input: SandboxSpecInput): SandboxSpec {
     links: input.links ?? [],
     configDirs: [...new Set(input.configDirs)],
     host: input.host,
+    etcView: input.etcView ?? null,
     network: input.network,
     extension: {
       binds: input.extension?.binds ?? [],

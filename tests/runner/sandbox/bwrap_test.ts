@@ -189,3 +189,26 @@ Deno.test("bwrap: devices null binds /dev/null alone, before the root goes read-
     "bwrap cannot make /dev/null under a read-only root",
   );
 });
+
+Deno.test("bwrap: the /etc mirror is one bind at /etc, its directories bound over it", () => {
+  const etcView = { dir: "/var/lib/cmesh/sandbox-etc", binds: ["/etc/ssl"] };
+  const argv = bwrapArgv("/usr/bin/bwrap", specOf("query", { etcView }), ["/usr/bin/true"]);
+  const b = binds(argv);
+  const at = b.findIndex((x) => x.join("\0") === ["--ro-bind", etcView.dir, "/etc"].join("\0"));
+  assert.ok(at >= 0, "the mirror at /etc, read-only");
+  assert.deepEqual(b[at + 1], ["--ro-bind-try", "/etc/ssl", "/etc/ssl"], "then its directories");
+  assert.ok(!has(argv, ["--ro-bind-try", "/etc/passwd", "/etc/passwd"]), "files come copied");
+  // A bind below /etc (here the cwd) needs a mount point the read-only mirror cannot get: each
+  // entry is bound instead.
+  const below = bwrapArgv("/usr/bin/bwrap", specOf("query", { etcView, cwd: "/etc/app" }), [
+    "/usr/bin/true",
+  ]);
+  assert.ok(!binds(below).some((x) => x[1] === etcView.dir));
+  assert.ok(has(below, ["--ro-bind-try", "/etc/passwd", "/etc/passwd"]));
+  assert.ok(has(below, ["--ro-bind-try", "/etc/resolv.conf", "/etc/resolv.conf"]));
+  const extension = { binds: [{ source: "/run/x/hosts", dest: "/etc/hosts", writable: false }] };
+  const hosts = bwrapArgv("/usr/bin/bwrap", specOf("query", { etcView, extension }), [
+    "/usr/bin/true",
+  ]);
+  assert.ok(!binds(hosts).some((x) => x[1] === etcView.dir));
+});

@@ -12,6 +12,7 @@ import {
   type SandboxSettings,
   sandboxState,
 } from "../../../src/runner/sandbox/mod.ts";
+import { EtcMirror } from "../../../src/runner/sandbox/etc_mirror.ts";
 
 const HOST = { system: [{ path: "/usr", kind: "dir" as const }], etc: [], unshareUser: true };
 const READY: SandboxSettings = {
@@ -163,6 +164,60 @@ Deno.test("prepareRunSandbox: git sees only the linker cache of /etc and only /d
     const devBind = git.indexOf("--dev-bind");
     assert.deepEqual(git.slice(devBind, devBind + 3), ["--dev-bind", "/dev/null", "/dev/null"]);
     await r.sandbox!.cleanup();
+  } finally {
+    await Deno.remove(base, { recursive: true });
+  }
+});
+
+Deno.test("prepareRunSandbox: runs see the worker's /etc mirror (refreshed at each start), git and full do not", async () => {
+  const base = await Deno.makeTempDir({ prefix: "cmesh-sbx-mod-" });
+  try {
+    const host = join(base, "etc");
+    await Deno.mkdir(join(host, "ssl"), { recursive: true });
+    await Deno.writeTextFile(join(host, "passwd"), "root:x:0:0::/root:/bin/sh\n");
+    await Deno.writeTextFile(join(host, "ld.so.cache"), "cache");
+    const etc = ["passwd", "ld.so.cache", "ssl"].map((n) => join(host, n));
+    const mirrorDir = join(base, "sandbox-etc");
+    const settings: SandboxSettings = {
+      ...READY,
+      host: { ...HOST, etc },
+      etcMirror: new EtcMirror(mirrorDir, etc),
+    };
+    const input = {
+      cwd: "/srv/app",
+      runDir: join(base, "runs", "r1"),
+      installPaths: [],
+      configDirs: [],
+      network: { kind: "host" as const },
+    };
+    const r = prepareRunSandbox(settings, { ...input, profile: "query" });
+    assert.ok(r.ok && r.sandbox);
+    const run = r.sandbox!.wrap(["/usr/bin/true"]);
+    const at = run.indexOf(mirrorDir);
+    assert.deepEqual(run.slice(at - 1, at + 5), [
+      "--ro-bind",
+      mirrorDir,
+      "/etc",
+      "--ro-bind-try",
+      join(host, "ssl"),
+      join(host, "ssl"),
+    ]);
+    assert.equal(await Deno.readTextFile(join(mirrorDir, "passwd")), "root:x:0:0::/root:/bin/sh\n");
+    const git = r.sandbox!.wrapGit(["/usr/bin/git", "status"]);
+    assert.ok(!git.includes(mirrorDir), "git binds the linker cache alone (GIT_ETC)");
+    await r.sandbox!.cleanup();
+    // A change on the host reaches the next run's mirror.
+    await Deno.writeTextFile(join(host, "passwd"), "root:x:0:0::/root:/bin/bash\n");
+    const next = prepareRunSandbox(settings, { ...input, profile: "edit" });
+    assert.ok(next.ok && next.sandbox);
+    assert.equal(
+      await Deno.readTextFile(join(mirrorDir, "passwd")),
+      "root:x:0:0::/root:/bin/bash\n",
+    );
+    await next.sandbox!.cleanup();
+    const full = prepareRunSandbox(settings, { ...input, profile: "full" });
+    assert.ok(full.ok && full.sandbox && !full.sandbox.wrap(["/usr/bin/true"]).includes(mirrorDir));
+    await full.sandbox!.cleanup();
   } finally {
     await Deno.remove(base, { recursive: true });
   }

@@ -1,0 +1,125 @@
+/**
+ * The `/etc` mirror: files copied (mode 0644, through symlinks), directories and oversized or
+ * special files left to binds over mount points, every change on the host carried over at the
+ * next view, and no mirror (null) when it cannot be kept. A stand-in host `/etc` in a temp dir.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { EtcMirror } from "../../../src/runner/sandbox/etc_mirror.ts";
+
+async function world() {
+  const base = await Deno.makeTempDir({ prefix: "cmesh-etc-mirror-" });
+  const etc = join(base, "etc");
+  await Deno.mkdir(join(etc, "ssl", "certs"), { recursive: true });
+  await Deno.writeTextFile(join(etc, "passwd"), "root:x:0:0::/root:/bin/sh\n");
+  await Deno.writeTextFile(join(etc, "hosts"), "127.0.0.1 localhost\n");
+  await Deno.writeTextFile(join(base, "zone"), "UTC zone data");
+  await Deno.symlink(join(base, "zone"), join(etc, "localtime"));
+  const entries = ["passwd", "hosts", "localtime", "ssl", "missing"].map((n) => join(etc, n));
+  const mirrorDir = join(base, "state", "sandbox-etc");
+  await Deno.mkdir(join(base, "state"));
+  return { base, etc, entries, mirrorDir };
+}
+
+const read = (p: string) => Deno.readTextFileSync(p);
+const names = (dir: string) => [...Deno.readDirSync(dir)].map((e) => e.name).sort();
+
+Deno.test("EtcMirror: files copied through links, directories bound over mount points", async () => {
+  const w = await world();
+  try {
+    const view = new EtcMirror(w.mirrorDir, w.entries).view();
+    assert.deepEqual(view, { dir: w.mirrorDir, binds: [join(w.etc, "ssl")] });
+    assert.deepEqual(names(w.mirrorDir), ["hosts", "localtime", "passwd", "ssl"]);
+    assert.equal(read(join(w.mirrorDir, "passwd")), "root:x:0:0::/root:/bin/sh\n");
+    assert.equal(read(join(w.mirrorDir, "localtime")), "UTC zone data", "the link's file");
+    assert.ok(!Deno.lstatSync(join(w.mirrorDir, "localtime")).isSymlink);
+    assert.equal(Deno.statSync(join(w.mirrorDir, "passwd")).mode! & 0o777, 0o644);
+    assert.equal(Deno.statSync(w.mirrorDir).mode! & 0o777, 0o755);
+    const ssl = join(w.mirrorDir, "ssl");
+    assert.ok(Deno.statSync(ssl).isDirectory);
+    assert.deepEqual(names(ssl), [], "an empty mount point, not a copy");
+  } finally {
+    await Deno.remove(w.base, { recursive: true });
+  }
+});
+
+Deno.test("EtcMirror: a host change shows at the next view; what vanished goes", async () => {
+  const w = await world();
+  try {
+    const mirror = new EtcMirror(w.mirrorDir, w.entries);
+    mirror.view();
+    // Rewritten in place (same inode, new size) and replaced by rename (new inode, same size).
+    await Deno.writeTextFile(join(w.etc, "passwd"), "root:x:0:0::/root:/bin/bash\nu:x:1:1::/:/\n");
+    await Deno.writeTextFile(join(w.etc, "hosts.new"), "10.0.0.1 localhost\n");
+    await Deno.rename(join(w.etc, "hosts.new"), join(w.etc, "hosts"));
+    await Deno.remove(join(w.etc, "localtime"));
+    await Deno.writeTextFile(join(w.etc, "missing"), "now here\n");
+    const view = mirror.view();
+    assert.deepEqual(view?.binds, [join(w.etc, "ssl")]);
+    assert.equal(read(join(w.mirrorDir, "passwd")), "root:x:0:0::/root:/bin/bash\nu:x:1:1::/:/\n");
+    assert.equal(read(join(w.mirrorDir, "hosts")), "10.0.0.1 localhost\n");
+    assert.equal(read(join(w.mirrorDir, "missing")), "now here\n");
+    assert.deepEqual(names(w.mirrorDir), ["hosts", "missing", "passwd", "ssl"]);
+    // A file that became a directory, and a directory that became a file.
+    await Deno.remove(join(w.etc, "hosts"));
+    await Deno.mkdir(join(w.etc, "hosts"));
+    await Deno.remove(join(w.etc, "ssl"), { recursive: true });
+    await Deno.writeTextFile(join(w.etc, "ssl"), "a file now\n");
+    assert.deepEqual(mirror.view()?.binds, [join(w.etc, "hosts")]);
+    assert.ok(Deno.statSync(join(w.mirrorDir, "hosts")).isDirectory);
+    assert.equal(read(join(w.mirrorDir, "ssl")), "a file now\n");
+  } finally {
+    await Deno.remove(w.base, { recursive: true });
+  }
+});
+
+Deno.test("EtcMirror: an unchanged host is not copied again", async () => {
+  const w = await world();
+  try {
+    const mirror = new EtcMirror(w.mirrorDir, w.entries);
+    mirror.view();
+    // Written behind the mirror's back: kept while the host file stays the same.
+    Deno.writeTextFileSync(join(w.mirrorDir, "passwd"), "marker\n");
+    mirror.view();
+    assert.equal(read(join(w.mirrorDir, "passwd")), "marker\n");
+  } finally {
+    await Deno.remove(w.base, { recursive: true });
+  }
+});
+
+Deno.test("EtcMirror: a file over the size cap is bound, over an empty placeholder", async () => {
+  const w = await world();
+  try {
+    const view = new EtcMirror(w.mirrorDir, w.entries, 16).view();
+    assert.deepEqual(view?.binds, [
+      join(w.etc, "passwd"),
+      join(w.etc, "hosts"),
+      join(w.etc, "ssl"),
+    ]);
+    assert.equal(read(join(w.mirrorDir, "passwd")), "", "a mount point only");
+    assert.equal(read(join(w.mirrorDir, "localtime")), "UTC zone data");
+  } finally {
+    await Deno.remove(w.base, { recursive: true });
+  }
+});
+
+Deno.test("EtcMirror: starts empty, and is null (bind each entry) when it cannot be kept", async () => {
+  const w = await world();
+  try {
+    await Deno.mkdir(w.mirrorDir);
+    await Deno.writeTextFile(join(w.mirrorDir, "shadow"), "left by someone\n");
+    const mirror = new EtcMirror(w.mirrorDir, w.entries);
+    assert.ok(mirror.view() !== null);
+    assert.deepEqual(names(w.mirrorDir), ["hosts", "localtime", "passwd", "ssl"]);
+    // The state dir's place taken by a file: no mirror, and the next view tries again.
+    const blocked = new EtcMirror(join(w.base, "state", "passwd-file", "m"), w.entries);
+    await Deno.writeTextFile(join(w.base, "state", "passwd-file"), "");
+    assert.equal(blocked.view(), null);
+    await Deno.remove(join(w.base, "state", "passwd-file"));
+    await Deno.mkdir(join(w.base, "state", "passwd-file"));
+    assert.ok(blocked.view() !== null);
+    assert.throws(() => new EtcMirror(w.mirrorDir, ["/etc/passwd", "/usr/x"]), /one directory/);
+  } finally {
+    await Deno.remove(w.base, { recursive: true });
+  }
+});
