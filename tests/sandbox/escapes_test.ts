@@ -87,6 +87,13 @@ const ATTEMPTS: Attempt[] = [
     fullAllows: true,
   },
   {
+    name: "list the TLS private keys (/etc/ssl/private)",
+    cmd: () => `ls -a /etc/ssl/private`,
+    refusal: NOT_IN_VIEW,
+    by: "only /etc/ssl/certs and openssl.cnf of /etc/ssl are shown",
+    fullAllows: true,
+  },
+  {
     name: "add a file to /etc for later runs",
     cmd: (_w, tag) => `echo pwned > /etc/cmesh-escape-${tag}`,
     refusal: NOT_IN_VIEW,

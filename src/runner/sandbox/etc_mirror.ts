@@ -5,7 +5,8 @@
  * cost a run's start about 50 µs here, and more on a host with many mounts. The worker keeps a
  * mirror directory (in its state dir) holding copies of the allowlisted `/etc` files; a sandbox
  * binds it read-only at `/etc`, and binds the allowlisted directories (`/etc/ssl`, ...) on top of
- * the empty mount points it holds for them.
+ * the empty mount points it holds for them. An entry may lie deeper (`/etc/ssl/certs`): the
+ * directories above it in the mirror hold only what is listed.
  *
  * The mirror is brought up to date at the moment of use, at every run's start: each entry is
  * stat'ed (through symlinks, as a bind would be) and a file whose identity, size or times changed
@@ -18,10 +19,10 @@
  * @example
  * ```ts
  * import { EtcMirror } from "./etc_mirror.ts";
- * const mirror = new EtcMirror("/var/lib/cmesh/sandbox-etc", ["/etc/passwd", "/etc/ssl"]);
+ * const mirror = new EtcMirror("/var/lib/cmesh/sandbox-etc", ["/etc/passwd", "/etc/ssl/certs"]);
  * const view = mirror.view();
- * // { dir: "/var/lib/cmesh/sandbox-etc", binds: ["/etc/ssl"] }: bwrap --ro-bind <dir> /etc
- * //   --ro-bind-try /etc/ssl /etc/ssl
+ * // { dir: "/var/lib/cmesh/sandbox-etc", binds: ["/etc/ssl/certs"] }: bwrap --ro-bind <dir> /etc
+ * //   --ro-bind-try /etc/ssl/certs /etc/ssl/certs
  * ```
  */
 import { basename, dirname, join } from "node:path";
@@ -52,19 +53,35 @@ type Kind = "copy" | "dir-mount" | "file-mount";
  */
 export class EtcMirror {
   readonly dir: string;
+  readonly #root: string;
   readonly #entries: readonly string[];
   readonly #maxFileBytes: number;
-  /** name → what the mirror holds for it, and the host file's signature when copied. */
+  /** Path below the root → what the mirror holds for it (and the host file's signature). */
   #held = new Map<string, { kind: Kind; signature: string | null }>();
   #made = false;
 
-  /** `entries` are direct children of `/etc` (any one directory in tests): host paths. */
-  constructor(dir: string, entries: readonly string[], maxFileBytes = ETC_MIRROR_MAX_FILE_BYTES) {
-    const parents = new Set(entries.map((p) => dirname(p)));
-    if (parents.size > 1) throw new Error("the mirrored entries must share one directory");
+  /**
+   * `entries` are host paths below `root` (`/etc`; another directory in tests), none below
+   * another: `/etc/ssl/certs` may be shown without the rest of `/etc/ssl`.
+   */
+  constructor(
+    dir: string,
+    entries: readonly string[],
+    opts: { root?: string; maxFileBytes?: number } = {},
+  ) {
+    const root = opts.root ?? "/etc";
+    for (const p of entries) {
+      if (!p.startsWith(root + "/") || p.split("/").includes("..")) {
+        throw new Error(`${p} is not below ${root}`);
+      }
+      if (entries.some((q) => p.startsWith(q + "/"))) {
+        throw new Error(`${p} is below another entry`);
+      }
+    }
     this.dir = dir;
+    this.#root = root;
     this.#entries = entries;
-    this.#maxFileBytes = maxFileBytes;
+    this.#maxFileBytes = opts.maxFileBytes ?? ETC_MIRROR_MAX_FILE_BYTES;
   }
 
   /**
@@ -101,7 +118,7 @@ export class EtcMirror {
 
   /** Updates one entry; returns what the mirror now holds for it (null: not shown). */
   #refresh(path: string): Kind | null {
-    const name = basename(path);
+    const name = path.slice(this.#root.length + 1);
     const target = join(this.dir, name);
     let info: Deno.FileInfo;
     try {
@@ -119,7 +136,8 @@ export class EtcMirror {
     if (held?.kind === "copy" && held.signature === signature) return "copy";
     const bytes = info.isFile && info.size <= this.#maxFileBytes ? readable(path) : null;
     if (bytes !== null) {
-      const temp = join(this.dir, `.${name}.new`);
+      const temp = join(dirname(target), `.${basename(target)}.new`);
+      this.#parentOf(target);
       Deno.writeFileSync(temp, bytes, { mode: 0o644 });
       Deno.chmodSync(temp, 0o644);
       if (held !== undefined && held.kind === "dir-mount") this.#drop(name, target);
@@ -130,11 +148,20 @@ export class EtcMirror {
     const kind: Kind = info.isDirectory ? "dir-mount" : "file-mount";
     if (held?.kind !== kind) {
       this.#drop(name, target);
+      this.#parentOf(target);
       if (kind === "dir-mount") Deno.mkdirSync(target, { mode: 0o755 });
       else Deno.writeFileSync(target, new Uint8Array(), { mode: 0o644 });
       this.#held.set(name, { kind, signature: null });
     }
     return kind;
+  }
+
+  /** The directories above a nested entry (`ssl` for `ssl/certs`), made as they are needed. */
+  #parentOf(target: string): void {
+    const parent = dirname(target);
+    if (parent === this.dir) return;
+    Deno.mkdirSync(parent, { recursive: true, mode: 0o755 });
+    Deno.chmodSync(parent, 0o755);
   }
 
   #drop(name: string, target: string): void {

@@ -34,7 +34,9 @@ export const SYSTEM_DIRS: readonly string[] = [
  * The `/etc` entries shown (when they exist): users and groups by name, name resolution,
  * certificates, time zone, the dynamic linker and the alternatives `/usr/bin` links through.
  * Not `/etc` as a whole: it holds `shadow`, `ssh` host keys and other secrets a root daemon's
- * runs could read.
+ * runs could read. Nor `/etc/ssl` or `/etc/pki` whole: their `private` directories hold TLS
+ * keys, readable by a run whose uid 0 is the host's root; only their certificates and OpenSSL
+ * config are shown.
  */
 export const ETC_ENTRIES: readonly string[] = [
   "/etc/passwd",
@@ -46,10 +48,15 @@ export const ETC_ENTRIES: readonly string[] = [
   "/etc/gai.conf",
   "/etc/services",
   "/etc/protocols",
-  "/etc/ssl",
+  "/etc/ssl/certs",
+  "/etc/ssl/cert.pem",
+  "/etc/ssl/openssl.cnf",
   "/etc/ca-certificates",
   "/etc/ca-certificates.conf",
-  "/etc/pki",
+  "/etc/pki/tls/certs",
+  "/etc/pki/tls/cert.pem",
+  "/etc/pki/tls/openssl.cnf",
+  "/etc/pki/ca-trust",
   "/etc/crypto-policies",
   "/etc/localtime",
   "/etc/timezone",

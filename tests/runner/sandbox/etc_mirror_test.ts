@@ -27,7 +27,7 @@ const names = (dir: string) => [...Deno.readDirSync(dir)].map((e) => e.name).sor
 Deno.test("EtcMirror: files copied through links, directories bound over mount points", async () => {
   const w = await world();
   try {
-    const view = new EtcMirror(w.mirrorDir, w.entries).view();
+    const view = new EtcMirror(w.mirrorDir, w.entries, { root: w.etc }).view();
     assert.deepEqual(view, { dir: w.mirrorDir, binds: [join(w.etc, "ssl")] });
     assert.deepEqual(names(w.mirrorDir), ["hosts", "localtime", "passwd", "ssl"]);
     assert.equal(read(join(w.mirrorDir, "passwd")), "root:x:0:0::/root:/bin/sh\n");
@@ -46,7 +46,7 @@ Deno.test("EtcMirror: files copied through links, directories bound over mount p
 Deno.test("EtcMirror: a host change shows at the next view; what vanished goes", async () => {
   const w = await world();
   try {
-    const mirror = new EtcMirror(w.mirrorDir, w.entries);
+    const mirror = new EtcMirror(w.mirrorDir, w.entries, { root: w.etc });
     mirror.view();
     // Rewritten in place (same inode, new size) and replaced by rename (new inode, same size).
     await Deno.writeTextFile(join(w.etc, "passwd"), "root:x:0:0::/root:/bin/bash\nu:x:1:1::/:/\n");
@@ -76,7 +76,7 @@ Deno.test("EtcMirror: a host change shows at the next view; what vanished goes",
 Deno.test("EtcMirror: an unchanged host is not copied again", async () => {
   const w = await world();
   try {
-    const mirror = new EtcMirror(w.mirrorDir, w.entries);
+    const mirror = new EtcMirror(w.mirrorDir, w.entries, { root: w.etc });
     mirror.view();
     // Written behind the mirror's back: kept while the host file stays the same.
     Deno.writeTextFileSync(join(w.mirrorDir, "passwd"), "marker\n");
@@ -90,7 +90,7 @@ Deno.test("EtcMirror: an unchanged host is not copied again", async () => {
 Deno.test("EtcMirror: a file over the size cap is bound, over an empty placeholder", async () => {
   const w = await world();
   try {
-    const view = new EtcMirror(w.mirrorDir, w.entries, 16).view();
+    const view = new EtcMirror(w.mirrorDir, w.entries, { root: w.etc, maxFileBytes: 16 }).view();
     assert.deepEqual(view?.binds, [
       join(w.etc, "passwd"),
       join(w.etc, "hosts"),
@@ -108,17 +108,41 @@ Deno.test("EtcMirror: starts empty, and is null (bind each entry) when it cannot
   try {
     await Deno.mkdir(w.mirrorDir);
     await Deno.writeTextFile(join(w.mirrorDir, "shadow"), "left by someone\n");
-    const mirror = new EtcMirror(w.mirrorDir, w.entries);
+    const mirror = new EtcMirror(w.mirrorDir, w.entries, { root: w.etc });
     assert.ok(mirror.view() !== null);
     assert.deepEqual(names(w.mirrorDir), ["hosts", "localtime", "passwd", "ssl"]);
     // The state dir's place taken by a file: no mirror, and the next view tries again.
-    const blocked = new EtcMirror(join(w.base, "state", "passwd-file", "m"), w.entries);
+    const blocked = new EtcMirror(join(w.base, "state", "passwd-file", "m"), w.entries, {
+      root: w.etc,
+    });
     await Deno.writeTextFile(join(w.base, "state", "passwd-file"), "");
     assert.equal(blocked.view(), null);
     await Deno.remove(join(w.base, "state", "passwd-file"));
     await Deno.mkdir(join(w.base, "state", "passwd-file"));
     assert.ok(blocked.view() !== null);
-    assert.throws(() => new EtcMirror(w.mirrorDir, ["/etc/passwd", "/usr/x"]), /one directory/);
+    assert.throws(() => new EtcMirror(w.mirrorDir, ["/etc/passwd", "/usr/x"]), /not below \/etc/);
+    assert.throws(
+      () => new EtcMirror(w.mirrorDir, ["/etc/ssl", "/etc/ssl/certs"]),
+      /below another/,
+    );
+    assert.throws(() => new EtcMirror(w.mirrorDir, ["/etc/../root"]), /not below/);
+  } finally {
+    await Deno.remove(w.base, { recursive: true });
+  }
+});
+
+Deno.test("EtcMirror: a nested entry shows without the rest of its directory (ssl/private)", async () => {
+  const w = await world();
+  try {
+    await Deno.mkdir(join(w.etc, "ssl", "private"));
+    await Deno.writeTextFile(join(w.etc, "ssl", "private", "server.key"), "SECRET");
+    await Deno.writeTextFile(join(w.etc, "ssl", "openssl.cnf"), "[openssl]\n");
+    const entries = ["ssl/certs", "ssl/openssl.cnf", "passwd"].map((n) => join(w.etc, n));
+    const view = new EtcMirror(w.mirrorDir, entries, { root: w.etc }).view();
+    assert.deepEqual(view?.binds, [join(w.etc, "ssl", "certs")]);
+    assert.deepEqual(names(join(w.mirrorDir, "ssl")), ["certs", "openssl.cnf"]);
+    assert.equal(read(join(w.mirrorDir, "ssl", "openssl.cnf")), "[openssl]\n");
+    assert.equal(Deno.statSync(join(w.mirrorDir, "ssl")).mode! & 0o777, 0o755);
   } finally {
     await Deno.remove(w.base, { recursive: true });
   }

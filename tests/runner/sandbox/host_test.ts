@@ -23,6 +23,13 @@ Deno.test({
     }
     assert.ok(!ETC_ENTRIES.includes("/etc/shadow") && !host.etc.includes("/etc/shadow"));
     assert.ok(!host.etc.includes("/etc"));
+    // Nothing that holds private keys, and nothing above such a directory.
+    for (const secret of ["/etc/ssl/private", "/etc/pki/tls/private", "/etc/ssh"]) {
+      assert.ok(
+        !ETC_ENTRIES.some((e) => secret === e || secret.startsWith(e + "/")),
+        `${secret} would be shown`,
+      );
+    }
     assert.equal(host.unshareUser, false);
     assert.equal((await hostLayout(1000)).unshareUser, true);
   },

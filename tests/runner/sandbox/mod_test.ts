@@ -181,7 +181,7 @@ Deno.test("prepareRunSandbox: runs see the worker's /etc mirror (refreshed at ea
     const settings: SandboxSettings = {
       ...READY,
       host: { ...HOST, etc },
-      etcMirror: new EtcMirror(mirrorDir, etc),
+      etcMirror: new EtcMirror(mirrorDir, etc, { root: host }),
     };
     const input = {
       cwd: "/srv/app",
