@@ -12,7 +12,7 @@
  * cfg.profiles.full.enabled; // false
  * ```
  */
-import { z } from "zod";
+import { z } from "../deps/zod.ts";
 import { AbsolutePath, Name } from "../protocol/task.ts";
 import { parseDestination } from "../util/destination.ts";
 

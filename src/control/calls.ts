@@ -15,7 +15,7 @@
  * if (peers.ok) console.log(peers.value.peers.map((p) => p.name));
  * ```
  */
-import type { z } from "zod";
+import type { z } from "../deps/zod.ts";
 import {
   CancelAnswer,
   type ControlTask,

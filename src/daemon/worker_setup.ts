@@ -12,7 +12,7 @@ import { resolveRunners, type RunnerRuntime } from "../runner/runtime.ts";
 import { probeSandbox } from "../runner/sandbox/availability.ts";
 import { hostLayout, installPathsOf } from "../runner/sandbox/host.ts";
 import { effectiveSandboxMode, type SandboxSettings } from "../runner/sandbox/mod.ts";
-import { egressInit } from "../runner/sandbox/egress/run_egress.ts";
+import { egressInit } from "../runner/sandbox/egress/slots.ts";
 import { isTailnetIp } from "../tailscale/addr.ts";
 import { WINDOWS_TAILSCALE_CLI } from "../tailscale/cli_transport.ts";
 import { discoverMacGuiEndpoint, realMacDiscoveryDeps } from "../tailscale/macos.ts";

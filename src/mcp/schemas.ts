@@ -13,7 +13,7 @@
  * // { seq: 1, at: "2025-01-01T00:00:00Z", kind: "tool", text: "Read a.ts" }
  * ```
  */
-import { z } from "zod";
+import { z } from "../deps/zod.ts";
 import type { ControlPeer, ControlTask } from "../protocol/control.ts";
 import {
   Claims,

@@ -12,7 +12,7 @@
  * const { task, events } = WaitAnswer.parse(await res.json());
  * ```
  */
-import { z } from "zod";
+import { z } from "../deps/zod.ts";
 import { AbsolutePath, Name, TaskEvent, TaskId, TaskResult, TaskStatus } from "./task.ts";
 
 // The wire request refuses NUL in the prompt and cwd; refuse it here too, before anything is

@@ -25,7 +25,7 @@
  * EventsRequest.parse({ after: { t_0123456789abcdef: 3 } });
  * ```
  */
-import { z } from "zod";
+import { z } from "../deps/zod.ts";
 import { TASK_STATES, TaskEvent, TaskId, TaskResult, TaskStatus } from "./task.ts";
 
 /** The most task ids one `POST /v1/events` may list. */

@@ -11,7 +11,7 @@
  * });
  * ```
  */
-import { z } from "zod";
+import { z } from "../deps/zod.ts";
 import { isAbsolutePath } from "./paths.ts";
 
 /**

@@ -19,7 +19,7 @@
  */
 import { CmeshError } from "../protocol/errors.ts";
 import { formatIssues } from "../util/zod_issues.ts";
-import { z } from "zod";
+import { z } from "../deps/zod.ts";
 import { parse as parseToml, TomlError } from "smol-toml";
 import { isAbsolutePath, Name } from "../protocol/task.ts";
 import type { TaskError, TaskErrorCode } from "../protocol/task_errors.ts";

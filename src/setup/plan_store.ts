@@ -19,7 +19,7 @@
  * ```
  */
 import { join } from "node:path";
-import { z } from "zod";
+import { z } from "../deps/zod.ts";
 import { loadConfig } from "../config/load.ts";
 import { currentPaths, stateDirFor } from "../config/paths.ts";
 import { type Plan, planHash } from "./plan.ts";

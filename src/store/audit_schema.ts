@@ -11,7 +11,7 @@
  * for (const line of text.split("\n").filter(Boolean)) AuditRecord.parse(JSON.parse(line));
  * ```
  */
-import { z } from "zod";
+import { z } from "../deps/zod.ts";
 import type { QuotedRule, RuleId } from "../protocol/rules.ts";
 
 /** `prev_hash` of the first record: 64 zeros. Also the head of an empty log. */

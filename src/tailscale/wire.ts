@@ -18,7 +18,7 @@
  * if (!r.success) console.error(issuesLine(r.error.issues, 3));
  * ```
  */
-import { z } from "zod";
+import { z } from "../deps/zod.ts";
 
 /** A list that Go marshals as `null` when empty. */
 const nullableList = <T extends z.ZodType>(item: T) =>

@@ -16,7 +16,7 @@
  * ```
  */
 import type { Context } from "hono";
-import type { z } from "zod";
+import type { z } from "../deps/zod.ts";
 import { ERROR_STATUS, errorBody, type ErrorCode } from "../protocol/errors.ts";
 import type { ApiError } from "../protocol/task.ts";
 import { readBoundedBytes } from "./bounded_body.ts";

@@ -5,7 +5,7 @@
  * was found, e.g. `inbound.allow[1].cwd[0]: must be an absolute path, got "srv/app"` or
  * `prompt.via: missing (expected one of "arg", "stdin")`.
  */
-import type { z } from "zod";
+import type { z } from "../deps/zod.ts";
 
 /**
  * Formats a zod issue path as a TOML-ish key path.
@@ -53,7 +53,7 @@ export interface IssueFormat {
  *
  * @example
  * ```ts
- * import { z } from "zod";
+ * import { z } from "../deps/zod.ts";
  * const r = z.strictObject({ via: z.enum(["arg", "stdin"]) }).safeParse({ x: 1 }, { reportInput: true });
  * if (!r.success) formatIssues(r.error.issues); // ['via: missing (expected one of "arg", "stdin")', ...]
  * ```
@@ -109,7 +109,7 @@ export function formatIssues(
  *
  * @example
  * ```ts
- * import { z } from "zod";
+ * import { z } from "../deps/zod.ts";
  * const r = z.object({ a: z.string() }).safeParse({ a: 1 }, { reportInput: true });
  * if (!r.success) issuesLine(r.error.issues, 3); // "a: expected string, got 1"
  * ```

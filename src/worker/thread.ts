@@ -15,7 +15,7 @@ import type { Config } from "../config/schema.ts";
 import type { RunTools } from "../runner/run.ts";
 import type { ResolvedRunner } from "../runner/runtime.ts";
 import type { SandboxSettings } from "../runner/sandbox/mod.ts";
-import type { EgressInit } from "../runner/sandbox/egress/run_egress.ts";
+import type { EgressInit } from "../runner/sandbox/egress/slots.ts";
 import type { ExecutorDeps } from "../scheduler/executor.ts";
 import { RunQueue } from "../scheduler/queue.ts";
 import type { recoverInbound, RecoveryReport } from "../scheduler/recovery.ts";

@@ -23,6 +23,9 @@ Deno.test("an idle daemon's main thread imports neither hono nor the requester s
       "src/delegation/requester.ts",
       "src/delegation/from_config.ts",
       "src/daemon/status.ts",
+      // The worker's egress proxy: the main thread only computes its set-up (egress/slots.ts).
+      "src/runner/sandbox/egress/run_egress.ts",
+      "src/runner/sandbox/egress/proxy.ts",
     ]
   ) {
     assert.ok(!mods.includes(lazy), `${lazy} is imported at start`);

@@ -37,11 +37,8 @@ import type { Invocation, RunnerEvent, RunOutcome } from "../../src/runner/types
 import { probeSandbox } from "../../src/runner/sandbox/availability.ts";
 import { hostLayout, installPathsOf } from "../../src/runner/sandbox/host.ts";
 import { prepareRunSandbox, type SandboxSettings } from "../../src/runner/sandbox/mod.ts";
-import {
-  egressInit,
-  EgressRuntime,
-  type TaskEgress,
-} from "../../src/runner/sandbox/egress/run_egress.ts";
+import { EgressRuntime, type TaskEgress } from "../../src/runner/sandbox/egress/run_egress.ts";
+import { egressInit } from "../../src/runner/sandbox/egress/slots.ts";
 import type { EgressRecord, EgressSummary } from "../../src/runner/sandbox/egress/proxy.ts";
 import type { Destination } from "../../src/util/destination.ts";
 import { type ConfigInput, configToml } from "../support/daemon.ts";

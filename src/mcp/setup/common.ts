@@ -12,7 +12,7 @@
  * }
  * ```
  */
-import { z } from "zod";
+import { z } from "../../deps/zod.ts";
 import type { CallToolResult } from "../../deps/mcp.ts";
 import { LazyControl } from "../control.ts";
 import type { ToolContext } from "../tools/common.ts";

@@ -16,7 +16,7 @@
  * registerConfigTools(server, ctx, () => Promise.resolve(book));
  * ```
  */
-import { z } from "zod";
+import { z } from "../../deps/zod.ts";
 import type { McpServer } from "../../deps/mcp.ts";
 import type { PlanBook } from "../../setup/apply.ts";
 import { okResult } from "../results.ts";

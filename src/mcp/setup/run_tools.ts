@@ -13,7 +13,7 @@
  * registerRunTools(new McpServer({ name: "cmesh", version: "1" }), ctx);
  * ```
  */
-import { z } from "zod";
+import { z } from "../../deps/zod.ts";
 import type { McpServer } from "../../deps/mcp.ts";
 import { okResult } from "../results.ts";
 import { configFileOf, fail, Loose, type SetupToolContext } from "./common.ts";

@@ -9,7 +9,7 @@
  * // inside a tool callback: const progress = reporterFor(extra);
  * ```
  */
-import { z } from "zod";
+import { z } from "../../deps/zod.ts";
 import type {
   McpServer,
   RequestHandlerExtra,

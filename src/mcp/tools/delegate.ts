@@ -10,7 +10,7 @@
  * // registerDelegateTool(server, { control });
  * ```
  */
-import { z } from "zod";
+import { z } from "../../deps/zod.ts";
 import { AbsolutePath, Name } from "../../protocol/task.ts";
 import { followTask, POLL_S } from "../follow.ts";
 import { taskText } from "../format.ts";

@@ -10,7 +10,7 @@
  * // registerTaskTools(server, { control });
  * ```
  */
-import { z } from "zod";
+import { z } from "../../deps/zod.ts";
 import { isTerminal, TASK_STATES } from "../../protocol/task.ts";
 import type { ControlCalls } from "../../control/calls.ts";
 import { fetchResult } from "../follow.ts";

@@ -10,7 +10,7 @@
  * // registerWaitTools(server, { control });
  * ```
  */
-import { z } from "zod";
+import { z } from "../../deps/zod.ts";
 import { isTerminal } from "../../protocol/task.ts";
 import { followTask } from "../follow.ts";
 import { taskText } from "../format.ts";

@@ -5,14 +5,13 @@
  * binds and wrapper of the in-sandbox forwarders, the proxy variables). `finish()` stops the
  * proxy, frees the slot and returns what the run did through it, for the events and the audit.
  *
- * Socket paths are fixed per slot (`<state>/egress/s<N>/p.sock`, `t<K>.sock`) because a
- * permission-narrowed Deno Worker may only listen on unix socket paths it was granted by name:
- * {@link EgressSlots.socketPaths} lists them for `daemon/worker_permissions.ts`.
+ * The slots and the set-up computed in the main thread are in `slots.ts`.
  *
  * @example
  * ```ts
  * import type { EgressPolicy } from "./policy.ts";
- * import { EgressSlots, prepareRunEgress } from "./run_egress.ts";
+ * import { prepareRunEgress } from "./run_egress.ts";
+ * import { EgressSlots } from "./slots.ts";
  * declare const policy: EgressPolicy; // from the manifest and the profile
  * const slots = new EgressSlots("/var/lib/cmesh/egress", 4, 1);
  * const eg = await prepareRunEgress(policy, { slots, socat: "/usr/bin/socat" });
@@ -24,55 +23,16 @@
  */
 import { type Destination, formatDestination } from "../../../util/destination.ts";
 import { EgressSetupError, type ForwarderBind, forwarderPlan, tunnelCount } from "./forwarder.ts";
-import type { EgressMode } from "../../../config/schema.ts";
 import type { ResolvedRunner } from "../../runtime.ts";
 import type { RunnerEvent } from "../../types.ts";
 import { capEgress, describeEgress, type EgressPolicy, resolvedRunnerEgress } from "./policy.ts";
+import { type EgressInit, EgressSlots } from "./slots.ts";
 import {
   type EgressLimits,
   type EgressRecord,
   type EgressSummary,
   startEgressProxy,
 } from "./proxy.ts";
-
-/** A fixed pool of socket directories, one per concurrently running `model` run. */
-export class EgressSlots {
-  readonly #free: number[];
-
-  /**
-   * @param root the directory holding the slots (under the state dir)
-   * @param count how many runs may use egress at once
-   * @param tunnels the most direct tunnels one run may need (`tunnelCount`)
-   */
-  constructor(readonly root: string, readonly count: number, readonly tunnels: number) {
-    this.#free = Array.from({ length: count }, (_, i) => i);
-  }
-
-  /** The socket directory of slot `i`. */
-  dir(i: number): string {
-    return `${this.root}/s${i}`;
-  }
-
-  /** Every socket path any slot may listen on (the worker's `net` grants them by name). */
-  socketPaths(): string[] {
-    const out: string[] = [];
-    for (let i = 0; i < this.count; i++) {
-      out.push(`${this.dir(i)}/p.sock`);
-      for (let t = 0; t < this.tunnels; t++) out.push(`${this.dir(i)}/t${t}.sock`);
-    }
-    return out;
-  }
-
-  /** A free slot, or null when all are taken. */
-  acquire(): number | null {
-    return this.#free.shift() ?? null;
-  }
-
-  /** Gives a slot back. */
-  release(i: number): void {
-    if (!this.#free.includes(i)) this.#free.push(i);
-  }
-}
 
 /** The network a sandbox gets (the shape of the sandbox spec's `network`). */
 export type EgressNetwork =
@@ -198,62 +158,6 @@ export function describeEgressSummary(s: EgressSummary): string {
   }; ${s.bytes} bytes${s.byteLimitHit ? " (byte limit reached)" : ""}`;
 }
 
-/** What the worker needs for egress: plain data, computed in the daemon's main thread. */
-export interface EgressInit {
-  /** Directory holding the socket slots (`<state>/egress`). */
-  root: string;
-  slots: number;
-  tunnels: number;
-  /** Absolute path of `socat`, null when it is not installed. */
-  socat: string | null;
-  /** The daemon's own ports, never allowed on loopback. */
-  daemonPorts: number[];
-  /** `profiles.<p>.egress` caps. */
-  profileCaps: Record<string, EgressMode>;
-}
-
-/** Inputs of {@link egressInit}. */
-export interface EgressInitInput {
-  stateDir: string;
-  /** Runs at once (`inbound.max_concurrent`). */
-  maxConcurrent: number;
-  runners: readonly ResolvedRunner[];
-  env: Readonly<Record<string, string>>;
-  daemonPorts: number[];
-  profileCaps: Record<string, EgressMode | undefined>;
-  socat: string | null;
-}
-
-/**
- * The worker's egress set-up, and the `net` permissions it needs: every destination a `model`
- * runner may reach (`host:port`) and every slot socket (`unix:<path>`), nothing else.
- */
-export function egressInit(i: EgressInitInput): { init: EgressInit; net: string[] } {
-  const net = new Set<string>();
-  let tunnels = 0;
-  for (const r of i.runners) {
-    const policy = resolvedRunnerEgress(r, i.env, i.daemonPorts);
-    if (policy.mode !== "model") continue;
-    const dests = policy.destinations.map((d) => d.destination);
-    for (const d of dests) net.add(formatDestination(d));
-    tunnels = Math.max(tunnels, tunnelCount(dests));
-  }
-  const profileCaps: Record<string, EgressMode> = {};
-  for (const [p, cap] of Object.entries(i.profileCaps)) if (cap) profileCaps[p] = cap;
-  // Twice the concurrency: a slot is freed only after its run's proxy has closed.
-  const init: EgressInit = {
-    root: `${i.stateDir}/egress`,
-    slots: Math.max(1, i.maxConcurrent * 2),
-    tunnels,
-    socat: i.socat,
-    daemonPorts: i.daemonPorts,
-    profileCaps,
-  };
-  const slots = new EgressSlots(init.root, init.slots, init.tunnels);
-  for (const p of slots.socketPaths()) net.add(`unix:${p}`);
-  return { init, net: [...net] };
-}
-
 /** A task's egress, as the executor uses it. */
 export type TaskEgress =
   | (RunEgress & { policy: EgressPolicy; describe: string })
@@ -276,7 +180,7 @@ export class EgressRuntime {
   }
 
   /**
-   * @param init from {@link egressInit}
+   * @param init from `egressInit` (`slots.ts`)
    * @param connect how the proxies connect to a destination (tests); default `Deno.connect`
    */
   constructor(

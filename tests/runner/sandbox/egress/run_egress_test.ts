@@ -9,7 +9,8 @@ import assert from "node:assert/strict";
 import { claudeManifest } from "../../../../src/runner/builtin/claude.ts";
 import { codexManifest } from "../../../../src/runner/builtin/codex.ts";
 import type { ResolvedRunner } from "../../../../src/runner/runtime.ts";
-import { egressInit, EgressRuntime } from "../../../../src/runner/sandbox/egress/run_egress.ts";
+import { EgressRuntime } from "../../../../src/runner/sandbox/egress/run_egress.ts";
+import { egressInit } from "../../../../src/runner/sandbox/egress/slots.ts";
 
 const runner = (over: Partial<ResolvedRunner> = {}): ResolvedRunner => ({
   name: "claude",
