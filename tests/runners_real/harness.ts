@@ -37,6 +37,7 @@ import type { Invocation, RunnerEvent, RunOutcome } from "../../src/runner/types
 import { probeSandbox } from "../../src/runner/sandbox/availability.ts";
 import { hostLayout, installPathsOf } from "../../src/runner/sandbox/host.ts";
 import { prepareRunSandbox, type SandboxSettings } from "../../src/runner/sandbox/mod.ts";
+import { EtcMirror } from "../../src/runner/sandbox/etc_mirror.ts";
 import { EgressRuntime, type TaskEgress } from "../../src/runner/sandbox/egress/run_egress.ts";
 import { egressInit } from "../../src/runner/sandbox/egress/slots.ts";
 import type { EgressRecord, EgressSummary } from "../../src/runner/sandbox/egress/proxy.ts";
@@ -97,10 +98,16 @@ const gitBin = await findOnPath("git");
 export const TOOLS: RunTools = { gitBin, killBin, psBin };
 
 /** The node's sandbox as the daemon resolves it (required; fails the run when unusable). */
+const HOST = await hostLayout();
+const ETC_MIRROR_DIR = await Deno.makeTempDir({ prefix: "cmesh-real-etc-" });
+globalThis.addEventListener("unload", () => Deno.removeSync(ETC_MIRROR_DIR, { recursive: true }));
+
+/** As the worker sandboxes a run: `/etc` through its mirror (`runner/sandbox/etc_mirror.ts`). */
 export const SANDBOX: SandboxSettings = {
   mode: "required",
   availability: await probeSandbox(),
-  host: await hostLayout(),
+  host: HOST,
+  etcMirror: new EtcMirror(`${ETC_MIRROR_DIR}/etc`, HOST.etc),
 };
 
 /** Directories of one run. */
