@@ -26,6 +26,9 @@
  * ```
  */
 import { basename, dirname, join } from "node:path";
+import { logger } from "../../util/log.ts";
+
+const log = logger("sandbox");
 
 /** How one sandbox start shows `/etc`: the mirror at `/etc`, then `binds` over it. */
 export interface EtcView {
@@ -59,6 +62,7 @@ export class EtcMirror {
   /** Path below the root → what the mirror holds for it (and the host file's signature). */
   #held = new Map<string, { kind: Kind; signature: string | null }>();
   #made = false;
+  #failing = false;
 
   /**
    * `entries` are host paths below `root` (`/etc`; another directory in tests), none below
@@ -96,8 +100,18 @@ export class EtcMirror {
         const kind = this.#refresh(path);
         if (kind === "dir-mount" || kind === "file-mount") binds.push(path);
       }
+      if (this.#failing) log.info("the /etc mirror {dir} is kept again", { dir: this.dir });
+      this.#failing = false;
       return { dir: this.dir, binds };
-    } catch {
+    } catch (e) {
+      // Said once when it starts failing, and once when it works again.
+      if (!this.#failing) {
+        log.warn("the /etc mirror {dir} cannot be kept ({reason}): runs bind each entry", {
+          dir: this.dir,
+          reason: (e as Error).message,
+        });
+      }
+      this.#failing = true;
       this.#made = false;
       return null;
     }

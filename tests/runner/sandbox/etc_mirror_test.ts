@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { EtcMirror } from "../../../src/runner/sandbox/etc_mirror.ts";
+import { setLogSink } from "../../../src/util/log.ts";
 
 async function world() {
   const base = await Deno.makeTempDir({ prefix: "cmesh-etc-mirror-" });
@@ -111,15 +112,32 @@ Deno.test("EtcMirror: starts empty, and is null (bind each entry) when it cannot
     const mirror = new EtcMirror(w.mirrorDir, w.entries, { root: w.etc });
     assert.ok(mirror.view() !== null);
     assert.deepEqual(names(w.mirrorDir), ["hosts", "localtime", "passwd", "ssl"]);
-    // The state dir's place taken by a file: no mirror, and the next view tries again.
-    const blocked = new EtcMirror(join(w.base, "state", "passwd-file", "m"), w.entries, {
-      root: w.etc,
-    });
-    await Deno.writeTextFile(join(w.base, "state", "passwd-file"), "");
-    assert.equal(blocked.view(), null);
-    await Deno.remove(join(w.base, "state", "passwd-file"));
-    await Deno.mkdir(join(w.base, "state", "passwd-file"));
-    assert.ok(blocked.view() !== null);
+    // The state dir's place taken by a file: no mirror, and the next view tries again. The
+    // operator is told once when it starts failing and once when it works again.
+    const said: string[] = [];
+    setLogSink((level, _c, message, props) =>
+      said.push(`${level} ${message} ${props.reason ?? ""}`)
+    );
+    try {
+      const blocked = new EtcMirror(join(w.base, "state", "passwd-file", "m"), w.entries, {
+        root: w.etc,
+      });
+      await Deno.writeTextFile(join(w.base, "state", "passwd-file"), "");
+      assert.equal(blocked.view(), null);
+      assert.equal(blocked.view(), null);
+      await Deno.remove(join(w.base, "state", "passwd-file"));
+      await Deno.mkdir(join(w.base, "state", "passwd-file"));
+      assert.ok(blocked.view() !== null);
+      assert.ok(blocked.view() !== null);
+      assert.equal(said.length, 2, said.join("\n"));
+      assert.match(
+        said[0],
+        /^warning the \/etc mirror \{dir\} cannot be kept .* runs bind each entry \S/,
+      );
+      assert.match(said[1], /^info the \/etc mirror \{dir\} is kept again/);
+    } finally {
+      setLogSink(null);
+    }
     assert.throws(() => new EtcMirror(w.mirrorDir, ["/etc/passwd", "/usr/x"]), /not below \/etc/);
     assert.throws(
       () => new EtcMirror(w.mirrorDir, ["/etc/ssl", "/etc/ssl/certs"]),
