@@ -22,12 +22,21 @@ async function world() {
   return { base, etc, entries, mirrorDir };
 }
 
+/** Runs `fn` in a fresh stand-in world and removes it afterwards. */
+async function inWorld(fn: (w: Awaited<ReturnType<typeof world>>) => Promise<void> | void) {
+  const w = await world();
+  try {
+    await fn(w);
+  } finally {
+    await Deno.remove(w.base, { recursive: true });
+  }
+}
+
 const read = (p: string) => Deno.readTextFileSync(p);
 const names = (dir: string) => [...Deno.readDirSync(dir)].map((e) => e.name).sort();
 
-Deno.test("EtcMirror: files copied through links, directories bound over mount points", async () => {
-  const w = await world();
-  try {
+Deno.test("EtcMirror: files copied through links, directories bound over mount points", () =>
+  inWorld((w) => {
     const view = new EtcMirror(w.mirrorDir, w.entries, { root: w.etc }).view();
     assert.deepEqual(view, { dir: w.mirrorDir, binds: [join(w.etc, "ssl")] });
     assert.deepEqual(names(w.mirrorDir), ["hosts", "localtime", "passwd", "ssl"]);
@@ -39,14 +48,10 @@ Deno.test("EtcMirror: files copied through links, directories bound over mount p
     const ssl = join(w.mirrorDir, "ssl");
     assert.ok(Deno.statSync(ssl).isDirectory);
     assert.deepEqual(names(ssl), [], "an empty mount point, not a copy");
-  } finally {
-    await Deno.remove(w.base, { recursive: true });
-  }
-});
+  }));
 
-Deno.test("EtcMirror: a host change shows at the next view; what vanished goes", async () => {
-  const w = await world();
-  try {
+Deno.test("EtcMirror: a host change shows at the next view; what vanished goes", () =>
+  inWorld(async (w) => {
     const mirror = new EtcMirror(w.mirrorDir, w.entries, { root: w.etc });
     mirror.view();
     // Rewritten in place (same inode, new size) and replaced by rename (new inode, same size).
@@ -69,28 +74,20 @@ Deno.test("EtcMirror: a host change shows at the next view; what vanished goes",
     assert.deepEqual(mirror.view()?.binds, [join(w.etc, "hosts")]);
     assert.ok(Deno.statSync(join(w.mirrorDir, "hosts")).isDirectory);
     assert.equal(read(join(w.mirrorDir, "ssl")), "a file now\n");
-  } finally {
-    await Deno.remove(w.base, { recursive: true });
-  }
-});
+  }));
 
-Deno.test("EtcMirror: an unchanged host is not copied again", async () => {
-  const w = await world();
-  try {
+Deno.test("EtcMirror: an unchanged host is not copied again", () =>
+  inWorld((w) => {
     const mirror = new EtcMirror(w.mirrorDir, w.entries, { root: w.etc });
     mirror.view();
     // Written behind the mirror's back: kept while the host file stays the same.
     Deno.writeTextFileSync(join(w.mirrorDir, "passwd"), "marker\n");
     mirror.view();
     assert.equal(read(join(w.mirrorDir, "passwd")), "marker\n");
-  } finally {
-    await Deno.remove(w.base, { recursive: true });
-  }
-});
+  }));
 
-Deno.test("EtcMirror: a file over the size cap is bound, over an empty placeholder", async () => {
-  const w = await world();
-  try {
+Deno.test("EtcMirror: a file over the size cap is bound, over an empty placeholder", () =>
+  inWorld((w) => {
     const view = new EtcMirror(w.mirrorDir, w.entries, { root: w.etc, maxFileBytes: 16 }).view();
     assert.deepEqual(view?.binds, [
       join(w.etc, "passwd"),
@@ -99,14 +96,10 @@ Deno.test("EtcMirror: a file over the size cap is bound, over an empty placehold
     ]);
     assert.equal(read(join(w.mirrorDir, "passwd")), "", "a mount point only");
     assert.equal(read(join(w.mirrorDir, "localtime")), "UTC zone data");
-  } finally {
-    await Deno.remove(w.base, { recursive: true });
-  }
-});
+  }));
 
-Deno.test("EtcMirror: starts empty, and is null (bind each entry) when it cannot be kept", async () => {
-  const w = await world();
-  try {
+Deno.test("EtcMirror: starts empty, and is null (bind each entry) when it cannot be kept", () =>
+  inWorld(async (w) => {
     await Deno.mkdir(w.mirrorDir);
     await Deno.writeTextFile(join(w.mirrorDir, "shadow"), "left by someone\n");
     const mirror = new EtcMirror(w.mirrorDir, w.entries, { root: w.etc });
@@ -144,14 +137,10 @@ Deno.test("EtcMirror: starts empty, and is null (bind each entry) when it cannot
       /below another/,
     );
     assert.throws(() => new EtcMirror(w.mirrorDir, ["/etc/../root"]), /not below/);
-  } finally {
-    await Deno.remove(w.base, { recursive: true });
-  }
-});
+  }));
 
-Deno.test("EtcMirror: a nested entry shows without the rest of its directory (ssl/private)", async () => {
-  const w = await world();
-  try {
+Deno.test("EtcMirror: a nested entry shows without the rest of its directory (ssl/private)", () =>
+  inWorld(async (w) => {
     await Deno.mkdir(join(w.etc, "ssl", "private"));
     await Deno.writeTextFile(join(w.etc, "ssl", "private", "server.key"), "SECRET");
     await Deno.writeTextFile(join(w.etc, "ssl", "openssl.cnf"), "[openssl]\n");
@@ -161,7 +150,4 @@ Deno.test("EtcMirror: a nested entry shows without the rest of its directory (ss
     assert.deepEqual(names(join(w.mirrorDir, "ssl")), ["certs", "openssl.cnf"]);
     assert.equal(read(join(w.mirrorDir, "ssl", "openssl.cnf")), "[openssl]\n");
     assert.equal(Deno.statSync(join(w.mirrorDir, "ssl")).mode! & 0o777, 0o755);
-  } finally {
-    await Deno.remove(w.base, { recursive: true });
-  }
-});
+  }));
