@@ -55,8 +55,9 @@ const uniq = (xs: string[]) => [...new Set(xs)];
 
 /**
  * Narrow permissions: own listener(s); state dir; cwd roots; runner binaries; the sandbox binary
- * (bwrap) that wraps every run, and the `/etc` entries its runs see (read). No LocalAPI: callers are identified by the main thread
- * (`worker/identity_port.ts`), so a bug in a request handler cannot talk to tailscaled.
+ * (bwrap) that wraps every run, and the `/etc` entries its runs see (read). No LocalAPI: callers
+ * are identified by the main thread (`worker/identity_port.ts`), so a bug in a request handler
+ * cannot talk to tailscaled.
  */
 export function workerPermissions(i: WorkerPermissionInputs): WorkerPermissions {
   const net = i.bind.map((h) => (h.includes(":") ? `[${h}]:${i.port}` : `${h}:${i.port}`));

@@ -11,7 +11,7 @@ import type { RunTools } from "../runner/run.ts";
 import { resolveRunners, type RunnerRuntime } from "../runner/runtime.ts";
 import { probeSandbox } from "../runner/sandbox/availability.ts";
 import { hostLayout, installPathsOf } from "../runner/sandbox/host.ts";
-import { effectiveSandboxMode, type SandboxSettings } from "../runner/sandbox/mod.ts";
+import { effectiveSandboxMode, type SandboxSettings, sandboxState } from "../runner/sandbox/mod.ts";
 import { egressInit } from "../runner/sandbox/egress/slots.ts";
 import { isTailnetIp } from "../tailscale/addr.ts";
 import { WINDOWS_TAILSCALE_CLI } from "../tailscale/cli_transport.ts";
@@ -182,10 +182,7 @@ export async function prepareWorker(args: {
     sandboxBin: sandbox.mode === "required" && sandbox.availability.ok
       ? sandbox.availability.bin
       : null,
-    etcEntries: sandbox.mode === "required" && sandbox.availability.ok &&
-        sandbox.availability.kind === "bwrap"
-      ? sandbox.host.etc
-      : [],
+    etcEntries: sandboxState(sandbox) === "bwrap" ? sandbox.host.etc : [],
     egressNet: egress.net,
   });
   return {

@@ -111,13 +111,14 @@ function lazyExecutor(
   etcMirrorDir: string,
 ): (id: string, signal: AbortSignal) => Promise<void> {
   const load = lazily(async () => {
-    const [{ executeTask }, { EgressRuntime }, { EtcMirror }] = await Promise.all([
-      import("../scheduler/executor.ts"),
-      import("../runner/sandbox/egress/run_egress.ts"),
-      import("../runner/sandbox/etc_mirror.ts"),
-    ]);
-    const a = deps.sandbox.availability;
-    const sandbox = a.ok && a.kind === "bwrap"
+    const [{ executeTask }, { EgressRuntime }, { EtcMirror }, { sandboxState }] = await Promise
+      .all([
+        import("../scheduler/executor.ts"),
+        import("../runner/sandbox/egress/run_egress.ts"),
+        import("../runner/sandbox/etc_mirror.ts"),
+        import("../runner/sandbox/mod.ts"),
+      ]);
+    const sandbox = sandboxState(deps.sandbox) === "bwrap"
       ? { ...deps.sandbox, etcMirror: new EtcMirror(etcMirrorDir, deps.sandbox.host.etc) }
       : deps.sandbox;
     const full = { ...deps, sandbox, egress: egress ? new EgressRuntime(egress) : undefined };

@@ -30,6 +30,7 @@ import {
   type SandboxSpec,
   sandboxSpecFor,
   type SandboxSpecInput,
+  sandboxViewFor,
 } from "./spec.ts";
 
 /** `[sandbox] mode`. */
@@ -137,7 +138,7 @@ export function prepareRunSandbox(
     return { ok: false, reason: SEATBELT_NO_MODEL_EGRESS };
   }
   // The mirror is refreshed here, at the moment of use (a confined bwrap view only).
-  const etcView = a.kind === "bwrap" && input.profile !== "full"
+  const etcView = a.kind === "bwrap" && sandboxViewFor(input.profile) === "confined"
     ? settings.etcMirror?.view() ?? null
     : null;
   const spec = sandboxSpecFor({ ...input, host: settings.host, etcView });

@@ -130,13 +130,26 @@ export interface SandboxSpecInput {
 }
 
 /**
+ * The view a profile's runs get: `host` for `full`, `confined` for every other name.
+ *
+ * @example
+ * ```ts
+ * sandboxViewFor("full"); // "host"
+ * sandboxViewFor("query"); // "confined"
+ * ```
+ */
+export function sandboxViewFor(profile: string): SandboxSpec["view"] {
+  return profile === "full" ? "host" : "confined";
+}
+
+/**
  * The spec for one run. Profiles other than `edit`, `build` and `full` (custom names too) get
  * the read-only `query` view: fail closed.
  */
 export function sandboxSpecFor(input: SandboxSpecInput): SandboxSpec {
   const full = input.profile === "full";
   return {
-    view: full ? "host" : "confined",
+    view: sandboxViewFor(input.profile),
     cwd: input.cwd,
     cwdWritable: full || WRITABLE_PROFILES.includes(input.profile),
     home: `${input.runDir}/home`,
