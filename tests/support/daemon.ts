@@ -25,7 +25,7 @@ import type { z } from "zod";
 import type { Config } from "../../src/config/schema.ts";
 import { spawnDaemon } from "../../src/daemon/spawn.ts";
 import { denoRunArgs } from "../../src/util/deno_permissions.ts";
-import { freePorts } from "../../src/util/free_ports.ts";
+import { freePort as freeProductPort } from "../../src/util/free_ports.ts";
 import { run } from "./proc.ts";
 
 /** Repo root (tests spawn `src/main.ts` from here so Deno finds deno.json). */
@@ -75,16 +75,13 @@ export function claimPort(port: number, now = Date.now()): boolean {
 
 /**
  * A free TCP port on 127.0.0.1 that no earlier call of this or another running test process
- * returned: two calls in a row may otherwise get the same port from the kernel (the first one's
- * listener was closed), and a node whose control and worker ports are equal does not start, nor
- * do two daemons on one port.
+ * returned, drawn below the kernel's ephemeral range so that no `port: 0` listener or outgoing
+ * connection takes it in the meantime (src/util/free_ports.ts). Two calls in a row may otherwise get the same port (the
+ * first one's listener was closed), and a node whose control and worker ports are equal does not
+ * start, nor do two daemons on one port.
  */
 export function freePort(): number {
-  for (let attempt = 0; attempt < 1000; attempt++) {
-    const [port] = freePorts(1);
-    if (claimPort(port)) return port;
-  }
-  throw new Error("freePort: the kernel kept handing out ports test runs already claimed");
+  return freeProductPort(claimPort);
 }
 
 /**

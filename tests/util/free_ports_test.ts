@@ -3,7 +3,7 @@
  * Tests of free ports: distinct within one call (the product demo) and across calls (tests).
  */
 import assert from "node:assert/strict";
-import { freePorts } from "../../src/util/free_ports.ts";
+import { freePorts, UNASSIGNED_PORTS } from "../../src/util/free_ports.ts";
 import { CLAIM_TTL_MS, claimPort, freePort } from "../support/daemon.ts";
 
 Deno.test("freePorts: the ports of one call are distinct and each can be listened on", () => {
@@ -21,6 +21,23 @@ Deno.test("freePort (tests): never the same port twice in one process", () => {
     const port = freePort();
     assert.ok(!seen.has(port), `port ${port} handed out twice`);
     seen.add(port);
+  }
+});
+
+Deno.test("freePorts and freePort (tests): ports lie below the kernel's ephemeral range, where no port-0 listener lands", () => {
+  const [low, high] = UNASSIGNED_PORTS;
+  for (const port of [...freePorts(20), ...Array.from({ length: 20 }, freePort)]) {
+    assert.ok(port >= low && port <= high, `port ${port}`);
+  }
+  // The ports the kernel picks for port 0 (and for outgoing connections) lie above the range.
+  const listeners = Array.from(
+    { length: 50 },
+    () => Deno.listen({ hostname: "127.0.0.1", port: 0 }),
+  );
+  try {
+    for (const l of listeners) assert.ok((l.addr as Deno.NetAddr).port > high);
+  } finally {
+    for (const l of listeners) l.close();
   }
 });
 
