@@ -32,6 +32,34 @@ export const SEATBELT_SYSTEM_READ: readonly string[] = [
   "/Library/Developer/CommandLineTools",
 ];
 
+/**
+ * Files under `/private/etc` no run may read, though the directory is readable (macOS keeps no
+ * list of what its tools need there, as Linux's `ETC_ENTRIES` does): the password hashes, sudo's
+ * rules, sshd's host keys, Kerberos keytabs and VPN secrets. A daemon running as root could read
+ * them otherwise. Each `deny` comes after the `allow` of `/private/etc` and is more specific, so it
+ * wins under Seatbelt's rule order.
+ */
+export const SEATBELT_ETC_SECRETS: { literals: readonly string[]; subpaths: readonly string[] } = {
+  literals: [
+    "/private/etc/master.passwd",
+    "/private/etc/spwd.db",
+    "/private/etc/sudoers",
+    "/private/etc/krb5.keytab",
+    "/private/etc/ssh/ssh_host_key",
+    "/private/etc/ssh/ssh_host_rsa_key",
+    "/private/etc/ssh/ssh_host_dsa_key",
+    "/private/etc/ssh/ssh_host_ecdsa_key",
+    "/private/etc/ssh/ssh_host_ed25519_key",
+  ],
+  subpaths: [
+    "/private/etc/sudoers.d",
+    "/private/etc/racoon",
+    "/private/etc/ppp",
+    "/private/etc/ssl/private",
+    "/private/etc/openldap",
+  ],
+};
+
 /** Device files every run may read and write. */
 const DEVICES = ["/dev/null", "/dev/zero", "/dev/random", "/dev/urandom", "/dev/tty", "/dev/fd"];
 
@@ -85,6 +113,10 @@ export function seatbeltProfile(spec: SandboxSpec): string {
       literals(spec.devices === "null" ? ["/dev/null"] : DEVICES).join(" ")
     })`,
     `(allow file-write* ${subpaths(writable).join(" ")})`,
+    `(deny file-read* file-write* ${
+      [...literals(SEATBELT_ETC_SECRETS.literals), ...subpaths(SEATBELT_ETC_SECRETS.subpaths)]
+        .join(" ")
+    })`,
   );
   // `system-socket`: the AF_SYSTEM sockets networking libraries query interfaces through.
   if (spec.network.kind === "host") lines.push("(allow network*)", "(allow system-socket)");

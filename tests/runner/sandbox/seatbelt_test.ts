@@ -3,7 +3,12 @@
  * workflow's macOS smoke runs it for real).
  */
 import assert from "node:assert/strict";
-import { sbplString, seatbeltArgv, seatbeltProfile } from "../../../src/runner/sandbox/seatbelt.ts";
+import {
+  sbplString,
+  SEATBELT_ETC_SECRETS,
+  seatbeltArgv,
+  seatbeltProfile,
+} from "../../../src/runner/sandbox/seatbelt.ts";
 import { sandboxSpecFor } from "../../../src/runner/sandbox/spec.ts";
 
 function specOf(profile: string, network: "host" | "none" = "host") {
@@ -50,6 +55,32 @@ Deno.test("seatbelt: edit writes the cwd; network none denies the network; full 
   const offline = seatbeltProfile(specOf("query", "none"));
   assert.ok(offline.includes("(deny network*)") && !offline.includes("(allow network*)"));
   assert.equal(seatbeltProfile(specOf("full")), "(version 1)\n(allow default)\n");
+});
+
+Deno.test("seatbelt: /private/etc is readable but its secrets are denied after it, in every confined profile", () => {
+  for (const profile of ["query", "edit", "build"]) {
+    const lines = seatbeltProfile(specOf(profile)).split("\n");
+    const allow = lines.findIndex((l) =>
+      l.startsWith("(allow file-read* (") && l.includes('"/private/etc"')
+    );
+    const deny = lines.findIndex((l) => l.startsWith("(deny file-read* file-write* ("));
+    assert.ok(allow >= 0 && deny > allow, `${profile}: the deny must follow the allow`);
+    const denied = [...lines[deny].matchAll(/\((literal|subpath) "([^"]*)"\)/g)].map((m) =>
+      `${m[1]} ${m[2]}`
+    );
+    for (
+      const secret of [
+        "literal /private/etc/master.passwd",
+        "literal /private/etc/sudoers",
+        "literal /private/etc/ssh/ssh_host_ed25519_key",
+        "subpath /private/etc/sudoers.d",
+      ]
+    ) assert.ok(denied.includes(secret), `${profile}: ${secret} is not denied`);
+    assert.equal(
+      denied.length,
+      SEATBELT_ETC_SECRETS.literals.length + SEATBELT_ETC_SECRETS.subpaths.length,
+    );
+  }
 });
 
 Deno.test("seatbelt: paths are quoted as SBPL strings; argv runs sandbox-exec -p", () => {
