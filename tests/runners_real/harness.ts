@@ -97,12 +97,14 @@ const gitBin = await findOnPath("git");
 /** The tools executeRun needs. */
 export const TOOLS: RunTools = { gitBin, killBin, psBin };
 
-/** The node's sandbox as the daemon resolves it (required; fails the run when unusable). */
 const HOST = await hostLayout();
 const ETC_MIRROR_DIR = await Deno.makeTempDir({ prefix: "cmesh-real-etc-" });
 globalThis.addEventListener("unload", () => Deno.removeSync(ETC_MIRROR_DIR, { recursive: true }));
 
-/** As the worker sandboxes a run: `/etc` through its mirror (`runner/sandbox/etc_mirror.ts`). */
+/**
+ * The node's sandbox as the daemon resolves it (required; fails the run when unusable), with
+ * `/etc` through the worker's mirror (`runner/sandbox/etc_mirror.ts`).
+ */
 export const SANDBOX: SandboxSettings = {
   mode: "required",
   availability: await probeSandbox(),

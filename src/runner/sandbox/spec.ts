@@ -147,11 +147,11 @@ export function sandboxViewFor(profile: string): SandboxSpec["view"] {
  * the read-only `query` view: fail closed.
  */
 export function sandboxSpecFor(input: SandboxSpecInput): SandboxSpec {
-  const full = input.profile === "full";
+  const view = sandboxViewFor(input.profile);
   return {
-    view: sandboxViewFor(input.profile),
+    view,
     cwd: input.cwd,
-    cwdWritable: full || WRITABLE_PROFILES.includes(input.profile),
+    cwdWritable: view === "host" || WRITABLE_PROFILES.includes(input.profile),
     home: `${input.runDir}/home`,
     tmp: `${input.runDir}/tmp`,
     installPaths: [...new Set(input.installPaths)],
