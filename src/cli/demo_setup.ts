@@ -105,11 +105,11 @@ export async function createDemoLayout(base: string): Promise<DemoLayout> {
   return l;
 }
 
-/** The command that runs this same cmesh (compiled binary, or `deno run` from source). */
-export function selfCommand(): { bin: string; args: string[] } {
+/** The command that runs this same cmesh with `args` (compiled binary, or `deno run` from source). */
+export function selfCommand(args: string[]): { bin: string; args: string[] } {
   const exe = Deno.execPath();
-  if (Deno.build.standalone) return { bin: exe, args: [] };
+  if (Deno.build.standalone) return { bin: exe, args };
   const main = fileURLToPath(new URL("../main.ts", import.meta.url));
   const denoJson = fileURLToPath(new URL("../../deno.json", import.meta.url));
-  return { bin: exe, args: denoRunArgs(main, [], denoJson) };
+  return { bin: exe, args: denoRunArgs(main, args, denoJson) };
 }

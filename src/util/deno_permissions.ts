@@ -20,6 +20,8 @@
  * two isolates); without it an idle worker daemon is about 1.5 MiB smaller and its peak about 3,
  * for about 1% on a delegation's latency.
  *
+ * A `cmesh daemon` started from source also gets {@link DAEMON_FLAGS}: no V8 code cache.
+ *
  * @example
  * ```ts
  * import { denoRunArgs } from "./deno_permissions.ts";
@@ -47,9 +49,22 @@ export const RUNTIME_FLAGS: readonly string[] = Object.freeze([
 ]);
 
 /**
+ * Deno flags of a `cmesh daemon` run from source, after {@link RUNTIME_FLAGS}: no V8 code cache.
+ * With the cache, V8 materialises the cached bytecode of every function in each module it loads
+ * (and Deno keeps its cache database mapped); without it V8 compiles only the functions that
+ * run. An idle worker daemon holds about 2 MiB less anonymous memory and maps about 0.75 MiB of
+ * cache file less (docs/performance.md); the daemon starts a little slower, once. Short-lived
+ * commands (`cmesh mcp`, the CLI) keep the cache: their start is what an agent waits for.
+ * `deno compile` bakes one set of flags into the binary for every command, so the release keeps
+ * the cache (scripts/compile.ts).
+ */
+export const DAEMON_FLAGS: readonly string[] = Object.freeze(["--no-code-cache"]);
+
+/**
  * The `deno` argument list that runs `main` (a path to src/main.ts, or another entry point of
  * the repository) with cmesh's permissions, its V8 flags and no prompts; `config` adds `--config <deno.json>`
- * for callers whose working directory is not the checkout.
+ * for callers whose working directory is not the checkout. When `args` starts with `daemon`,
+ * {@link DAEMON_FLAGS} come after the runtime flags.
  */
 export function denoRunArgs(
   main: string,
@@ -61,6 +76,7 @@ export function denoRunArgs(
     "--no-prompt",
     ...PERMISSION_FLAGS,
     ...RUNTIME_FLAGS,
+    ...(args[0] === "daemon" ? DAEMON_FLAGS : []),
     ...(config ? ["--config", config] : []),
     main,
     ...args,

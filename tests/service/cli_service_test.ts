@@ -32,7 +32,7 @@ Deno.test({
       const unit = await Deno.readTextFile(out.file);
       assert.match(
         unit,
-        /^ExecStart=\S+ run --no-prompt --allow-read --allow-write --allow-net --allow-run --allow-env --allow-sys --deny-ffi --deny-import --v8-flags=--max-semi-space-size=1,--no-short-builtin-calls --config \S+deno\.json \S+src\/main\.ts daemon$/m,
+        /^ExecStart=\S+ run --no-prompt --allow-read --allow-write --allow-net --allow-run --allow-env --allow-sys --deny-ffi --deny-import --v8-flags=--max-semi-space-size=1,--no-short-builtin-calls --no-code-cache --config \S+deno\.json \S+src\/main\.ts daemon$/m,
       );
       assert.match(unit, new RegExp(`^Environment="PATH=${bin}:`, "m"));
       assert.deepEqual(await calls(log), [

@@ -5,7 +5,7 @@
  * python3 is installed).
  */
 import assert from "node:assert/strict";
-import { PERMISSION_FLAGS, RUNTIME_FLAGS } from "../../src/util/deno_permissions.ts";
+import { DAEMON_FLAGS, PERMISSION_FLAGS, RUNTIME_FLAGS } from "../../src/util/deno_permissions.ts";
 import { launchdPlist, launchdPlistPath } from "../../src/service/launchd.ts";
 import {
   carriedEnv,
@@ -50,6 +50,7 @@ Deno.test("daemon invocation: the compiled binary alone, or deno run with the pe
       "--no-prompt",
       ...PERMISSION_FLAGS,
       ...RUNTIME_FLAGS,
+      ...DAEMON_FLAGS,
       "--config",
       "/home/ann/src/cmesh/deno.json",
       "/home/ann/src/cmesh/src/main.ts",
@@ -96,7 +97,7 @@ Deno.test("systemd unit: ExecStart, environment, restart policy, default.target"
   const src = systemdUnit(spec({ invocation: daemonInvocation(fromSource) }));
   assert.match(
     src,
-    /^ExecStart=\/usr\/bin\/deno run --no-prompt --allow-read --allow-write --allow-net --allow-run --allow-env --allow-sys --deny-ffi --deny-import --v8-flags=--max-semi-space-size=1,--no-short-builtin-calls --config \/home\/ann\/src\/cmesh\/deno\.json \/home\/ann\/src\/cmesh\/src\/main\.ts daemon$/m,
+    /^ExecStart=\/usr\/bin\/deno run --no-prompt --allow-read --allow-write --allow-net --allow-run --allow-env --allow-sys --deny-ffi --deny-import --v8-flags=--max-semi-space-size=1,--no-short-builtin-calls --no-code-cache --config \/home\/ann\/src\/cmesh\/deno\.json \/home\/ann\/src\/cmesh\/src\/main\.ts daemon$/m,
   );
 });
 
@@ -187,7 +188,7 @@ Deno.test("Windows task: logon trigger for the user, exec with quoted arguments,
   assert.match(xml, /<Command>%SystemRoot%\\System32\\conhost\.exe<\/Command>/);
   assert.match(
     xml,
-    /<Arguments>--headless &quot;C:\\Program Files\\deno\\deno\.exe&quot; run --no-prompt --allow-read --allow-write --allow-net --allow-run --allow-env --allow-sys --deny-ffi --deny-import --v8-flags=--max-semi-space-size=1,--no-short-builtin-calls --config &quot;C:\\Users\\Ann Lee\\cmesh\\deno\.json&quot; &quot;C:\\Users\\Ann Lee\\cmesh\\src\\main\.ts&quot; daemon<\/Arguments>/,
+    /<Arguments>--headless &quot;C:\\Program Files\\deno\\deno\.exe&quot; run --no-prompt --allow-read --allow-write --allow-net --allow-run --allow-env --allow-sys --deny-ffi --deny-import --v8-flags=--max-semi-space-size=1,--no-short-builtin-calls --no-code-cache --config &quot;C:\\Users\\Ann Lee\\cmesh\\deno\.json&quot; &quot;C:\\Users\\Ann Lee\\cmesh\\src\\main\.ts&quot; daemon<\/Arguments>/,
   );
   assert.match(xml, /<ExecutionTimeLimit>PT0S<\/ExecutionTimeLimit>/);
   assert.match(xml, /<RestartOnFailure>/);
@@ -210,6 +211,6 @@ Deno.test("Windows task: logon trigger for the user, exec with quoted arguments,
   }
   assert.equal(
     parsed.trim(),
-    '--headless "C:\\Program Files\\deno\\deno.exe" run --no-prompt --allow-read --allow-write --allow-net --allow-run --allow-env --allow-sys --deny-ffi --deny-import --v8-flags=--max-semi-space-size=1,--no-short-builtin-calls --config "C:\\Users\\Ann Lee\\cmesh\\deno.json" "C:\\Users\\Ann Lee\\cmesh\\src\\main.ts" daemon',
+    '--headless "C:\\Program Files\\deno\\deno.exe" run --no-prompt --allow-read --allow-write --allow-net --allow-run --allow-env --allow-sys --deny-ffi --deny-import --v8-flags=--max-semi-space-size=1,--no-short-builtin-calls --no-code-cache --config "C:\\Users\\Ann Lee\\cmesh\\deno.json" "C:\\Users\\Ann Lee\\cmesh\\src\\main.ts" daemon',
   );
 });

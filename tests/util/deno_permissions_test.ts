@@ -6,7 +6,12 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { denoRunArgs, PERMISSION_FLAGS, RUNTIME_FLAGS } from "../../src/util/deno_permissions.ts";
+import {
+  DAEMON_FLAGS,
+  denoRunArgs,
+  PERMISSION_FLAGS,
+  RUNTIME_FLAGS,
+} from "../../src/util/deno_permissions.ts";
 import { REPO_ROOT } from "../support/daemon.ts";
 
 const denoJson = JSON.parse(await Deno.readTextFile(join(REPO_ROOT, "deno.json")));
@@ -46,6 +51,26 @@ Deno.test("denoRunArgs: run, no prompts, the flags, --config only when given, th
   ]);
   const withConfig = denoRunArgs("/r/src/main.ts", ["mcp"], "/r/deno.json");
   assert.deepEqual(withConfig.slice(-4), ["--config", "/r/deno.json", "/r/src/main.ts", "mcp"]);
+});
+
+Deno.test("denoRunArgs: a daemon runs without V8's code cache, every other command with it", () => {
+  assert.deepEqual(DAEMON_FLAGS, ["--no-code-cache"]);
+  const daemon = denoRunArgs("/r/src/main.ts", ["daemon", "--local-only"], "/r/deno.json");
+  assert.deepEqual(daemon, [
+    "run",
+    "--no-prompt",
+    ...PERMISSION_FLAGS,
+    ...RUNTIME_FLAGS,
+    "--no-code-cache",
+    "--config",
+    "/r/deno.json",
+    "/r/src/main.ts",
+    "daemon",
+    "--local-only",
+  ]);
+  for (const cmd of [["mcp"], ["version"], ["status", "daemon"]]) {
+    assert.ok(!denoRunArgs("src/main.ts", cmd).includes("--no-code-cache"), cmd.join(" "));
+  }
 });
 
 Deno.test("nothing in src, scripts, tests or bench starts cmesh with -P=cmesh", async () => {

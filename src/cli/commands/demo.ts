@@ -23,11 +23,11 @@ async function startDemoDaemon(
   home: string,
   demoCaller: string,
 ): Promise<SpawnedDaemon> {
-  const self = selfCommand();
+  const self = selfCommand(["daemon", "--insecure-local-demo", demoCaller]);
   try {
     return await spawnDaemon({
       bin: self.bin,
-      args: [...self.args, "daemon", "--insecure-local-demo", demoCaller],
+      args: self.args,
       env: { CMESH_HOME: home, NO_COLOR: "1" },
     });
   } catch (e) {
