@@ -17,9 +17,11 @@
  * ```
  */
 import { DatabaseSync, type StatementSync } from "node:sqlite";
-import { dirname } from "node:path";
 import { busyError, corruptError, isBusy, isCorrupt, StoreError, tooNewError } from "./errors.ts";
 import { IdleCheckpointer } from "./idle_checkpoint.ts";
+// Not node:path: the worker thread opens its store at start, and node:path costs an idle isolate
+// about 2 MiB (protocol/paths.ts).
+import { parentDir } from "../protocol/paths.ts";
 import { LATEST_SCHEMA_VERSION, migrate, schemaVersion } from "./migrations.ts";
 
 /** Options for {@link openStore}. */
@@ -142,7 +144,7 @@ function sleepSync(ms: number): void {
 }
 
 function ensureParentDir(path: string): void {
-  const dir = dirname(path);
+  const dir = parentDir(path);
   try {
     Deno.statSync(dir);
     return;
