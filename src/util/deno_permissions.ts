@@ -20,7 +20,9 @@
  * two isolates); without it an idle worker daemon is about 1.5 MiB smaller and its peak about 3,
  * for about 1% on a delegation's latency.
  *
- * A `cmesh daemon` started from source also gets {@link DAEMON_FLAGS}: no V8 code cache.
+ * A `cmesh daemon` that cmesh starts from source (service units, the demo, the tests: all through
+ * {@link denoRunArgs}) also gets {@link DAEMON_FLAGS}: no V8 code cache. `deno task cmesh daemon`
+ * runs with the task's flags, cache included.
  *
  * @example
  * ```ts
