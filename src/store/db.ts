@@ -19,8 +19,8 @@
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { busyError, corruptError, isBusy, isCorrupt, StoreError, tooNewError } from "./errors.ts";
 import { IdleCheckpointer } from "./idle_checkpoint.ts";
-// Not node:path: the worker thread opens its store at start, and node:path costs an idle isolate
-// about 2 MiB (protocol/paths.ts).
+// Not node:path: the worker thread opens its store at start, and node:path would load the Node
+// compatibility layer's error and validation modules into its idle isolate (protocol/paths.ts).
 import { parentDir } from "../protocol/paths.ts";
 import { LATEST_SCHEMA_VERSION, migrate, schemaVersion } from "./migrations.ts";
 

@@ -58,7 +58,7 @@ export const RUNTIME_FLAGS: readonly string[] = Object.freeze([
  * cache file less (docs/performance.md); the daemon starts a little slower, once. Short-lived
  * commands (`cmesh mcp`, the CLI) keep the cache: their start is what an agent waits for.
  * `deno compile` bakes one set of flags into the binary for every command, so the release keeps
- * the cache (scripts/compile.ts).
+ * the cache (docs/release.md).
  */
 export const DAEMON_FLAGS: readonly string[] = Object.freeze(["--no-code-cache"]);
 

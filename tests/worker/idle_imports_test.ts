@@ -10,8 +10,8 @@ import { staticImports } from "../support/module_graph.ts";
 
 Deno.test("the idle worker thread imports neither zod, hono, logtape nor the task modules", async () => {
   const rel = await staticImports("src/worker/thread.ts");
-  // node:path too: it brings the Node compatibility layer's error and validation modules, about
-  // 2 MiB in the thread's isolate (protocol/paths.ts has what the idle code needs).
+  // node:path too: it brings the Node compatibility layer's error and validation modules into the
+  // thread's isolate (protocol/paths.ts has what the idle code needs).
   const heavies = [
     "npm:zod",
     "npm:/zod",
