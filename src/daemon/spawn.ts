@@ -2,7 +2,8 @@
  * @module
  * Starting a `cmesh daemon` as a child process and waiting for its ready line (the JSON line
  * `{"ready":true,...}` it prints on stdout once both APIs listen). Used by `cmesh demo` and the
- * tests, so both start daemons exactly the same way.
+ * tests, so both start daemons exactly the same way, with {@link DAEMON_ENV} under the caller's
+ * environment.
  *
  * @example
  * ```ts
@@ -12,6 +13,7 @@
  * await d.stop();
  * ```
  */
+import { DAEMON_ENV } from "../util/deno_permissions.ts";
 
 /** The ready line a daemon prints on stdout. */
 export interface DaemonReady {
@@ -42,7 +44,7 @@ export async function spawnDaemon(opts: {
   const child = new Deno.Command(opts.bin, {
     args: opts.args,
     cwd: opts.cwd,
-    env: opts.env,
+    env: { ...DAEMON_ENV, ...opts.env },
     stdin: "null",
     stdout: "piped",
     stderr: "piped",

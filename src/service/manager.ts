@@ -28,6 +28,7 @@ import {
 } from "./spec.ts";
 import { systemdUnit, systemdUnitPath } from "./systemd.ts";
 import { utf16leWithBom, WINDOWS_TASK_NAME, windowsTaskXml } from "./windows_task.ts";
+import { DAEMON_ENV } from "../util/deno_permissions.ts";
 
 /** Which service manager an OS uses. */
 export type ServiceManagerName = "systemd" | "launchd" | "schtasks";
@@ -91,7 +92,11 @@ function specFor(se: ServiceEnvironment): ServiceSpec {
   return {
     // systemd loads service.env itself; launchd and Task Scheduler cannot carry variables.
     invocation: daemonInvocation(se.self, se.configFile, se.os === "linux" ? undefined : envFile),
-    env: se.os === "windows" ? {} : carriedEnv(se.env),
+    // DAEMON_ENV tunes glibc's allocator: only Linux has it.
+    env: se.os === "windows" ? {} : {
+      ...(se.os === "linux" ? DAEMON_ENV : {}),
+      ...carriedEnv(se.env),
+    },
     workingDirectory: home,
     logFile: join(se.stateDir, "daemon.log"),
     envFile,

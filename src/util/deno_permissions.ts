@@ -63,6 +63,19 @@ export const RUNTIME_FLAGS: readonly string[] = Object.freeze([
 export const DAEMON_FLAGS: readonly string[] = Object.freeze(["--no-code-cache"]);
 
 /**
+ * Environment of a `cmesh daemon` that cmesh starts (the demo, the tests, a Linux service unit):
+ * glibc's allocator limited to two arenas. By default each thread that allocates may get an arena
+ * of its own (up to eight per core), and a daemon's threads (its two isolates, V8's helpers,
+ * Deno's blocking pool of up to about 40 at start and in bursts) leave freed memory spread over
+ * them. With two, an idle worker daemon holds about 1 MiB less (docs/performance.md). Other C
+ * libraries ignore the variable; runners never see it (their environment is an allowlist). A
+ * daemon started by hand runs with whatever environment its shell gives it.
+ */
+export const DAEMON_ENV: Readonly<Record<string, string>> = Object.freeze({
+  MALLOC_ARENA_MAX: "2",
+});
+
+/**
  * The `deno` argument list that runs `main` (a path to src/main.ts, or another entry point of
  * the repository) with cmesh's permissions, its V8 flags and no prompts; `config` adds `--config <deno.json>`
  * for callers whose working directory is not the checkout. When `args` starts with `daemon`,

@@ -15,6 +15,7 @@ import {
   uninstallService,
 } from "../../src/service/manager.ts";
 import { tempDir } from "../support/daemon.ts";
+import { DAEMON_ENV } from "../../src/util/deno_permissions.ts";
 
 type Answer = Partial<CommandResult> | ((args: string[]) => Partial<CommandResult>);
 
@@ -241,6 +242,21 @@ Deno.test("runner credentials: launchd and Windows pass --env-file service.env; 
     const unit = serviceDefinition(envFor(dir, "linux", run)).text;
     assert.ok(!unit.includes("--env-file"), unit);
     assert.ok(unit.includes(`EnvironmentFile=-${envFile}`), unit);
+  } finally {
+    await tmp.cleanup();
+  }
+});
+
+Deno.test("the Linux unit limits glibc's malloc arenas (DAEMON_ENV); launchd's plist does not carry it", async () => {
+  const tmp = await tempDir();
+  try {
+    const { run } = recorder();
+    const unit = serviceDefinition(envFor(tmp.path, "linux", run)).text;
+    for (const [k, v] of Object.entries(DAEMON_ENV)) {
+      assert.match(unit, new RegExp(`^Environment="${k}=${v}"$`, "m"));
+    }
+    const plist = serviceDefinition(envFor(tmp.path, "darwin", run)).text;
+    assert.ok(!plist.includes("MALLOC_ARENA_MAX"), plist);
   } finally {
     await tmp.cleanup();
   }
