@@ -2,8 +2,8 @@
  * @module
  * Starting a `cmesh daemon` as a child process and waiting for its ready line (the JSON line
  * `{"ready":true,...}` it prints on stdout once both APIs listen). Used by `cmesh demo` and the
- * tests, so both start daemons exactly the same way, with {@link DAEMON_ENV} under the caller's
- * environment.
+ * tests, so both start daemons exactly the same way, with {@link DAEMON_ENV} for what neither the
+ * caller's `env` nor this process's environment sets.
  *
  * @example
  * ```ts
@@ -33,6 +33,13 @@ export interface SpawnedDaemon {
   stop(kill9?: boolean): Promise<Deno.CommandStatus>;
 }
 
+/** The {@link DAEMON_ENV} entries this process's environment does not set (a user's own wins). */
+function unsetDaemonEnv(): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(DAEMON_ENV).filter(([k]) => Deno.env.get(k) === undefined),
+  );
+}
+
 /** Spawns the daemon; rejects with its stderr if it exits or stays silent past `timeoutMs`. */
 export async function spawnDaemon(opts: {
   bin: string;
@@ -44,7 +51,7 @@ export async function spawnDaemon(opts: {
   const child = new Deno.Command(opts.bin, {
     args: opts.args,
     cwd: opts.cwd,
-    env: { ...DAEMON_ENV, ...opts.env },
+    env: { ...unsetDaemonEnv(), ...opts.env },
     stdin: "null",
     stdout: "piped",
     stderr: "piped",

@@ -69,7 +69,8 @@ export const DAEMON_FLAGS: readonly string[] = Object.freeze(["--no-code-cache"]
  * Deno's blocking pool of up to about 40 at start and in bursts) leave freed memory spread over
  * them. With two, an idle worker daemon holds about 1 MiB less (docs/performance.md). Other C
  * libraries ignore the variable; runners never see it (their environment is an allowlist). A
- * daemon started by hand runs with whatever environment its shell gives it.
+ * value already in the environment wins (`daemon/spawn.ts`); a daemon started by hand runs with
+ * whatever environment its shell gives it.
  */
 export const DAEMON_ENV: Readonly<Record<string, string>> = Object.freeze({
   MALLOC_ARENA_MAX: "2",

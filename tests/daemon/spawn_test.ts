@@ -1,8 +1,8 @@
 /**
  * @module
  * `spawnDaemon` (the demo's and the tests' way to start a daemon) gives the child
- * {@link DAEMON_ENV} under the caller's environment. A shell stands in for the daemon: its ready
- * line reports the variable it got.
+ * {@link DAEMON_ENV}, unless the caller's `env` or this process's environment sets the variable.
+ * A shell stands in for the daemon: its ready line reports the variable it got.
  */
 import assert from "node:assert/strict";
 import { spawnDaemon } from "../../src/daemon/spawn.ts";
@@ -20,11 +20,30 @@ async function arenasSeen(env: Record<string, string>): Promise<string> {
   }
 }
 
+/** Runs `fn` with MALLOC_ARENA_MAX set to `value` (or unset) in this process, then restores it. */
+async function withOwnArenas<T>(value: string | undefined, fn: () => Promise<T>): Promise<T> {
+  const before = Deno.env.get("MALLOC_ARENA_MAX");
+  if (value === undefined) Deno.env.delete("MALLOC_ARENA_MAX");
+  else Deno.env.set("MALLOC_ARENA_MAX", value);
+  try {
+    return await fn();
+  } finally {
+    if (before === undefined) Deno.env.delete("MALLOC_ARENA_MAX");
+    else Deno.env.set("MALLOC_ARENA_MAX", before);
+  }
+}
+
 Deno.test("spawnDaemon: the child gets DAEMON_ENV's allocator setting", async () => {
   assert.equal(DAEMON_ENV.MALLOC_ARENA_MAX, "2");
-  assert.equal(await arenasSeen({ PATH: "/usr/bin:/bin" }), "2");
+  const seen = await withOwnArenas(undefined, () => arenasSeen({ PATH: "/usr/bin:/bin" }));
+  assert.equal(seen, "2");
 });
 
 Deno.test("spawnDaemon: the caller's environment wins over DAEMON_ENV", async () => {
   assert.equal(await arenasSeen({ PATH: "/usr/bin:/bin", MALLOC_ARENA_MAX: "4" }), "4");
+});
+
+Deno.test("spawnDaemon: a value in this process's own environment is kept", async () => {
+  const seen = await withOwnArenas("3", () => arenasSeen({ PATH: "/usr/bin:/bin" }));
+  assert.equal(seen, "3");
 });
