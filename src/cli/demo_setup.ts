@@ -105,7 +105,10 @@ export async function createDemoLayout(base: string): Promise<DemoLayout> {
   return l;
 }
 
-/** The command that runs this same cmesh with `args` (compiled binary, or `deno run` from source). */
+/**
+ * The command that runs this same cmesh with `args` (the compiled binary, or `deno run` from
+ * source, through `denoRunArgs`: a `daemon` command gets the daemon's flags there).
+ */
 export function selfCommand(args: string[]): { bin: string; args: string[] } {
   const exe = Deno.execPath();
   if (Deno.build.standalone) return { bin: exe, args };

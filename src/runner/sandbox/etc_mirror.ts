@@ -4,8 +4,8 @@
  * mount table after every bind it makes, so each of the twenty-odd `/etc` entries a runner needs
  * cost a run's start about 50 µs here, and more on a host with many mounts. The worker keeps a
  * mirror directory (in its state dir) holding copies of the allowlisted `/etc` files; a sandbox
- * binds it read-only at `/etc`, and binds the allowlisted directories (`/etc/ssl/certs`, ...) on top of
- * the empty mount points it holds for them. An entry may lie deeper (`/etc/ssl/certs`): the
+ * binds it read-only at `/etc`, and binds the allowlisted directories (`/etc/ca-certificates`,
+ * ...) on top of the empty mount points it holds for them. An entry may lie deeper (`/etc/ssl/certs`): the
  * directories above it in the mirror hold only what is listed.
  *
  * The mirror is brought up to date at the moment of use, at every run's start: each entry is
