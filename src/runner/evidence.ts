@@ -24,6 +24,7 @@
 import type { Evidence, GitSnapshot } from "../protocol/task.ts";
 import {
   gitBatch,
+  type GitCall,
   gitCall as git,
   type GitRunner,
   inRunGitCalls,
@@ -237,9 +238,59 @@ export function concludeInRunSnapshot(
 }
 
 /**
+ * The work trees whose last read-only evidence showed tracked changes: at most `max`, the one
+ * seen longest ago forgotten first. {@link readOnlyGitEvidence} asks it which plan to take.
+ *
+ * @example
+ * ```ts
+ * const trees = new DirtyTrees(2);
+ * trees.note("/srv/a", true);
+ * trees.note("/srv/b", true);
+ * trees.note("/srv/c", true); // forgets /srv/a
+ * trees.has("/srv/a"); // false
+ * ```
+ */
+export class DirtyTrees {
+  #dirty = new Set<string>();
+  constructor(readonly max = 1024) {}
+
+  /** Whether `dir` had tracked changes when it was last looked at. */
+  has(dir: string): boolean {
+    return this.#dirty.has(dir);
+  }
+
+  /** Records what `dir`'s evidence just showed. */
+  note(dir: string, dirty: boolean): void {
+    this.#dirty.delete(dir);
+    if (!dirty) return;
+    this.#dirty.add(dir);
+    if (this.#dirty.size > this.max) this.#dirty.delete(this.#dirty.values().next().value!);
+  }
+}
+
+/** The worker's own memory of dirty work trees (one per process, bounded). */
+const DIRTY_TREES = new DirtyTrees();
+
+/** A clean work tree's diff against HEAD: git prints nothing. */
+const NO_DIFF: GitCall = { ok: true, stdout: new Uint8Array() };
+
+/**
+ * Whether a status answer may hide a diff: a tracked entry (changed, renamed, unmerged; the
+ * `… N more` cap entry counts too), or an answer cut by the output cap.
+ */
+function mayHaveDiff(status: GitCall, snapshot: GitSnapshot): boolean {
+  if (status.ok && status.truncated) return true;
+  return snapshot.status.some((e) => !e.startsWith("?? ") && !e.startsWith("!! "));
+}
+
+/**
  * The whole `Evidence.git` of a run that cannot change its work tree (the sandbox binds a
- * `query` run's cwd read-only): one batch, status and diff, which may run while the runner does.
- * After = before. An unborn branch diffs against the empty tree (one more call).
+ * `query` run's cwd read-only), taken while the runner runs. After = before. Each process
+ * start may be a sandbox start, so the plan depends on what the tree showed last time
+ * (`dirtyTrees`): a tree last seen clean gets `git status` alone, started directly (no shell),
+ * and a diff only if the status shows tracked changes; a tree last seen dirty gets status and
+ * diff in one batch (one start, a shell running both). An unborn branch diffs against the
+ * empty tree (one more call).
  *
  * @example
  * ```ts
@@ -252,11 +303,18 @@ export async function readOnlyGitEvidence(
   cwd: string,
   gitBin: GitRunner,
   env: Record<string, string> = {},
+  dirtyTrees: DirtyTrees = DIRTY_TREES,
 ): Promise<{ git: Evidence["git"]; reasons: string[] }> {
-  const [status, diff] = await gitBatch(cwd, gitBin, env, [STATUS_V2, diffCall("HEAD")]);
+  const batched = dirtyTrees.has(cwd);
+  const [status, batchDiff] = batched
+    ? await gitBatch(cwd, gitBin, env, [STATUS_V2, diffCall("HEAD")])
+    : [await git(cwd, gitBin, env, STATUS_V2), null];
   const { snapshot, reason } = snapshotFromStatus(status);
   if (snapshot === null) return { git: null, reasons: [reason ?? "no git snapshot"] };
   if (snapshot.head === null) return await collectGitEvidence(cwd, snapshot, gitBin, env);
+  const dirty = mayHaveDiff(status, snapshot);
+  dirtyTrees.note(cwd, dirty);
+  const diff = batchDiff ?? (dirty ? await git(cwd, gitBin, env, diffCall("HEAD")) : NO_DIFF);
   const d = diffEvidenceFrom(snapshot, diff, snapshot.status, null);
   return {
     git: {

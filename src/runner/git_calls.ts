@@ -24,7 +24,8 @@ const GIT_MAX_BYTES = 8 * 1024 * 1024;
 /** The git binary, and how to wrap its argv (in the run's sandbox), when it must be. */
 export type GitRunner = string | { gitBin: string; wrap?: (argv: string[]) => string[] };
 
-export type GitCall = { ok: true; stdout: Uint8Array } | {
+/** One git call's answer; `truncated` when the output cap cut it (what was read is kept). */
+export type GitCall = { ok: true; stdout: Uint8Array; truncated?: true } | {
   ok: false;
   code: number | null;
   reason: string;
@@ -80,7 +81,7 @@ export async function gitCall(
       timeoutMs: GIT_TIMEOUT_MS,
     });
     if (r.timedOut) return { ok: false, code: null, reason: `git ${args[0]} timed out` };
-    if (r.stdoutTruncated) return { ok: true, stdout: r.stdout };
+    if (r.stdoutTruncated) return { ok: true, stdout: r.stdout, truncated: true };
     if (r.code !== 0) {
       const msg = r.stderr.trim().split("\n")[0] ?? "";
       return { ok: false, code: r.code, reason: `git ${args[0]} exited ${r.code}: ${msg}` };
@@ -251,7 +252,7 @@ function splitBatch(
     // No end mark: cut by the output cap (the call's output so far counts, as for one call),
     // stopped by the timeout, or the sandbox itself failed.
     if (r.stdoutTruncated && at < r.stdout.length) {
-      out.push({ ok: true, stdout: r.stdout.subarray(at) });
+      out.push({ ok: true, stdout: r.stdout.subarray(at), truncated: true });
       at = r.stdout.length;
     } else if (r.stdoutTruncated) {
       out.push({ ok: false, code: null, reason: `git ${args[0]}: output cap reached` });

@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import {
   collectGitEvidence,
   concludeInRunSnapshot,
+  DirtyTrees,
   gitDiffEvidence,
   gitSnapshot,
   gitSnapshotWithReason,
@@ -367,6 +368,72 @@ Deno.test("read-only evidence: one batch gives what before/after collection give
     expected.git?.diff_stat ?? "",
     /a\.txt \| 2 \+-\n 1 file changed, 1 insertion\(\+\), 1 deletion\(-\)/,
   );
+});
+
+Deno.test("read-only evidence: a clean tree is one start of git itself, no shell, no diff", async () => {
+  const dir = repoWithCommit();
+  const before = await gitSnapshot(dir, GIT, ENV);
+  const expected = await collectGitEvidence(dir, before, GIT, ENV);
+  const starts: string[][] = [];
+  const counting = { gitBin: GIT, wrap: (argv: string[]) => (starts.push(argv), argv) };
+  const got = await readOnlyGitEvidence(dir, counting, ENV, new DirtyTrees());
+  assert.deepEqual(got, expected);
+  assert.equal(got.git?.diff_stat, "");
+  assert.deepEqual(got.git?.before?.status, ["?? old-untracked.txt"]);
+  assert.deepEqual(starts.map((a) => [a[0], a.find((w) => w === "status" || w === "diff")]), [
+    [GIT, "status"],
+  ]);
+});
+
+Deno.test("read-only evidence: tracked changes get a diff, and the tree's next evidence one batch", async () => {
+  const dir = repoWithCommit();
+  Deno.writeTextFileSync(`${dir}/a.txt`, "one\nTWO\n");
+  const expected = await collectGitEvidence(dir, await gitSnapshot(dir, GIT, ENV), GIT, ENV);
+  const starts: string[][] = [];
+  const counting = { gitBin: GIT, wrap: (argv: string[]) => (starts.push(argv), argv) };
+  const trees = new DirtyTrees();
+  const plan = async () => {
+    starts.length = 0;
+    const got = await readOnlyGitEvidence(dir, counting, ENV, trees);
+    return {
+      got,
+      starts: starts.map((a) => a[0] === GIT ? a.at(-1) === "--" ? "diff" : "status" : a[0]),
+    };
+  };
+  // First look: status alone shows the change, so the diff follows in a start of its own.
+  assert.deepEqual(await plan(), { got: expected, starts: ["status", "diff"] });
+  assert.ok(trees.has(dir));
+  // Seen dirty: status and diff in one start (the shell runs both).
+  assert.deepEqual(await plan(), { got: expected, starts: ["/bin/sh"] });
+  // Committed: the batch sees a clean tree, and the next look is status alone again.
+  sh(dir, "commit", "-q", "-am", "two");
+  const clean = await plan();
+  assert.deepEqual(clean.starts, ["/bin/sh"]);
+  assert.equal(clean.got.git?.diff_stat, "");
+  assert.deepEqual(clean.got.git?.changed_files, []);
+  assert.equal(trees.has(dir), false);
+  assert.deepEqual((await plan()).starts, ["status"]);
+});
+
+Deno.test("read-only evidence: a staged new file and a deletion count as tracked changes", async () => {
+  const dir = repoWithCommit();
+  Deno.writeTextFileSync(`${dir}/staged.txt`, "s\n");
+  sh(dir, "add", "staged.txt");
+  Deno.removeSync(`${dir}/keep.txt`);
+  const got = await readOnlyGitEvidence(dir, WRAPPED, ENV, new DirtyTrees());
+  assert.deepEqual(got.git?.changed_files, ["keep.txt", "staged.txt"]);
+  assert.match(got.git?.diff_stat ?? "", /2 files changed, 1 insertion\(\+\), 1 deletion\(-\)/);
+});
+
+Deno.test("DirtyTrees forgets the tree seen longest ago, and a clean look forgets a tree", () => {
+  const trees = new DirtyTrees(2);
+  trees.note("/a", true);
+  trees.note("/b", true);
+  trees.note("/a", true); // seen again: now the newest
+  trees.note("/c", true);
+  assert.deepEqual(["/a", "/b", "/c"].map((d) => trees.has(d)), [true, false, true]);
+  trees.note("/a", false);
+  assert.equal(trees.has("/a"), false);
 });
 
 Deno.test("read-only evidence: a repository without commits diffs against the empty tree", async () => {

@@ -3,7 +3,8 @@
  * hardened: a repository that a run rewrote cannot make the worker's git run its filters, its
  * fsmonitor or its hooks outside the sandbox, and a cwd below the work tree's top still gets its
  * evidence. A cwd at the work tree's top gets its before snapshot in the run's own sandbox start,
- * and a read-only `query` cwd its whole evidence in one sandbox start beside the run. Runs real
+ * and a read-only `query` cwd its whole evidence beside the run (git alone in a clean tree, a
+ * batch in a tree last seen dirty). Runs real
  * bwrap, git and /bin/sh
  * through `executeRun`.
  */
@@ -159,8 +160,8 @@ gitSandboxTest(
 );
 
 gitSandboxTest(
-  "evidence: a query run (read-only cwd) gets its whole evidence in one sandbox start beside the " +
-    "run, at the work tree's top and below it",
+  "evidence: a query run (read-only cwd) gets its whole evidence beside the run, at the work " +
+    "tree's top and below it: a dirty tree's first look is status then diff, its next one batch",
   async (base) => {
     const repo = join(base, "repo");
     await makeRepo(repo);
@@ -168,18 +169,24 @@ gitSandboxTest(
     await Deno.writeTextFile(join(repo, tracked), "changed before the run\n");
     await Deno.writeTextFile(join(repo, "untracked.txt"), "x\n");
     await Deno.mkdir(join(repo, "sub"));
-    for (const cwd of [repo, join(repo, "sub")]) {
+    const cwds = [repo, repo, join(repo, "sub"), join(repo, "sub")];
+    // Per start: the shell (a batch) or the git command git itself runs.
+    const plans = [["status", "diff"], ["sh"], ["status", "diff"], ["sh"]];
+    for (const [i, cwd] of cwds.entries()) {
       const [lines, gitStarts]: string[][] = [[], []];
       const outcome = await run(
         cwd,
-        join(base, "run"),
+        join(base, `run${i}`),
         "echo look; echo no > nope.txt || true",
         "query",
         lines,
         gitStarts,
       );
       assert.equal(outcome.state, "succeeded", JSON.stringify(outcome));
-      assert.equal(gitStarts.length, 1, gitStarts.join("\n"));
+      const plan = gitStarts.map((a) =>
+        a.startsWith("/bin/sh ") ? "sh" : / status /.test(a) ? "status" : "diff"
+      );
+      assert.deepEqual(plan, plans[i], `${cwd}: ${gitStarts.join("\n")}`);
       assert.deepEqual(lines, ["look"], cwd);
       const git = outcome.evidence.git;
       assert.ok(git?.before, JSON.stringify(git));
@@ -189,5 +196,25 @@ gitSandboxTest(
       assert.match(git.diff_stat ?? "", new RegExp(`${tracked.replace(".", "\\.")} +\\| +\\d+`));
       await assert.rejects(Deno.stat(join(cwd, "nope.txt")), Deno.errors.NotFound);
     }
+  },
+);
+
+gitSandboxTest(
+  "evidence: a query run in a clean tree starts git alone in the sandbox; a hostile filter " +
+    "runs nothing outside",
+  async (base) => {
+    const marker = join(base, "pwned");
+    const repo = await hostileRepo(base, marker);
+    // Unsandboxed, this status runs the filter (the files were written in the index's second).
+    const [lines, gitStarts]: string[][] = [[], []];
+    const outcome = await run(repo, join(base, "run"), "echo look", "query", lines, gitStarts);
+    assert.equal(outcome.state, "succeeded", JSON.stringify(outcome));
+    assert.equal(gitStarts.length, 1, gitStarts.join("\n"));
+    assert.match(gitStarts[0], /^\/\S*git .* status --porcelain=v2 /);
+    const git = outcome.evidence.git;
+    assert.ok(git?.before, JSON.stringify(git));
+    assert.equal(git.diff_stat, "");
+    assert.deepEqual(git.changed_files, []);
+    await assert.rejects(Deno.stat(marker), Deno.errors.NotFound);
   },
 );
