@@ -169,6 +169,9 @@ function openFailed(path: string, e: unknown): StoreError {
   );
 }
 
+/** A plain query: it arms no checkpoint (anything else, a `WITH` too, may write). */
+const READ_ONLY_SQL = /^\s*SELECT\b/i;
+
 class SqliteStore implements Store {
   #depth = 0;
   #statements = new Map<string, StatementSync>();
@@ -198,6 +201,8 @@ class SqliteStore implements Store {
       stmt = this.db.prepare(sql);
       this.#statements.set(sql, stmt);
     }
+    // Anything but a query is a write about to run: its checkpoint follows within a tick.
+    if (!READ_ONLY_SQL.test(sql)) this.checkpoints?.wrote();
     return stmt;
   }
 
@@ -220,6 +225,8 @@ class SqliteStore implements Store {
       throw e;
     }
     this.#depth--;
+    // Writes made on `db` itself inside the transaction are looked at too.
+    if (depth === 0) this.checkpoints?.wrote();
     try {
       this.db.exec(depth === 0 ? "COMMIT" : `RELEASE ${savepoint}`);
     } catch (e) {

@@ -52,13 +52,30 @@ Deno.test("IdleCheckpointer: a pause in the writes copies the WAL into the datab
   });
 });
 
-Deno.test("IdleCheckpointer: after a long idle (looking less often) a write is still checkpointed", async () => {
+Deno.test("IdleCheckpointer: a write it was not told of is still checkpointed by the idle look", async () => {
   await withWalDb(async ({ db, size, before, write }) => {
     const checkpoints = new IdleCheckpointer(db, 10, 80);
     try {
-      await new Promise((r) => setTimeout(r, 400)); // idle: the looks are 80 ms apart by now
+      await new Promise((r) => setTimeout(r, 400)); // idle: only the look every 80 ms is left
       write();
       assert.ok(await until(() => size() > before));
+    } finally {
+      checkpoints.stop();
+    }
+  });
+});
+
+Deno.test("IdleCheckpointer: a write it is told of is looked at within a tick, not at the idle look", async () => {
+  await withWalDb(async ({ db, size, before, write }) => {
+    const checkpoints = new IdleCheckpointer(db, 10, 600_000);
+    try {
+      await new Promise((r) => setTimeout(r, 100)); // the first look is done: idle
+      write();
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(size(), before, "untold, the write waits for the idle look (10 min)");
+      checkpoints.wrote();
+      write();
+      assert.ok(await until(() => size() > before, 5_000), "told: checkpointed within ticks");
     } finally {
       checkpoints.stop();
     }
@@ -85,6 +102,23 @@ Deno.test("openStore: a file store checkpoints its writes once they pause", asyn
       store.db.prepare("INSERT INTO scratch VALUES (?)").run("y".repeat(200 * 1024));
     });
     assert.ok(await until(() => Deno.statSync(file).size > before));
+    store.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("openStore: a write statement outside a transaction arms the look as well", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "cmesh-ckpt-" });
+  const file = join(dir, "cmesh.db");
+  try {
+    const store = openStore(file);
+    store.transaction(() => store.db.exec("CREATE TABLE scratch (v TEXT)"));
+    await new Promise((r) => setTimeout(r, 400)); // checkpointed, then idle (next look in 30 s)
+    store.db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+    const before = Deno.statSync(file).size;
+    store.prepare("INSERT INTO scratch VALUES (?)").run("z".repeat(200 * 1024));
+    assert.ok(await until(() => Deno.statSync(file).size > before, 5_000));
     store.close();
   } finally {
     await Deno.remove(dir, { recursive: true });
