@@ -8,8 +8,8 @@
  * look finds no new write: between tasks, not during them, and a commit is synced within about
  * two looks of the writes stopping. The store tells it when a write is coming
  * ({@link IdleCheckpointer.wrote}), so an idle connection is not looked at every tick: only once
- * every 30 s, in case something wrote around the store (each wake-up of an idle daemon costs CPU;
- * a look every 2 s cost an idle worker daemon with a thousand tasks queued about 0.3% of a core).
+ * every 30 s, in case something wrote around the store (each wake-up of an idle daemon costs CPU:
+ * a look every 2 s cost each daemon about 0.7% of a core with a thousand tasks queued).
  * SQLite's own checkpoint at 1,000 pages stays as the bound under sustained load.
  *
  * @example
