@@ -22,7 +22,7 @@ import { requestHash } from "../store/hash.ts";
 import { recordDecision } from "../store/record_decision.ts";
 import { getResult, lastEvent, listEvents } from "../store/task_events.ts";
 import { listTasks, toTaskStatus } from "../store/task_queries.ts";
-import { getTask, type TaskRecord } from "../store/tasks.ts";
+import { getTask, getTaskState, type TaskRecord } from "../store/tasks.ts";
 import {
   type DelegateOutcome,
   dispatch,
@@ -199,6 +199,16 @@ export class Requester {
   ): Promise<{ status: TaskStatus; events: TaskEvent[] } | null> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
+      const wakeIn = deadline - Date.now();
+      // Waiting for the end, a change that does not end the task is seen by its state alone.
+      if (untilTerminal && wakeIn > 0 && !signal?.aborted) {
+        const state = getTaskState(this.deps.store, "outbound", id);
+        if (state === null) return null;
+        if (!isTerminal(state)) {
+          await this.bus.waitFor(id, wakeIn, signal);
+          continue;
+        }
+      }
       const status = this.status(id);
       if (!status) return null;
       const terminal = isTerminal(status.state);

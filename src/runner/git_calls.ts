@@ -21,8 +21,15 @@ import { endMarkBytes, findEndMark } from "./preamble.ts";
 const GIT_TIMEOUT_MS = 30_000;
 const GIT_MAX_BYTES = 8 * 1024 * 1024;
 
-/** The git binary, and how to wrap its argv (in the run's sandbox), when it must be. */
-export type GitRunner = string | { gitBin: string; wrap?: (argv: string[]) => string[] };
+/**
+ * The git binary, and how to wrap its argv (in the run's sandbox), when it must be, with what
+ * the wrapped argv reads on its stdin (the sandbox's seccomp program, see `RunSandbox.gitStdin`).
+ */
+export type GitRunner = string | {
+  gitBin: string;
+  wrap?: (argv: string[]) => string[];
+  stdin?: Uint8Array;
+};
 
 /** One git call's answer; `truncated` when the output cap cut it (what was read is kept). */
 export type GitCall = { ok: true; stdout: Uint8Array; truncated?: true } | {
@@ -67,14 +74,15 @@ export async function gitCall(
   env: Record<string, string>,
   args: string[],
 ): Promise<GitCall> {
-  const { gitBin, wrap } = typeof runner === "string"
-    ? { gitBin: runner, wrap: undefined }
+  const { gitBin, wrap, stdin } = typeof runner === "string"
+    ? { gitBin: runner, wrap: undefined, stdin: undefined }
     : runner;
   const argv = [gitBin, ...GIT_HARDENING, ...args];
   const [bin, ...fullArgs] = wrap ? wrap(argv) : argv;
   try {
     const r = await runBounded(bin, {
       args: fullArgs,
+      ...(wrap && stdin ? { stdin } : {}),
       cwd,
       env: gitEnv(env),
       maxStdoutBytes: GIT_MAX_BYTES,
@@ -119,6 +127,7 @@ export async function gitBatch(
   try {
     r = await runBounded(bin, {
       args,
+      ...(runner.stdin ? { stdin: runner.stdin } : {}),
       cwd,
       env: gitEnv(env),
       maxStdoutBytes: GIT_MAX_BYTES * calls.length,

@@ -60,9 +60,11 @@ export async function executeRun(input: ExecuteRunInput): Promise<RunOutcome> {
   // no `.git` there no probe is started (each one is a sandbox start).
   const repoTop = sandbox === null ? null : await workTreeTop(cwd);
   const git = tools.gitBin && (sandbox === null || repoTop !== null)
-    ? (sandbox === null
-      ? tools.gitBin
-      : { gitBin: tools.gitBin, wrap: (argv: string[]) => sandbox.wrapGit(argv, repoTop!) })
+    ? (sandbox === null ? tools.gitBin : {
+      gitBin: tools.gitBin,
+      wrap: (argv: string[]) => sandbox.wrapGit(argv, repoTop!),
+      ...(sandbox.gitStdin ? { stdin: sandbox.gitStdin } : {}),
+    })
     : null;
   // A read-only cwd (the sandbox binds a `query` run's so) cannot change during the run: its
   // whole git evidence is taken while the runner runs (measured: on two cores this beats taking

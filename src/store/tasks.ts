@@ -294,6 +294,23 @@ export function getTask(store: Store, direction: Direction, id: string): TaskRec
 }
 
 /**
+ * Only the state of the task stored under `(direction, id)`, or `null`: what a waiter looks
+ * at on each change, without reading (and parsing) the whole record.
+ *
+ * @example
+ * ```ts
+ * import type { Store } from "./db.ts";
+ * declare const store: Store;
+ * getTaskState(store, "outbound", "t_0123456789"); // e.g. "running"
+ * ```
+ */
+export function getTaskState(store: Store, direction: Direction, id: string): TaskState | null {
+  const row = store.prepare("SELECT state FROM tasks WHERE direction = ? AND id = ?")
+    .get(direction, id) as { state: TaskState } | undefined;
+  return row?.state ?? null;
+}
+
+/**
  * Moves a task to `state` and sets `fields`. Entering `running` sets `started_at` and entering
  * a terminal state sets `finished_at`, unless given. A task already in a terminal state is left
  * alone.

@@ -29,6 +29,8 @@ export interface BoundedRunOptions {
   maxStderrBytes?: number;
   /** The helper is killed (SIGKILL) when it runs longer than this. */
   timeoutMs: number;
+  /** Written to the helper's stdin, which is then closed (default: stdin is `/dev/null`). */
+  stdin?: Uint8Array;
 }
 
 /** What a bounded helper run produced. */
@@ -45,6 +47,11 @@ export interface BoundedRunResult {
   stderr: string;
   /** True when the helper was killed for running past `timeoutMs`. */
   timedOut: boolean;
+}
+
+function feed(stdin: WritableStream<Uint8Array>, bytes: Uint8Array): void {
+  const w = stdin.getWriter();
+  w.write(bytes).then(() => w.close()).catch(() => {});
 }
 
 /** How long to wait for the pipes to close after the helper exited (a grandchild may hold them). */
@@ -67,10 +74,13 @@ export async function runBounded(bin: string, opts: BoundedRunOptions): Promise<
     cwd: opts.cwd,
     env: opts.env ?? {},
     clearEnv: true,
-    stdin: "null",
+    stdin: opts.stdin ? "piped" : "null",
     stdout: "piped",
     stderr: "piped",
   }).spawn();
+  // Small (a seccomp program): the pipe takes it whole. A helper that exits without reading it
+  // breaks the pipe; its exit status says what happened.
+  if (opts.stdin) feed(child.stdin, opts.stdin);
 
   let timedOut = false;
   let stdoutTruncated = false;

@@ -14,11 +14,11 @@ import type { Context, Hono } from "hono";
 import { type SSEStreamingApi, streamSSE } from "hono/streaming";
 import { replyError } from "../protocol/errors.ts";
 import { EventsRequest, MAX_INLINE_RESULT_CHARS } from "../protocol/events.ts";
-import { isTerminal, type TaskEvent } from "../protocol/task.ts";
+import type { TaskEvent } from "../protocol/task.ts";
 import { readJsonBody } from "../util/json_request.ts";
 import type { WorkerEnv } from "./env.ts";
 import type { CallerIdentity } from "../policy/types.ts";
-import type { WorkerTasks } from "./ports.ts";
+import { EVENTS_PAGE, type WorkerTasks } from "./ports.ts";
 import type { StreamSlots } from "./stream_slots.ts";
 
 /** What the event streams need. */
@@ -49,18 +49,17 @@ export function addEventsRoutes(app: Hono<WorkerEnv>, deps: EventsDeps): void {
     }
     if (!tasks.status(caller, id)) return replyError(c, "not_found", `no task ${id} of yours here`);
     return slotStream(c, deps, new Set([id]), async (stream) => {
-      // Status first: a terminal state and its last event are stored together, so once the
-      // state reads terminal, the events read next are all there will be.
-      const status = tasks.status(caller, id);
+      const news = tasks.since(caller, id, last);
       last = await eachEvent(
         tasks,
         caller,
         id,
         last,
+        news?.events ?? [],
         (ev) => stream.writeSSE({ id: String(ev.seq), event: ev.kind, data: JSON.stringify(ev) }),
       );
-      if (status && !isTerminal(status.state)) return false;
-      await send(stream, "end", { state: status?.state ?? "unknown" });
+      if (news && news.ended === null) return false;
+      await send(stream, "end", { state: news?.ended?.status.state ?? "unknown" });
       return true;
     }, id);
   });
@@ -76,21 +75,22 @@ export function addEventsRoutes(app: Hono<WorkerEnv>, deps: EventsDeps): void {
     for (const id of tasks.openTaskIds(caller)) if (!followed.has(id)) followed.set(id, 0);
     // Sends what is new of one task; false when it is not the caller's (not yet, or never).
     const flush = async (stream: SSEStreamingApi, id: string): Promise<boolean> => {
-      const status = tasks.status(caller, id); // first, as above
-      if (!status) return false;
       const after = followed.get(id) ?? 0;
+      const news = tasks.since(caller, id, after);
+      if (!news) return false;
       const last = await eachEvent(
         tasks,
         caller,
         id,
         after,
+        news.events,
         (event) => send(stream, "task", { task_id: id, event }),
       );
       followed.set(id, last);
-      if (isTerminal(status.state)) {
+      if (news.ended) {
+        const { status, result } = news.ended;
         // The outcome rides along when it fits (it was stored with the terminal state).
-        const result = tasks.result(caller, id);
-        if (result !== null && result !== "pending") {
+        if (result !== null) {
           const data = JSON.stringify({ task_id: id, status, result });
           if (data.length <= MAX_INLINE_RESULT_CHARS) {
             await stream.writeSSE({ event: "result", data });
@@ -119,21 +119,24 @@ function send(stream: SSEStreamingApi, event: string, data: unknown): Promise<vo
   return stream.writeSSE({ event, data: JSON.stringify(data) });
 }
 
-/** Sends the caller's events of task `id` after `after`, page by page; returns the last seq. */
+/**
+ * Sends `first` (the first page of the caller's events of task `id` after `after`), then the
+ * pages after it while they come back full; returns the last seq sent.
+ */
 async function eachEvent(
   tasks: WorkerTasks,
   caller: CallerIdentity,
   id: string,
   after: number,
+  first: TaskEvent[],
   sendOne: (ev: TaskEvent) => Promise<void>,
 ): Promise<number> {
-  for (;;) {
-    const evs = tasks.events(caller, id, after) ?? [];
+  for (let evs = first;; evs = tasks.events(caller, id, after) ?? []) {
     for (const ev of evs) {
       await sendOne(ev);
       after = ev.seq;
     }
-    if (evs.length < 1000) return after;
+    if (evs.length < EVENTS_PAGE) return after;
   }
 }
 

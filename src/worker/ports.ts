@@ -37,6 +37,15 @@ export type TaskOutcome =
   | { ok: false; retryAfterS?: number } & ErrorReply;
 
 /** Admission, queries and cancel, scoped to the caller (a caller sees only its own tasks). */
+/** The most events one read returns (a stream reads on until a page comes back short). */
+export const EVENTS_PAGE = 1000;
+
+/** See {@link WorkerTasks.since}. */
+export interface TaskNews {
+  events: TaskEvent[];
+  ended: { status: TaskStatus; result: TaskResult | null } | null;
+}
+
 export interface WorkerTasks {
   hello(caller: CallerIdentity): HelloBody;
   submit(caller: CallerIdentity, req: TaskRequest, sourceIp: string): Promise<TaskOutcome>;
@@ -44,6 +53,13 @@ export interface WorkerTasks {
   /** `null`: no such task for this caller; `"pending"`: not finished yet. */
   result(caller: CallerIdentity, id: string): TaskResult | "pending" | null;
   events(caller: CallerIdentity, id: string, afterSeq: number): TaskEvent[] | null;
+  /**
+   * What is new of the caller's task `id` after `afterSeq`, read at once (one look at the task
+   * per stream wake-up): its events (at most one page, {@link EVENTS_PAGE}) and, once it is
+   * terminal, its status and stored result (`null` when none was stored). `null`: not the
+   * caller's task.
+   */
+  since(caller: CallerIdentity, id: string, afterSeq: number): TaskNews | null;
   /** Ids of the caller's tasks that are not terminal yet. */
   openTaskIds(caller: CallerIdentity): string[];
   /** Calls `onChange` with the id of every task that changes; returns the unsubscribe. */

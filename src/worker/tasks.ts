@@ -16,7 +16,13 @@ import { listTasks, toTaskStatus } from "../store/task_queries.ts";
 import { getTask, type TaskRecord } from "../store/tasks.ts";
 import { PROTOCOL, VERSION } from "../version.ts";
 import { actorOf, type AdmissionDeps, createAdmission } from "./admission.ts";
-import type { HelloBody, TaskOutcome, WorkerTasks } from "./ports.ts";
+import {
+  EVENTS_PAGE,
+  type HelloBody,
+  type TaskNews,
+  type TaskOutcome,
+  type WorkerTasks,
+} from "./ports.ts";
 
 /** What the worker tasks need: admission's needs, this node's name and its runners. */
 export interface WorkerTasksDeps extends Omit<AdmissionDeps, "runnerNames"> {
@@ -62,6 +68,23 @@ export function createWorkerTasks(deps: WorkerTasksDeps): WorkerTasks {
 
     events(caller, id, afterSeq): TaskEvent[] | null {
       return mine(caller, id) ? listEvents(store, "inbound", id, afterSeq) : null;
+    },
+
+    since(caller, id, afterSeq): TaskNews | null {
+      const t = mine(caller, id);
+      if (!t) return null;
+      // Read after the task, in the same turn: a terminal state and its last event are stored
+      // together, so once the state reads terminal these are all the events there will be.
+      const events = listEvents(store, "inbound", id, afterSeq, EVENTS_PAGE);
+      if (!isTerminal(t.state)) return { events, ended: null };
+      // A short page ends with the task's last event; otherwise (or none new) it is looked up.
+      const last = events.length > 0 && events.length < EVENTS_PAGE
+        ? events.at(-1)!
+        : lastEvent(store, "inbound", id);
+      return {
+        events,
+        ended: { status: toTaskStatus(t, last), result: getResult(store, "inbound", id) },
+      };
     },
 
     openTaskIds(caller) {

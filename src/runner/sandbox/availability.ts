@@ -12,13 +12,24 @@
  * ```
  */
 import { runBounded } from "../../util/bounded_command.ts";
+import { SECCOMP_FD } from "./bwrap.ts";
+import { socketDenyProgram } from "./seccomp.ts";
 
 /** The sandbox technologies cmesh drives. */
 export type SandboxKind = "bwrap" | "seatbelt";
 
 /** Whether runs can be sandboxed here. */
 export type SandboxAvailability =
-  | { ok: true; kind: SandboxKind; bin: string }
+  | {
+    ok: true;
+    kind: SandboxKind;
+    bin: string;
+    /**
+     * bwrap applied a seccomp program in its probe (`seccomp.ts`): the worker's git calls are
+     * kept off the network by refusing sockets instead of a network namespace of their own.
+     */
+    seccomp?: boolean;
+  }
   | { ok: false; kind: SandboxKind | "none"; reason: string; fix: string };
 
 /** What `[sandbox] mode = "off"` says everywhere it is shown. */
@@ -103,13 +114,17 @@ async function probeBwrap(uid: number | null): Promise<SandboxAvailability> {
     };
   }
   try {
-    const r = await runBounded(bin, {
-      args: bwrapProbeArgs(truePath, uid !== 0),
-      env: { LC_ALL: "C", PATH: "/usr/bin:/bin" },
-      maxStdoutBytes: 64 * 1024,
-      timeoutMs: 10_000,
-    });
-    if (r.code === 0) return { ok: true, kind: "bwrap", bin };
+    // Side by side: the seccomp probe's answer matters only when the first one passes.
+    const [r, seccomp] = await Promise.all([
+      runBounded(bin, {
+        args: bwrapProbeArgs(truePath, uid !== 0),
+        env: { LC_ALL: "C", PATH: "/usr/bin:/bin" },
+        maxStdoutBytes: 64 * 1024,
+        timeoutMs: 10_000,
+      }),
+      probeSeccomp(bin, truePath, uid !== 0),
+    ]);
+    if (r.code === 0) return { ok: true, kind: "bwrap", bin, seccomp };
     return { ok: false, kind: "bwrap", ...explainBwrapFailure(r.stderr) };
   } catch (e) {
     return {
@@ -118,6 +133,29 @@ async function probeBwrap(uid: number | null): Promise<SandboxAvailability> {
       reason: `cannot run ${bin}: ${(e as Error).message}`,
       fix: SANDBOX_OFF_FIX,
     };
+  }
+}
+
+/**
+ * Whether bwrap applies the socket-refusing seccomp program here (a kernel without seccomp
+ * filters, or a bwrap that cannot read it, says no): the probe's `true` runs under it and must
+ * exit 0.
+ * Without it the git calls keep their own network namespace.
+ */
+async function probeSeccomp(bin: string, truePath: string, unshareUser: boolean): Promise<boolean> {
+  const program = socketDenyProgram();
+  if (program === null) return false;
+  try {
+    const r = await runBounded(bin, {
+      args: ["--seccomp", String(SECCOMP_FD), ...bwrapProbeArgs(truePath, unshareUser)],
+      env: { LC_ALL: "C", PATH: "/usr/bin:/bin" },
+      stdin: program,
+      maxStdoutBytes: 64 * 1024,
+      timeoutMs: 10_000,
+    });
+    return r.code === 0;
+  } catch {
+    return false;
   }
 }
 

@@ -25,6 +25,13 @@
 import type { SandboxSpec } from "./spec.ts";
 import type { EtcView } from "./etc_mirror.ts";
 
+/**
+ * Where a `no_sockets` sandbox's bwrap reads its seccomp program (`seccomp.ts`): its stdin. The
+ * caller writes the program there and closes it; bwrap closes the descriptor once read, and a
+ * program started inside finds its stdin closed (git opens `/dev/null` in its place).
+ */
+export const SECCOMP_FD = 0;
+
 /** Namespace and process flags every sandbox gets. */
 export const BWRAP_PROCESS_FLAGS: readonly string[] = [
   "--die-with-parent",
@@ -72,7 +79,8 @@ export function bwrapArgv(
   // its namespace, while remounting a read-only bind (CAP_SYS_ADMIN) stays impossible.
   args.push("--unshare-user");
   if (!spec.host.unshareUser) args.push("--uid", "0", "--gid", "0", "--cap-add", "CAP_SETFCAP");
-  if (spec.network.kind !== "host") args.push("--unshare-net");
+  if (spec.network.kind === "no_sockets") args.push("--seccomp", String(SECCOMP_FD));
+  else if (spec.network.kind !== "host") args.push("--unshare-net");
   const ro = (p: string) => args.push("--ro-bind", p, p);
   const rw = (p: string) => args.push("--bind", p, p);
   if (spec.view === "host") {
@@ -95,7 +103,8 @@ export function bwrapArgv(
     // The private tmp goes over /tmp first, so binds below /tmp (a cwd there) stay visible.
     if (spec.devices === "null") args.push("--dev-bind", "/dev/null", "/dev/null");
     else args.push("--dev", "/dev");
-    args.push("--proc", "/proc", "--bind", spec.tmp, "/tmp");
+    if (spec.proc) args.push("--proc", "/proc");
+    args.push("--bind", spec.tmp, "/tmp");
     for (const p of spec.installPaths) ro(p);
     for (const l of spec.links) args.push("--symlink", l.target, l.path);
     rw(spec.tmp);

@@ -23,6 +23,7 @@ import { type SandboxAvailability, type SandboxKind } from "./availability.ts";
 import { bwrapArgv } from "./bwrap.ts";
 import type { EtcMirror } from "./etc_mirror.ts";
 import { seatbeltArgv } from "./seatbelt.ts";
+import { socketDenyProgram } from "./seccomp.ts";
 import {
   type HostLayout,
   sandboxEnv,
@@ -102,6 +103,11 @@ export interface RunSandbox {
    * work tree's top `repoTop` when the cwd lies below it (git needs the `.git` above).
    */
   wrapGit(command: readonly string[], repoTop?: string): string[];
+  /**
+   * What a {@link RunSandbox.wrapGit} argv must get on its stdin (then closed): the seccomp
+   * program of a `no_sockets` git sandbox; null: nothing (stdin stays `/dev/null`).
+   */
+  gitStdin: Uint8Array | null;
   /** Removes the private dirs (never throws). */
   cleanup(): Promise<void>;
 }
@@ -143,8 +149,11 @@ export function prepareRunSandbox(
     : null;
   const spec = sandboxSpecFor({ ...input, host: settings.host, etcView });
   // The worker's git calls see less than a runner: no network, `/dev/null` as the only device,
-  // and of `/etc` only the dynamic linker's cache (git reads no other file there with the
+  // no `/proc`, and of `/etc` only the dynamic linker's cache (git reads no other file there with the
   // hardened env; each entry is one more mount at every start, on the run's critical path).
+  // No network is a seccomp program refusing sockets where bwrap can apply one: a network
+  // namespace of their own would be the dearest part of their start.
+  const gitStdin = a.kind === "bwrap" && a.seccomp === true ? socketDenyProgram() : null;
   const gitSpec = sandboxSpecFor({
     profile: "query",
     cwd: input.cwd,
@@ -152,8 +161,9 @@ export function prepareRunSandbox(
     installPaths: [],
     configDirs: [],
     host: { ...settings.host, etc: settings.host.etc.filter((p) => GIT_ETC.includes(p)) },
-    network: { kind: "none" },
+    network: gitStdin === null ? { kind: "none" } : { kind: "no_sockets" },
     devices: "null",
+    proc: false,
   });
   try {
     // Synchronous: three tiny mkdirs on the run's critical path, not three trips through the
@@ -185,6 +195,7 @@ export function prepareRunSandbox(
           },
           command,
         ),
+      gitStdin,
       cleanup: () => Deno.remove(input.runDir, { recursive: true }).catch(() => {}),
     },
   };

@@ -43,10 +43,14 @@ export interface HostLayout {
 /**
  * The network a run gets. `none`: no network at all (own empty namespace). `host`: the host's
  * network (today's behaviour). `model`: only the model hosts, through the daemon's proxy
- * (built on top of this spec with {@link SandboxExtension}).
+ * (built on top of this spec with {@link SandboxExtension}). `no_sockets`: no network either,
+ * by refusing every call that makes a socket (`seccomp.ts`) instead of a namespace of its own,
+ * which is dearer to start: for the worker's own git calls, which make none (bwrap reads the
+ * program from its stdin, see `bwrap.ts`).
  */
 export type SandboxNetwork =
   | { kind: "none" }
+  | { kind: "no_sockets" }
   | { kind: "host" }
   | { kind: "model"; hosts: string[] };
 
@@ -106,6 +110,12 @@ export interface SandboxSpec {
    * (and each node is one more mount to set up at every start).
    */
   devices: "standard" | "null";
+  /**
+   * A fresh `/proc` (of the run's own PID namespace). False for the worker's own git calls,
+   * which read nothing there: one mount less at each start, and a `no_sockets` call, which
+   * shares the host's network namespace, cannot list its connections in `/proc/net` either.
+   */
+  proc: boolean;
 }
 
 /** Profiles whose runs may write in the cwd; every other profile name gets the query view. */
@@ -127,6 +137,8 @@ export interface SandboxSpecInput {
   extension?: Partial<SandboxExtension>;
   /** See {@link SandboxSpec.devices}; `standard` when absent. */
   devices?: SandboxSpec["devices"];
+  /** See {@link SandboxSpec.proc}; true when absent. */
+  proc?: boolean;
 }
 
 /**
@@ -166,6 +178,7 @@ export function sandboxSpecFor(input: SandboxSpecInput): SandboxSpec {
       wrapper: input.extension?.wrapper ?? [],
     },
     devices: input.devices ?? "standard",
+    proc: input.proc ?? true,
   };
 }
 

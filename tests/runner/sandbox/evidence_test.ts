@@ -42,6 +42,7 @@ async function run(
   profile = "edit",
   lines: string[] = [],
   gitStarts: string[] = [],
+  beforeCleanup?: (runDir: string) => Promise<void>,
 ) {
   const availability = await probeSandbox();
   const prepared = prepareRunSandbox(
@@ -74,6 +75,7 @@ async function run(
       },
     });
   } finally {
+    await beforeCleanup?.(runDir);
     await prepared.sandbox!.cleanup();
   }
 }
@@ -216,5 +218,65 @@ gitSandboxTest(
     assert.equal(git.diff_stat, "");
     assert.deepEqual(git.changed_files, []);
     await assert.rejects(Deno.stat(marker), Deno.errors.NotFound);
+  },
+);
+
+gitSandboxTest(
+  "evidence: a hostile filter run by the worker's git cannot reach the network (seccomp where " +
+    "bwrap applies it, else a namespace of its own) nor see /proc",
+  async (base) => {
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const accepted: Deno.Conn[] = [];
+    const accepting = (async () => {
+      for await (const c of listener) accepted.push(c);
+    })().catch(() => {});
+    try {
+      const repo = join(base, "repo");
+      await makeRepo(repo);
+      // The filter dials the test's listener and notes how that went in the sandbox's /tmp.
+      const dial = join(repo, ".git", "dial.sh");
+      await Deno.writeTextFile(
+        dial,
+        `{ bash -c 'exec 3<>/dev/tcp/127.0.0.1/${listener.addr.port}'; echo "rc=$?"; } ` +
+          ">>/tmp/dial.txt 2>&1\n" +
+          "ls /proc/net >/dev/null 2>&1 && echo proc-net-visible >>/tmp/dial.txt\ncat\n",
+      );
+      const config = await Deno.readTextFile(join(repo, ".git", "config"));
+      await Deno.writeTextFile(
+        join(repo, ".git", "config"),
+        config + `[filter "dial"]\n\tclean = "sh ${dial}"\n`,
+      );
+      await Deno.writeTextFile(join(repo, ".gitattributes"), "* filter=dial\n");
+      // A tracked file whose mtime no longer matches the index: git must hash it (the filter).
+      const tracked = [...Deno.readDirSync(repo)].find((e) =>
+        e.isFile && e.name !== ".gitattributes"
+      )!;
+      await Deno.utime(join(repo, tracked.name), 1_000_000, 1_000_000);
+      let dialed = "";
+      const outcome = await run(
+        repo,
+        join(base, "run"),
+        "echo look",
+        "query",
+        [],
+        [],
+        async (d) => {
+          dialed = await Deno.readTextFile(join(d, "tmp", "dial.txt")).catch(() => "");
+        },
+      );
+      assert.equal(outcome.state, "succeeded", JSON.stringify(outcome));
+      assert.ok(outcome.evidence.git?.before, JSON.stringify(outcome.evidence));
+      assert.match(dialed, /rc=[1-9]/, "the filter ran in the git sandbox and could not connect");
+      assert.doesNotMatch(dialed, /proc-net-visible/, "no /proc (nor the host's /proc/net)");
+      if ((await probeSandbox()).ok && (await probeSandbox() as { seccomp?: boolean }).seccomp) {
+        assert.match(dialed, /Operation not permitted/, dialed);
+      }
+      await new Promise((r) => setTimeout(r, 100));
+      assert.equal(accepted.length, 0, "nothing reached the listener");
+    } finally {
+      listener.close();
+      await accepting;
+      for (const c of accepted) c.close();
+    }
   },
 );

@@ -13,6 +13,7 @@ import {
   sandboxState,
 } from "../../../src/runner/sandbox/mod.ts";
 import { EtcMirror } from "../../../src/runner/sandbox/etc_mirror.ts";
+import { socketDenyProgram } from "../../../src/runner/sandbox/seccomp.ts";
 
 const HOST = { system: [{ path: "/usr", kind: "dir" as const }], etc: [], unshareUser: true };
 const READY: SandboxSettings = {
@@ -164,6 +165,43 @@ Deno.test("prepareRunSandbox: git sees only the linker cache of /etc and only /d
     const devBind = git.indexOf("--dev-bind");
     assert.deepEqual(git.slice(devBind, devBind + 3), ["--dev-bind", "/dev/null", "/dev/null"]);
     await r.sandbox!.cleanup();
+  } finally {
+    await Deno.remove(base, { recursive: true });
+  }
+});
+
+Deno.test("prepareRunSandbox: where bwrap applies seccomp, git refuses sockets instead of a network namespace; runners keep theirs", async () => {
+  const base = await Deno.makeTempDir({ prefix: "cmesh-sbx-mod-" });
+  try {
+    const input = {
+      profile: "query",
+      cwd: "/srv/app",
+      runDir: join(base, "runs", "r1"),
+      installPaths: [],
+      configDirs: [],
+    };
+    const seccomp: SandboxSettings = {
+      ...READY,
+      availability: { ok: true, kind: "bwrap", bin: "/usr/bin/bwrap", seccomp: true },
+    };
+    const r = prepareRunSandbox(seccomp, { ...input, network: { kind: "none" } });
+    assert.ok(r.ok && r.sandbox);
+    const git = r.sandbox!.wrapGit(["/usr/bin/git", "status"]);
+    const at = git.indexOf("--seccomp");
+    assert.deepEqual(git.slice(at, at + 2), ["--seccomp", "0"]);
+    assert.ok(!git.includes("--unshare-net"), git.join(" "));
+    assert.deepEqual(r.sandbox!.gitStdin, socketDenyProgram());
+    const run = r.sandbox!.wrap(["/usr/bin/claude"]);
+    assert.ok(run.includes("--unshare-net") && !run.includes("--seccomp"), "the runner's own");
+    assert.ok(run.includes("--proc") && !git.includes("--proc"), "no /proc for git");
+    await r.sandbox!.cleanup();
+    // Without the probe's yes (an older kernel), git keeps a namespace and gets no stdin.
+    const plain = prepareRunSandbox(READY, { ...input, network: { kind: "host" } });
+    assert.ok(plain.ok && plain.sandbox);
+    const git2 = plain.sandbox!.wrapGit(["/usr/bin/git", "status"]);
+    assert.ok(git2.includes("--unshare-net") && !git2.includes("--seccomp"));
+    assert.equal(plain.sandbox!.gitStdin, null);
+    await plain.sandbox!.cleanup();
   } finally {
     await Deno.remove(base, { recursive: true });
   }
