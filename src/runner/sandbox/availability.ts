@@ -25,8 +25,9 @@ export type SandboxAvailability =
     kind: SandboxKind;
     bin: string;
     /**
-     * bwrap applied a seccomp program in its probe (`seccomp.ts`): the worker's git calls are
-     * kept off the network by refusing sockets instead of a network namespace of their own.
+     * bwrap applied a seccomp program in its probe (`seccomp.ts`), with the command as PID 1
+     * (`--as-pid-1`): the worker's git calls are kept off the network by refusing sockets
+     * instead of a network namespace of their own, and start without bwrap's init.
      */
     seccomp?: boolean;
   }
@@ -137,17 +138,22 @@ async function probeBwrap(uid: number | null): Promise<SandboxAvailability> {
 }
 
 /**
- * Whether bwrap applies the socket-refusing seccomp program here (a kernel without seccomp
- * filters, or a bwrap that cannot read it, says no): the probe's `true` runs under it and must
- * exit 0.
- * Without it the git calls keep their own network namespace.
+ * Whether bwrap starts a command the way the worker's git calls want it: under the
+ * socket-refusing seccomp program, as PID 1 (a kernel without seccomp filters, or a bwrap
+ * without either option, says no). The probe's `true` runs so and must exit 0. Without it the
+ * git calls keep their own network namespace and bwrap's init.
  */
 async function probeSeccomp(bin: string, truePath: string, unshareUser: boolean): Promise<boolean> {
   const program = socketDenyProgram();
   if (program === null) return false;
   try {
     const r = await runBounded(bin, {
-      args: ["--seccomp", String(SECCOMP_FD), ...bwrapProbeArgs(truePath, unshareUser)],
+      args: [
+        "--as-pid-1",
+        "--seccomp",
+        String(SECCOMP_FD),
+        ...bwrapProbeArgs(truePath, unshareUser),
+      ],
       env: { LC_ALL: "C", PATH: "/usr/bin:/bin" },
       stdin: program,
       maxStdoutBytes: 64 * 1024,

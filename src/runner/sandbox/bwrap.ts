@@ -79,6 +79,7 @@ export function bwrapArgv(
   // its namespace, while remounting a read-only bind (CAP_SYS_ADMIN) stays impossible.
   args.push("--unshare-user");
   if (!spec.host.unshareUser) args.push("--uid", "0", "--gid", "0", "--cap-add", "CAP_SETFCAP");
+  if (!spec.init) args.push("--as-pid-1");
   if (spec.network.kind === "no_sockets") args.push("--seccomp", String(SECCOMP_FD));
   else if (spec.network.kind !== "host") args.push("--unshare-net");
   const ro = (p: string) => args.push("--ro-bind", p, p);

@@ -151,8 +151,8 @@ export function prepareRunSandbox(
   // The worker's git calls see less than a runner: no network, `/dev/null` as the only device,
   // no `/proc`, and of `/etc` only the dynamic linker's cache (git reads no other file there with the
   // hardened env; each entry is one more mount at every start, on the run's critical path).
-  // No network is a seccomp program refusing sockets where bwrap can apply one: a network
-  // namespace of their own would be the dearest part of their start.
+  // No network is a seccomp program refusing sockets where bwrap can apply one (a network
+  // namespace of their own would be the dearest part of their start), and git is PID 1 itself.
   const gitStdin = a.kind === "bwrap" && a.seccomp === true ? socketDenyProgram() : null;
   const gitSpec = sandboxSpecFor({
     profile: "query",
@@ -164,6 +164,8 @@ export function prepareRunSandbox(
     network: gitStdin === null ? { kind: "none" } : { kind: "no_sockets" },
     devices: "null",
     proc: false,
+    // The probe that said yes to the program ran it this way too.
+    init: gitStdin === null,
   });
   try {
     // Synchronous: three tiny mkdirs on the run's critical path, not three trips through the

@@ -116,6 +116,12 @@ export interface SandboxSpec {
    * shares the host's network namespace, cannot list its connections in `/proc/net` either.
    */
   proc: boolean;
+  /**
+   * bwrap's own init is PID 1 of the namespace (it reaps orphans and passes signals on). False
+   * for the worker's own git calls: the command itself is PID 1, one process fewer at each
+   * start. They need no signal: a timeout kills bwrap, and the namespace dies with it.
+   */
+  init: boolean;
 }
 
 /** Profiles whose runs may write in the cwd; every other profile name gets the query view. */
@@ -139,6 +145,8 @@ export interface SandboxSpecInput {
   devices?: SandboxSpec["devices"];
   /** See {@link SandboxSpec.proc}; true when absent. */
   proc?: boolean;
+  /** See {@link SandboxSpec.init}; true when absent. */
+  init?: boolean;
 }
 
 /**
@@ -179,6 +187,7 @@ export function sandboxSpecFor(input: SandboxSpecInput): SandboxSpec {
     },
     devices: input.devices ?? "standard",
     proc: input.proc ?? true,
+    init: input.init ?? true,
   };
 }
 

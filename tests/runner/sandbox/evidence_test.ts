@@ -223,7 +223,7 @@ gitSandboxTest(
 
 gitSandboxTest(
   "evidence: a hostile filter run by the worker's git cannot reach the network (seccomp where " +
-    "bwrap applies it, else a namespace of its own) nor see /proc",
+    "bwrap applies it, else a namespace of its own), nor see /proc, nor outlive the call",
   async (base) => {
     const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
     const accepted: Deno.Conn[] = [];
@@ -233,13 +233,16 @@ gitSandboxTest(
     try {
       const repo = join(base, "repo");
       await makeRepo(repo);
+      const leftover = 3000 + Math.floor(Math.random() * 6000);
       // The filter dials the test's listener and notes how that went in the sandbox's /tmp.
       const dial = join(repo, ".git", "dial.sh");
       await Deno.writeTextFile(
         dial,
         `{ bash -c 'exec 3<>/dev/tcp/127.0.0.1/${listener.addr.port}'; echo "rc=$?"; } ` +
           ">>/tmp/dial.txt 2>&1\n" +
-          "ls /proc/net >/dev/null 2>&1 && echo proc-net-visible >>/tmp/dial.txt\ncat\n",
+          "ls /proc/net >/dev/null 2>&1 && echo proc-net-visible >>/tmp/dial.txt\n" +
+          // Left behind on purpose: nothing of a git call may outlive it.
+          `setsid sleep ${leftover} </dev/null >/dev/null 2>&1 &\ncat\n`,
       );
       const config = await Deno.readTextFile(join(repo, ".git", "config"));
       await Deno.writeTextFile(
@@ -273,6 +276,8 @@ gitSandboxTest(
       }
       await new Promise((r) => setTimeout(r, 100));
       assert.equal(accepted.length, 0, "nothing reached the listener");
+      const left = await new Deno.Command("pgrep", { args: ["-f", `sleep ${leftover}`] }).output();
+      assert.equal(new TextDecoder().decode(left.stdout), "", "the filter's process outlived git");
     } finally {
       listener.close();
       await accepting;

@@ -170,7 +170,7 @@ Deno.test("prepareRunSandbox: git sees only the linker cache of /etc and only /d
   }
 });
 
-Deno.test("prepareRunSandbox: where bwrap applies seccomp, git refuses sockets instead of a network namespace; runners keep theirs", async () => {
+Deno.test("prepareRunSandbox: where bwrap applies seccomp, git refuses sockets instead of a network namespace and is PID 1; runners keep theirs", async () => {
   const base = await Deno.makeTempDir({ prefix: "cmesh-sbx-mod-" });
   try {
     const input = {
@@ -194,12 +194,14 @@ Deno.test("prepareRunSandbox: where bwrap applies seccomp, git refuses sockets i
     const run = r.sandbox!.wrap(["/usr/bin/claude"]);
     assert.ok(run.includes("--unshare-net") && !run.includes("--seccomp"), "the runner's own");
     assert.ok(run.includes("--proc") && !git.includes("--proc"), "no /proc for git");
+    assert.ok(git.includes("--as-pid-1") && !run.includes("--as-pid-1"), "git is PID 1 itself");
     await r.sandbox!.cleanup();
     // Without the probe's yes (an older kernel), git keeps a namespace and gets no stdin.
     const plain = prepareRunSandbox(READY, { ...input, network: { kind: "host" } });
     assert.ok(plain.ok && plain.sandbox);
     const git2 = plain.sandbox!.wrapGit(["/usr/bin/git", "status"]);
     assert.ok(git2.includes("--unshare-net") && !git2.includes("--seccomp"));
+    assert.ok(!git2.includes("--as-pid-1"));
     assert.equal(plain.sandbox!.gitStdin, null);
     await plain.sandbox!.cleanup();
   } finally {
