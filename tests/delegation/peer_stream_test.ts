@@ -6,20 +6,18 @@
  * resumes where it stopped.
  */
 import assert from "node:assert/strict";
+import { idleWorkerTasks } from "../support/worker_tasks.ts";
 import { Config } from "../../src/config/schema.ts";
 import { dispatch as dispatchTask } from "../../src/delegation/dispatch.ts";
 import { TaskFollower } from "../../src/delegation/follower.ts";
 import { PeerClient } from "../../src/delegation/peer_client.ts";
 import { finishTask } from "../../src/scheduler/finish.ts";
-import { RunQueue } from "../../src/scheduler/queue.ts";
 import { TaskBus } from "../../src/scheduler/task_bus.ts";
 import { openStore } from "../../src/store/db.ts";
 import { requestHash } from "../../src/store/hash.ts";
 import { appendEvent, getResult, listEvents } from "../../src/store/task_events.ts";
 import { getTask, insertTask, updateTaskState } from "../../src/store/tasks.ts";
 import { createWorkerApp } from "../../src/worker/app.ts";
-import { resolveRoots } from "../../src/inbound/cwd_resolve.ts";
-import { createWorkerTasks } from "../../src/worker/tasks.ts";
 import { laptop as laptopCaller } from "../policy/_helpers.ts";
 
 const laptop = laptopCaller();
@@ -34,21 +32,9 @@ async function worker() {
       allow: [{ peers: ["laptop"], cwd: [root], runners: ["fake"] }],
     },
   });
-  const store = openStore(":memory:");
-  const bus = new TaskBus();
-  const queue = new RunQueue(
-    { maxConcurrent: 1000 },
-    (_job, signal) => new Promise((r) => signal.addEventListener("abort", () => r())),
-  );
-  const tasks = createWorkerTasks({
-    config,
-    store,
-    queue,
-    bus,
+  const { store, bus, queue, tasks } = await idleWorkerTasks(config, {
+    maxConcurrent: 1000,
     nodeName: "buildbox",
-    runners: new Map([["fake", {} as never]]),
-    rootsReal: await resolveRoots(config.inbound.allow),
-    caseInsensitive: false,
   });
   const app = createWorkerApp({
     tasks,

@@ -1,15 +1,11 @@
 import assert from "node:assert/strict";
+import { idleWorkerTasks } from "../support/worker_tasks.ts";
 import { Config } from "../../src/config/schema.ts";
 import type { CallerIdentity } from "../../src/policy/types.ts";
-import { RunQueue } from "../../src/scheduler/queue.ts";
-import { TaskBus } from "../../src/scheduler/task_bus.ts";
 import { listAudit } from "../../src/store/audit.ts";
-import { openStore } from "../../src/store/db.ts";
 import { createWorkerApp } from "../../src/worker/app.ts";
 import { NodeHosts } from "../../src/worker/guards/node_hosts.ts";
-import { resolveRoots } from "../../src/inbound/cwd_resolve.ts";
 import type { IdentityOutcome } from "../../src/worker/ports.ts";
-import { createWorkerTasks } from "../../src/worker/tasks.ts";
 import { laptop as laptopCaller } from "../policy/_helpers.ts";
 
 const laptop = laptopCaller({ dnsName: "laptop.tail1.ts.net.", login: "alice@example.com" });
@@ -40,23 +36,8 @@ async function world(
       allow: [{ peers: ["laptop", "phone"], cwd: [`${root}/repo`], runners: ["fake"] }],
     },
   });
-  const store = openStore(":memory:");
-  const bus = new TaskBus();
   // Jobs never finish on their own: tasks stay queued/running so limits can be observed.
-  const queue = new RunQueue(
-    { maxConcurrent: 1 },
-    (_job, signal) => new Promise((r) => signal.addEventListener("abort", () => r())),
-  );
-  const tasks = createWorkerTasks({
-    config,
-    store,
-    queue,
-    bus,
-    nodeName: "server",
-    runners: new Map([["fake", {} as never]]),
-    rootsReal: await resolveRoots(config.inbound.allow),
-    caseInsensitive: false,
-  });
+  const { store, queue, tasks } = await idleWorkerTasks(config);
   const whoisCalls: string[] = [];
   const hosts = new NodeHosts(7433);
   hosts.set({

@@ -4,17 +4,13 @@
  * it replaces.
  */
 import assert from "node:assert/strict";
+import { idleWorkerTasks } from "../support/worker_tasks.ts";
 import { Config } from "../../src/config/schema.ts";
 import type { CallerIdentity } from "../../src/policy/types.ts";
 import { finishTask } from "../../src/scheduler/finish.ts";
-import { RunQueue } from "../../src/scheduler/queue.ts";
-import { TaskBus } from "../../src/scheduler/task_bus.ts";
-import { openStore } from "../../src/store/db.ts";
 import { appendEvent } from "../../src/store/task_events.ts";
 import { getTask } from "../../src/store/tasks.ts";
-import { resolveRoots } from "../../src/inbound/cwd_resolve.ts";
 import { EVENTS_PAGE } from "../../src/worker/ports.ts";
-import { createWorkerTasks } from "../../src/worker/tasks.ts";
 import { laptop as laptopCaller } from "../policy/_helpers.ts";
 
 const laptop = laptopCaller({ dnsName: "laptop.tail1.ts.net.", login: "alice@example.com" });
@@ -30,22 +26,7 @@ async function world() {
       allow: [{ peers: ["laptop", "phone"], cwd: [root], runners: ["fake"] }],
     },
   });
-  const store = openStore(":memory:");
-  const bus = new TaskBus();
-  const queue = new RunQueue(
-    { maxConcurrent: 1 },
-    (_job, signal) => new Promise((r) => signal.addEventListener("abort", () => r())),
-  );
-  const tasks = createWorkerTasks({
-    config,
-    store,
-    queue,
-    bus,
-    nodeName: "server",
-    runners: new Map([["fake", {} as never]]),
-    rootsReal: await resolveRoots(config.inbound.allow),
-    caseInsensitive: false,
-  });
+  const { store, bus, queue, tasks } = await idleWorkerTasks(config);
   const submit = async (id: string) => {
     const out = await tasks.submit(
       laptop,

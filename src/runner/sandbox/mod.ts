@@ -149,9 +149,9 @@ export function prepareRunSandbox(
     : null;
   const spec = sandboxSpecFor({ ...input, host: settings.host, etcView });
   // The worker's git calls see less than a runner: no network, `/dev/null` as the only device,
-  // no `/proc`, and of `/etc` only the dynamic linker's cache (git reads no other file there with the
-  // hardened env; each entry is one more mount at every start, on the run's critical path).
-  // No network is a seccomp program refusing sockets where bwrap can apply one (a network
+  // no `/proc`, and of `/etc` only the dynamic linker's cache (git reads no other file there
+  // with the hardened env; each entry is one more mount at every start, on the run's critical
+  // path). No network is a seccomp program refusing sockets where bwrap can apply one (a network
   // namespace of their own would be the dearest part of their start), and git is PID 1 itself.
   const gitStdin = a.kind === "bwrap" && a.seccomp === true ? socketDenyProgram() : null;
   const gitSpec = sandboxSpecFor({
