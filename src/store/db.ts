@@ -174,7 +174,8 @@ const READ_ONLY_SQL = /^\s*SELECT\b/i;
 
 class SqliteStore implements Store {
   #depth = 0;
-  #statements = new Map<string, StatementSync>();
+  /** Prepared statements by SQL, each with whether it may write (decided once, see below). */
+  #statements = new Map<string, { stmt: StatementSync; writes: boolean }>();
   #closed = false;
 
   constructor(
@@ -196,14 +197,14 @@ class SqliteStore implements Store {
   }
 
   prepare(sql: string): StatementSync {
-    let stmt = this.#statements.get(sql);
-    if (!stmt) {
-      stmt = this.db.prepare(sql);
-      this.#statements.set(sql, stmt);
+    let prepared = this.#statements.get(sql);
+    if (!prepared) {
+      prepared = { stmt: this.db.prepare(sql), writes: !READ_ONLY_SQL.test(sql) };
+      this.#statements.set(sql, prepared);
     }
     // Anything but a query is a write about to run: its checkpoint follows within a tick.
-    if (!READ_ONLY_SQL.test(sql)) this.checkpoints?.wrote();
-    return stmt;
+    if (prepared.writes) this.checkpoints?.wrote();
+    return prepared.stmt;
   }
 
   transaction<T>(fn: () => T): T {

@@ -37,9 +37,19 @@ function world() {
   return { store, requester, id, change };
 }
 
-Deno.test("wait until terminal: running and output do not answer it; the end does, with every event", async () => {
-  const { store, requester, id, change } = world();
+/** Runs `fn` on a fresh world, closed afterwards whatever happens. */
+async function withWorld(fn: (w: ReturnType<typeof world>) => Promise<void>): Promise<void> {
+  const w = world();
   try {
+    await fn(w);
+  } finally {
+    w.requester.close();
+    w.store.close();
+  }
+}
+
+Deno.test("wait until terminal: running and output do not answer it; the end does, with every event", () =>
+  withWorld(async ({ store, requester, id, change }) => {
     let answered = false;
     const waiting = requester.wait(id, 0, 30_000, undefined, true).finally(() => answered = true);
     change(() => updateTaskState(store, "outbound", id, "running"));
@@ -56,15 +66,10 @@ Deno.test("wait until terminal: running and output do not answer it; the end doe
     assert.equal(out?.status.state, "succeeded");
     assert.deepEqual(out?.events.map((e) => e.text), ["working", "succeeded on buildbox"]);
     assert.equal(out?.status.last_event?.text, "succeeded on buildbox");
-  } finally {
-    requester.close();
-    store.close();
-  }
-});
+  }));
 
-Deno.test("wait until terminal: time up gives the status so far and its events; unknown id null", async () => {
-  const { store, requester, id, change } = world();
-  try {
+Deno.test("wait until terminal: time up gives the status so far and its events; unknown id null", () =>
+  withWorld(async ({ store, requester, id, change }) => {
     change(() => appendEvent(store, "outbound", id, { kind: "message", text: "still going" }));
     const out = await requester.wait(id, 0, 30, undefined, true);
     assert.equal(out?.status.state, "queued");
@@ -73,22 +78,13 @@ Deno.test("wait until terminal: time up gives the status so far and its events; 
     // A task that ends while nobody looks: the first look answers.
     updateTaskState(store, "outbound", id, "failed");
     assert.equal((await requester.wait(id, 0, 30_000, undefined, true))?.status.state, "failed");
-  } finally {
-    requester.close();
-    store.close();
-  }
-});
+  }));
 
-Deno.test("wait for events: the first new event answers it", async () => {
-  const { store, requester, id, change } = world();
-  try {
+Deno.test("wait for events: the first new event answers it", () =>
+  withWorld(async ({ store, requester, id, change }) => {
     const waiting = requester.wait(id, 0, 30_000);
     change(() => appendEvent(store, "outbound", id, { kind: "message", text: "first" }));
     const out = await waiting;
     assert.equal(out?.status.state, "queued");
     assert.deepEqual(out?.events.map((e) => e.text), ["first"]);
-  } finally {
-    requester.close();
-    store.close();
-  }
-});
+  }));

@@ -35,11 +35,14 @@ async function world() {
     );
     assert.ok(out.ok, JSON.stringify(out));
   };
+  /** Ends `id` as the executor would (state, result, event and audit together). */
+  const finish = (id: string, outcome: Parameters<typeof finishTask>[2]) =>
+    finishTask({ store, bus, nodeName: "server" }, getTask(store, "inbound", id)!, outcome);
   return {
     store,
-    bus,
     tasks,
     submit,
+    finish,
     async close() {
       await queue.close();
       store.close();
@@ -70,16 +73,12 @@ Deno.test("since: once terminal, the status and result equal what status and res
   try {
     await w.submit("t-done-0001");
     appendEvent(w.store, "inbound", "t-done-0001", { kind: "message", text: "said" });
-    finishTask(
-      { store: w.store, bus: w.bus, nodeName: "server" },
-      getTask(w.store, "inbound", "t-done-0001")!,
-      {
-        state: "succeeded",
-        claims: { final_text: "said", session_id: null },
-        evidence: null,
-        error: null,
-      },
-    );
+    w.finish("t-done-0001", {
+      state: "succeeded",
+      claims: { final_text: "said", session_id: null },
+      evidence: null,
+      error: null,
+    });
     const status = w.tasks.status(laptop, "t-done-0001")!;
     const result = w.tasks.result(laptop, "t-done-0001");
     const all = w.tasks.events(laptop, "t-done-0001", 0)!;
@@ -103,16 +102,12 @@ Deno.test("since: a full page says the last event of the task, not of the page",
     for (let i = 0; i < EVENTS_PAGE + 5; i++) {
       appendEvent(w.store, "inbound", "t-many-0001", { kind: "message", text: `line ${i}` });
     }
-    finishTask(
-      { store: w.store, bus: w.bus, nodeName: "server" },
-      getTask(w.store, "inbound", "t-many-0001")!,
-      {
-        state: "failed",
-        claims: { final_text: null, session_id: null },
-        evidence: null,
-        error: { code: "runner_failed", message: "no result" },
-      },
-    );
+    w.finish("t-many-0001", {
+      state: "failed",
+      claims: { final_text: null, session_id: null },
+      evidence: null,
+      error: { code: "runner_failed", message: "no result" },
+    });
     const news = w.tasks.since(laptop, "t-many-0001", 0)!;
     assert.equal(news.events.length, EVENTS_PAGE);
     assert.deepEqual(news.ended?.status, w.tasks.status(laptop, "t-many-0001"));

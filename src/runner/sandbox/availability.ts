@@ -117,12 +117,7 @@ async function probeBwrap(uid: number | null): Promise<SandboxAvailability> {
   try {
     // Side by side: the seccomp probe's answer matters only when the first one passes.
     const [r, seccomp] = await Promise.all([
-      runBounded(bin, {
-        args: bwrapProbeArgs(truePath, uid !== 0),
-        env: { LC_ALL: "C", PATH: "/usr/bin:/bin" },
-        maxStdoutBytes: 64 * 1024,
-        timeoutMs: 10_000,
-      }),
+      runProbe(bin, bwrapProbeArgs(truePath, uid !== 0)),
       probeSeccomp(bin, truePath, uid !== 0),
     ]);
     if (r.code === 0) return { ok: true, kind: "bwrap", bin, seccomp };
@@ -137,6 +132,17 @@ async function probeBwrap(uid: number | null): Promise<SandboxAvailability> {
   }
 }
 
+/** One probe run of bwrap (`stdin`: what it reads there, the seccomp program). */
+function runProbe(bin: string, args: string[], stdin?: Uint8Array) {
+  return runBounded(bin, {
+    args,
+    env: { LC_ALL: "C", PATH: "/usr/bin:/bin" },
+    ...(stdin ? { stdin } : {}),
+    maxStdoutBytes: 64 * 1024,
+    timeoutMs: 10_000,
+  });
+}
+
 /**
  * Whether bwrap starts a command the way the worker's git calls want it: under the
  * socket-refusing seccomp program, as PID 1 (a kernel without seccomp filters, or a bwrap
@@ -147,18 +153,8 @@ async function probeSeccomp(bin: string, truePath: string, unshareUser: boolean)
   const program = socketDenyProgram();
   if (program === null) return false;
   try {
-    const r = await runBounded(bin, {
-      args: [
-        "--as-pid-1",
-        "--seccomp",
-        String(SECCOMP_FD),
-        ...bwrapProbeArgs(truePath, unshareUser),
-      ],
-      env: { LC_ALL: "C", PATH: "/usr/bin:/bin" },
-      stdin: program,
-      maxStdoutBytes: 64 * 1024,
-      timeoutMs: 10_000,
-    });
+    const args = ["--as-pid-1", "--seccomp", String(SECCOMP_FD)];
+    const r = await runProbe(bin, [...args, ...bwrapProbeArgs(truePath, unshareUser)], program);
     return r.code === 0;
   } catch {
     return false;

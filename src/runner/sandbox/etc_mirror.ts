@@ -5,8 +5,8 @@
  * cost a run's start about 50 µs here, and more on a host with many mounts. The worker keeps a
  * mirror directory (in its state dir) holding copies of the allowlisted `/etc` files; a sandbox
  * binds it read-only at `/etc`, and binds the allowlisted directories (`/etc/ca-certificates`,
- * ...) on top of the empty mount points it holds for them. An entry may lie deeper (`/etc/ssl/certs`): the
- * directories above it in the mirror hold only what is listed.
+ * ...) on top of the empty mount points it holds for them. An entry may lie deeper
+ * (`/etc/ssl/certs`): the directories above it in the mirror hold only what is listed.
  *
  * The mirror is brought up to date at the moment of use, at every run's start: each entry is
  * stat'ed (through symlinks, as a bind would be) and a file whose identity, size or times changed
