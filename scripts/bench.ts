@@ -94,6 +94,13 @@ function rows(r: Results): Row[] {
     row("  … p95", `${g.p95} ms`);
     row("  … p99", `${g.p99} ms`, "≤ 25 ms", g.p99 <= 25);
     row("  … plain directory (no git) p50 / p99", `${d.plain_ms.p50} / ${d.plain_ms.p99} ms`);
+    if (d.repo_cold_ms) {
+      const c = d.repo_cold_ms;
+      row(
+        "  … new directory each time (no sandbox started ahead) p50 / p99",
+        `${c.p50} / ${c.p99} ms`,
+      );
+    }
     for (const [k, v] of Object.entries(d.phases_ms)) {
       row(`  phase ${k} p50/p95`, `${v.p50} / ${v.p95} ms`);
     }

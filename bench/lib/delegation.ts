@@ -25,6 +25,13 @@ export interface DelegationResult {
   repo_ms: Summary;
   /** A plain directory (no git work tree) beside it. */
   plain_ms: Summary;
+  /**
+   * The repository again, each time through a directory not delegated to before: no sandbox
+   * started ahead for it (the first delegation into a cwd, or one after a minute of quiet).
+   */
+  repo_cold_ms?: Summary;
+  /** The pause before each sample, so that each starts on a quiet machine. */
+  settle_ms?: number;
   /** Where the repository runs spent their time (audit timestamps, ms resolution). */
   phases_ms: Record<string, Summary>;
   ssh: {
@@ -114,9 +121,17 @@ function phases(
 }
 
 /**
- * Runs the delegation benchmark on a fresh mesh: cmesh in a repository, cmesh in a plain
- * directory, a fresh ssh and a multiplexed ssh, interleaved one by one (the order rotating),
- * so all four see the same machine load; ratios come from those paired samples.
+ * The pause before each sample. Both sides do work after answering (the worker starts the next
+ * run's sandbox ahead, sshd ends its session): without it that work would land in whichever
+ * sample comes next. An agent's calls are seconds apart.
+ */
+const SETTLE_MS = 100;
+
+/**
+ * Runs the delegation benchmark on a fresh mesh: cmesh in a repository (and in a fresh directory
+ * of it each time: a cold start), cmesh in a plain directory, a fresh ssh and a multiplexed ssh,
+ * interleaved one by one (the order rotating), each after a pause, so all see the same machine
+ * load; ratios come from those paired samples.
  */
 export async function benchDelegation(
   opts: { runs: number; warmup: number; mode: "auto" | "netns" | "loopback" },
@@ -139,6 +154,7 @@ export async function benchDelegation(
   try {
     await mcp.initialize();
     const repo: Delegated[] = [];
+    const cold: Delegated[] = [];
     const plain: Delegated[] = [];
     const fresh: number[] = [];
     const mux: number[] = [];
@@ -158,6 +174,13 @@ export async function benchDelegation(
         const d = await delegateOnce(mcp, mesh.plain, `bench-plain-${i}`, failures);
         if (keep) plain.push(d);
       },
+      async (i: number, keep: boolean) => {
+        // An empty directory: invisible to git, so the evidence is the repository's as above.
+        const dir = join(mesh.repo, "cold", String(i));
+        await Deno.mkdir(dir, { recursive: true });
+        const d = await delegateOnce(mcp, dir, `bench-cold-${i}`, failures);
+        if (keep) cold.push(d);
+      },
       ...(sshd.ok
         ? [
           (_i: number, keep: boolean) =>
@@ -169,7 +192,10 @@ export async function benchDelegation(
     ];
     for (let i = 0; i < opts.warmup + opts.runs; i++) {
       const keep = i >= opts.warmup;
-      for (let k = 0; k < ops.length; k++) await ops[(i + k) % ops.length](i, keep);
+      for (let k = 0; k < ops.length; k++) {
+        await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+        await ops[(i + k) % ops.length](i, keep);
+      }
     }
     const result: DelegationResult = {
       mode: mesh.mode,
@@ -177,6 +203,8 @@ export async function benchDelegation(
       warmup: opts.warmup,
       repo_ms: percentiles(repo.map((r) => r.ms)),
       plain_ms: percentiles(plain.map((r) => r.ms)),
+      repo_cold_ms: percentiles(cold.map((r) => r.ms)),
+      settle_ms: SETTLE_MS,
       phases_ms: phases(mesh, repo),
       ssh: { skipped: sshd.ok ? "" : sshd.reason },
       failures,

@@ -16,6 +16,8 @@
  */
 import { runBounded } from "../util/bounded_command.ts";
 import { endMarkBytes, findEndMark } from "./preamble.ts";
+import { SHELL_NAME, shellWord } from "../util/shell_word.ts";
+import type { WarmStart } from "./sandbox/warm.ts";
 
 /** Limits for one git helper call. */
 const GIT_TIMEOUT_MS = 30_000;
@@ -29,7 +31,30 @@ export type GitRunner = string | {
   gitBin: string;
   wrap?: (argv: string[]) => string[];
   stdin?: Uint8Array;
+  /**
+   * A sandbox started ahead for the next call (`sandbox/warm.ts`), or null: the call runs its
+   * argv (as `wrap` would wrap it) there, or starts cold when it cannot.
+   */
+  warm?: () => WarmStart | null;
 };
+
+/**
+ * The call's process when `runner` has a warm sandbox that took `inner` (the argv inside the
+ * sandbox): already running, its run dir removed once `done` is called. Null: start cold.
+ */
+async function warmGit(
+  runner: GitRunner,
+  inner: string[],
+  env: Record<string, string>,
+): Promise<{ child: Deno.ChildProcess; done(): Promise<void> } | null> {
+  const start = typeof runner === "string" ? null : runner.warm?.() ?? null;
+  if (start === null) return null;
+  if (!(await start.launch(inner, env)).ok) {
+    await start.discard();
+    return null;
+  }
+  return { child: start.child, done: () => start.discard() };
+}
 
 /** One git call's answer; `truncated` when the output cap cut it (what was read is kept). */
 export type GitCall = { ok: true; stdout: Uint8Array; truncated?: true } | {
@@ -79,6 +104,7 @@ export async function gitCall(
     : runner;
   const argv = [gitBin, ...GIT_HARDENING, ...args];
   const [bin, ...fullArgs] = wrap ? wrap(argv) : argv;
+  const warm = wrap ? await warmGit(runner, argv, gitEnv(env)) : null;
   try {
     const r = await runBounded(bin, {
       args: fullArgs,
@@ -87,7 +113,8 @@ export async function gitCall(
       env: gitEnv(env),
       maxStdoutBytes: GIT_MAX_BYTES,
       timeoutMs: GIT_TIMEOUT_MS,
-    });
+      ...(warm ? { running: warm.child } : {}),
+    }).finally(() => warm?.done());
     if (r.timedOut) return { ok: false, code: null, reason: `git ${args[0]} timed out` };
     if (r.stdoutTruncated) return { ok: true, stdout: r.stdout, truncated: true };
     if (r.code !== 0) {
@@ -99,9 +126,6 @@ export async function gitCall(
     return { ok: false, code: null, reason: `cannot run git: ${(e as Error).message}` };
   }
 }
-
-/** `'…'` quoting for a POSIX shell word. */
-const shellWord = (w: string) => `'${w.replaceAll("'", `'\\''`)}'`;
 
 /**
  * Runs several read-only git calls. Inside a sandbox each process start is a sandbox start
@@ -122,7 +146,9 @@ export async function gitBatch(
   }
   const boundary = newBoundary();
   const script = `B=$1\n${callsScript(runner.gitBin, calls, [], ">&2")}`;
-  const [bin, ...args] = runner.wrap(["/bin/sh", "-c", script, "sh", boundary]);
+  const inner = ["/bin/sh", "-c", script, "sh", boundary];
+  const [bin, ...args] = runner.wrap(inner);
+  const warm = await warmGit(runner, inner, gitEnv(env));
   let r;
   try {
     r = await runBounded(bin, {
@@ -133,7 +159,8 @@ export async function gitBatch(
       maxStdoutBytes: GIT_MAX_BYTES * calls.length,
       maxStderrBytes: 4096 * calls.length,
       timeoutMs: GIT_TIMEOUT_MS,
-    });
+      ...(warm ? { running: warm.child } : {}),
+    }).finally(() => warm?.done());
   } catch (e) {
     const reason = `cannot run git: ${(e as Error).message}`;
     return calls.map(() => ({ ok: false, code: null, reason }));
@@ -156,9 +183,6 @@ function callsScript(
 }
 
 const newBoundary = () => crypto.randomUUID().replaceAll("-", "");
-
-/** A POSIX shell variable name: the only kind `unset` and `export` take. */
-const SHELL_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /**
  * Git calls made in the run's own sandbox start, just before the runner: a subshell runs them in

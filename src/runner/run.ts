@@ -21,11 +21,15 @@ import { watchForGiveUp } from "./give_up.ts";
 import type { RunnerManifest } from "./manifest.ts";
 import { createParser } from "./parsers/mod.ts";
 import type { RunSandbox } from "./sandbox/mod.ts";
+import type { WarmStart } from "./sandbox/warm.ts";
+import { logger } from "../util/log.ts";
 import { dirname } from "node:path";
 import { pathExists } from "../util/path_exists.ts";
 import { RUN_TOKEN_ENV } from "./process_list.ts";
 import { superviseRun } from "./supervisor.ts";
 import type { Invocation, RunLimits, RunnerEvent, RunOutcome } from "./types.ts";
+
+const log = logger("runner");
 
 /** Tools the run needs, resolved once at start-up (absolute paths). */
 export interface RunTools {
@@ -47,6 +51,19 @@ export interface ExecuteRunInput {
   signal?: AbortSignal;
   /** The run's sandbox (prepared by the caller, who also cleans it up); null: unsandboxed. */
   sandbox?: RunSandbox | null;
+  /** Sandboxes started ahead (`sandbox/warm.ts`); absent: every start is cold. */
+  warm?: RunWarmStarts;
+}
+
+/** The warm sandboxes a run may use. */
+export interface RunWarmStarts {
+  /** The runner's own sandbox, started ahead with the run's token and run dir; null: none. */
+  runner: WarmStart | null;
+  /**
+   * The git sandbox waiting for `key` (over work tree `repoTop`), or null; asking also tells the
+   * caller git is wanted there again.
+   */
+  git(key: string, repoTop: string): WarmStart | null;
 }
 
 /** Runs one task's runner and concludes it. Never throws for runner failures. */
@@ -64,6 +81,10 @@ export async function executeRun(input: ExecuteRunInput): Promise<RunOutcome> {
       gitBin: tools.gitBin,
       wrap: (argv: string[]) => sandbox.wrapGit(argv, repoTop!),
       ...(sandbox.gitStdin ? { stdin: sandbox.gitStdin } : {}),
+      warm: () => {
+        const keys = sandbox.warm;
+        return keys && input.warm ? input.warm.git(keys.gitKey(repoTop!), repoTop!) : null;
+      },
     })
     : null;
   // A read-only cwd (the sandbox binds a `query` run's so) cannot change during the run: its
@@ -76,11 +97,11 @@ export async function executeRun(input: ExecuteRunInput): Promise<RunOutcome> {
   const inRun = !readOnly && sandbox !== null && tools.gitBin && repoTop === cwd
     ? inRunSnapshot(tools.gitBin, gitEnv, [...Object.keys(env), RUN_TOKEN_ENV])
     : null;
-  const invocation = sandbox === null ? input.invocation : {
-    ...input.invocation,
-    argv: sandbox.wrap(inRun ? [...inRun.prefix, ...input.invocation.argv] : input.invocation.argv),
-    env,
-  };
+  const command = inRun ? [...inRun.prefix, ...input.invocation.argv] : input.invocation.argv;
+  const invocation = sandbox === null
+    ? input.invocation
+    : { ...input.invocation, argv: sandbox.wrap(command), env };
+  const warmRunner = sandbox !== null ? input.warm?.runner ?? null : null;
   const before = git && !inRun && !alongside ? await gitSnapshotWithReason(cwd, git, gitEnv) : null;
   const watch = watchForGiveUp(createParser(manifest.output), input.signal);
   const parser = watch.parser;
@@ -98,7 +119,9 @@ export async function executeRun(input: ExecuteRunInput): Promise<RunOutcome> {
       psBin: tools.psBin,
       sandboxed: sandbox?.kind === "bwrap",
       preamble: inRun?.preamble,
+      ...(warmRunner ? { warm: { start: warmRunner, command: sandbox!.inner(command) } } : {}),
     });
+    if (run.warm?.ok === false) log.debug("cold start: {reason}", { reason: run.warm.reason });
   } catch (e) {
     return {
       state: "failed",

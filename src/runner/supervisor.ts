@@ -37,6 +37,7 @@ import { byteChunks } from "../util/byte_chunks.ts";
 import { utf8ByteLength } from "../util/utf8.ts";
 import { waitAtMost } from "../util/bounded_command.ts";
 import { isAbsolutePath } from "../protocol/task.ts";
+import type { WarmLaunch, WarmStart } from "./sandbox/warm.ts";
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -69,6 +70,12 @@ export interface SuperviseOptions {
    * off stdout first, kept apart from the runner's lines, and returned as `preamble`.
    */
   preamble?: { boundary: string; marks: number; maxBytes: number };
+  /**
+   * A sandbox started ahead for this run (`sandbox/warm.ts`, its token `runToken`) and the argv
+   * to run in it (inside the sandbox). Launched with the run's environment; when it cannot be
+   * (the reason is in {@link SupervisedRun.warm}), it is ended and `inv` is spawned as usual.
+   */
+  warm?: { start: WarmStart; command: string[] };
   /** Longest line kept (UTF-16 code units); longer ones are cut (default 4 Mi). */
   maxLineChars?: number;
   /** How long to wait for the pipes to close after the child exited (default 2000 ms). */
@@ -115,6 +122,8 @@ export interface SupervisedRun {
   callbackError: string | null;
   /** What {@link SuperviseOptions.preamble} read; null without one. */
   preamble: Preamble | null;
+  /** Whether {@link SuperviseOptions.warm} ran the command, or why not; null without one. */
+  warm: WarmLaunch | null;
 }
 
 /**
@@ -151,19 +160,24 @@ export async function superviseRun(
     kills: [],
     callbackError: null,
     preamble: null,
+    warm: null,
   };
   if (opts.signal?.aborted) {
+    await opts.warm?.start.discard({ keepRunDir: true });
     run.cancelled = true;
     run.exited = true;
     return run;
   }
 
+  const env = { ...inv.env, [RUN_TOKEN_ENV]: token };
+  const warm = opts.warm ? await launchWarm(opts.warm.start, opts.warm.command, env) : null;
+  run.warm = warm?.launch ?? null;
   let child: Deno.ChildProcess;
   try {
-    child = new Deno.Command(inv.argv[0], {
+    child = warm?.child ?? new Deno.Command(inv.argv[0], {
       args: inv.argv.slice(1),
       cwd: inv.cwd,
-      env: { ...inv.env, [RUN_TOKEN_ENV]: token },
+      env,
       clearEnv: true,
       stdin: inv.stdin === null ? "null" : "piped",
       stdout: "piped",
@@ -195,7 +209,12 @@ export async function superviseRun(
     directKill,
   };
 
-  const stdinDone = inv.stdin === null ? Promise.resolve() : feedStdin(child, inv.stdin);
+  // A warm start's stdin is a pipe kept for the run: closed at once when there is nothing to feed.
+  const stdinDone = inv.stdin !== null
+    ? feedStdin(child, inv.stdin)
+    : warm?.child
+    ? child.stdin.close().catch(() => {})
+    : Promise.resolve();
   const callback = (fn: ((line: string, cut: boolean) => void) | undefined, line: Line) => {
     if (!fn) return;
     try {
@@ -331,6 +350,21 @@ export async function superviseRun(
   run.stderrTail = stderrTail.text();
   run.durationMs = Math.round((exitedAt || performance.now()) - started);
   return run;
+}
+
+/**
+ * Launches a warm start with `command` and `env`: its process when that worked, else null after
+ * ending it (its run dir stays: the cold start uses it). Either way, what the launch said.
+ */
+async function launchWarm(
+  start: WarmStart,
+  command: string[],
+  env: Record<string, string>,
+): Promise<{ child: Deno.ChildProcess | null; launch: WarmLaunch }> {
+  const launch = await start.launch(command, env);
+  if (launch.ok) return { child: start.child, launch };
+  await start.discard({ keepRunDir: true });
+  return { child: null, launch };
 }
 
 /** Writes the prompt to the child's stdin and closes it; a child that never reads it is fine. */

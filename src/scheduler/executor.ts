@@ -9,7 +9,8 @@ import { RunnerSetupError } from "../runner/manifest.ts";
 import { newRunToken } from "../runner/process_list.ts";
 import { executeRun, type RunTools } from "../runner/run.ts";
 import type { ResolvedRunner } from "../runner/runtime.ts";
-import { prepareRunSandbox, type SandboxSettings, sandboxState } from "../runner/sandbox/mod.ts";
+import { planRunSandbox, type SandboxSettings, sandboxState } from "../runner/sandbox/mod.ts";
+import type { WarmPool } from "../runner/sandbox/warm.ts";
 import {
   egressRecordEvent,
   EgressRuntime,
@@ -22,6 +23,7 @@ import { getTask, updateTaskState } from "../store/tasks.ts";
 import { finishTask, type TerminalOutcome, untilStored } from "./finish.ts";
 import { type Redecide, refuseAtDequeue } from "./redecide.ts";
 import { RunEvents } from "./run_events.ts";
+import { warmStartsFor } from "./warm_starts.ts";
 import type { TaskBus } from "./task_bus.ts";
 
 /** What the executor needs. */
@@ -40,6 +42,8 @@ export interface ExecutorDeps {
   runDir(runToken: string): string;
   /** How runs are sandboxed. */
   sandbox: SandboxSettings;
+  /** Sandboxes started ahead for the next run like the last (absent: every start is cold). */
+  warm?: WarmPool;
   maxOutputBytes: number;
   defaultTimeoutS: number;
   nodeName: string;
@@ -104,7 +108,6 @@ export async function executeTask(
     await finish({ state: "failed", claims: NO_CLAIMS, evidence: null, error: e.toTaskError() });
     return;
   }
-  const runToken = newRunToken();
   const runnerStateDir = deps.runnerStateDir(runner.name);
   try {
     Deno.mkdirSync(runnerStateDir, { recursive: true, mode: 0o700 });
@@ -132,18 +135,28 @@ export async function executeTask(
     return;
   }
   invocation = { ...invocation, env: { ...invocation.env, ...egress.env } };
-  const prepared = prepareRunSandbox(deps.sandbox, {
+  const planned = planRunSandbox(deps.sandbox, {
     profile: task.profile,
     // The directory just re-resolved: bound by bwrap now, so a later swap cannot reach outside.
     cwd,
-    runDir: deps.runDir(runToken),
     installPaths: runner.install?.dirs ?? [],
     links: runner.install?.links ?? [],
     configDirs: [runnerStateDir],
     network: egress.network,
     extension: egress.extension,
   });
+  // A sandbox started ahead for this same decision is taken (its token and dir become the run's).
+  const warmth = planned.ok && planned.plan && deps.warm
+    ? warmStartsFor(deps.warm, planned.plan, cwd, deps.runDir)
+    : null;
+  const runToken = warmth?.token ?? newRunToken();
+  const prepared = !planned.ok
+    ? planned
+    : planned.plan === null
+    ? { ok: true as const, sandbox: null }
+    : planned.plan.at(warmth?.runDir ?? deps.runDir(runToken));
   if (!prepared.ok) {
+    await warmth?.starts.runner?.discard();
     await egress.finish();
     await finish({
       state: "failed",
@@ -183,6 +196,7 @@ export async function executeTask(
     }));
   deps.bus.emit(id);
   if (!started) {
+    await warmth?.starts.runner?.discard();
     await sandbox?.cleanup();
     await egress.finish();
     return;
@@ -199,9 +213,11 @@ export async function executeTask(
     runToken,
     tools: deps.tools,
     sandbox,
+    ...(warmth ? { warm: warmth.starts } : {}),
     signal,
     onEvent: (ev) => events.push(ev),
   }).catch(async (e) => {
+    await warmth?.starts.runner?.discard();
     await sandbox?.cleanup();
     throw e;
   }).finally(() => events.flush());
@@ -227,5 +243,6 @@ export async function executeTask(
     } else await finish({ ...outcome, egress: egressSummary });
   } finally {
     await sandbox?.cleanup();
+    if (signal.reason !== "shutdown") warmth?.refill();
   }
 }

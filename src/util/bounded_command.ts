@@ -31,6 +31,11 @@ export interface BoundedRunOptions {
   timeoutMs: number;
   /** Written to the helper's stdin, which is then closed (default: stdin is `/dev/null`). */
   stdin?: Uint8Array;
+  /**
+   * The helper, already running (started ahead and handed its command, with its stdin dealt
+   * with): supervised in place of spawning `bin`, which is then only its name.
+   */
+  running?: Deno.ChildProcess;
 }
 
 /** What a bounded helper run produced. */
@@ -69,7 +74,7 @@ const DRAIN_AFTER_EXIT_MS = 1000;
  * ```
  */
 export async function runBounded(bin: string, opts: BoundedRunOptions): Promise<BoundedRunResult> {
-  const child = new Deno.Command(bin, {
+  const child = opts.running ?? new Deno.Command(bin, {
     args: opts.args,
     cwd: opts.cwd,
     env: opts.env ?? {},
@@ -80,7 +85,7 @@ export async function runBounded(bin: string, opts: BoundedRunOptions): Promise<
   }).spawn();
   // Small (a seccomp program): the pipe takes it whole. A helper that exits without reading it
   // breaks the pipe; its exit status says what happened.
-  if (opts.stdin) feed(child.stdin, opts.stdin);
+  if (opts.stdin && !opts.running) feed(child.stdin, opts.stdin);
 
   let timedOut = false;
   let stdoutTruncated = false;

@@ -15,6 +15,7 @@ import type { Config } from "../config/schema.ts";
 import type { RunTools } from "../runner/run.ts";
 import type { ResolvedRunner } from "../runner/runtime.ts";
 import type { SandboxSettings } from "../runner/sandbox/mod.ts";
+import type { WarmPool } from "../runner/sandbox/warm.ts";
 import type { EgressInit } from "../runner/sandbox/egress/slots.ts";
 import type { ExecutorDeps } from "../scheduler/executor.ts";
 import { RunQueue } from "../scheduler/queue.ts";
@@ -109,23 +110,40 @@ function lazyExecutor(
   deps: Omit<ExecutorDeps, "egress">,
   egress: EgressInit | undefined,
   etcMirrorDir: string,
-): (id: string, signal: AbortSignal) => Promise<void> {
+): { run: (id: string, signal: AbortSignal) => Promise<void>; close(): Promise<void> } {
+  let pool: WarmPool | null = null;
   const load = lazily(async () => {
-    const [{ executeTask }, { EgressRuntime }, { EtcMirror }, { sandboxState }] = await Promise
-      .all([
+    const [{ executeTask }, { EgressRuntime }, { EtcMirror }, { sandboxState }, { WarmPool }] =
+      await Promise.all([
         import("../scheduler/executor.ts"),
         import("../runner/sandbox/egress/run_egress.ts"),
         import("../runner/sandbox/etc_mirror.ts"),
         import("../runner/sandbox/mod.ts"),
+        import("../runner/sandbox/warm.ts"),
       ]);
-    const sandbox = sandboxState(deps.sandbox) === "bwrap"
+    const bwrap = sandboxState(deps.sandbox) === "bwrap";
+    const sandbox = bwrap
       ? { ...deps.sandbox, etcMirror: new EtcMirror(etcMirrorDir, deps.sandbox.host.etc) }
       : deps.sandbox;
-    const full = { ...deps, sandbox, egress: egress ? new EgressRuntime(egress) : undefined };
+    const full = {
+      ...deps,
+      sandbox,
+      egress: egress ? new EgressRuntime(egress) : undefined,
+      ...(bwrap ? { warm: pool = new WarmPool(WARM_POOL) } : {}),
+    };
     return (id: string, signal: AbortSignal) => executeTask(full, id, signal);
   });
-  return async (id, signal) => (await load())(id, signal);
+  return {
+    run: async (id, signal) => (await load())(id, signal),
+    close: async () => await pool?.close(),
+  };
 }
+
+/**
+ * Sandboxes kept started ahead (`runner/sandbox/warm.ts`): one per decision, for a few decisions
+ * at once, each ended after a minute nobody took it.
+ */
+const WARM_POOL = { max: 8, idleMs: 60_000 };
 
 /** How callers are identified, and the Host names this node answers to. */
 function identityOf(init: WorkerInit): { identity: IdentityLookup; hosts: NodeHosts } {
@@ -195,10 +213,10 @@ async function start(init: WorkerInit): Promise<void> {
       }, task),
   };
   // The runs' /etc (bwrap): a mirror in the state dir, made afresh at the first run.
-  const run = lazyExecutor(deps, init.egress, `${init.stateDir}/sandbox-etc`);
+  const executor = lazyExecutor(deps, init.egress, `${init.stateDir}/sandbox-etc`);
   const queue = new RunQueue(
     { maxConcurrent: init.config.inbound.max_concurrent },
-    (task, signal) => run(task.id, signal),
+    (task, signal) => executor.run(task.id, signal),
   );
   // Private HOME/TMPDIR dirs of runs a crash cut off: nothing runs yet, so all of them are stale.
   await Deno.remove(`${init.stateDir}/runs`, { recursive: true }).catch(() => {});
@@ -248,6 +266,7 @@ async function start(init: WorkerInit): Promise<void> {
     if (frontAsked) (await front().catch(() => null))?.stop();
     await Promise.allSettled(servers.map((s) => s.shutdown()));
     await queue.close("shutdown");
+    await executor.close();
     store.close();
   };
   post({

@@ -312,7 +312,20 @@ async function cancelEscape(w: EscapeWorld, profile: string, table: Row[]): Prom
   });
 }
 
-/** A run's processes die with a killed daemon; the restart removes its private dirs. */
+/** The launchers of sandboxes started ahead (`runner/sandbox/warm.ts`) under `stateDir`. */
+async function warmLaunchers(stateDir: string): Promise<string[]> {
+  const out = await new Deno.Command("pgrep", {
+    args: ["-f", `cmesh-warm ${stateDir}/`],
+    stdout: "piped",
+  })
+    .output();
+  return new TextDecoder().decode(out.stdout).split("\n").filter(Boolean);
+}
+
+/**
+ * A run's processes die with a killed daemon, and so do the sandboxes started ahead; the restart
+ * removes their private dirs.
+ */
 async function crashEscape(w: EscapeWorld, table: Row[]): Promise<void> {
   const tag = `${w.user}-crash-${crypto.randomUUID().slice(0, 8)}`;
   const seconds = leftoverSeconds(tag);
@@ -326,10 +339,18 @@ async function crashEscape(w: EscapeWorld, table: Row[]): Promise<void> {
     for await (const e of Deno.readDir(`${w.stateDir}/runs`)) names.push(e.name);
     return names;
   };
-  assert.equal((await runDirs()).length, 1, "precondition: the run's private dirs exist");
+  // The other dirs are those of sandboxes started ahead for the next runs (runner/sandbox/warm.ts).
+  const left = await Promise.all(
+    (await runDirs()).map((d) =>
+      Deno.stat(`${w.stateDir}/runs/${d}/home/left-behind`).then(() => d, () => null)
+    ),
+  );
+  assert.equal(left.filter(Boolean).length, 1, "precondition: the run's private dirs exist");
+  assert.ok((await warmLaunchers(w.stateDir)).length > 0, "precondition: sandboxes wait ahead");
   await w.restart(true);
   // --die-with-parent: the namespace died with the daemon, before any recovery ran.
   assert.deepEqual(await sleepers(seconds), [], "a process outlived the killed daemon");
+  assert.deepEqual(await warmLaunchers(w.stateDir), [], "a sandbox started ahead outlived it");
   assert.deepEqual(await runDirs().catch(() => []), [], "the restart removed the stale run dirs");
   assert.equal((await w.result(id)).state, "interrupted");
   table.push({

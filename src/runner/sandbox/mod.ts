@@ -24,6 +24,7 @@ import { bwrapArgv } from "./bwrap.ts";
 import type { EtcMirror } from "./etc_mirror.ts";
 import { seatbeltArgv } from "./seatbelt.ts";
 import { socketDenyProgram } from "./seccomp.ts";
+import { warmLauncher } from "./warm.ts";
 import {
   type HostLayout,
   sandboxEnv,
@@ -108,8 +109,24 @@ export interface RunSandbox {
    * program of a `no_sockets` git sandbox; null: nothing (stdin stays `/dev/null`).
    */
   gitStdin: Uint8Array | null;
+  /** `command` as the sandbox runs it: behind the network's wrapper, if any. */
+  inner(command: readonly string[]): string[];
+  /** The argv of warm starts of this sandbox (`warm.ts`); null: it starts cold only. */
+  warm: WarmArgv | null;
   /** Removes the private dirs (never throws). */
   cleanup(): Promise<void>;
+}
+
+/** The argv of a sandbox's warm starts, each with control dir `ctl` bound writable. */
+export interface WarmArgv {
+  /** The control dir in this run dir. */
+  ctl: string;
+  /** The runner's sandbox, its launcher checking `checks` (the cwd). */
+  runner(ctl: string, checks: readonly string[]): string[];
+  /** Git's sandbox (see {@link RunSandbox.wrapGit}), its launcher checking `checks`. */
+  git(ctl: string, checks: readonly string[], repoTop?: string): string[];
+  /** The key of git's sandbox over `repoTop`: which warm git sandbox a call may take. */
+  gitKey(repoTop?: string): string;
 }
 
 /**
@@ -129,14 +146,30 @@ export const GIT_ETC: readonly string[] = ["/etc/ld.so.cache"];
 export type RunSandboxInput = Omit<SandboxSpecInput, "host"> & { network: SandboxNetwork };
 
 /**
- * Prepares the sandbox of one run: `{ok: true, sandbox: null}` when the mode is `off`,
- * `{ok: false, reason}` when it is required but unusable (or the private dirs cannot be made).
+ * A run's sandbox as decided, before its run dir is chosen: `key` says which warm sandbox
+ * (`warm.ts`) it may take (the whole bwrap argv, the run dir left out), and `at` makes it for one
+ * run dir (a warm sandbox's, or a fresh one).
  */
-export function prepareRunSandbox(
+export interface SandboxPlan {
+  kind: SandboxKind;
+  /** Equal keys: the same sandbox in every respect but the run dir. Null: no warm start. */
+  key: string | null;
+  /** The sandbox with its private dirs in `runDir` (made now). */
+  at(runDir: string): { ok: true; sandbox: RunSandbox } | { ok: false; reason: string };
+}
+
+/** Stands in for the run dir in a key: no real path holds a NUL. */
+const RUN_DIR_IN_KEY = "/\0run";
+
+/**
+ * Plans the sandbox of one run: `{ok: true, plan: null}` when the mode is `off`,
+ * `{ok: false, reason}` when it is required but unusable.
+ */
+export function planRunSandbox(
   settings: SandboxSettings,
-  input: RunSandboxInput,
-): { ok: true; sandbox: RunSandbox | null } | { ok: false; reason: string } {
-  if (settings.mode === "off") return { ok: true, sandbox: null };
+  input: Omit<RunSandboxInput, "runDir">,
+): { ok: true; plan: SandboxPlan | null } | { ok: false; reason: string } {
+  if (settings.mode === "off") return { ok: true, plan: null };
   const refusal = sandboxRefusal(settings);
   const a = settings.availability;
   if (refusal !== null || !a.ok) return { ok: false, reason: refusal ?? "sandbox unavailable" };
@@ -147,58 +180,100 @@ export function prepareRunSandbox(
   const etcView = a.kind === "bwrap" && sandboxViewFor(input.profile) === "confined"
     ? settings.etcMirror?.view() ?? null
     : null;
-  const spec = sandboxSpecFor({ ...input, host: settings.host, etcView });
+  const specAt = (runDir: string) =>
+    sandboxSpecFor({ ...input, runDir, host: settings.host, etcView });
   // The worker's git calls see less than a runner: no network, `/dev/null` as the only device,
   // no `/proc`, and of `/etc` only the dynamic linker's cache (git reads no other file there
   // with the hardened env; each entry is one more mount at every start, on the run's critical
   // path). No network is a seccomp program refusing sockets where bwrap can apply one (a network
   // namespace of their own would be the dearest part of their start), and git is PID 1 itself.
   const gitStdin = a.kind === "bwrap" && a.seccomp === true ? socketDenyProgram() : null;
-  const gitSpec = sandboxSpecFor({
-    profile: "query",
-    cwd: input.cwd,
-    runDir: input.runDir,
-    installPaths: [],
-    configDirs: [],
-    host: { ...settings.host, etc: settings.host.etc.filter((p) => GIT_ETC.includes(p)) },
-    network: gitStdin === null ? { kind: "none" } : { kind: "no_sockets" },
-    devices: "null",
-    proc: false,
-    // The probe that said yes to the program ran it this way too.
-    init: gitStdin === null,
-  });
-  try {
-    // Synchronous: three tiny mkdirs on the run's critical path, not three trips through the
-    // event loop behind whatever else the worker thread has queued. They are in the daemon's
-    // own state dir, which its SQLite store already uses synchronously.
-    for (const dir of [input.runDir, spec.home, spec.tmp]) {
-      Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
-    }
-  } catch (e) {
-    return { ok: false, reason: `cannot create the run's private dirs: ${(e as Error).message}` };
-  }
+  const gitSpecAt = (runDir: string, repoTop: string | undefined) => {
+    const spec = sandboxSpecFor({
+      profile: "query",
+      cwd: input.cwd,
+      runDir,
+      installPaths: [],
+      configDirs: [],
+      host: { ...settings.host, etc: settings.host.etc.filter((p) => GIT_ETC.includes(p)) },
+      network: gitStdin === null ? { kind: "none" } : { kind: "no_sockets" },
+      devices: "null",
+      proc: false,
+      // The probe that said yes to the program ran it this way too.
+      init: gitStdin === null,
+    });
+    if (repoTop === undefined || repoTop === input.cwd) return spec;
+    const binds = [{ source: repoTop, dest: repoTop, writable: false }];
+    return { ...spec, extension: { ...spec.extension, binds } };
+  };
   const wrapWith = (s: SandboxSpec, command: readonly string[]) =>
     a.kind === "bwrap" ? bwrapArgv(a.bin, s, command) : seatbeltArgv(s, command, a.bin);
+  // Only bwrap starts warm, and not with the model proxy (its socket is the run's own).
+  const keyOf = (s: SandboxSpec) => JSON.stringify(wrapWith(s, ["/"]));
+  const warmable = a.kind === "bwrap" && input.network.kind !== "model";
   return {
     ok: true,
-    sandbox: {
+    plan: {
       kind: a.kind,
-      spec,
-      env: sandboxEnv(spec),
-      wrap: (command) => wrapWith(spec, command),
-      wrapGit: (command, repoTop) =>
-        wrapWith(
-          repoTop === undefined || repoTop === input.cwd ? gitSpec : {
-            ...gitSpec,
-            extension: {
-              ...gitSpec.extension,
-              binds: [{ source: repoTop, dest: repoTop, writable: false }],
-            },
+      key: warmable ? keyOf(specAt(RUN_DIR_IN_KEY)) : null,
+      at: (runDir) => {
+        const spec = specAt(runDir);
+        try {
+          // Synchronous: three tiny mkdirs on the run's critical path, not three trips through
+          // the event loop behind whatever else the worker thread has queued. They are in the
+          // daemon's own state dir, which its SQLite store already uses synchronously.
+          for (const dir of [runDir, spec.home, spec.tmp]) {
+            Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
+          }
+        } catch (e) {
+          const reason = `cannot create the run's private dirs: ${(e as Error).message}`;
+          return { ok: false, reason };
+        }
+        const withCtl = (s: SandboxSpec, ctl: string): SandboxSpec => ({
+          ...s,
+          extension: {
+            ...s.extension,
+            binds: [...s.extension.binds, { source: ctl, dest: ctl, writable: true }],
           },
-          command,
-        ),
-      gitStdin,
-      cleanup: () => Deno.remove(input.runDir, { recursive: true }).catch(() => {}),
+        });
+        const sandbox: RunSandbox = {
+          kind: a.kind,
+          spec,
+          env: sandboxEnv(spec),
+          wrap: (command) => wrapWith(spec, command),
+          inner: (command) => [...spec.extension.wrapper, ...command],
+          wrapGit: (command, repoTop) => wrapWith(gitSpecAt(runDir, repoTop), command),
+          gitStdin,
+          warm: warmable
+            ? {
+              ctl: `${runDir}/ctl`,
+              runner: (ctl, checks) =>
+                wrapWith(withCtl(spec, ctl), [
+                  ...spec.extension.wrapper,
+                  ...warmLauncher(ctl, checks),
+                ]),
+              git: (ctl, checks, repoTop) =>
+                wrapWith(withCtl(gitSpecAt(runDir, repoTop), ctl), warmLauncher(ctl, checks)),
+              gitKey: (repoTop) => keyOf(gitSpecAt(RUN_DIR_IN_KEY, repoTop)),
+            }
+            : null,
+          cleanup: () => Deno.remove(runDir, { recursive: true }).catch(() => {}),
+        };
+        return { ok: true, sandbox };
+      },
     },
   };
+}
+
+/**
+ * Prepares the sandbox of one run: `{ok: true, sandbox: null}` when the mode is `off`,
+ * `{ok: false, reason}` when it is required but unusable (or the private dirs cannot be made).
+ */
+export function prepareRunSandbox(
+  settings: SandboxSettings,
+  input: RunSandboxInput,
+): { ok: true; sandbox: RunSandbox | null } | { ok: false; reason: string } {
+  const planned = planRunSandbox(settings, input);
+  if (!planned.ok) return planned;
+  return planned.plan === null ? { ok: true, sandbox: null } : planned.plan.at(input.runDir);
 }

@@ -1,0 +1,371 @@
+/**
+ * @module
+ * Sandboxes started ahead of their run ("warm"), so a run that comes later finds its namespaces
+ * and mounts already made: bwrap's start (about 8 ms of a delegation on two cores) is then off
+ * the path to the caller.
+ *
+ * A warm sandbox runs a launcher, our own script, and nothing else until its run: it makes a
+ * FIFO in its control dir, writes the device and inode of each checked path (the cwd) as seen
+ * inside, and waits on the FIFO. {@link WarmStart.launch} takes it only when that still holds:
+ * the process lives, each checked path names on the host the very directory bound inside (a
+ * directory swapped since is refused), and the command can be written exactly. It then writes a
+ * script into the FIFO that sets the run's environment and `exec`s the command in the
+ * launcher's place. Anything else and the caller discards it and starts cold, as before.
+ *
+ * Which sandbox a run may take is decided by the caller: only one whose whole bwrap argv (the
+ * decision: binds, network, flags) equals what the run would get now (the key, see `mod.ts`).
+ *
+ * @example
+ * ```ts
+ * import { WarmPool } from "./warm.ts";
+ * const pool = new WarmPool({ max: 4, idleMs: 60_000 });
+ * const warm = pool.take("key of the run's sandbox");
+ * if (warm && (await warm.launch(["/bin/echo", "hi"], { PATH: "/usr/bin" })).ok) {
+ *   // supervise warm.child as if it had just been spawned with that command
+ * } else await warm?.discard();
+ * await pool.close();
+ * ```
+ */
+import { waitAtMost } from "../../util/bounded_command.ts";
+import { SHELL_NAME, shellWord } from "../../util/shell_word.ts";
+import { logger } from "../../util/log.ts";
+
+const log = logger("sandbox");
+
+/** The launcher's exit code when it cannot get ready or is given nothing to run. */
+export const WARM_LAUNCHER_FAILED = 125;
+
+/**
+ * The launcher: `sh -c LAUNCHER cmesh-warm <ctl dir> <checked path>...`. Absolute tool paths: it
+ * starts with an empty environment. `.` reads the FIFO to its end and runs what came.
+ */
+const LAUNCHER = [
+  "c=$1; shift; umask 077",
+  // No `-m`: its chmod goes through /proc, which git's sandbox has not.
+  `/usr/bin/mkfifo "$c/go" 2>/dev/null || exit ${WARM_LAUNCHER_FAILED}`,
+  `/usr/bin/stat -L -c %d:%i -- "$@" >"$c/ready" 2>/dev/null || exit ${WARM_LAUNCHER_FAILED}`,
+  '. "$c/go"',
+  `exit ${WARM_LAUNCHER_FAILED}`,
+].join("\n");
+
+/**
+ * The argv (inside the sandbox) of a warm sandbox's launcher: control dir `ctl` (bound
+ * writable), then the paths whose identity {@link WarmStart.launch} checks.
+ *
+ * @example
+ * ```ts
+ * warmLauncher("/var/lib/cmesh/runs/r1/ctl", ["/srv/app"])[0]; // "/bin/sh"
+ * ```
+ */
+export function warmLauncher(ctl: string, checks: readonly string[]): string[] {
+  return ["/bin/sh", "-c", LAUNCHER, "cmesh-warm", ctl, ...checks];
+}
+
+/**
+ * The script a launcher runs: the environment set to exactly `env` (the launcher's own is empty
+ * but for the `PWD` the shell exports), then `exec` of `command`. In braces: a script cut short is
+ * a syntax error, never a shorter command. Null when it cannot be written exactly (a NUL byte;
+ * through `env -i`, an `=` in the program path).
+ *
+ * @example
+ * ```ts
+ * launchScript(["/bin/echo", "hi"], { A: "1" });
+ * // "{ unset PWD OLDPWD; export A='1'; exec '/bin/echo' 'hi'; }\n"
+ * ```
+ */
+export function launchScript(
+  command: readonly string[],
+  env: Readonly<Record<string, string>>,
+): string | null {
+  const entries = Object.entries(env);
+  const words = [...command, ...entries.flat()];
+  if (!command[0]?.startsWith("/") || words.some((w) => w.includes("\0"))) return null;
+  const exec = command.map(shellWord).join(" ");
+  if (entries.every(([k]) => SHELL_NAME.test(k))) {
+    const exports = entries.map(([k, v]) => `${k}=${shellWord(v)}`).join(" ");
+    return `{ unset PWD OLDPWD; ${exports ? `export ${exports}; ` : ""}exec ${exec}; }\n`;
+  }
+  if (command[0].includes("=") || entries.some(([k]) => k === "" || k.includes("="))) return null;
+  const assignments = entries.map(([k, v]) => shellWord(`${k}=${v}`)).join(" ");
+  return `{ exec /usr/bin/env -i ${assignments} ${exec}; }\n`;
+}
+
+/** What {@link WarmStart.start} needs. */
+export interface WarmStartOptions {
+  /** Which runs may take it (see `mod.ts`). */
+  key: string;
+  /** The run token the run that takes it uses (its runDir is named by it). */
+  token: string;
+  /** The run dir its sandbox binds (made by the caller); it holds the control dir. */
+  runDir: string;
+  /** The control dir (inside `runDir`, bound writable), as given to {@link warmLauncher}. */
+  ctl: string;
+  /** The whole argv: bwrap, its arguments, `--`, the launcher. */
+  argv: string[];
+  /** The paths given to the launcher, checked again at launch. */
+  checks: string[];
+  /**
+   * Written to stdin, which is then closed (bwrap's seccomp program, or nothing at all); absent:
+   * stdin stays open for the run.
+   */
+  stdin?: Uint8Array;
+}
+
+/** Why a warm sandbox could not be taken, or that it was. */
+export type WarmLaunch = { ok: true } | { ok: false; reason: string };
+
+/** How long {@link WarmStart.launch} waits for a launcher that is not ready yet. */
+const READY_WAIT_MS = 200;
+
+/** How long {@link WarmStart.launch} waits for the launcher to open its FIFO. */
+const OPEN_FIFO_MS = 1000;
+
+/** One sandbox started ahead, waiting for its command (see the module doc). */
+export class WarmStart {
+  readonly key: string;
+  readonly token: string;
+  readonly runDir: string;
+  /** bwrap, started with an empty environment; stdout and stderr piped, unread until taken. */
+  readonly child: Deno.ChildProcess;
+  /** Resolves when the process has ended. */
+  readonly ended: Promise<void>;
+  readonly #ctl: string;
+  readonly #checks: string[];
+  #done = false;
+  /** Taken: by a launch (which may still fail) or by discard. */
+  #taken = false;
+  #ran = false;
+
+  private constructor(opts: WarmStartOptions, child: Deno.ChildProcess) {
+    this.key = opts.key;
+    this.token = opts.token;
+    this.runDir = opts.runDir;
+    this.child = child;
+    this.#ctl = opts.ctl;
+    this.#checks = opts.checks;
+    this.ended = child.status.then(() => {
+      this.#done = true;
+    }, () => {
+      this.#done = true;
+    });
+  }
+
+  /**
+   * Starts one (the run dir must exist; the control dir is made here). Null when it cannot be
+   * spawned (the caller's cold start will say why).
+   */
+  static start(opts: WarmStartOptions): WarmStart | null {
+    try {
+      Deno.mkdirSync(opts.ctl, { recursive: true, mode: 0o700 });
+      const child = new Deno.Command(opts.argv[0], {
+        args: opts.argv.slice(1),
+        env: {},
+        clearEnv: true,
+        stdin: "piped",
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn();
+      if (opts.stdin) {
+        const w = child.stdin.getWriter();
+        w.write(opts.stdin).then(() => w.close()).catch(() => {});
+      }
+      return new WarmStart(opts, child);
+    } catch (e) {
+      log.debug("warm sandbox not started: {error}", { error: (e as Error).message });
+      return null;
+    }
+  }
+
+  /** True once it was handed its command (its process is then the command's). */
+  get launched(): boolean {
+    return this.#ran;
+  }
+
+  /** False once its process has ended or it was launched or discarded. */
+  get waiting(): boolean {
+    return !this.#done && !this.#taken;
+  }
+
+  /**
+   * Hands `command` (argv inside the sandbox) and exactly `env` to the launcher, when the checks
+   * hold (see the module doc). On `{ok: false}` nothing was run: {@link discard} it.
+   */
+  async launch(
+    command: readonly string[],
+    env: Readonly<Record<string, string>>,
+  ): Promise<WarmLaunch> {
+    if (!this.waiting) return { ok: false, reason: "the warm sandbox has ended" };
+    const script = launchScript(command, env);
+    if (script === null) return { ok: false, reason: "the command cannot be passed exactly" };
+    const lines = await this.#ready();
+    if (lines === null) return { ok: false, reason: "the warm sandbox is not ready" };
+    for (const [i, path] of this.#checks.entries()) {
+      const st = await Deno.stat(path).catch(() => null);
+      if (st === null || `${st.dev}:${st.ino}` !== lines[i]) {
+        return { ok: false, reason: `${path} is not the directory the warm sandbox bound` };
+      }
+    }
+    if (!this.waiting) return { ok: false, reason: "the warm sandbox has ended" };
+    this.#taken = true;
+    const fifo = `${this.#ctl}/go`;
+    const opening = Deno.open(fifo, { write: true });
+    if (!await waitAtMost(opening, OPEN_FIFO_MS)) {
+      // The launcher never opened its end: open it ourselves so the pending open returns.
+      const reader = await Deno.open(fifo, { read: true }).catch(() => null);
+      reader?.close();
+      (await opening.catch(() => null))?.close();
+      return { ok: false, reason: "the warm sandbox did not take its command" };
+    }
+    let file: Deno.FsFile;
+    try {
+      file = await opening;
+    } catch (e) {
+      return { ok: false, reason: `cannot reach the warm sandbox: ${(e as Error).message}` };
+    }
+    try {
+      const w = file.writable.getWriter();
+      await w.write(new TextEncoder().encode(script));
+      await w.close();
+    } catch (e) {
+      // A cut script is a syntax error to the launcher: nothing ran.
+      return { ok: false, reason: `cannot hand the command over: ${(e as Error).message}` };
+    }
+    this.#ran = true;
+    return { ok: true };
+  }
+
+  /**
+   * What the launcher saw (one `dev:ino` per checked path). One started a moment ago may still be
+   * on its way: it is waited for (bounded; still sooner than a cold start), unless it ended.
+   */
+  async #ready(): Promise<string[] | null> {
+    const deadline = performance.now() + READY_WAIT_MS;
+    for (;;) {
+      const seen = await Deno.readTextFile(`${this.#ctl}/ready`).catch(() => "");
+      const lines = seen.endsWith("\n") ? seen.slice(0, -1).split("\n") : [];
+      if (lines.length === this.#checks.length) return lines;
+      if (this.#done || performance.now() > deadline) return null;
+      await new Promise((r) => setTimeout(r, 2));
+    }
+  }
+
+  /**
+   * Ends it (bwrap and with it the namespace) and removes its run dir, unless `keepRunDir` (a
+   * cold start of the same run uses it). Also the clean-up after a launched process ended.
+   * Never throws.
+   */
+  async discard(opts: { keepRunDir?: boolean } = {}): Promise<void> {
+    this.#taken = true;
+    try {
+      this.child.kill("SIGKILL");
+    } catch { /* already ended */ }
+    await Promise.allSettled([
+      this.child.stdin.close(),
+      this.child.stdout.cancel(),
+      this.child.stderr.cancel(),
+    ]);
+    await waitAtMost(this.ended, 5000);
+    if (!opts.keepRunDir) await Deno.remove(this.runDir, { recursive: true }).catch(() => {});
+  }
+}
+
+/** Options of {@link WarmPool}. */
+export interface WarmPoolOptions {
+  /** Most sandboxes kept waiting at once (the one waiting longest goes first). */
+  max: number;
+  /** A sandbox nobody took within this is ended. */
+  idleMs: number;
+}
+
+/**
+ * The warm sandboxes of one worker, at most one per key, each ended when nobody takes it within
+ * `idleMs`. Bounded: at most `max` wait at once.
+ *
+ * @example
+ * ```ts
+ * const pool = new WarmPool({ max: 4, idleMs: 60_000 });
+ * pool.take("k"); // null: nothing waits for key "k"
+ * await pool.close();
+ * ```
+ */
+export class WarmPool {
+  readonly #opts: WarmPoolOptions;
+  readonly #waiting = new Map<string, { warm: WarmStart; timer: ReturnType<typeof setTimeout> }>();
+  readonly #discarding = new Set<Promise<void>>();
+  #closed = false;
+
+  constructor(opts: WarmPoolOptions) {
+    this.#opts = opts;
+  }
+
+  /** True once {@link close} was called: nothing is kept any more. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** How many wait now. */
+  get size(): number {
+    return this.#waiting.size;
+  }
+
+  /** Whether one waits for `key`. */
+  has(key: string): boolean {
+    return this.#waiting.has(key);
+  }
+
+  /** The sandbox waiting for `key` (now the caller's, to launch or discard), or null. */
+  take(key: string): WarmStart | null {
+    const held = this.#waiting.get(key);
+    if (!held) return null;
+    this.#forget(key);
+    if (held.warm.waiting) return held.warm;
+    this.#discard(held.warm);
+    return null;
+  }
+
+  /** Keeps `warm` until taken or idle too long; one already waiting for its key stays instead. */
+  add(warm: WarmStart): void {
+    if (this.#closed || this.#waiting.has(warm.key)) return this.#discard(warm);
+    if (this.#waiting.size >= this.#opts.max) {
+      const [oldest] = this.#waiting.keys();
+      const held = this.#waiting.get(oldest)!;
+      this.#forget(oldest);
+      this.#discard(held.warm);
+    }
+    const timer = setTimeout(() => {
+      if (this.#waiting.get(warm.key)?.warm !== warm) return;
+      this.#forget(warm.key);
+      this.#discard(warm);
+    }, this.#opts.idleMs);
+    Deno.unrefTimer(Number(timer));
+    this.#waiting.set(warm.key, { warm, timer });
+    // One that ends by itself (killed from outside, a launcher that failed) is not kept.
+    warm.ended.then(() => {
+      if (this.#waiting.get(warm.key)?.warm !== warm) return;
+      this.#forget(warm.key);
+      this.#discard(warm);
+    });
+  }
+
+  /** Ends every waiting sandbox; later ones are ended as they come. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    for (const key of [...this.#waiting.keys()]) {
+      const held = this.#waiting.get(key)!;
+      this.#forget(key);
+      this.#discard(held.warm);
+    }
+    await Promise.allSettled([...this.#discarding]);
+  }
+
+  #forget(key: string): void {
+    const held = this.#waiting.get(key);
+    if (held) clearTimeout(held.timer);
+    this.#waiting.delete(key);
+  }
+
+  #discard(warm: WarmStart): void {
+    const p = warm.discard().finally(() => this.#discarding.delete(p));
+    this.#discarding.add(p);
+  }
+}

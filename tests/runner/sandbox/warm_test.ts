@@ -1,0 +1,253 @@
+/**
+ * Warm sandboxes (`src/runner/sandbox/warm.ts`): the launch script says exactly the command and
+ * environment (and a cut one runs nothing), a real bwrap sandbox started ahead runs the command it
+ * is handed with exactly that environment, refuses when its cwd was swapped for another directory
+ * or when it has ended, and the pool keeps one per key, ends what waits too long, and ends all at
+ * close. Runs real bwrap and /bin/sh.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { probeSandbox } from "../../../src/runner/sandbox/availability.ts";
+import { hostLayout } from "../../../src/runner/sandbox/host.ts";
+import { planRunSandbox, type SandboxSettings } from "../../../src/runner/sandbox/mod.ts";
+import {
+  launchScript,
+  warmLauncher,
+  WarmPool,
+  WarmStart,
+} from "../../../src/runner/sandbox/warm.ts";
+import { runBounded } from "../../../src/util/bounded_command.ts";
+import { delay } from "../../../src/util/bounded_command.ts";
+
+const decoder = new TextDecoder();
+
+/** `script` through `/bin/sh` with an empty environment, as a launcher would read it. */
+async function shRead(script: string) {
+  return await runBounded("/bin/sh", {
+    args: ["-c", script],
+    env: {},
+    maxStdoutBytes: 1 << 16,
+    timeoutMs: 10_000,
+  });
+}
+
+Deno.test("launchScript: the command and exactly the environment, through a real /bin/sh", async () => {
+  const words = ["a b", "it's", "x\ny", "$HOME", "`id`", "", "\\"];
+  const args = await shRead(launchScript(["/usr/bin/printf", "[%s]", ...words], { A: "1" })!);
+  assert.equal(decoder.decode(args.stdout), words.map((w) => `[${w}]`).join(""), args.stderr);
+  // The environment is the given one and nothing else: no PWD from the launcher's shell.
+  const env = { A: "1", QUOTE: "'\"", NL: "l1\nl2" };
+  const r = await shRead(launchScript(["/usr/bin/env", "-0"], env)!);
+  const seen = decoder.decode(r.stdout).split("\0").filter(Boolean).sort();
+  assert.deepEqual(seen, ["A=1", "NL=l1\nl2", "QUOTE='\""]);
+});
+
+Deno.test("launchScript: names a shell cannot export go through env -i; what cannot be said is null", async () => {
+  const script = launchScript(["/usr/bin/env"], { "odd-name": "v", B: "2" });
+  assert.ok(script?.includes("/usr/bin/env -i"), script ?? "null");
+  const r = await shRead(script!);
+  assert.deepEqual(decoder.decode(r.stdout).trimEnd().split("\n").sort(), ["B=2", "odd-name=v"]);
+  assert.equal(launchScript(["/bin/echo", "a\0b"], {}), null);
+  assert.equal(launchScript(["/bin/echo"], { A: "x\0" }), null);
+  assert.equal(launchScript(["echo"], {}), null, "a relative program");
+  assert.equal(launchScript(["/opt/a=b/run"], { "odd-name": "v" }), null, "env -i would take it");
+  assert.equal(launchScript(["/bin/echo"], {}), "{ unset PWD OLDPWD; exec '/bin/echo'; }\n");
+});
+
+Deno.test("launchScript: a script cut anywhere runs nothing", async () => {
+  const script = launchScript(["/bin/echo", "RAN", "x y"], { A: "1" })!;
+  for (let n = 0; n < script.length - 1; n++) {
+    const r = await shRead(script.slice(0, n));
+    assert.ok(!decoder.decode(r.stdout).includes("RAN"), `cut at ${n}: ${script.slice(0, n)}`);
+  }
+  assert.equal(decoder.decode((await shRead(script)).stdout), "RAN x y\n");
+});
+
+Deno.test("warmLauncher: sh with the control dir and the checked paths as its arguments", () => {
+  const argv = warmLauncher("/r/ctl", ["/srv/app", "/srv"]);
+  assert.deepEqual(argv.slice(0, 2), ["/bin/sh", "-c"]);
+  assert.deepEqual(argv.slice(3), ["cmesh-warm", "/r/ctl", "/srv/app", "/srv"]);
+});
+
+/** Settings for real bwrap runs on this host. */
+async function settings(): Promise<SandboxSettings> {
+  return { mode: "required", availability: await probeSandbox(), host: await hostLayout() };
+}
+
+/** A test on Linux in a fresh base dir under /var/tmp (removed after). */
+function linuxTest(name: string, fn: (base: string) => Promise<void>): void {
+  Deno.test({
+    name,
+    ignore: Deno.build.os !== "linux",
+    async fn() {
+      const base = await Deno.realPath(
+        await Deno.makeTempDir({ dir: "/var/tmp", prefix: "cmesh-warm-" }),
+      );
+      try {
+        await fn(base);
+      } finally {
+        await Deno.remove(base, { recursive: true });
+      }
+    },
+  });
+}
+
+/** A runner sandbox over `cwd` started ahead in `base/run`, once its launcher is ready. */
+async function warmRunner(base: string, cwd: string, key = "k"): Promise<WarmStart> {
+  const planned = planRunSandbox(await settings(), {
+    profile: "edit",
+    cwd,
+    installPaths: [],
+    configDirs: [],
+    network: { kind: "none" },
+  });
+  assert.ok(planned.ok && planned.plan?.key, JSON.stringify(planned));
+  const runDir = join(base, "run");
+  const made = planned.plan.at(runDir);
+  assert.ok(made.ok && made.sandbox.warm);
+  const warm = made.sandbox.warm;
+  const start = WarmStart.start({
+    key,
+    token: "r0123456789abcdef0123456789abcdef",
+    runDir,
+    ctl: warm.ctl,
+    argv: warm.runner(warm.ctl, [cwd]),
+    checks: [cwd],
+  });
+  assert.ok(start);
+  for (let i = 0; i < 500 && !(await exists(join(warm.ctl, "ready"))); i++) await delay(10);
+  return start;
+}
+
+/** Waits (bounded) until `cond` holds. */
+async function eventually(cond: () => Promise<boolean>, what: string): Promise<void> {
+  for (let i = 0; i < 500; i++) {
+    if (await cond()) return;
+    await delay(10);
+  }
+  assert.fail(`never: ${what}`);
+}
+
+async function exists(path: string): Promise<boolean> {
+  return await Deno.stat(path).then(() => true, () => false);
+}
+
+async function outputOf(child: Deno.ChildProcess) {
+  await child.stdin.close().catch(() => {});
+  const [out, err, status] = await Promise.all([
+    new Response(child.stdout).text(),
+    new Response(child.stderr).text(),
+    child.status,
+  ]);
+  return { out, err, code: status.code };
+}
+
+linuxTest("a warm sandbox runs what it is handed, with exactly that environment", async (base) => {
+  const cwd = join(base, "cwd");
+  await Deno.mkdir(cwd);
+  // env (no shell of its own, which would add PWD) prints exactly what it was given.
+  const envStart = await warmRunner(base, cwd);
+  try {
+    assert.ok(envStart.waiting);
+    const env = { PATH: "/usr/bin:/bin", X: "1", CMESH_RUN_ID: envStart.token };
+    assert.deepEqual(await envStart.launch(["/usr/bin/env"], env), { ok: true });
+    assert.equal(envStart.waiting, false);
+    const { out, err, code } = await outputOf(envStart.child);
+    assert.equal(code, 0, err);
+    const seen = out.trimEnd().split("\n").sort();
+    assert.deepEqual(seen, [`CMESH_RUN_ID=${envStart.token}`, "PATH=/usr/bin:/bin", "X=1"]);
+    assert.equal((await envStart.launch(["/bin/true"], {})).ok, false, "launched once only");
+  } finally {
+    await envStart.discard();
+  }
+  assert.equal(await exists(join(base, "run")), false, "discard removes the run dir");
+  const start = await warmRunner(base, cwd);
+  try {
+    const script = 'printf "%s|" "$@"; pwd; echo made > f';
+    const launched = await start.launch(["/bin/sh", "-c", script, "sh", "a b", "c'd"], {});
+    assert.deepEqual(launched, { ok: true });
+    const { out, err, code } = await outputOf(start.child);
+    assert.equal(code, 0, err);
+    assert.equal(out, `a b|c'd|${cwd}\n`);
+    assert.equal(await Deno.readTextFile(join(cwd, "f")), "made\n", "the cwd is the bound one");
+  } finally {
+    await start.discard();
+  }
+});
+
+linuxTest("a cwd swapped for another directory after the start is refused", async (base) => {
+  const cwd = join(base, "cwd");
+  await Deno.mkdir(cwd);
+  const start = await warmRunner(base, cwd);
+  try {
+    await Deno.rename(cwd, join(base, "elsewhere"));
+    await Deno.mkdir(cwd);
+    const launched = await start.launch(["/bin/echo", "ran"], {});
+    assert.equal(launched.ok, false);
+    assert.match(
+      !launched.ok ? launched.reason : "",
+      /is not the directory the warm sandbox bound/,
+    );
+  } finally {
+    await start.discard();
+  }
+  assert.equal((await start.child.status).success, false, "it was ended, never ran");
+});
+
+linuxTest(
+  "a warm sandbox that ended is refused; keepRunDir leaves the dir for a cold start",
+  async (base) => {
+    const cwd = join(base, "cwd");
+    await Deno.mkdir(cwd);
+    const start = await warmRunner(base, cwd);
+    start.child.kill("SIGKILL");
+    await start.ended;
+    const launched = await start.launch(["/bin/echo", "ran"], {});
+    assert.deepEqual(launched, { ok: false, reason: "the warm sandbox has ended" });
+    await start.discard({ keepRunDir: true });
+    assert.ok(await exists(join(base, "run", "home")));
+  },
+);
+
+linuxTest(
+  "pool: one per key, the oldest goes past max, idle ones end, close ends all",
+  async (base) => {
+    const dirs = ["a", "b", "c"].map((n) => join(base, n));
+    for (const d of dirs) await Deno.mkdir(join(d, "cwd"), { recursive: true });
+    const pool = new WarmPool({ max: 2, idleMs: 60_000 });
+    try {
+      assert.equal(pool.take("a"), null);
+      const a = await warmRunner(dirs[0], join(dirs[0], "cwd"), "a");
+      const b = await warmRunner(dirs[1], join(dirs[1], "cwd"), "b");
+      pool.add(a);
+      pool.add(b);
+      assert.equal(pool.size, 2);
+      const c = await warmRunner(dirs[2], join(dirs[2], "cwd"), "c");
+      pool.add(c);
+      assert.deepEqual([pool.has("a"), pool.has("b"), pool.has("c")], [false, true, true]);
+      await a.ended;
+      await eventually(async () => !(await exists(join(dirs[0], "run"))), "the evicted one's dir");
+      assert.equal(pool.take("b"), b);
+      assert.equal(pool.has("b"), false);
+      await b.discard();
+    } finally {
+      await pool.close();
+    }
+    assert.equal(pool.size, 0);
+    assert.equal(await exists(join(dirs[2], "run")), false, "close ended the last one");
+
+    const idle = new WarmPool({ max: 2, idleMs: 50 });
+    const d = await warmRunner(dirs[0], join(dirs[0], "cwd"), "d");
+    idle.add(d);
+    await d.ended;
+    assert.equal(idle.has("d"), false, "ended after idling");
+    const dup = await warmRunner(dirs[1], join(dirs[1], "cwd"), "e");
+    const dup2 = await warmRunner(dirs[2], join(dirs[2], "cwd"), "e");
+    idle.add(dup);
+    idle.add(dup2);
+    await dup2.ended;
+    assert.equal(idle.take("e"), dup, "the one already waiting stays");
+    await dup.discard();
+    await idle.close();
+  },
+);
