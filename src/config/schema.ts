@@ -78,6 +78,11 @@ export const DaemonSection = z.strictObject({
  */
 export const SandboxSection = z.strictObject({
   mode: z.enum(["required", "off"]).optional(),
+  /**
+   * bwrap: after a run, the same sandbox is started for the next run with the same decision and
+   * waits this long to be taken (`runner/sandbox/warm.ts`); 0 starts none ahead.
+   */
+  start_ahead_s: z.int().min(0).max(3600).default(60),
 });
 
 /** `[tailscale]`: how to reach the LocalAPI and how to treat grants. */
@@ -209,7 +214,7 @@ export const Config = z.strictObject({
   node: NodeSection.default(() => ({})),
   daemon: DaemonSection.default(() => DaemonSection.parse({})),
   tailscale: TailscaleSection.default(() => TailscaleSection.parse({})),
-  sandbox: SandboxSection.default(() => ({})),
+  sandbox: SandboxSection.default(() => SandboxSection.parse({})),
   outbound: OutboundSection.default(() => OutboundSection.parse({})),
   inbound: InboundSection.default(() => InboundSection.parse({})),
   profiles: NamedTables(ProfileSection).default(defaultProfiles).transform((

@@ -110,6 +110,7 @@ function lazyExecutor(
   deps: Omit<ExecutorDeps, "egress">,
   egress: EgressInit | undefined,
   etcMirrorDir: string,
+  aheadS: number,
 ): { run: (id: string, signal: AbortSignal) => Promise<void>; close(): Promise<void> } {
   let pool: WarmPool | null = null;
   const load = lazily(async () => {
@@ -129,7 +130,9 @@ function lazyExecutor(
       ...deps,
       sandbox,
       egress: egress ? new EgressRuntime(egress) : undefined,
-      ...(bwrap ? { warm: pool = new WarmPool(WARM_POOL) } : {}),
+      ...(bwrap && aheadS > 0
+        ? { warm: pool = new WarmPool({ max: WARM_POOL_MAX, idleMs: aheadS * 1000 }) }
+        : {}),
     };
     return (id: string, signal: AbortSignal) => executeTask(full, id, signal);
   });
@@ -140,10 +143,10 @@ function lazyExecutor(
 }
 
 /**
- * Sandboxes kept started ahead (`runner/sandbox/warm.ts`): one per decision, for a few decisions
- * at once, each ended after a minute nobody took it.
+ * Most sandboxes kept started ahead (`runner/sandbox/warm.ts`) at once: one per decision, for a
+ * few decisions (each ended after `[sandbox] start_ahead_s` if nobody took it).
  */
-const WARM_POOL = { max: 8, idleMs: 60_000 };
+const WARM_POOL_MAX = 8;
 
 /** How callers are identified, and the Host names this node answers to. */
 function identityOf(init: WorkerInit): { identity: IdentityLookup; hosts: NodeHosts } {
@@ -213,7 +216,12 @@ async function start(init: WorkerInit): Promise<void> {
       }, task),
   };
   // The runs' /etc (bwrap): a mirror in the state dir, made afresh at the first run.
-  const executor = lazyExecutor(deps, init.egress, `${init.stateDir}/sandbox-etc`);
+  const executor = lazyExecutor(
+    deps,
+    init.egress,
+    `${init.stateDir}/sandbox-etc`,
+    init.config.sandbox.start_ahead_s,
+  );
   const queue = new RunQueue(
     { maxConcurrent: init.config.inbound.max_concurrent },
     (task, signal) => executor.run(task.id, signal),

@@ -62,6 +62,8 @@ export interface MeshSpec {
   requesterDaemon?: boolean;
   /** Extra environment of both daemons (e.g. `DENO_V8_FLAGS`). */
   daemonEnv?: Record<string, string>;
+  /** The worker's `[sandbox]` section (default: none, the defaults). */
+  sandbox?: { start_ahead_s?: number };
   /** The worker's `daemon.state_dir` (default `<worker home>/state`). */
   workerStateDir?: string;
   /** Argv prefix for the worker daemon, outside the namespace wrap (e.g. `nsenter -t P -m`). */
@@ -168,6 +170,7 @@ function workerConfig(
       state_dir: spec.workerStateDir,
     },
     ...(w.socket ? { tailscale: { socket: w.socket, timeout_ms: 2000 } } : {}),
+    ...(spec.sandbox ? { sandbox: spec.sandbox } : {}),
     inbound: {
       enabled: true,
       ...spec.inbound,

@@ -1,0 +1,97 @@
+/**
+ * Sandboxes started ahead through a real worker daemon (loopback, local-demo identity, bwrap):
+ * after a task, the same sandbox waits for the next one, which runs in it (its launcher is gone,
+ * the result is right); with `[sandbox] start_ahead_s = 0` nothing waits. The daemon's stop ends
+ * what waits.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { createMesh, shRunner } from "../support/mesh_world.ts";
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** PIDs of the launchers of sandboxes waiting under `stateDir` (`runner/sandbox/warm.ts`). */
+async function launchers(stateDir: string): Promise<number[]> {
+  const out = await new Deno.Command("pgrep", {
+    args: ["-f", `cmesh-warm ${stateDir}/`],
+    stdout: "piped",
+  }).output();
+  return new TextDecoder().decode(out.stdout).split("\n").filter(Boolean).map(Number);
+}
+
+async function runTask(workerUrl: string, id: string, cwd: string, prompt: string) {
+  const res = await fetch(`${workerUrl}/v1/tasks`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ id, cwd, prompt, profile: "query" }),
+  });
+  assert.equal(res.status, 202, await res.text());
+  for (;;) {
+    const body = await (await fetch(`${workerUrl}/v1/tasks/${id}/result`)).json();
+    if (body.result) return body.result;
+    await sleep(20);
+  }
+}
+
+function warmTest(
+  name: string,
+  startAheadS: number | undefined,
+  fn: (w: {
+    workerUrl: string;
+    repo: string;
+    stateDir: string;
+  }) => Promise<void>,
+) {
+  Deno.test({
+    name,
+    ignore: Deno.build.os !== "linux",
+    sanitizeOps: false,
+    sanitizeResources: false,
+    async fn() {
+      const mesh = await createMesh({
+        mode: "loopback",
+        runners: { sh: shRunner() },
+        requesterDaemon: false,
+        ...(startAheadS === undefined ? {} : { sandbox: { start_ahead_s: startAheadS } }),
+      });
+      const stateDir = join(mesh.workerHome, "state");
+      try {
+        await fn({ workerUrl: mesh.workerUrl, repo: mesh.repo, stateDir });
+        await mesh.stopWorker();
+        assert.deepEqual(await launchers(stateDir), [], "the daemon's stop ended what waited");
+      } finally {
+        await mesh.destroy();
+      }
+    },
+  });
+}
+
+warmTest(
+  "start ahead (daemon): the next task runs in the sandbox that waited",
+  undefined,
+  async (w) => {
+    const first = await runTask(w.workerUrl, "t_warm_1", w.repo, "echo first");
+    assert.equal(first.state, "succeeded", JSON.stringify(first));
+    let waiting: number[] = [];
+    for (let i = 0; i < 500 && waiting.length === 0; i++) {
+      waiting = await launchers(w.stateDir);
+      await sleep(10);
+    }
+    assert.ok(waiting.length > 0, "a sandbox waits for the next task");
+    // The launcher has made its FIFO: it is ready (the run would wait for it otherwise).
+    await sleep(200);
+    const second = await runTask(w.workerUrl, "t_warm_2", w.repo, 'echo "second in $HOME"');
+    assert.equal(second.state, "succeeded", JSON.stringify(second));
+    assert.match(second.claims.final_text, /^second in .*\/runs\/r[0-9a-f]+\/home$/);
+    const gone = await launchers(w.stateDir);
+    for (const pid of waiting) assert.ok(!gone.includes(pid), `launcher ${pid} was taken`);
+    assert.deepEqual(second.evidence.git.before, first.evidence.git.before, "same evidence");
+  },
+);
+
+warmTest("start ahead (daemon): start_ahead_s = 0 starts nothing ahead", 0, async (w) => {
+  const r = await runTask(w.workerUrl, "t_cold_1", w.repo, "echo cold");
+  assert.equal(r.state, "succeeded", JSON.stringify(r));
+  await sleep(500);
+  assert.deepEqual(await launchers(w.stateDir), []);
+});
