@@ -40,20 +40,27 @@ export type GitRunner = string | {
 
 /**
  * The call's process when `runner` has a warm sandbox that took `inner` (the argv inside the
- * sandbox): already running, its run dir removed once `done` is called. Null: start cold.
+ * sandbox): already running. `done` removes its run dir in the background, off the run's path
+ * (never throws; a stop before it ends leaves the dir to the sweep at the next start). Null:
+ * start cold.
  */
 async function warmGit(
   runner: GitRunner,
   inner: string[],
   env: Record<string, string>,
-): Promise<{ child: Deno.ChildProcess; done(): Promise<void> } | null> {
+): Promise<{ child: Deno.ChildProcess; done(): void } | null> {
   const start = typeof runner === "string" ? null : runner.warm?.() ?? null;
   if (start === null) return null;
   if (!(await start.launch(inner, env)).ok) {
     await start.discard();
     return null;
   }
-  return { child: start.child, done: () => start.discard() };
+  return {
+    child: start.child,
+    done: () => {
+      start.discard();
+    },
+  };
 }
 
 /** One git call's answer; `truncated` when the output cap cut it (what was read is kept). */

@@ -117,8 +117,14 @@ export type WarmLaunch = { ok: true } | { ok: false; reason: string };
 /** How long {@link WarmStart.launch} waits for a launcher that is not ready yet. */
 const READY_WAIT_MS = 200;
 
-/** How long {@link WarmStart.launch} waits for the launcher to open its FIFO. */
-const OPEN_FIFO_MS = 1000;
+/** A launcher not ready after this (a hung mount?) is never taken. */
+const READY_GIVE_UP_MS = 5000;
+
+/** What a ready launcher left: its report, and our end of its FIFO (opened ahead). */
+interface Ready {
+  seen: string[];
+  fifo: Deno.FsFile;
+}
 
 /** One sandbox started ahead, waiting for its command (see the module doc). */
 export class WarmStart {
@@ -131,9 +137,17 @@ export class WarmStart {
   readonly ended: Promise<void>;
   readonly #ctl: string;
   readonly #checks: string[];
+  /**
+   * Off the path to any run: our end of the FIFO is opened as soon as the launcher opens its
+   * own (which it does once its report is written), then the report is read. Null: it failed.
+   */
+  readonly #ready: Promise<Ready | null>;
+  /** Our open of the FIFO is under way. */
+  #opening = false;
   #done = false;
   /** Taken: by a launch (which may still fail) or by discard. */
   #taken = false;
+  #discarded = false;
   #ran = false;
 
   private constructor(opts: WarmStartOptions, child: Deno.ChildProcess) {
@@ -148,6 +162,7 @@ export class WarmStart {
     }, () => {
       this.#done = true;
     });
+    this.#ready = this.#openAhead();
   }
 
   /**
@@ -197,56 +212,57 @@ export class WarmStart {
     if (!this.waiting) return { ok: false, reason: "the warm sandbox has ended" };
     const script = launchScript(command, env);
     if (script === null) return { ok: false, reason: "the command cannot be passed exactly" };
-    const lines = await this.#ready();
-    if (lines === null) return { ok: false, reason: "the warm sandbox is not ready" };
-    for (const [i, path] of this.#checks.entries()) {
-      const st = await Deno.stat(path).catch(() => null);
-      if (st === null || `${st.dev}:${st.ino}` !== lines[i]) {
+    this.#taken = true;
+    // One started a moment ago may still be on its way: still sooner than a cold start.
+    const ready = await waitAtMost(this.#ready, READY_WAIT_MS) ? await this.#ready : null;
+    if (ready === null) return { ok: false, reason: "the warm sandbox is not ready" };
+    const now = await Promise.all(this.#checks.map((p) => Deno.stat(p).catch(() => null)));
+    for (const [i, st] of now.entries()) {
+      if (st === null || `${st.dev}:${st.ino}` !== ready.seen[i]) {
+        const path = this.#checks[i];
         return { ok: false, reason: `${path} is not the directory the warm sandbox bound` };
       }
     }
-    if (!this.waiting) return { ok: false, reason: "the warm sandbox has ended" };
-    this.#taken = true;
-    const fifo = `${this.#ctl}/go`;
-    const opening = Deno.open(fifo, { write: true });
-    if (!await waitAtMost(opening, OPEN_FIFO_MS)) {
-      // The launcher never opened its end: open it ourselves so the pending open returns.
-      const reader = await Deno.open(fifo, { read: true }).catch(() => null);
-      reader?.close();
-      (await opening.catch(() => null))?.close();
-      return { ok: false, reason: "the warm sandbox did not take its command" };
-    }
-    let file: Deno.FsFile;
+    if (this.#done) return { ok: false, reason: "the warm sandbox has ended" };
     try {
-      file = await opening;
-    } catch (e) {
-      return { ok: false, reason: `cannot reach the warm sandbox: ${(e as Error).message}` };
-    }
-    try {
-      const w = file.writable.getWriter();
-      await w.write(new TextEncoder().encode(script));
-      await w.close();
+      const bytes = new TextEncoder().encode(script);
+      for (let at = 0; at < bytes.length;) at += await ready.fifo.write(bytes.subarray(at));
     } catch (e) {
       // A cut script is a syntax error to the launcher: nothing ran.
       return { ok: false, reason: `cannot hand the command over: ${(e as Error).message}` };
     }
+    ready.fifo.close();
     this.#ran = true;
     return { ok: true };
   }
 
-  /**
-   * What the launcher saw (one `dev:ino` per checked path). One started a moment ago may still be
-   * on its way: it is waited for (bounded; still sooner than a cold start), unless it ended.
-   */
-  async #ready(): Promise<string[] | null> {
-    const deadline = performance.now() + READY_WAIT_MS;
-    for (;;) {
-      const seen = await Deno.readTextFile(`${this.#ctl}/ready`).catch(() => "");
-      const lines = seen.endsWith("\n") ? seen.slice(0, -1).split("\n") : [];
-      if (lines.length === this.#checks.length) return lines;
-      if (this.#done || performance.now() > deadline) return null;
-      await new Promise((r) => setTimeout(r, 2));
+  async #openAhead(): Promise<Ready | null> {
+    // The report is written after the FIFO is made and before the launcher opens it.
+    let seen: string[] = [];
+    for (let wait = 1, waited = 0; !this.#discarded && !this.#done; waited += wait, wait *= 2) {
+      const text = await Deno.readTextFile(`${this.#ctl}/ready`).catch(() => "");
+      seen = text.endsWith("\n") ? text.slice(0, -1).split("\n") : [];
+      if (seen.length === this.#checks.length || waited > READY_GIVE_UP_MS) break;
+      await new Promise((r) => setTimeout(r, Math.min(wait, 50)));
     }
+    if (seen.length !== this.#checks.length || this.#discarded || this.#done) return null;
+    // Blocks (in a thread of its own) until the launcher opens the FIFO: see #unstick.
+    this.#opening = true;
+    const fifo = await Deno.open(`${this.#ctl}/go`, { write: true }).catch(() => null);
+    this.#opening = false;
+    if (fifo !== null && !this.#discarded) return { seen, fifo };
+    fifo?.close();
+    return null;
+  }
+
+  /**
+   * Our FIFO open waits for the launcher's; when the launcher ended first it would wait forever:
+   * opening the other end ourselves lets it return.
+   */
+  async #unstick(): Promise<void> {
+    if (!this.#opening) return;
+    const reader = Deno.open(`${this.#ctl}/go`, { read: true });
+    if (await waitAtMost(reader, 1000)) (await reader.catch(() => null))?.close();
   }
 
   /**
@@ -256,6 +272,7 @@ export class WarmStart {
    */
   async discard(opts: { keepRunDir?: boolean } = {}): Promise<void> {
     this.#taken = true;
+    this.#discarded = true;
     try {
       this.child.kill("SIGKILL");
     } catch { /* already ended */ }
@@ -265,6 +282,14 @@ export class WarmStart {
       this.child.stderr.cancel(),
     ]);
     await waitAtMost(this.ended, 5000);
+    await this.#unstick();
+    // A report awaited now ends at once: the process has ended or the loop sees the discard.
+    if (!this.#ran) {
+      const ready = await this.#ready;
+      try {
+        ready?.fifo.close();
+      } catch { /* closed */ }
+    }
     if (!opts.keepRunDir) await Deno.remove(this.runDir, { recursive: true }).catch(() => {});
   }
 }
