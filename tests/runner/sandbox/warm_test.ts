@@ -251,3 +251,43 @@ linuxTest(
     await idle.close();
   },
 );
+
+/** A "sandbox" that is only `script` (no bwrap): how a launcher that misbehaves is handled. */
+function fakeStart(base: string, script: string): WarmStart {
+  const ctl = join(base, "run", "ctl");
+  const start = WarmStart.start({
+    key: "fake",
+    token: "r0123456789abcdef0123456789abcdef",
+    runDir: join(base, "run"),
+    ctl,
+    argv: ["/bin/sh", "-c", script, "sh", ctl],
+    checks: [base],
+  });
+  assert.ok(start);
+  return start;
+}
+
+linuxTest("a launcher never ready: the launch says so, and discarding it ends it", async (base) => {
+  const start = fakeStart(base, "exec sleep 60");
+  const launched = await start.launch(["/bin/echo", "ran"], {});
+  assert.deepEqual(launched, { ok: false, reason: "the warm sandbox is not ready" });
+  await start.discard();
+  assert.equal((await start.child.status).signal, "SIGKILL");
+  assert.equal(await exists(join(base, "run")), false);
+});
+
+linuxTest(
+  "a launcher that reported but never opened its FIFO: discarding it returns",
+  async (base) => {
+    const st = await Deno.stat(base);
+    // The report is right, but the FIFO is never opened: our open of it waits until discarded.
+    const start = fakeStart(
+      base,
+      `mkfifo "$1/go"; echo ${st.dev}:${st.ino} > "$1/ready"; exec sleep 60`,
+    );
+    const launched = await start.launch(["/bin/echo", "ran"], {});
+    assert.deepEqual(launched, { ok: false, reason: "the warm sandbox is not ready" });
+    await start.discard();
+    assert.equal((await start.child.status).signal, "SIGKILL");
+  },
+);
