@@ -75,7 +75,19 @@ export async function gitSnapshot(
 }
 
 const DIFF_ARGS = ["diff", "--no-ext-diff", "--no-textconv", "--no-renames", "--no-color"];
-const STATUS_V2 = ["status", "--porcelain=v2", "--branch", "-z", "--untracked-files=all"];
+/**
+ * `--branch` for the HEAD commit (`# branch.oid`); `--no-ahead-behind`: the count against an
+ * upstream, which nothing here reads, walks the history between them (3,000 commits ahead: 18 ms
+ * instead of 3).
+ */
+const STATUS_V2 = [
+  "status",
+  "--porcelain=v2",
+  "--branch",
+  "--no-ahead-behind",
+  "-z",
+  "--untracked-files=all",
+];
 
 /** The diff base: the before HEAD, or the empty tree before the first commit. */
 async function diffBase(
@@ -180,7 +192,7 @@ export async function collectGitEvidence(
  * @example
  * ```ts
  * const snap: InRunSnapshot = inRunSnapshot("/usr/bin/git", {}, ["PATH"]);
- * snap.calls; // [["status", "--porcelain=v2", "--branch", "-z", "--untracked-files=all"]]
+ * snap.calls; // [["status", "--porcelain=v2", "--branch", "--no-ahead-behind", "-z", ...]]
  * ```
  */
 export interface InRunSnapshot {
