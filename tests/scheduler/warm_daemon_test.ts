@@ -58,7 +58,13 @@ function warmTest(
       try {
         await fn({ workerUrl: mesh.workerUrl, repo: mesh.repo, stateDir });
         await mesh.stopWorker();
-        assert.deepEqual(await launchers(stateDir), [], "the daemon's stop ended what waited");
+        // Killed with bwrap, the processes in its namespace go a moment later.
+        let left = await launchers(stateDir);
+        for (let i = 0; i < 100 && left.length > 0; i++) {
+          await sleep(50);
+          left = await launchers(stateDir);
+        }
+        assert.deepEqual(left, [], "the daemon's stop ended what waited");
       } finally {
         await mesh.destroy();
       }
