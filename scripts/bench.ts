@@ -215,6 +215,12 @@ function rows(r: Results): Row[] {
         `${sb.etc_bound_each_ms.p50} ms`,
       );
     }
+    if (sb.started_ahead_ms && sb.started_ahead_added_ms) {
+      row(
+        "  … in bwrap started ahead (launch to end) p50; added p50 / p95",
+        `${sb.started_ahead_ms.p50} ms; ${sb.started_ahead_added_ms.p50} / ${sb.started_ahead_added_ms.p95} ms`,
+      );
+    }
   } else if (sb === null) row("sandbox added time per run", "bwrap unusable here");
   // --- end sandbox ---
   return out;

@@ -19,14 +19,7 @@ import { prepareWorker } from "../../src/daemon/worker_setup.ts";
 import { freePort } from "../support/daemon.ts";
 import { echoRunner } from "../support/mesh_world.ts";
 import type { ProbeInput } from "../support/worker_sandbox_probe.ts";
-
-const GIT = ["/usr/bin/git", "/bin/git"].find((p) => {
-  try {
-    return Deno.statSync(p).isFile;
-  } catch {
-    return false;
-  }
-});
+import { GIT } from "../support/sandbox_runs.ts";
 
 Deno.test({
   name: "reliability: the daemon's computed worker sandbox denies ~/.ssh, /bin/sh, other sockets",

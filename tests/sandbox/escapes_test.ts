@@ -351,12 +351,12 @@ async function crashEscape(w: EscapeWorld, table: Row[]): Promise<void> {
   // --die-with-parent: the namespace died with the daemon, before any recovery ran.
   assert.deepEqual(await sleepers(seconds), [], "a process outlived the killed daemon");
   // They die with bwrap (--die-with-parent), a moment after it.
-  let left = await warmLaunchers(w.stateDir);
-  for (let i = 0; i < 100 && left.length > 0; i++) {
+  let waiting = await warmLaunchers(w.stateDir);
+  for (let i = 0; i < 100 && waiting.length > 0; i++) {
     await new Promise((r) => setTimeout(r, 50));
-    left = await warmLaunchers(w.stateDir);
+    waiting = await warmLaunchers(w.stateDir);
   }
-  assert.deepEqual(left, [], "a sandbox started ahead outlived it");
+  assert.deepEqual(waiting, [], "a sandbox started ahead outlived it");
   assert.deepEqual(await runDirs().catch(() => []), [], "the restart removed the stale run dirs");
   assert.equal((await w.result(id)).state, "interrupted");
   table.push({

@@ -7,7 +7,6 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { parseManifest } from "../../src/runner/manifest.ts";
 import { resolveProcessTools } from "../../src/runner/process_list.ts";
 import { executeRun } from "../../src/runner/run.ts";
 import { probeSandbox } from "../../src/runner/sandbox/availability.ts";
@@ -17,23 +16,9 @@ import { WarmPool } from "../../src/runner/sandbox/warm.ts";
 import { delay } from "../../src/util/bounded_command.ts";
 import { warmStartsFor } from "../../src/scheduler/warm_starts.ts";
 import { makeRepo } from "../support/daemon.ts";
+import { GIT, SH_RUNNER, varTmpTest } from "../support/sandbox_runs.ts";
 
-const GIT = ["/usr/bin/git", "/bin/git"].find((p) => {
-  try {
-    return Deno.statSync(p).isFile;
-  } catch {
-    return false;
-  }
-});
-
-const SH = parseManifest({
-  name: "sh",
-  binary: "/bin/sh",
-  base_args: ["-c"],
-  profiles: { query: { args: [] } },
-  prompt: { via: "arg", end_of_options: false },
-  output: "text",
-}, "inline");
+const SH = SH_RUNNER;
 
 /** One run through `warmStartsFor` (and its refill afterwards), as the executor does it. */
 async function runOnce(pool: WarmPool, plan: SandboxPlan, cwd: string, base: string) {
@@ -87,13 +72,10 @@ async function bothReady(runs: string): Promise<void> {
   assert.equal(ready(), 2);
 }
 
-Deno.test({
-  name: "warm starts: the next query run takes the runner's and git's sandbox; same result",
-  ignore: Deno.build.os !== "linux" || GIT === undefined,
-  async fn() {
-    const base = await Deno.realPath(
-      await Deno.makeTempDir({ dir: "/var/tmp", prefix: "cmesh-ws-" }),
-    );
+varTmpTest(
+  "warm starts: the next query run takes the runner's and git's sandbox; same result",
+  { prefix: "cmesh-ws-", git: true },
+  async (base) => {
     const repo = join(base, "repo");
     await makeRepo(repo);
     const planned = planRunSandbox(
@@ -135,7 +117,6 @@ Deno.test({
       assert.deepEqual(swapped.outcome.evidence.git?.before?.status, ["?? new.txt"]);
     } finally {
       await pool.close();
-      await Deno.remove(base, { recursive: true });
     }
   },
-});
+);

@@ -15,25 +15,10 @@ import { executeRun } from "../../../src/runner/run.ts";
 import { probeSandbox } from "../../../src/runner/sandbox/availability.ts";
 import { hostLayout } from "../../../src/runner/sandbox/host.ts";
 import { prepareRunSandbox } from "../../../src/runner/sandbox/mod.ts";
-import { parseManifest } from "../../../src/runner/manifest.ts";
 import { makeRepo } from "../../support/daemon.ts";
+import { GIT, SH_RUNNER, varTmpTest } from "../../support/sandbox_runs.ts";
 
-const GIT = ["/usr/bin/git", "/bin/git"].find((p) => {
-  try {
-    return Deno.statSync(p).isFile;
-  } catch {
-    return false;
-  }
-});
-
-const SH = parseManifest({
-  name: "sh",
-  binary: "/bin/sh",
-  base_args: ["-c"],
-  profiles: { edit: { args: [] }, query: { args: [] } },
-  prompt: { via: "arg", end_of_options: false },
-  output: "text",
-}, "inline");
+const SH = SH_RUNNER;
 
 async function run(
   cwd: string,
@@ -82,20 +67,7 @@ async function run(
 
 /** A test on Linux with git, in a fresh base dir under /var/tmp (removed after). */
 function gitSandboxTest(name: string, fn: (base: string) => Promise<void>): void {
-  Deno.test({
-    name,
-    ignore: Deno.build.os !== "linux" || GIT === undefined,
-    async fn() {
-      const base = await Deno.realPath(
-        await Deno.makeTempDir({ dir: "/var/tmp", prefix: "cmesh-sbx-git-" }),
-      );
-      try {
-        await fn(base);
-      } finally {
-        await Deno.remove(base, { recursive: true });
-      }
-    },
-  });
+  varTmpTest(name, { prefix: "cmesh-sbx-git-", git: true }, fn);
 }
 
 gitSandboxTest(

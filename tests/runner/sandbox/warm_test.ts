@@ -18,6 +18,7 @@ import {
 } from "../../../src/runner/sandbox/warm.ts";
 import { runBounded } from "../../../src/util/bounded_command.ts";
 import { delay } from "../../../src/util/bounded_command.ts";
+import { varTmpTest } from "../../support/sandbox_runs.ts";
 
 const decoder = new TextDecoder();
 
@@ -76,20 +77,7 @@ async function settings(): Promise<SandboxSettings> {
 
 /** A test on Linux in a fresh base dir under /var/tmp (removed after). */
 function linuxTest(name: string, fn: (base: string) => Promise<void>): void {
-  Deno.test({
-    name,
-    ignore: Deno.build.os !== "linux",
-    async fn() {
-      const base = await Deno.realPath(
-        await Deno.makeTempDir({ dir: "/var/tmp", prefix: "cmesh-warm-" }),
-      );
-      try {
-        await fn(base);
-      } finally {
-        await Deno.remove(base, { recursive: true });
-      }
-    },
-  });
+  varTmpTest(name, { prefix: "cmesh-warm-" }, fn);
 }
 
 /** A runner sandbox over `cwd` started ahead in `base/run`, once its launcher is ready. */
