@@ -52,7 +52,7 @@ async function warmGit(
   const start = typeof runner === "string" ? null : runner.warm?.() ?? null;
   if (start === null) return null;
   if (!(await start.launch(inner, env)).ok) {
-    await start.discard();
+    void start.discard(); // in the background: it may wait for its start to complete
     return null;
   }
   return {

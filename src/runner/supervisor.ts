@@ -163,7 +163,8 @@ export async function superviseRun(
     warm: null,
   };
   if (opts.signal?.aborted) {
-    await opts.warm?.start.discard({ keepRunDir: true });
+    // In the background: ending it may wait for its start to complete (sandbox/warm.ts).
+    void opts.warm?.start.discard({ keepRunDir: true });
     run.cancelled = true;
     run.exited = true;
     return run;
@@ -363,7 +364,8 @@ async function launchWarm(
 ): Promise<{ child: Deno.ChildProcess | null; launch: WarmLaunch }> {
   const launch = await start.launch(command, env);
   if (launch.ok) return { child: start.child, launch };
-  await start.discard({ keepRunDir: true });
+  // In the background: ending it may wait for its start to complete (sandbox/warm.ts).
+  void start.discard({ keepRunDir: true });
   return { child: null, launch };
 }
 

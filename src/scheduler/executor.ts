@@ -156,7 +156,7 @@ export async function executeTask(
     ? { ok: true as const, sandbox: null }
     : planned.plan.at(warmth?.runDir ?? deps.runDir(runToken));
   if (!prepared.ok) {
-    await warmth?.starts.runner?.discard();
+    void warmth?.starts.runner?.discard();
     await egress.finish();
     await finish({
       state: "failed",
@@ -196,7 +196,7 @@ export async function executeTask(
     }));
   deps.bus.emit(id);
   if (!started) {
-    await warmth?.starts.runner?.discard();
+    void warmth?.starts.runner?.discard();
     await sandbox?.cleanup();
     await egress.finish();
     return;
@@ -217,7 +217,7 @@ export async function executeTask(
     signal,
     onEvent: (ev) => events.push(ev),
   }).catch(async (e) => {
-    await warmth?.starts.runner?.discard();
+    void warmth?.starts.runner?.discard();
     await sandbox?.cleanup();
     throw e;
   }).finally(() => events.flush());

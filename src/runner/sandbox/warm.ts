@@ -142,6 +142,8 @@ export class WarmStart {
    * own (which it does once its report is written), then the report is read. Null: it failed.
    */
   readonly #ready: Promise<Ready | null>;
+  /** The launcher's report (see #readReport): once it is there, bwrap's start is complete. */
+  readonly #report: Promise<string[] | null>;
   /** Our open of the FIFO is under way. */
   #opening = false;
   #done = false;
@@ -162,6 +164,7 @@ export class WarmStart {
     }, () => {
       this.#done = true;
     });
+    this.#report = this.#readReport();
     this.#ready = this.#openAhead();
   }
 
@@ -237,21 +240,29 @@ export class WarmStart {
   }
 
   async #openAhead(): Promise<Ready | null> {
-    // The report is written after the FIFO is made and before the launcher opens it.
-    let seen: string[] = [];
-    for (let wait = 1, waited = 0; !this.#discarded && !this.#done; waited += wait, wait *= 2) {
-      const text = await Deno.readTextFile(`${this.#ctl}/ready`).catch(() => "");
-      seen = text.endsWith("\n") ? text.slice(0, -1).split("\n") : [];
-      if (seen.length === this.#checks.length || waited > READY_GIVE_UP_MS) break;
-      await new Promise((r) => setTimeout(r, Math.min(wait, 50)));
-    }
-    if (seen.length !== this.#checks.length || this.#discarded || this.#done) return null;
+    const seen = await this.#report;
+    if (seen === null || this.#discarded || this.#done) return null;
     // Blocks (in a thread of its own) until the launcher opens the FIFO: see #unstick.
     this.#opening = true;
     const fifo = await Deno.open(`${this.#ctl}/go`, { write: true }).catch(() => null);
     this.#opening = false;
     if (fifo !== null && !this.#discarded) return { seen, fifo };
     fifo?.close();
+    return null;
+  }
+
+  /**
+   * The launcher's report, once written (after it made the FIFO, before it opens it), or null when
+   * the process ended or gave none in time.
+   */
+  async #readReport(): Promise<string[] | null> {
+    for (let wait = 1, waited = 0; !this.#done; waited += wait, wait = Math.min(wait * 2, 50)) {
+      const text = await Deno.readTextFile(`${this.#ctl}/ready`).catch(() => "");
+      const seen = text.endsWith("\n") ? text.slice(0, -1).split("\n") : [];
+      if (seen.length === this.#checks.length) return seen;
+      if (waited > READY_GIVE_UP_MS) return null;
+      await new Promise((r) => setTimeout(r, wait));
+    }
     return null;
   }
 
@@ -273,6 +284,10 @@ export class WarmStart {
   async discard(opts: { keepRunDir?: boolean } = {}): Promise<void> {
     this.#taken = true;
     this.#discarded = true;
+    // bwrap's processes in the sandbox set their parent-death signal as they start: killed before
+    // that, bwrap would leave them behind (its init and the launcher, waiting forever). Once the
+    // launcher has reported, they have; so it is waited for (bounded), unless it ended.
+    await waitAtMost(this.#report, READY_GIVE_UP_MS + 1000);
     try {
       this.child.kill("SIGKILL");
     } catch { /* already ended */ }

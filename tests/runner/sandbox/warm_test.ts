@@ -81,7 +81,12 @@ function linuxTest(name: string, fn: (base: string) => Promise<void>): void {
 }
 
 /** A runner sandbox over `cwd` started ahead in `base/run`, once its launcher is ready. */
-async function warmRunner(base: string, cwd: string, key = "k"): Promise<WarmStart> {
+async function warmRunner(
+  base: string,
+  cwd: string,
+  key = "k",
+  untilReady = true,
+): Promise<WarmStart> {
   const planned = planRunSandbox(await settings(), {
     profile: "edit",
     cwd,
@@ -91,6 +96,7 @@ async function warmRunner(base: string, cwd: string, key = "k"): Promise<WarmSta
   });
   assert.ok(planned.ok && planned.plan?.key, JSON.stringify(planned));
   const runDir = join(base, "run");
+  await Deno.mkdir(base, { recursive: true });
   const made = planned.plan.at(runDir);
   assert.ok(made.ok && made.sandbox.warm);
   const warm = made.sandbox.warm;
@@ -103,7 +109,9 @@ async function warmRunner(base: string, cwd: string, key = "k"): Promise<WarmSta
     checks: [cwd],
   });
   assert.ok(start);
-  for (let i = 0; i < 500 && !(await exists(join(warm.ctl, "ready"))); i++) await delay(10);
+  for (let i = 0; untilReady && i < 500 && !(await exists(join(warm.ctl, "ready"))); i++) {
+    await delay(10);
+  }
   return start;
 }
 
@@ -279,3 +287,26 @@ linuxTest(
     assert.equal((await start.child.status).signal, "SIGKILL");
   },
 );
+
+linuxTest("a sandbox ended while it is still starting leaves no process behind", async (base) => {
+  const cwd = join(base, "cwd");
+  await Deno.mkdir(cwd);
+  // Killed before its processes set their parent-death signal, bwrap would leave them waiting.
+  for (let i = 0; i < 12; i++) {
+    const start = await warmRunner(join(base, String(i)), cwd, "k", false);
+    await delay(i % 4);
+    await start.discard();
+  }
+  const left = await new Deno.Command("pgrep", {
+    args: ["-f", `cmesh-warm ${base}/`],
+    stdout: "piped",
+  }).output();
+  await eventually(async () => {
+    const out = await new Deno.Command("pgrep", {
+      args: ["-f", `cmesh-warm ${base}/`],
+      stdout: "piped",
+    })
+      .output();
+    return new TextDecoder().decode(out.stdout).trim() === "";
+  }, `no launcher left (${new TextDecoder().decode(left.stdout).trim()})`);
+});
