@@ -55,6 +55,8 @@ async function warmGit(
     void start.discard(); // in the background: it may wait for its start to complete
     return null;
   }
+  // git reads nothing: its stdin ends now (a cold call's is /dev/null).
+  await start.child.stdin.close().catch(() => {});
   return {
     child: start.child,
     done: () => {

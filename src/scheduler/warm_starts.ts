@@ -80,12 +80,7 @@ function startAhead(
   start(plan.key!, (warm) => ({ argv: warm.runner(warm.ctl, [cwd]), checks: [cwd] }));
   for (const [key, repoTop] of gits) {
     const checks = [...new Set([cwd, repoTop])];
-    start(key, (warm, gitStdin) => ({
-      argv: warm.git(warm.ctl, checks, repoTop),
-      checks,
-      // git's stdin is its seccomp program or nothing (a cold call's is /dev/null).
-      stdin: gitStdin ?? new Uint8Array(),
-    }));
+    start(key, (warm) => ({ argv: warm.git(warm.ctl, checks, repoTop), checks }));
   }
 }
 
@@ -94,10 +89,7 @@ function startOne(
   plan: SandboxPlan,
   key: string,
   runDirOf: (token: string) => string,
-  argvAt: (
-    warm: WarmArgv,
-    gitStdin: Uint8Array | null,
-  ) => { argv: string[]; checks: string[]; stdin?: Uint8Array },
+  argvAt: (warm: WarmArgv) => { argv: string[]; checks: string[] },
 ): void {
   const token = newRunToken();
   const runDir = runDirOf(token);
@@ -109,7 +101,7 @@ function startOne(
     token,
     runDir,
     ctl: warm.ctl,
-    ...argvAt(warm, made.sandbox.gitStdin),
+    ...argvAt(warm),
   });
   if (started === null) Deno.remove(runDir, { recursive: true }).catch(() => {});
   else pool.add(started);

@@ -188,7 +188,9 @@ export function planRunSandbox(
   // path). No network is a seccomp program refusing sockets where bwrap can apply one (a network
   // namespace of their own would be the dearest part of their start), and git is PID 1 itself.
   const gitStdin = a.kind === "bwrap" && a.seccomp === true ? socketDenyProgram() : null;
-  const gitSpecAt = (runDir: string, repoTop: string | undefined) => {
+  // A warm start keeps its stdin for the launcher's `go` (warm.ts), so its bwrap cannot read a
+  // program there: its own network namespace instead, made ahead, off the run's path.
+  const gitSpecAt = (runDir: string, repoTop: string | undefined, warm = false) => {
     const spec = sandboxSpecFor({
       profile: "query",
       cwd: input.cwd,
@@ -196,7 +198,7 @@ export function planRunSandbox(
       installPaths: [],
       configDirs: [],
       host: { ...settings.host, etc: settings.host.etc.filter((p) => GIT_ETC.includes(p)) },
-      network: gitStdin === null ? { kind: "none" } : { kind: "no_sockets" },
+      network: gitStdin === null || warm ? { kind: "none" } : { kind: "no_sockets" },
       devices: "null",
       proc: false,
       // The probe that said yes to the program ran it this way too.
@@ -253,7 +255,7 @@ export function planRunSandbox(
                   ...warmLauncher(ctl, checks),
                 ]),
               git: (ctl, checks, repoTop) =>
-                wrapWith(withCtl(gitSpecAt(runDir, repoTop), ctl), warmLauncher(ctl, checks)),
+                wrapWith(withCtl(gitSpecAt(runDir, repoTop, true), ctl), warmLauncher(ctl, checks)),
               gitKey: (repoTop) => keyOf(gitSpecAt(RUN_DIR_IN_KEY, repoTop)),
             }
             : null,

@@ -5,12 +5,14 @@
  * the path to the caller.
  *
  * A warm sandbox runs a launcher, our own script, and nothing else until its run: it makes a
- * FIFO in its control dir, writes the device and inode of each checked path (the cwd) as seen
- * inside, and waits on the FIFO. {@link WarmStart.launch} takes it only when that still holds:
- * the process lives, each checked path names on the host the very directory bound inside (a
- * directory swapped since is refused), and the command can be written exactly. It then writes a
- * script into the FIFO that sets the run's environment and `exec`s the command in the
- * launcher's place. Anything else and the caller discards it and starts cold, as before.
+ * FIFO in its control dir (and holds it open), writes the device and inode of each checked path
+ * (the cwd) as seen inside, and waits for a line `go` on its stdin, a pipe only the worker
+ * writes. {@link WarmStart.launch} takes it only when that still holds: the process lives, each
+ * checked path names on the host the very directory bound inside (a directory swapped since is
+ * refused), and the command can be written exactly. It then sends `go` and writes a script into
+ * the FIFO that sets the run's environment and `exec`s the command in the launcher's place.
+ * Anything else and the caller discards it and starts cold, as before. The launcher ends when
+ * its stdin does: when it is discarded, and when the worker dies, however it dies.
  *
  * Which sandbox a run may take is decided by the caller: only one whose whole bwrap argv (the
  * decision: binds, network, flags) equals what the run would get now (the key, see `mod.ts`).
@@ -37,13 +39,17 @@ export const WARM_LAUNCHER_FAILED = 125;
 
 /**
  * The launcher: `sh -c LAUNCHER cmesh-warm <ctl dir> <checked path>...`. Absolute tool paths: it
- * starts with an empty environment. `.` reads the FIFO to its end and runs what came.
+ * starts with an empty environment. It holds the FIFO open read-write on fd 3 (so neither its
+ * open nor ours waits for the other), and `.` then runs each command as it comes from the FIFO:
+ * the script closes fd 3 first.
  */
 const LAUNCHER = [
   "c=$1; shift; umask 077",
   // No `-m`: its chmod goes through /proc, which git's sandbox has not.
   `/usr/bin/mkfifo "$c/go" 2>/dev/null || exit ${WARM_LAUNCHER_FAILED}`,
+  `exec 3<>"$c/go" || exit ${WARM_LAUNCHER_FAILED}`,
   `/usr/bin/stat -L -c %d:%i -- "$@" >"$c/ready" 2>/dev/null || exit ${WARM_LAUNCHER_FAILED}`,
+  `IFS= read -r go && [ "$go" = go ] || exit ${WARM_LAUNCHER_FAILED}`,
   '. "$c/go"',
   `exit ${WARM_LAUNCHER_FAILED}`,
 ].join("\n");
@@ -62,15 +68,15 @@ export function warmLauncher(ctl: string, checks: readonly string[]): string[] {
 }
 
 /**
- * The script a launcher runs: the environment set to exactly `env` (the launcher's own is empty
- * but for the `PWD` the shell exports), then `exec` of `command`. In braces: a script cut short is
- * a syntax error, never a shorter command. Null when it cannot be written exactly (a NUL byte;
- * through `env -i`, an `=` in the program path).
+ * The script a launcher runs: its FIFO closed, the environment set to exactly `env` (the
+ * launcher's own is empty but for the `PWD` the shell exports), then `exec` of `command`. In
+ * braces: a script cut short is a syntax error, never a shorter command. Null when it cannot be
+ * written exactly (a NUL byte; through `env -i`, an `=` in the program path).
  *
  * @example
  * ```ts
  * launchScript(["/bin/echo", "hi"], { A: "1" });
- * // "{ unset PWD OLDPWD; export A='1'; exec '/bin/echo' 'hi'; }\n"
+ * // "{ exec 3>&-; unset PWD OLDPWD; export A='1'; exec '/bin/echo' 'hi'; }\n"
  * ```
  */
 export function launchScript(
@@ -83,11 +89,12 @@ export function launchScript(
   const exec = command.map(shellWord).join(" ");
   if (entries.every(([k]) => SHELL_NAME.test(k))) {
     const exports = entries.map(([k, v]) => `${k}=${shellWord(v)}`).join(" ");
-    return `{ unset PWD OLDPWD; ${exports ? `export ${exports}; ` : ""}exec ${exec}; }\n`;
+    const set = `unset PWD OLDPWD; ${exports ? `export ${exports}; ` : ""}`;
+    return `{ exec 3>&-; ${set}exec ${exec}; }\n`;
   }
   if (command[0].includes("=") || entries.some(([k]) => k === "" || k.includes("="))) return null;
   const assignments = entries.map(([k, v]) => shellWord(`${k}=${v}`)).join(" ");
-  return `{ exec /usr/bin/env -i ${assignments} ${exec}; }\n`;
+  return `{ exec 3>&-; exec /usr/bin/env -i ${assignments} ${exec}; }\n`;
 }
 
 /** What {@link WarmStart.start} needs. */
@@ -104,15 +111,16 @@ export interface WarmStartOptions {
   argv: string[];
   /** The paths given to the launcher, checked again at launch. */
   checks: string[];
-  /**
-   * Written to stdin, which is then closed (bwrap's seccomp program, or nothing at all); absent:
-   * stdin stays open for the run.
-   */
-  stdin?: Uint8Array;
 }
 
 /** Why a warm sandbox could not be taken, or that it was. */
 export type WarmLaunch = { ok: true } | { ok: false; reason: string };
+
+/** How long a discarded sandbox has to end by itself before bwrap is killed. */
+const END_WAIT_MS = 2000;
+
+/** The line that hands a launcher its command. */
+const GO = new TextEncoder().encode("go\n");
 
 /** How long {@link WarmStart.launch} waits for a launcher that is not ready yet. */
 const READY_WAIT_MS = 200;
@@ -183,10 +191,6 @@ export class WarmStart {
         stdout: "piped",
         stderr: "piped",
       }).spawn();
-      if (opts.stdin) {
-        const w = child.stdin.getWriter();
-        w.write(opts.stdin).then(() => w.close()).catch(() => {});
-      }
       return new WarmStart(opts, child);
     } catch (e) {
       log.debug("warm sandbox not started: {error}", { error: (e as Error).message });
@@ -228,6 +232,13 @@ export class WarmStart {
     }
     if (this.#done) return { ok: false, reason: "the warm sandbox has ended" };
     try {
+      // `go` on its stdin (the rest of which is the command's), then the script on the FIFO.
+      const stdin = this.child.stdin.getWriter();
+      try {
+        await stdin.write(GO);
+      } finally {
+        stdin.releaseLock();
+      }
       const bytes = new TextEncoder().encode(script);
       for (let at = 0; at < bytes.length;) at += await ready.fifo.write(bytes.subarray(at));
     } catch (e) {
@@ -284,19 +295,20 @@ export class WarmStart {
   async discard(opts: { keepRunDir?: boolean } = {}): Promise<void> {
     this.#taken = true;
     this.#discarded = true;
-    // bwrap's processes in the sandbox set their parent-death signal as they start: killed before
-    // that, bwrap would leave them behind (its init and the launcher, waiting forever). Once the
-    // launcher has reported, they have; so it is waited for (bounded), unless it ended.
-    await waitAtMost(this.#report, READY_GIVE_UP_MS + 1000);
-    try {
-      this.child.kill("SIGKILL");
-    } catch { /* already ended */ }
+    // Its stdin closed, a waiting launcher ends by itself, and bwrap with it. bwrap is killed only
+    // when that does not happen in time: killed while it still sets the sandbox up, it would leave
+    // the processes inside waiting forever (they set their parent-death signal only later).
     await Promise.allSettled([
       this.child.stdin.close(),
       this.child.stdout.cancel(),
       this.child.stderr.cancel(),
     ]);
-    await waitAtMost(this.ended, 5000);
+    if (!await waitAtMost(this.ended, END_WAIT_MS)) {
+      try {
+        this.child.kill("SIGKILL");
+      } catch { /* already ended */ }
+      await waitAtMost(this.ended, 5000);
+    }
     await this.#unstick();
     // A report awaited now ends at once: the process has ended or the loop sees the discard.
     if (!this.#ran) {

@@ -52,7 +52,10 @@ Deno.test("launchScript: names a shell cannot export go through env -i; what can
   assert.equal(launchScript(["/bin/echo"], { A: "x\0" }), null);
   assert.equal(launchScript(["echo"], {}), null, "a relative program");
   assert.equal(launchScript(["/opt/a=b/run"], { "odd-name": "v" }), null, "env -i would take it");
-  assert.equal(launchScript(["/bin/echo"], {}), "{ unset PWD OLDPWD; exec '/bin/echo'; }\n");
+  assert.equal(
+    launchScript(["/bin/echo"], {}),
+    "{ exec 3>&-; unset PWD OLDPWD; exec '/bin/echo'; }\n",
+  );
 });
 
 Deno.test("launchScript: a script cut anywhere runs nothing", async () => {
