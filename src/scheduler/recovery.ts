@@ -5,6 +5,7 @@
  * go back into the queue, where the executor decides each again against the config this start
  * loaded before it runs (`redecide.ts`): a restart with a narrower config refuses them.
  */
+import { isValidRunToken } from "../runner/process_list.ts";
 import { killOrphansOfToken } from "../runner/process_tree.ts";
 import type { RunTools } from "../runner/run.ts";
 import type { Store } from "../store/db.ts";
@@ -73,4 +74,30 @@ export async function recoverInbound(deps: {
     report.requeued.push(task.id);
   }
   return report;
+}
+
+/**
+ * Stops every process still carrying one of `tokens` (the names of the run dirs a crash left, a
+ * run's or a sandbox started ahead: see `runner/sandbox/warm.ts`), so the dirs can go. Returns
+ * how many processes were signalled. A sandbox started ahead that the crash caught while bwrap
+ * was setting it up would otherwise wait forever.
+ *
+ * @example
+ * ```ts
+ * const tools = { killBin: "/usr/bin/kill", psBin: "/usr/bin/ps", gitBin: null };
+ * await stopLeftovers(["r0123456789abcdef0123456789abcdef"], tools); // 0 when none is left
+ * ```
+ */
+export async function stopLeftovers(tokens: readonly string[], tools: RunTools): Promise<number> {
+  let stopped = 0;
+  for (const token of tokens.filter(isValidRunToken)) {
+    const r = await killOrphansOfToken(token, {
+      killBin: tools.killBin,
+      psBin: tools.psBin,
+      signals: ["SIGKILL"],
+      graceMs: 0,
+    }).catch(() => null);
+    stopped += new Set(r?.steps.flatMap((s) => s.pids) ?? []).size;
+  }
+  return stopped;
 }

@@ -226,8 +226,15 @@ async function start(init: WorkerInit): Promise<void> {
     { maxConcurrent: init.config.inbound.max_concurrent },
     (task, signal) => executor.run(task.id, signal),
   );
-  // Private HOME/TMPDIR dirs of runs a crash cut off: nothing runs yet, so all of them are stale.
-  await Deno.remove(`${init.stateDir}/runs`, { recursive: true }).catch(() => {});
+  // Private HOME/TMPDIR dirs of runs a crash cut off (and of sandboxes started ahead): nothing
+  // runs yet, so all of them are stale. A process still carrying one's token is stopped first.
+  const runsDir = `${init.stateDir}/runs`;
+  const stale = await Array.fromAsync(Deno.readDir(runsDir)).catch(() => []);
+  if (stale.length > 0) {
+    const { stopLeftovers } = await import("../scheduler/recovery.ts");
+    await stopLeftovers(stale.map((e) => e.name), init.tools);
+  }
+  await Deno.remove(runsDir, { recursive: true }).catch(() => {});
   // Recovery (and the task modules it needs) is loaded only when there is something to recover.
   const recovered = hasUnfinishedTasks(store, "inbound")
     ? await recover({ store, bus, queue, tools: init.tools, nodeName: init.nodeName }, init.config)

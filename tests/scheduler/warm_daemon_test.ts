@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { createMesh, shRunner } from "../support/mesh_world.ts";
+import { waitAtMost } from "../../src/util/bounded_command.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -40,6 +41,8 @@ function warmTest(
     workerUrl: string;
     repo: string;
     stateDir: string;
+    /** Stops the worker (kill -9) and starts it again. */
+    restart(): Promise<void>;
   }) => Promise<void>,
 ) {
   Deno.test({
@@ -56,7 +59,11 @@ function warmTest(
       });
       const stateDir = join(mesh.workerHome, "state");
       try {
-        await fn({ workerUrl: mesh.workerUrl, repo: mesh.repo, stateDir });
+        const restart = async () => {
+          await mesh.stopWorker(true);
+          await mesh.startWorker();
+        };
+        await fn({ workerUrl: mesh.workerUrl, repo: mesh.repo, stateDir, restart });
         await mesh.stopWorker();
         // Killed with bwrap, the processes in its namespace go a moment later.
         let left = await launchers(stateDir);
@@ -101,3 +108,30 @@ warmTest("start ahead (daemon): start_ahead_s = 0 starts nothing ahead", 0, asyn
   await sleep(500);
   assert.deepEqual(await launchers(w.stateDir), []);
 });
+
+warmTest(
+  "start ahead (daemon): a restart stops what a crash left carrying a run dir's token",
+  undefined,
+  async (w) => {
+    // What a crash can leave: a process marked with the token of a run dir, as a sandbox started
+    // ahead is (here a plain `sleep`, so the test does not depend on catching bwrap mid-start).
+    const token = "r0123456789abcdef0123456789abcdef";
+    await Deno.mkdir(join(w.stateDir, "runs", token, "home"), { recursive: true });
+    const left = new Deno.Command("/bin/sleep", {
+      args: ["600"],
+      env: { CMESH_RUN_ID: token },
+      clearEnv: true,
+    }).spawn();
+    try {
+      await w.restart();
+      assert.ok(await waitAtMost(left.status, 10_000), "the leftover was stopped at start");
+      assert.equal((await left.status).signal, "SIGKILL");
+    } finally {
+      try {
+        left.kill("SIGKILL");
+      } catch { /* stopped */ }
+      await left.status;
+    }
+    await assert.rejects(Deno.stat(join(w.stateDir, "runs", token)), Deno.errors.NotFound);
+  },
+);

@@ -31,6 +31,7 @@
 import { waitAtMost } from "../../util/bounded_command.ts";
 import { SHELL_NAME, shellWord } from "../../util/shell_word.ts";
 import { logger } from "../../util/log.ts";
+import { RUN_TOKEN_ENV } from "../process_list.ts";
 
 const log = logger("sandbox");
 
@@ -39,7 +40,7 @@ export const WARM_LAUNCHER_FAILED = 125;
 
 /**
  * The launcher: `sh -c LAUNCHER cmesh-warm <ctl dir> <checked path>...`. Absolute tool paths: it
- * starts with an empty environment. It holds the FIFO open read-write on fd 3 (so neither its
+ * starts with no environment but its run token. It holds the FIFO open read-write on fd 3 (so neither its
  * open nor ours waits for the other), and `.` then runs each command as it comes from the FIFO:
  * the script closes fd 3 first.
  */
@@ -69,14 +70,15 @@ export function warmLauncher(ctl: string, checks: readonly string[]): string[] {
 
 /**
  * The script a launcher runs: its FIFO closed, the environment set to exactly `env` (the
- * launcher's own is empty but for the `PWD` the shell exports), then `exec` of `command`. In
+ * launcher's own holds only its run token, and the `PWD` the shell exports), then `exec` of
+ * `command`. In
  * braces: a script cut short is a syntax error, never a shorter command. Null when it cannot be
  * written exactly (a NUL byte; through `env -i`, an `=` in the program path).
  *
  * @example
  * ```ts
  * launchScript(["/bin/echo", "hi"], { A: "1" });
- * // "{ exec 3>&-; unset PWD OLDPWD; export A='1'; exec '/bin/echo' 'hi'; }\n"
+ * // "{ exec 3>&-; unset PWD OLDPWD CMESH_RUN_ID; export A='1'; exec '/bin/echo' 'hi'; }\n"
  * ```
  */
 export function launchScript(
@@ -89,7 +91,7 @@ export function launchScript(
   const exec = command.map(shellWord).join(" ");
   if (entries.every(([k]) => SHELL_NAME.test(k))) {
     const exports = entries.map(([k, v]) => `${k}=${shellWord(v)}`).join(" ");
-    const set = `unset PWD OLDPWD; ${exports ? `export ${exports}; ` : ""}`;
+    const set = `unset PWD OLDPWD ${RUN_TOKEN_ENV}; ${exports ? `export ${exports}; ` : ""}`;
     return `{ exec 3>&-; ${set}exec ${exec}; }\n`;
   }
   if (command[0].includes("=") || entries.some(([k]) => k === "" || k.includes("="))) return null;
@@ -139,7 +141,7 @@ export class WarmStart {
   readonly key: string;
   readonly token: string;
   readonly runDir: string;
-  /** bwrap, started with an empty environment; stdout and stderr piped, unread until taken. */
+  /** bwrap, its environment only its token; stdout and stderr piped, unread until taken. */
   readonly child: Deno.ChildProcess;
   /** Resolves when the process has ended. */
   readonly ended: Promise<void>;
@@ -185,7 +187,8 @@ export class WarmStart {
       Deno.mkdirSync(opts.ctl, { recursive: true, mode: 0o700 });
       const child = new Deno.Command(opts.argv[0], {
         args: opts.argv.slice(1),
-        env: {},
+        // Its token marks it, as a run's processes are marked: a restart after a crash finds it.
+        env: { [RUN_TOKEN_ENV]: opts.token },
         clearEnv: true,
         stdin: "piped",
         stdout: "piped",

@@ -54,7 +54,7 @@ Deno.test("launchScript: names a shell cannot export go through env -i; what can
   assert.equal(launchScript(["/opt/a=b/run"], { "odd-name": "v" }), null, "env -i would take it");
   assert.equal(
     launchScript(["/bin/echo"], {}),
-    "{ exec 3>&-; unset PWD OLDPWD; exec '/bin/echo'; }\n",
+    "{ exec 3>&-; unset PWD OLDPWD CMESH_RUN_ID; exec '/bin/echo'; }\n",
   );
 });
 
