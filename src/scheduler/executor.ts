@@ -10,7 +10,7 @@ import { newRunToken } from "../runner/process_list.ts";
 import { executeRun, type RunTools } from "../runner/run.ts";
 import type { ResolvedRunner } from "../runner/runtime.ts";
 import { planRunSandbox, type SandboxSettings, sandboxState } from "../runner/sandbox/mod.ts";
-import type { WarmPool } from "../runner/sandbox/warm.ts";
+import type { WarmPool } from "../runner/sandbox/warm_pool.ts";
 import {
   egressRecordEvent,
   EgressRuntime,

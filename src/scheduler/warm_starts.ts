@@ -8,7 +8,7 @@
  * @example
  * ```ts
  * import { warmStartsFor } from "./warm_starts.ts";
- * import { WarmPool } from "../runner/sandbox/warm.ts";
+ * import { WarmPool } from "../runner/sandbox/warm_pool.ts";
  * import type { SandboxPlan, WarmArgv } from "../runner/sandbox/mod.ts";
  * declare const plan: SandboxPlan;
  * const pool = new WarmPool({ max: 8, idleMs: 60_000 });
@@ -20,7 +20,8 @@
 import { newRunToken } from "../runner/process_list.ts";
 import type { RunWarmStarts } from "../runner/run.ts";
 import type { SandboxPlan, WarmArgv } from "../runner/sandbox/mod.ts";
-import { type WarmPool, WarmStart } from "../runner/sandbox/warm.ts";
+import { WarmStart } from "../runner/sandbox/warm.ts";
+import type { WarmPool } from "../runner/sandbox/warm_pool.ts";
 
 /**
  * How long after a run its warm sandboxes are started: the result is on its way to the caller

@@ -15,7 +15,7 @@ import type { Config } from "../config/schema.ts";
 import type { RunTools } from "../runner/run.ts";
 import type { ResolvedRunner } from "../runner/runtime.ts";
 import type { SandboxSettings } from "../runner/sandbox/mod.ts";
-import type { WarmPool } from "../runner/sandbox/warm.ts";
+import type { WarmPool } from "../runner/sandbox/warm_pool.ts";
 import type { EgressInit } from "../runner/sandbox/egress/slots.ts";
 import type { ExecutorDeps } from "../scheduler/executor.ts";
 import { RunQueue } from "../scheduler/queue.ts";
@@ -120,7 +120,7 @@ function lazyExecutor(
         import("../runner/sandbox/egress/run_egress.ts"),
         import("../runner/sandbox/etc_mirror.ts"),
         import("../runner/sandbox/mod.ts"),
-        import("../runner/sandbox/warm.ts"),
+        import("../runner/sandbox/warm_pool.ts"),
       ]);
     const bwrap = sandboxState(deps.sandbox) === "bwrap";
     const sandbox = bwrap

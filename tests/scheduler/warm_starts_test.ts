@@ -12,7 +12,7 @@ import { executeRun } from "../../src/runner/run.ts";
 import { probeSandbox } from "../../src/runner/sandbox/availability.ts";
 import { hostLayout } from "../../src/runner/sandbox/host.ts";
 import { planRunSandbox, type SandboxPlan } from "../../src/runner/sandbox/mod.ts";
-import { WarmPool } from "../../src/runner/sandbox/warm.ts";
+import { WarmPool } from "../../src/runner/sandbox/warm_pool.ts";
 import { delay } from "../../src/util/bounded_command.ts";
 import { warmStartsFor } from "../../src/scheduler/warm_starts.ts";
 import { makeRepo } from "../support/daemon.ts";

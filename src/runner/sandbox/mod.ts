@@ -24,7 +24,7 @@ import { bwrapArgv } from "./bwrap.ts";
 import type { EtcMirror } from "./etc_mirror.ts";
 import { seatbeltArgv } from "./seatbelt.ts";
 import { socketDenyProgram } from "./seccomp.ts";
-import { warmLauncher } from "./warm.ts";
+import { warmLauncher } from "./warm_launcher.ts";
 import {
   type HostLayout,
   sandboxEnv,

@@ -19,7 +19,7 @@
  *
  * @example
  * ```ts
- * import { WarmPool } from "./warm.ts";
+ * import { WarmPool } from "./warm_pool.ts";
  * const pool = new WarmPool({ max: 4, idleMs: 60_000 });
  * const warm = pool.take("key of the run's sandbox");
  * if (warm && (await warm.launch(["/bin/echo", "hi"], { PATH: "/usr/bin" })).ok) {
@@ -29,75 +29,11 @@
  * ```
  */
 import { waitAtMost } from "../../util/bounded_command.ts";
-import { SHELL_NAME, shellWord } from "../../util/shell_word.ts";
 import { logger } from "../../util/log.ts";
 import { RUN_TOKEN_ENV } from "../process_list.ts";
+import { launchScript } from "./warm_launcher.ts";
 
 const log = logger("sandbox");
-
-/** The launcher's exit code when it cannot get ready or is given nothing to run. */
-export const WARM_LAUNCHER_FAILED = 125;
-
-/**
- * The launcher: `sh -c LAUNCHER cmesh-warm <ctl dir> <checked path>...`. Absolute tool paths: it
- * starts with no environment but its run token. It holds the FIFO open read-write on fd 3 (so neither its
- * open nor ours waits for the other), and `.` then runs each command as it comes from the FIFO:
- * the script closes fd 3 first.
- */
-const LAUNCHER = [
-  "c=$1; shift; umask 077",
-  // No `-m`: its chmod goes through /proc, which git's sandbox has not.
-  `/usr/bin/mkfifo "$c/go" 2>/dev/null || exit ${WARM_LAUNCHER_FAILED}`,
-  `exec 3<>"$c/go" || exit ${WARM_LAUNCHER_FAILED}`,
-  `/usr/bin/stat -L -c %d:%i -- "$@" >"$c/ready" 2>/dev/null || exit ${WARM_LAUNCHER_FAILED}`,
-  `IFS= read -r go && [ "$go" = go ] || exit ${WARM_LAUNCHER_FAILED}`,
-  '. "$c/go"',
-  `exit ${WARM_LAUNCHER_FAILED}`,
-].join("\n");
-
-/**
- * The argv (inside the sandbox) of a warm sandbox's launcher: control dir `ctl` (bound
- * writable), then the paths whose identity {@link WarmStart.launch} checks.
- *
- * @example
- * ```ts
- * warmLauncher("/var/lib/cmesh/runs/r1/ctl", ["/srv/app"])[0]; // "/bin/sh"
- * ```
- */
-export function warmLauncher(ctl: string, checks: readonly string[]): string[] {
-  return ["/bin/sh", "-c", LAUNCHER, "cmesh-warm", ctl, ...checks];
-}
-
-/**
- * The script a launcher runs: its FIFO closed, the environment set to exactly `env` (the
- * launcher's own holds only its run token, and the `PWD` the shell exports), then `exec` of
- * `command`. In
- * braces: a script cut short is a syntax error, never a shorter command. Null when it cannot be
- * written exactly (a NUL byte; through `env -i`, an `=` in the program path).
- *
- * @example
- * ```ts
- * launchScript(["/bin/echo", "hi"], { A: "1" });
- * // "{ exec 3>&-; unset PWD OLDPWD CMESH_RUN_ID; export A='1'; exec '/bin/echo' 'hi'; }\n"
- * ```
- */
-export function launchScript(
-  command: readonly string[],
-  env: Readonly<Record<string, string>>,
-): string | null {
-  const entries = Object.entries(env);
-  const words = [...command, ...entries.flat()];
-  if (!command[0]?.startsWith("/") || words.some((w) => w.includes("\0"))) return null;
-  const exec = command.map(shellWord).join(" ");
-  if (entries.every(([k]) => SHELL_NAME.test(k))) {
-    const exports = entries.map(([k, v]) => `${k}=${shellWord(v)}`).join(" ");
-    const set = `unset PWD OLDPWD ${RUN_TOKEN_ENV}; ${exports ? `export ${exports}; ` : ""}`;
-    return `{ exec 3>&-; ${set}exec ${exec}; }\n`;
-  }
-  if (command[0].includes("=") || entries.some(([k]) => k === "" || k.includes("="))) return null;
-  const assignments = entries.map(([k, v]) => shellWord(`${k}=${v}`)).join(" ");
-  return `{ exec 3>&-; exec /usr/bin/env -i ${assignments} ${exec}; }\n`;
-}
 
 /** What {@link WarmStart.start} needs. */
 export interface WarmStartOptions {
@@ -321,106 +257,5 @@ export class WarmStart {
       } catch { /* closed */ }
     }
     if (!opts.keepRunDir) await Deno.remove(this.runDir, { recursive: true }).catch(() => {});
-  }
-}
-
-/** Options of {@link WarmPool}. */
-export interface WarmPoolOptions {
-  /** Most sandboxes kept waiting at once (the one waiting longest goes first). */
-  max: number;
-  /** A sandbox nobody took within this is ended. */
-  idleMs: number;
-}
-
-/**
- * The warm sandboxes of one worker, at most one per key, each ended when nobody takes it within
- * `idleMs`. Bounded: at most `max` wait at once.
- *
- * @example
- * ```ts
- * const pool = new WarmPool({ max: 4, idleMs: 60_000 });
- * pool.take("k"); // null: nothing waits for key "k"
- * await pool.close();
- * ```
- */
-export class WarmPool {
-  readonly #opts: WarmPoolOptions;
-  readonly #waiting = new Map<string, { warm: WarmStart; timer: ReturnType<typeof setTimeout> }>();
-  readonly #discarding = new Set<Promise<void>>();
-  #closed = false;
-
-  constructor(opts: WarmPoolOptions) {
-    this.#opts = opts;
-  }
-
-  /** True once {@link close} was called: nothing is kept any more. */
-  get closed(): boolean {
-    return this.#closed;
-  }
-
-  /** How many wait now. */
-  get size(): number {
-    return this.#waiting.size;
-  }
-
-  /** Whether one waits for `key`. */
-  has(key: string): boolean {
-    return this.#waiting.has(key);
-  }
-
-  /** The sandbox waiting for `key` (now the caller's, to launch or discard), or null. */
-  take(key: string): WarmStart | null {
-    const held = this.#waiting.get(key);
-    if (!held) return null;
-    this.#forget(key);
-    if (held.warm.waiting) return held.warm;
-    this.#discard(held.warm);
-    return null;
-  }
-
-  /** Keeps `warm` until taken or idle too long; one already waiting for its key stays instead. */
-  add(warm: WarmStart): void {
-    if (this.#closed || this.#waiting.has(warm.key)) return this.#discard(warm);
-    if (this.#waiting.size >= this.#opts.max) {
-      const [oldest] = this.#waiting.keys();
-      const held = this.#waiting.get(oldest)!;
-      this.#forget(oldest);
-      this.#discard(held.warm);
-    }
-    const timer = setTimeout(() => {
-      if (this.#waiting.get(warm.key)?.warm !== warm) return;
-      this.#forget(warm.key);
-      this.#discard(warm);
-    }, this.#opts.idleMs);
-    Deno.unrefTimer(Number(timer));
-    this.#waiting.set(warm.key, { warm, timer });
-    // One that ends by itself (killed from outside, a launcher that failed) is not kept.
-    warm.ended.then(() => {
-      if (this.#waiting.get(warm.key)?.warm !== warm) return;
-      this.#forget(warm.key);
-      this.#discard(warm);
-    });
-  }
-
-  /** Ends every waiting sandbox; later ones are ended as they come. */
-  async close(): Promise<void> {
-    this.#closed = true;
-    for (const key of [...this.#waiting.keys()]) {
-      const held = this.#waiting.get(key)!;
-      this.#forget(key);
-      this.#discard(held.warm);
-    }
-    await Promise.allSettled([...this.#discarding]);
-  }
-
-  #forget(key: string): void {
-    const held = this.#waiting.get(key);
-    if (held) clearTimeout(held.timer);
-    this.#waiting.delete(key);
-  }
-
-  #discard(warm: WarmStart): void {
-    const p = warm.discard().finally(() => this.#discarding.delete(p));
-    this.#discarding.add(p);
   }
 }
