@@ -84,8 +84,8 @@ export class WarmStart {
   readonly #ctl: string;
   readonly #checks: string[];
   /**
-   * Off the path to any run: our end of the FIFO is opened as soon as the launcher opens its
-   * own (which it does once its report is written), then the report is read. Null: it failed.
+   * Off the path to any run: the launcher's report, and our end of its FIFO, opened once the
+   * report is there. Null: it failed.
    */
   readonly #ready: Promise<Ready | null>;
   /** The launcher's report (see #readReport): once it is there, bwrap's start is complete. */
@@ -192,7 +192,8 @@ export class WarmStart {
   async #openAhead(): Promise<Ready | null> {
     const seen = await this.#report;
     if (seen === null || this.#discarded || this.#done) return null;
-    // Blocks (in a thread of its own) until the launcher opens the FIFO: see #unstick.
+    // The launcher holds the FIFO open before it reports, so this open does not wait for it
+    // (unless it died since: see #unstick).
     this.#opening = true;
     const fifo = await Deno.open(`${this.#ctl}/go`, { write: true }).catch(() => null);
     this.#opening = false;
@@ -202,8 +203,8 @@ export class WarmStart {
   }
 
   /**
-   * The launcher's report, once written (after it made the FIFO, before it opens it), or null when
-   * the process ended or gave none in time.
+   * The launcher's report, once written (after it made and opened the FIFO), or null when the
+   * process ended or gave none in time.
    */
   async #readReport(): Promise<string[] | null> {
     for (let wait = 1, waited = 0; !this.#done; waited += wait, wait = Math.min(wait * 2, 50)) {
@@ -217,8 +218,8 @@ export class WarmStart {
   }
 
   /**
-   * Our FIFO open waits for the launcher's; when the launcher ended first it would wait forever:
-   * opening the other end ourselves lets it return.
+   * Our FIFO open waits for a reader; when the launcher ended after its report, it would wait
+   * forever: opening the other end ourselves lets it return.
    */
   async #unstick(): Promise<void> {
     if (!this.#opening) return;
