@@ -13,6 +13,8 @@ import { planRunSandbox, type SandboxSettings } from "../../../src/runner/sandbo
 import { WarmStart } from "../../../src/runner/sandbox/warm.ts";
 import { WarmPool } from "../../../src/runner/sandbox/warm_pool.ts";
 import { delay } from "../../../src/util/bounded_command.ts";
+import { resolveProcessTools } from "../../../src/runner/process_list.ts";
+import { superviseRun } from "../../../src/runner/supervisor.ts";
 import { varTmpTest } from "../../support/sandbox_runs.ts";
 
 /** Settings for real bwrap runs on this host. */
@@ -255,3 +257,32 @@ linuxTest("a sandbox ended while it is still starting leaves no process behind",
     return new TextDecoder().decode(out.stdout).trim() === "";
   }, `no launcher left (${new TextDecoder().decode(left.stdout).trim()})`);
 });
+
+linuxTest(
+  "supervised in a sandbox started ahead: the prompt on stdin, the run's token, its exit",
+  async (base) => {
+    const cwd = join(base, "cwd");
+    await Deno.mkdir(cwd);
+    const start = await warmRunner(base, cwd);
+    const lines: string[] = [];
+    const script = 'cat; echo "token=$CMESH_RUN_ID"; exit 3';
+    const run = await superviseRun(
+      // The cold argv, used only if the sandbox cannot be taken.
+      { argv: ["/bin/false"], env: { PATH: "/usr/bin:/bin" }, cwd, stdin: "line one\nline two\n" },
+      { timeoutMs: 30_000, maxStdoutBytes: 1 << 20, maxStderrBytes: 1 << 16 },
+      {
+        runToken: start.token,
+        onStdoutLine: (line) => lines.push(line),
+        cancelSignals: ["SIGTERM", "SIGKILL"],
+        graceMs: 200,
+        ...resolveProcessTools(),
+        sandboxed: true,
+        warm: { start, command: ["/bin/sh", "-c", script] },
+      },
+    );
+    assert.deepEqual(run.warm, { ok: true });
+    assert.deepEqual(lines, ["line one", "line two", `token=${start.token}`]);
+    assert.equal(run.code, 3, run.stderrTail);
+    await start.discard();
+  },
+);
