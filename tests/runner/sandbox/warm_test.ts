@@ -286,3 +286,50 @@ linuxTest(
     await start.discard();
   },
 );
+
+linuxTest(
+  "a run in a sandbox started ahead is cancelled as a cold one is: nothing survives",
+  async (base) => {
+    const cwd = join(base, "cwd");
+    await Deno.mkdir(cwd);
+    const start = await warmRunner(base, cwd);
+    const abort = new AbortController();
+    const lines: string[] = [];
+    // A child that leaves its session and drops the marker, and a parent that ignores SIGTERM; a
+    // duration of their own to find them by.
+    const secs = 600 + Math.floor(Math.random() * 3000);
+    const script = `( setsid sh -c 'unset CMESH_RUN_ID; exec sleep ${secs}' & ); trap '' TERM; ` +
+      `echo started; sleep ${secs}`;
+    const running = superviseRun(
+      { argv: ["/bin/false"], env: { PATH: "/usr/bin:/bin" }, cwd, stdin: null },
+      { timeoutMs: 60_000, maxStdoutBytes: 1 << 20, maxStderrBytes: 1 << 16 },
+      {
+        runToken: start.token,
+        onStdoutLine: (line) => {
+          lines.push(line);
+          if (line === "started") abort.abort();
+        },
+        signal: abort.signal,
+        cancelSignals: ["SIGTERM", "SIGKILL"],
+        graceMs: 200,
+        ...resolveProcessTools(),
+        sandboxed: true,
+        warm: { start, command: ["/bin/sh", "-c", script] },
+      },
+    );
+    const run = await running;
+    assert.deepEqual(run.warm, { ok: true });
+    assert.equal(run.cancelled, true);
+    assert.equal(run.exited, true);
+    assert.deepEqual(run.survivors, []);
+    await eventually(async () => {
+      const out = await new Deno.Command("pgrep", {
+        args: ["-f", `sleep ${secs}`],
+        stdout: "piped",
+      })
+        .output();
+      return new TextDecoder().decode(out.stdout).trim() === "";
+    }, "no process of the run left");
+    await start.discard();
+  },
+);
