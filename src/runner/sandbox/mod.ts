@@ -210,7 +210,8 @@ export function planRunSandbox(
   };
   const wrapWith = (s: SandboxSpec, command: readonly string[]) =>
     a.kind === "bwrap" ? bwrapArgv(a.bin, s, command) : seatbeltArgv(s, command, a.bin);
-  // Only bwrap starts warm, and not with the model proxy (its socket is the run's own).
+  // Only bwrap starts warm, and not yet with the model proxy (its per-run proxy and in-sandbox
+  // forwarders have not been tried that way).
   const keyOf = (s: SandboxSpec) => JSON.stringify(wrapWith(s, ["/"]));
   const warmable = a.kind === "bwrap" && input.network.kind !== "model";
   return {
