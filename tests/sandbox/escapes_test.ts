@@ -19,6 +19,7 @@ import { query } from "../reliability/_helpers.ts";
 import { psRows } from "../support/proc.ts";
 import { ETC_ENTRIES } from "../../src/runner/sandbox/host.ts";
 import { pathExists } from "../../src/util/path_exists.ts";
+import { pidsMatching, untilNoneMatch, warmLaunchersUnder } from "../support/sandbox_runs.ts";
 import {
   createEscapeWorld,
   type EscapeWorld,
@@ -312,16 +313,6 @@ async function cancelEscape(w: EscapeWorld, profile: string, table: Row[]): Prom
   });
 }
 
-/** The launchers of sandboxes started ahead (`runner/sandbox/warm.ts`) under `stateDir`. */
-async function warmLaunchers(stateDir: string): Promise<string[]> {
-  const out = await new Deno.Command("pgrep", {
-    args: ["-f", `cmesh-warm ${stateDir}/`],
-    stdout: "piped",
-  })
-    .output();
-  return new TextDecoder().decode(out.stdout).split("\n").filter(Boolean);
-}
-
 /**
  * A run's processes die with a killed daemon, and so do the sandboxes started ahead; the restart
  * removes their private dirs.
@@ -346,16 +337,15 @@ async function crashEscape(w: EscapeWorld, table: Row[]): Promise<void> {
     ),
   );
   assert.equal(left.filter(Boolean).length, 1, "precondition: the run's private dirs exist");
-  assert.ok((await warmLaunchers(w.stateDir)).length > 0, "precondition: sandboxes wait ahead");
+  assert.ok(
+    (await pidsMatching(warmLaunchersUnder(w.stateDir))).length > 0,
+    "precondition: sandboxes wait ahead",
+  );
   await w.restart(true);
   // --die-with-parent: the namespace died with the daemon, before any recovery ran.
   assert.deepEqual(await sleepers(seconds), [], "a process outlived the killed daemon");
   // They die with bwrap (--die-with-parent), a moment after it.
-  let waiting = await warmLaunchers(w.stateDir);
-  for (let i = 0; i < 100 && waiting.length > 0; i++) {
-    await new Promise((r) => setTimeout(r, 50));
-    waiting = await warmLaunchers(w.stateDir);
-  }
+  const waiting = await untilNoneMatch(warmLaunchersUnder(w.stateDir));
   assert.deepEqual(waiting, [], "a sandbox started ahead outlived it");
   assert.deepEqual(await runDirs().catch(() => []), [], "the restart removed the stale run dirs");
   assert.equal((await w.result(id)).state, "interrupted");

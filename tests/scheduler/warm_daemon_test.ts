@@ -8,17 +8,9 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { createMesh, shRunner } from "../support/mesh_world.ts";
 import { waitAtMost } from "../../src/util/bounded_command.ts";
+import { pidsMatching, untilNoneMatch, warmLaunchersUnder } from "../support/sandbox_runs.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** PIDs of the launchers of sandboxes waiting under `stateDir` (`runner/sandbox/warm.ts`). */
-async function launchers(stateDir: string): Promise<number[]> {
-  const out = await new Deno.Command("pgrep", {
-    args: ["-f", `cmesh-warm ${stateDir}/`],
-    stdout: "piped",
-  }).output();
-  return new TextDecoder().decode(out.stdout).split("\n").filter(Boolean).map(Number);
-}
 
 async function runTask(workerUrl: string, id: string, cwd: string, prompt: string) {
   const res = await fetch(`${workerUrl}/v1/tasks`, {
@@ -65,12 +57,7 @@ function warmTest(
         };
         await fn({ workerUrl: mesh.workerUrl, repo: mesh.repo, stateDir, restart });
         await mesh.stopWorker();
-        // Killed with bwrap, the processes in its namespace go a moment later.
-        let left = await launchers(stateDir);
-        for (let i = 0; i < 100 && left.length > 0; i++) {
-          await sleep(50);
-          left = await launchers(stateDir);
-        }
+        const left = await untilNoneMatch(warmLaunchersUnder(stateDir));
         assert.deepEqual(left, [], "the daemon's stop ended what waited");
       } finally {
         await mesh.destroy();
@@ -87,7 +74,7 @@ warmTest(
     assert.equal(first.state, "succeeded", JSON.stringify(first));
     let waiting: number[] = [];
     for (let i = 0; i < 500 && waiting.length === 0; i++) {
-      waiting = await launchers(w.stateDir);
+      waiting = await pidsMatching(warmLaunchersUnder(w.stateDir));
       await sleep(10);
     }
     assert.ok(waiting.length > 0, "a sandbox waits for the next task");
@@ -96,7 +83,7 @@ warmTest(
     const second = await runTask(w.workerUrl, "t_warm_2", w.repo, 'echo "second in $HOME"');
     assert.equal(second.state, "succeeded", JSON.stringify(second));
     assert.match(second.claims.final_text, /^second in .*\/runs\/r[0-9a-f]+\/home$/);
-    const gone = await launchers(w.stateDir);
+    const gone = await pidsMatching(warmLaunchersUnder(w.stateDir));
     for (const pid of waiting) assert.ok(!gone.includes(pid), `launcher ${pid} was taken`);
     assert.deepEqual(second.evidence.git.before, first.evidence.git.before, "same evidence");
   },
@@ -106,7 +93,7 @@ warmTest("start ahead (daemon): start_ahead_s = 0 starts nothing ahead", 0, asyn
   const r = await runTask(w.workerUrl, "t_cold_1", w.repo, "echo cold");
   assert.equal(r.state, "succeeded", JSON.stringify(r));
   await sleep(500);
-  assert.deepEqual(await launchers(w.stateDir), []);
+  assert.deepEqual(await pidsMatching(warmLaunchersUnder(w.stateDir)), []);
 });
 
 warmTest(

@@ -47,3 +47,25 @@ export function varTmpTest(
     },
   });
 }
+
+/** PIDs of the processes whose whole command line contains `pattern` (`pgrep -f`). */
+export async function pidsMatching(pattern: string): Promise<number[]> {
+  const out = await new Deno.Command("pgrep", { args: ["-f", pattern], stdout: "piped" }).output();
+  return new TextDecoder().decode(out.stdout).split("\n").filter(Boolean).map(Number);
+}
+
+/**
+ * Waits (bounded, about 5 s) until no process's command line contains `pattern`, and returns what
+ * is still left then ([] once none is). A killed sandbox's processes go a moment after bwrap.
+ */
+export async function untilNoneMatch(pattern: string): Promise<number[]> {
+  let left = await pidsMatching(pattern);
+  for (let i = 0; i < 100 && left.length > 0; i++) {
+    await new Promise((r) => setTimeout(r, 50));
+    left = await pidsMatching(pattern);
+  }
+  return left;
+}
+
+/** The pattern of the launchers of sandboxes started ahead under `dir` (`runner/sandbox/warm.ts`). */
+export const warmLaunchersUnder = (dir: string): string => `cmesh-warm ${dir}/`;

@@ -27,6 +27,7 @@ import { socketDenyProgram } from "./seccomp.ts";
 import { warmLauncher } from "./warm_launcher.ts";
 import {
   type HostLayout,
+  type SandboxBind,
   sandboxEnv,
   type SandboxNetwork,
   type SandboxSpec,
@@ -158,6 +159,11 @@ export interface SandboxPlan {
   at(runDir: string): { ok: true; sandbox: RunSandbox } | { ok: false; reason: string };
 }
 
+/** `spec` with one more bind after its own. */
+function withBind(spec: SandboxSpec, bind: SandboxBind): SandboxSpec {
+  return { ...spec, extension: { ...spec.extension, binds: [...spec.extension.binds, bind] } };
+}
+
 /** Stands in for the run dir in a key: no real path holds a NUL. */
 const RUN_DIR_IN_KEY = "/\0run";
 
@@ -205,8 +211,7 @@ export function planRunSandbox(
       init: gitStdin === null,
     });
     if (repoTop === undefined || repoTop === input.cwd) return spec;
-    const binds = [{ source: repoTop, dest: repoTop, writable: false }];
-    return { ...spec, extension: { ...spec.extension, binds } };
+    return withBind(spec, { source: repoTop, dest: repoTop, writable: false });
   };
   const wrapWith = (s: SandboxSpec, command: readonly string[]) =>
     a.kind === "bwrap" ? bwrapArgv(a.bin, s, command) : seatbeltArgv(s, command, a.bin);
@@ -232,13 +237,6 @@ export function planRunSandbox(
           const reason = `cannot create the run's private dirs: ${(e as Error).message}`;
           return { ok: false, reason };
         }
-        const withCtl = (s: SandboxSpec, ctl: string): SandboxSpec => ({
-          ...s,
-          extension: {
-            ...s.extension,
-            binds: [...s.extension.binds, { source: ctl, dest: ctl, writable: true }],
-          },
-        });
         const sandbox: RunSandbox = {
           kind: a.kind,
           spec,
@@ -251,12 +249,19 @@ export function planRunSandbox(
             ? {
               ctl: `${runDir}/ctl`,
               runner: (ctl, checks) =>
-                wrapWith(withCtl(spec, ctl), [
+                wrapWith(withBind(spec, { source: ctl, dest: ctl, writable: true }), [
                   ...spec.extension.wrapper,
                   ...warmLauncher(ctl, checks),
                 ]),
               git: (ctl, checks, repoTop) =>
-                wrapWith(withCtl(gitSpecAt(runDir, repoTop, true), ctl), warmLauncher(ctl, checks)),
+                wrapWith(
+                  withBind(gitSpecAt(runDir, repoTop, true), {
+                    source: ctl,
+                    dest: ctl,
+                    writable: true,
+                  }),
+                  warmLauncher(ctl, checks),
+                ),
               gitKey: (repoTop) => keyOf(gitSpecAt(RUN_DIR_IN_KEY, repoTop)),
             }
             : null,

@@ -15,7 +15,7 @@ import { WarmPool } from "../../../src/runner/sandbox/warm_pool.ts";
 import { delay } from "../../../src/util/bounded_command.ts";
 import { resolveProcessTools } from "../../../src/runner/process_list.ts";
 import { superviseRun } from "../../../src/runner/supervisor.ts";
-import { varTmpTest } from "../../support/sandbox_runs.ts";
+import { untilNoneMatch, varTmpTest, warmLaunchersUnder } from "../../support/sandbox_runs.ts";
 
 /** Settings for real bwrap runs on this host. */
 async function settings(): Promise<SandboxSettings> {
@@ -25,6 +25,13 @@ async function settings(): Promise<SandboxSettings> {
 /** A test on Linux in a fresh base dir under /var/tmp (removed after). */
 function linuxTest(name: string, fn: (base: string) => Promise<void>): void {
   varTmpTest(name, { prefix: "cmesh-warm-" }, fn);
+}
+
+/** A fresh `base/cwd`, and a runner sandbox over it started ahead (ready). */
+async function warmInCwd(base: string): Promise<{ cwd: string; start: WarmStart }> {
+  const cwd = join(base, "cwd");
+  await Deno.mkdir(cwd);
+  return { cwd, start: await warmRunner(base, cwd) };
 }
 
 /** A runner sandbox over `cwd` started ahead in `base/run`, once its launcher is ready. */
@@ -119,9 +126,7 @@ linuxTest("a warm sandbox runs what it is handed, with exactly that environment"
 });
 
 linuxTest("a cwd swapped for another directory after the start is refused", async (base) => {
-  const cwd = join(base, "cwd");
-  await Deno.mkdir(cwd);
-  const start = await warmRunner(base, cwd);
+  const { cwd, start } = await warmInCwd(base);
   try {
     await Deno.rename(cwd, join(base, "elsewhere"));
     await Deno.mkdir(cwd);
@@ -140,9 +145,7 @@ linuxTest("a cwd swapped for another directory after the start is refused", asyn
 linuxTest(
   "a warm sandbox that ended is refused; keepRunDir leaves the dir for a cold start",
   async (base) => {
-    const cwd = join(base, "cwd");
-    await Deno.mkdir(cwd);
-    const start = await warmRunner(base, cwd);
+    const { start } = await warmInCwd(base);
     start.child.kill("SIGKILL");
     await start.ended;
     const launched = await start.launch(["/bin/echo", "ran"], {});
@@ -244,26 +247,13 @@ linuxTest("a sandbox ended while it is still starting leaves no process behind",
     await delay(i % 4);
     await start.discard();
   }
-  const left = await new Deno.Command("pgrep", {
-    args: ["-f", `cmesh-warm ${base}/`],
-    stdout: "piped",
-  }).output();
-  await eventually(async () => {
-    const out = await new Deno.Command("pgrep", {
-      args: ["-f", `cmesh-warm ${base}/`],
-      stdout: "piped",
-    })
-      .output();
-    return new TextDecoder().decode(out.stdout).trim() === "";
-  }, `no launcher left (${new TextDecoder().decode(left.stdout).trim()})`);
+  assert.deepEqual(await untilNoneMatch(warmLaunchersUnder(base)), [], "no launcher left");
 });
 
 linuxTest(
   "supervised in a sandbox started ahead: the prompt on stdin, the run's token, its exit",
   async (base) => {
-    const cwd = join(base, "cwd");
-    await Deno.mkdir(cwd);
-    const start = await warmRunner(base, cwd);
+    const { cwd, start } = await warmInCwd(base);
     const lines: string[] = [];
     const script = 'cat; echo "token=$CMESH_RUN_ID"; exit 3';
     const run = await superviseRun(
@@ -290,9 +280,7 @@ linuxTest(
 linuxTest(
   "a run in a sandbox started ahead is cancelled as a cold one is: nothing survives",
   async (base) => {
-    const cwd = join(base, "cwd");
-    await Deno.mkdir(cwd);
-    const start = await warmRunner(base, cwd);
+    const { cwd, start } = await warmInCwd(base);
     const abort = new AbortController();
     const lines: string[] = [];
     // A child that leaves its session and drops the marker, and a parent that ignores SIGTERM; a
@@ -322,14 +310,7 @@ linuxTest(
     assert.equal(run.cancelled, true);
     assert.equal(run.exited, true);
     assert.deepEqual(run.survivors, []);
-    await eventually(async () => {
-      const out = await new Deno.Command("pgrep", {
-        args: ["-f", `sleep ${secs}`],
-        stdout: "piped",
-      })
-        .output();
-      return new TextDecoder().decode(out.stdout).trim() === "";
-    }, "no process of the run left");
+    assert.deepEqual(await untilNoneMatch(`sleep ${secs}`), [], "no process of the run left");
     await start.discard();
   },
 );
