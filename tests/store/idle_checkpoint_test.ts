@@ -124,3 +124,38 @@ Deno.test("openStore: a write statement outside a transaction arms the look as w
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+/** The WAL header's checkpoint sequence number and salts: they change when the WAL starts over. */
+function walRestarts(file: string): string {
+  return Array.from(Deno.readFileSync(`${file}-wal`).subarray(12, 24)).join(",");
+}
+
+Deno.test("IdleCheckpointer: the WAL starts over in the pause, so the next commit syncs no new header", async () => {
+  await withWalDb(async ({ db, size, before, write }) => {
+    const file = db.prepare("PRAGMA database_list").all()[0] as { file: string };
+    const checkpoints = new IdleCheckpointer(db, 10, 600_000);
+    try {
+      write();
+      const atWrite = walRestarts(file.file);
+      assert.ok(await until(() => size() > before), "the pause checkpointed the write");
+      assert.ok(await until(() => walRestarts(file.file) !== atWrite), "started over in the pause");
+      const paused = walRestarts(file.file);
+      write();
+      assert.equal(walRestarts(file.file), paused, "the next commit appended to the WAL");
+      assert.equal(db.prepare("PRAGMA application_id").get()?.application_id, 0, "unchanged");
+    } finally {
+      checkpoints.stop();
+    }
+  });
+});
+
+Deno.test("IdleCheckpointer: after a bare checkpoint the next commit starts the WAL over (the test can fail)", async () => {
+  await withWalDb(({ db, write }) => {
+    const file = (db.prepare("PRAGMA database_list").all()[0] as { file: string }).file;
+    write();
+    db.exec("PRAGMA wal_checkpoint(PASSIVE)");
+    const checkpointed = walRestarts(file);
+    write();
+    assert.notEqual(walRestarts(file), checkpointed);
+  });
+});
