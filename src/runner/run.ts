@@ -53,6 +53,11 @@ export interface ExecuteRunInput {
   sandbox?: RunSandbox | null;
   /** Sandboxes started ahead (`sandbox/warm.ts`); absent: every start is cold. */
   warm?: RunWarmStarts;
+  /**
+   * The work tree's top above the cwd ({@link workTreeTop}), asked by the caller ahead so the look
+   * overlaps its own set-up; absent: asked here. Only a sandboxed run uses it.
+   */
+  repoTop?: Promise<string | null>;
 }
 
 /** The warm sandboxes a run may use. */
@@ -75,7 +80,7 @@ export async function executeRun(input: ExecuteRunInput): Promise<RunOutcome> {
   const gitEnv = { PATH: env.PATH ?? "/usr/bin:/bin", HOME: env.HOME ?? "/" };
   // In the sandbox git sees only what is bound: the cwd, or the work tree's top above it. With
   // no `.git` there no probe is started (each one is a sandbox start).
-  const repoTop = sandbox === null ? null : await workTreeTop(cwd);
+  const repoTop = sandbox === null ? null : await (input.repoTop ?? workTreeTop(cwd));
   const git = tools.gitBin && (sandbox === null || repoTop !== null)
     ? (sandbox === null ? tools.gitBin : {
       gitBin: tools.gitBin,
@@ -244,8 +249,13 @@ async function codexDenials(
 /**
  * The nearest directory at or above `cwd` holding `.git`, or null. In the worker thread only its
  * cwd roots can be looked at (elsewhere the check sees nothing), so the top found lies inside them.
+ *
+ * @example
+ * ```ts
+ * const top = await workTreeTop("/srv/app/src"); // "/srv/app" when /srv/app/.git exists
+ * ```
  */
-async function workTreeTop(cwd: string): Promise<string | null> {
+export async function workTreeTop(cwd: string): Promise<string | null> {
   // Asynchronous on purpose: the cwd may be on a network mount that hangs, and a synchronous
   // stat would stop the worker thread (and the tailnet-facing server in it) with it.
   for (let dir = cwd;; dir = dirname(dir)) {

@@ -7,9 +7,14 @@
 import { buildInvocation } from "../runner/invocation.ts";
 import { RunnerSetupError } from "../runner/manifest.ts";
 import { newRunToken } from "../runner/process_list.ts";
-import { executeRun, type RunTools } from "../runner/run.ts";
+import { executeRun, type RunTools, workTreeTop } from "../runner/run.ts";
 import type { ResolvedRunner } from "../runner/runtime.ts";
-import { planRunSandbox, type SandboxSettings, sandboxState } from "../runner/sandbox/mod.ts";
+import {
+  etcViewFor,
+  planRunSandbox,
+  type SandboxSettings,
+  sandboxState,
+} from "../runner/sandbox/mod.ts";
 import type { WarmPool } from "../runner/sandbox/warm_pool.ts";
 import {
   egressRecordEvent,
@@ -68,7 +73,11 @@ export async function executeTask(
   const finish = (outcome: TerminalOutcome, auditKind?: string) =>
     untilStored(id, signal, () => finishTask(deps, task, outcome, auditKind));
   // Re-decide at dequeue: the stored decision may be stale (config, files or runners changed).
-  const redecided = await deps.redecide(task);
+  const redeciding = deps.redecide(task);
+  // While that looks at the cwd (off this thread), the /etc mirror is brought up to date for the
+  // plan below: the refresh it would make itself, a moment earlier and without waiting for it.
+  const etcView = etcViewFor(deps.sandbox, task.profile);
+  const redecided = await redeciding;
   if (!redecided.allow) {
     await untilStored(id, signal, () => refuseAtDequeue(deps, task, redecided));
     return;
@@ -137,6 +146,7 @@ export async function executeTask(
   invocation = { ...invocation, env: { ...invocation.env, ...egress.env } };
   const planned = planRunSandbox(deps.sandbox, {
     profile: task.profile,
+    etcView,
     // The directory just re-resolved: bound by bwrap now, so a later swap cannot reach outside.
     cwd,
     installPaths: runner.install?.dirs ?? [],
@@ -167,6 +177,8 @@ export async function executeTask(
     return;
   }
   const sandbox = prepared.sandbox;
+  // Where git will look (the work tree's top), asked now: the look overlaps the start record.
+  const repoTop = sandbox === null ? undefined : workTreeTop(cwd);
   const started = await untilStored(id, signal, () =>
     store.transaction(() => {
       if (!updateTaskState(store, "inbound", id, "running", { run_token: runToken })) {
@@ -213,6 +225,7 @@ export async function executeTask(
     runToken,
     tools: deps.tools,
     sandbox,
+    ...(repoTop ? { repoTop } : {}),
     ...(warmth ? { warm: warmth.starts } : {}),
     signal,
     onEvent: (ev) => events.push(ev),

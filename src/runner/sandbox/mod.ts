@@ -21,7 +21,7 @@
  */
 import { type SandboxAvailability, type SandboxKind } from "./availability.ts";
 import { bwrapArgv } from "./bwrap.ts";
-import type { EtcMirror } from "./etc_mirror.ts";
+import type { EtcMirror, EtcView } from "./etc_mirror.ts";
 import { seatbeltArgv } from "./seatbelt.ts";
 import { socketDenyProgram } from "./seccomp.ts";
 import { warmLauncher } from "./warm_launcher.ts";
@@ -168,6 +168,25 @@ function withBind(spec: SandboxSpec, bind: SandboxBind): SandboxSpec {
 const RUN_DIR_IN_KEY = "/\0run";
 
 /**
+ * How a run's sandbox shows `/etc`, with the mirror brought up to date now: null where the mirror
+ * is not used (not bwrap, a `full` profile that sees the host's `/etc`, no mirror kept).
+ * {@link planRunSandbox} calls it unless handed a view; the executor calls it while the decision is
+ * taken again at dequeue, when the worker thread waits for the cwd's look anyway.
+ *
+ * @example
+ * ```ts
+ * declare const settings: SandboxSettings;
+ * const etcView = etcViewFor(settings, "query"); // { dir, binds } or null
+ * // planRunSandbox(settings, { ...input, etcView }) then uses it as it is
+ * ```
+ */
+export function etcViewFor(settings: SandboxSettings, profile: string): EtcView | null {
+  const a = settings.availability;
+  if (settings.mode === "off" || !a.ok || a.kind !== "bwrap") return null;
+  return sandboxViewFor(profile) === "confined" ? settings.etcMirror?.view() ?? null : null;
+}
+
+/**
  * Plans the sandbox of one run: `{ok: true, plan: null}` when the mode is `off`,
  * `{ok: false, reason}` when it is required but unusable.
  */
@@ -182,10 +201,8 @@ export function planRunSandbox(
   if (a.kind === "seatbelt" && input.network.kind === "model") {
     return { ok: false, reason: SEATBELT_NO_MODEL_EGRESS };
   }
-  // The mirror is refreshed here, at the moment of use (a confined bwrap view only).
-  const etcView = a.kind === "bwrap" && sandboxViewFor(input.profile) === "confined"
-    ? settings.etcMirror?.view() ?? null
-    : null;
+  // The mirror is refreshed here, at the moment of use, unless the caller just did (etcViewFor).
+  const etcView = input.etcView !== undefined ? input.etcView : etcViewFor(settings, input.profile);
   const specAt = (runDir: string) =>
     sandboxSpecFor({ ...input, runDir, host: settings.host, etcView });
   // The worker's git calls see less than a runner: no network, `/dev/null` as the only device,

@@ -28,6 +28,7 @@ async function run(
   lines: string[] = [],
   gitStarts: string[] = [],
   beforeCleanup?: (runDir: string) => Promise<void>,
+  repoTop?: Promise<string | null>,
 ) {
   const availability = await probeSandbox();
   const prepared = prepareRunSandbox(
@@ -58,6 +59,7 @@ async function run(
       onEvent: (ev) => {
         if (ev.kind === "message") lines.push(String(ev.text));
       },
+      ...(repoTop ? { repoTop } : {}),
     });
   } finally {
     await beforeCleanup?.(runDir);
@@ -256,5 +258,37 @@ gitSandboxTest(
       await accepting;
       for (const c of accepted) c.close();
     }
+  },
+);
+
+gitSandboxTest(
+  "evidence: the work tree's top looked up ahead by the caller is the one used",
+  async (base) => {
+    const repo = join(base, "repo");
+    await makeRepo(repo);
+    const none = await run(
+      repo,
+      join(base, "r1"),
+      "echo hi",
+      "query",
+      [],
+      [],
+      undefined,
+      Promise.resolve(null),
+    );
+    assert.equal(none.evidence?.git, null, "told there is no work tree: no git evidence");
+    const starts: string[] = [];
+    const found = await run(
+      repo,
+      join(base, "r2"),
+      "echo hi",
+      "query",
+      [],
+      starts,
+      undefined,
+      Promise.resolve(repo),
+    );
+    assert.equal(found.evidence?.git?.before?.head?.length, 40);
+    assert.ok(starts.length > 0, "git ran in the tree it was given");
   },
 );

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { explainBwrapFailure, probeSandbox } from "../../../src/runner/sandbox/availability.ts";
 import {
   effectiveSandboxMode,
+  etcViewFor,
   prepareRunSandbox,
   type SandboxSettings,
   sandboxState,
@@ -258,6 +259,54 @@ Deno.test("prepareRunSandbox: runs see the worker's /etc mirror (refreshed at ea
     const full = prepareRunSandbox(settings, { ...input, profile: "full" });
     assert.ok(full.ok && full.sandbox && !full.sandbox.wrap(["/usr/bin/true"]).includes(mirrorDir));
     await full.sandbox!.cleanup();
+  } finally {
+    await Deno.remove(base, { recursive: true });
+  }
+});
+
+Deno.test("etcViewFor: the mirror brought up to date now, handed to the plan as it is; none where unused", async () => {
+  const base = await Deno.makeTempDir({ prefix: "cmesh-sbx-view-" });
+  try {
+    const host = join(base, "etc");
+    await Deno.mkdir(host);
+    await Deno.writeTextFile(join(host, "hosts"), "127.0.0.1 a\n");
+    const etc = [join(host, "hosts")];
+    const mirrorDir = join(base, "sandbox-etc");
+    const settings: SandboxSettings = {
+      ...READY,
+      host: { ...HOST, etc },
+      etcMirror: new EtcMirror(mirrorDir, etc, { root: host }),
+    };
+    const view = etcViewFor(settings, "query");
+    assert.deepEqual(view, { dir: mirrorDir, binds: [] });
+    assert.equal(await Deno.readTextFile(join(mirrorDir, "hosts")), "127.0.0.1 a\n");
+    // Given a view, the plan takes it and refreshes nothing itself.
+    await Deno.writeTextFile(join(host, "hosts"), "127.0.0.1 b\n");
+    const input = {
+      cwd: "/srv/app",
+      runDir: join(base, "runs", "r1"),
+      installPaths: [],
+      configDirs: [],
+      network: { kind: "host" as const },
+      profile: "query",
+    };
+    const given = prepareRunSandbox(settings, { ...input, etcView: view });
+    assert.ok(given.ok && given.sandbox?.wrap(["/usr/bin/true"]).includes(mirrorDir));
+    assert.equal(await Deno.readTextFile(join(mirrorDir, "hosts")), "127.0.0.1 a\n");
+    await given.sandbox!.cleanup();
+    // Without one it refreshes, as etcViewFor does.
+    const own = prepareRunSandbox(settings, input);
+    assert.ok(own.ok && own.sandbox);
+    assert.equal(await Deno.readTextFile(join(mirrorDir, "hosts")), "127.0.0.1 b\n");
+    await own.sandbox!.cleanup();
+    assert.equal(etcViewFor(settings, "full"), null, "full sees the host's /etc");
+    assert.equal(etcViewFor({ ...settings, mode: "off" }, "query"), null);
+    assert.equal(etcViewFor({ ...MISSING, etcMirror: settings.etcMirror }, "query"), null);
+    const seatbelt: SandboxSettings = {
+      ...settings,
+      availability: { ok: true, kind: "seatbelt", bin: "/usr/bin/sandbox-exec" },
+    };
+    assert.equal(etcViewFor(seatbelt, "query"), null);
   } finally {
     await Deno.remove(base, { recursive: true });
   }
