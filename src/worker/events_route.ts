@@ -106,14 +106,18 @@ export function addEventsRoutes(app: Hono<WorkerEnv>, deps: EventsDeps): void {
     };
     let first = true;
     return slotStream(c, deps, new Set(followed.keys()), async (stream, changed) => {
-      // What this step finds goes out in one write (sse_batch.ts).
+      // What this step finds of each task goes out in one write (sse_batch.ts): its new events,
+      // its result and its end together. One write per task, not per step: a step over a
+      // thousand tasks (the first one lists every open task) is paced by the writes, as before,
+      // instead of reading them all in one go.
       const batch = new SseBatch();
       for (const id of changed) {
         if (stream.aborted) break;
         const mine = await flush(stream, batch, id);
         if (!mine && first && listed.has(id)) {
-          await add(stream, batch, "unknown", JSON.stringify({ task_id: id }));
+          batch.add("unknown", JSON.stringify({ task_id: id }));
         }
+        await write(stream, batch);
       }
       if (first) batch.add("ready", "{}");
       first = false;

@@ -472,7 +472,7 @@ Deno.test("worker app: a task's new events, its result and its end go out in one
       await reader.cancel();
       const events = [...first.matchAll(/^event: (\w+)$/gm)].map((m) => m[1]);
       const expected = path === "/v1/events"
-        ? ["task", "result", "end", "ready"]
+        ? ["task", "result", "end"]
         : ["state", "end"];
       assert.deepEqual(events, expected);
       assert.ok(first.endsWith("\n\n"));
