@@ -19,7 +19,6 @@ import { readJsonBody } from "../util/json_request.ts";
 import type { WorkerEnv } from "./env.ts";
 import type { CallerIdentity } from "../policy/types.ts";
 import { EVENTS_PAGE, type WorkerTasks } from "./ports.ts";
-import { SseBatch } from "./sse_batch.ts";
 import type { StreamSlots } from "./stream_slots.ts";
 
 /** What the event streams need. */
@@ -50,7 +49,6 @@ export function addEventsRoutes(app: Hono<WorkerEnv>, deps: EventsDeps): void {
     }
     if (!tasks.status(caller, id)) return replyError(c, "not_found", `no task ${id} of yours here`);
     return slotStream(c, deps, new Set([id]), async (stream) => {
-      const batch = new SseBatch();
       const news = tasks.since(caller, id, last);
       last = await eachEvent(
         tasks,
@@ -58,14 +56,11 @@ export function addEventsRoutes(app: Hono<WorkerEnv>, deps: EventsDeps): void {
         id,
         last,
         news?.events ?? [],
-        (ev) => add(stream, batch, ev.kind, JSON.stringify(ev), String(ev.seq)),
+        (ev) => stream.writeSSE({ id: String(ev.seq), event: ev.kind, data: JSON.stringify(ev) }),
       );
-      const ended = news === null || news.ended !== null;
-      if (ended) {
-        batch.add("end", JSON.stringify({ state: news?.ended?.status.state ?? "unknown" }));
-      }
-      await write(stream, batch);
-      return ended;
+      if (news && news.ended === null) return false;
+      await send(stream, "end", { state: news?.ended?.status.state ?? "unknown" });
+      return true;
     }, id);
   });
 
@@ -79,7 +74,7 @@ export function addEventsRoutes(app: Hono<WorkerEnv>, deps: EventsDeps): void {
     const listed = new Set<string>(followed.keys());
     for (const id of tasks.openTaskIds(caller)) if (!followed.has(id)) followed.set(id, 0);
     // Sends what is new of one task; false when it is not the caller's (not yet, or never).
-    const flush = async (stream: SSEStreamingApi, batch: SseBatch, id: string) => {
+    const flush = async (stream: SSEStreamingApi, id: string): Promise<boolean> => {
       const after = followed.get(id) ?? 0;
       const news = tasks.since(caller, id, after);
       if (!news) return false;
@@ -89,7 +84,7 @@ export function addEventsRoutes(app: Hono<WorkerEnv>, deps: EventsDeps): void {
         id,
         after,
         news.events,
-        (event) => add(stream, batch, "task", JSON.stringify({ task_id: id, event })),
+        (event) => send(stream, "task", { task_id: id, event }),
       );
       followed.set(id, last);
       if (news.ended) {
@@ -97,52 +92,31 @@ export function addEventsRoutes(app: Hono<WorkerEnv>, deps: EventsDeps): void {
         // The outcome rides along when it fits (it was stored with the terminal state).
         if (result !== null) {
           const data = JSON.stringify({ task_id: id, status, result });
-          if (data.length <= MAX_INLINE_RESULT_CHARS) await add(stream, batch, "result", data);
+          if (data.length <= MAX_INLINE_RESULT_CHARS) {
+            await stream.writeSSE({ event: "result", data });
+          }
         }
-        batch.add("end", JSON.stringify({ task_id: id, state: status.state }));
+        await send(stream, "end", { task_id: id, state: status.state });
         followed.delete(id);
       }
       return true;
     };
     let first = true;
     return slotStream(c, deps, new Set(followed.keys()), async (stream, changed) => {
-      // What this step finds of each task goes out in one write (sse_batch.ts): its new events,
-      // its result and its end together. One write per task, not per step: a step over a
-      // thousand tasks (the first one lists every open task) is paced by the writes, as before,
-      // instead of reading them all in one go.
-      const batch = new SseBatch();
       for (const id of changed) {
         if (stream.aborted) break;
-        const mine = await flush(stream, batch, id);
-        if (!mine && first && listed.has(id)) {
-          batch.add("unknown", JSON.stringify({ task_id: id }));
-        }
-        await write(stream, batch);
+        const mine = await flush(stream, id);
+        if (!mine && first && listed.has(id)) await send(stream, "unknown", { task_id: id });
       }
-      if (first) batch.add("ready", "{}");
+      if (first) await send(stream, "ready", {});
       first = false;
-      await write(stream, batch);
       return false;
     });
   });
 }
 
-/** Adds a message to `batch`, writing what it holds first once it is full. */
-async function add(
-  stream: SSEStreamingApi,
-  batch: SseBatch,
-  event: string,
-  json: string,
-  id?: string,
-): Promise<void> {
-  batch.add(event, json, id);
-  if (batch.full) await write(stream, batch);
-}
-
-/** Writes what `batch` holds, if anything. */
-async function write(stream: SSEStreamingApi, batch: SseBatch): Promise<void> {
-  const text = batch.take();
-  if (text !== "") await stream.write(text);
+function send(stream: SSEStreamingApi, event: string, data: unknown): Promise<void> {
+  return stream.writeSSE({ event, data: JSON.stringify(data) });
 }
 
 /**

@@ -437,51 +437,6 @@ Deno.test("worker app: POST /v1/events streams only the caller's own tasks", asy
   }
 });
 
-Deno.test("worker app: a task's new events, its result and its end go out in one write", async () => {
-  const { finishTask } = await import("../../src/scheduler/finish.ts");
-  const { getTask } = await import("../../src/store/tasks.ts");
-  const { TaskBus } = await import("../../src/scheduler/task_bus.ts");
-  const w = await world({ maxQueue: 100 });
-  try {
-    assert.equal((await w.submit("100.64.0.2", task("t-laptop-1", `${w.root}/repo`))).status, 202);
-    finishTask(
-      { store: w.store, bus: new TaskBus(), nodeName: "server" },
-      getTask(w.store, "inbound", "t-laptop-1")!,
-      {
-        state: "succeeded",
-        claims: { final_text: "done", session_id: null },
-        evidence: null,
-        error: null,
-      },
-    );
-    for (
-      const [path, init] of [
-        ["/v1/events", {
-          method: "POST",
-          headers: { "content-type": "application/json" },
-          body: JSON.stringify({ after: { "t-laptop-1": 0 } }),
-        }],
-        ["/v1/tasks/t-laptop-1/events", {}],
-      ] as const
-    ) {
-      const res = await w.open("100.64.0.2", path, init);
-      assert.equal(res.status, 200);
-      const reader = res.body!.getReader();
-      // In process, each write of the stream is one chunk of the body.
-      const first = new TextDecoder().decode((await reader.read()).value);
-      await reader.cancel();
-      const events = [...first.matchAll(/^event: (\w+)$/gm)].map((m) => m[1]);
-      const expected = path === "/v1/events"
-        ? ["task", "result", "end"]
-        : ["state", "end"];
-      assert.deepEqual(events, expected);
-      assert.ok(first.endsWith("\n\n"));
-    }
-  } finally {
-    await w.close();
-  }
-});
-
 Deno.test("worker app: the event streams end when the daemon stops, though tasks are open", async () => {
   const closing = new AbortController();
   const w = await world({ heartbeatS: 0.05, closing: closing.signal });
