@@ -210,27 +210,42 @@ Deno.test("prepareRunSandbox: where bwrap applies seccomp, git refuses sockets i
   }
 });
 
+/**
+ * A host `/etc` under `base` holding `files` (name → text; null: a directory), the worker's mirror
+ * of it in the sandbox settings, and a run's input.
+ */
+async function mirrorWorld(base: string, files: Record<string, string | null>) {
+  const host = join(base, "etc");
+  await Deno.mkdir(host, { recursive: true });
+  for (const [name, text] of Object.entries(files)) {
+    if (text === null) await Deno.mkdir(join(host, name), { recursive: true });
+    else await Deno.writeTextFile(join(host, name), text);
+  }
+  const etc = Object.keys(files).map((n) => join(host, n));
+  const mirrorDir = join(base, "sandbox-etc");
+  const settings: SandboxSettings = {
+    ...READY,
+    host: { ...HOST, etc },
+    etcMirror: new EtcMirror(mirrorDir, etc, { root: host }),
+  };
+  const input = {
+    cwd: "/srv/app",
+    runDir: join(base, "runs", "r1"),
+    installPaths: [],
+    configDirs: [],
+    network: { kind: "host" as const },
+  };
+  return { host, mirrorDir, settings, input };
+}
+
 Deno.test("prepareRunSandbox: runs see the worker's /etc mirror (refreshed at each start), git and full do not", async () => {
   const base = await Deno.makeTempDir({ prefix: "cmesh-sbx-mod-" });
   try {
-    const host = join(base, "etc");
-    await Deno.mkdir(join(host, "ssl"), { recursive: true });
-    await Deno.writeTextFile(join(host, "passwd"), "root:x:0:0::/root:/bin/sh\n");
-    await Deno.writeTextFile(join(host, "ld.so.cache"), "cache");
-    const etc = ["passwd", "ld.so.cache", "ssl"].map((n) => join(host, n));
-    const mirrorDir = join(base, "sandbox-etc");
-    const settings: SandboxSettings = {
-      ...READY,
-      host: { ...HOST, etc },
-      etcMirror: new EtcMirror(mirrorDir, etc, { root: host }),
-    };
-    const input = {
-      cwd: "/srv/app",
-      runDir: join(base, "runs", "r1"),
-      installPaths: [],
-      configDirs: [],
-      network: { kind: "host" as const },
-    };
+    const { host, mirrorDir, settings, input } = await mirrorWorld(base, {
+      passwd: "root:x:0:0::/root:/bin/sh\n",
+      "ld.so.cache": "cache",
+      ssl: null,
+    });
     const r = prepareRunSandbox(settings, { ...input, profile: "query" });
     assert.ok(r.ok && r.sandbox);
     const run = r.sandbox!.wrap(["/usr/bin/true"]);
@@ -267,29 +282,15 @@ Deno.test("prepareRunSandbox: runs see the worker's /etc mirror (refreshed at ea
 Deno.test("etcViewFor: the mirror brought up to date now, handed to the plan as it is; none where unused", async () => {
   const base = await Deno.makeTempDir({ prefix: "cmesh-sbx-view-" });
   try {
-    const host = join(base, "etc");
-    await Deno.mkdir(host);
-    await Deno.writeTextFile(join(host, "hosts"), "127.0.0.1 a\n");
-    const etc = [join(host, "hosts")];
-    const mirrorDir = join(base, "sandbox-etc");
-    const settings: SandboxSettings = {
-      ...READY,
-      host: { ...HOST, etc },
-      etcMirror: new EtcMirror(mirrorDir, etc, { root: host }),
-    };
+    const { host, mirrorDir, settings, input: run } = await mirrorWorld(base, {
+      hosts: "127.0.0.1 a\n",
+    });
     const view = etcViewFor(settings, "query");
     assert.deepEqual(view, { dir: mirrorDir, binds: [] });
     assert.equal(await Deno.readTextFile(join(mirrorDir, "hosts")), "127.0.0.1 a\n");
     // Given a view, the plan takes it and refreshes nothing itself.
     await Deno.writeTextFile(join(host, "hosts"), "127.0.0.1 b\n");
-    const input = {
-      cwd: "/srv/app",
-      runDir: join(base, "runs", "r1"),
-      installPaths: [],
-      configDirs: [],
-      network: { kind: "host" as const },
-      profile: "query",
-    };
+    const input = { ...run, profile: "query" };
     const given = prepareRunSandbox(settings, { ...input, etcView: view });
     assert.ok(given.ok && given.sandbox?.wrap(["/usr/bin/true"]).includes(mirrorDir));
     assert.equal(await Deno.readTextFile(join(mirrorDir, "hosts")), "127.0.0.1 a\n");
