@@ -43,6 +43,7 @@ export class IdleCheckpointer {
   readonly #db: DatabaseSync;
   readonly #changes: StatementSync;
   readonly #applicationId: StatementSync;
+  readonly #busyTimeout: StatementSync;
   readonly #tickMs: number;
   readonly #idleLookMs: number;
   #timer: ReturnType<typeof setTimeout> | null = null;
@@ -60,6 +61,7 @@ export class IdleCheckpointer {
     this.#db = db;
     this.#changes = db.prepare("SELECT total_changes() AS n");
     this.#applicationId = db.prepare("PRAGMA application_id");
+    this.#busyTimeout = db.prepare("PRAGMA busy_timeout");
     this.#tickMs = tickMs;
     this.#idleLookMs = Math.max(tickMs, idleLookMs);
     this.#seen = this.#count();
@@ -119,10 +121,19 @@ export class IdleCheckpointer {
   /**
    * Starts the WAL over now, with its header synced, when the checkpoint left nothing in it (see
    * the module doc). A pragma write is not a row change: the next look does not see it as one.
+   * Like the checkpoint, it never waits for a lock: when another connection is writing, it is left
+   * to the next commit, as before.
    */
   #restartWal(): void {
     const row = this.#applicationId.get() as { application_id: number } | undefined;
     const id = Number(row?.application_id ?? 0);
-    if (Number.isSafeInteger(id)) this.#db.exec(`PRAGMA application_id = ${id}`);
+    if (!Number.isSafeInteger(id)) return;
+    const busy = this.#busyTimeout.get() as { timeout: number } | undefined;
+    this.#db.exec("PRAGMA busy_timeout = 0");
+    try {
+      this.#db.exec(`PRAGMA application_id = ${id}`);
+    } finally {
+      this.#db.exec(`PRAGMA busy_timeout = ${Math.max(0, Math.trunc(busy?.timeout ?? 0))}`);
+    }
   }
 }

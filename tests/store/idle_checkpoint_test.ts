@@ -159,3 +159,27 @@ Deno.test("IdleCheckpointer: after a bare checkpoint the next commit starts the 
     assert.notEqual(walRestarts(file), checkpointed);
   });
 });
+
+Deno.test("IdleCheckpointer: while another connection writes, the look leaves the restart to a later one and keeps its busy timeout", async () => {
+  await withWalDb(async ({ db, size, before, write }) => {
+    const file = (db.prepare("PRAGMA database_list").all()[0] as { file: string }).file;
+    db.exec("PRAGMA busy_timeout = 600000"); // waiting for the lock would hang this test
+    const other = new DatabaseSync(file);
+    const checkpoints = new IdleCheckpointer(db, 10, 600_000);
+    try {
+      write();
+      const atWrite = walRestarts(file);
+      other.exec("BEGIN IMMEDIATE"); // holds the write lock
+      assert.ok(await until(() => size() > before), "checkpointed meanwhile");
+      await new Promise((r) => setTimeout(r, 100)); // looks that found the lock taken
+      assert.equal(walRestarts(file), atWrite, "not started over while the other writes");
+      assert.equal(db.prepare("PRAGMA busy_timeout").get()?.timeout, 600_000);
+      other.exec("COMMIT");
+      write();
+      assert.ok(await until(() => walRestarts(file) !== atWrite), "started over in a later pause");
+    } finally {
+      checkpoints.stop();
+      other.close();
+    }
+  });
+});
