@@ -41,6 +41,13 @@ export interface EtcView {
 /** Files larger than this are bound rather than copied (a blocklist-sized `/etc/hosts`). */
 export const ETC_MIRROR_MAX_FILE_BYTES = 4 * 1024 * 1024;
 
+/**
+ * A file changed less than this long ago is copied again at the next refresh, whatever its
+ * signature says: a rewrite of the same size in the same clock tick as the copy leaves device,
+ * inode, size and times as they were (git's "racy" files; it re-reads them too).
+ */
+export const ETC_MIRROR_RACY_MS = 2000;
+
 type Kind = "copy" | "dir-mount" | "file-mount";
 
 /**
@@ -59,6 +66,7 @@ export class EtcMirror {
   readonly #root: string;
   readonly #entries: readonly string[];
   readonly #maxFileBytes: number;
+  readonly #racyMs: number;
   /** Path below the root → what the mirror holds for it (and the host file's signature). */
   #held = new Map<string, { kind: Kind; signature: string | null }>();
   #made = false;
@@ -71,7 +79,7 @@ export class EtcMirror {
   constructor(
     dir: string,
     entries: readonly string[],
-    opts: { root?: string; maxFileBytes?: number } = {},
+    opts: { root?: string; maxFileBytes?: number; racyMs?: number } = {},
   ) {
     const root = opts.root ?? "/etc";
     for (const p of entries) {
@@ -86,6 +94,7 @@ export class EtcMirror {
     this.#root = root;
     this.#entries = entries;
     this.#maxFileBytes = opts.maxFileBytes ?? ETC_MIRROR_MAX_FILE_BYTES;
+    this.#racyMs = opts.racyMs ?? ETC_MIRROR_RACY_MS;
   }
 
   /**
@@ -156,7 +165,10 @@ export class EtcMirror {
       Deno.chmodSync(temp, 0o644);
       if (held !== undefined && held.kind === "dir-mount") this.#drop(name, target);
       Deno.renameSync(temp, target);
-      this.#held.set(name, { kind: "copy", signature });
+      // A file changed just now may change again unseen (ETC_MIRROR_RACY_MS): not trusted yet.
+      const changedAt = Math.max(info.mtime?.getTime() ?? 0, info.ctime?.getTime() ?? 0);
+      const recent = Date.now() - changedAt < this.#racyMs;
+      this.#held.set(name, { kind: "copy", signature: recent ? null : signature });
       return "copy";
     }
     const kind: Kind = info.isDirectory ? "dir-mount" : "file-mount";

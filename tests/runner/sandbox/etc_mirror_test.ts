@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { EtcMirror } from "../../../src/runner/sandbox/etc_mirror.ts";
+import { ETC_MIRROR_RACY_MS, EtcMirror } from "../../../src/runner/sandbox/etc_mirror.ts";
 import { setLogSink } from "../../../src/util/log.ts";
 
 async function world() {
@@ -78,12 +78,25 @@ Deno.test("EtcMirror: a host change shows at the next view; what vanished goes",
 
 Deno.test("EtcMirror: an unchanged host is not copied again", () =>
   inWorld((w) => {
-    const mirror = new EtcMirror(w.mirrorDir, w.entries, { root: w.etc });
+    // The stand-in files were written just now: racyMs 0 trusts them at once (see the next test).
+    const mirror = new EtcMirror(w.mirrorDir, w.entries, { root: w.etc, racyMs: 0 });
     mirror.view();
     // Written behind the mirror's back: kept while the host file stays the same.
     Deno.writeTextFileSync(join(w.mirrorDir, "passwd"), "marker\n");
     mirror.view();
     assert.equal(read(join(w.mirrorDir, "passwd")), "marker\n");
+  }));
+
+Deno.test("EtcMirror: a file changed within the last ETC_MIRROR_RACY_MS is copied again at each view", () =>
+  inWorld((w) => {
+    // A rewrite of the same size in the clock tick of the copy would leave its signature as it
+    // was; until its change is that old, the file is copied at every view.
+    const mirror = new EtcMirror(w.mirrorDir, w.entries, { root: w.etc });
+    mirror.view();
+    Deno.writeTextFileSync(join(w.mirrorDir, "passwd"), "marker\n");
+    mirror.view();
+    assert.equal(read(join(w.mirrorDir, "passwd")), "root:x:0:0::/root:/bin/sh\n");
+    assert.ok(ETC_MIRROR_RACY_MS >= 1000);
   }));
 
 Deno.test("EtcMirror: a file over the size cap is bound, over an empty placeholder", () =>
