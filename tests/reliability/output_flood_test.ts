@@ -11,7 +11,7 @@
  */
 import assert from "node:assert/strict";
 import { LastLineTracker, LineSplitter } from "../../src/runner/line_stream.ts";
-import { createMesh, shRunner } from "../support/mesh_world.ts";
+import { createShWorker } from "../support/mesh_world.ts";
 import { rng } from "./_malformed.ts";
 import { sleep } from "./_helpers.ts";
 
@@ -27,11 +27,7 @@ Deno.test({
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
-    const mesh = await createMesh({
-      mode: "loopback",
-      runners: { sh: shRunner() },
-      requesterDaemon: false,
-    });
+    const mesh = await createShWorker();
     try {
       const pid = mesh.worker!.child.pid;
       await sleep(1500);

@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { listAudit } from "../../src/store/audit.ts";
 import { openStore } from "../../src/store/db.ts";
 import { getTask } from "../../src/store/tasks.ts";
-import { createMesh, shRunner } from "../support/mesh_world.ts";
+import { createMesh, createShWorker, shRunner } from "../support/mesh_world.ts";
 import { controlClient } from "../reliability/_helpers.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -21,12 +21,7 @@ Deno.test({
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
-    const mesh = await createMesh({
-      mode: "loopback",
-      runners: { sh: shRunner() },
-      inbound: { max_concurrent: 1 },
-      requesterDaemon: false,
-    });
+    const mesh = await createShWorker({ inbound: { max_concurrent: 1 } });
     try {
       const submit = async (id: string, cwd: string, prompt: string) => {
         const res = await fetch(`${mesh.workerUrl}/v1/tasks`, {

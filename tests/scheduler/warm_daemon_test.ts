@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { createMesh, shRunner } from "../support/mesh_world.ts";
+import { createShWorker } from "../support/mesh_world.ts";
 import { waitAtMost } from "../../src/util/bounded_command.ts";
 import { pidsMatching, untilNoneMatch, warmLaunchersUnder } from "../support/sandbox_runs.ts";
 
@@ -43,12 +43,9 @@ function warmTest(
     sanitizeOps: false,
     sanitizeResources: false,
     async fn() {
-      const mesh = await createMesh({
-        mode: "loopback",
-        runners: { sh: shRunner() },
-        requesterDaemon: false,
-        ...(startAheadS === undefined ? {} : { sandbox: { start_ahead_s: startAheadS } }),
-      });
+      const mesh = await createShWorker(
+        startAheadS === undefined ? {} : { sandbox: { start_ahead_s: startAheadS } },
+      );
       const stateDir = join(mesh.workerHome, "state");
       try {
         const restart = async () => {

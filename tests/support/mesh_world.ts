@@ -211,6 +211,19 @@ function requesterConfig(r: {
   };
 }
 
+/**
+ * A worker daemon alone on loopback with the `sh` runner ({@link shRunner}), for the tests that
+ * call the worker's API themselves; `spec` adds to it or overrides it.
+ */
+export function createShWorker(spec: Partial<MeshSpec> = {}): Promise<MeshWorld> {
+  return createMesh({
+    mode: "loopback",
+    runners: { sh: shRunner() },
+    requesterDaemon: false,
+    ...spec,
+  });
+}
+
 /** Builds and starts a mesh. On failure, whatever was built is torn down again. */
 export async function createMesh(spec: MeshSpec): Promise<MeshWorld> {
   const mode = resolveMode(spec.mode);
